@@ -1,0 +1,111 @@
+//! The command line (clap derive). Declarations only: no logic lives here.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::addr::Addr;
+
+/// Measure and trust Redis Sentinel high availability.
+///
+/// Exit codes: 0 = targets met (or the command succeeded), 1 = targets missed,
+/// 2 = could not run.
+#[derive(Debug, Parser)]
+#[command(name = "warden", version, about, long_about = None)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug); WARDEN_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start, inspect or stop a local 3-node, 3-Sentinel lab.
+    #[command(subcommand)]
+    Lab(LabCommand),
+    /// Run a failover drill from a scenario file and report RTO and lost writes.
+    Drill(DrillArgs),
+}
+
+/// `warden drill`.
+#[derive(Debug, Args)]
+pub struct DrillArgs {
+    /// The scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Also write the report as JSON to this file (the terminal then gets no progress line).
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Print what would be done and exit without touching anything.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `warden lab …`.
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// Start the lab and wait until the Sentinels agree and the replicas are in sync.
+    Up(LabUp),
+    /// Show the lab's processes and what the Sentinels say.
+    Status(LabDir),
+    /// Stop the processes the lab started and remove its state directory.
+    Down(LabDir),
+}
+
+/// Where a lab keeps its state.
+#[derive(Debug, Args)]
+pub struct LabDir {
+    /// State directory of the lab.
+    #[arg(long, env = "WARDEN_LAB_DIR", default_value = ".warden/lab")]
+    pub dir: PathBuf,
+}
+
+/// `warden lab up`.
+#[derive(Debug, Args)]
+pub struct LabUp {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub dir: LabDir,
+    /// Node ports; the first starts as the primary.
+    #[arg(long, value_delimiter = ',', default_value = "7100,7101,7102")]
+    pub ports: Vec<u16>,
+    /// Sentinel ports.
+    #[arg(long, value_delimiter = ',', default_value = "7110,7111,7112")]
+    pub sentinel_ports: Vec<u16>,
+    /// Master name the Sentinels monitor.
+    #[arg(long, default_value = "mymaster")]
+    pub master: String,
+    /// Sentinels that must agree the master is down.
+    #[arg(long, default_value_t = 2)]
+    pub quorum: u32,
+    /// Sentinel `down-after-milliseconds`.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "1s")]
+    pub down_after: Duration,
+    /// Sentinel `failover-timeout`.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
+    pub failover_timeout: Duration,
+    /// Sentinel `parallel-syncs`.
+    #[arg(long, default_value_t = 1)]
+    pub parallel_syncs: u32,
+    /// How long to wait for the lab to become ready.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "30s")]
+    pub timeout: Duration,
+    /// The redis-server binary.
+    #[arg(long, env = "WARDEN_REDIS_SERVER", default_value = "redis-server")]
+    pub redis_server: PathBuf,
+}
+
+/// How to find the Sentinels of an existing deployment.
+#[derive(Debug, Args)]
+pub struct SentinelArgs {
+    /// Sentinel addresses (host:port, comma-separated).
+    #[arg(long, env = "WARDEN_SENTINELS", value_delimiter = ',', required = true)]
+    pub sentinels: Vec<Addr>,
+    /// Master name the Sentinels monitor.
+    #[arg(long, env = "WARDEN_MASTER", default_value = "mymaster")]
+    pub master: String,
+}

@@ -1,0 +1,150 @@
+//! Dispatch: turns a parsed [`Cli`] into calls on the library and an exit code.
+
+use std::future::Future;
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+use crate::cli::{Cli, Command, DrillArgs, LabCommand, LabUp};
+use crate::drill::checker::Verdict;
+use crate::drill::runner;
+use crate::drill::scenario::Scenario;
+use crate::error::{EXIT_ERROR, EXIT_MET, EXIT_MISSED, Error, Result};
+use crate::lab::{Lab, LabSpec, SentinelSettings};
+
+/// Runs the command on a multi-threaded tokio runtime, with Ctrl-C as the shutdown signal,
+/// and returns the process exit code. Errors are printed as one line on stderr.
+pub fn run(cli: Cli) -> u8 {
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("warden: cannot start the async runtime: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let result = rt.block_on(dispatch(cli, async {
+        let _ = tokio::signal::ctrl_c().await;
+    }));
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("warden: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+async fn dispatch(cli: Cli, shutdown: impl Future<Output = ()> + Send) -> Result<u8> {
+    match cli.command {
+        Command::Drill(args) => drill(args, shutdown).await,
+        Command::Lab(LabCommand::Up(args)) => lab_up(args).await,
+        Command::Lab(LabCommand::Status(args)) => lab_status(&args.dir).await,
+        Command::Lab(LabCommand::Down(args)) => {
+            Lab::load(&args.dir)?.down()?;
+            println!("lab in {} stopped and removed", args.dir.display());
+            Ok(EXIT_MET)
+        }
+    }
+}
+
+async fn drill(args: DrillArgs, shutdown: impl Future<Output = ()>) -> Result<u8> {
+    let scenario = Scenario::load(&args.scenario)?;
+    if args.dry_run {
+        println!("{}", runner::dry_run(&scenario).await?);
+        return Ok(EXIT_MET);
+    }
+    let progress = args.json.is_none() && std::io::stderr().is_terminal();
+    let report = runner::run(&scenario, progress, shutdown).await?;
+    if let Some(path) = &args.json {
+        write_atomically(path, report.to_json().as_bytes())?;
+    }
+    print!("{}", report.to_table());
+    Ok(match report.verdict {
+        Verdict::Met => EXIT_MET,
+        Verdict::Missed => EXIT_MISSED,
+        Verdict::Unknown => EXIT_ERROR,
+    })
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it into place.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(Error::io(dir))?;
+    tmp.write_all(bytes).map_err(Error::io(path))?;
+    tmp.persist(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e.error,
+    })?;
+    Ok(())
+}
+
+async fn lab_up(a: LabUp) -> Result<u8> {
+    let spec = LabSpec {
+        dir: a.dir.dir,
+        node_ports: a.ports,
+        sentinel_ports: a.sentinel_ports,
+        sentinel: SentinelSettings {
+            master: a.master,
+            quorum: a.quorum,
+            down_after: a.down_after,
+            failover_timeout: a.failover_timeout,
+            parallel_syncs: a.parallel_syncs,
+        },
+        redis_server: a.redis_server,
+        ready_timeout: a.timeout,
+    };
+    let lab = Lab::up(spec).await?;
+    print_lab(&lab);
+    lab.detach();
+    Ok(EXIT_MET)
+}
+
+fn print_lab(lab: &Lab) {
+    println!(
+        "lab up in {} (master name '{}')",
+        lab.dir().display(),
+        lab.master()
+    );
+    for m in lab.members() {
+        println!(
+            "  {:<8} {:<16} pid {}",
+            format!("{:?}", m.kind).to_lowercase(),
+            m.addr(),
+            m.pid
+        );
+    }
+    let sentinels: Vec<String> = lab.sentinels().iter().map(ToString::to_string).collect();
+    println!("sentinels: {}", sentinels.join(","));
+}
+
+async fn lab_status(dir: &std::path::Path) -> Result<u8> {
+    let mut lab = Lab::load(dir)?;
+    println!("lab in {} (master name '{}')", dir.display(), lab.master());
+    let members = lab.members().to_vec();
+    for m in &members {
+        let state = if lab.is_running(&m.addr())? {
+            "running"
+        } else {
+            "stopped"
+        };
+        println!(
+            "  {:<8} {:<16} pid {:<8} {state}",
+            format!("{:?}", m.kind).to_lowercase(),
+            m.addr(),
+            m.pid
+        );
+    }
+    match crate::sentinel::topology::ask_primary(
+        &lab.sentinels(),
+        lab.master(),
+        crate::client::Timeouts::CONTROL,
+    )
+    .await
+    {
+        Ok(p) => println!("primary (per Sentinels): {p}"),
+        Err(e) => println!("primary: unknown ({e})"),
+    }
+    Ok(EXIT_MET)
+}

@@ -1,0 +1,8 @@
+//! Drills: scenario files, the runner that injects a fault under a session workload, the pure
+//! checker that turns observations into RTO/RPO figures and a verdict, and the report.
+
+pub mod checker;
+pub mod progress;
+pub mod report;
+pub mod runner;
+pub mod scenario;

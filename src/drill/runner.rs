@@ -1,0 +1,457 @@
+//! The drill runner: sets up the target, then for each trial runs workload → pre-flight →
+//! fault → observe → settle → loss check → revert → rejoin, feeding every Sentinel and writer
+//! event into one [`pump`] loop, and hands the observations to the checker.
+//!
+//! Shutdown (Ctrl-C) is passed in; an injected fault is reverted on every path.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch};
+
+use super::checker::{self, Observation, Verdict};
+use super::progress::Progress;
+use super::report::{DrillReport, TrialReport};
+use super::scenario::{LabKind, Scenario};
+use crate::addr::Addr;
+use crate::client::{self, Timeouts};
+use crate::error::Result;
+use crate::fault::{self, Action, Applied};
+use crate::lab::{Lab, LabSpec};
+use crate::sentinel::event::EventKind;
+use crate::sentinel::health::{self, Expect, Health};
+use crate::sentinel::monitor::{self, MonitorEvent};
+use crate::sentinel::timeline::Timeline;
+use crate::sentinel::topology;
+use crate::workload::{self, Plan, Workload, WriterEvent};
+
+/// Reports from two Sentinels of one occurrence merge when this close together.
+const MERGE_WINDOW: Duration = Duration::from_secs(15);
+
+/// Runs the drill; returns its report. `progress` draws a status line on stderr.
+pub async fn run(
+    scenario: &Scenario,
+    progress: bool,
+    shutdown: impl Future<Output = ()>,
+) -> Result<DrillReport> {
+    let (cancel_tx, cancel) = watch::channel(false);
+    let watcher = async move {
+        tokio::select! {
+            _ = shutdown => { let _ = cancel_tx.send(true); }
+            _ = cancel_tx.closed() => {}
+        }
+    };
+    let (report, ()) = tokio::join!(drill(scenario, progress, cancel), watcher);
+    report
+}
+
+/// The target of a drill, set up.
+struct Target {
+    sentinels: Vec<Addr>,
+    master: String,
+    lab: Option<Lab>,
+    description: String,
+    down_after_ms: Option<u64>,
+}
+
+/// Starts the ephemeral lab, or opens the one named by `lab_dir`, or uses the Sentinels given.
+async fn set_up(s: &Scenario) -> Result<Target> {
+    let master = s.master();
+    if s.target.lab == Some(LabKind::Process) {
+        let dir = tempfile::Builder::new()
+            .prefix("warden-drill-")
+            .tempdir()
+            .map_err(crate::error::Error::io(std::env::temp_dir()))?
+            .keep();
+        let mut settings = s.lab.clone();
+        settings.master = master.clone();
+        let lab = Lab::up(LabSpec::ephemeral(dir, settings)?).await?;
+        let sentinels = lab.sentinels();
+        return Ok(Target {
+            description: format!(
+                "an ephemeral process lab (sentinels {})",
+                topology::join(&sentinels)
+            ),
+            sentinels,
+            master,
+            lab: Some(lab),
+            down_after_ms: Some(s.lab.down_after.as_millis() as u64),
+        });
+    }
+    let lab = s.target.lab_dir.as_deref().map(Lab::load).transpose()?;
+    let sentinels = s.target.sentinels.clone();
+    // Fail fast on an unreachable deployment or a wrong master name.
+    topology::ask_primary(&sentinels, &master, Timeouts::CONTROL).await?;
+    Ok(Target {
+        description: format!(
+            "sentinels {} (master '{master}')",
+            topology::join(&sentinels)
+        ),
+        sentinels,
+        master,
+        lab,
+        down_after_ms: None,
+    })
+}
+
+/// What `--dry-run` prints: the target and the fault each trial would inject.
+pub async fn dry_run(s: &Scenario) -> Result<String> {
+    if s.target.lab.is_some() {
+        return Ok(format!(
+            "would start an ephemeral process lab, run {} trial(s) of: {}, then tear the lab down",
+            s.trials,
+            fault::describe(&s.fault, &Addr::new("<lab primary>", 0), None)
+        ));
+    }
+    let lab = s.target.lab_dir.as_deref().map(Lab::load).transpose()?;
+    let primary =
+        topology::ask_primary(&s.target.sentinels, &s.master(), Timeouts::CONTROL).await?;
+    if s.fault.needs_process() {
+        lab.as_ref().map(|l| l.member(&primary)).transpose()?;
+    }
+    Ok(format!(
+        "would run {} trial(s); first: {}",
+        s.trials,
+        fault::describe(&s.fault, &primary, lab.as_ref())
+    ))
+}
+
+async fn drill(s: &Scenario, progress: bool, cancel: watch::Receiver<bool>) -> Result<DrillReport> {
+    let mut target = set_up(s).await?;
+    let (tx, monitor_rx) = mpsc::unbounded_channel();
+    let monitor = monitor::spawn(&target.sentinels, monitor::Backoff::default(), tx);
+    let run_id = format!("{:08x}", rand::random::<u32>());
+    let mut ctx = Ctx {
+        s,
+        monitor_rx,
+        cancel,
+        progress: Progress::new(progress, s.trials),
+        run_id,
+    };
+    let mut trials = Vec::new();
+    for n in 1..=s.trials {
+        if ctx.cancelled() {
+            break;
+        }
+        trials.push(ctx.trial(n, &mut target).await);
+    }
+    ctx.progress.clear();
+    drop(monitor);
+    if let Some(lab) = target.lab.take().filter(|_| s.target.lab.is_some()) {
+        lab.down()?;
+    }
+    Ok(DrillReport::new(
+        s.name.clone(),
+        target.description,
+        target.down_after_ms,
+        trials,
+    ))
+}
+
+/// Why a [`Ctx::pump`] returned.
+#[derive(Debug, PartialEq, Eq)]
+enum Stop {
+    Reached,
+    Deadline,
+    Cancelled,
+}
+
+/// What a trial accumulates from the event streams.
+struct Seen {
+    timeline: Timeline,
+    first_acks: Vec<(Addr, Instant)>,
+    writers: mpsc::UnboundedReceiver<WriterEvent>,
+}
+
+struct Ctx<'a> {
+    s: &'a Scenario,
+    monitor_rx: mpsc::UnboundedReceiver<MonitorEvent>,
+    cancel: watch::Receiver<bool>,
+    progress: Progress,
+    run_id: String,
+}
+
+impl Ctx<'_> {
+    fn cancelled(&self) -> bool {
+        *self.cancel.borrow()
+    }
+
+    /// Feeds Sentinel and writer events into `seen` until `done(seen)` holds, `deadline`
+    /// passes, or the drill is cancelled.
+    async fn pump(
+        &mut self,
+        seen: &mut Seen,
+        deadline: Instant,
+        done: impl Fn(&Seen) -> bool,
+    ) -> Stop {
+        loop {
+            if done(seen) {
+                return Stop::Reached;
+            }
+            if self.cancelled() {
+                return Stop::Cancelled;
+            }
+            tokio::select! {
+                Some(ev) = self.monitor_rx.recv() => {
+                    if let MonitorEvent::Event { event, .. } = &ev {
+                        self.progress.event(&event.kind);
+                    }
+                    ev.apply(&mut seen.timeline);
+                }
+                Some(ev) = seen.writers.recv() => match ev {
+                    WriterEvent::FirstAck { node, at, .. } => seen.first_acks.push((node, at)),
+                    WriterEvent::Progress { acked } => self.progress.acked(acked),
+                },
+                _ = tokio::time::sleep_until(deadline.into()) => return Stop::Deadline,
+                _ = self.cancel.changed() => return Stop::Cancelled,
+            }
+        }
+    }
+
+    /// Applies whatever is queued without waiting.
+    fn drain(&mut self, seen: &mut Seen) {
+        while let Ok(ev) = self.monitor_rx.try_recv() {
+            ev.apply(&mut seen.timeline);
+        }
+        while let Ok(ev) = seen.writers.try_recv() {
+            if let WriterEvent::FirstAck { node, at, .. } = ev {
+                seen.first_acks.push((node, at));
+            }
+        }
+    }
+
+    /// Polls the health check until it passes, the pre-flight time ends, or the drill is cancelled.
+    async fn preflight(&mut self, target: &Target, seen: &mut Seen) -> Result<Health> {
+        let t = &self.s.timing;
+        let expect = Expect {
+            replicas: None,
+            other_sentinels: None,
+            max_lag_bytes: t.max_lag_bytes,
+            quorum: true,
+        };
+        let deadline = Instant::now() + t.preflight;
+        loop {
+            let h = health::check(&target.sentinels, &target.master, &expect).await?;
+            if h.ok() || Instant::now() >= deadline {
+                return Ok(h);
+            }
+            let next = Instant::now() + Duration::from_millis(200);
+            if self.pump(seen, next, |_| false).await == Stop::Cancelled {
+                return Ok(h);
+            }
+        }
+    }
+
+    async fn trial(&mut self, n: u32, target: &mut Target) -> TrialReport {
+        let s = self.s;
+        let mut seen = Seen {
+            timeline: Timeline::new(MERGE_WINDOW),
+            first_acks: Vec::new(),
+            writers: mpsc::unbounded_channel().1,
+        };
+        self.drain(&mut seen);
+        let not_injected = |reasons: Vec<String>| TrialReport {
+            trial: n,
+            old_primary: None,
+            fault: s.fault.action.name().to_string(),
+            injected: false,
+            figures: Default::default(),
+            verdict: Verdict::Unknown,
+            reasons,
+        };
+        let plan = Plan {
+            config: s.workload.clone(),
+            prefix: format!("session:{}-{n}", self.run_id),
+            sentinels: target.sentinels.clone(),
+            master: target.master.clone(),
+            epoch: Instant::now(),
+        };
+        let (wtx, wrx) = mpsc::unbounded_channel();
+        seen.writers = wrx;
+        let workload = Workload::start(plan.clone(), wtx);
+
+        self.progress.step(n, "warm-up");
+        let warm = self
+            .pump(&mut seen, Instant::now() + s.timing.warmup, |_| false)
+            .await;
+        self.progress.step(n, "pre-flight");
+        let health = match warm {
+            Stop::Cancelled => Err("cancelled".to_string()),
+            _ => match self.preflight(target, &mut seen).await {
+                Ok(h) if h.ok() => Ok(h),
+                Ok(h) => Err(format!("pre-flight failed: {}", h.problems.join("; "))),
+                Err(e) => Err(format!("pre-flight failed: {e}")),
+            },
+        };
+        let old = match health.map(|h| h.primary) {
+            Ok(Some(p)) => p,
+            Ok(None) => unreachable!("a healthy cluster has a primary"),
+            Err(why) => {
+                workload.stop().await;
+                return not_injected(vec![why]);
+            }
+        };
+        let description = fault::describe(&s.fault, &old, target.lab.as_ref());
+
+        self.progress.step(n, "fault");
+        let fault_at = Instant::now();
+        let mut applied = match fault::inject(
+            &s.fault,
+            &old,
+            target.lab.as_mut(),
+            &target.sentinels,
+            &target.master,
+        )
+        .await
+        {
+            Ok(a) => Some(a),
+            Err(e) => {
+                workload.stop().await;
+                let mut r = not_injected(vec![format!("could not inject: {e}")]);
+                r.fault = description;
+                return r;
+            }
+        };
+        let mut errors = Vec::new();
+        let cancelled = self
+            .observe(fault_at, &old, &mut seen, &mut applied, target, &mut errors)
+            .await;
+
+        let history = workload.stop().await;
+        self.drain(&mut seen);
+        self.progress.step(n, "loss check");
+        let loss =
+            match topology::ask_primary(&target.sentinels, &target.master, Timeouts::CONTROL).await
+            {
+                Ok(primary) => workload::loss::check(&plan, &history, &primary).await,
+                Err(e) => Err(e),
+            }
+            .map_err(|e| errors.push(format!("loss check: {e}")))
+            .ok();
+        if let Some(a) = applied.take() {
+            revert(a, target, &mut errors).await;
+        }
+        self.progress.step(n, "rejoin");
+        let failed_over = seen
+            .timeline
+            .first(&EventKind::SwitchMaster, &target.master, fault_at)
+            .is_some();
+        let rejoined_at = if failed_over && !cancelled {
+            self.wait_rejoin(&old, &mut seen).await
+        } else {
+            None
+        };
+        if cancelled {
+            errors.push("cancelled".into());
+        }
+        self.drain(&mut seen);
+        let obs = Observation {
+            fault_at,
+            old_primary: &old,
+            master: &target.master,
+            timeline: &seen.timeline,
+            history: &history,
+            first_acks: &seen.first_acks,
+            loss: loss.as_ref(),
+            rejoined_at,
+            errors: &errors,
+        };
+        let (figures, verdict, reasons) = checker::check(&obs, &s.targets);
+        TrialReport {
+            trial: n,
+            old_primary: Some(old.to_string()),
+            fault: description,
+            injected: true,
+            figures,
+            verdict,
+            reasons,
+        }
+    }
+
+    /// Follows the failover until `+switch-master` and a write on the new primary (or, when no
+    /// failover is expected, for the whole observe window), reverting a pause when its time
+    /// comes; then lets the workload settle. Returns whether the drill was cancelled.
+    async fn observe(
+        &mut self,
+        fault_at: Instant,
+        old: &Addr,
+        seen: &mut Seen,
+        applied: &mut Option<Applied>,
+        target: &mut Target,
+        errors: &mut Vec<String>,
+    ) -> bool {
+        let s = self.s;
+        let master = target.master.clone();
+        let expect = s.targets.expect_failover;
+        let observe_end = fault_at + s.timing.observe;
+        let resume_at = (s.fault.action == Action::Pause)
+            .then(|| fault_at + s.fault.duration.unwrap_or_default());
+        let failed_over = |seen: &Seen| {
+            expect
+                && seen
+                    .timeline
+                    .first(&EventKind::SwitchMaster, &master, fault_at)
+                    .is_some()
+                && seen
+                    .first_acks
+                    .iter()
+                    .any(|(n, at)| n != old && *at >= fault_at)
+        };
+        let mut settle_end = None;
+        loop {
+            let resume_due = resume_at.filter(|_| matches!(applied, Some(Applied::Paused(_))));
+            let goal = settle_end.unwrap_or(observe_end);
+            let deadline = resume_due.map_or(goal, |r| r.min(goal));
+            let stop = match settle_end {
+                None => self.pump(seen, deadline, failed_over).await,
+                Some(_) => self.pump(seen, deadline, |_| false).await,
+            };
+            if resume_due.is_some_and(|r| Instant::now() >= r) {
+                if let Some(a) = applied.take() {
+                    revert(a, target, errors).await;
+                }
+            }
+            match (stop, settle_end) {
+                (Stop::Cancelled, _) => {
+                    if let Some(a) = applied.take() {
+                        revert(a, target, errors).await;
+                    }
+                    return true;
+                }
+                (Stop::Reached, None) => settle_end = Some(Instant::now() + s.timing.settle),
+                (Stop::Deadline, None) if Instant::now() >= observe_end => {
+                    settle_end = Some(Instant::now() + s.timing.settle)
+                }
+                (Stop::Deadline, Some(end)) if Instant::now() >= end && resume_due.is_none() => {
+                    return false;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Waits (up to `timing.rejoin`) until the old primary is a replica with its link up.
+    async fn wait_rejoin(&mut self, old: &Addr, seen: &mut Seen) -> Option<Instant> {
+        let deadline = Instant::now() + self.s.timing.rejoin;
+        while Instant::now() < deadline {
+            if let Ok(mut con) = client::connect(old, Timeouts::CONTROL).await {
+                if let Ok(r) = client::replication(&mut con, old).await {
+                    if !r.is_master() && r.link_up {
+                        return Some(Instant::now());
+                    }
+                }
+            }
+            let next = Instant::now() + Duration::from_millis(100);
+            if self.pump(seen, next, |_| false).await == Stop::Cancelled {
+                return None;
+            }
+        }
+        None
+    }
+}
+
+async fn revert(applied: Applied, target: &mut Target, errors: &mut Vec<String>) {
+    if let Err(e) = fault::revert(applied, target.lab.as_mut()).await {
+        errors.push(format!("revert failed: {e}"));
+    }
+}

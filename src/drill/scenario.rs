@@ -1,0 +1,282 @@
+//! Pure: a scenario file (TOML) parsed and validated into a [`Scenario`]; every mistake is one
+//! line naming the file, the line and the field.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::addr::Addr;
+use crate::error::{Error, Result};
+use crate::fault::Fault;
+use crate::lab::SentinelSettings;
+use crate::workload::WorkloadConfig;
+
+/// A drill: what to hit, with what workload, which fault, and the targets to meet.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short name, shown in reports.
+    pub name: String,
+    /// What the drill teaches.
+    #[serde(default)]
+    pub description: String,
+    /// How many times to run the fault.
+    #[serde(default = "one")]
+    pub trials: u32,
+    /// The deployment under test.
+    pub target: TargetSpec,
+    /// Sentinel settings of an ephemeral lab (`target.lab = "process"`).
+    #[serde(default)]
+    pub lab: SentinelSettings,
+    /// The session workload.
+    #[serde(default)]
+    pub workload: WorkloadConfig,
+    /// The fault.
+    pub fault: Fault,
+    /// Durations of the trial's steps.
+    #[serde(default)]
+    pub timing: Timing,
+    /// What counts as success.
+    #[serde(default)]
+    pub targets: Targets,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Kinds of lab warden can start for a drill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LabKind {
+    /// Local `redis-server` processes.
+    Process,
+}
+
+/// The deployment a drill hits: an ephemeral lab, or existing Sentinels.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSpec {
+    /// Start (and tear down) a lab of this kind for the drill.
+    #[serde(default)]
+    pub lab: Option<LabKind>,
+    /// Sentinels of an existing deployment.
+    #[serde(default)]
+    pub sentinels: Vec<Addr>,
+    /// Master name (default: the lab's, or `mymaster`).
+    #[serde(default)]
+    pub master: Option<String>,
+    /// State directory of a lab started with `warden lab up`, for process faults on it.
+    #[serde(default)]
+    pub lab_dir: Option<PathBuf>,
+}
+
+/// How long each step of a trial may take.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Timing {
+    /// Workload runs this long before the fault.
+    #[serde(with = "humantime_serde")]
+    pub warmup: Duration,
+    /// Longest wait, from the fault, for `+switch-master` and a write on the new primary.
+    #[serde(with = "humantime_serde")]
+    pub observe: Duration,
+    /// Workload keeps running this long after the failover before the loss check.
+    #[serde(with = "humantime_serde")]
+    pub settle: Duration,
+    /// Longest wait for the faulted node to rejoin as a replica.
+    #[serde(with = "humantime_serde")]
+    pub rejoin: Duration,
+    /// Longest wait for a healthy cluster before the fault.
+    #[serde(with = "humantime_serde")]
+    pub preflight: Duration,
+    /// Largest replica lag (bytes of replication offset) the pre-flight accepts.
+    pub max_lag_bytes: u64,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            warmup: Duration::from_secs(2),
+            observe: Duration::from_secs(30),
+            settle: Duration::from_secs(2),
+            rejoin: Duration::from_secs(30),
+            preflight: Duration::from_secs(60),
+            max_lag_bytes: 1 << 20,
+        }
+    }
+}
+
+/// Targets a drill is judged against; an absent target is not judged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Targets {
+    /// Whether a failover must happen (`false`: none may happen).
+    #[serde(default = "yes")]
+    pub expect_failover: bool,
+    /// Largest client RTO, ms, in every trial.
+    #[serde(default)]
+    pub rto_ms: Option<u64>,
+    /// Most lost acknowledged writes in a trial.
+    #[serde(default)]
+    pub rpo_keys: Option<u64>,
+    /// Longest lost-write window, ms, in a trial.
+    #[serde(default)]
+    pub rpo_ms: Option<u64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Targets {
+    fn default() -> Self {
+        Targets {
+            expect_failover: true,
+            rto_ms: None,
+            rpo_keys: None,
+            rpo_ms: None,
+        }
+    }
+}
+
+impl Scenario {
+    /// Reads and validates a scenario file.
+    pub fn load(path: &Path) -> Result<Scenario> {
+        let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
+        Scenario::parse(&text).map_err(|message| Error::Scenario {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    /// Parses and validates scenario text; the error is one line.
+    pub fn parse(text: &str) -> std::result::Result<Scenario, String> {
+        let s: Scenario = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|sp| text[..sp.start].lines().count().max(1));
+            let msg = e.message().trim().replace('\n', " ");
+            match line {
+                Some(l) => format!("line {l}: {msg}"),
+                None => msg,
+            }
+        })?;
+        s.validate()?;
+        Ok(s)
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        let t = &self.target;
+        match (t.lab, t.sentinels.is_empty()) {
+            (Some(_), false) => {
+                return Err("[target]: give either `lab` or `sentinels`, not both".into());
+            }
+            (None, true) => {
+                return Err("[target]: give `lab = \"process\"` or a list of `sentinels`".into());
+            }
+            _ => {}
+        }
+        if t.lab.is_some() && t.lab_dir.is_some() {
+            return Err(
+                "[target]: `lab_dir` names an existing lab; it cannot go with `lab`".into(),
+            );
+        }
+        if self.fault.needs_process() && t.lab.is_none() && t.lab_dir.is_none() {
+            return Err(format!(
+                "[fault]: `{}` acts on a process: set target.lab = \"process\" or target.lab_dir",
+                self.fault.action.name()
+            ));
+        }
+        self.fault.validate().map_err(|e| format!("[fault]: {e}"))?;
+        if self.trials == 0 {
+            return Err("`trials` must be at least 1".into());
+        }
+        let w = &self.workload;
+        if w.writers == 0 || w.writers > 1024 {
+            return Err("[workload]: `writers` must be between 1 and 1024".into());
+        }
+        if w.ttl < Duration::from_secs(1) {
+            return Err("[workload]: `ttl` must be at least 1s".into());
+        }
+        let total = self.timing.warmup + self.timing.observe + self.timing.settle;
+        if total > Duration::from_secs(3600) {
+            return Err("[timing]: warmup + observe + settle must stay under 1h".into());
+        }
+        Ok(())
+    }
+
+    /// The master name to use.
+    pub fn master(&self) -> String {
+        self.target
+            .master
+            .clone()
+            .unwrap_or_else(|| self.lab.master.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+name = "t"
+[target]
+lab = "process"
+[fault]
+action = "kill"
+"#;
+
+    fn check(text: &str, expect: &str) {
+        match Scenario::parse(text) {
+            Ok(_) => assert_eq!("ok", expect),
+            Err(e) => assert_eq!(e, expect),
+        }
+    }
+
+    #[test]
+    fn scenarios_are_validated_with_one_line_errors() {
+        check(GOOD, "ok");
+        check(
+            &GOOD.replace("action = \"kill\"", "action = \"kill\"\nsignal = 9"),
+            "line 7: unknown field `signal`, expected one of `action`, `target`, `duration`",
+        );
+        check(
+            &GOOD.replace("kill", "explode"),
+            "line 6: unknown variant `explode`, expected one of `kill`, `stop`, `pause`, `debug-sleep`, `sentinel-failover`",
+        );
+        check(
+            &GOOD.replace("kill", "pause"),
+            "[fault]: fault `pause` needs a `duration`",
+        );
+        check(
+            &GOOD.replace("lab = \"process\"", "sentinels = [\"127.0.0.1:1\"]"),
+            "[fault]: `kill` acts on a process: set target.lab = \"process\" or target.lab_dir",
+        );
+        check(
+            &GOOD.replace("lab = \"process\"", "sentinels = [\"nope\"]"),
+            "line 4: 'nope' is not a host:port address",
+        );
+        check(
+            &format!("{GOOD}trials = 0"),
+            "line 7: unknown field `trials`, expected one of `action`, `target`, `duration`",
+        );
+        check(
+            &GOOD.replace("name = \"t\"", "name = \"t\"\ntrials = 0"),
+            "`trials` must be at least 1",
+        );
+    }
+
+    #[test]
+    fn shipped_scenarios_parse() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut n = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+                n += 1;
+            }
+        }
+        assert!(n >= 2);
+    }
+}

@@ -1,0 +1,164 @@
+//! The crate's error type and the exit-code policy of the `warden` binary.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::addr::Addr;
+
+/// Exit code: the run completed and every target was met.
+pub const EXIT_MET: u8 = 0;
+/// Exit code: the run completed and at least one target was missed.
+pub const EXIT_MISSED: u8 = 1;
+/// Exit code: the run could not be carried out or measured (bad input, unreachable cluster, …).
+pub const EXIT_ERROR: u8 = 2;
+
+/// Everything that stops warden from doing what it was asked.
+///
+/// Each variant carries the context a reader needs to act on it; the message is one line.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The `redis-server` binary is not installed or not executable.
+    #[error(
+        "'{binary}' not found: install Redis (apt-get install redis-server) or set WARDEN_REDIS_SERVER"
+    )]
+    RedisServerMissing {
+        /// The binary that was looked for.
+        binary: String,
+    },
+    /// A port the lab needs is already bound by another process.
+    #[error("port {port} ({what}) is already in use: stop what holds it or choose other ports")]
+    PortInUse {
+        /// The port.
+        port: u16,
+        /// What warden wanted to run there.
+        what: String,
+    },
+    /// A process could not be started.
+    #[error("cannot start {what}: {source}")]
+    Spawn {
+        /// What was being started.
+        what: String,
+        /// The operating-system error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A process warden started exited while warden waited for it.
+    #[error("{what} exited during start-up; see its log {log}")]
+    ProcessExited {
+        /// The process.
+        what: String,
+        /// Its log file.
+        log: PathBuf,
+    },
+    /// A Redis node or Sentinel could not be reached.
+    #[error("cannot reach {addr}: {source}")]
+    Connect {
+        /// The address.
+        addr: Addr,
+        /// What the client saw.
+        #[source]
+        source: redis::RedisError,
+    },
+    /// A command failed on a reachable node or Sentinel.
+    #[error("{command} on {addr} failed: {source}")]
+    Command {
+        /// The address.
+        addr: Addr,
+        /// The command, e.g. `SENTINEL MASTER`.
+        command: String,
+        /// What the server or client said.
+        #[source]
+        source: redis::RedisError,
+    },
+    /// No Sentinel answered at all.
+    #[error("no Sentinel answered ({sentinels}): {last}")]
+    NoSentinel {
+        /// The Sentinels that were asked.
+        sentinels: String,
+        /// The last failure.
+        last: String,
+    },
+    /// The Sentinels answered but none monitors this master name.
+    #[error("no Sentinel of {sentinels} monitors a master named '{master}'")]
+    UnknownMaster {
+        /// The master name asked for.
+        master: String,
+        /// The Sentinels that were asked.
+        sentinels: String,
+    },
+    /// The master has no replica, so no failover can promote one.
+    #[error("master '{master}' has no replica: a failover needs at least one")]
+    NoReplica {
+        /// The master name.
+        master: String,
+    },
+    /// Something awaited did not happen before its deadline.
+    #[error("{what} within {}: {detail}", humantime::format_duration(*waited))]
+    Timeout {
+        /// What was awaited, phrased as a failure ("the lab did not become ready").
+        what: String,
+        /// How long warden waited.
+        waited: Duration,
+        /// The last thing observed.
+        detail: String,
+    },
+    /// A scenario file is invalid.
+    #[error("{path}: {message}")]
+    Scenario {
+        /// The scenario file.
+        path: PathBuf,
+        /// What is wrong, with line and field where known.
+        message: String,
+    },
+    /// The lab's state directory is missing or unusable.
+    #[error("lab state in {dir}: {message}")]
+    LabState {
+        /// The state directory.
+        dir: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating-system error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A command-line value is invalid.
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    /// The exit code this error ends the process with.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::RedisServerMissing { .. }
+            | Error::PortInUse { .. }
+            | Error::Spawn { .. }
+            | Error::ProcessExited { .. }
+            | Error::Connect { .. }
+            | Error::Command { .. }
+            | Error::NoSentinel { .. }
+            | Error::UnknownMaster { .. }
+            | Error::NoReplica { .. }
+            | Error::Timeout { .. }
+            | Error::Scenario { .. }
+            | Error::LabState { .. }
+            | Error::Io { .. }
+            | Error::Usage(_) => EXIT_ERROR,
+        }
+    }
+
+    /// An [`Error::Io`] for `path`.
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { path, source }
+    }
+}
+
+/// Shorthand for results in this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,94 @@
+//! Pure: the lab's settings and the `redis.conf` / `sentinel.conf` text they produce.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Sentinel settings for a lab, all overridable (defaults tuned for fast, repeatable drills).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SentinelSettings {
+    /// Master name the Sentinels monitor.
+    pub master: String,
+    /// Sentinels that must agree the master is down.
+    pub quorum: u32,
+    /// `down-after-milliseconds`: silence before a Sentinel flags an instance down.
+    #[serde(with = "humantime_serde")]
+    pub down_after: Duration,
+    /// `failover-timeout`.
+    #[serde(with = "humantime_serde")]
+    pub failover_timeout: Duration,
+    /// `parallel-syncs`: replicas reconfigured at once after a failover.
+    pub parallel_syncs: u32,
+}
+
+impl Default for SentinelSettings {
+    fn default() -> Self {
+        SentinelSettings {
+            master: "mymaster".into(),
+            quorum: 2,
+            down_after: Duration::from_millis(1000),
+            failover_timeout: Duration::from_millis(10_000),
+            parallel_syncs: 1,
+        }
+    }
+}
+
+/// `redis.conf` for a lab node; `primary` is `None` for the primary itself.
+pub fn node_conf(port: u16, dir: &Path, primary: Option<u16>) -> String {
+    let mut c = format!(
+        "port {port}\n\
+         bind 127.0.0.1\n\
+         dir {dir}\n\
+         daemonize no\n\
+         appendonly yes\n\
+         appendfsync everysec\n\
+         save \"\"\n\
+         repl-diskless-sync-delay 0\n\
+         enable-debug-command yes\n",
+        dir = dir.display()
+    );
+    if let Some(p) = primary {
+        c.push_str(&format!("replicaof 127.0.0.1 {p}\n"));
+    }
+    c
+}
+
+/// `sentinel.conf` for a lab Sentinel watching the primary on `primary_port`.
+pub fn sentinel_conf(port: u16, dir: &Path, primary_port: u16, s: &SentinelSettings) -> String {
+    let m = &s.master;
+    format!(
+        "port {port}\n\
+         bind 127.0.0.1\n\
+         dir {dir}\n\
+         daemonize no\n\
+         sentinel monitor {m} 127.0.0.1 {primary_port} {quorum}\n\
+         sentinel down-after-milliseconds {m} {down}\n\
+         sentinel failover-timeout {m} {fo}\n\
+         sentinel parallel-syncs {m} {ps}\n",
+        dir = dir.display(),
+        quorum = s.quorum,
+        down = s.down_after.as_millis(),
+        fo = s.failover_timeout.as_millis(),
+        ps = s.parallel_syncs,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replicas_follow_the_primary_and_sentinels_use_the_settings() {
+        let dir = Path::new("/tmp/lab/n");
+        assert!(!node_conf(7100, dir, None).contains("replicaof"));
+        let r = node_conf(7101, dir, Some(7100));
+        assert!(r.contains("replicaof 127.0.0.1 7100\n"));
+        assert!(r.contains("repl-diskless-sync-delay 0\n"));
+        let s = sentinel_conf(7110, dir, 7100, &SentinelSettings::default());
+        assert!(s.contains("sentinel monitor mymaster 127.0.0.1 7100 2\n"));
+        assert!(s.contains("sentinel down-after-milliseconds mymaster 1000\n"));
+        assert!(s.contains("sentinel failover-timeout mymaster 10000\n"));
+    }
+}

@@ -1,0 +1,413 @@
+//! A throw-away HA cluster on 127.0.0.1: one primary, replicas and Sentinels as local
+//! `redis-server` processes, started from writable config files in a state directory.
+//!
+//! `up` returns only when every Sentinel agrees on the primary and every replica is linked and
+//! caught up; `down` stops exactly the PIDs recorded in `lab.json` and removes the directory.
+
+pub mod config;
+pub mod process;
+
+use std::path::{Path, PathBuf};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+use serde::{Deserialize, Serialize};
+
+use crate::addr::Addr;
+use crate::error::{Error, Result};
+use crate::sentinel::health::{self, Expect, Health};
+pub use config::SentinelSettings;
+
+/// Everything needed to start a lab.
+#[derive(Debug, Clone)]
+pub struct LabSpec {
+    /// State directory: configs, data dirs, logs and `lab.json`.
+    pub dir: PathBuf,
+    /// Node ports; the first starts as the primary.
+    pub node_ports: Vec<u16>,
+    /// Sentinel ports.
+    pub sentinel_ports: Vec<u16>,
+    /// Sentinel settings.
+    pub sentinel: SentinelSettings,
+    /// `redis-server` binary (a name looked up on `PATH`, or a path).
+    pub redis_server: PathBuf,
+    /// How long `up` waits for the cluster to agree and sync.
+    pub ready_timeout: Duration,
+}
+
+impl LabSpec {
+    /// A spec on free ports chosen now: 3 nodes and 3 Sentinels, for drills and tests.
+    pub fn ephemeral(dir: PathBuf, sentinel: SentinelSettings) -> Result<LabSpec> {
+        let ports = process::free_ports(6)?;
+        Ok(LabSpec {
+            dir,
+            node_ports: ports[..3].to_vec(),
+            sentinel_ports: ports[3..].to_vec(),
+            sentinel,
+            redis_server: default_redis_server(),
+            ready_timeout: Duration::from_secs(30),
+        })
+    }
+}
+
+/// `$WARDEN_REDIS_SERVER`, else `redis-server` from `PATH`.
+pub fn default_redis_server() -> PathBuf {
+    std::env::var_os("WARDEN_REDIS_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("redis-server"))
+}
+
+/// Whether a member is a data node or a Sentinel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A `redis-server` holding data.
+    Node,
+    /// A `redis-server --sentinel`.
+    Sentinel,
+}
+
+/// One process of the lab, as recorded in `lab.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// Node or Sentinel.
+    pub kind: Kind,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    /// Its current PID (updated on restart).
+    pub pid: u32,
+    /// Its config file.
+    pub conf: PathBuf,
+    /// Its log file.
+    pub log: PathBuf,
+}
+
+impl Member {
+    /// `127.0.0.1:<port>`.
+    pub fn addr(&self) -> Addr {
+        Addr::local(self.port)
+    }
+
+    fn name(&self) -> String {
+        match self.kind {
+            Kind::Node => format!("redis-server on port {}", self.port),
+            Kind::Sentinel => format!("sentinel on port {}", self.port),
+        }
+    }
+}
+
+/// The persisted part of a lab (`lab.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct State {
+    redis_server: PathBuf,
+    sentinel: SentinelSettings,
+    members: Vec<Member>,
+}
+
+/// A running lab. A lab started with [`Lab::up`] by this process is stopped when dropped
+/// unless [`Lab::detach`] was called; a lab [`Lab::load`]ed from disk is never stopped on drop.
+#[derive(Debug)]
+pub struct Lab {
+    dir: PathBuf,
+    state: State,
+    children: Vec<Child>,
+    owned: bool,
+}
+
+const STATE_FILE: &str = "lab.json";
+
+impl Lab {
+    /// Starts a lab and waits until it is ready.
+    pub async fn up(spec: LabSpec) -> Result<Lab> {
+        let binary = process::find_redis_server(&spec.redis_server)?;
+        if spec.node_ports.len() < 2 {
+            return Err(Error::Usage("a lab needs at least 2 nodes".into()));
+        }
+        let roles = spec
+            .node_ports
+            .iter()
+            .map(|p| (*p, "lab node"))
+            .chain(spec.sentinel_ports.iter().map(|p| (*p, "lab sentinel")));
+        for (port, what) in roles {
+            if !process::port_free(port) {
+                return Err(Error::PortInUse {
+                    port,
+                    what: what.into(),
+                });
+            }
+        }
+        if spec.dir.join(STATE_FILE).exists() {
+            return Err(Error::LabState {
+                dir: spec.dir.clone(),
+                message: "a lab is already recorded here; run `warden lab down` first".into(),
+            });
+        }
+        std::fs::create_dir_all(&spec.dir).map_err(Error::io(&spec.dir))?;
+        let dir = std::fs::canonicalize(&spec.dir).map_err(Error::io(&spec.dir))?;
+        let mut lab = Lab {
+            dir: dir.clone(),
+            state: State {
+                redis_server: binary.clone(),
+                sentinel: spec.sentinel.clone(),
+                members: Vec::new(),
+            },
+            children: Vec::new(),
+            owned: true,
+        };
+        let primary = spec.node_ports[0];
+        for &port in &spec.node_ports {
+            let replica_of = (port != primary).then_some(primary);
+            lab.start_member(Kind::Node, port, |d| config::node_conf(port, d, replica_of))?;
+        }
+        for &port in &spec.sentinel_ports {
+            lab.start_member(Kind::Sentinel, port, |d| {
+                config::sentinel_conf(port, d, primary, &spec.sentinel)
+            })?;
+        }
+        lab.save()?;
+        let expect = Expect {
+            replicas: Some(spec.node_ports.len() as u32 - 1),
+            other_sentinels: Some(spec.sentinel_ports.len().saturating_sub(1) as u32),
+            max_lag_bytes: 0,
+            quorum: true,
+        };
+        lab.wait_healthy(&expect, spec.ready_timeout, "the lab did not become ready")
+            .await?;
+        Ok(lab)
+    }
+
+    fn start_member(
+        &mut self,
+        kind: Kind,
+        port: u16,
+        conf: impl FnOnce(&Path) -> String,
+    ) -> Result<()> {
+        let name = match kind {
+            Kind::Node => format!("node-{port}"),
+            Kind::Sentinel => format!("sentinel-{port}"),
+        };
+        let data = self.dir.join(&name);
+        std::fs::create_dir_all(&data).map_err(Error::io(&data))?;
+        let conf_path = self.dir.join(format!("{name}.conf"));
+        std::fs::write(&conf_path, conf(&data)).map_err(Error::io(&conf_path))?;
+        let log = self.dir.join(format!("{name}.log"));
+        let child = process::spawn(
+            &self.state.redis_server,
+            &conf_path,
+            kind == Kind::Sentinel,
+            &log,
+        )?;
+        self.state.members.push(Member {
+            kind,
+            port,
+            pid: child.id(),
+            conf: conf_path,
+            log,
+        });
+        self.children.push(child);
+        Ok(())
+    }
+
+    /// Polls the health check until it passes or `timeout` ends; a member that exits
+    /// meanwhile ends the wait at once.
+    pub async fn wait_healthy(
+        &mut self,
+        expect: &Expect,
+        timeout: Duration,
+        what: &str,
+    ) -> Result<Health> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.check_alive()?;
+            let health =
+                health::check(&self.sentinels(), &self.state.sentinel.master, expect).await?;
+            if health.ok() {
+                return Ok(health);
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::Timeout {
+                    what: what.into(),
+                    waited: timeout,
+                    detail: health.problems.join("; "),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Errors if a process this lab started has exited (with its log file in the message).
+    fn check_alive(&mut self) -> Result<()> {
+        for child in &mut self.children {
+            if let Ok(Some(_)) = child.try_wait() {
+                let pid = child.id();
+                let m = self.state.members.iter().find(|m| m.pid == pid);
+                if let Some(m) = m {
+                    return Err(Error::ProcessExited {
+                        what: m.name(),
+                        log: m.log.clone(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens the lab recorded in `dir` (started earlier by `warden lab up`).
+    pub fn load(dir: &Path) -> Result<Lab> {
+        let file = dir.join(STATE_FILE);
+        let text = std::fs::read_to_string(&file).map_err(|e| Error::LabState {
+            dir: dir.to_path_buf(),
+            message: format!("cannot read {STATE_FILE} ({e}); is a lab up here?"),
+        })?;
+        let state: State = serde_json::from_str(&text).map_err(|e| Error::LabState {
+            dir: dir.to_path_buf(),
+            message: format!("{STATE_FILE} is not a warden lab record: {e}"),
+        })?;
+        Ok(Lab {
+            dir: dir.to_path_buf(),
+            state,
+            children: Vec::new(),
+            owned: false,
+        })
+    }
+
+    /// Writes `lab.json` atomically (temporary name, then rename).
+    fn save(&self) -> Result<()> {
+        let file = self.dir.join(STATE_FILE);
+        let tmp = self.dir.join(format!("{STATE_FILE}.tmp"));
+        let json = serde_json::to_string_pretty(&self.state).expect("lab state serializes");
+        std::fs::write(&tmp, json).map_err(Error::io(&tmp))?;
+        std::fs::rename(&tmp, &file).map_err(Error::io(&file))
+    }
+
+    /// Keeps the processes running after this value is dropped (for `warden lab up`).
+    pub fn detach(mut self) {
+        self.owned = false;
+        self.children.clear();
+    }
+
+    /// Stops every recorded process and removes the state directory.
+    pub fn down(mut self) -> Result<()> {
+        self.stop();
+        std::fs::remove_dir_all(&self.dir).map_err(Error::io(&self.dir))
+    }
+
+    fn stop(&mut self) {
+        let procs: Vec<_> = self.state.members.iter().map(|m| (m.pid, m.port)).collect();
+        // Own children first: kill and reap them, so none is left a zombie.
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.children.clear();
+        process::stop_all(&procs, Duration::from_secs(5));
+        self.owned = false;
+    }
+
+    /// The state directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The master name the Sentinels monitor.
+    pub fn master(&self) -> &str {
+        &self.state.sentinel.master
+    }
+
+    /// Every member, nodes first.
+    pub fn members(&self) -> &[Member] {
+        &self.state.members
+    }
+
+    /// Sentinel addresses.
+    pub fn sentinels(&self) -> Vec<Addr> {
+        self.of_kind(Kind::Sentinel)
+    }
+
+    /// Node addresses.
+    pub fn nodes(&self) -> Vec<Addr> {
+        self.of_kind(Kind::Node)
+    }
+
+    fn of_kind(&self, kind: Kind) -> Vec<Addr> {
+        self.state
+            .members
+            .iter()
+            .filter(|m| m.kind == kind)
+            .map(Member::addr)
+            .collect()
+    }
+
+    /// The member at `addr`, if it belongs to this lab.
+    pub fn member(&self, addr: &Addr) -> Result<&Member> {
+        self.state
+            .members
+            .iter()
+            .find(|m| &m.addr() == addr || (is_loopback(&addr.host) && m.port == addr.port))
+            .ok_or_else(|| Error::LabState {
+                dir: self.dir.clone(),
+                message: format!("{addr} is not a process of this lab"),
+            })
+    }
+
+    /// Whether the member's recorded process is alive.
+    pub fn is_running(&mut self, addr: &Addr) -> Result<bool> {
+        let m = self.member(addr)?.clone();
+        self.reap();
+        Ok(process::is_ours(m.pid, m.port))
+    }
+
+    /// Sends `sig` to the member at `addr`.
+    pub fn signal(&mut self, addr: &Addr, sig: Signal) -> Result<()> {
+        let m = self.member(addr)?;
+        process::signal(m.pid, sig)?;
+        if matches!(sig, Signal::SIGKILL | Signal::SIGTERM) {
+            self.reap();
+        }
+        Ok(())
+    }
+
+    /// Reaps children that exited, so their PIDs do not linger as zombies.
+    fn reap(&mut self) {
+        self.children
+            .retain_mut(|c| !matches!(c.try_wait(), Ok(Some(_))));
+    }
+
+    /// Starts the member at `addr` again from its config file (after a kill or stop) and
+    /// records its new PID.
+    pub fn restart(&mut self, addr: &Addr) -> Result<()> {
+        let m = self.member(addr)?.clone();
+        self.reap();
+        if process::is_ours(m.pid, m.port) {
+            return Err(Error::Usage(format!("{} is still running", m.name())));
+        }
+        let child = process::spawn(
+            &self.state.redis_server,
+            &m.conf,
+            m.kind == Kind::Sentinel,
+            &m.log,
+        )?;
+        let pid = child.id();
+        if let Some(rec) = self.state.members.iter_mut().find(|x| x.port == m.port) {
+            rec.pid = pid;
+        }
+        if self.owned {
+            self.children.push(child);
+        }
+        self.save()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if self.owned {
+            self.stop();
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "127.0.0.1" || host == "localhost"
+}

@@ -1,0 +1,27 @@
+//! warden makes Redis Sentinel high availability measurable.
+//!
+//! A tour of the crate, from the edge inwards:
+//!
+//! - [`cli`] declares the command line; [`run`] dispatches it and maps the outcome to an exit
+//!   code ([`error`] holds the policy).
+//! - [`lab`] starts and stops a local three-node, three-Sentinel cluster.
+//! - [`sentinel`] parses Sentinel events, follows every Sentinel, merges their reports into one
+//!   timeline, and queries topology and health.
+//!
+//! Pure modules (no tokio, no redis) are marked as such in their first doc line.
+#![warn(missing_docs)]
+
+pub mod addr;
+pub mod cli;
+pub mod client;
+pub mod drill;
+pub mod error;
+pub mod fault;
+pub mod lab;
+pub mod sentinel;
+pub mod telemetry;
+pub mod workload;
+
+mod commands;
+
+pub use commands::run;

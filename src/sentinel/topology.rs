@@ -1,0 +1,208 @@
+//! What the Sentinels say about a master: its address, its replicas, quorum and TILT.
+
+use std::collections::HashMap;
+
+use redis::aio::MultiplexedConnection;
+
+use crate::addr::Addr;
+use crate::client::{self, Timeouts};
+use crate::error::{Error, Result};
+
+/// One Sentinel's view of the master (`SENTINEL MASTER <name>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MasterView {
+    /// Where this Sentinel thinks the master is.
+    pub addr: Addr,
+    /// Sentinel's flags for it, e.g. `master` or `s_down,master`.
+    pub flags: String,
+    /// Replicas this Sentinel knows (up or down).
+    pub num_replicas: u32,
+    /// Other Sentinels this Sentinel knows.
+    pub num_other_sentinels: u32,
+}
+
+/// One Sentinel's view of a replica (`SENTINEL REPLICAS <name>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicaView {
+    /// The replica's announced address.
+    pub addr: Addr,
+    /// Sentinel's flags for it, e.g. `slave` or `s_down,slave,disconnected`.
+    pub flags: String,
+    /// `master-link-status` is `ok`.
+    pub link_ok: bool,
+    /// `slave-repl-offset`.
+    pub offset: i64,
+    /// `slave-priority` (lower is preferred; 0 never promoted).
+    pub priority: i64,
+}
+
+impl ReplicaView {
+    /// Up, linked, and not flagged down or disconnected.
+    pub fn healthy(&self) -> bool {
+        self.link_ok
+            && !["s_down", "o_down", "disconnected"]
+                .iter()
+                .any(|f| self.flags.split(',').any(|x| x == *f))
+    }
+}
+
+fn field<'a>(m: &'a HashMap<String, String>, k: &str) -> &'a str {
+    m.get(k).map(String::as_str).unwrap_or("")
+}
+
+fn addr_of(m: &HashMap<String, String>) -> Option<Addr> {
+    Some(Addr::new(field(m, "ip"), field(m, "port").parse().ok()?))
+}
+
+/// Maps "no such master" replies to [`Error::UnknownMaster`].
+fn unknown_master(e: Error, sentinel: &Addr, name: &str) -> Error {
+    match e {
+        Error::Command { ref source, .. } if source.to_string().contains("No such master") => {
+            Error::UnknownMaster {
+                master: name.to_string(),
+                sentinels: sentinel.to_string(),
+            }
+        }
+        e => e,
+    }
+}
+
+/// `SENTINEL MASTER <name>` on one Sentinel.
+pub async fn master(
+    con: &mut MultiplexedConnection,
+    sentinel: &Addr,
+    name: &str,
+) -> Result<MasterView> {
+    let m: HashMap<String, String> = client::query(
+        con,
+        sentinel,
+        redis::cmd("SENTINEL").arg("MASTER").arg(name),
+    )
+    .await
+    .map_err(|e| unknown_master(e, sentinel, name))?;
+    let addr = addr_of(&m).ok_or_else(|| Error::UnknownMaster {
+        master: name.to_string(),
+        sentinels: sentinel.to_string(),
+    })?;
+    Ok(MasterView {
+        addr,
+        flags: field(&m, "flags").to_string(),
+        num_replicas: field(&m, "num-slaves").parse().unwrap_or(0),
+        num_other_sentinels: field(&m, "num-other-sentinels").parse().unwrap_or(0),
+    })
+}
+
+/// `SENTINEL REPLICAS <name>` on one Sentinel.
+pub async fn replicas(
+    con: &mut MultiplexedConnection,
+    sentinel: &Addr,
+    name: &str,
+) -> Result<Vec<ReplicaView>> {
+    let list: Vec<HashMap<String, String>> = client::query(
+        con,
+        sentinel,
+        redis::cmd("SENTINEL").arg("REPLICAS").arg(name),
+    )
+    .await
+    .map_err(|e| unknown_master(e, sentinel, name))?;
+    Ok(list
+        .iter()
+        .filter_map(|m| {
+            Some(ReplicaView {
+                addr: addr_of(m)?,
+                flags: field(m, "flags").to_string(),
+                link_ok: field(m, "master-link-status") == "ok",
+                offset: field(m, "slave-repl-offset").parse().unwrap_or(-1),
+                priority: field(m, "slave-priority").parse().unwrap_or(100),
+            })
+        })
+        .collect())
+}
+
+/// `SENTINEL CKQUORUM <name>`: `Ok(text)` when the quorum and majority are reachable,
+/// `Err(text)` with Sentinel's explanation when not.
+pub async fn ckquorum(
+    con: &mut MultiplexedConnection,
+    sentinel: &Addr,
+    name: &str,
+) -> Result<std::result::Result<String, String>> {
+    let reply: redis::RedisResult<String> = redis::cmd("SENTINEL")
+        .arg("CKQUORUM")
+        .arg(name)
+        .query_async(con)
+        .await;
+    Ok(match reply {
+        Ok(text) => Ok(text),
+        Err(e) if e.code().is_some() => {
+            if e.to_string().contains("No such master") {
+                return Err(Error::UnknownMaster {
+                    master: name.to_string(),
+                    sentinels: sentinel.to_string(),
+                });
+            }
+            Err(e.detail().unwrap_or("CKQUORUM failed").to_string())
+        }
+        Err(source) => {
+            return Err(Error::Command {
+                addr: sentinel.clone(),
+                command: "SENTINEL CKQUORUM".into(),
+                source,
+            });
+        }
+    })
+}
+
+/// Whether the Sentinel is in TILT mode (`INFO sentinel` → `sentinel_tilt:1`).
+pub async fn tilt(con: &mut MultiplexedConnection, sentinel: &Addr) -> Result<bool> {
+    let text: String = client::query(con, sentinel, redis::cmd("INFO").arg("sentinel")).await?;
+    Ok(client::parse_info(&text)
+        .get("sentinel_tilt")
+        .is_some_and(|v| v == "1"))
+}
+
+/// Asks the Sentinels in order for the master's address, as a Sentinel-aware client does:
+/// the first Sentinel that answers with an address wins; a null reply means "ask the next".
+pub async fn ask_primary(sentinels: &[Addr], name: &str, t: Timeouts) -> Result<Addr> {
+    let mut last = String::from("no Sentinel given");
+    let mut answered = false;
+    for s in sentinels {
+        let mut con = match client::connect(s, t).await {
+            Ok(c) => c,
+            Err(e) => {
+                last = e.to_string();
+                continue;
+            }
+        };
+        let reply: redis::RedisResult<Option<(String, u16)>> = redis::cmd("SENTINEL")
+            .arg("GET-MASTER-ADDR-BY-NAME")
+            .arg(name)
+            .query_async(&mut con)
+            .await;
+        match reply {
+            Ok(Some((host, port))) => return Ok(Addr::new(host, port)),
+            Ok(None) => answered = true,
+            Err(e) => last = format!("{s}: {e}"),
+        }
+    }
+    let list = join(sentinels);
+    if answered {
+        Err(Error::UnknownMaster {
+            master: name.to_string(),
+            sentinels: list,
+        })
+    } else {
+        Err(Error::NoSentinel {
+            sentinels: list,
+            last,
+        })
+    }
+}
+
+/// `a, b, c` for error messages.
+pub fn join(addrs: &[Addr]) -> String {
+    addrs
+        .iter()
+        .map(Addr::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,214 @@
+//! One session writer: finds the primary through the Sentinels, checks its `ROLE`, writes
+//! `SET key value EX ttl` at its share of the target rate, and records every outcome.
+
+use std::time::{Duration, Instant};
+
+use rand::RngCore;
+use redis::aio::MultiplexedConnection;
+use tokio::sync::{mpsc, watch};
+
+use super::Plan;
+use super::history::{Ack, WriterHistory};
+use crate::addr::Addr;
+use crate::client::{self, Timeouts};
+use crate::sentinel::topology;
+
+/// What a writer tells the runner while it runs.
+#[derive(Debug, Clone)]
+pub enum WriterEvent {
+    /// The first write acknowledged on a newly connected primary.
+    FirstAck {
+        /// Writer index.
+        writer: usize,
+        /// The primary that acknowledged it.
+        node: Addr,
+        /// When the ack arrived.
+        at: Instant,
+    },
+    /// More writes were acknowledged.
+    Progress {
+        /// How many since the last report.
+        acked: u64,
+    },
+}
+
+const PROGRESS_EVERY: u64 = 500;
+const VALUE_POOL: usize = 64;
+
+/// How a write ended when it did not succeed.
+enum Failure {
+    /// No reply: the write may or may not have landed.
+    Unknown,
+    /// The server refused it, with this error code.
+    Refused(String),
+}
+
+/// Runs until `stop` turns true; returns the writer's history.
+pub async fn run(
+    idx: usize,
+    plan: &Plan,
+    mut stop: watch::Receiver<bool>,
+    events: mpsc::UnboundedSender<WriterEvent>,
+) -> WriterHistory {
+    let cfg = &plan.config;
+    let mut hist = WriterHistory::default();
+    let values = random_values(cfg.value_size);
+    let ttl_s = cfg.ttl.as_secs().max(1);
+    let stride = cfg.writers as u32;
+    let period =
+        (cfg.rate > 0).then(|| Duration::from_secs_f64(cfg.writers as f64 / cfg.rate as f64));
+    let mut seq = idx as u32;
+    let mut next_at = Instant::now();
+    let mut con: Option<(Addr, MultiplexedConnection)> = None;
+    let mut first_ack_pending = false;
+    let mut failures: u32 = 0;
+    let mut unreported: u64 = 0;
+
+    while !*stop.borrow() {
+        if con.is_none() {
+            match connect_primary(plan).await {
+                Some((node, c)) => {
+                    hist.begin_era(node.clone());
+                    con = Some((node, c));
+                    first_ack_pending = true;
+                }
+                None => {
+                    if pause(cfg.retry.delay(failures), &mut stop).await {
+                        break;
+                    }
+                    failures = failures.saturating_add(1);
+                    continue;
+                }
+            }
+        }
+        if let Some(p) = period {
+            next_at += p;
+            let now = Instant::now();
+            if next_at > now {
+                if pause(next_at - now, &mut stop).await {
+                    break;
+                }
+            } else if now - next_at > Duration::from_millis(100) {
+                next_at = now; // fell behind (an outage): do not burst to catch up
+            }
+        }
+        let Some((node, c)) = con.as_mut() else {
+            continue;
+        };
+        let key = plan.key(seq);
+        let value = &values[seq as usize % VALUE_POOL];
+        let invoke = Instant::now();
+        let reply: redis::RedisResult<()> = redis::cmd("SET")
+            .arg(&key)
+            .arg(value)
+            .arg("EX")
+            .arg(ttl_s)
+            .query_async(c)
+            .await;
+        let done = Instant::now();
+        let at_us = micros(done - plan.epoch);
+        match reply {
+            Ok(()) => {
+                hist.acks.push(Ack { seq, at_us });
+                let _ = hist
+                    .latency
+                    .record((done - invoke).as_micros().max(1) as u64);
+                failures = 0;
+                if first_ack_pending {
+                    first_ack_pending = false;
+                    let _ = events.send(WriterEvent::FirstAck {
+                        writer: idx,
+                        node: node.clone(),
+                        at: done,
+                    });
+                }
+                unreported += 1;
+                if unreported >= PROGRESS_EVERY {
+                    let _ = events.send(WriterEvent::Progress { acked: unreported });
+                    unreported = 0;
+                }
+            }
+            Err(e) => {
+                let (failure, reconnect) = classify(&e);
+                match failure {
+                    Failure::Unknown => hist.unknown.push(Ack {
+                        seq,
+                        at_us: micros(invoke - plan.epoch),
+                    }),
+                    Failure::Refused(code) => *hist.failed.entry(code).or_insert(0) += 1,
+                }
+                if reconnect {
+                    con = None;
+                }
+                if pause(cfg.retry.delay(failures), &mut stop).await {
+                    break;
+                }
+                failures = failures.saturating_add(1);
+            }
+        }
+        seq = seq.wrapping_add(stride);
+    }
+    if unreported > 0 {
+        let _ = events.send(WriterEvent::Progress { acked: unreported });
+    }
+    hist
+}
+
+/// A pool of random values: session payloads are encrypted, so they do not compress.
+fn random_values(size: usize) -> Vec<Vec<u8>> {
+    let mut rng = rand::rng();
+    (0..VALUE_POOL)
+        .map(|_| {
+            let mut v = vec![0u8; size];
+            rng.fill_bytes(&mut v);
+            v
+        })
+        .collect()
+}
+
+/// Asks the Sentinels for the primary, connects, and confirms `ROLE` is master.
+async fn connect_primary(plan: &Plan) -> Option<(Addr, MultiplexedConnection)> {
+    let ask = Timeouts {
+        connect: Duration::from_millis(200),
+        response: Duration::from_millis(500),
+    };
+    let node = topology::ask_primary(&plan.sentinels, &plan.master, ask)
+        .await
+        .ok()?;
+    let t = Timeouts {
+        connect: plan.config.op_timeout,
+        response: plan.config.op_timeout,
+    };
+    let mut con = client::connect(&node, t).await.ok()?;
+    client::is_master(&mut con, &node)
+        .await
+        .ok()
+        .filter(|m| *m)
+        .map(|_| (node, con))
+}
+
+/// Sorts a failed write: `(how it ended, whether to find the primary again)`.
+fn classify(e: &redis::RedisError) -> (Failure, bool) {
+    match e.code() {
+        Some(code) => {
+            let reconnect = matches!(code, "READONLY" | "MASTERDOWN" | "LOADING");
+            (Failure::Refused(code.to_string()), reconnect)
+        }
+        None => (Failure::Unknown, true),
+    }
+}
+
+/// Sleeps for `d` unless stopped first; returns whether the writer should stop.
+async fn pause(d: Duration, stop: &mut watch::Receiver<bool>) -> bool {
+    if d.is_zero() {
+        return *stop.borrow();
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(d) => *stop.borrow(),
+        _ = stop.changed() => true,
+    }
+}
+
+fn micros(d: Duration) -> u32 {
+    u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
+}
