@@ -30,6 +30,33 @@ pub enum Command {
     Lab(LabCommand),
     /// Run a failover drill from a scenario file and report RTO and lost writes.
     Drill(DrillArgs),
+    /// Benchmarks (tables, not pass/fail).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// `warden bench …`.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// The session workload's acknowledged-SET throughput vs redis-benchmark, on one lab primary.
+    Workload(BenchWorkload),
+}
+
+/// `warden bench workload`.
+#[derive(Debug, Args)]
+pub struct BenchWorkload {
+    /// Connections (= writers; redis-benchmark -c).
+    #[arg(long, default_value_t = 16)]
+    pub connections: usize,
+    /// Value size in bytes (redis-benchmark -d).
+    #[arg(long, default_value_t = 512)]
+    pub value_size: usize,
+    /// How long warden's workload runs per round.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "5s")]
+    pub duration: Duration,
+    /// Rounds.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: u32,
 }
 
 /// `warden drill`.

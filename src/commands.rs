@@ -4,7 +4,7 @@ use std::future::Future;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
-use crate::cli::{Cli, Command, DrillArgs, LabCommand, LabUp};
+use crate::cli::{BenchCommand, Cli, Command, DrillArgs, LabCommand, LabUp};
 use crate::drill::checker::Verdict;
 use crate::drill::runner;
 use crate::drill::scenario::Scenario;
@@ -36,6 +36,16 @@ pub fn run(cli: Cli) -> u8 {
 async fn dispatch(cli: Cli, shutdown: impl Future<Output = ()> + Send) -> Result<u8> {
     match cli.command {
         Command::Drill(args) => drill(args, shutdown).await,
+        Command::Bench(BenchCommand::Workload(a)) => {
+            let spec = crate::bench::BenchSpec {
+                connections: a.connections,
+                value_size: a.value_size,
+                duration: a.duration,
+                rounds: a.rounds.max(1),
+            };
+            print!("{}", crate::bench::workload(&spec).await?);
+            Ok(EXIT_MET)
+        }
         Command::Lab(LabCommand::Up(args)) => lab_up(args).await,
         Command::Lab(LabCommand::Status(args)) => lab_status(&args.dir).await,
         Command::Lab(LabCommand::Down(args)) => {

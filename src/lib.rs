@@ -12,6 +12,8 @@
 #![warn(missing_docs)]
 
 pub mod addr;
+pub mod backup;
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod drill;

@@ -170,18 +170,18 @@ pub fn check(o: &Observation<'_>, targets: &Targets) -> (Figures, Verdict, Vec<S
             _ => {}
         }
     }
-    if let (Some(t), Some(loss)) = (targets.rpo_keys, o.loss) {
-        if loss.lost > t {
-            miss(format!(
-                "{} acknowledged writes lost > target {t}",
-                loss.lost
-            ));
-        }
+    if let (Some(t), Some(loss)) = (targets.rpo_keys, o.loss)
+        && loss.lost > t
+    {
+        miss(format!(
+            "{} acknowledged writes lost > target {t}",
+            loss.lost
+        ));
     }
-    if let (Some(t), Some(w)) = (targets.rpo_ms, f.lost.window_ms) {
-        if w > t as f64 {
-            miss(format!("lost-write window {w:.0} ms > target {t} ms"));
-        }
+    if let (Some(t), Some(w)) = (targets.rpo_ms, f.lost.window_ms)
+        && w > t as f64
+    {
+        miss(format!("lost-write window {w:.0} ms > target {t} ms"));
     }
     if o.loss.is_none() && verdict == Verdict::Met {
         verdict = Verdict::Unknown;

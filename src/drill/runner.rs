@@ -406,10 +406,10 @@ impl Ctx<'_> {
                 None => self.pump(seen, deadline, failed_over).await,
                 Some(_) => self.pump(seen, deadline, |_| false).await,
             };
-            if resume_due.is_some_and(|r| Instant::now() >= r) {
-                if let Some(a) = applied.take() {
-                    revert(a, target, errors).await;
-                }
+            if resume_due.is_some_and(|r| Instant::now() >= r)
+                && let Some(a) = applied.take()
+            {
+                revert(a, target, errors).await;
             }
             match (stop, settle_end) {
                 (Stop::Cancelled, _) => {
@@ -434,12 +434,12 @@ impl Ctx<'_> {
     async fn wait_rejoin(&mut self, old: &Addr, seen: &mut Seen) -> Option<Instant> {
         let deadline = Instant::now() + self.s.timing.rejoin;
         while Instant::now() < deadline {
-            if let Ok(mut con) = client::connect(old, Timeouts::CONTROL).await {
-                if let Ok(r) = client::replication(&mut con, old).await {
-                    if !r.is_master() && r.link_up {
-                        return Some(Instant::now());
-                    }
-                }
+            if let Ok(mut con) = client::connect(old, Timeouts::CONTROL).await
+                && let Ok(r) = client::replication(&mut con, old).await
+                && !r.is_master()
+                && r.link_up
+            {
+                return Some(Instant::now());
             }
             let next = Instant::now() + Duration::from_millis(100);
             if self.pump(seen, next, |_| false).await == Stop::Cancelled {

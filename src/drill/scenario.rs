@@ -154,7 +154,9 @@ impl Scenario {
     /// Parses and validates scenario text; the error is one line.
     pub fn parse(text: &str) -> std::result::Result<Scenario, String> {
         let s: Scenario = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|sp| text[..sp.start].lines().count().max(1));
+            let line = e
+                .span()
+                .map(|sp| text[..sp.start].matches('\n').count() + 1);
             let msg = e.message().trim().replace('\n', " ");
             match line {
                 Some(l) => format!("line {l}: {msg}"),
@@ -254,7 +256,7 @@ action = "kill"
         );
         check(
             &GOOD.replace("lab = \"process\"", "sentinels = [\"nope\"]"),
-            "line 4: 'nope' is not a host:port address",
+            "line 4: address \"nope\" has no `:port`",
         );
         check(
             &format!("{GOOD}trials = 0"),

@@ -295,13 +295,13 @@ impl Lab {
 
     fn stop(&mut self) {
         let procs: Vec<_> = self.state.members.iter().map(|m| (m.pid, m.port)).collect();
-        // Own children first: kill and reap them, so none is left a zombie.
+        process::stop_all(&procs, Duration::from_secs(5));
+        // Reap our own children so none is left a zombie.
         for child in &mut self.children {
             let _ = child.kill();
             let _ = child.wait();
         }
         self.children.clear();
-        process::stop_all(&procs, Duration::from_secs(5));
         self.owned = false;
     }
 

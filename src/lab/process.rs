@@ -74,8 +74,10 @@ pub fn signal(pid: u32, sig: Signal) -> Result<()> {
     })
 }
 
-/// Stops processes `(pid, port)`: SIGTERM, then SIGKILL for any still alive after `grace`.
-/// Returns once none of them is alive. PIDs that are no longer ours are left alone.
+/// Stops processes `(pid, port)`: SIGTERM (a node then stops its own AOF-rewrite or BGSAVE
+/// child), SIGKILL for any still alive after `grace`, and finally SIGKILL to each process group
+/// (every lab process leads its own), so no forked child outlives its parent.
+/// PIDs that are no longer ours are left alone.
 pub fn stop_all(procs: &[(u32, u16)], grace: Duration) {
     let alive = |&(pid, port): &(u32, u16)| is_ours(pid, port);
     let targets: Vec<_> = procs.iter().copied().filter(alive).collect();
@@ -86,8 +88,11 @@ pub fn stop_all(procs: &[(u32, u16)], grace: Duration) {
     while targets.iter().any(alive) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    for p in targets.iter().filter(|p| alive(p)) {
-        let _ = signal(p.0, Signal::SIGKILL);
+    for &(pid, _) in &targets {
+        if let Ok(raw) = i32::try_from(pid) {
+            // Fails with ESRCH once the group is empty, which is the goal.
+            let _ = nix::sys::signal::killpg(Pid::from_raw(raw), Signal::SIGKILL);
+        }
     }
     let deadline = Instant::now() + Duration::from_secs(5);
     while targets.iter().any(alive) && Instant::now() < deadline {

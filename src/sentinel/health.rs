@@ -88,10 +88,10 @@ pub async fn check(sentinels: &[Addr], master: &str, expect: &Expect) -> Result<
                 replicas.push(r.addr);
             }
         }
-        if expect.quorum {
-            if let Err(why) = topology::ckquorum(&mut con, s, master).await? {
-                problems.push(format!("sentinel {s}: CKQUORUM fails: {why}"));
-            }
+        if expect.quorum
+            && let Err(why) = topology::ckquorum(&mut con, s, master).await?
+        {
+            problems.push(format!("sentinel {s}: CKQUORUM fails: {why}"));
         }
         if topology::tilt(&mut con, s).await? {
             problems.push(format!("sentinel {s} is in TILT mode"));

@@ -22,7 +22,7 @@ pub struct Ack {
     pub at_us: u32,
 }
 
-const CHUNK: usize = 16 * 1024;
+const CHUNK: usize = 4096;
 
 /// Append-only list of acks stored in fixed-size chunks: 8 bytes per write, and no
 /// doubling-growth slack beyond one chunk.

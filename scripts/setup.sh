@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the system packages warden's lab, drills and tests need, when they are missing.
+# Idempotent: does nothing on a machine that has them.
+set -euo pipefail
+need=()
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v redis-cli >/dev/null && command -v redis-benchmark >/dev/null \
+  && command -v redis-check-rdb >/dev/null || need+=(redis-tools)
+if ((${#need[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing ${need[*]} from Debian's packages" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# Debian starts a redis-server service on install; the lab never uses its port, so leave it.
+redis-server --version

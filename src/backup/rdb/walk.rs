@@ -1,0 +1,310 @@
+//! The top-level walk: header, opcodes (AUX, SELECTDB, expiries, ...), keys, EOF, checksum, stats.
+
+use std::io::Read;
+
+use super::dedup::Fingerprints;
+use super::reader::{Res, Src};
+use super::stats::{TtlAcc, glob};
+use super::{Checksum, DbStats, MAX_AUX, Options, Problem, Summary, header};
+
+/// Name of each value type byte (index = RDB type).
+pub(super) fn type_name(t: u8) -> &'static str {
+    match t {
+        0 => "string",
+        1 => "list-linked",
+        2 => "set-hashtable",
+        3 => "zset-v1",
+        4 => "hash-hashtable",
+        5 => "zset-skiplist",
+        6 => "module-pre-ga",
+        7 => "module",
+        9 => "hash-zipmap",
+        10 => "list-ziplist",
+        11 => "set-intset",
+        12 => "zset-ziplist",
+        13 => "hash-ziplist",
+        14 => "list-quicklist",
+        15 => "stream-v1",
+        16 => "hash-listpack",
+        17 => "zset-listpack",
+        18 => "list-quicklist2",
+        19 => "stream-v2",
+        20 => "set-listpack",
+        21 => "stream-v3",
+        22 => "hash-metadata-pre-ga",
+        23 => "hash-listpack-ex-pre-ga",
+        24 => "hash-metadata",
+        25 => "hash-listpack-ex",
+        _ => "unknown",
+    }
+}
+
+/// `rdbIsObjectType` for RDB 12.
+fn is_object_type(t: u8) -> bool {
+    t <= 7 || (9..=25).contains(&t)
+}
+
+/// Walk state: the source, reusable scratch buffers and the running stats.
+pub(super) struct Walker<'o, R: Read> {
+    pub(super) src: Src<R>,
+    opts: &'o Options,
+    pub(super) version: u32,
+    /// Scratch for embedded blobs (listpack, ziplist, intset) of the current key.
+    pub(super) blob: Vec<u8>,
+    /// Scratch for one member string.
+    pub(super) elem: Vec<u8>,
+    key: Vec<u8>,
+    pub(super) fps: Fingerprints,
+    pub(super) modules_skipped: u64,
+    rdb_version: Option<u32>,
+    redis_version: Option<String>,
+    aux: Vec<(String, String)>,
+    checksum: Checksum,
+    dbs: Vec<DbStats>,
+    cur_db: usize,
+    keys: u64,
+    with_expiry: u64,
+    expired: u64,
+    matching: u64,
+    ttl: TtlAcc,
+    types: [u64; 256],
+    trailing: u64,
+}
+
+impl<'o, R: Read> Walker<'o, R> {
+    pub(super) fn new(src: Src<R>, opts: &'o Options) -> Self {
+        Walker {
+            src,
+            opts,
+            version: 0,
+            blob: Vec::new(),
+            elem: Vec::new(),
+            key: Vec::new(),
+            fps: Fingerprints::default(),
+            modules_skipped: 0,
+            rdb_version: None,
+            redis_version: None,
+            aux: Vec::new(),
+            checksum: Checksum::NotReached,
+            dbs: Vec::new(),
+            cur_db: usize::MAX,
+            keys: 0,
+            with_expiry: 0,
+            expired: 0,
+            matching: 0,
+            ttl: TtlAcc::new(),
+            types: [0; 256],
+            trailing: 0,
+        }
+    }
+
+    fn select_db(&mut self, index: u64) {
+        self.cur_db = match self.dbs.iter().position(|d| d.index == index) {
+            Some(i) => i,
+            None => {
+                self.dbs.push(DbStats {
+                    index,
+                    ..DbStats::default()
+                });
+                self.dbs.len() - 1
+            }
+        };
+    }
+
+    /// The whole walk; stats accumulate in `self` even when it fails.
+    pub(super) fn run(&mut self) -> Res<()> {
+        let v = header(&mut self.src)?;
+        self.version = v;
+        self.rdb_version = Some(v);
+        let now = i64::try_from(self.opts.now_ms).unwrap_or(i64::MAX);
+        let pattern = self.opts.pattern.as_bytes();
+        let mut expire: i64 = -1;
+        loop {
+            let at = self.src.offset();
+            let t = self.src.u8("an opcode or value type byte")?;
+            match t {
+                0xfd => {
+                    let s = i32::from_le_bytes(self.src.array("an EXPIRETIME")?);
+                    expire = i64::from(s) * 1000;
+                    continue;
+                }
+                0xfc => {
+                    expire = i64::from_le_bytes(self.src.array("an EXPIRETIME_MS")?);
+                    continue;
+                }
+                0xf9 => {
+                    self.src.u8("a FREQ byte")?;
+                    continue;
+                }
+                0xf8 => {
+                    self.src.len("an IDLE time")?;
+                    continue;
+                }
+                0xff => break,
+                0xfe => {
+                    let db = self.src.len("a SELECTDB index")?;
+                    self.select_db(db);
+                    continue;
+                }
+                0xfb => {
+                    self.src.len("a RESIZEDB size")?;
+                    self.src.len("a RESIZEDB size")?;
+                    continue;
+                }
+                0xfa => {
+                    self.src.string_into(&mut self.key, "an AUX key")?;
+                    self.src.string_into(&mut self.elem, "an AUX value")?;
+                    let k = String::from_utf8_lossy(&self.key).into_owned();
+                    let val = String::from_utf8_lossy(&self.elem).into_owned();
+                    if k == "redis-ver" {
+                        self.redis_version = Some(val.clone());
+                    }
+                    if self.aux.len() < MAX_AUX {
+                        self.aux.push((k, val));
+                    }
+                    continue;
+                }
+                0xf7 => {
+                    self.src.len("a MODULE_AUX module id")?;
+                    self.src.len("a MODULE_AUX when-opcode")?;
+                    self.src.len("a MODULE_AUX when")?;
+                    self.module_value()?;
+                    continue;
+                }
+                0xf5 => {
+                    // FUNCTION2: one string holding the library code (not compiled here).
+                    self.src.skip_string("a function library")?;
+                    continue;
+                }
+                0xf6 => {
+                    return Err(Problem::new(
+                        at,
+                        "function library in the Redis 7.0 release-candidate format (FUNCTION_PRE_GA) is not supported",
+                    ));
+                }
+                0xf4 => {
+                    for _ in 0..3 {
+                        self.src.len("a SLOT_INFO field")?;
+                    }
+                    continue;
+                }
+                t if is_object_type(t) => {}
+                t => {
+                    return Err(Problem::new(
+                        at,
+                        format!("expected an opcode or value type byte, found 0x{t:02x}"),
+                    ));
+                }
+            }
+            // A key/value pair of type `t`.
+            self.src.string_into(&mut self.key, "a key")?;
+            self.value(t).map_err(|p| {
+                Problem::new(
+                    p.offset,
+                    format!(
+                        "{} (key {:?}, type {})",
+                        p.message,
+                        String::from_utf8_lossy(&self.key[..self.key.len().min(64)]),
+                        type_name(t)
+                    ),
+                )
+            })?;
+            if self.cur_db == usize::MAX {
+                self.select_db(0);
+            }
+            self.keys += 1;
+            self.types[t as usize] += 1;
+            let db = &mut self.dbs[self.cur_db];
+            db.keys += 1;
+            if glob(pattern, &self.key) {
+                self.matching += 1;
+            }
+            if expire != -1 {
+                db.keys_with_expiry += 1;
+                self.with_expiry += 1;
+                if expire < now {
+                    db.keys_expired += 1;
+                    self.expired += 1;
+                } else {
+                    self.ttl.record((expire - now) as u64);
+                }
+            }
+            expire = -1;
+        }
+        let computed = self.src.finish_crc();
+        if self.version >= 5 {
+            let stored = u64::from_le_bytes(self.src.array("the 8-byte checksum")?);
+            self.checksum = if stored == 0 {
+                Checksum::Disabled
+            } else if stored == computed {
+                Checksum::Ok(stored)
+            } else {
+                Checksum::Mismatch { stored, computed }
+            };
+            if let Checksum::Mismatch { .. } = self.checksum {
+                return Err(Problem::new(
+                    self.src.offset() - 8,
+                    format!(
+                        "checksum mismatch: stored 0x{stored:016x}, computed 0x{computed:016x}"
+                    ),
+                ));
+            }
+        } else {
+            self.checksum = Checksum::Missing;
+        }
+        self.trailing = self.src.drain()?;
+        Ok(())
+    }
+
+    /// Walk a module value through its typed opcodes (`rdbLoadCheckModuleValue`).
+    pub(super) fn module_value(&mut self) -> Res<()> {
+        loop {
+            let at = self.src.offset();
+            match self.src.len("a module opcode")? {
+                0 => break,
+                1 | 2 => {
+                    self.src.len("a module integer")?;
+                }
+                3 => {
+                    self.src.array::<4>("a module float")?;
+                }
+                4 => {
+                    self.src.array::<8>("a module double")?;
+                }
+                5 => {
+                    self.src.skip_string("a module string")?;
+                }
+                op => return Err(Problem::new(at, format!("unknown module opcode {op}"))),
+            }
+        }
+        self.modules_skipped += 1;
+        Ok(())
+    }
+
+    /// Assemble the summary from the walk result and accumulated stats.
+    pub(super) fn finish(self, result: Res<()>) -> Summary {
+        let problem = result.err();
+        let types = (0..=255u8)
+            .filter(|&t| self.types[t as usize] > 0)
+            .map(|t| (type_name(t).to_string(), self.types[t as usize]))
+            .collect();
+        Summary {
+            valid: problem.is_none(),
+            problem,
+            rdb_version: self.rdb_version,
+            redis_version: self.redis_version,
+            aux: self.aux,
+            checksum: self.checksum,
+            dbs: self.dbs,
+            keys: self.keys,
+            keys_with_expiry: self.with_expiry,
+            keys_expired: self.expired,
+            keys_matching: self.matching,
+            ttl_ms: self.ttl.finish(),
+            types,
+            modules_skipped: self.modules_skipped,
+            bytes: self.src.offset(),
+            trailing_bytes: self.trailing,
+        }
+    }
+}
