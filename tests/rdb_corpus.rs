@@ -332,7 +332,8 @@ fn valid_dumps_verify_with_stats() {
             ttl.min <= 60_000
                 && ttl.max <= 100_000_000
                 && ttl.median > 1_000_000
-                && ttl.median <= 1_800_000,
+                // the median comes from a 3-significant-digit histogram: allow 0.1 %
+                && ttl.median <= 1_800_000 + 1_800,
             "{ttl:?}"
         );
         assert!(
