@@ -1,0 +1,165 @@
+//! Bad input to `warden drill`: each exits 2 (could not run) with a one-line error, or, for
+//! a target that cannot fail over, says so in the report. Runs the real binary in a fresh dir.
+
+mod support;
+
+use support::{RedisProc, TestLab, WAIT, Warden, free_ports, wait_until};
+use warden::client::Timeouts;
+use warden::sentinel::topology;
+
+#[test]
+fn unknown_scenario_field_names_the_field_and_line() {
+    let w = Warden::new();
+    let path = w.write(
+        "bad.toml",
+        "name = \"t\"\n[target]\nlab = \"process\"\n[fault]\naction = \"kill\"\n[workload]\nwriterz = 2\n",
+    );
+    let run = w.run(&["drill", path.to_str().expect("utf-8")]);
+    let line = run.one_line_error();
+    assert!(line.contains("bad.toml: line 7:"), "{line}");
+    assert!(line.contains("unknown field `writerz`"), "{line}");
+}
+
+#[test]
+fn missing_scenario_file_exits_2() {
+    let w = Warden::new();
+    let run = w.run(&["drill", "no-such-scenario.toml"]);
+    let line = run.one_line_error();
+    assert!(line.contains("no-such-scenario.toml"), "{line}");
+}
+
+#[test]
+fn unreachable_sentinel_exits_2() {
+    let w = Warden::new();
+    let port = free_ports(1)[0];
+    let path = w.write(
+        "s.toml",
+        &format!(
+            "name = \"t\"\n[target]\nsentinels = [\"127.0.0.1:{port}\"]\n\
+             [fault]\naction = \"sentinel-failover\"\n"
+        ),
+    );
+    let run = w.run(&["drill", path.to_str().expect("utf-8")]);
+    let line = run.one_line_error();
+    assert!(line.contains(&format!("127.0.0.1:{port}")), "{line}");
+    assert!(line.contains("no Sentinel answered"), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_master_name_exits_2_naming_it() {
+    let t = TestLab::up().await;
+    let list: Vec<String> = t
+        .lab
+        .sentinels()
+        .iter()
+        .map(|s| format!("\"{s}\""))
+        .collect();
+    let w = Warden::new();
+    let path = w.write(
+        "s.toml",
+        &format!(
+            "name = \"t\"\n[target]\nsentinels = [{}]\nmaster = \"nosuchmaster\"\n\
+             [fault]\naction = \"sentinel-failover\"\n",
+            list.join(", ")
+        ),
+    );
+    let run = tokio::task::spawn_blocking(move || {
+        let run = w.run(&["drill", path.to_str().expect("utf-8")]);
+        drop(w);
+        run
+    })
+    .await
+    .expect("run");
+    let line = run.one_line_error();
+    assert!(line.contains("'nosuchmaster'"), "{line}");
+}
+
+/// One `redis-server` and one Sentinel (quorum 1) that monitors it: a master without any
+/// replica. Nothing can be promoted, and warden must not report a measured failover.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_master_without_replicas_is_not_failed_over() {
+    let w = Warden::new();
+    let dir = w.path().to_path_buf();
+    let ports = free_ports(2);
+    let (node_port, sentinel_port) = (ports[0], ports[1]);
+    let node = RedisProc::start(
+        &dir,
+        "node",
+        node_port,
+        &format!(
+            "port {node_port}\nbind 127.0.0.1\ndir {d}\nsave \"\"\nappendonly no\n",
+            d = dir.display()
+        ),
+        false,
+    );
+    let sentinel = RedisProc::start(
+        &dir,
+        "sentinel",
+        sentinel_port,
+        &format!(
+            "port {sentinel_port}\nbind 127.0.0.1\ndir {d}\n\
+             sentinel monitor mymaster 127.0.0.1 {node_port} 1\n\
+             sentinel down-after-milliseconds mymaster 1000\n\
+             sentinel failover-timeout mymaster 10000\n",
+            d = dir.display()
+        ),
+        true,
+    );
+    let logs = vec![node.log.clone(), sentinel.log.clone()];
+    let sentinels = vec![sentinel.addr()];
+    wait_until(WAIT, "the Sentinel to report the master", &logs, || {
+        let sentinels = sentinels.clone();
+        async move {
+            topology::ask_primary(&sentinels, "mymaster", Timeouts::CONTROL)
+                .await
+                .is_ok()
+        }
+    })
+    .await;
+
+    let path = w.write(
+        "s.toml",
+        &format!(
+            "name = \"no-replica\"\n[target]\nsentinels = [\"{}\"]\n\
+             [workload]\nwriters = 1\nrate = 50\n\
+             [fault]\naction = \"sentinel-failover\"\n\
+             [timing]\nwarmup = \"500ms\"\npreflight = \"2s\"\nobserve = \"5s\"\nsettle = \"500ms\"\n",
+            sentinel.addr()
+        ),
+    );
+    let json = dir.join("out.json");
+    // The temp dir goes to the blocking thread and comes back, so it outlives the checks.
+    let (w, run) = tokio::task::spawn_blocking({
+        let json = json.clone();
+        move || {
+            let run = support::run(w.command().arg("drill").arg(&path).arg("--json").arg(&json));
+            (w, run)
+        }
+    })
+    .await
+    .expect("run");
+
+    // What happens: the pre-flight requires at least one healthy replica, never passes, and
+    // the trial is reported as not injected. Such a trial has verdict `unknown` ("could not
+    // be measured"), so the drill exits 2 — with a report, not an error line. It does not
+    // exit 1: no target was missed, the drill simply could not run its fault.
+    assert_eq!(run.code, 2, "{run:#?}");
+    let want = format!("sentinel {} sees 0 healthy of 0 replicas", sentinel.addr());
+    assert!(
+        run.stdout.contains("not injected: pre-flight failed:"),
+        "{run:#?}"
+    );
+    assert!(run.stdout.contains(&want), "{run:#?}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("report")).expect("JSON");
+    assert_eq!(report["verdict"], "unknown", "{report:#}");
+    let trial = &report["trials"][0];
+    assert_eq!(trial["injected"], false, "{report:#}");
+    assert!(trial["client_rto_ms"].is_null(), "{report:#}");
+    // Nothing was done to the master: it is still the primary.
+    let primary = topology::ask_primary(&sentinels, "mymaster", Timeouts::CONTROL)
+        .await
+        .expect("primary");
+    assert_eq!(primary, node.addr());
+    drop((sentinel, node, w));
+}

@@ -1,0 +1,193 @@
+//! `lab down` leaves nothing behind; the `lab` CLI round trip and its start-up errors.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use support::{TestLab, Warden, free_ports};
+
+/// Whether `pid` is alive: `/proc/<pid>/stat` exists and its state is not `Z`.
+fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat_fields(&stat).first().is_some_and(|s| *s != "Z"),
+        Err(_) => false,
+    }
+}
+
+/// The fields after `(comm)`: state, ppid, pgrp, …
+fn stat_fields(stat: &str) -> Vec<&str> {
+    stat.rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default()
+}
+
+/// Live (non-zombie) processes whose process group is one of `pgrps`: `(pid, pgrp)`.
+fn in_groups(pgrps: &[u32]) -> Vec<(u32, u32)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let f = stat_fields(&stat);
+        if let (Some(state), Some(pgrp)) = (f.first(), f.get(2).and_then(|g| g.parse().ok()))
+            && *state != "Z"
+            && pgrps.contains(&pgrp)
+        {
+            found.push((pid, pgrp));
+        }
+    }
+    found
+}
+
+fn assert_all_gone(pids: &[u32]) {
+    let alive: Vec<_> = pids.iter().filter(|p| alive(**p)).collect();
+    assert!(alive.is_empty(), "still alive: {alive:?} of {pids:?}");
+    let left = in_groups(pids);
+    assert!(
+        left.is_empty(),
+        "left in the lab's process groups: {left:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lab_down_leaves_no_process_behind() {
+    let t = TestLab::up().await;
+    let pids: Vec<u32> = t.lab.members().iter().map(|m| m.pid).collect();
+    assert_eq!(pids.len(), 6);
+    assert!(pids.iter().all(|p| alive(*p)), "{pids:?}");
+    // Each member leads its own process group (so a terminal's Ctrl-C reaches warden only).
+    assert_eq!(in_groups(&pids).len(), 6, "{:?}", in_groups(&pids));
+    let dir = t.lab.dir().to_path_buf();
+    t.lab.down().expect("down");
+    assert_all_gone(&pids);
+    assert!(!dir.exists(), "{} still exists", dir.display());
+}
+
+/// Runs `warden lab down` on drop if a lab is still recorded (a failed test leaks nothing).
+struct CliLab<'a> {
+    warden: &'a Warden,
+    dir: PathBuf,
+}
+
+impl Drop for CliLab<'_> {
+    fn drop(&mut self) {
+        if self.dir.join("lab.json").exists() {
+            let dir = self.dir.to_string_lossy().into_owned();
+            let _ = self.warden.run(&["lab", "down", "--dir", &dir]);
+        }
+    }
+}
+
+fn recorded_pids(dir: &Path) -> Vec<u32> {
+    let text = std::fs::read_to_string(dir.join("lab.json")).expect("lab.json");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("lab.json is JSON");
+    v["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .map(|m| m["pid"].as_u64().expect("pid") as u32)
+        .collect()
+}
+
+fn join(ports: &[u16]) -> String {
+    ports
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[test]
+fn cli_lab_up_status_down_round_trip() {
+    let w = Warden::new();
+    let ports = free_ports(6);
+    let (nodes, sentinels) = (join(&ports[..3]), join(&ports[3..]));
+    let guard = CliLab {
+        warden: &w,
+        dir: w.path().join("lab"),
+    };
+    let up = w.run(&[
+        "lab",
+        "up",
+        "--dir",
+        "lab",
+        "--ports",
+        &nodes,
+        "--sentinel-ports",
+        &sentinels,
+    ]);
+    assert_eq!(up.code, 0, "{up:#?}");
+    assert!(up.stdout.contains("lab up in"), "{up:#?}");
+    let pids = recorded_pids(&guard.dir);
+    assert_eq!(pids.len(), 6);
+    assert!(pids.iter().all(|p| alive(*p)), "{pids:?}");
+
+    let status = w.run(&["lab", "status", "--dir", "lab"]);
+    assert_eq!(status.code, 0, "{status:#?}");
+    assert_eq!(status.stdout.matches(" running").count(), 6, "{status:#?}");
+    let primary = format!("primary (per Sentinels): 127.0.0.1:{}", ports[0]);
+    assert!(status.stdout.contains(&primary), "{status:#?}");
+
+    let down = w.run(&["lab", "down", "--dir", "lab"]);
+    assert_eq!(down.code, 0, "{down:#?}");
+    assert!(!guard.dir.exists());
+    assert_all_gone(&pids);
+
+    // With the lab gone, status is an error about the missing state.
+    let gone = w.run(&["lab", "status", "--dir", "lab"]);
+    assert!(gone.one_line_error().contains("lab.json"), "{gone:#?}");
+}
+
+#[test]
+fn cli_lab_up_on_a_port_in_use_exits_2_naming_it() {
+    let w = Warden::new();
+    let ports = free_ports(5);
+    let held = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind");
+    let busy = held.local_addr().expect("addr").port();
+    let nodes = format!("{},{busy},{}", ports[0], ports[1]);
+    let run = w.run(&[
+        "lab",
+        "up",
+        "--dir",
+        "lab",
+        "--ports",
+        &nodes,
+        "--sentinel-ports",
+        &join(&ports[2..]),
+    ]);
+    let _guard = CliLab {
+        warden: &w,
+        dir: w.path().join("lab"),
+    };
+    let line = run.one_line_error();
+    assert!(line.contains(&format!("port {busy} ")), "{line}");
+    assert!(!w.path().join("lab/lab.json").exists(), "nothing started");
+    drop(held);
+}
+
+#[test]
+fn cli_lab_up_with_a_missing_redis_server_exits_2_naming_it() {
+    let w = Warden::new();
+    let ports = free_ports(6);
+    let run = support::run(
+        w.command()
+            .env("WARDEN_REDIS_SERVER", "/nonexistent")
+            .args(["lab", "up", "--dir", "lab", "--ports"])
+            .arg(join(&ports[..3]))
+            .arg("--sentinel-ports")
+            .arg(join(&ports[3..])),
+    );
+    let _guard = CliLab {
+        warden: &w,
+        dir: w.path().join("lab"),
+    };
+    let line = run.one_line_error();
+    assert!(line.contains("'/nonexistent'"), "{line}");
+}

@@ -1,0 +1,265 @@
+//! Shared by the integration tests: an ephemeral lab kept alive with its temp dir, bounded
+//! polls that dump every server log when they give up, hand-started `redis-server`s killed
+//! on drop, and the real `warden` binary run in a fresh directory.
+//!
+//! Each test file uses a different subset, hence the `dead_code` allowance.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+use tokio::sync::mpsc;
+use warden::addr::Addr;
+use warden::lab::{Lab, LabSpec, SentinelSettings};
+use warden::sentinel::monitor::MonitorEvent;
+
+/// Generous: the machine may be loaded, and a poll ends as soon as its condition holds.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+/// A lab from [`Lab::up`] and the temp dir that holds its state. Field order matters: the
+/// lab (whose drop stops the processes) goes before the directory.
+pub struct TestLab {
+    pub lab: Lab,
+    pub dir: TempDir,
+}
+
+impl TestLab {
+    /// Starts a 3-node, 3-Sentinel lab on free ports with default settings.
+    pub async fn up() -> TestLab {
+        TestLab::up_with(SentinelSettings::default()).await
+    }
+
+    /// Starts a lab with `settings`.
+    pub async fn up_with(settings: SentinelSettings) -> TestLab {
+        let dir = tempfile::Builder::new()
+            .prefix("warden-test-")
+            .tempdir()
+            .expect("temp dir");
+        let state = dir.path().join("lab");
+        let spec = LabSpec::ephemeral(state.clone(), settings).expect("free ports");
+        match Lab::up(spec).await {
+            Ok(lab) => TestLab { lab, dir },
+            Err(e) => {
+                dump_logs_in(&state);
+                panic!("lab did not come up: {e}");
+            }
+        }
+    }
+
+    /// Every member's log file.
+    pub fn logs(&self) -> Vec<PathBuf> {
+        self.lab.members().iter().map(|m| m.log.clone()).collect()
+    }
+}
+
+/// The last `n` lines of `path` (or why it cannot be read).
+pub fn tail(path: &Path, n: usize) -> String {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(n)..].join("\n")
+        }
+        Err(e) => format!("<cannot read: {e}>"),
+    }
+}
+
+/// Prints the tail of each log to stderr (captured by the test harness, shown on failure).
+pub fn dump_logs(logs: &[PathBuf]) {
+    for log in logs {
+        eprintln!("----- {} (last 40 lines) -----", log.display());
+        eprintln!("{}", tail(log, 40));
+    }
+}
+
+/// Dumps every `*.log` in `dir` (for a lab that failed before it could be returned).
+fn dump_logs_in(dir: &Path) {
+    let logs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
+    dump_logs(&logs);
+}
+
+/// Polls `pred` every 100 ms until it holds; after `timeout`, panics naming `what` and
+/// printing the tail of every log in `logs`.
+pub async fn wait_until<F, Fut>(timeout: Duration, what: &str, logs: &[PathBuf], mut pred: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if pred().await {
+            return;
+        }
+        if Instant::now() >= deadline {
+            dump_logs(logs);
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Receives monitor reports, handing each to `seen`, until `seen` returns true; panics (with
+/// the logs) when `timeout` passes first or the monitor's channel closes.
+pub async fn recv_until(
+    rx: &mut mpsc::UnboundedReceiver<MonitorEvent>,
+    timeout: Duration,
+    what: &str,
+    logs: &[PathBuf],
+    mut seen: impl FnMut(MonitorEvent) -> bool,
+) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match tokio::time::timeout_at(deadline.into(), rx.recv()).await {
+            Ok(Some(ev)) => {
+                if seen(ev) {
+                    return;
+                }
+            }
+            Ok(None) => {
+                dump_logs(logs);
+                panic!("monitor channel closed while waiting for {what}");
+            }
+            Err(_) => {
+                dump_logs(logs);
+                panic!("timed out after {timeout:?} waiting for {what}");
+            }
+        }
+    }
+}
+
+/// `n` ports that were free a moment ago.
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<_> = (0..n)
+        .map(|_| std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind port 0"))
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().expect("local addr").port())
+        .collect()
+}
+
+/// A `redis-server` (or Sentinel) started by hand from a config text; killed on drop.
+pub struct RedisProc {
+    pub port: u16,
+    pub log: PathBuf,
+    child: Child,
+}
+
+impl RedisProc {
+    /// Writes `conf` to `dir/<name>.conf` and starts `redis-server` on it.
+    pub fn start(dir: &Path, name: &str, port: u16, conf: &str, sentinel: bool) -> RedisProc {
+        let conf_path = dir.join(format!("{name}.conf"));
+        std::fs::write(&conf_path, conf).expect("write conf");
+        let log = dir.join(format!("{name}.log"));
+        let out = std::fs::File::create(&log).expect("create log");
+        let err = out.try_clone().expect("clone log");
+        let mut cmd = Command::new("redis-server");
+        cmd.arg(&conf_path);
+        if sentinel {
+            cmd.arg("--sentinel");
+        }
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("spawn redis-server");
+        RedisProc { port, log, child }
+    }
+
+    pub fn addr(&self) -> Addr {
+        Addr::local(self.port)
+    }
+}
+
+impl Drop for RedisProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// What a run of the binary produced.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts the error contract: exit 2 and exactly one stderr line starting `warden: `;
+    /// returns that line.
+    pub fn one_line_error(&self) -> &str {
+        assert_eq!(self.code, 2, "want exit 2, got {self:#?}");
+        let lines: Vec<&str> = self.stderr.lines().filter(|l| !l.is_empty()).collect();
+        assert_eq!(lines.len(), 1, "want one stderr line, got {self:#?}");
+        assert!(lines[0].starts_with("warden: "), "{self:#?}");
+        lines[0]
+    }
+}
+
+/// A fresh working directory for the `warden` binary.
+pub struct Warden {
+    pub dir: TempDir,
+}
+
+impl Warden {
+    pub fn new() -> Warden {
+        Warden {
+            dir: tempfile::Builder::new()
+                .prefix("warden-cli-")
+                .tempdir()
+                .expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The binary with the working dir set and warden's environment variables cleared.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_warden"));
+        cmd.current_dir(self.dir.path());
+        for var in [
+            "WARDEN_LAB_DIR",
+            "WARDEN_REDIS_SERVER",
+            "WARDEN_SENTINELS",
+            "WARDEN_MASTER",
+            "WARDEN_LOG",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd
+    }
+
+    /// Runs `warden ARGS` to completion.
+    pub fn run(&self, args: &[&str]) -> Run {
+        run(self.command().args(args))
+    }
+
+    /// Writes `text` to `name` in the working dir; returns its path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).expect("write file");
+        path
+    }
+}
+
+/// Runs `cmd` to completion and captures its output.
+pub fn run(cmd: &mut Command) -> Run {
+    let out = cmd.stdin(Stdio::null()).output().expect("run warden");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
