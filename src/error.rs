@@ -86,12 +86,6 @@ pub enum Error {
         /// The Sentinels that were asked.
         sentinels: String,
     },
-    /// The master has no replica, so no failover can promote one.
-    #[error("master '{master}' has no replica: a failover needs at least one")]
-    NoReplica {
-        /// The master name.
-        master: String,
-    },
     /// Something awaited did not happen before its deadline.
     #[error("{what} within {}: {detail}", humantime::format_duration(*waited))]
     Timeout {
@@ -144,7 +138,6 @@ impl Error {
             | Error::Command { .. }
             | Error::NoSentinel { .. }
             | Error::UnknownMaster { .. }
-            | Error::NoReplica { .. }
             | Error::Timeout { .. }
             | Error::Scenario { .. }
             | Error::LabState { .. }
