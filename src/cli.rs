@@ -30,6 +30,8 @@ pub enum Command {
     Lab(LabCommand),
     /// Run a failover drill from a scenario file and report RTO and lost writes.
     Drill(DrillArgs),
+    /// Follow every Sentinel's events live and time each failover of the master.
+    Watch(WatchArgs),
     /// Benchmarks (tables, not pass/fail).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -126,13 +128,25 @@ pub struct LabUp {
     pub redis_server: PathBuf,
 }
 
-/// How to find the Sentinels of an existing deployment.
+/// `warden watch`.
 #[derive(Debug, Args)]
-pub struct SentinelArgs {
-    /// Sentinel addresses (host:port, comma-separated).
-    #[arg(long, env = "WARDEN_SENTINELS", value_delimiter = ',', required = true)]
+pub struct WatchArgs {
+    /// Sentinel addresses (host:port, comma-separated); default: the lab's.
+    #[arg(long, env = "WARDEN_SENTINELS", value_delimiter = ',')]
     pub sentinels: Vec<Addr>,
-    /// Master name the Sentinels monitor.
-    #[arg(long, env = "WARDEN_MASTER", default_value = "mymaster")]
-    pub master: String,
+    /// Master name the Sentinels monitor; default: the lab's, else mymaster.
+    #[arg(long, env = "WARDEN_MASTER")]
+    pub master: Option<String>,
+    /// The lab to watch when no `--sentinels` are given.
+    #[arg(long, env = "WARDEN_LAB_DIR", default_value = ".warden/lab")]
+    pub lab_dir: PathBuf,
+    /// One JSON object per line instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Stop after this many failover episodes have ended.
+    #[arg(long)]
+    pub episodes: Option<u32>,
+    /// Stop after this long (default: until Ctrl-C).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub duration: Option<Duration>,
 }

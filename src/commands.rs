@@ -4,7 +4,7 @@ use std::future::Future;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
-use crate::cli::{BenchCommand, Cli, Command, DrillArgs, LabCommand, LabUp};
+use crate::cli::{BenchCommand, Cli, Command, DrillArgs, LabCommand, LabUp, WatchArgs};
 use crate::drill::checker::Verdict;
 use crate::drill::runner;
 use crate::drill::scenario::Scenario;
@@ -36,6 +36,7 @@ pub fn run(cli: Cli) -> u8 {
 async fn dispatch(cli: Cli, shutdown: impl Future<Output = ()> + Send) -> Result<u8> {
     match cli.command {
         Command::Drill(args) => drill(args, shutdown).await,
+        Command::Watch(args) => watch(args, shutdown).await,
         Command::Bench(BenchCommand::Workload(a)) => {
             let spec = crate::bench::BenchSpec {
                 connections: a.connections,
@@ -73,6 +74,32 @@ async fn drill(args: DrillArgs, shutdown: impl Future<Output = ()>) -> Result<u8
         Verdict::Missed => EXIT_MISSED,
         Verdict::Unknown => EXIT_ERROR,
     })
+}
+
+async fn watch(args: WatchArgs, shutdown: impl Future<Output = ()> + Send) -> Result<u8> {
+    let (sentinels, master) = if args.sentinels.is_empty() {
+        let lab = Lab::load(&args.lab_dir).map_err(|e| {
+            Error::Usage(format!(
+                "give --sentinels, or start a lab with `warden lab up` ({e})"
+            ))
+        })?;
+        let master = args.master.unwrap_or_else(|| lab.master().to_string());
+        (lab.sentinels(), master)
+    } else {
+        (
+            args.sentinels,
+            args.master.unwrap_or_else(|| "mymaster".into()),
+        )
+    };
+    let spec = crate::watch::WatchSpec {
+        sentinels,
+        master,
+        json: args.json,
+        episodes: args.episodes,
+        duration: args.duration,
+    };
+    crate::watch::run(&spec, &mut std::io::stdout(), shutdown).await?;
+    Ok(EXIT_MET)
 }
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it into place.

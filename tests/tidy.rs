@@ -12,6 +12,7 @@ const PURE: &[&str] = &[
     "src/drill/scenario.rs",
     "src/drill/checker.rs",
     "src/drill/report.rs",
+    "src/watch/episode.rs",
     "src/backup/rdb",
 ];
 
