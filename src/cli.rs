@@ -33,6 +33,21 @@ pub enum Command {
     /// Benchmarks (tables, not pass/fail).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Check an RDB file (.rdb, .rdb.gz, .rdb.zst): structure, checksum, key counts, TTLs.
+    Verify(VerifyArgs),
+}
+
+/// `warden verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The RDB file; `.gz` and `.zst` are decompressed on the fly.
+    pub file: PathBuf,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Count keys matching this glob (`*`, `?`, `\` escapes).
+    #[arg(long, default_value = "session:*")]
+    pub pattern: String,
 }
 
 /// `warden bench …`.

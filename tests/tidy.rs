@@ -13,6 +13,8 @@ const PURE: &[&str] = &[
     "src/drill/checker.rs",
     "src/drill/report.rs",
     "src/backup/rdb",
+    "src/backup/compress.rs",
+    "src/backup/report.rs",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
