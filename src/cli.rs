@@ -35,6 +35,43 @@ pub enum Command {
     Bench(BenchCommand),
     /// Check an RDB file (.rdb, .rdb.gz, .rdb.zst): structure, checksum, key counts, TTLs.
     Verify(VerifyArgs),
+    /// Take a verified backup from a healthy replica (the primary never forks).
+    Backup(BackupArgs),
+}
+
+/// `warden backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub sentinel: SentinelArgs,
+    /// Directory the backup and its manifest are written to (created if missing).
+    #[arg(long, env = "WARDEN_BACKUP_DEST")]
+    pub dest: PathBuf,
+    /// How to get the RDB from the replica.
+    #[arg(long, value_enum, default_value = "stream")]
+    pub method: crate::backup::take::Method,
+    /// The node's data dir, where BGSAVE writes dump.rdb (bgsave; default: its CONFIG GET dir).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Compression of the stored file.
+    #[arg(long, value_enum, default_value = "gzip")]
+    pub compress: crate::backup::compress::Compression,
+    /// Take it from the primary (which then forks) when no replica is healthy.
+    #[arg(long)]
+    pub allow_primary: bool,
+    /// Password of the data nodes (AUTH).
+    #[arg(long, env = "WARDEN_REDIS_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Count keys matching this glob into the manifest.
+    #[arg(long, default_value = "session:*")]
+    pub pattern: String,
+    /// Longest wait for the node's snapshot.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "10m")]
+    pub timeout: Duration,
+    /// Print the manifest as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `warden verify`.

@@ -15,6 +15,9 @@ const PURE: &[&str] = &[
     "src/backup/rdb",
     "src/backup/compress.rs",
     "src/backup/report.rs",
+    "src/backup/tee.rs",
+    "src/backup/manifest.rs",
+    "src/backup/replica.rs",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

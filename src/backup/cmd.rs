@@ -10,7 +10,8 @@ use serde::Serialize;
 use crate::backup::compress::Compression;
 use crate::backup::rdb::{self, Options, Summary};
 use crate::backup::report;
-use crate::cli::VerifyArgs;
+use crate::backup::take;
+use crate::cli::{BackupArgs, VerifyArgs};
 use crate::error::{EXIT_MET, EXIT_MISSED, Error, Result};
 
 /// Unix time now, in milliseconds (what "already expired" is judged against).
@@ -70,4 +71,30 @@ pub async fn verify(args: VerifyArgs) -> Result<u8> {
 /// Pretty JSON of a report made only of plain fields (cannot fail).
 pub fn json(value: &impl Serialize) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+/// `warden backup`: exit 0 stored and verified, 1 the RDB failed verification, 2 could not run.
+pub async fn backup(args: BackupArgs) -> Result<u8> {
+    let spec = take::Spec {
+        sentinels: args.sentinel.sentinels,
+        master: args.sentinel.master,
+        dest: args.dest,
+        method: args.method,
+        data_dir: args.data_dir,
+        compression: args.compress,
+        allow_primary: args.allow_primary,
+        password: args.password,
+        pattern: args.pattern,
+        timeout: args.timeout,
+    };
+    let (manifest, path) = take::run(&spec).await?;
+    if args.json {
+        println!("{}", manifest.to_json());
+    } else {
+        print!(
+            "{}",
+            report::backup_table(&path.display().to_string(), &manifest)
+        );
+    }
+    Ok(EXIT_MET)
 }

@@ -1,8 +1,18 @@
-//! Backups taken from a replica, so the primary never forks: the RDB verifier every stored
-//! snapshot must pass ([`rdb`]), compression ([`compress`]), reports ([`report`]) and the
-//! command dispatch ([`cmd`]).
+//! Backups taken from a replica, so the primary never forks.
+//!
+//! [`take`] runs `warden backup`: [`replica`] picks the source, [`sync`] or [`bgsave`] gets
+//! the RDB, [`store`] writes it through [`tee`] (hash), [`compress`] and the [`rdb`] verifier
+//! to a temporary name and renames it beside its [`manifest`]. [`report`] formats the
+//! tables; [`cmd`] dispatches the commands.
 
+pub mod bgsave;
 pub mod cmd;
 pub mod compress;
+pub mod manifest;
 pub mod rdb;
+pub mod replica;
 pub mod report;
+pub mod store;
+pub mod sync;
+pub mod take;
+pub mod tee;

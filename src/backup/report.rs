@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use crate::backup::manifest::Manifest;
 use crate::backup::rdb::{Checksum, Summary};
 
 /// Formats a millisecond duration compactly: `850ms`, `42.0s`, `12.5m`, `3.5h`, `2.0d`.
@@ -100,6 +101,47 @@ pub fn verify_table(file: &str, pattern: &str, s: &Summary) -> String {
     if s.modules_skipped > 0 {
         row("module values", format!("{} skipped", s.modules_skipped));
     }
+    t
+}
+
+/// The `warden backup` table for the backup stored at `path`.
+pub fn backup_table(path: &str, m: &Manifest) -> String {
+    let mut t = String::new();
+    let mut row = |k: &str, v: String| {
+        let _ = writeln!(t, "{k:<20} {v}");
+    };
+    row("stored", path.to_string());
+    row(
+        "source",
+        format!(
+            "{} ({} of {}), method {}",
+            m.source.addr, m.source.role, m.source.primary, m.source.method
+        ),
+    );
+    row("repl offset", m.source.master_repl_offset.to_string());
+    row(
+        "rdb",
+        format!("{} raw, sha256 {}", bytes(m.raw.bytes), m.raw.sha256),
+    );
+    let ratio = m.raw.bytes as f64 / m.stored.bytes.max(1) as f64;
+    row(
+        "file",
+        format!(
+            "{} {} (ratio {ratio:.2}), sha256 {}",
+            bytes(m.stored.bytes),
+            format!("{:?}", m.compression).to_lowercase(),
+            m.stored.sha256
+        ),
+    );
+    let c = &m.counts;
+    row(
+        "keys",
+        format!(
+            "{} (with expiry {}, matching {} {})",
+            c.keys, c.keys_with_expiry, c.pattern, c.keys_matching
+        ),
+    );
+    row("took", ms(m.duration_ms));
     t
 }
 
