@@ -37,6 +37,33 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Take a verified backup from a healthy replica (the primary never forks).
     Backup(BackupArgs),
+    /// Prove a stored backup restores: checksum, load into a scratch redis-server, compare, sample.
+    RestoreTest(RestoreTestArgs),
+}
+
+/// `warden restore-test`.
+#[derive(Debug, Args)]
+pub struct RestoreTestArgs {
+    /// The stored backup file (its manifest beside it), or `latest` in `--dest`.
+    pub target: String,
+    /// Backup directory (where `latest` is looked up).
+    #[arg(long, env = "WARDEN_BACKUP_DEST", default_value = ".")]
+    pub dest: PathBuf,
+    /// Session keys to spot-check (GET readable, PTTL > 0).
+    #[arg(long, default_value_t = 100)]
+    pub sample: usize,
+    /// Shell command fed each sampled value on stdin; a non-zero exit counts as a failure.
+    #[arg(long)]
+    pub check_cmd: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Longest wait for the scratch server to load the RDB.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "5m")]
+    pub timeout: Duration,
+    /// The redis-server binary.
+    #[arg(long, env = "WARDEN_REDIS_SERVER", default_value = "redis-server")]
+    pub redis_server: PathBuf,
 }
 
 /// `warden backup`.

@@ -18,6 +18,7 @@ const PURE: &[&str] = &[
     "src/backup/tee.rs",
     "src/backup/manifest.rs",
     "src/backup/replica.rs",
+    "src/backup/checks.rs",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -10,8 +10,8 @@ use serde::Serialize;
 use crate::backup::compress::Compression;
 use crate::backup::rdb::{self, Options, Summary};
 use crate::backup::report;
-use crate::backup::take;
-use crate::cli::{BackupArgs, VerifyArgs};
+use crate::backup::{checks, restore_test, take};
+use crate::cli::{BackupArgs, RestoreTestArgs, VerifyArgs};
 use crate::error::{EXIT_MET, EXIT_MISSED, Error, Result};
 
 /// Unix time now, in milliseconds (what "already expired" is judged against).
@@ -97,4 +97,39 @@ pub async fn backup(args: BackupArgs) -> Result<u8> {
         );
     }
     Ok(EXIT_MET)
+}
+
+#[derive(Serialize)]
+struct RestoreTestReport<'a> {
+    ok: bool,
+    #[serde(flatten)]
+    observed: &'a checks::Observed,
+    checks: &'a [checks::Check],
+}
+
+/// `warden restore-test`: exit 0 the backup restores, 1 a check or the checksum failed,
+/// 2 could not run.
+pub async fn restore_test(args: RestoreTestArgs) -> Result<u8> {
+    let spec = restore_test::Spec {
+        target: args.target,
+        dest: args.dest,
+        sample: args.sample,
+        check_cmd: args.check_cmd,
+        redis_server: args.redis_server,
+        timeout: args.timeout,
+    };
+    let observed = restore_test::run(&spec).await?;
+    let checks = checks::evaluate(&observed);
+    let ok = checks.iter().all(|c| c.ok);
+    if args.json {
+        let r = RestoreTestReport {
+            ok,
+            observed: &observed,
+            checks: &checks,
+        };
+        println!("{}", json(&r));
+    } else {
+        print!("{}", checks::table(&observed, &checks));
+    }
+    Ok(if ok { EXIT_MET } else { EXIT_MISSED })
 }

@@ -4,14 +4,20 @@
 //! the RDB, [`store`] writes it through [`tee`] (hash), [`compress`] and the [`rdb`] verifier
 //! to a temporary name and renames it beside its [`manifest`]. [`report`] formats the
 //! tables; [`cmd`] dispatches the commands.
+//!
+//! [`restore_test`] proves a stored backup restores in a [`scratch`] server and judges it
+//! with [`checks`].
 
 pub mod bgsave;
+pub mod checks;
 pub mod cmd;
 pub mod compress;
 pub mod manifest;
 pub mod rdb;
 pub mod replica;
 pub mod report;
+pub mod restore_test;
+pub mod scratch;
 pub mod store;
 pub mod sync;
 pub mod take;
