@@ -170,10 +170,10 @@ pub async fn run(spec: &Spec) -> Result<Observed> {
         if pttl <= 0 {
             failures.push(format!("{name}: PTTL {pttl}"));
         }
-        if let (Some(cmd), Some(n)) = (&spec.check_cmd, rejected.as_mut()) {
-            if !check_value(cmd, &value).await? {
-                *n += 1;
-            }
+        if let (Some(cmd), Some(n)) = (&spec.check_cmd, rejected.as_mut())
+            && !check_value(cmd, &value).await?
+        {
+            *n += 1;
         }
     }
     drop(con);
