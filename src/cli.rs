@@ -35,6 +35,85 @@ pub enum Command {
     /// Benchmarks (tables, not pass/fail).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Check an RDB file (.rdb, .rdb.gz, .rdb.zst): structure, checksum, key counts, TTLs.
+    Verify(VerifyArgs),
+    /// Take a verified backup from a healthy replica (the primary never forks).
+    Backup(BackupArgs),
+    /// Prove a stored backup restores: checksum, load into a scratch redis-server, compare, sample.
+    RestoreTest(RestoreTestArgs),
+}
+
+/// `warden restore-test`.
+#[derive(Debug, Args)]
+pub struct RestoreTestArgs {
+    /// The stored backup file (its manifest beside it), or `latest` in `--dest`.
+    pub target: String,
+    /// Backup directory (where `latest` is looked up).
+    #[arg(long, env = "WARDEN_BACKUP_DEST", default_value = ".")]
+    pub dest: PathBuf,
+    /// Session keys to spot-check (GET readable, PTTL > 0).
+    #[arg(long, default_value_t = 100)]
+    pub sample: usize,
+    /// Shell command fed each sampled value on stdin; a non-zero exit counts as a failure.
+    #[arg(long)]
+    pub check_cmd: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Longest wait for the scratch server to load the RDB.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "5m")]
+    pub timeout: Duration,
+    /// The redis-server binary.
+    #[arg(long, env = "WARDEN_REDIS_SERVER", default_value = "redis-server")]
+    pub redis_server: PathBuf,
+}
+
+/// `warden backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub sentinel: SentinelArgs,
+    /// Directory the backup and its manifest are written to (created if missing).
+    #[arg(long, env = "WARDEN_BACKUP_DEST")]
+    pub dest: PathBuf,
+    /// How to get the RDB from the replica.
+    #[arg(long, value_enum, default_value = "stream")]
+    pub method: crate::backup::take::Method,
+    /// The node's data dir, where BGSAVE writes dump.rdb (bgsave; default: its CONFIG GET dir).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Compression of the stored file.
+    #[arg(long, value_enum, default_value = "gzip")]
+    pub compress: crate::backup::compress::Compression,
+    /// Take it from the primary (which then forks) when no replica is healthy.
+    #[arg(long)]
+    pub allow_primary: bool,
+    /// Password of the data nodes (AUTH).
+    #[arg(long, env = "WARDEN_REDIS_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Count keys matching this glob into the manifest.
+    #[arg(long, default_value = "session:*")]
+    pub pattern: String,
+    /// Longest wait for the node's snapshot.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "10m")]
+    pub timeout: Duration,
+    /// Print the manifest as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `warden verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The RDB file; `.gz` and `.zst` are decompressed on the fly.
+    pub file: PathBuf,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Count keys matching this glob (`*`, `?`, `\` escapes).
+    #[arg(long, default_value = "session:*")]
+    pub pattern: String,
 }
 
 /// `warden bench …`.

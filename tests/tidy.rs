@@ -14,6 +14,12 @@ const PURE: &[&str] = &[
     "src/drill/report.rs",
     "src/watch/episode.rs",
     "src/backup/rdb",
+    "src/backup/compress.rs",
+    "src/backup/report.rs",
+    "src/backup/tee.rs",
+    "src/backup/manifest.rs",
+    "src/backup/replica.rs",
+    "src/backup/checks.rs",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
