@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::addr::Addr;
+use crate::lab::Backend;
 
 /// Measure and trust Redis Sentinel high availability.
 ///
@@ -158,10 +159,22 @@ pub struct DrillArgs {
 pub enum LabCommand {
     /// Start the lab and wait until the Sentinels agree and the replicas are in sync.
     Up(LabUp),
-    /// Show the lab's processes and what the Sentinels say.
-    Status(LabDir),
-    /// Stop the processes the lab started and remove its state directory.
-    Down(LabDir),
+    /// Show the lab's processes or containers and what the Sentinels say.
+    Status(LabAt),
+    /// Stop the processes (or remove the containers, volumes and network) the lab started,
+    /// and remove its state directory.
+    Down(LabAt),
+}
+
+/// An existing lab: its directory, and optionally the backend it is expected to use.
+#[derive(Debug, Args)]
+pub struct LabAt {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub dir: LabDir,
+    /// Fail unless the recorded lab uses this backend (default: whatever `lab.json` records).
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
 }
 
 /// Where a lab keeps its state.
@@ -202,9 +215,16 @@ pub struct LabUp {
     /// How long to wait for the lab to become ready.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "30s")]
     pub timeout: Duration,
-    /// The redis-server binary.
+    /// The redis-server binary (process backend).
     #[arg(long, env = "WARDEN_REDIS_SERVER", default_value = "redis-server")]
     pub redis_server: PathBuf,
+    /// Where the lab runs: local processes, or containers through the Docker API.
+    #[arg(long, value_enum, default_value = "process")]
+    pub backend: Backend,
+    /// The Redis image (docker backend; never pulled: build one offline with
+    /// compose/build-local-image.sh).
+    #[arg(long, env = "WARDEN_REDIS_IMAGE", default_value = "redis:7.2")]
+    pub image: String,
 }
 
 /// `warden watch`.
@@ -228,4 +248,15 @@ pub struct WatchArgs {
     /// Stop after this long (default: until Ctrl-C).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,
+}
+
+/// How to find the Sentinels of an existing deployment.
+#[derive(Debug, Args)]
+pub struct SentinelArgs {
+    /// Sentinel addresses (host:port, comma-separated).
+    #[arg(long, env = "WARDEN_SENTINELS", value_delimiter = ',', required = true)]
+    pub sentinels: Vec<Addr>,
+    /// Master name the Sentinels monitor.
+    #[arg(long, env = "WARDEN_MASTER", default_value = "mymaster")]
+    pub master: String,
 }

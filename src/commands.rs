@@ -4,12 +4,15 @@ use std::future::Future;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
-use crate::cli::{BenchCommand, Cli, Command, DrillArgs, LabCommand, LabUp, WatchArgs};
+use crate::cli::{BenchCommand, Cli, Command, DrillArgs, LabAt, LabCommand, LabUp, WatchArgs};
 use crate::drill::checker::Verdict;
 use crate::drill::runner;
 use crate::drill::scenario::Scenario;
 use crate::error::{EXIT_ERROR, EXIT_MET, EXIT_MISSED, Error, Result};
-use crate::lab::{Lab, LabSpec, SentinelSettings};
+use crate::lab::docker::DockerLab;
+use crate::lab::{Backend, Lab, LabSpec, SentinelSettings};
+
+mod docker_lab;
 
 /// Runs the command on a multi-threaded tokio runtime, with Ctrl-C as the shutdown signal,
 /// and returns the process exit code. Errors are printed as one line on stderr.
@@ -50,11 +53,20 @@ async fn dispatch(cli: Cli, shutdown: impl Future<Output = ()> + Send) -> Result
         Command::Verify(args) => crate::backup::cmd::verify(args).await,
         Command::Backup(args) => crate::backup::cmd::backup(args).await,
         Command::RestoreTest(args) => crate::backup::cmd::restore_test(args).await,
+        Command::Lab(LabCommand::Up(args)) if args.backend == Backend::Docker => {
+            docker_lab::up(args).await
+        }
         Command::Lab(LabCommand::Up(args)) => lab_up(args).await,
-        Command::Lab(LabCommand::Status(args)) => lab_status(&args.dir).await,
+        Command::Lab(LabCommand::Status(args)) => match lab_backend(&args)? {
+            Backend::Process => lab_status(&args.dir.dir).await,
+            Backend::Docker => docker_lab::status(&args.dir.dir).await,
+        },
         Command::Lab(LabCommand::Down(args)) => {
-            Lab::load(&args.dir)?.down()?;
-            println!("lab in {} stopped and removed", args.dir.display());
+            match lab_backend(&args)? {
+                Backend::Process => Lab::load(&args.dir.dir)?.down()?,
+                Backend::Docker => DockerLab::load(&args.dir.dir).await?.down().await?,
+            }
+            println!("lab in {} stopped and removed", args.dir.dir.display());
             Ok(EXIT_MET)
         }
     }
@@ -118,6 +130,19 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         source: e.error,
     })?;
     Ok(())
+}
+
+/// The backend recorded in the lab's directory, checked against `--backend` if given.
+fn lab_backend(a: &LabAt) -> Result<Backend> {
+    let recorded = crate::lab::recorded_backend(&a.dir.dir)?;
+    match a.backend {
+        Some(b) if b != recorded => Err(Error::LabState {
+            dir: a.dir.dir.clone(),
+            message: format!("the lab here uses the {recorded:?} backend, not {b:?}")
+                .to_lowercase(),
+        }),
+        _ => Ok(recorded),
+    }
 }
 
 async fn lab_up(a: LabUp) -> Result<u8> {

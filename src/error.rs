@@ -178,6 +178,37 @@ pub enum Error {
         /// The join error.
         detail: String,
     },
+    // Docker backend (docker lab and container faults).
+    /// The Docker engine cannot be reached.
+    #[error("cannot reach the Docker engine at {host}: {message}; start Docker or set DOCKER_HOST")]
+    DockerUnavailable {
+        /// Where warden looked (`DOCKER_HOST` or the default socket).
+        host: String,
+        /// What the client saw.
+        message: String,
+    },
+    /// A Docker API call failed.
+    #[error("docker: {what}: {message}")]
+    Docker {
+        /// The call, with its object ("start container warden-ab12-sentinel-1").
+        what: String,
+        /// What the engine said, on one line.
+        message: String,
+    },
+    /// A container does not qualify for a fault; nothing was done to it.
+    #[error("refusing container {container}: {reason}")]
+    ContainerRefused {
+        /// The container name.
+        container: String,
+        /// Why (missing opt-in label, other project).
+        reason: String,
+    },
+    /// Nothing matches a container name or address.
+    #[error("no container {what}")]
+    NoContainer {
+        /// What was looked for, phrased to follow "no container".
+        what: String,
+    },
 }
 
 impl Error {
@@ -196,7 +227,11 @@ impl Error {
             | Error::Scenario { .. }
             | Error::LabState { .. }
             | Error::Io { .. }
-            | Error::Usage(_) => EXIT_ERROR,
+            | Error::Usage(_)
+            | Error::DockerUnavailable { .. }
+            | Error::Docker { .. }
+            | Error::ContainerRefused { .. }
+            | Error::NoContainer { .. } => EXIT_ERROR,
             Error::RdbInvalid { .. } | Error::ChecksumMismatch { .. } => EXIT_MISSED,
             Error::Manifest { .. }
             | Error::NoHealthyReplica { .. }
@@ -205,11 +240,25 @@ impl Error {
         }
     }
 
+    /// An [`Error::Docker`] for the API call `what`, with the engine's message on one line.
+    pub fn docker(what: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> Error {
+        let what = what.into();
+        move |e| Error::Docker {
+            what,
+            message: one_line(&e.to_string()),
+        }
+    }
+
     /// An [`Error::Io`] for `path`.
     pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
         move |source| Error::Io { path, source }
     }
+}
+
+/// `text` with line breaks folded into spaces, so an error stays one line.
+pub fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Shorthand for results in this crate.

@@ -9,6 +9,7 @@ const PURE: &[&str] = &[
     "src/sentinel/timeline.rs",
     "src/workload/history.rs",
     "src/lab/config.rs",
+    "src/lab/stack.rs",
     "src/drill/scenario.rs",
     "src/drill/checker.rs",
     "src/drill/report.rs",

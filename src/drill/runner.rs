@@ -16,8 +16,11 @@ use super::scenario::{LabKind, Scenario};
 use crate::addr::Addr;
 use crate::client::{self, Timeouts};
 use crate::error::Result;
-use crate::fault::{self, Action, Applied};
-use crate::lab::{Lab, LabSpec};
+use crate::fault::docker::Stack;
+use crate::fault::target::Selection;
+use crate::fault::{self, Applied, Via};
+use crate::lab::docker::{DockerLab, DockerLabSpec};
+use crate::lab::{Backend, Lab, LabSpec};
 use crate::sentinel::event::EventKind;
 use crate::sentinel::health::{self, Expect, Health};
 use crate::sentinel::monitor::{self, MonitorEvent};
@@ -50,19 +53,68 @@ struct Target {
     sentinels: Vec<Addr>,
     master: String,
     lab: Option<Lab>,
+    /// A docker lab: ephemeral (removed after the drill) or loaded from `lab_dir`.
+    docker: Option<DockerLab>,
+    /// The containers faults may touch (the docker lab's project).
+    stack: Option<Stack>,
     description: String,
     down_after_ms: Option<u64>,
+}
+
+/// A temporary state directory for an ephemeral lab.
+fn temp_lab_dir() -> Result<std::path::PathBuf> {
+    Ok(tempfile::Builder::new()
+        .prefix("warden-drill-")
+        .tempdir()
+        .map_err(crate::error::Error::io(std::env::temp_dir()))?
+        .keep())
+}
+
+/// The target of a docker lab: its Sentinels and the stack of its project.
+fn docker_target(lab: DockerLab, master: String, what: &str) -> Target {
+    let sentinels = lab.sentinels();
+    Target {
+        description: format!(
+            "{what} docker lab {} (sentinels {})",
+            lab.project(),
+            topology::join(&sentinels)
+        ),
+        sentinels,
+        master,
+        lab: None,
+        stack: Some(Stack::new(lab.docker().clone(), lab.project())),
+        down_after_ms: Some(lab.settings().down_after.as_millis() as u64),
+        docker: Some(lab),
+    }
 }
 
 /// Starts the ephemeral lab, or opens the one named by `lab_dir`, or uses the Sentinels given.
 async fn set_up(s: &Scenario) -> Result<Target> {
     let master = s.master();
+    if s.target.lab == Some(LabKind::Docker) {
+        let mut sentinel = s.lab.clone();
+        sentinel.master = master.clone();
+        let spec = DockerLabSpec {
+            dir: temp_lab_dir()?,
+            image: crate::lab::docker::default_image(),
+            sentinel,
+            ready_timeout: Duration::from_secs(60),
+        };
+        return Ok(docker_target(
+            DockerLab::up(spec).await?,
+            master,
+            "an ephemeral",
+        ));
+    }
+    if let Some(dir) = &s.target.lab_dir
+        && crate::lab::recorded_backend(dir)? == Backend::Docker
+    {
+        let lab = DockerLab::load(dir).await?;
+        topology::ask_primary(&lab.sentinels(), &master, Timeouts::CONTROL).await?;
+        return Ok(docker_target(lab, master, "the"));
+    }
     if s.target.lab == Some(LabKind::Process) {
-        let dir = tempfile::Builder::new()
-            .prefix("warden-drill-")
-            .tempdir()
-            .map_err(crate::error::Error::io(std::env::temp_dir()))?
-            .keep();
+        let dir = temp_lab_dir()?;
         let mut settings = s.lab.clone();
         settings.master = master.clone();
         let lab = Lab::up(LabSpec::ephemeral(dir, settings)?).await?;
@@ -75,6 +127,8 @@ async fn set_up(s: &Scenario) -> Result<Target> {
             sentinels,
             master,
             lab: Some(lab),
+            docker: None,
+            stack: None,
             down_after_ms: Some(s.lab.down_after.as_millis() as u64),
         });
     }
@@ -90,18 +144,47 @@ async fn set_up(s: &Scenario) -> Result<Target> {
         sentinels,
         master,
         lab,
+        docker: None,
+        stack: None,
         down_after_ms: None,
     })
 }
 
 /// What `--dry-run` prints: the target and the fault each trial would inject.
 pub async fn dry_run(s: &Scenario) -> Result<String> {
-    if s.target.lab.is_some() {
+    if let Some(kind) = s.target.lab {
+        let (kind, what) = match kind {
+            LabKind::Process => (
+                "process",
+                fault::describe(&s.fault, &Addr::new("<lab primary>", 0), None),
+            ),
+            LabKind::Docker => (
+                "docker",
+                format!(
+                    "{} on the lab's {} (image {})",
+                    s.fault.action.name(),
+                    s.fault.target.name(),
+                    crate::lab::docker::default_image()
+                ),
+            ),
+        };
         return Ok(format!(
-            "would start an ephemeral process lab, run {} trial(s) of: {}, then tear the lab down",
+            "would start an ephemeral {kind} lab, run {} trial(s) of: {what}, then tear the lab down",
             s.trials,
-            fault::describe(&s.fault, &Addr::new("<lab primary>", 0), None)
         ));
+    }
+    if let Some(dir) = &s.target.lab_dir
+        && crate::lab::recorded_backend(dir)? == Backend::Docker
+    {
+        let lab = DockerLab::load(dir).await?;
+        let primary =
+            topology::ask_primary(&lab.sentinels(), &s.master(), Timeouts::CONTROL).await?;
+        let stack = Stack::new(lab.docker().clone(), lab.project());
+        let line = match uses_containers(s) {
+            true => fault::docker::describe(&s.fault, &stack.select(&s.fault, &primary).await?),
+            false => fault::describe(&s.fault, &primary, None),
+        };
+        return Ok(format!("would run {} trial(s); first: {line}", s.trials));
     }
     let lab = s.target.lab_dir.as_deref().map(Lab::load).transpose()?;
     let primary =
@@ -139,6 +222,9 @@ async fn drill(s: &Scenario, progress: bool, cancel: watch::Receiver<bool>) -> R
     drop(monitor);
     if let Some(lab) = target.lab.take().filter(|_| s.target.lab.is_some()) {
         lab.down()?;
+    }
+    if let Some(lab) = target.docker.take().filter(|_| s.target.lab.is_some()) {
+        lab.down().await?;
     }
     Ok(DrillReport::new(
         s.name.clone(),
@@ -291,27 +377,38 @@ impl Ctx<'_> {
                 return not_injected(vec![why]);
             }
         };
-        let description = fault::describe(&s.fault, &old, target.lab.as_ref());
+        let selection: Option<Selection> = match &target.stack {
+            Some(stack) if uses_containers(s) => match stack.select(&s.fault, &old).await {
+                Ok(sel) => Some(sel),
+                Err(e) => {
+                    workload.stop().await;
+                    return not_injected(vec![format!("could not inject: {e}")]);
+                }
+            },
+            _ => None,
+        };
+        let description = match &selection {
+            Some(sel) => fault::docker::describe(&s.fault, sel),
+            None => fault::describe(&s.fault, &old, target.lab.as_ref()),
+        };
 
         self.progress.step(n, "fault");
         let fault_at = Instant::now();
-        let mut applied = match fault::inject(
-            &s.fault,
-            &old,
-            target.lab.as_mut(),
-            &target.sentinels,
-            &target.master,
-        )
-        .await
-        {
-            Ok(a) => Some(a),
-            Err(e) => {
-                workload.stop().await;
-                let mut r = not_injected(vec![format!("could not inject: {e}")]);
-                r.fault = description;
-                return r;
-            }
+        let via = match (&target.stack, &selection, target.lab.as_mut()) {
+            (Some(stack), Some(sel), _) => Via::Docker(stack, sel),
+            (_, _, Some(lab)) => Via::Process(lab),
+            _ => Via::Commands,
         };
+        let mut applied =
+            match fault::inject(&s.fault, &old, via, &target.sentinels, &target.master).await {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    workload.stop().await;
+                    let mut r = not_injected(vec![format!("could not inject: {e}")]);
+                    r.fault = description;
+                    return r;
+                }
+            };
         let mut errors = Vec::new();
         let cancelled = self
             .observe(fault_at, &old, &mut seen, &mut applied, target, &mut errors)
@@ -384,7 +481,9 @@ impl Ctx<'_> {
         let master = target.master.clone();
         let expect = s.targets.expect_failover;
         let observe_end = fault_at + s.timing.observe;
-        let resume_at = (s.fault.action == Action::Pause)
+        let resume_at = s
+            .fault
+            .timed()
             .then(|| fault_at + s.fault.duration.unwrap_or_default());
         let failed_over = |seen: &Seen| {
             expect
@@ -399,7 +498,7 @@ impl Ctx<'_> {
         };
         let mut settle_end = None;
         loop {
-            let resume_due = resume_at.filter(|_| matches!(applied, Some(Applied::Paused(_))));
+            let resume_due = resume_at.filter(|_| applied.is_some());
             let goal = settle_end.unwrap_or(observe_end);
             let deadline = resume_due.map_or(goal, |r| r.min(goal));
             let stop = match settle_end {
@@ -448,6 +547,11 @@ impl Ctx<'_> {
         }
         None
     }
+}
+
+/// Whether the scenario's fault acts on containers when the target is a docker lab.
+fn uses_containers(s: &Scenario) -> bool {
+    s.fault.needs_process() || s.fault.docker_only()
 }
 
 async fn revert(applied: Applied, target: &mut Target, errors: &mut Vec<String>) {

@@ -18,6 +18,8 @@ use warden::lab::{Lab, LabSpec, SentinelSettings};
 use warden::sentinel::monitor::MonitorEvent;
 use warden::sentinel::timeline::Timeline;
 
+pub mod docker;
+
 /// Generous: the machine may be loaded, and a poll ends as soon as its condition holds.
 pub const WAIT: Duration = Duration::from_secs(60);
 
