@@ -278,7 +278,7 @@ action = "kill"
             "`trials` must be at least 1",
         );
         check(
-            &GOOD.replace("kill", "partition\nduration = \"5s\""),
+            &GOOD.replace("\"kill\"", "\"partition\"\nduration = \"5s\""),
             "[fault]: `partition` on primary needs the docker backend: set target.lab = \"docker\"",
         );
         check(
