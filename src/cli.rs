@@ -18,6 +18,10 @@ pub struct Cli {
     /// More log output on stderr (-v info, -vv debug); WARDEN_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// Export traces (every failover `watch` sees, and warden's own spans) over OTLP/gRPC to
+    /// this endpoint, e.g. http://127.0.0.1:4317.
+    #[arg(long, global = true, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

@@ -14,8 +14,9 @@ use crate::lab::{Backend, Lab, LabSpec, SentinelSettings};
 
 mod docker_lab;
 
-/// Runs the command on a multi-threaded tokio runtime, with Ctrl-C as the shutdown signal,
-/// and returns the process exit code. Errors are printed as one line on stderr.
+/// Sets up logging (and trace export), runs the command on a multi-threaded tokio runtime
+/// with Ctrl-C as the shutdown signal, and returns the process exit code. Errors are printed
+/// as one line on stderr.
 pub fn run(cli: Cli) -> u8 {
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -24,9 +25,15 @@ pub fn run(cli: Cli) -> u8 {
             return EXIT_ERROR;
         }
     };
-    let result = rt.block_on(dispatch(cli, async {
-        let _ = tokio::signal::ctrl_c().await;
-    }));
+    let result = rt.block_on(async {
+        let telemetry = crate::telemetry::init(cli.verbose, cli.otlp_endpoint.as_deref())?;
+        let result = dispatch(cli, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+        telemetry.shutdown().await;
+        result
+    });
     match result {
         Ok(code) => code,
         Err(e) => {

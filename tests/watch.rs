@@ -1,15 +1,23 @@
 //! `warden watch` against a real lab: a manual failover is printed as it happens and summed up
-//! as one episode; bad targets are one-line errors.
+//! as one episode, and exported as one OTLP trace; bad targets are one-line errors.
 
 mod support;
 
 use std::io::{BufRead, BufReader};
-use std::process::Stdio;
+use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::Instant;
 
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use serde_json::Value;
 use support::{TestLab, WAIT, Warden, dump_logs};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio_stream::wrappers::TcpListenerStream;
 use warden::client::{self, Timeouts};
 
 /// Reads the child's JSON lines until `pred` matches one; panics with what was read on timeout.
@@ -37,21 +45,12 @@ fn read_until(
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_manual_failover_is_one_episode_with_its_phases_in_order() {
-    let t = TestLab::up().await;
-    let logs = t.logs();
-    let sentinels = t.lab.sentinels();
-    let list = sentinels
-        .iter()
-        .map(|s| s.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
-    let w = Warden::new();
+/// Starts `warden watch --json --episodes 1 ARGS`; its stdout lines arrive on the receiver.
+fn spawn_watch(w: &Warden, args: &[&str]) -> (Child, mpsc::Receiver<String>) {
     let mut child = w
         .command()
-        .args(["watch", "--json", "--episodes", "1", "--sentinels", &list])
-        .args(["--master", t.lab.master()])
+        .args(["watch", "--json", "--episodes", "1"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -65,10 +64,14 @@ async fn a_manual_failover_is_one_episode_with_its_phases_in_order() {
             }
         }
     });
+    (child, rx)
+}
 
-    let mut seen = Vec::new();
+/// Waits until the watch is subscribed to every Sentinel, then asks for a manual failover.
+async fn failover_when_watched(t: &TestLab, rx: &mpsc::Receiver<String>, seen: &mut Vec<Value>) {
+    let sentinels = t.lab.sentinels();
     for _ in 0..sentinels.len() {
-        read_until(&rx, &mut seen, "a connection", |v| v["type"] == "connected");
+        read_until(rx, seen, "a connection", |v| v["type"] == "connected");
     }
     let mut con = client::connect(&sentinels[0], Timeouts::CONTROL)
         .await
@@ -80,6 +83,22 @@ async fn a_manual_failover_is_one_episode_with_its_phases_in_order() {
         .await
         .expect("SENTINEL FAILOVER");
     assert_eq!(ok, "OK");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_failover_is_one_episode_with_its_phases_in_order() {
+    let t = TestLab::up().await;
+    let logs = t.logs();
+    let sentinels = t.lab.sentinels();
+    let list = sentinels
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let w = Warden::new();
+    let (mut child, rx) = spawn_watch(&w, &["--sentinels", &list, "--master", t.lab.master()]);
+    let mut seen = Vec::new();
+    failover_when_watched(&t, &rx, &mut seen).await;
     read_until(&rx, &mut seen, "the failover summary", |v| {
         v["type"] == "failover"
     });
@@ -117,7 +136,7 @@ async fn a_manual_failover_is_one_episode_with_its_phases_in_order() {
 }
 
 #[test]
-fn an_unreachable_sentinel_and_a_missing_lab_are_one_line_errors() {
+fn an_unreachable_sentinel_a_missing_lab_and_a_bad_endpoint_are_one_line_errors() {
     let w = Warden::new();
     let port = support::free_ports(1)[0];
     let run = w.run(&["watch", "--sentinels", &format!("127.0.0.1:{port}")]);
@@ -128,4 +147,111 @@ fn an_unreachable_sentinel_and_a_missing_lab_are_one_line_errors() {
 
     let run = w.run(&["watch"]);
     assert!(run.one_line_error().contains("warden lab up"), "{run:#?}");
+
+    let run = w.run(&["--otlp-endpoint", "not a url", "watch"]);
+    assert!(run.one_line_error().contains("OTLP endpoint"), "{run:#?}");
+}
+
+/// An OTLP/gRPC trace receiver on a free loopback port: `(endpoint, requests)`.
+async fn otlp_receiver() -> (String, UnboundedReceiver<ExportTraceServiceRequest>) {
+    struct Rx(UnboundedSender<ExportTraceServiceRequest>);
+    #[tonic::async_trait]
+    impl TraceService for Rx {
+        async fn export(
+            &self,
+            r: tonic::Request<ExportTraceServiceRequest>,
+        ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+            let _ = self.0.send(r.into_inner());
+            Ok(tonic::Response::new(ExportTraceServiceResponse {
+                partial_success: None,
+            }))
+        }
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = unbounded_channel();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(Rx(tx)))
+            .serve_with_incoming(TcpListenerStream::new(listener)),
+    );
+    (endpoint, rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watched_failover_is_exported_as_one_otlp_trace() {
+    let (endpoint, mut requests) = otlp_receiver().await;
+    let t = TestLab::up().await;
+    let list = t
+        .lab
+        .sentinels()
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let w = Warden::new();
+    let args = [
+        "--sentinels",
+        &list,
+        "--master",
+        t.lab.master(),
+        "--otlp-endpoint",
+        &endpoint,
+    ];
+    let (mut child, rx) = spawn_watch(&w, &args);
+    let mut seen = Vec::new();
+    failover_when_watched(&t, &rx, &mut seen).await;
+    read_until(&rx, &mut seen, "the failover summary", |v| {
+        v["type"] == "failover"
+    });
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .expect("join")
+        .expect("watch exits");
+    assert!(status.success(), "{status}: {seen:#?}");
+
+    // warden flushes its exporter before it exits, so every span has arrived by now.
+    let mut spans = Vec::new();
+    while let Ok(req) = requests.try_recv() {
+        for rs in req.resource_spans {
+            spans.extend(rs.scope_spans.into_iter().flat_map(|s| s.spans));
+        }
+    }
+    let root_name = format!("failover {}", t.lab.master());
+    let roots: Vec<_> = spans.iter().filter(|s| s.name == root_name).collect();
+    assert_eq!(roots.len(), 1, "{spans:#?}");
+    let root = roots[0];
+    let children: Vec<_> = spans
+        .iter()
+        .filter(|s| s.parent_span_id == root.span_id)
+        .collect();
+    let names: Vec<&str> = children.iter().map(|s| s.name.as_str()).collect();
+    for phase in [
+        "+try-failover",
+        "+promoted-slave",
+        "+switch-master",
+        "+failover-end",
+    ] {
+        assert!(names.contains(&phase), "{phase} missing from {names:?}");
+    }
+    for c in &children {
+        assert_eq!(c.trace_id, root.trace_id);
+        assert!(
+            root.start_time_unix_nano <= c.start_time_unix_nano,
+            "{c:#?}"
+        );
+        assert!(c.start_time_unix_nano <= c.end_time_unix_nano, "{c:#?}");
+        assert!(c.end_time_unix_nano <= root.end_time_unix_nano, "{c:#?}");
+    }
+    // The root lasts as long as the summary says, to the millisecond.
+    let root_ms = (root.end_time_unix_nano - root.start_time_unix_nano) as f64 / 1e6;
+    let summary_ms = seen.last().expect("summary")["duration_ms"]
+        .as_f64()
+        .expect("duration_ms");
+    assert!(
+        (root_ms - summary_ms).abs() < 1.0,
+        "{root_ms} vs {summary_ms}"
+    );
 }

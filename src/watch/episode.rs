@@ -4,7 +4,7 @@
 //! the switch, old and new primary.
 
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
@@ -45,6 +45,32 @@ pub struct Failover {
     pub switch_spread_ms: Option<f64>,
     /// From the first event to the end, ms.
     pub duration_ms: f64,
+    /// Wall-clock time of the first event.
+    #[serde(serialize_with = "rfc3339")]
+    pub started: SystemTime,
+}
+
+impl Failover {
+    /// The phases as back-to-back intervals in ms from the start: each recorded phase lasts
+    /// until the next recorded one, the last until the end.
+    pub fn intervals(&self) -> Vec<(&'static str, f64, f64)> {
+        let seen: Vec<(&'static str, f64)> = self
+            .phases_ms
+            .iter()
+            .filter_map(|(n, at)| at.map(|at| (*n, at)))
+            .collect();
+        seen.iter()
+            .enumerate()
+            .map(|(i, &(name, from))| {
+                let to = seen.get(i + 1).map_or(self.duration_ms, |next| next.1);
+                (name, from, to.max(from))
+            })
+            .collect()
+    }
+}
+
+fn rfc3339<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&humantime::format_rfc3339_millis(*t))
 }
 
 /// Follows one master's episodes. Feed it every new timeline entry in arrival order.
@@ -96,10 +122,10 @@ impl Episodes {
         };
         // An episode that began before the watch started is timed from its end.
         let origin = self.origin.take().unwrap_or(entry.first_at);
-        Some(self.sum_up(timeline, origin, entry.first_at, outcome))
+        Some(self.sum_up(timeline, origin, entry, outcome))
     }
 
-    fn sum_up(&self, t: &Timeline, origin: Instant, end: Instant, outcome: Outcome) -> Failover {
+    fn sum_up(&self, t: &Timeline, origin: Instant, end: &Entry, outcome: Outcome) -> Failover {
         let phases: Phases = t.phases(&self.master, origin);
         let switch = t.first(&EventKind::SwitchMaster, &self.master, origin);
         let (old, new) = match switch.map(|e| &e.event.detail) {
@@ -114,9 +140,23 @@ impl Episodes {
             phases_ms: phases.iter().map(|(n, d)| (n, d.map(ms))).collect(),
             switch_reports: switch.map_or(0, Entry::count),
             switch_spread_ms: switch.map(|e| ms(e.spread())),
-            duration_ms: ms(end.saturating_duration_since(origin)),
+            duration_ms: ms(end.first_at.saturating_duration_since(origin)),
+            started: end
+                .first_wall
+                .checked_sub(end.first_at.saturating_duration_since(origin))
+                .unwrap_or(end.first_wall),
         }
     }
+}
+
+/// Every episode of `master` that ended within `timeline`, in order.
+pub fn replay(timeline: &Timeline, master: &str) -> Vec<Failover> {
+    let mut episodes = Episodes::new(master);
+    timeline
+        .entries()
+        .iter()
+        .filter_map(|e| episodes.observe(timeline, e))
+        .collect()
 }
 
 fn is_master_instance(e: &SentinelEvent) -> bool {
@@ -169,8 +209,9 @@ mod tests {
     use super::*;
     use crate::sentinel::event::parse;
 
-    /// Feeds `(ms, sentinel, channel, payload)` reports; returns the episodes that ended.
-    fn replay(reports: &[(u64, usize, &str, &str)]) -> Vec<Failover> {
+    /// Feeds `(ms, sentinel, channel, payload)` reports one by one; returns the episodes that
+    /// ended (and checks a replay of the whole timeline finds the same).
+    fn feed(reports: &[(u64, usize, &str, &str)]) -> Vec<Failover> {
         let t0 = Instant::now();
         let mut timeline = Timeline::new(Duration::from_secs(5));
         let mut episodes = Episodes::new("m");
@@ -184,6 +225,12 @@ mod tests {
             }
         }
         assert!(!episodes.is_open(), "an episode is still open");
+        let again: Vec<_> = super::replay(&timeline, "m")
+            .iter()
+            .map(|f| f.outcome.clone())
+            .collect();
+        let live: Vec<_> = ended.iter().map(|f| f.outcome.clone()).collect();
+        assert_eq!(again, live, "a replay finds what the live tracker found");
         ended
     }
 
@@ -192,7 +239,7 @@ mod tests {
 
     #[test]
     fn a_failover_is_timed_from_the_first_sdown_to_failover_end() {
-        let ended = replay(&[
+        let ended = feed(&[
             (0, 0, "+sdown", M),
             (10, 1, "+sdown", M),
             (50, 0, "+odown", "master m 127.0.0.1 7000 #quorum 2/2"),
@@ -216,13 +263,17 @@ mod tests {
         assert_eq!(phase("sdown"), Some(0.0));
         assert_eq!(phase("switch_master"), Some(1150.0));
         assert_eq!(phase("failover_end"), Some(2200.0));
+        let spans = f.intervals();
+        assert_eq!(spans.first(), Some(&("sdown", 0.0, 50.0)));
+        assert_eq!(spans.last(), Some(&("failover_end", 2200.0, 2200.0)));
+        assert!(spans.windows(2).all(|w| w[0].2 == w[1].1), "{spans:?}");
         let text = f.to_string();
         assert!(text.starts_with("== m: failed over, 127.0.0.1:7000 -> 127.0.0.1:7001 in 2200 ms"));
     }
 
     #[test]
     fn a_master_that_comes_back_ends_the_episode_without_failover() {
-        let ended = replay(&[(0, 0, "+sdown", M), (900, 0, "-sdown", M)]);
+        let ended = feed(&[(0, 0, "+sdown", M), (900, 0, "-sdown", M)]);
         assert_eq!(ended.len(), 1);
         assert_eq!(ended[0].outcome, Outcome::Recovered);
         assert_eq!(ended[0].new, None);
@@ -230,7 +281,7 @@ mod tests {
 
     #[test]
     fn replica_events_and_other_masters_do_not_open_episodes() {
-        let ended = replay(&[
+        let ended = feed(&[
             (0, 0, "+sdown", R),
             (5, 0, "+sdown", "master other 127.0.0.1 9000"),
             (10, 0, "-sdown", R),
@@ -240,7 +291,7 @@ mod tests {
 
     #[test]
     fn an_abort_and_a_manual_failover_each_end_an_episode() {
-        let ended = replay(&[
+        let ended = feed(&[
             (0, 0, "+try-failover", M),
             (5000, 0, "-failover-abort-no-good-slave", M),
             (9000, 0, "+try-failover", M),

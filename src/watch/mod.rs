@@ -92,6 +92,7 @@ pub async fn run(
         w.event(entry)?;
         if let Some(f) = episodes.observe(&timeline, entry) {
             w.failover(&f)?;
+            crate::telemetry::failover::export(&f);
             ended.push(f);
             if spec.episodes.is_some_and(|n| ended.len() >= n as usize) {
                 break;
