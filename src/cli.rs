@@ -39,6 +39,27 @@ pub enum Command {
     Backup(BackupArgs),
     /// Prove a stored backup restores: checksum, load into a scratch redis-server, compare, sample.
     RestoreTest(RestoreTestArgs),
+    /// Stored backups.
+    #[command(subcommand)]
+    Backups(BackupsCommand),
+}
+
+/// `warden backups …`.
+#[derive(Debug, Subcommand)]
+pub enum BackupsCommand {
+    /// List the backups in a directory, oldest first, and any interrupted ones.
+    List(BackupsListArgs),
+}
+
+/// `warden backups list`.
+#[derive(Debug, Args)]
+pub struct BackupsListArgs {
+    /// Backup directory.
+    #[arg(long, env = "WARDEN_BACKUP_DEST")]
+    pub dest: PathBuf,
+    /// Print the manifests as a JSON array.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `warden restore-test`.
@@ -96,6 +117,14 @@ pub struct BackupArgs {
     /// Longest wait for the node's snapshot.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "10m")]
     pub timeout: Duration,
+    /// After a successful backup, keep the N newest backups of this master (and any kept by
+    /// --keep-days); the newest is never deleted.
+    #[arg(long)]
+    pub keep_last: Option<usize>,
+    /// After a successful backup, keep backups younger than N days (and any kept by
+    /// --keep-last); the newest is never deleted.
+    #[arg(long)]
+    pub keep_days: Option<u64>,
     /// Print the manifest as JSON.
     #[arg(long)]
     pub json: bool,

@@ -49,6 +49,7 @@ async fn dispatch(cli: Cli, shutdown: impl Future<Output = ()> + Send) -> Result
         Command::Verify(args) => crate::backup::cmd::verify(args).await,
         Command::Backup(args) => crate::backup::cmd::backup(args).await,
         Command::RestoreTest(args) => crate::backup::cmd::restore_test(args).await,
+        Command::Backups(crate::cli::BackupsCommand::List(args)) => crate::backup::cmd::list(args),
         Command::Lab(LabCommand::Up(args)) => lab_up(args).await,
         Command::Lab(LabCommand::Status(args)) => lab_status(&args.dir).await,
         Command::Lab(LabCommand::Down(args)) => {

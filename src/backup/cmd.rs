@@ -8,10 +8,12 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::backup::compress::Compression;
+use crate::backup::manifest::Manifest;
 use crate::backup::rdb::{self, Options, Summary};
 use crate::backup::report;
-use crate::backup::{checks, restore_test, take};
-use crate::cli::{BackupArgs, RestoreTestArgs, VerifyArgs};
+use crate::backup::retention::Policy;
+use crate::backup::{checks, restore_test, store, take};
+use crate::cli::{BackupArgs, BackupsListArgs, RestoreTestArgs, VerifyArgs};
 use crate::error::{EXIT_MET, EXIT_MISSED, Error, Result};
 
 /// Unix time now, in milliseconds (what "already expired" is judged against).
@@ -87,14 +89,46 @@ pub async fn backup(args: BackupArgs) -> Result<u8> {
         pattern: args.pattern,
         timeout: args.timeout,
     };
+    let policy = Policy {
+        keep_last: args.keep_last,
+        keep_days: args.keep_days,
+    };
     let (manifest, path) = take::run(&spec).await?;
+    let deleted = store::prune(&spec.dest, policy, chrono::Utc::now(), &manifest.file)?;
+    let shown = path.display().to_string();
     if args.json {
-        println!("{}", manifest.to_json());
+        let r = BackupReport {
+            manifest: &manifest,
+            path: &shown,
+            deleted: &deleted,
+        };
+        println!("{}", json(&r));
     } else {
-        print!(
-            "{}",
-            report::backup_table(&path.display().to_string(), &manifest)
-        );
+        print!("{}", report::backup_table(&shown, &manifest));
+        for f in &deleted {
+            println!("{:<20} {f}", "deleted (retention)");
+        }
+    }
+    Ok(EXIT_MET)
+}
+
+#[derive(Serialize)]
+struct BackupReport<'a> {
+    #[serde(flatten)]
+    manifest: &'a Manifest,
+    path: &'a str,
+    deleted: &'a [String],
+}
+
+/// `warden backups list`.
+pub fn list(args: BackupsListArgs) -> Result<u8> {
+    let entries = store::list(&args.dest)?;
+    let incomplete = store::incomplete(&args.dest, &entries)?;
+    if args.json {
+        let manifests: Vec<&Manifest> = entries.iter().map(|e| &e.manifest).collect();
+        println!("{}", json(&manifests));
+    } else {
+        print!("{}", report::list_table(&entries, &incomplete));
     }
     Ok(EXIT_MET)
 }

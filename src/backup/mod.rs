@@ -6,7 +6,7 @@
 //! tables; [`cmd`] dispatches the commands.
 //!
 //! [`restore_test`] proves a stored backup restores in a [`scratch`] server and judges it
-//! with [`checks`].
+//! with [`checks`]; [`retention`] decides what `--keep-last`/`--keep-days` delete.
 
 pub mod bgsave;
 pub mod checks;
@@ -17,6 +17,7 @@ pub mod rdb;
 pub mod replica;
 pub mod report;
 pub mod restore_test;
+pub mod retention;
 pub mod scratch;
 pub mod store;
 pub mod sync;
