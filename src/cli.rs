@@ -54,9 +54,12 @@ pub enum BackupsCommand {
 /// `warden backups list`.
 #[derive(Debug, Args)]
 pub struct BackupsListArgs {
-    /// Backup directory.
+    /// Backup directory or `s3://bucket/prefix`.
     #[arg(long, env = "WARDEN_BACKUP_DEST")]
-    pub dest: PathBuf,
+    pub dest: String,
+    /// S3-compatible endpoint URL for `s3://` locations.
+    #[arg(long, env = "WARDEN_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
     /// Print the manifests as a JSON array.
     #[arg(long)]
     pub json: bool,
@@ -67,9 +70,12 @@ pub struct BackupsListArgs {
 pub struct RestoreTestArgs {
     /// The stored backup file (its manifest beside it), or `latest` in `--dest`.
     pub target: String,
-    /// Backup directory (where `latest` is looked up).
+    /// Backup directory or `s3://bucket/prefix` (where `latest` is looked up).
     #[arg(long, env = "WARDEN_BACKUP_DEST", default_value = ".")]
-    pub dest: PathBuf,
+    pub dest: String,
+    /// S3-compatible endpoint URL for `s3://` locations.
+    #[arg(long, env = "WARDEN_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
     /// Session keys to spot-check (GET readable, PTTL > 0).
     #[arg(long, default_value_t = 100)]
     pub sample: usize,
@@ -93,9 +99,13 @@ pub struct BackupArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub sentinel: SentinelArgs,
-    /// Directory the backup and its manifest are written to (created if missing).
-    #[arg(long, env = "WARDEN_BACKUP_DEST")]
-    pub dest: PathBuf,
+    /// Where the backup and its manifest go: a directory (created if missing) or
+    /// `s3://bucket/prefix`; repeat for several destinations.
+    #[arg(long, env = "WARDEN_BACKUP_DEST", required = true)]
+    pub dest: Vec<String>,
+    /// S3-compatible endpoint URL for `s3://` destinations (credentials from AWS_* variables).
+    #[arg(long, env = "WARDEN_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
     /// How to get the RDB from the replica.
     #[arg(long, value_enum, default_value = "stream")]
     pub method: crate::backup::take::Method,

@@ -46,10 +46,10 @@ async fn dispatch(cli: Cli, shutdown: impl Future<Output = ()> + Send) -> Result
             print!("{}", crate::bench::workload(&spec).await?);
             Ok(EXIT_MET)
         }
-        Command::Verify(args) => crate::backup::cmd::verify(args).await,
-        Command::Backup(args) => crate::backup::cmd::backup(args).await,
-        Command::RestoreTest(args) => crate::backup::cmd::restore_test(args).await,
-        Command::Backups(crate::cli::BackupsCommand::List(args)) => crate::backup::cmd::list(args),
+        c @ (Command::Verify(_)
+        | Command::Backup(_)
+        | Command::RestoreTest(_)
+        | Command::Backups(_)) => crate::backup::cmd::dispatch(c).await,
         Command::Lab(LabCommand::Up(args)) => lab_up(args).await,
         Command::Lab(LabCommand::Status(args)) => lab_status(&args.dir).await,
         Command::Lab(LabCommand::Down(args)) => {

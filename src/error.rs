@@ -170,6 +170,15 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// An object-store operation failed (bucket missing, credentials, network).
+    #[error("{url}: {}", one_line(source))]
+    ObjectStore {
+        /// The destination URL.
+        url: String,
+        /// What the store said.
+        #[source]
+        source: object_store::Error,
+    },
     /// A background task failed (it panicked or was cancelled).
     #[error("{what} stopped unexpectedly: {detail}")]
     Task {
@@ -201,6 +210,7 @@ impl Error {
             Error::Manifest { .. }
             | Error::NoHealthyReplica { .. }
             | Error::Sync { .. }
+            | Error::ObjectStore { .. }
             | Error::Task { .. } => EXIT_ERROR,
         }
     }
@@ -209,6 +219,22 @@ impl Error {
     pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();
         move |source| Error::Io { path, source }
+    }
+}
+
+/// An object-store error as one line: S3's `<Code>`/`<Message>` when the reply carries them
+/// (the XML body would otherwise span lines), else the message with line breaks flattened.
+fn one_line(e: &object_store::Error) -> String {
+    let text = e.to_string();
+    let tag = |t: &str| {
+        let open = format!("<{t}>");
+        let start = text.find(&open)? + open.len();
+        let len = text[start..].find(&format!("</{t}>"))?;
+        Some(text[start..start + len].to_string())
+    };
+    match (tag("Code"), tag("Message")) {
+        (Some(code), Some(msg)) => format!("{code}: {msg}"),
+        _ => text.split_whitespace().collect::<Vec<_>>().join(" "),
     }
 }
 

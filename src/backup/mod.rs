@@ -2,7 +2,8 @@
 //!
 //! [`take`] runs `warden backup`: [`replica`] picks the source, [`sync`] or [`bgsave`] gets
 //! the RDB, [`store`] writes it through [`tee`] (hash), [`compress`] and the [`rdb`] verifier
-//! to a temporary name and renames it beside its [`manifest`]. [`report`] formats the
+//! to a temporary name and renames it beside its [`manifest`]; [`remote`] copies it to
+//! object storage. [`report`] formats the
 //! tables; [`cmd`] dispatches the commands.
 //!
 //! [`restore_test`] proves a stored backup restores in a [`scratch`] server and judges it
@@ -14,6 +15,7 @@ pub mod cmd;
 pub mod compress;
 pub mod manifest;
 pub mod rdb;
+pub mod remote;
 pub mod replica;
 pub mod report;
 pub mod restore_test;

@@ -16,6 +16,7 @@ use crate::backup::cmd::now_ms;
 use crate::backup::compress::Compression;
 use crate::backup::manifest::{Manifest, manifest_name};
 use crate::backup::rdb::{self, Options, Summary};
+use crate::backup::remote::{Dest, Remote};
 use crate::backup::scratch::Scratch;
 use crate::backup::store;
 use crate::backup::take::blocking;
@@ -27,8 +28,10 @@ use crate::error::{Error, Result};
 pub struct Spec {
     /// The stored file (its manifest beside it), or `latest` in `dest`.
     pub target: String,
-    /// Backup directory (for `latest`).
-    pub dest: PathBuf,
+    /// Backup directory or `s3://bucket/prefix` (for `latest`).
+    pub dest: String,
+    /// S3-compatible endpoint for `s3://` locations.
+    pub s3_endpoint: Option<String>,
     /// Session keys to spot-check.
     pub sample: usize,
     /// Shell command each sampled value is fed to on stdin; non-zero exit = failure.
@@ -68,6 +71,35 @@ pub fn resolve(target: &str, dest: &Path) -> Result<(PathBuf, Manifest)> {
         });
     }
     Ok((path, manifest))
+}
+
+/// The stored file (downloaded into `work` when it is in object storage) and its manifest.
+async fn locate(spec: &Spec, work: &Path) -> Result<(PathBuf, Manifest)> {
+    let endpoint = spec.s3_endpoint.as_deref();
+    if let Some((dir, file)) = spec
+        .target
+        .strip_prefix("s3://")
+        .and_then(|t| t.rsplit_once('/'))
+    {
+        let r = Remote::open(&format!("s3://{dir}"), endpoint)?;
+        let local = r.download(file, work).await?;
+        return resolve(&local.display().to_string(), work);
+    }
+    match Dest::parse(&spec.dest) {
+        Dest::S3(url) if spec.target == "latest" => {
+            let r = Remote::open(&url, endpoint)?;
+            let newest = r.list().await?.pop().ok_or_else(|| Error::Manifest {
+                path: PathBuf::from(&url),
+                message: "no backup with a manifest there".into(),
+            })?;
+            let local = r.download(&newest.file, work).await?;
+            resolve(&local.display().to_string(), work)
+        }
+        Dest::S3(_) | Dest::Local(_) => {
+            let dir = PathBuf::from(&spec.dest);
+            resolve(&spec.target, &dir)
+        }
+    }
 }
 
 /// Checks the stored sha256, then unpacks into `dir/dump.rdb` while verifying the RDB (as of
@@ -123,12 +155,12 @@ pub fn unpack(path: &Path, m: &Manifest, dir: &Path) -> Result<Summary> {
 
 /// Runs the whole test; the caller turns the observations into checks.
 pub async fn run(spec: &Spec) -> Result<Observed> {
-    let (path, manifest) = resolve(&spec.target, &spec.dest)?;
     let work = tempfile::Builder::new()
         .prefix("warden-restore-test-")
         .tempdir()
         .map_err(Error::io(std::env::temp_dir()))?;
     let dir = work.path().to_path_buf();
+    let (path, manifest) = locate(spec, &dir).await?;
     let (p, m, d) = (path.clone(), manifest.clone(), dir.clone());
     let before = blocking("unpacking", move || unpack(&p, &m, &d)).await?;
     let started = Instant::now();

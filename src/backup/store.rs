@@ -211,3 +211,23 @@ pub fn incomplete(dir: &Path, complete: &[Entry]) -> Result<Vec<String>> {
     out.sort();
     Ok(out)
 }
+
+/// Copies the committed backup `data` (described by `manifest`) into another directory: temp
+/// name, fsync, rename, then the manifest. Blocking.
+pub fn copy_into(data: &Path, dir: &Path, manifest: &Manifest) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TMP_PREFIX)
+        .tempfile_in(dir)
+        .map_err(Error::io(dir))?;
+    let mut src = File::open(data).map_err(Error::io(data))?;
+    std::io::copy(&mut src, tmp.as_file_mut()).map_err(Error::io(tmp.path()))?;
+    tmp.as_file().sync_all().map_err(Error::io(tmp.path()))?;
+    let to = dir.join(&manifest.file);
+    tmp.persist_noclobber(&to).map_err(|e| Error::Io {
+        path: to.clone(),
+        source: e.error,
+    })?;
+    write_durably(dir, &manifest.name(), manifest.to_json().as_bytes())?;
+    Ok(to)
+}

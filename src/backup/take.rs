@@ -61,6 +61,8 @@ pub struct Spec {
     pub pattern: String,
     /// Deadline for the snapshot (BGSAVE wait).
     pub timeout: Duration,
+    /// File names already used at other destinations (a new name must avoid them too).
+    pub taken: Vec<String>,
 }
 
 /// The node a backup is taken from.
@@ -186,7 +188,7 @@ pub async fn run(spec: &Spec) -> Result<(Manifest, PathBuf)> {
             .await?
         }
     };
-    let file = free_name(&spec.dest, &spec.master, created, spec.compression);
+    let file = free_name(spec, created);
     let manifest = Manifest {
         file,
         master: spec.master.clone(),
@@ -209,11 +211,20 @@ pub async fn run(spec: &Spec) -> Result<(Manifest, PathBuf)> {
     Ok((manifest, path))
 }
 
-/// `redis-<master>-<stamp>[-n]<suffix>` not yet used in `dir`.
-fn free_name(dir: &Path, master: &str, created: chrono::DateTime<Utc>, c: Compression) -> String {
+/// `redis-<master>-<stamp>[-n]<suffix>` not yet used in `spec.dest` nor in `spec.taken`.
+fn free_name(spec: &Spec, created: chrono::DateTime<Utc>) -> String {
+    let used = |f: &str| {
+        let m = manifest::manifest_name(f);
+        spec.dest.join(f).exists()
+            || spec.dest.join(&m).exists()
+            || spec.taken.iter().any(|t| *t == f || *t == m)
+    };
     (1..)
-        .map(|n| format!("{}{}", manifest::base_name(master, created, n), c.suffix()))
-        .find(|f| !dir.join(f).exists() && !dir.join(manifest::manifest_name(f)).exists())
+        .map(|n| {
+            let base = manifest::base_name(&spec.master, created, n);
+            format!("{base}{}", spec.compression.suffix())
+        })
+        .find(|f| !used(f))
         .unwrap_or_default()
 }
 
