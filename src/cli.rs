@@ -42,6 +42,40 @@ pub enum Command {
     /// Stored backups.
     #[command(subcommand)]
     Backups(BackupsCommand),
+    /// Put a verified backup into a stopped node's data dir (RDB + an AOF based on it).
+    Restore(RestoreArgs),
+}
+
+/// `warden restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The stored backup file, `s3://bucket/prefix/file`, or `latest` in `--dest`.
+    pub target: String,
+    /// Where to restore: `dir:PATH`, the data dir of a stopped node.
+    #[arg(long)]
+    pub into: String,
+    /// Backup directory or `s3://bucket/prefix` (where `latest` is looked up).
+    #[arg(long, env = "WARDEN_BACKUP_DEST", default_value = ".")]
+    pub dest: String,
+    /// S3-compatible endpoint URL for `s3://` locations.
+    #[arg(long, env = "WARDEN_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// Delete the node's previous dump.rdb and AOF instead of keeping them as
+    /// `*.before-restore-<time>`.
+    #[arg(long)]
+    pub no_checkpoint: bool,
+    /// The node's `dbfilename`.
+    #[arg(long, default_value = "dump.rdb")]
+    pub dbfilename: String,
+    /// The node's `appenddirname`.
+    #[arg(long, default_value = "appendonlydir")]
+    pub appenddirname: String,
+    /// The node's `appendfilename`.
+    #[arg(long, default_value = "appendonly.aof")]
+    pub appendfilename: String,
+    /// Print what was done as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `warden backups …`.

@@ -13,9 +13,9 @@ use crate::backup::rdb::{self, Options, Summary};
 use crate::backup::remote::{Dest, Remote};
 use crate::backup::report;
 use crate::backup::retention::Policy;
-use crate::backup::{checks, restore_test, store, take};
+use crate::backup::{checks, restore, restore_test, store, take};
 use crate::cli::{
-    BackupArgs, BackupsCommand, BackupsListArgs, Command, RestoreTestArgs, VerifyArgs,
+    BackupArgs, BackupsCommand, BackupsListArgs, Command, RestoreArgs, RestoreTestArgs, VerifyArgs,
 };
 use crate::error::{EXIT_MET, EXIT_MISSED, Error, Result};
 
@@ -27,6 +27,7 @@ pub async fn dispatch(command: Command) -> Result<u8> {
         Command::Backup(a) => backup(a).await,
         Command::RestoreTest(a) => restore_test(a).await,
         Command::Backups(BackupsCommand::List(a)) => list(a).await,
+        Command::Restore(a) => restore(a).await,
         _ => Err(Error::Usage("not a backup command".into())),
     }
 }
@@ -253,4 +254,42 @@ pub async fn restore_test(args: RestoreTestArgs) -> Result<u8> {
         print!("{}", checks::table(&observed, &checks));
     }
     Ok(if ok { EXIT_MET } else { EXIT_MISSED })
+}
+
+/// `warden restore`: exit 0 restored, 1 the backup failed its checksum or verification,
+/// 2 could not run.
+pub async fn restore(args: RestoreArgs) -> Result<u8> {
+    let spec = restore::Spec {
+        target: args.target,
+        dest: args.dest,
+        s3_endpoint: args.s3_endpoint,
+        into: args.into,
+        no_checkpoint: args.no_checkpoint,
+        dbfilename: args.dbfilename,
+        appenddirname: args.appenddirname,
+        appendfilename: args.appendfilename,
+    };
+    let r = restore::run(&spec).await?;
+    if args.json {
+        println!("{}", json(&r));
+        return Ok(EXIT_MET);
+    }
+    println!("{:<20} {} ({} keys)", "restored", r.file, r.keys);
+    println!("{:<20} {}", "rdb", r.rdb.display());
+    println!(
+        "{:<20} {} (base = the same RDB)",
+        "aof",
+        r.aof_dir.display()
+    );
+    let what = if r.checkpointed { "kept" } else { "deleted" };
+    for p in &r.previous {
+        println!("{:<20} {}", format!("previous ({what})"), p.display());
+    }
+    println!(
+        "{:<20} start the node: with appendonly yes it loads {}, with appendonly no {}",
+        "next",
+        r.aof_dir.display(),
+        r.rdb.display()
+    );
+    Ok(EXIT_MET)
 }

@@ -6,7 +6,7 @@
 //! object storage. [`report`] formats the
 //! tables; [`cmd`] dispatches the commands.
 //!
-//! [`restore_test`] proves a stored backup restores in a [`scratch`] server and judges it
+//! [`restore`] writes a backup into a stopped node's data dir; [`restore_test`] proves a stored backup restores in a [`scratch`] server and judges it
 //! with [`checks`]; [`retention`] decides what `--keep-last`/`--keep-days` delete.
 
 pub mod bgsave;
@@ -18,6 +18,7 @@ pub mod rdb;
 pub mod remote;
 pub mod replica;
 pub mod report;
+pub mod restore;
 pub mod restore_test;
 pub mod retention;
 pub mod scratch;

@@ -73,11 +73,15 @@ pub fn resolve(target: &str, dest: &Path) -> Result<(PathBuf, Manifest)> {
     Ok((path, manifest))
 }
 
-/// The stored file (downloaded into `work` when it is in object storage) and its manifest.
-async fn locate(spec: &Spec, work: &Path) -> Result<(PathBuf, Manifest)> {
-    let endpoint = spec.s3_endpoint.as_deref();
-    if let Some((dir, file)) = spec
-        .target
+/// The stored file `target` (a path, `s3://…/file`, or `latest` in `dest`), downloaded into
+/// `work` when it is in object storage, and its manifest.
+pub async fn locate(
+    target: &str,
+    dest: &str,
+    endpoint: Option<&str>,
+    work: &Path,
+) -> Result<(PathBuf, Manifest)> {
+    if let Some((dir, file)) = target
         .strip_prefix("s3://")
         .and_then(|t| t.rsplit_once('/'))
     {
@@ -85,8 +89,8 @@ async fn locate(spec: &Spec, work: &Path) -> Result<(PathBuf, Manifest)> {
         let local = r.download(file, work).await?;
         return resolve(&local.display().to_string(), work);
     }
-    match Dest::parse(&spec.dest) {
-        Dest::S3(url) if spec.target == "latest" => {
+    match Dest::parse(dest) {
+        Dest::S3(url) if target == "latest" => {
             let r = Remote::open(&url, endpoint)?;
             let newest = r.list().await?.pop().ok_or_else(|| Error::Manifest {
                 path: PathBuf::from(&url),
@@ -95,16 +99,13 @@ async fn locate(spec: &Spec, work: &Path) -> Result<(PathBuf, Manifest)> {
             let local = r.download(&newest.file, work).await?;
             resolve(&local.display().to_string(), work)
         }
-        Dest::S3(_) | Dest::Local(_) => {
-            let dir = PathBuf::from(&spec.dest);
-            resolve(&spec.target, &dir)
-        }
+        Dest::S3(_) | Dest::Local(_) => resolve(target, Path::new(dest)),
     }
 }
 
-/// Checks the stored sha256, then unpacks into `dir/dump.rdb` while verifying the RDB (as of
-/// `now_ms`) and its raw sha256. Blocking.
-pub fn unpack(path: &Path, m: &Manifest, dir: &Path) -> Result<Summary> {
+/// Checks the stored sha256, then unpacks into `out_path` while verifying the RDB (as of
+/// now) and its raw sha256. Blocking.
+pub fn unpack(path: &Path, m: &Manifest, out_path: &Path) -> Result<Summary> {
     let file = std::fs::File::open(path).map_err(Error::io(path))?;
     let stored = tee::digest(BufReader::with_capacity(1 << 16, file)).map_err(Error::io(path))?;
     if stored.sha256 != m.stored.sha256 {
@@ -118,22 +119,27 @@ pub fn unpack(path: &Path, m: &Manifest, dir: &Path) -> Result<Summary> {
     let reader = Compression::from_path(path)
         .decoder(BufReader::with_capacity(1 << 16, file))
         .map_err(Error::io(path))?;
-    let out_path = dir.join("dump.rdb");
-    let out = std::fs::File::create(&out_path).map_err(Error::io(&out_path))?;
+    let out = std::fs::File::create(out_path).map_err(Error::io(out_path))?;
     let mut t = Tee::new(reader, BufWriter::with_capacity(1 << 16, out));
     let opts = Options {
         pattern: m.counts.pattern.clone(),
         now_ms: now_ms(),
     };
     let summary = rdb::verify(&mut t, &opts);
-    let (mut out, raw) = t.finish().map_err(Error::io(path))?;
-    out.flush().map_err(Error::io(&out_path))?;
+    if let Some(e) = t.side_error() {
+        return Err(Error::io(out_path)(e));
+    }
     if let Some(p) = &summary.problem {
         return Err(Error::RdbInvalid {
             what: path.display().to_string(),
             problem: p.to_string(),
         });
     }
+    let (mut out, raw) = t.finish().map_err(|e| Error::RdbInvalid {
+        what: path.display().to_string(),
+        problem: format!("after the RDB's end: {e}"),
+    })?;
+    out.flush().map_err(Error::io(out_path))?;
     if raw.sha256 != m.raw.sha256 {
         return Err(Error::ChecksumMismatch {
             path: path.to_path_buf(),
@@ -160,9 +166,10 @@ pub async fn run(spec: &Spec) -> Result<Observed> {
         .tempdir()
         .map_err(Error::io(std::env::temp_dir()))?;
     let dir = work.path().to_path_buf();
-    let (path, manifest) = locate(spec, &dir).await?;
+    let (path, manifest) =
+        locate(&spec.target, &spec.dest, spec.s3_endpoint.as_deref(), &dir).await?;
     let (p, m, d) = (path.clone(), manifest.clone(), dir.clone());
-    let before = blocking("unpacking", move || unpack(&p, &m, &d)).await?;
+    let before = blocking("unpacking", move || unpack(&p, &m, &d.join("dump.rdb"))).await?;
     let started = Instant::now();
     let scratch = Scratch::start(&spec.redis_server, &dir, spec.timeout).await?;
     let load_ms = started.elapsed().as_millis() as u64;

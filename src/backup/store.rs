@@ -51,7 +51,9 @@ pub fn stage(
     let encoder = compression.encoder(sink).map_err(Error::io(&tmp_path))?;
     let mut tee = Tee::new(source, encoder);
     let summary = rdb::verify(&mut tee, opts);
-    let (encoder, raw) = tee.finish().map_err(Error::io(&tmp_path))?;
+    if let Some(e) = tee.side_error() {
+        return Err(Error::io(&tmp_path)(e));
+    }
     if !summary.valid {
         let problem = summary
             .problem
@@ -62,6 +64,7 @@ pub fn stage(
             problem,
         });
     }
+    let (encoder, raw) = tee.finish().map_err(Error::io(&tmp_path))?;
     let sink = encoder.finish().map_err(Error::io(&tmp_path))?;
     let (buffered, stored) = sink.finish();
     let file = buffered
