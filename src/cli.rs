@@ -192,6 +192,22 @@ pub struct VerifyArgs {
 pub enum BenchCommand {
     /// The session workload's acknowledged-SET throughput vs redis-benchmark, on one lab primary.
     Workload(BenchWorkload),
+    /// Backup and verify timings vs redis-check-rdb, the runbook script and redis-cli --rdb.
+    Backup(BenchBackup),
+}
+
+/// `warden bench backup`.
+#[derive(Debug, Args)]
+pub struct BenchBackup {
+    /// Session keys in the dataset.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub keys: u64,
+    /// Value size in bytes (random bytes, as encrypted sessions are).
+    #[arg(long, default_value_t = 200)]
+    pub value_size: usize,
+    /// Repetitions of each timing (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub rounds: u32,
 }
 
 /// `warden bench workload`.

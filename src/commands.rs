@@ -50,7 +50,8 @@ async fn dispatch(cli: Cli, shutdown: impl Future<Output = ()> + Send) -> Result
         | Command::Backup(_)
         | Command::RestoreTest(_)
         | Command::Backups(_)
-        | Command::Restore(_)) => crate::backup::cmd::dispatch(c).await,
+        | Command::Restore(_)
+        | Command::Bench(BenchCommand::Backup(_))) => crate::backup::cmd::dispatch(c).await,
         Command::Lab(LabCommand::Up(args)) => lab_up(args).await,
         Command::Lab(LabCommand::Status(args)) => lab_status(&args.dir).await,
         Command::Lab(LabCommand::Down(args)) => {

@@ -122,7 +122,7 @@ async fn backup_to_a_bucket_list_prune_and_restore_test_from_it() {
             "--json",
         ],
     ));
-    let stored = first["stored"].as_array().expect("stored");
+    let stored = first["locations"].as_array().expect("locations");
     assert_eq!(stored.len(), 2, "{first:#}");
     assert!(
         std::path::Path::new(local)

@@ -15,7 +15,8 @@ use crate::backup::report;
 use crate::backup::retention::Policy;
 use crate::backup::{checks, restore, restore_test, store, take};
 use crate::cli::{
-    BackupArgs, BackupsCommand, BackupsListArgs, Command, RestoreArgs, RestoreTestArgs, VerifyArgs,
+    BackupArgs, BackupsCommand, BackupsListArgs, BenchCommand, Command, RestoreArgs,
+    RestoreTestArgs, VerifyArgs,
 };
 use crate::error::{EXIT_MET, EXIT_MISSED, Error, Result};
 
@@ -28,6 +29,15 @@ pub async fn dispatch(command: Command) -> Result<u8> {
         Command::RestoreTest(a) => restore_test(a).await,
         Command::Backups(BackupsCommand::List(a)) => list(a).await,
         Command::Restore(a) => restore(a).await,
+        Command::Bench(BenchCommand::Backup(a)) => {
+            let spec = crate::backup::bench::Spec {
+                keys: a.keys,
+                value_size: a.value_size,
+                rounds: a.rounds,
+            };
+            print!("{}", crate::backup::bench::run(&spec).await?);
+            Ok(EXIT_MET)
+        }
         _ => Err(Error::Usage("not a backup command".into())),
     }
 }
@@ -168,12 +178,16 @@ pub async fn backup(args: BackupArgs) -> Result<u8> {
     if args.json {
         let r = BackupReport {
             manifest: &manifest,
-            stored: &stored,
+            locations: &stored,
             deleted: &deleted,
+            peak_rss_kib: peak_rss_kib(),
         };
         println!("{}", json(&r));
     } else {
         print!("{}", report::backup_table(&stored.join(", "), &manifest));
+        if let Some(kib) = peak_rss_kib() {
+            println!("{:<20} {}", "peak rss", report::bytes(kib * 1024));
+        }
         for f in &deleted {
             println!("{:<20} {f}", "deleted (retention)");
         }
@@ -185,8 +199,18 @@ pub async fn backup(args: BackupArgs) -> Result<u8> {
 struct BackupReport<'a> {
     #[serde(flatten)]
     manifest: &'a Manifest,
-    stored: &'a [String],
+    locations: &'a [String],
     deleted: &'a [String],
+    peak_rss_kib: Option<u64>,
+}
+
+/// This process's peak resident set size (`VmHWM` in `/proc/self/status`), in KiB.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// `warden backups list`.

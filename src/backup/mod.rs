@@ -6,9 +6,10 @@
 //! object storage. [`report`] formats the
 //! tables; [`cmd`] dispatches the commands.
 //!
-//! [`restore`] writes a backup into a stopped node's data dir; [`restore_test`] proves a stored backup restores in a [`scratch`] server and judges it
+//! [`bench`] is `warden bench backup`. [`restore`] writes a backup into a stopped node's data dir; [`restore_test`] proves a stored backup restores in a [`scratch`] server and judges it
 //! with [`checks`]; [`retention`] decides what `--keep-last`/`--keep-days` delete.
 
+pub mod bench;
 pub mod bgsave;
 pub mod checks;
 pub mod cmd;
