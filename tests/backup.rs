@@ -178,3 +178,14 @@ async fn without_a_healthy_replica_the_primary_is_used_only_when_allowed() {
         t.lab.signal(r, Signal::SIGCONT).expect("SIGCONT replica");
     }
 }
+
+#[test]
+fn unreachable_sentinels_are_one_line_and_write_nothing() {
+    let w = Warden::new();
+    let port = support::free_ports(1)[0];
+    let s = format!("127.0.0.1:{port}");
+    let run = w.run(&["backup", "--sentinels", &s, "--dest", "out"]);
+    let line = run.one_line_error();
+    assert!(line.contains("no Sentinel answered"), "{line}");
+    assert!(!w.path().join("out").exists(), "nothing written");
+}

@@ -163,8 +163,8 @@ async fn confirm_replica(addr: &Addr, password: Option<&str>) -> Result<()> {
 
 /// Takes one backup into `spec.dest`; returns its manifest and the stored file's path.
 pub async fn run(spec: &Spec) -> Result<(Manifest, PathBuf)> {
-    std::fs::create_dir_all(&spec.dest).map_err(Error::io(&spec.dest))?;
     let plan = plan(spec).await?;
+    std::fs::create_dir_all(&spec.dest).map_err(Error::io(&spec.dest))?;
     let started = Instant::now();
     let created = Utc::now();
     let pw = spec.password.as_deref();
