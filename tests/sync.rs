@@ -20,7 +20,7 @@ async fn pull(
         let _ = ChannelReader::new(rx).read_to_end(&mut out);
         out
     });
-    let r = fetch(addr, pw, Duration::from_secs(2), tx).await;
+    let r = fetch(addr, pw, Duration::from_secs(2), tx, false).await;
     (r, reader.await.expect("reader"))
 }
 

@@ -147,6 +147,7 @@ pub async fn backup(args: BackupArgs) -> Result<u8> {
         pattern: args.pattern,
         timeout: args.timeout,
         taken,
+        progress: !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
     let policy = Policy {
         keep_last: args.keep_last,

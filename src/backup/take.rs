@@ -3,7 +3,7 @@
 //! manifest. The primary is never asked to fork unless `--allow-primary` is given and no
 //! replica is fit.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -63,6 +63,8 @@ pub struct Spec {
     pub timeout: Duration,
     /// File names already used at other destinations (a new name must avoid them too).
     pub taken: Vec<String>,
+    /// Show a progress line on stderr during the transfer.
+    pub progress: bool,
 }
 
 /// The node a backup is taken from.
@@ -175,7 +177,7 @@ pub async fn run(spec: &Spec) -> Result<(Manifest, PathBuf)> {
         now_ms: u64::try_from(created.timestamp_millis()).unwrap_or(0),
     };
     let staged = match spec.method {
-        Method::Stream => stream(&plan.source, pw, &spec.dest, spec.compression, opts).await?,
+        Method::Stream => stream(&plan.source, pw, spec, opts).await?,
         Method::Bgsave => {
             bgsave::bgsave(&mut con, &plan.source, spec.timeout).await?;
             let path = bgsave::dump_path(&mut con, &plan.source, spec.data_dir.clone()).await?;
@@ -228,20 +230,14 @@ fn free_name(spec: &Spec, created: chrono::DateTime<Utc>) -> String {
         .unwrap_or_default()
 }
 
-async fn stream(
-    addr: &Addr,
-    password: Option<&str>,
-    dest: &Path,
-    c: Compression,
-    opts: Options,
-) -> Result<Staged> {
+async fn stream(addr: &Addr, password: Option<&str>, spec: &Spec, opts: Options) -> Result<Staged> {
     let (tx, rx) = mpsc::channel(sync::DEPTH);
     let what = format!("SYNC from {addr}");
-    let dest = dest.to_path_buf();
+    let (dest, c) = (spec.dest.clone(), spec.compression);
     let consumer = tokio::task::spawn_blocking(move || {
         store::stage(sync::ChannelReader::new(rx), &what, &dest, c, &opts)
     });
-    let fetched = sync::fetch(addr, password, Duration::from_secs(2), tx).await;
+    let fetched = sync::fetch(addr, password, Duration::from_secs(2), tx, spec.progress).await;
     let staged = consumer.await.map_err(|e| Error::Task {
         what: "staging the backup".into(),
         detail: e.to_string(),
