@@ -13,5 +13,11 @@ if ((${#need[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# The S3-compatible server the object-storage tests run against (tests/s3.rs).
+if ! command -v moto_server >/dev/null; then
+  echo "installing moto[server] from PyPI (S3-compatible test server)" >&2
+  python3 -m pip install --quiet 'moto[server]' \
+    || python3 -m pip install --quiet --break-system-packages 'moto[server]'
+fi
 # Debian starts a redis-server service on install; the lab never uses its port, so leave it.
 redis-server --version

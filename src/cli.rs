@@ -46,6 +46,64 @@ pub enum Command {
     Backup(BackupArgs),
     /// Prove a stored backup restores: checksum, load into a scratch redis-server, compare, sample.
     RestoreTest(RestoreTestArgs),
+    /// Stored backups.
+    #[command(subcommand)]
+    Backups(BackupsCommand),
+    /// Put a verified backup into a stopped node's data dir (RDB + an AOF based on it).
+    Restore(RestoreArgs),
+}
+
+/// `warden restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The stored backup file, `s3://bucket/prefix/file`, or `latest` in `--dest`.
+    pub target: String,
+    /// Where to restore: `dir:PATH`, the data dir of a stopped node.
+    #[arg(long)]
+    pub into: String,
+    /// Backup directory or `s3://bucket/prefix` (where `latest` is looked up).
+    #[arg(long, env = "WARDEN_BACKUP_DEST", default_value = ".")]
+    pub dest: String,
+    /// S3-compatible endpoint URL for `s3://` locations.
+    #[arg(long, env = "WARDEN_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// Delete the node's previous dump.rdb and AOF instead of keeping them as
+    /// `*.before-restore-<time>`.
+    #[arg(long)]
+    pub no_checkpoint: bool,
+    /// The node's `dbfilename`.
+    #[arg(long, default_value = "dump.rdb")]
+    pub dbfilename: String,
+    /// The node's `appenddirname`.
+    #[arg(long, default_value = "appendonlydir")]
+    pub appenddirname: String,
+    /// The node's `appendfilename`.
+    #[arg(long, default_value = "appendonly.aof")]
+    pub appendfilename: String,
+    /// Print what was done as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `warden backups …`.
+#[derive(Debug, Subcommand)]
+pub enum BackupsCommand {
+    /// List the backups in a directory, oldest first, and any interrupted ones.
+    List(BackupsListArgs),
+}
+
+/// `warden backups list`.
+#[derive(Debug, Args)]
+pub struct BackupsListArgs {
+    /// Backup directory or `s3://bucket/prefix`.
+    #[arg(long, env = "WARDEN_BACKUP_DEST")]
+    pub dest: String,
+    /// S3-compatible endpoint URL for `s3://` locations.
+    #[arg(long, env = "WARDEN_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// Print the manifests as a JSON array.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `warden restore-test`.
@@ -53,9 +111,12 @@ pub enum Command {
 pub struct RestoreTestArgs {
     /// The stored backup file (its manifest beside it), or `latest` in `--dest`.
     pub target: String,
-    /// Backup directory (where `latest` is looked up).
+    /// Backup directory or `s3://bucket/prefix` (where `latest` is looked up).
     #[arg(long, env = "WARDEN_BACKUP_DEST", default_value = ".")]
-    pub dest: PathBuf,
+    pub dest: String,
+    /// S3-compatible endpoint URL for `s3://` locations.
+    #[arg(long, env = "WARDEN_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
     /// Session keys to spot-check (GET readable, PTTL > 0).
     #[arg(long, default_value_t = 100)]
     pub sample: usize,
@@ -79,9 +140,13 @@ pub struct BackupArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub sentinel: SentinelArgs,
-    /// Directory the backup and its manifest are written to (created if missing).
-    #[arg(long, env = "WARDEN_BACKUP_DEST")]
-    pub dest: PathBuf,
+    /// Where the backup and its manifest go: a directory (created if missing) or
+    /// `s3://bucket/prefix`; repeat for several destinations.
+    #[arg(long, env = "WARDEN_BACKUP_DEST", required = true)]
+    pub dest: Vec<String>,
+    /// S3-compatible endpoint URL for `s3://` destinations (credentials from AWS_* variables).
+    #[arg(long, env = "WARDEN_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
     /// How to get the RDB from the replica.
     #[arg(long, value_enum, default_value = "stream")]
     pub method: crate::backup::take::Method,
@@ -103,6 +168,14 @@ pub struct BackupArgs {
     /// Longest wait for the node's snapshot.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "10m")]
     pub timeout: Duration,
+    /// After a successful backup, keep the N newest backups of this master (and any kept by
+    /// --keep-days); the newest is never deleted.
+    #[arg(long)]
+    pub keep_last: Option<usize>,
+    /// After a successful backup, keep backups younger than N days (and any kept by
+    /// --keep-last); the newest is never deleted.
+    #[arg(long)]
+    pub keep_days: Option<u64>,
     /// Print the manifest as JSON.
     #[arg(long)]
     pub json: bool,
@@ -126,6 +199,22 @@ pub struct VerifyArgs {
 pub enum BenchCommand {
     /// The session workload's acknowledged-SET throughput vs redis-benchmark, on one lab primary.
     Workload(BenchWorkload),
+    /// Backup and verify timings vs redis-check-rdb, the runbook script and redis-cli --rdb.
+    Backup(BenchBackup),
+}
+
+/// `warden bench backup`.
+#[derive(Debug, Args)]
+pub struct BenchBackup {
+    /// Session keys in the dataset.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub keys: u64,
+    /// Value size in bytes (random bytes, as encrypted sessions are).
+    #[arg(long, default_value_t = 200)]
+    pub value_size: usize,
+    /// Repetitions of each timing (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub rounds: u32,
 }
 
 /// `warden bench workload`.

@@ -57,9 +57,12 @@ async fn dispatch(cli: Cli, shutdown: impl Future<Output = ()> + Send) -> Result
             print!("{}", crate::bench::workload(&spec).await?);
             Ok(EXIT_MET)
         }
-        Command::Verify(args) => crate::backup::cmd::verify(args).await,
-        Command::Backup(args) => crate::backup::cmd::backup(args).await,
-        Command::RestoreTest(args) => crate::backup::cmd::restore_test(args).await,
+        c @ (Command::Verify(_)
+        | Command::Backup(_)
+        | Command::RestoreTest(_)
+        | Command::Backups(_)
+        | Command::Restore(_)
+        | Command::Bench(BenchCommand::Backup(_))) => crate::backup::cmd::dispatch(c).await,
         Command::Lab(LabCommand::Up(args)) if args.backend == Backend::Docker => {
             docker_lab::up(args).await
         }

@@ -170,6 +170,15 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// An object-store operation failed (bucket missing, credentials, network).
+    #[error("{url}: {}", store_one_line(source))]
+    ObjectStore {
+        /// The destination URL.
+        url: String,
+        /// What the store said.
+        #[source]
+        source: object_store::Error,
+    },
     /// A background task failed (it panicked or was cancelled).
     #[error("{what} stopped unexpectedly: {detail}")]
     Task {
@@ -236,6 +245,7 @@ impl Error {
             Error::Manifest { .. }
             | Error::NoHealthyReplica { .. }
             | Error::Sync { .. }
+            | Error::ObjectStore { .. }
             | Error::Task { .. } => EXIT_ERROR,
         }
     }
@@ -259,6 +269,22 @@ impl Error {
 /// `text` with line breaks folded into spaces, so an error stays one line.
 pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// An object-store error as one line: S3's `<Code>`/`<Message>` when the reply carries them
+/// (the XML body would otherwise span lines), else the message with line breaks flattened.
+fn store_one_line(e: &object_store::Error) -> String {
+    let text = e.to_string();
+    let tag = |t: &str| {
+        let open = format!("<{t}>");
+        let start = text.find(&open)? + open.len();
+        let len = text[start..].find(&format!("</{t}>"))?;
+        Some(text[start..start + len].to_string())
+    };
+    match (tag("Code"), tag("Message")) {
+        (Some(code), Some(msg)) => format!("{code}: {msg}"),
+        _ => one_line(&text),
+    }
 }
 
 /// Shorthand for results in this crate.

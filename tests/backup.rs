@@ -1,6 +1,7 @@
 //! `warden backup` on a real lab, run as the real binary: the primary never forks, the
 //! replica does, the manifest's counts match the primary at rest, and the stored file
-//! verifies; with no healthy replica it refuses unless `--allow-primary`.
+//! verifies; retention keeps what `--keep-last`/`--keep-days` say and the newest; with no
+//! healthy replica it refuses unless `--allow-primary`.
 
 #[path = "backup_support/mod.rs"]
 mod backup_support;
@@ -81,12 +82,45 @@ async fn backup_from_a_replica_never_forks_the_primary() {
         let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
         assert_eq!(v["keys"], 5100);
     }
+    // Retention: a third backup with --keep-last 2 deletes the oldest; --keep-days 0 then
+    // deletes all but the newest.
+    let backup = |extra: &[&str]| {
+        let mut a = vec!["backup", "--sentinels", &s, "--dest", dest, "--json"];
+        a.extend_from_slice(extra);
+        tokio::task::block_in_place(|| w.run(&a))
+    };
+    let listed = || {
+        let run = w.run(&["backups", "list", "--dest", dest, "--json"]);
+        let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("list json");
+        v.as_array()
+            .expect("array")
+            .iter()
+            .map(|m| m["file"].as_str().expect("file").to_string())
+            .collect::<Vec<_>>()
+    };
+    let before = listed();
+    assert_eq!(before.len(), 2, "{before:?}");
+    let third = manifest(&backup(&["--keep-last", "2"]));
+    assert_eq!(third["deleted"], serde_json::json!([before[0]]));
+    let fourth = manifest(&backup(&["--keep-days", "0"]));
+    assert_eq!(
+        fourth["deleted"],
+        serde_json::json!([before[1], third["file"]])
+    );
+    assert_eq!(listed(), [fourth["file"].as_str().expect("file")]);
+    let run = w.run(&["backups", "list", "--dest", dest]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(run.stdout.contains("replica 127.0.0.1:"), "{run:#?}");
     let leftovers: Vec<_> = std::fs::read_dir(dest)
         .expect("dest")
         .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(".warden-tmp-"))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_eq!(
+        leftovers.len(),
+        2,
+        "one backup and its manifest: {leftovers:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -143,4 +177,15 @@ async fn without_a_healthy_replica_the_primary_is_used_only_when_allowed() {
     for r in &replicas {
         t.lab.signal(r, Signal::SIGCONT).expect("SIGCONT replica");
     }
+}
+
+#[test]
+fn unreachable_sentinels_are_one_line_and_write_nothing() {
+    let w = Warden::new();
+    let port = support::free_ports(1)[0];
+    let s = format!("127.0.0.1:{port}");
+    let run = w.run(&["backup", "--sentinels", &s, "--dest", "out"]);
+    let line = run.one_line_error();
+    assert!(line.contains("no Sentinel answered"), "{line}");
+    assert!(!w.path().join("out").exists(), "nothing written");
 }

@@ -21,6 +21,7 @@ const PURE: &[&str] = &[
     "src/backup/manifest.rs",
     "src/backup/replica.rs",
     "src/backup/checks.rs",
+    "src/backup/retention.rs",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

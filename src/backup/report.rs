@@ -145,6 +145,37 @@ pub fn backup_table(path: &str, m: &Manifest) -> String {
     t
 }
 
+/// The `warden backups list` table, oldest first, then any incomplete files.
+pub fn list_table(entries: &[crate::backup::store::Entry], incomplete: &[String]) -> String {
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "{:<20} {:<44} {:>10} {:>10} {:<22} method",
+        "created (UTC)", "file", "stored", "keys", "source"
+    );
+    for e in entries {
+        let m = &e.manifest;
+        let _ = writeln!(
+            t,
+            "{:<20} {:<44} {:>10} {:>10} {:<22} {}",
+            m.created.format("%Y-%m-%d %H:%M:%S"),
+            m.file,
+            bytes(m.stored.bytes),
+            m.counts.keys,
+            format!("{} {}", m.source.role, m.source.addr),
+            m.source.method
+        );
+    }
+    for f in incomplete {
+        let _ = writeln!(
+            t,
+            "{:<20} {f} (no manifest: interrupted, not a backup)",
+            "incomplete"
+        );
+    }
+    t
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@ use crate::backup::cmd::now_ms;
 use crate::backup::compress::Compression;
 use crate::backup::manifest::{Manifest, manifest_name};
 use crate::backup::rdb::{self, Options, Summary};
+use crate::backup::remote::{Dest, Remote};
 use crate::backup::scratch::Scratch;
 use crate::backup::store;
 use crate::backup::take::blocking;
@@ -27,8 +28,10 @@ use crate::error::{Error, Result};
 pub struct Spec {
     /// The stored file (its manifest beside it), or `latest` in `dest`.
     pub target: String,
-    /// Backup directory (for `latest`).
-    pub dest: PathBuf,
+    /// Backup directory or `s3://bucket/prefix` (for `latest`).
+    pub dest: String,
+    /// S3-compatible endpoint for `s3://` locations.
+    pub s3_endpoint: Option<String>,
     /// Session keys to spot-check.
     pub sample: usize,
     /// Shell command each sampled value is fed to on stdin; non-zero exit = failure.
@@ -70,9 +73,39 @@ pub fn resolve(target: &str, dest: &Path) -> Result<(PathBuf, Manifest)> {
     Ok((path, manifest))
 }
 
-/// Checks the stored sha256, then unpacks into `dir/dump.rdb` while verifying the RDB (as of
-/// `now_ms`) and its raw sha256. Blocking.
-pub fn unpack(path: &Path, m: &Manifest, dir: &Path) -> Result<Summary> {
+/// The stored file `target` (a path, `s3://…/file`, or `latest` in `dest`), downloaded into
+/// `work` when it is in object storage, and its manifest.
+pub async fn locate(
+    target: &str,
+    dest: &str,
+    endpoint: Option<&str>,
+    work: &Path,
+) -> Result<(PathBuf, Manifest)> {
+    if let Some((dir, file)) = target
+        .strip_prefix("s3://")
+        .and_then(|t| t.rsplit_once('/'))
+    {
+        let r = Remote::open(&format!("s3://{dir}"), endpoint)?;
+        let local = r.download(file, work).await?;
+        return resolve(&local.display().to_string(), work);
+    }
+    match Dest::parse(dest) {
+        Dest::S3(url) if target == "latest" => {
+            let r = Remote::open(&url, endpoint)?;
+            let newest = r.list().await?.pop().ok_or_else(|| Error::Manifest {
+                path: PathBuf::from(&url),
+                message: "no backup with a manifest there".into(),
+            })?;
+            let local = r.download(&newest.file, work).await?;
+            resolve(&local.display().to_string(), work)
+        }
+        Dest::S3(_) | Dest::Local(_) => resolve(target, Path::new(dest)),
+    }
+}
+
+/// Checks the stored sha256, then unpacks into `out_path` while verifying the RDB (as of
+/// now) and its raw sha256. Blocking.
+pub fn unpack(path: &Path, m: &Manifest, out_path: &Path) -> Result<Summary> {
     let file = std::fs::File::open(path).map_err(Error::io(path))?;
     let stored = tee::digest(BufReader::with_capacity(1 << 16, file)).map_err(Error::io(path))?;
     if stored.sha256 != m.stored.sha256 {
@@ -86,22 +119,27 @@ pub fn unpack(path: &Path, m: &Manifest, dir: &Path) -> Result<Summary> {
     let reader = Compression::from_path(path)
         .decoder(BufReader::with_capacity(1 << 16, file))
         .map_err(Error::io(path))?;
-    let out_path = dir.join("dump.rdb");
-    let out = std::fs::File::create(&out_path).map_err(Error::io(&out_path))?;
+    let out = std::fs::File::create(out_path).map_err(Error::io(out_path))?;
     let mut t = Tee::new(reader, BufWriter::with_capacity(1 << 16, out));
     let opts = Options {
         pattern: m.counts.pattern.clone(),
         now_ms: now_ms(),
     };
     let summary = rdb::verify(&mut t, &opts);
-    let (mut out, raw) = t.finish().map_err(Error::io(path))?;
-    out.flush().map_err(Error::io(&out_path))?;
+    if let Some(e) = t.side_error() {
+        return Err(Error::io(out_path)(e));
+    }
     if let Some(p) = &summary.problem {
         return Err(Error::RdbInvalid {
             what: path.display().to_string(),
             problem: p.to_string(),
         });
     }
+    let (mut out, raw) = t.finish().map_err(|e| Error::RdbInvalid {
+        what: path.display().to_string(),
+        problem: format!("after the RDB's end: {e}"),
+    })?;
+    out.flush().map_err(Error::io(out_path))?;
     if raw.sha256 != m.raw.sha256 {
         return Err(Error::ChecksumMismatch {
             path: path.to_path_buf(),
@@ -123,14 +161,15 @@ pub fn unpack(path: &Path, m: &Manifest, dir: &Path) -> Result<Summary> {
 
 /// Runs the whole test; the caller turns the observations into checks.
 pub async fn run(spec: &Spec) -> Result<Observed> {
-    let (path, manifest) = resolve(&spec.target, &spec.dest)?;
     let work = tempfile::Builder::new()
         .prefix("warden-restore-test-")
         .tempdir()
         .map_err(Error::io(std::env::temp_dir()))?;
     let dir = work.path().to_path_buf();
+    let (path, manifest) =
+        locate(&spec.target, &spec.dest, spec.s3_endpoint.as_deref(), &dir).await?;
     let (p, m, d) = (path.clone(), manifest.clone(), dir.clone());
-    let before = blocking("unpacking", move || unpack(&p, &m, &d)).await?;
+    let before = blocking("unpacking", move || unpack(&p, &m, &d.join("dump.rdb"))).await?;
     let started = Instant::now();
     let scratch = Scratch::start(&spec.redis_server, &dir, spec.timeout).await?;
     let load_ms = started.elapsed().as_millis() as u64;

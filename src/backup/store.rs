@@ -51,7 +51,9 @@ pub fn stage(
     let encoder = compression.encoder(sink).map_err(Error::io(&tmp_path))?;
     let mut tee = Tee::new(source, encoder);
     let summary = rdb::verify(&mut tee, opts);
-    let (encoder, raw) = tee.finish().map_err(Error::io(&tmp_path))?;
+    if let Some(e) = tee.side_error() {
+        return Err(Error::io(&tmp_path)(e));
+    }
     if !summary.valid {
         let problem = summary
             .problem
@@ -62,6 +64,7 @@ pub fn stage(
             problem,
         });
     }
+    let (encoder, raw) = tee.finish().map_err(Error::io(&tmp_path))?;
     let sink = encoder.finish().map_err(Error::io(&tmp_path))?;
     let (buffered, stored) = sink.finish();
     let file = buffered
@@ -150,4 +153,84 @@ pub fn read_manifest(path: &Path) -> Result<Manifest> {
         path: path.to_path_buf(),
         message,
     })
+}
+
+/// Deletes a stored backup: the manifest first (so a crash leaves an orphan data file, never
+/// a manifest pointing at nothing), then the data file.
+pub fn delete(dir: &Path, manifest: &Manifest) -> Result<()> {
+    let mpath = dir.join(manifest.name());
+    std::fs::remove_file(&mpath).map_err(Error::io(&mpath))?;
+    let data = dir.join(&manifest.file);
+    match std::fs::remove_file(&data) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(&data)(e)),
+        _ => Ok(()),
+    }
+}
+
+/// Applies a retention policy to `dir`, never deleting `keep` (the backup just written);
+/// returns the deleted file names.
+pub fn prune(
+    dir: &Path,
+    policy: crate::backup::retention::Policy,
+    now: chrono::DateTime<chrono::Utc>,
+    keep: &str,
+) -> Result<Vec<String>> {
+    use crate::backup::retention::{Item, to_delete};
+    let entries = list(dir)?;
+    let items: Vec<Item<'_>> = entries
+        .iter()
+        .map(|e| Item {
+            master: &e.manifest.master,
+            created: e.manifest.created,
+            file: &e.manifest.file,
+        })
+        .collect();
+    let mut deleted = Vec::new();
+    for i in to_delete(&items, policy, now) {
+        let m = &entries[i].manifest;
+        if m.file != keep {
+            delete(dir, m)?;
+            deleted.push(m.file.clone());
+        }
+    }
+    Ok(deleted)
+}
+
+/// Files in `dir` that are not part of a complete backup: temporary files and data files
+/// without a manifest (interrupted runs).
+pub fn incomplete(dir: &Path, complete: &[Entry]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(Error::io(dir))? {
+        let name = entry.map_err(Error::io(dir))?.file_name();
+        let name = name.to_string_lossy();
+        let data = [".rdb", ".rdb.gz", ".rdb.zst"]
+            .iter()
+            .any(|s| name.ends_with(s));
+        let known = complete.iter().any(|e| e.manifest.file == name);
+        if name.starts_with(TMP_PREFIX) || (data && !known) {
+            out.push(name.into_owned());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Copies the committed backup `data` (described by `manifest`) into another directory: temp
+/// name, fsync, rename, then the manifest. Blocking.
+pub fn copy_into(data: &Path, dir: &Path, manifest: &Manifest) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TMP_PREFIX)
+        .tempfile_in(dir)
+        .map_err(Error::io(dir))?;
+    let mut src = File::open(data).map_err(Error::io(data))?;
+    std::io::copy(&mut src, tmp.as_file_mut()).map_err(Error::io(tmp.path()))?;
+    tmp.as_file().sync_all().map_err(Error::io(tmp.path()))?;
+    let to = dir.join(&manifest.file);
+    tmp.persist_noclobber(&to).map_err(|e| Error::Io {
+        path: to.clone(),
+        source: e.error,
+    })?;
+    write_durably(dir, &manifest.name(), manifest.to_json().as_bytes())?;
+    Ok(to)
 }

@@ -75,15 +75,17 @@ fn resp(args: &[&[u8]]) -> Vec<u8> {
     out
 }
 
-/// Streams a fresh RDB from `addr` into `tx`; returns the RDB's length. On failure the
-/// consumer also receives the error, so it never mistakes a cut stream for a whole one.
+/// Streams a fresh RDB from `addr` into `tx`; returns the bytes sent (the RDB's length,
+/// unless the consumer stopped first). On failure the consumer also receives the error, so it
+/// never mistakes a cut stream for a whole one.
 pub async fn fetch(
     addr: &Addr,
     password: Option<&str>,
     connect_timeout: Duration,
     tx: mpsc::Sender<Chunk>,
+    progress: bool,
 ) -> Result<u64> {
-    match transfer(addr, password, connect_timeout, &tx).await {
+    match transfer(addr, password, connect_timeout, &tx, progress).await {
         Ok(n) => Ok(n),
         Err(e) => {
             let _ = tx
@@ -99,6 +101,7 @@ async fn transfer(
     password: Option<&str>,
     connect_timeout: Duration,
     tx: &mpsc::Sender<Chunk>,
+    progress: bool,
 ) -> Result<u64> {
     let fail = |message: String| Error::Sync {
         addr: addr.clone(),
@@ -146,7 +149,16 @@ async fn transfer(
         }
     };
     let mut left = len;
+    let mut shown = std::time::Instant::now();
     while left > 0 {
+        if progress && shown.elapsed() >= Duration::from_millis(250) {
+            shown = std::time::Instant::now();
+            eprint!(
+                "\rSYNC from {addr}: {:.1} of {:.1} MiB",
+                (len - left) as f64 / 1048576.0,
+                len as f64 / 1048576.0
+            );
+        }
         let mut chunk = vec![0u8; CHUNK.min(left as usize)];
         let n = tokio::time::timeout(IDLE, r.read(&mut chunk))
             .await
@@ -159,8 +171,13 @@ async fn transfer(
         }
         chunk.truncate(n);
         left -= n as u64;
+        if progress && left == 0 {
+            eprint!("\r\x1b[2K");
+        }
         if tx.send(Ok(chunk)).await.is_err() {
-            return Err(fail("the consumer stopped reading".into()));
+            // The consumer only stops early on its own error (e.g. a full disk), which the
+            // caller reports; the transfer itself did not fail.
+            return Ok(len - left);
         }
     }
     Ok(len)

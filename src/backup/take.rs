@@ -3,7 +3,7 @@
 //! manifest. The primary is never asked to fork unless `--allow-primary` is given and no
 //! replica is fit.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -61,6 +61,10 @@ pub struct Spec {
     pub pattern: String,
     /// Deadline for the snapshot (BGSAVE wait).
     pub timeout: Duration,
+    /// File names already used at other destinations (a new name must avoid them too).
+    pub taken: Vec<String>,
+    /// Show a progress line on stderr during the transfer.
+    pub progress: bool,
 }
 
 /// The node a backup is taken from.
@@ -161,8 +165,8 @@ async fn confirm_replica(addr: &Addr, password: Option<&str>) -> Result<()> {
 
 /// Takes one backup into `spec.dest`; returns its manifest and the stored file's path.
 pub async fn run(spec: &Spec) -> Result<(Manifest, PathBuf)> {
-    std::fs::create_dir_all(&spec.dest).map_err(Error::io(&spec.dest))?;
     let plan = plan(spec).await?;
+    std::fs::create_dir_all(&spec.dest).map_err(Error::io(&spec.dest))?;
     let started = Instant::now();
     let created = Utc::now();
     let pw = spec.password.as_deref();
@@ -173,7 +177,7 @@ pub async fn run(spec: &Spec) -> Result<(Manifest, PathBuf)> {
         now_ms: u64::try_from(created.timestamp_millis()).unwrap_or(0),
     };
     let staged = match spec.method {
-        Method::Stream => stream(&plan.source, pw, &spec.dest, spec.compression, opts).await?,
+        Method::Stream => stream(&plan.source, pw, spec, opts).await?,
         Method::Bgsave => {
             bgsave::bgsave(&mut con, &plan.source, spec.timeout).await?;
             let path = bgsave::dump_path(&mut con, &plan.source, spec.data_dir.clone()).await?;
@@ -186,7 +190,7 @@ pub async fn run(spec: &Spec) -> Result<(Manifest, PathBuf)> {
             .await?
         }
     };
-    let file = free_name(&spec.dest, &spec.master, created, spec.compression);
+    let file = free_name(spec, created);
     let manifest = Manifest {
         file,
         master: spec.master.clone(),
@@ -209,28 +213,31 @@ pub async fn run(spec: &Spec) -> Result<(Manifest, PathBuf)> {
     Ok((manifest, path))
 }
 
-/// `redis-<master>-<stamp>[-n]<suffix>` not yet used in `dir`.
-fn free_name(dir: &Path, master: &str, created: chrono::DateTime<Utc>, c: Compression) -> String {
+/// `redis-<master>-<stamp>[-n]<suffix>` not yet used in `spec.dest` nor in `spec.taken`.
+fn free_name(spec: &Spec, created: chrono::DateTime<Utc>) -> String {
+    let used = |f: &str| {
+        let m = manifest::manifest_name(f);
+        spec.dest.join(f).exists()
+            || spec.dest.join(&m).exists()
+            || spec.taken.iter().any(|t| *t == f || *t == m)
+    };
     (1..)
-        .map(|n| format!("{}{}", manifest::base_name(master, created, n), c.suffix()))
-        .find(|f| !dir.join(f).exists() && !dir.join(manifest::manifest_name(f)).exists())
+        .map(|n| {
+            let base = manifest::base_name(&spec.master, created, n);
+            format!("{base}{}", spec.compression.suffix())
+        })
+        .find(|f| !used(f))
         .unwrap_or_default()
 }
 
-async fn stream(
-    addr: &Addr,
-    password: Option<&str>,
-    dest: &Path,
-    c: Compression,
-    opts: Options,
-) -> Result<Staged> {
+async fn stream(addr: &Addr, password: Option<&str>, spec: &Spec, opts: Options) -> Result<Staged> {
     let (tx, rx) = mpsc::channel(sync::DEPTH);
     let what = format!("SYNC from {addr}");
-    let dest = dest.to_path_buf();
+    let (dest, c) = (spec.dest.clone(), spec.compression);
     let consumer = tokio::task::spawn_blocking(move || {
         store::stage(sync::ChannelReader::new(rx), &what, &dest, c, &opts)
     });
-    let fetched = sync::fetch(addr, password, Duration::from_secs(2), tx).await;
+    let fetched = sync::fetch(addr, password, Duration::from_secs(2), tx, spec.progress).await;
     let staged = consumer.await.map_err(|e| Error::Task {
         what: "staging the backup".into(),
         detail: e.to_string(),

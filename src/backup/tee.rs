@@ -26,6 +26,7 @@ pub struct Tee<R, W> {
     side: W,
     hash: Sha256,
     bytes: u64,
+    side_error: Option<io::Error>,
 }
 
 impl<R: Read, W: Write> Tee<R, W> {
@@ -36,7 +37,14 @@ impl<R: Read, W: Write> Tee<R, W> {
             side,
             hash: Sha256::new(),
             bytes: 0,
+            side_error: None,
         }
+    }
+
+    /// The error the side writer failed with, if it did (e.g. the disk is full): the reader
+    /// then saw a read error that is not the source's fault.
+    pub fn side_error(&mut self) -> Option<io::Error> {
+        self.side_error.take()
     }
 
     /// Reads what the consumer left unread (bytes after the RDB's end), then returns the side
@@ -54,7 +62,11 @@ impl<R: Read, W: Write> Tee<R, W> {
 impl<R: Read, W: Write> Read for Tee<R, W> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.side.write_all(&buf[..n])?;
+        if let Err(e) = self.side.write_all(&buf[..n]) {
+            let copy = io::Error::new(e.kind(), e.to_string());
+            self.side_error = Some(e);
+            return Err(copy);
+        }
         self.hash.update(&buf[..n]);
         self.bytes += n as u64;
         Ok(n)

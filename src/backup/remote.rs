@@ -1,0 +1,242 @@
+//! Object-storage destinations (`s3://bucket/prefix`, S3-compatible endpoints by URL) through
+//! the `object_store` crate: upload a committed backup (data first, streamed as a multipart
+//! upload, then the manifest), list, delete, download.
+//!
+//! An S3 object appears only once its upload completes, so a crash mid-upload leaves no
+//! object; the manifest is put last, so a data object without one is an interrupted backup.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use object_store::path::Path as ObjPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::backup::manifest::{MANIFEST_SUFFIX, Manifest, manifest_name};
+use crate::backup::retention::{Item, Policy, to_delete};
+use crate::error::{Error, Result};
+
+/// Where a backup goes: a local directory or an object-store URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dest {
+    /// A local directory.
+    Local(PathBuf),
+    /// `s3://bucket/prefix`.
+    S3(String),
+}
+
+impl Dest {
+    /// `s3://…` is object storage; anything else a local directory.
+    pub fn parse(s: &str) -> Dest {
+        if s.starts_with("s3://") {
+            Dest::S3(s.trim_end_matches('/').to_string())
+        } else {
+            Dest::Local(PathBuf::from(s))
+        }
+    }
+}
+
+/// Multipart chunk size (S3's minimum part size is 5 MiB).
+const PART: usize = 8 << 20;
+
+/// An object-store destination.
+pub struct Remote {
+    store: Arc<dyn ObjectStore>,
+    prefix: ObjPath,
+    /// The URL it was opened from (for messages).
+    pub url: String,
+}
+
+impl Remote {
+    /// Opens `s3://bucket/prefix`; credentials and region come from the `AWS_*` environment,
+    /// `endpoint` (e.g. `http://127.0.0.1:5000`) selects an S3-compatible server.
+    pub fn open(url: &str, endpoint: Option<&str>) -> Result<Remote> {
+        let rest = url
+            .strip_prefix("s3://")
+            .ok_or_else(|| Error::Usage(format!("{url}: not an s3:// URL")))?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(Error::Usage(format!("{url}: no bucket name")));
+        }
+        let mut b = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+        if let Some(ep) = endpoint {
+            b = b
+                .with_endpoint(ep)
+                .with_allow_http(ep.starts_with("http://"));
+        }
+        let store = b.build().map_err(|source| Error::ObjectStore {
+            url: url.to_string(),
+            source,
+        })?;
+        Ok(Remote {
+            store: Arc::new(store),
+            prefix: ObjPath::from(prefix),
+            url: url.to_string(),
+        })
+    }
+
+    fn err(&self) -> impl Fn(object_store::Error) -> Error + '_ {
+        |source| Error::ObjectStore {
+            url: self.url.clone(),
+            source,
+        }
+    }
+
+    fn path(&self, name: &str) -> ObjPath {
+        self.prefix.clone().join(name)
+    }
+
+    /// Fails early when the bucket is unreachable or does not exist (lists at most one key).
+    pub async fn check(&self) -> Result<()> {
+        let mut s = self.store.list(Some(&self.prefix));
+        match s.next().await {
+            Some(Err(e)) => Err(self.err()(e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Uploads the committed backup at `local` (streamed in parts), then its manifest.
+    pub async fn upload(&self, local: &Path, manifest: &Manifest) -> Result<()> {
+        let mut file = tokio::fs::File::open(local)
+            .await
+            .map_err(Error::io(local))?;
+        let upload = self
+            .store
+            .put_multipart(&self.path(&manifest.file))
+            .await
+            .map_err(self.err())?;
+        let mut w = WriteMultipart::new_with_chunk_size(upload, PART);
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = match file.read(&mut buf).await {
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = w.abort().await;
+                    return Err(Error::io(local)(e));
+                }
+            };
+            if n == 0 {
+                break;
+            }
+            if let Err(e) = w.wait_for_capacity(2).await {
+                let _ = w.abort().await;
+                return Err(self.err()(e));
+            }
+            w.write(&buf[..n]);
+        }
+        w.finish().await.map_err(self.err())?;
+        let json = manifest.to_json().into_bytes();
+        self.store
+            .put(&self.path(&manifest.name()), PutPayload::from(json))
+            .await
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// The names of every object under the prefix.
+    pub async fn names(&self) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let mut s = self.store.list(Some(&self.prefix));
+        while let Some(meta) = s.next().await {
+            let meta = meta.map_err(self.err())?;
+            if let Some(name) = meta.location.filename() {
+                out.push(name.to_string());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every complete backup (with a manifest), oldest first.
+    pub async fn list(&self) -> Result<Vec<Manifest>> {
+        let mut names = Vec::new();
+        let mut s = self.store.list(Some(&self.prefix));
+        while let Some(meta) = s.next().await {
+            let meta = meta.map_err(self.err())?;
+            if meta.location.as_ref().ends_with(MANIFEST_SUFFIX) {
+                names.push(meta.location);
+            }
+        }
+        let mut out = Vec::new();
+        for p in names {
+            let bytes = self
+                .store
+                .get(&p)
+                .await
+                .map_err(self.err())?
+                .bytes()
+                .await
+                .map_err(self.err())?;
+            let text = String::from_utf8_lossy(&bytes);
+            let m = Manifest::parse(&text).map_err(|message| Error::Manifest {
+                path: PathBuf::from(format!("{}/{}", self.url, p.filename().unwrap_or(""))),
+                message,
+            })?;
+            out.push(m);
+        }
+        out.sort_by(|a, b| (a.created, &a.file).cmp(&(b.created, &b.file)));
+        Ok(out)
+    }
+
+    /// Deletes a backup: manifest first, then data.
+    pub async fn delete(&self, m: &Manifest) -> Result<()> {
+        self.store
+            .delete(&self.path(&m.name()))
+            .await
+            .map_err(self.err())?;
+        match self.store.delete(&self.path(&m.file)).await {
+            Err(object_store::Error::NotFound { .. }) | Ok(()) => Ok(()),
+            Err(e) => Err(self.err()(e)),
+        }
+    }
+
+    /// Applies a retention policy, never deleting `keep`; returns the deleted file names.
+    pub async fn prune(
+        &self,
+        policy: Policy,
+        now: chrono::DateTime<chrono::Utc>,
+        keep: &str,
+    ) -> Result<Vec<String>> {
+        if policy.is_empty() {
+            return Ok(Vec::new());
+        }
+        let all = self.list().await?;
+        let items: Vec<Item<'_>> = all
+            .iter()
+            .map(|m| Item {
+                master: &m.master,
+                created: m.created,
+                file: &m.file,
+            })
+            .collect();
+        let mut deleted = Vec::new();
+        for i in to_delete(&items, policy, now) {
+            if all[i].file != keep {
+                self.delete(&all[i]).await?;
+                deleted.push(all[i].file.clone());
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Downloads `file` and its manifest into `dir`; returns the local data path.
+    pub async fn download(&self, file: &str, dir: &Path) -> Result<PathBuf> {
+        for name in [manifest_name(file), file.to_string()] {
+            let to = dir.join(&name);
+            let mut out = tokio::fs::File::create(&to).await.map_err(Error::io(&to))?;
+            let mut s = self
+                .store
+                .get(&self.path(&name))
+                .await
+                .map_err(self.err())?
+                .into_stream();
+            while let Some(chunk) = s.next().await {
+                out.write_all(&chunk.map_err(self.err())?)
+                    .await
+                    .map_err(Error::io(&to))?;
+            }
+            out.flush().await.map_err(Error::io(&to))?;
+        }
+        Ok(dir.join(file))
+    }
+}

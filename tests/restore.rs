@@ -1,0 +1,201 @@
+//! `warden restore FILE --into dir:PATH` into the data dir of a stopped `appendonly yes`
+//! node: the node then starts with the backup's keys, not its old AOF; bad input (a running
+//! node, a missing file, a manifest mismatch, a truncated gzip) gets one line and leaves no
+//! partial file behind.
+
+#[path = "rdb_support/mod.rs"]
+mod rdb_support;
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use rdb_support::Redis;
+use support::{RedisProc, Warden, free_ports};
+use warden::addr::Addr;
+use warden::backup::compress::Compression;
+use warden::backup::manifest::{Counts, Manifest, Source};
+use warden::backup::rdb::Options;
+use warden::backup::store;
+
+/// A stored backup (gzip + manifest) in `dest` of a dump with 500 session keys.
+fn make_backup(dest: &Path) -> PathBuf {
+    let mut r = Redis::start(&[]);
+    let mut pipe = Vec::new();
+    for i in 0..500 {
+        let key = format!("session:{i}");
+        Redis::encode(&[b"SET", key.as_bytes(), b"v", b"EX", b"7200"], &mut pipe);
+    }
+    r.pipeline(&pipe, 500);
+    assert_eq!(r.cmd(&["SAVE"]), "OK");
+    std::fs::create_dir_all(dest).expect("dest");
+    let file = std::fs::File::open(r.dump_path()).expect("dump");
+    let staged =
+        store::stage(file, "dump", dest, Compression::Gzip, &Options::default()).expect("stage");
+    let m = Manifest {
+        file: "redis-m-20261125-010000.rdb.gz".into(),
+        master: "m".into(),
+        created: chrono::Utc::now(),
+        compression: Compression::Gzip,
+        stored: staged.stored.clone(),
+        raw: staged.raw.clone(),
+        counts: Counts::from_summary(&staged.summary, "session:*"),
+        source: Source {
+            addr: Addr::local(1),
+            role: "replica".into(),
+            primary: Addr::local(2),
+            method: "stream".into(),
+            master_repl_offset: 0,
+        },
+        duration_ms: 0,
+        warden_version: "test".into(),
+    };
+    staged.commit(dest, &m).expect("commit")
+}
+
+fn aof_node(dir: &Path, port: u16) -> RedisProc {
+    let conf = format!(
+        "port {port}\nbind 127.0.0.1\ndir {}\nappendonly yes\nsave \"\"\n",
+        dir.display()
+    );
+    RedisProc::start(dir, "node", port, &conf, false)
+}
+
+fn redis_cmd(port: u16, args: &[&str]) -> String {
+    let out = std::process::Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("redis-cli");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn wait_up(port: u16) {
+    let deadline = std::time::Instant::now() + support::WAIT;
+    while redis_cmd(port, &["PING"]) != "PONG" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "node on {port} did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".warden-tmp-"))
+        .collect()
+}
+
+#[test]
+fn restore_into_an_aof_node_loads_the_backup_not_the_old_aof() {
+    let w = Warden::new();
+    let backup = make_backup(&w.path().join("backups"));
+    let backup = backup.to_str().expect("utf-8");
+    let data = w.path().join("node");
+    std::fs::create_dir_all(&data).expect("data dir");
+    let port = free_ports(1)[0];
+    let node = aof_node(&data, port);
+    wait_up(port);
+    assert_eq!(redis_cmd(port, &["SET", "old:1", "x"]), "OK");
+    let into = format!("dir:{}", data.display());
+    let run = w.run(&["restore", backup, "--into", &into]);
+    assert!(run.one_line_error().contains("is running in"), "{run:#?}");
+    assert_eq!(redis_cmd(port, &["SHUTDOWN"]), "");
+    drop(node);
+
+    let run = w.run(&["restore", backup, "--into", &into, "--json"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let r: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(r["keys"], 500);
+    assert_eq!(r["previous"].as_array().map(Vec::len), Some(1), "{r:#}"); // the old AOF dir
+    let _node = aof_node(&data, port);
+    wait_up(port);
+    assert_eq!(redis_cmd(port, &["DBSIZE"]), "500");
+    assert_eq!(redis_cmd(port, &["EXISTS", "old:1"]), "0");
+    assert!(leftovers(&data).is_empty());
+}
+
+#[test]
+fn bad_inputs_get_one_line_and_leave_nothing_behind() {
+    let w = Warden::new();
+    let dest = w.path().join("backups");
+    let backup = make_backup(&dest);
+    let data = w.path().join("node");
+    std::fs::create_dir_all(&data).expect("data dir");
+    let into = format!("dir:{}", data.display());
+
+    let line = w
+        .run(&["restore", "nope.rdb.gz", "--into", &into])
+        .one_line_error()
+        .to_string();
+    assert!(line.contains("nope.rdb.gz"), "{line}");
+    let line = w
+        .run(&[
+            "restore",
+            backup.to_str().expect("utf-8"),
+            "--into",
+            "docker:x",
+        ])
+        .one_line_error()
+        .to_string();
+    assert!(line.contains("dir:PATH"), "{line}");
+
+    // a full disk, simulated by a file-size limit (SIGXFSZ ignored, so writes fail with EFBIG)
+    let run = support::run(
+        std::process::Command::new("sh")
+            .current_dir(w.path())
+            .args([
+                "-c",
+                "trap '' XFSZ; ulimit -f 4; exec \"$0\" \"$@\"",
+                env!("CARGO_BIN_EXE_warden"),
+                "restore",
+                backup.to_str().expect("utf-8"),
+                "--into",
+                &into,
+            ]),
+    );
+    let line = run.one_line_error();
+    assert!(line.contains("File too large"), "{line}");
+    assert_eq!(
+        std::fs::read_dir(&data).expect("dir").count(),
+        0,
+        "nothing left"
+    );
+
+    // manifest mismatch: the stored sha256 no longer matches
+    let mpath = dest.join("redis-m-20261125-010000.manifest.json");
+    let original = std::fs::read_to_string(&mpath).expect("manifest");
+    let mut m: serde_json::Value = serde_json::from_str(&original).expect("json");
+    m["stored"]["sha256"] = "00".repeat(32).into();
+    std::fs::write(&mpath, m.to_string()).expect("write");
+    let run = w.run(&["restore", backup.to_str().expect("utf-8"), "--into", &into]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stderr.starts_with("warden: checksum error:"),
+        "{run:#?}"
+    );
+    assert_eq!(run.stderr.lines().count(), 1);
+
+    // truncated gzip, with a manifest that matches the truncated bytes
+    let bytes = std::fs::read(&backup).expect("backup");
+    let cut = &bytes[..bytes.len() / 2];
+    std::fs::write(&backup, cut).expect("truncate");
+    let digest = warden::backup::tee::digest(cut).expect("digest");
+    m["stored"]["sha256"] = digest.sha256.into();
+    std::fs::write(&mpath, m.to_string()).expect("write");
+    let run = w.run(&["restore", backup.to_str().expect("utf-8"), "--into", &into]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(run.stderr.contains("is not a valid RDB"), "{run:#?}");
+    assert_eq!(run.stderr.lines().count(), 1);
+    let run = w.run(&["restore-test", backup.to_str().expect("utf-8")]);
+    assert_eq!(run.code, 1, "{run:#?}");
+
+    assert_eq!(
+        std::fs::read_dir(&data).expect("dir").count(),
+        0,
+        "nothing written"
+    );
+}

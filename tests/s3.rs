@@ -1,0 +1,214 @@
+//! Object-storage destinations against a real S3-compatible server (`moto_server` from PyPI's
+//! `moto[server]`, installed by `scripts/setup.sh`): backup to a directory and a bucket in one
+//! run, list, retention, restore-test from the bucket, and a bucket that does not exist.
+//!
+//! Without `moto_server` on PATH these tests skip with a message, unless
+//! `WARDEN_REQUIRE_S3=1`, which makes them fail instead.
+
+#[path = "backup_support/mod.rs"]
+mod backup_support;
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use backup_support::{fill, sentinels, wait_synced};
+use support::{TestLab, Warden, free_ports};
+
+/// A `moto_server` on a free port; killed on drop.
+struct Moto {
+    child: Child,
+    url: String,
+    port: u16,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts moto, or returns None (after saying why) when it is not installed and not required.
+fn moto() -> Option<Moto> {
+    let required = std::env::var("WARDEN_REQUIRE_S3").is_ok_and(|v| v == "1");
+    let port = free_ports(1)[0];
+    let child = match Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) if !required => {
+            eprintln!(
+                "SKIPPED: moto_server not runnable ({e}); run scripts/setup.sh, or set WARDEN_REQUIRE_S3=1 to fail"
+            );
+            return None;
+        }
+        Err(e) => panic!("WARDEN_REQUIRE_S3=1 but moto_server cannot start: {e}"),
+    };
+    let m = Moto {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        port,
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "moto_server did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Some(m)
+}
+
+/// Creates a bucket with a bare `PUT /<bucket>` (moto does not check signatures).
+fn create_bucket(m: &Moto, bucket: &str) {
+    let mut s = TcpStream::connect(("127.0.0.1", m.port)).expect("connect moto");
+    write!(
+        s,
+        "PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        m.port
+    )
+    .expect("send");
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).expect("reply");
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+}
+
+fn warden_s3(w: &Warden, m: &Moto, args: &[&str]) -> support::Run {
+    let mut cmd = w.command();
+    cmd.args(args)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("WARDEN_S3_ENDPOINT", &m.url);
+    tokio::task::block_in_place(|| support::run(&mut cmd))
+}
+
+fn json(run: &support::Run) -> serde_json::Value {
+    assert_eq!(run.code, 0, "{run:#?}");
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:#?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_to_a_bucket_list_prune_and_restore_test_from_it() {
+    let Some(m) = moto() else { return };
+    create_bucket(&m, "warden");
+    let t = TestLab::up().await;
+    let primary = t.lab.nodes()[0].clone();
+    fill(&primary, 3000, 10, 300).await;
+    wait_synced(&t, 3010).await;
+    let w = Warden::new();
+    let s = sentinels(&t);
+    let local = w.path().join("local");
+    let local = local.to_str().expect("utf-8");
+    let bucket = "s3://warden/redis/prod";
+    let first = json(&warden_s3(
+        &w,
+        &m,
+        &[
+            "backup",
+            "--sentinels",
+            &s,
+            "--dest",
+            local,
+            "--dest",
+            bucket,
+            "--json",
+        ],
+    ));
+    let stored = first["locations"].as_array().expect("locations");
+    assert_eq!(stored.len(), 2, "{first:#}");
+    assert!(
+        std::path::Path::new(local)
+            .join(first["file"].as_str().expect("file"))
+            .is_file()
+    );
+    for _ in 0..2 {
+        json(&warden_s3(
+            &w,
+            &m,
+            &[
+                "backup",
+                "--sentinels",
+                &s,
+                "--dest",
+                bucket,
+                "--keep-last",
+                "2",
+                "--json",
+            ],
+        ));
+    }
+    drop(t);
+    let listed = json(&warden_s3(
+        &w,
+        &m,
+        &["backups", "list", "--dest", bucket, "--json"],
+    ));
+    let files: Vec<&str> = listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|m| m["file"].as_str().expect("file"))
+        .collect();
+    assert_eq!(files.len(), 2, "{listed:#}");
+    assert!(
+        !files.contains(&first["file"].as_str().expect("file")),
+        "{files:?}"
+    );
+    let report = json(&warden_s3(
+        &w,
+        &m,
+        &[
+            "restore-test",
+            "latest",
+            "--dest",
+            bucket,
+            "--sample",
+            "20",
+            "--json",
+        ],
+    ));
+    assert_eq!(report["ok"], true, "{report:#}");
+    assert_eq!(report["dbsize"], 3010);
+    let one = format!("{bucket}/{}", files[0]);
+    let report = json(&warden_s3(&w, &m, &["restore-test", &one, "--json"]));
+    assert_eq!(report["sessions_found"], 3000);
+    // the local copy was not pruned: retention ran only where that run stored
+    assert_eq!(
+        json(&warden_s3(
+            &w,
+            &m,
+            &["backups", "list", "--dest", local, "--json"]
+        ))
+        .as_array()
+        .map(Vec::len),
+        Some(1)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_bucket_is_one_line_before_any_snapshot() {
+    let Some(m) = moto() else { return };
+    let w = Warden::new();
+    let run = warden_s3(
+        &w,
+        &m,
+        &[
+            "backup",
+            "--sentinels",
+            "127.0.0.1:1",
+            "--dest",
+            "s3://no-such-bucket/x",
+        ],
+    );
+    let line = run.one_line_error();
+    assert!(line.contains("s3://no-such-bucket/x"), "{line}");
+    assert_eq!(std::fs::read_dir(w.path()).expect("dir").count(), 0);
+}
