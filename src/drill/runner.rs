@@ -133,7 +133,7 @@ async fn set_up(s: &Scenario) -> Result<Target> {
         });
     }
     let lab = s.target.lab_dir.as_deref().map(Lab::load).transpose()?;
-    let sentinels = s.target.sentinels.clone();
+    let sentinels = sentinels_of(s, lab.as_ref());
     // Fail fast on an unreachable deployment or a wrong master name.
     topology::ask_primary(&sentinels, &master, Timeouts::CONTROL).await?;
     Ok(Target {
@@ -187,8 +187,12 @@ pub async fn dry_run(s: &Scenario) -> Result<String> {
         return Ok(format!("would run {} trial(s); first: {line}", s.trials));
     }
     let lab = s.target.lab_dir.as_deref().map(Lab::load).transpose()?;
-    let primary =
-        topology::ask_primary(&s.target.sentinels, &s.master(), Timeouts::CONTROL).await?;
+    let primary = topology::ask_primary(
+        &sentinels_of(s, lab.as_ref()),
+        &s.master(),
+        Timeouts::CONTROL,
+    )
+    .await?;
     if s.fault.needs_process() {
         lab.as_ref().map(|l| l.member(&primary)).transpose()?;
     }
@@ -546,6 +550,14 @@ impl Ctx<'_> {
             }
         }
         None
+    }
+}
+
+/// The scenario's Sentinels, else those of the lab named by `lab_dir`.
+fn sentinels_of(s: &Scenario, lab: Option<&Lab>) -> Vec<Addr> {
+    match (s.target.sentinels.is_empty(), lab) {
+        (true, Some(lab)) => lab.sentinels(),
+        _ => s.target.sentinels.clone(),
     }
 }
 

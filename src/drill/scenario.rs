@@ -176,8 +176,11 @@ impl Scenario {
             (Some(_), false) => {
                 return Err("[target]: give either `lab` or `sentinels`, not both".into());
             }
-            (None, true) => {
-                return Err("[target]: give `lab = \"process\"` or a list of `sentinels`".into());
+            (None, true) if t.lab_dir.is_none() => {
+                return Err(
+                    "[target]: give `lab = \"process\"`, `lab = \"docker\"`, `lab_dir` or a list of `sentinels`"
+                        .into(),
+                );
             }
             _ => {}
         }
@@ -278,7 +281,7 @@ action = "kill"
             "`trials` must be at least 1",
         );
         check(
-            &GOOD.replace("kill", "partition\nduration = \"5s\""),
+            &GOOD.replace("\"kill\"", "\"partition\"\nduration = \"5s\""),
             "[fault]: `partition` on primary needs the docker backend: set target.lab = \"docker\"",
         );
         check(
