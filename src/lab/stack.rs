@@ -236,7 +236,10 @@ mod tests {
         let s = SentinelSettings::default();
         assert!(!node_cmd(None, &s).contains(&"--replicaof".to_string()));
         let r = node_cmd(Some("172.20.0.2"), &s).join(" ");
-        assert!(r.contains("--min-replicas-to-write 0 --min-replicas-max-lag 10"), "{r}");
+        assert!(
+            r.contains("--min-replicas-to-write 0 --min-replicas-max-lag 10"),
+            "{r}"
+        );
         assert!(r.ends_with("--replicaof 172.20.0.2 6379"), "{r}");
         assert!(r.contains("--appendfsync everysec"));
         let s = sentinel_conf("172.20.0.2", &SentinelSettings::default());
