@@ -34,6 +34,10 @@ pub struct Scenario {
     pub workload: WorkloadConfig,
     /// The fault.
     pub fault: Fault,
+    /// A fault injected just before `fault` and reverted after it, at the end of the trial
+    /// (e.g. kill Sentinels, then the primary). `kill` or `stop` only.
+    #[serde(default)]
+    pub before: Option<Fault>,
     /// Durations of the trial's steps.
     #[serde(default)]
     pub timing: Timing,
@@ -204,6 +208,21 @@ impl Scenario {
             ));
         }
         self.fault.validate().map_err(|e| format!("[fault]: {e}"))?;
+        if let Some(b) = &self.before {
+            if b.timed() || !b.needs_process() {
+                return Err(
+                    "[before]: a `before` fault lasts the whole trial: use `kill` or `stop`".into(),
+                );
+            }
+            if b.docker_only() && t.lab != Some(LabKind::Docker) && t.lab_dir.is_none() {
+                return Err(format!(
+                    "[before]: `{}` on {} needs the docker backend: set target.lab = \"docker\"",
+                    b.action.name(),
+                    b.target.name()
+                ));
+            }
+            b.validate().map_err(|e| format!("[before]: {e}"))?;
+        }
         if self.trials == 0 {
             return Err("`trials` must be at least 1".into());
         }

@@ -320,6 +320,11 @@ impl std::fmt::Debug for Applied {
 }
 
 impl Applied {
+    /// Whether every step took a container down (kill or stop).
+    pub fn is_down(&self) -> bool {
+        !self.done.is_empty() && self.done.iter().all(|d| matches!(d, Done::Down(_)))
+    }
+
     /// Undoes every step, last first; carries on past failures and reports them all.
     pub async fn revert(self) -> Result<()> {
         let mut failed = Vec::new();
