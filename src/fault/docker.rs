@@ -330,7 +330,8 @@ impl Applied {
         let mut failed = Vec::new();
         for step in self.done.into_iter().rev() {
             if let Err(e) = undo(&self.docker, step).await {
-                failed.push(e.to_string());
+                let e = e.to_string();
+                failed.push(e.strip_prefix("docker: ").unwrap_or(&e).to_string());
             }
         }
         match failed.is_empty() {
