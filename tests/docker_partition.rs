@@ -196,3 +196,39 @@ fn partition_drill_counts_the_writes_the_cut_off_primary_acknowledged() {
         "{t}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disconnect_cuts_a_container_off_and_revert_restores_its_alias_and_ip() {
+    let Some(docker) = engine().await else {
+        return;
+    };
+    let t = TestDockerLab::up_with(SentinelSettings::default()).await;
+    let stack = Stack::new(docker.clone(), t.lab.project());
+    let replica = t.lab.containers()[1].clone();
+    let f = fault("action = \"disconnect\"\ntarget = \"replica\"\nduration = \"30s\"");
+    let primary = t.lab.containers()[0].addr.clone();
+    let sel = stack.select(&f, &primary).await.expect("select");
+    assert_eq!(sel.hit[0].name, replica.name, "{sel:?}");
+    let applied = stack.inject(&f, &sel).await.expect("inject");
+    let cut = !host_reaches(&replica.addr).await;
+    applied.revert().await.expect("revert");
+
+    assert!(cut, "a disconnected container is unreachable");
+    let info = docker
+        .inspect_container(&replica.id, None::<InspectContainerOptions>)
+        .await;
+    let nets = info
+        .expect("inspect")
+        .network_settings
+        .and_then(|n| n.networks);
+    let ep = nets
+        .and_then(|mut n| n.remove(t.lab.network()))
+        .expect("reconnected");
+    assert_eq!(ep.ip_address.as_deref(), Some(replica.addr.host.as_str()));
+    let aliases = ep.aliases.unwrap_or_default();
+    assert!(aliases.contains(&replica.service), "{aliases:?}");
+    wait_until(WAIT, "the replica to answer again", &[], || {
+        host_reaches(&replica.addr)
+    })
+    .await;
+}
