@@ -5,7 +5,11 @@
 mod support;
 
 use bollard::Docker;
-use bollard::models::ContainerCreateBody;
+use std::collections::HashMap;
+
+use bollard::models::{
+    ContainerCreateBody, EndpointSettings, HostConfig, NetworkCreateRequest, NetworkingConfig,
+};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, InspectContainerOptions, RemoveContainerOptionsBuilder,
     StartContainerOptions,
@@ -49,12 +53,32 @@ fn kill_drill_on_the_docker_lab_fails_over_and_the_old_primary_rejoins() {
     assert_eq!(t["lost"]["count"], 0, "{t}");
 }
 
-/// A container with no warden labels, started by the test; removed at the end.
-async fn stray(docker: &Docker) -> String {
+/// A container with no warden labels on its own network (with a network alias), started by
+/// the test; returns its name, alias and network, all removed at the end.
+async fn stray(docker: &Docker) -> (String, String, String) {
     let name = format!("warden-stray-{:08x}", rand::random::<u32>());
+    let (alias, network) = (format!("{name}-alias"), format!("{name}-net"));
+    let net = NetworkCreateRequest {
+        name: network.clone(),
+        ..Default::default()
+    };
+    docker.create_network(net).await.expect("create network");
     let body = ContainerCreateBody {
         image: Some(default_image()),
         cmd: Some(vec!["redis-server".into(), "--port".into(), "6379".into()]),
+        host_config: Some(HostConfig {
+            network_mode: Some(network.clone()),
+            ..Default::default()
+        }),
+        networking_config: Some(NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                network.clone(),
+                EndpointSettings {
+                    aliases: Some(vec![alias.clone()]),
+                    ..Default::default()
+                },
+            )])),
+        }),
         ..Default::default()
     };
     let opts = CreateContainerOptionsBuilder::default().name(&name).build();
@@ -66,7 +90,7 @@ async fn stray(docker: &Docker) -> String {
         .start_container(&c.id, None::<StartContainerOptions>)
         .await;
     started.expect("start");
-    name
+    (name, alias, network)
 }
 
 async fn running(docker: &Docker, name: &str) -> bool {
@@ -81,10 +105,11 @@ async fn the_guard_refuses_a_container_without_the_opt_in_label_and_leaves_it_ru
     let Some(docker) = engine().await else {
         return;
     };
-    let name = stray(&docker).await;
+    let (name, alias, network) = stray(&docker).await;
     let stack = Stack::new(docker.clone(), "warden-some-project");
     let by_name = stack.by_name(&name).await;
-    let ip = container_ip(&docker, &name, "bridge").await;
+    let by_alias = stack.by_addr(&Addr::new(alias.clone(), 6379)).await;
+    let ip = container_ip(&docker, &name, &network).await;
     let by_addr = match &ip {
         Ok(ip) => Some(stack.by_addr(&Addr::new(ip.clone(), 6379)).await),
         Err(_) => None,
@@ -92,6 +117,7 @@ async fn the_guard_refuses_a_container_without_the_opt_in_label_and_leaves_it_ru
     let still_running = running(&docker, &name).await;
     let rm = RemoveContainerOptionsBuilder::default().force(true).build();
     let _ = docker.remove_container(&name, Some(rm)).await;
+    let _ = docker.remove_network(&network).await;
 
     match by_name {
         Err(e @ Error::ContainerRefused { .. }) => {
@@ -104,10 +130,15 @@ async fn the_guard_refuses_a_container_without_the_opt_in_label_and_leaves_it_ru
         }
         other => panic!("want a refusal, got {other:?}"),
     }
-    let by_addr = by_addr.expect("the stray container has an IP on the default bridge");
+    let by_addr = by_addr.expect("the stray container has an IP on its network");
     assert!(
         matches!(by_addr, Err(Error::ContainerRefused { .. })),
         "{by_addr:?}"
+    );
+    // A network alias (what announce-hostnames hands out) maps to the container too.
+    assert!(
+        matches!(by_alias, Err(Error::ContainerRefused { .. })),
+        "{by_alias:?}"
     );
     assert!(still_running, "the refused container must be left running");
 }

@@ -55,8 +55,7 @@ impl Stack {
     }
 
     /// Every container on the engine (running or not), as plain data. Engine 20.10's list
-    /// API reports no network aliases; hostnames still map through container names and
-    /// compose service labels.
+    /// API reports no network aliases (see `list_for`).
     pub async fn list(&self) -> Result<Vec<ContainerInfo>> {
         let opts = ListContainersOptionsBuilder::default().all(true).build();
         let listed = self.docker.list_containers(Some(opts)).await;
@@ -90,7 +89,20 @@ impl Stack {
     /// The containers `fault` would hit, given the primary the Sentinels report; refused
     /// (with the reason) if one lacks the opt-in label or is outside the project.
     pub async fn select(&self, fault: &Fault, primary: &Addr) -> Result<Selection> {
-        target::select(fault, primary, &self.list().await?, &self.project)
+        let all = self.list_for(&primary.host).await?;
+        target::select(fault, primary, &all, &self.project)
+    }
+
+    /// [`Stack::list`], with aliases filled in from inspect when nothing else answers to
+    /// `host` (a network alias is then the only way it can name a container).
+    async fn list_for(&self, host: &str) -> Result<Vec<ContainerInfo>> {
+        let mut all = self.list().await?;
+        if target::by_host(&all, host, &self.project).is_none() {
+            for c in &mut all {
+                c.networks = self.attachments(c).await?;
+            }
+        }
+        Ok(all)
     }
 
     /// The container called `name`, if the guard allows faults on it.
@@ -104,7 +116,7 @@ impl Stack {
 
     /// The container `addr` (IP or hostname) names, if the guard allows faults on it.
     pub async fn by_addr(&self, addr: &Addr) -> Result<ContainerInfo> {
-        let all = self.list().await?;
+        let all = self.list_for(&addr.host).await?;
         let c =
             target::by_host(&all, &addr.host, &self.project).ok_or_else(|| Error::NoContainer {
                 what: format!("has the address {addr}"),
