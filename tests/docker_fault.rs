@@ -195,6 +195,7 @@ fn dry_run_on_a_docker_lab_names_container_action_and_reason_and_touches_nothing
         "name = \"p\"\n[target]\nlab_dir = \"lab\"\n[fault]\naction = \"pause\"\nduration = \"3s\"\n",
     );
     let dry = w.run(&["drill", s.to_str().expect("utf-8"), "--dry-run"]);
+    let status = w.run(&["lab", "status", "--dir", "lab"]);
     let lab: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(w.path().join("lab/lab.json")).expect("lab.json"),
     )
@@ -210,6 +211,12 @@ fn dry_run_on_a_docker_lab_names_container_action_and_reason_and_touches_nothing
         info.ok().and_then(|i| i.state).and_then(|s| s.paused) == Some(false)
     });
     let down = w.run(&["lab", "down", "--backend", "docker", "--dir", "lab"]);
+    assert_eq!(status.code, 0, "{status:#?}");
+    assert!(
+        status.stdout.contains("primary (per Sentinels): "),
+        "{status:#?}"
+    );
+    assert_eq!(status.stdout.matches(" Up ").count(), 6, "{status:#?}");
     assert_eq!(dry.code, 0, "{dry:#?}");
     assert!(dry.stdout.contains(&primary), "{dry:#?}");
     assert!(dry.stdout.contains("pause for 3s"), "{dry:#?}");
