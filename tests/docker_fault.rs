@@ -182,7 +182,7 @@ fn a_docker_drill_without_an_engine_is_a_one_line_error() {
 }
 
 #[test]
-fn dry_run_on_a_docker_lab_names_container_action_and_reason_and_touches_nothing() {
+fn dry_runs_name_container_action_and_reason_touch_nothing_and_refuse_another_project() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let Some(docker) = rt.block_on(engine()) else {
         return;
@@ -196,6 +196,27 @@ fn dry_run_on_a_docker_lab_names_container_action_and_reason_and_touches_nothing
     );
     let dry = w.run(&["drill", s.to_str().expect("utf-8"), "--dry-run"]);
     let status = w.run(&["lab", "status", "--dir", "lab"]);
+    let lab_json = std::fs::read_to_string(w.path().join("lab/lab.json")).expect("lab.json");
+    let recorded: serde_json::Value = serde_json::from_str(&lab_json).expect("json");
+    let sentinels: Vec<String> = recorded["containers"]
+        .as_array()
+        .expect("containers")
+        .iter()
+        .filter(|c| c["role"] == "sentinel")
+        .map(|c| format!("\"{}\"", c["addr"].as_str().unwrap_or("")))
+        .collect();
+    let project = format!("warden-{}", recorded["lab_id"].as_str().unwrap_or(""));
+    let compose = |project: &str| {
+        format!(
+            "name = \"p\"\n[target]\nsentinels = [{}]\ncompose_project = \"{project}\"\n\
+             [fault]\naction = \"pause\"\nduration = \"3s\"\n",
+            sentinels.join(", ")
+        )
+    };
+    let ours = w.write("ours.toml", &compose(&project));
+    let in_project = w.run(&["drill", ours.to_str().expect("utf-8"), "--dry-run"]);
+    let other = w.write("other.toml", &compose("some-other-project"));
+    let outside = w.run(&["drill", other.to_str().expect("utf-8"), "--dry-run"]);
     let lab: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(w.path().join("lab/lab.json")).expect("lab.json"),
     )
@@ -211,6 +232,19 @@ fn dry_run_on_a_docker_lab_names_container_action_and_reason_and_touches_nothing
         info.ok().and_then(|i| i.state).and_then(|s| s.paused) == Some(false)
     });
     let down = w.run(&["lab", "down", "--backend", "docker", "--dir", "lab"]);
+    assert_eq!(in_project.code, 0, "{in_project:#?}");
+    assert!(
+        in_project.stdout.contains("redis-primary"),
+        "{in_project:#?}"
+    );
+    let line = outside.one_line_error();
+    assert!(line.contains("refusing container warden-"), "{line}");
+    assert!(
+        line.contains(&format!(
+            "belongs to project '{project}', not to the selected project 'some-other-project'"
+        )),
+        "{line}"
+    );
     assert_eq!(status.code, 0, "{status:#?}");
     assert!(
         status.stdout.contains("primary (per Sentinels): "),

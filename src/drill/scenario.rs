@@ -77,6 +77,10 @@ pub struct TargetSpec {
     /// or container faults on it.
     #[serde(default)]
     pub lab_dir: Option<PathBuf>,
+    /// With `sentinels`: the compose project of an existing Docker stack whose containers
+    /// (labelled `io.warden.chaos=allowed`) container faults may touch.
+    #[serde(default)]
+    pub compose_project: Option<String>,
 }
 
 /// How long each step of a trial may take.
@@ -194,9 +198,12 @@ impl Scenario {
             );
         }
         let on_lab = self.fault.needs_process() || self.fault.docker_only();
-        if on_lab && t.lab.is_none() && t.lab_dir.is_none() {
+        if t.compose_project.is_some() && t.sentinels.is_empty() {
+            return Err("[target]: `compose_project` goes with a list of `sentinels`".into());
+        }
+        if on_lab && t.lab.is_none() && t.lab_dir.is_none() && t.compose_project.is_none() {
             return Err(format!(
-                "[fault]: `{}` acts on a process or container: set target.lab or target.lab_dir",
+                "[fault]: `{}` acts on a process or container: set target.lab, lab_dir or compose_project",
                 self.fault.action.name()
             ));
         }
@@ -214,7 +221,8 @@ impl Scenario {
                     "[before]: a `before` fault lasts the whole trial: use `kill` or `stop`".into(),
                 );
             }
-            if b.docker_only() && t.lab != Some(LabKind::Docker) && t.lab_dir.is_none() {
+            let docker = t.lab == Some(LabKind::Docker) || t.compose_project.is_some();
+            if b.docker_only() && !docker && t.lab_dir.is_none() {
                 return Err(format!(
                     "[before]: `{}` on {} needs the docker backend: set target.lab = \"docker\"",
                     b.action.name(),
@@ -285,7 +293,7 @@ action = "kill"
         );
         check(
             &GOOD.replace("lab = \"process\"", "sentinels = [\"127.0.0.1:1\"]"),
-            "[fault]: `kill` acts on a process or container: set target.lab or target.lab_dir",
+            "[fault]: `kill` acts on a process or container: set target.lab, lab_dir or compose_project",
         );
         check(
             &GOOD.replace("lab = \"process\"", "sentinels = [\"nope\"]"),

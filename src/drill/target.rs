@@ -104,16 +104,21 @@ pub(super) async fn set_up(s: &Scenario) -> Result<Target> {
     let sentinels = sentinels_of(s, lab.as_ref());
     // Fail fast on an unreachable deployment or a wrong master name.
     topology::ask_primary(&sentinels, &master, Timeouts::CONTROL).await?;
+    let stack = compose_stack(s).await?;
+    let project = stack
+        .as_ref()
+        .map(|st| format!(", compose project '{}'", st.project()))
+        .unwrap_or_default();
     Ok(Target {
         description: format!(
-            "sentinels {} (master '{master}')",
+            "sentinels {} (master '{master}'{project})",
             topology::join(&sentinels)
         ),
         sentinels,
         master,
         lab,
         docker: None,
-        stack: None,
+        stack,
         down_after_ms: None,
     })
 }
@@ -154,6 +159,15 @@ pub async fn dry_run(s: &Scenario) -> Result<String> {
         };
         return Ok(format!("would run {} trial(s); first: {line}", s.trials));
     }
+    if let Some(stack) = compose_stack(s).await? {
+        let primary =
+            topology::ask_primary(&s.target.sentinels, &s.master(), Timeouts::CONTROL).await?;
+        let line = match uses_containers(&s.fault) {
+            true => fault::docker::describe(&s.fault, &stack.select(&s.fault, &primary).await?),
+            false => fault::describe(&s.fault, &primary, None),
+        };
+        return Ok(format!("would run {} trial(s); first: {line}", s.trials));
+    }
     let lab = s.target.lab_dir.as_deref().map(Lab::load).transpose()?;
     let primary = topology::ask_primary(
         &sentinels_of(s, lab.as_ref()),
@@ -169,6 +183,17 @@ pub async fn dry_run(s: &Scenario) -> Result<String> {
         s.trials,
         fault::describe(&s.fault, &primary, lab.as_ref())
     ))
+}
+
+/// The stack of `target.compose_project`, on the engine of `DOCKER_HOST`.
+async fn compose_stack(s: &Scenario) -> Result<Option<Stack>> {
+    match &s.target.compose_project {
+        Some(project) => Ok(Some(Stack::new(
+            crate::lab::docker::connect().await?,
+            project.clone(),
+        ))),
+        None => Ok(None),
+    }
 }
 
 /// The scenario's Sentinels, else those of the lab named by `lab_dir`.
