@@ -117,7 +117,10 @@ async fn the_guard_refuses_a_container_without_the_opt_in_label_and_leaves_it_ru
         Err(_) => None,
     };
     let still_running = running(&docker, &name).await;
-    let rm = RemoveContainerOptionsBuilder::default().force(true).build();
+    let rm = RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .v(true)
+        .build();
     let _ = docker.remove_container(&name, Some(rm)).await;
     let _ = docker.remove_network(&network).await;
 
