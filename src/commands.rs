@@ -166,6 +166,7 @@ async fn lab_up(a: LabUp) -> Result<u8> {
             down_after: a.down_after,
             failover_timeout: a.failover_timeout,
             parallel_syncs: a.parallel_syncs,
+            ..SentinelSettings::default()
         },
         redis_server: a.redis_server,
         ready_timeout: a.timeout,

@@ -20,6 +20,7 @@ pub async fn up(a: LabUp) -> Result<u8> {
             down_after: a.down_after,
             failover_timeout: a.failover_timeout,
             parallel_syncs: a.parallel_syncs,
+            ..SentinelSettings::default()
         },
         ready_timeout: a.timeout,
     };

@@ -12,15 +12,12 @@ use tokio::sync::{mpsc, watch};
 use super::checker::{self, Observation, Verdict};
 use super::progress::Progress;
 use super::report::{DrillReport, TrialReport};
-use super::scenario::{LabKind, Scenario};
+use super::scenario::Scenario;
+use super::target::{Target, inject_one, revert, set_up};
 use crate::addr::Addr;
 use crate::client::{self, Timeouts};
 use crate::error::Result;
-use crate::fault::docker::Stack;
-use crate::fault::target::Selection;
-use crate::fault::{self, Applied, Via};
-use crate::lab::docker::{DockerLab, DockerLabSpec};
-use crate::lab::{Backend, Lab, LabSpec};
+use crate::fault::Applied;
 use crate::sentinel::event::EventKind;
 use crate::sentinel::health::{self, Expect, Health};
 use crate::sentinel::monitor::{self, MonitorEvent};
@@ -31,6 +28,8 @@ use crate::workload::{self, Plan, Workload, WriterEvent};
 
 /// Reports from two Sentinels of one occurrence merge when this close together.
 const MERGE_WINDOW: Duration = Duration::from_secs(15);
+
+pub use super::target::dry_run;
 
 /// Runs the drill; returns its report. `progress` draws a status line on stderr.
 pub async fn run(
@@ -47,157 +46,6 @@ pub async fn run(
     };
     let (report, ()) = tokio::join!(drill(scenario, progress, cancel), watcher);
     report
-}
-
-/// The target of a drill, set up.
-struct Target {
-    sentinels: Vec<Addr>,
-    master: String,
-    lab: Option<Lab>,
-    /// A docker lab: ephemeral (removed after the drill) or loaded from `lab_dir`.
-    docker: Option<DockerLab>,
-    /// The containers faults may touch (the docker lab's project).
-    stack: Option<Stack>,
-    description: String,
-    down_after_ms: Option<u64>,
-}
-
-/// A temporary state directory for an ephemeral lab.
-fn temp_lab_dir() -> Result<std::path::PathBuf> {
-    Ok(tempfile::Builder::new()
-        .prefix("warden-drill-")
-        .tempdir()
-        .map_err(crate::error::Error::io(std::env::temp_dir()))?
-        .keep())
-}
-
-/// The target of a docker lab: its Sentinels and the stack of its project.
-fn docker_target(lab: DockerLab, master: String, what: &str) -> Target {
-    let sentinels = lab.sentinels();
-    Target {
-        description: format!(
-            "{what} docker lab {} (sentinels {})",
-            lab.project(),
-            topology::join(&sentinels)
-        ),
-        sentinels,
-        master,
-        lab: None,
-        stack: Some(Stack::new(lab.docker().clone(), lab.project())),
-        down_after_ms: Some(lab.settings().down_after.as_millis() as u64),
-        docker: Some(lab),
-    }
-}
-
-/// Starts the ephemeral lab, or opens the one named by `lab_dir`, or uses the Sentinels given.
-async fn set_up(s: &Scenario) -> Result<Target> {
-    let master = s.master();
-    if s.target.lab == Some(LabKind::Docker) {
-        let mut sentinel = s.lab.clone();
-        sentinel.master = master.clone();
-        let spec = DockerLabSpec {
-            dir: temp_lab_dir()?,
-            image: crate::lab::docker::default_image(),
-            sentinel,
-            ready_timeout: Duration::from_secs(60),
-        };
-        return Ok(docker_target(
-            DockerLab::up(spec).await?,
-            master,
-            "an ephemeral",
-        ));
-    }
-    if let Some(dir) = &s.target.lab_dir
-        && crate::lab::recorded_backend(dir)? == Backend::Docker
-    {
-        let lab = DockerLab::load(dir).await?;
-        topology::ask_primary(&lab.sentinels(), &master, Timeouts::CONTROL).await?;
-        return Ok(docker_target(lab, master, "the"));
-    }
-    if s.target.lab == Some(LabKind::Process) {
-        let dir = temp_lab_dir()?;
-        let mut settings = s.lab.clone();
-        settings.master = master.clone();
-        let lab = Lab::up(LabSpec::ephemeral(dir, settings)?).await?;
-        let sentinels = lab.sentinels();
-        return Ok(Target {
-            description: format!(
-                "an ephemeral process lab (sentinels {})",
-                topology::join(&sentinels)
-            ),
-            sentinels,
-            master,
-            lab: Some(lab),
-            docker: None,
-            stack: None,
-            down_after_ms: Some(s.lab.down_after.as_millis() as u64),
-        });
-    }
-    let lab = s.target.lab_dir.as_deref().map(Lab::load).transpose()?;
-    let sentinels = s.target.sentinels.clone();
-    // Fail fast on an unreachable deployment or a wrong master name.
-    topology::ask_primary(&sentinels, &master, Timeouts::CONTROL).await?;
-    Ok(Target {
-        description: format!(
-            "sentinels {} (master '{master}')",
-            topology::join(&sentinels)
-        ),
-        sentinels,
-        master,
-        lab,
-        docker: None,
-        stack: None,
-        down_after_ms: None,
-    })
-}
-
-/// What `--dry-run` prints: the target and the fault each trial would inject.
-pub async fn dry_run(s: &Scenario) -> Result<String> {
-    if let Some(kind) = s.target.lab {
-        let (kind, what) = match kind {
-            LabKind::Process => (
-                "process",
-                fault::describe(&s.fault, &Addr::new("<lab primary>", 0), None),
-            ),
-            LabKind::Docker => (
-                "docker",
-                format!(
-                    "{} on the lab's {} (image {})",
-                    s.fault.action.name(),
-                    s.fault.target.name(),
-                    crate::lab::docker::default_image()
-                ),
-            ),
-        };
-        return Ok(format!(
-            "would start an ephemeral {kind} lab, run {} trial(s) of: {what}, then tear the lab down",
-            s.trials,
-        ));
-    }
-    if let Some(dir) = &s.target.lab_dir
-        && crate::lab::recorded_backend(dir)? == Backend::Docker
-    {
-        let lab = DockerLab::load(dir).await?;
-        let primary =
-            topology::ask_primary(&lab.sentinels(), &s.master(), Timeouts::CONTROL).await?;
-        let stack = Stack::new(lab.docker().clone(), lab.project());
-        let line = match uses_containers(s) {
-            true => fault::docker::describe(&s.fault, &stack.select(&s.fault, &primary).await?),
-            false => fault::describe(&s.fault, &primary, None),
-        };
-        return Ok(format!("would run {} trial(s); first: {line}", s.trials));
-    }
-    let lab = s.target.lab_dir.as_deref().map(Lab::load).transpose()?;
-    let primary =
-        topology::ask_primary(&s.target.sentinels, &s.master(), Timeouts::CONTROL).await?;
-    if s.fault.needs_process() {
-        lab.as_ref().map(|l| l.member(&primary)).transpose()?;
-    }
-    Ok(format!(
-        "would run {} trial(s); first: {}",
-        s.trials,
-        fault::describe(&s.fault, &primary, lab.as_ref())
-    ))
 }
 
 async fn drill(s: &Scenario, progress: bool, cancel: watch::Receiver<bool>) -> Result<DrillReport> {
@@ -378,45 +226,65 @@ impl Ctx<'_> {
                 return not_injected(vec![why]);
             }
         };
-        let selection: Option<Selection> = match &target.stack {
-            Some(stack) if uses_containers(s) => match stack.select(&s.fault, &old).await {
-                Ok(sel) => Some(sel),
-                Err(e) => {
-                    workload.stop().await;
-                    return not_injected(vec![format!("could not inject: {e}")]);
+        let mut errors = Vec::new();
+        let mut before = None;
+        let mut prefix = String::new();
+        if let Some(b) = &s.before {
+            match inject_one(b, &old, target).await {
+                (d, Ok(a)) => {
+                    before = Some(a);
+                    prefix = format!("before: {d}; then: ");
                 }
-            },
-            _ => None,
-        };
-        let description = match &selection {
-            Some(sel) => fault::docker::describe(&s.fault, sel),
-            None => fault::describe(&s.fault, &old, target.lab.as_ref()),
-        };
+                (d, Err(e)) => {
+                    workload.stop().await;
+                    let mut r = not_injected(vec![format!("could not inject `before`: {e}")]);
+                    r.fault = d;
+                    return r;
+                }
+            }
+        }
 
         self.progress.step(n, "fault");
         let fault_at = Instant::now();
-        let via = match (&target.stack, &selection, target.lab.as_mut()) {
-            (Some(stack), Some(sel), _) => Via::Docker(stack, sel),
-            (_, _, Some(lab)) => Via::Process(lab),
-            _ => Via::Commands,
-        };
-        let mut applied =
-            match fault::inject(&s.fault, &old, via, &target.sentinels, &target.master).await {
-                Ok(a) => Some(a),
-                Err(e) => {
-                    workload.stop().await;
-                    let mut r = not_injected(vec![format!("could not inject: {e}")]);
-                    r.fault = description;
-                    return r;
+        let (description, result) = inject_one(&s.fault, &old, target).await;
+        let description = format!("{prefix}{description}");
+        let mut applied = match result {
+            Ok(a) => Some(a),
+            Err(e) => {
+                if let Some(b) = before.take() {
+                    revert(b, target, &mut errors).await;
                 }
-            };
-        let mut errors = Vec::new();
+                workload.stop().await;
+                errors.insert(0, format!("could not inject: {e}"));
+                let mut r = not_injected(errors);
+                r.fault = description;
+                return r;
+            }
+        };
         let cancelled = self
             .observe(fault_at, &old, &mut seen, &mut applied, target, &mut errors)
             .await;
 
         let history = workload.stop().await;
         self.drain(&mut seen);
+        let switched = seen
+            .timeline
+            .first(&EventKind::SwitchMaster, &target.master, fault_at)
+            .is_some();
+        if !switched && applied.as_ref().is_some_and(Applied::is_down) {
+            // No failover: the primary is still the node that was taken down. Start it again
+            // first, so the loss check reads what it kept (instead of failing to reach it).
+            if let Some(a) = applied.take() {
+                revert(a, target, &mut errors).await;
+            }
+            self.progress.step(n, "restart");
+            if !self.wait_serving(&old, &mut seen).await {
+                errors.push(format!(
+                    "{old} did not serve again within {} of its restart",
+                    humantime::format_duration(s.timing.rejoin)
+                ));
+            }
+        }
         self.progress.step(n, "loss check");
         let loss =
             match topology::ask_primary(&target.sentinels, &target.master, Timeouts::CONTROL).await
@@ -428,6 +296,9 @@ impl Ctx<'_> {
             .ok();
         if let Some(a) = applied.take() {
             revert(a, target, &mut errors).await;
+        }
+        if let Some(b) = before.take() {
+            revert(b, target, &mut errors).await;
         }
         self.progress.step(n, "rejoin");
         let failed_over = seen
@@ -533,6 +404,25 @@ impl Ctx<'_> {
         }
     }
 
+    /// Waits (up to `timing.rejoin`) until `node` answers PING (not LOADING).
+    async fn wait_serving(&mut self, node: &Addr, seen: &mut Seen) -> bool {
+        let deadline = Instant::now() + self.s.timing.rejoin;
+        while Instant::now() < deadline {
+            if let Ok(mut con) = client::connect(node, Timeouts::CONTROL).await
+                && client::query::<String>(&mut con, node, &redis::cmd("PING"))
+                    .await
+                    .is_ok()
+            {
+                return true;
+            }
+            let next = Instant::now() + Duration::from_millis(100);
+            if self.pump(seen, next, |_| false).await == Stop::Cancelled {
+                return false;
+            }
+        }
+        false
+    }
+
     /// Waits (up to `timing.rejoin`) until the old primary is a replica with its link up.
     async fn wait_rejoin(&mut self, old: &Addr, seen: &mut Seen) -> Option<Instant> {
         let deadline = Instant::now() + self.s.timing.rejoin;
@@ -550,16 +440,5 @@ impl Ctx<'_> {
             }
         }
         None
-    }
-}
-
-/// Whether the scenario's fault acts on containers when the target is a docker lab.
-fn uses_containers(s: &Scenario) -> bool {
-    s.fault.needs_process() || s.fault.docker_only()
-}
-
-async fn revert(applied: Applied, target: &mut Target, errors: &mut Vec<String>) {
-    if let Err(e) = fault::revert(applied, target.lab.as_mut()).await {
-        errors.push(format!("revert failed: {e}"));
     }
 }

@@ -34,6 +34,10 @@ pub struct Scenario {
     pub workload: WorkloadConfig,
     /// The fault.
     pub fault: Fault,
+    /// A fault injected just before `fault` and reverted after it, at the end of the trial
+    /// (e.g. kill Sentinels, then the primary). `kill` or `stop` only.
+    #[serde(default)]
+    pub before: Option<Fault>,
     /// Durations of the trial's steps.
     #[serde(default)]
     pub timing: Timing,
@@ -73,6 +77,10 @@ pub struct TargetSpec {
     /// or container faults on it.
     #[serde(default)]
     pub lab_dir: Option<PathBuf>,
+    /// With `sentinels`: the compose project of an existing Docker stack whose containers
+    /// (labelled `io.warden.chaos=allowed`) container faults may touch.
+    #[serde(default)]
+    pub compose_project: Option<String>,
 }
 
 /// How long each step of a trial may take.
@@ -176,8 +184,11 @@ impl Scenario {
             (Some(_), false) => {
                 return Err("[target]: give either `lab` or `sentinels`, not both".into());
             }
-            (None, true) => {
-                return Err("[target]: give `lab = \"process\"` or a list of `sentinels`".into());
+            (None, true) if t.lab_dir.is_none() => {
+                return Err(
+                    "[target]: give `lab = \"process\"`, `lab = \"docker\"`, `lab_dir` or a list of `sentinels`"
+                        .into(),
+                );
             }
             _ => {}
         }
@@ -187,9 +198,12 @@ impl Scenario {
             );
         }
         let on_lab = self.fault.needs_process() || self.fault.docker_only();
-        if on_lab && t.lab.is_none() && t.lab_dir.is_none() {
+        if t.compose_project.is_some() && t.sentinels.is_empty() {
+            return Err("[target]: `compose_project` goes with a list of `sentinels`".into());
+        }
+        if on_lab && t.lab.is_none() && t.lab_dir.is_none() && t.compose_project.is_none() {
             return Err(format!(
-                "[fault]: `{}` acts on a process or container: set target.lab or target.lab_dir",
+                "[fault]: `{}` acts on a process or container: set target.lab, lab_dir or compose_project",
                 self.fault.action.name()
             ));
         }
@@ -201,6 +215,22 @@ impl Scenario {
             ));
         }
         self.fault.validate().map_err(|e| format!("[fault]: {e}"))?;
+        if let Some(b) = &self.before {
+            if b.timed() || !b.needs_process() {
+                return Err(
+                    "[before]: a `before` fault lasts the whole trial: use `kill` or `stop`".into(),
+                );
+            }
+            let docker = t.lab == Some(LabKind::Docker) || t.compose_project.is_some();
+            if b.docker_only() && !docker && t.lab_dir.is_none() {
+                return Err(format!(
+                    "[before]: `{}` on {} needs the docker backend: set target.lab = \"docker\"",
+                    b.action.name(),
+                    b.target.name()
+                ));
+            }
+            b.validate().map_err(|e| format!("[before]: {e}"))?;
+        }
         if self.trials == 0 {
             return Err("`trials` must be at least 1".into());
         }
@@ -263,7 +293,7 @@ action = "kill"
         );
         check(
             &GOOD.replace("lab = \"process\"", "sentinels = [\"127.0.0.1:1\"]"),
-            "[fault]: `kill` acts on a process or container: set target.lab or target.lab_dir",
+            "[fault]: `kill` acts on a process or container: set target.lab, lab_dir or compose_project",
         );
         check(
             &GOOD.replace("lab = \"process\"", "sentinels = [\"nope\"]"),

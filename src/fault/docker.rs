@@ -54,7 +54,8 @@ impl Stack {
         &self.project
     }
 
-    /// Every container on the engine (running or not), as plain data.
+    /// Every container on the engine (running or not), as plain data. Engine 20.10's list
+    /// API reports no network aliases (see `list_for`).
     pub async fn list(&self) -> Result<Vec<ContainerInfo>> {
         let opts = ListContainersOptionsBuilder::default().all(true).build();
         let listed = self.docker.list_containers(Some(opts)).await;
@@ -88,7 +89,20 @@ impl Stack {
     /// The containers `fault` would hit, given the primary the Sentinels report; refused
     /// (with the reason) if one lacks the opt-in label or is outside the project.
     pub async fn select(&self, fault: &Fault, primary: &Addr) -> Result<Selection> {
-        target::select(fault, primary, &self.list().await?, &self.project)
+        let all = self.list_for(&primary.host).await?;
+        target::select(fault, primary, &all, &self.project)
+    }
+
+    /// [`Stack::list`], with aliases filled in from inspect when nothing else answers to
+    /// `host` (a network alias is then the only way it can name a container).
+    async fn list_for(&self, host: &str) -> Result<Vec<ContainerInfo>> {
+        let mut all = self.list().await?;
+        if target::by_host(&all, host, &self.project).is_none() {
+            for c in &mut all {
+                c.networks = self.attachments(c).await?;
+            }
+        }
+        Ok(all)
     }
 
     /// The container called `name`, if the guard allows faults on it.
@@ -102,7 +116,7 @@ impl Stack {
 
     /// The container `addr` (IP or hostname) names, if the guard allows faults on it.
     pub async fn by_addr(&self, addr: &Addr) -> Result<ContainerInfo> {
-        let all = self.list().await?;
+        let all = self.list_for(&addr.host).await?;
         let c =
             target::by_host(&all, &addr.host, &self.project).ok_or_else(|| Error::NoContainer {
                 what: format!("has the address {addr}"),
@@ -179,7 +193,9 @@ impl Stack {
                 r.map_err(Error::docker(what("restart")))?;
             }
             Action::Disconnect => {
-                for n in &c.networks {
+                // The list API leaves aliases out (API 1.41): take them from inspect, or the
+                // reconnect would lose the service name.
+                for n in &self.attachments(c).await? {
                     let req = NetworkDisconnectRequest {
                         container: c.id.clone(),
                         force: Some(true),
@@ -227,6 +243,25 @@ impl Stack {
             }
         }
         Ok(())
+    }
+
+    /// The container's networks with their IPs and aliases, as inspect reports them.
+    async fn attachments(&self, c: &ContainerInfo) -> Result<Vec<Attachment>> {
+        let info = self
+            .docker
+            .inspect_container(&c.id, None::<InspectContainerOptions>)
+            .await
+            .map_err(Error::docker(format!("inspect container {}", c.name)))?;
+        let nets = info.network_settings.and_then(|n| n.networks);
+        Ok(nets
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(network, e)| Attachment {
+                network,
+                ip: e.ip_address.unwrap_or_default(),
+                aliases: e.aliases.unwrap_or_default(),
+            })
+            .collect())
     }
 
     /// The PID of the container's main process (its network namespace is entered by it).
@@ -320,12 +355,18 @@ impl std::fmt::Debug for Applied {
 }
 
 impl Applied {
+    /// Whether every step took a container down (kill or stop).
+    pub fn is_down(&self) -> bool {
+        !self.done.is_empty() && self.done.iter().all(|d| matches!(d, Done::Down(_)))
+    }
+
     /// Undoes every step, last first; carries on past failures and reports them all.
     pub async fn revert(self) -> Result<()> {
         let mut failed = Vec::new();
         for step in self.done.into_iter().rev() {
             if let Err(e) = undo(&self.docker, step).await {
-                failed.push(e.to_string());
+                let e = e.to_string();
+                failed.push(e.strip_prefix("docker: ").unwrap_or(&e).to_string());
             }
         }
         match failed.is_empty() {
@@ -353,9 +394,9 @@ async fn undo(d: &Docker, step: Done) -> Result<()> {
     }
 }
 
-/// Reconnects `c` to `n.network` with its aliases, pinning its old IP; if the network does
-/// not allow a pinned IP (no user-configured subnet), reconnects without and says the IP may
-/// have changed (Sentinels that knew the old one will not find it).
+/// Reconnects `c` to `n.network` with its aliases, pinning its old IP. A network without a
+/// user-configured subnet refuses a pinned IP: then it reconnects without one and checks the
+/// IP it got; a different IP is an error (Sentinels that knew the old one will not find it).
 async fn reconnect(d: &Docker, c: &ContainerInfo, n: &Attachment) -> Result<()> {
     let short = c.id.get(..12).unwrap_or(&c.id);
     let aliases: Vec<String> = n.aliases.iter().filter(|a| *a != short).cloned().collect();
@@ -372,21 +413,23 @@ async fn reconnect(d: &Docker, c: &ContainerInfo, n: &Attachment) -> Result<()> 
     };
     let what = format!("reconnect {} to {}", c.name, n.network);
     let pinned = (!n.ip.is_empty()).then(|| n.ip.clone());
-    match d.connect_network(&n.network, request(pinned)).await {
-        Ok(()) => Ok(()),
-        Err(_) => {
-            d.connect_network(&n.network, request(None))
-                .await
-                .map_err(Error::docker(what.clone()))?;
-            Err(Error::Docker {
-                what,
-                message: format!(
-                    "reconnected, but the network does not allow pinning its old IP {}; it may have a new one",
-                    n.ip
-                ),
-            })
-        }
+    if d.connect_network(&n.network, request(pinned)).await.is_ok() {
+        return Ok(());
     }
+    d.connect_network(&n.network, request(None))
+        .await
+        .map_err(Error::docker(what.clone()))?;
+    let now = crate::lab::docker::container_ip(d, &c.id, &n.network).await?;
+    if n.ip.is_empty() || now == n.ip {
+        return Ok(());
+    }
+    Err(Error::Docker {
+        what,
+        message: format!(
+            "reconnected with a new IP {now} (was {}): the network has no user-configured subnet to pin it",
+            n.ip
+        ),
+    })
 }
 
 /// What a docker fault does, in words: action, containers, reason (for `--dry-run` and the

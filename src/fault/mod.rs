@@ -166,6 +166,17 @@ pub enum Applied {
     Done,
 }
 
+impl Applied {
+    /// Whether the fault took its target down (killed or stopped): revert starts it again.
+    pub fn is_down(&self) -> bool {
+        match self {
+            Applied::Down(_) => true,
+            Applied::Containers(a) => a.is_down(),
+            Applied::Paused(_) | Applied::Sleeping(_) | Applied::Done => false,
+        }
+    }
+}
+
 /// What the fault will do, in words (for `--dry-run` and reports).
 pub fn describe(fault: &Fault, node: &Addr, lab: Option<&Lab>) -> String {
     let pid = lab

@@ -192,8 +192,8 @@ impl DockerLab {
             .map_err(Error::docker(format!("create volume {volume}")))?;
         let cmd = match (service.role, primary_ip) {
             (Role::Sentinel, _) => stack::sentinel_cmd(),
-            (Role::Primary, _) => stack::node_cmd(None),
-            (Role::Replica, ip) => stack::node_cmd(ip),
+            (Role::Primary, _) => stack::node_cmd(None, &self.state.sentinel),
+            (Role::Replica, ip) => stack::node_cmd(ip, &self.state.sentinel),
         };
         let body = ContainerCreateBody {
             image: Some(self.state.image.clone()),

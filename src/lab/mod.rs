@@ -205,7 +205,13 @@ impl Lab {
         let primary = spec.node_ports[0];
         for &port in &spec.node_ports {
             let replica_of = (port != primary).then_some(primary);
-            lab.start_member(Kind::Node, port, |d| config::node_conf(port, d, replica_of))?;
+            lab.start_member(Kind::Node, port, |d| {
+                let mut c = config::node_conf(port, d, replica_of);
+                for (k, v) in config::write_limits(&spec.sentinel) {
+                    c.push_str(&format!("{k} {v}\n"));
+                }
+                c
+            })?;
         }
         for &port in &spec.sentinel_ports {
             lab.start_member(Kind::Sentinel, port, |d| {

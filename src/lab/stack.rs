@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::config::SentinelSettings;
+use super::config::{SentinelSettings, write_limits};
 
 /// Label naming the warden lab that created a container, network or volume (its lab id).
 pub const LABEL_LAB: &str = "io.warden.lab";
@@ -134,7 +134,7 @@ pub fn container_labels(lab_id: &str, service: &Service) -> HashMap<String, Stri
 /// The command of a node container; `primary_ip` is `None` for the primary itself.
 /// Protected mode is off because the nodes are reached over the network (the official
 /// image's entrypoint does the same).
-pub fn node_cmd(primary_ip: Option<&str>) -> Vec<String> {
+pub fn node_cmd(primary_ip: Option<&str>, s: &SentinelSettings) -> Vec<String> {
     let port = NODE_PORT.to_string();
     let mut c: Vec<String> = [
         "redis-server",
@@ -156,6 +156,9 @@ pub fn node_cmd(primary_ip: Option<&str>) -> Vec<String> {
     .iter()
     .map(ToString::to_string)
     .collect();
+    for (k, v) in write_limits(s) {
+        c.extend([format!("--{k}"), v]);
+    }
     if let Some(ip) = primary_ip {
         c.extend(["--replicaof".into(), ip.into(), port]);
     }
@@ -230,8 +233,13 @@ mod tests {
 
     #[test]
     fn replicas_follow_the_primary_ip_and_sentinels_monitor_it() {
-        assert!(!node_cmd(None).contains(&"--replicaof".to_string()));
-        let r = node_cmd(Some("172.20.0.2")).join(" ");
+        let s = SentinelSettings::default();
+        assert!(!node_cmd(None, &s).contains(&"--replicaof".to_string()));
+        let r = node_cmd(Some("172.20.0.2"), &s).join(" ");
+        assert!(
+            r.contains("--min-replicas-to-write 0 --min-replicas-max-lag 10"),
+            "{r}"
+        );
         assert!(r.ends_with("--replicaof 172.20.0.2 6379"), "{r}");
         assert!(r.contains("--appendfsync everysec"));
         let s = sentinel_conf("172.20.0.2", &SentinelSettings::default());
