@@ -18,6 +18,10 @@ pub struct Cli {
     /// More log output on stderr (-v info, -vv debug); WARDEN_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// Export traces (every failover `watch` sees, and warden's own spans) over OTLP/gRPC to
+    /// this endpoint, e.g. http://127.0.0.1:4317.
+    #[arg(long, global = true, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -31,9 +35,90 @@ pub enum Command {
     Lab(LabCommand),
     /// Run a failover drill from a scenario file and report RTO and lost writes.
     Drill(DrillArgs),
+    /// Follow every Sentinel's events live and time each failover of the master.
+    Watch(WatchArgs),
     /// Benchmarks (tables, not pass/fail).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Check an RDB file (.rdb, .rdb.gz, .rdb.zst): structure, checksum, key counts, TTLs.
+    Verify(VerifyArgs),
+    /// Take a verified backup from a healthy replica (the primary never forks).
+    Backup(BackupArgs),
+    /// Prove a stored backup restores: checksum, load into a scratch redis-server, compare, sample.
+    RestoreTest(RestoreTestArgs),
+}
+
+/// `warden restore-test`.
+#[derive(Debug, Args)]
+pub struct RestoreTestArgs {
+    /// The stored backup file (its manifest beside it), or `latest` in `--dest`.
+    pub target: String,
+    /// Backup directory (where `latest` is looked up).
+    #[arg(long, env = "WARDEN_BACKUP_DEST", default_value = ".")]
+    pub dest: PathBuf,
+    /// Session keys to spot-check (GET readable, PTTL > 0).
+    #[arg(long, default_value_t = 100)]
+    pub sample: usize,
+    /// Shell command fed each sampled value on stdin; a non-zero exit counts as a failure.
+    #[arg(long)]
+    pub check_cmd: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Longest wait for the scratch server to load the RDB.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "5m")]
+    pub timeout: Duration,
+    /// The redis-server binary.
+    #[arg(long, env = "WARDEN_REDIS_SERVER", default_value = "redis-server")]
+    pub redis_server: PathBuf,
+}
+
+/// `warden backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub sentinel: SentinelArgs,
+    /// Directory the backup and its manifest are written to (created if missing).
+    #[arg(long, env = "WARDEN_BACKUP_DEST")]
+    pub dest: PathBuf,
+    /// How to get the RDB from the replica.
+    #[arg(long, value_enum, default_value = "stream")]
+    pub method: crate::backup::take::Method,
+    /// The node's data dir, where BGSAVE writes dump.rdb (bgsave; default: its CONFIG GET dir).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Compression of the stored file.
+    #[arg(long, value_enum, default_value = "gzip")]
+    pub compress: crate::backup::compress::Compression,
+    /// Take it from the primary (which then forks) when no replica is healthy.
+    #[arg(long)]
+    pub allow_primary: bool,
+    /// Password of the data nodes (AUTH).
+    #[arg(long, env = "WARDEN_REDIS_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Count keys matching this glob into the manifest.
+    #[arg(long, default_value = "session:*")]
+    pub pattern: String,
+    /// Longest wait for the node's snapshot.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "10m")]
+    pub timeout: Duration,
+    /// Print the manifest as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `warden verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The RDB file; `.gz` and `.zst` are decompressed on the fly.
+    pub file: PathBuf,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Count keys matching this glob (`*`, `?`, `\` escapes).
+    #[arg(long, default_value = "session:*")]
+    pub pattern: String,
 }
 
 /// `warden bench …`.
@@ -144,6 +229,29 @@ pub struct LabUp {
     /// compose/build-local-image.sh).
     #[arg(long, env = "WARDEN_REDIS_IMAGE", default_value = "redis:7.2")]
     pub image: String,
+}
+
+/// `warden watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Sentinel addresses (host:port, comma-separated); default: the lab's.
+    #[arg(long, env = "WARDEN_SENTINELS", value_delimiter = ',')]
+    pub sentinels: Vec<Addr>,
+    /// Master name the Sentinels monitor; default: the lab's, else mymaster.
+    #[arg(long, env = "WARDEN_MASTER")]
+    pub master: Option<String>,
+    /// The lab to watch when no `--sentinels` are given.
+    #[arg(long, env = "WARDEN_LAB_DIR", default_value = ".warden/lab")]
+    pub lab_dir: PathBuf,
+    /// One JSON object per line instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Stop after this many failover episodes have ended.
+    #[arg(long)]
+    pub episodes: Option<u32>,
+    /// Stop after this long (default: until Ctrl-C).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub duration: Option<Duration>,
 }
 
 /// How to find the Sentinels of an existing deployment.

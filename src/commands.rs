@@ -4,7 +4,7 @@ use std::future::Future;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
-use crate::cli::{BenchCommand, Cli, Command, DrillArgs, LabAt, LabCommand, LabUp};
+use crate::cli::{BenchCommand, Cli, Command, DrillArgs, LabAt, LabCommand, LabUp, WatchArgs};
 use crate::drill::checker::Verdict;
 use crate::drill::runner;
 use crate::drill::scenario::Scenario;
@@ -14,8 +14,9 @@ use crate::lab::{Backend, Lab, LabSpec, SentinelSettings};
 
 mod docker_lab;
 
-/// Runs the command on a multi-threaded tokio runtime, with Ctrl-C as the shutdown signal,
-/// and returns the process exit code. Errors are printed as one line on stderr.
+/// Sets up logging (and trace export), runs the command on a multi-threaded tokio runtime
+/// with Ctrl-C as the shutdown signal, and returns the process exit code. Errors are printed
+/// as one line on stderr.
 pub fn run(cli: Cli) -> u8 {
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -24,9 +25,15 @@ pub fn run(cli: Cli) -> u8 {
             return EXIT_ERROR;
         }
     };
-    let result = rt.block_on(dispatch(cli, async {
-        let _ = tokio::signal::ctrl_c().await;
-    }));
+    let result = rt.block_on(async {
+        let telemetry = crate::telemetry::init(cli.verbose, cli.otlp_endpoint.as_deref())?;
+        let result = dispatch(cli, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+        telemetry.shutdown().await;
+        result
+    });
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -39,6 +46,7 @@ pub fn run(cli: Cli) -> u8 {
 async fn dispatch(cli: Cli, shutdown: impl Future<Output = ()> + Send) -> Result<u8> {
     match cli.command {
         Command::Drill(args) => drill(args, shutdown).await,
+        Command::Watch(args) => watch(args, shutdown).await,
         Command::Bench(BenchCommand::Workload(a)) => {
             let spec = crate::bench::BenchSpec {
                 connections: a.connections,
@@ -49,6 +57,9 @@ async fn dispatch(cli: Cli, shutdown: impl Future<Output = ()> + Send) -> Result
             print!("{}", crate::bench::workload(&spec).await?);
             Ok(EXIT_MET)
         }
+        Command::Verify(args) => crate::backup::cmd::verify(args).await,
+        Command::Backup(args) => crate::backup::cmd::backup(args).await,
+        Command::RestoreTest(args) => crate::backup::cmd::restore_test(args).await,
         Command::Lab(LabCommand::Up(args)) if args.backend == Backend::Docker => {
             docker_lab::up(args).await
         }
@@ -85,6 +96,32 @@ async fn drill(args: DrillArgs, shutdown: impl Future<Output = ()>) -> Result<u8
         Verdict::Missed => EXIT_MISSED,
         Verdict::Unknown => EXIT_ERROR,
     })
+}
+
+async fn watch(args: WatchArgs, shutdown: impl Future<Output = ()> + Send) -> Result<u8> {
+    let (sentinels, master) = if args.sentinels.is_empty() {
+        let lab = Lab::load(&args.lab_dir).map_err(|e| {
+            Error::Usage(format!(
+                "give --sentinels, or start a lab with `warden lab up` ({e})"
+            ))
+        })?;
+        let master = args.master.unwrap_or_else(|| lab.master().to_string());
+        (lab.sentinels(), master)
+    } else {
+        (
+            args.sentinels,
+            args.master.unwrap_or_else(|| "mymaster".into()),
+        )
+    };
+    let spec = crate::watch::WatchSpec {
+        sentinels,
+        master,
+        json: args.json,
+        episodes: args.episodes,
+        duration: args.duration,
+    };
+    crate::watch::run(&spec, &mut std::io::stdout(), shutdown).await?;
+    Ok(EXIT_MET)
 }
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it into place.

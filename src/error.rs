@@ -125,6 +125,59 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
+    // ---- backups (verify, backup, restore-test, restore) ----
+    /// An RDB snapshot failed verification.
+    #[error("{what} is not a valid RDB: {problem}")]
+    RdbInvalid {
+        /// The file or stream (e.g. `SYNC from 127.0.0.1:7101`).
+        what: String,
+        /// The verifier's first problem (offset and expectation).
+        problem: String,
+    },
+    /// A stored backup's bytes do not match the sha256 its manifest records.
+    #[error("checksum error: {path} has sha256 {actual}, its manifest says {expected}")]
+    ChecksumMismatch {
+        /// The stored file.
+        path: PathBuf,
+        /// sha256 from the manifest.
+        expected: String,
+        /// sha256 of the file as read now.
+        actual: String,
+    },
+    /// A backup manifest is missing, unreadable or inconsistent.
+    #[error("manifest {path}: {message}")]
+    Manifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// No replica is fit to take a backup from.
+    #[error(
+        "no healthy replica of '{master}' to back up from ({detail}); fix the replicas or pass --allow-primary to fork the primary"
+    )]
+    NoHealthyReplica {
+        /// The master name.
+        master: String,
+        /// Why each replica was rejected.
+        detail: String,
+    },
+    /// The replication stream (`SYNC`) from a node broke or was refused.
+    #[error("SYNC from {addr}: {message}")]
+    Sync {
+        /// The node.
+        addr: Addr,
+        /// What went wrong.
+        message: String,
+    },
+    /// A background task failed (it panicked or was cancelled).
+    #[error("{what} stopped unexpectedly: {detail}")]
+    Task {
+        /// The task.
+        what: String,
+        /// The join error.
+        detail: String,
+    },
     // Docker backend (docker lab and container faults).
     /// The Docker engine cannot be reached.
     #[error("cannot reach the Docker engine at {host}: {message}; start Docker or set DOCKER_HOST")]
@@ -179,6 +232,11 @@ impl Error {
             | Error::Docker { .. }
             | Error::ContainerRefused { .. }
             | Error::NoContainer { .. } => EXIT_ERROR,
+            Error::RdbInvalid { .. } | Error::ChecksumMismatch { .. } => EXIT_MISSED,
+            Error::Manifest { .. }
+            | Error::NoHealthyReplica { .. }
+            | Error::Sync { .. }
+            | Error::Task { .. } => EXIT_ERROR,
         }
     }
 

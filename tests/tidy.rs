@@ -10,10 +10,18 @@ const PURE: &[&str] = &[
     "src/workload/history.rs",
     "src/lab/config.rs",
     "src/lab/stack.rs",
+    "src/fault/target.rs",
     "src/drill/scenario.rs",
     "src/drill/checker.rs",
     "src/drill/report.rs",
+    "src/watch/episode.rs",
     "src/backup/rdb",
+    "src/backup/compress.rs",
+    "src/backup/report.rs",
+    "src/backup/tee.rs",
+    "src/backup/manifest.rs",
+    "src/backup/replica.rs",
+    "src/backup/checks.rs",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {

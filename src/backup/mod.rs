@@ -1,4 +1,24 @@
-//! Backups taken from a replica, so the primary never forks. So far: the RDB verifier that
-//! every stored snapshot must pass ([`rdb`]).
+//! Backups taken from a replica, so the primary never forks.
+//!
+//! [`take`] runs `warden backup`: [`replica`] picks the source, [`sync`] or [`bgsave`] gets
+//! the RDB, [`store`] writes it through [`tee`] (hash), [`compress`] and the [`rdb`] verifier
+//! to a temporary name and renames it beside its [`manifest`]. [`report`] formats the
+//! tables; [`cmd`] dispatches the commands.
+//!
+//! [`restore_test`] proves a stored backup restores in a [`scratch`] server and judges it
+//! with [`checks`].
 
+pub mod bgsave;
+pub mod checks;
+pub mod cmd;
+pub mod compress;
+pub mod manifest;
 pub mod rdb;
+pub mod replica;
+pub mod report;
+pub mod restore_test;
+pub mod scratch;
+pub mod store;
+pub mod sync;
+pub mod take;
+pub mod tee;

@@ -23,6 +23,7 @@ use crate::sentinel::health::{self, Expect, Health};
 use crate::sentinel::monitor::{self, MonitorEvent};
 use crate::sentinel::timeline::Timeline;
 use crate::sentinel::topology;
+use crate::watch::episode;
 use crate::workload::{self, Plan, Workload, WriterEvent};
 
 /// Reports from two Sentinels of one occurrence merge when this close together.
@@ -313,6 +314,9 @@ impl Ctx<'_> {
             errors.push("cancelled".into());
         }
         self.drain(&mut seen);
+        for f in episode::replay(&seen.timeline, &target.master) {
+            crate::telemetry::failover::export(&f);
+        }
         let obs = Observation {
             fault_at,
             old_primary: &old,

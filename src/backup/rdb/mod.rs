@@ -23,6 +23,7 @@ use std::fmt;
 use std::io::Read;
 
 use reader::{Res, Src};
+use serde::Serialize;
 pub use stats::TtlStats;
 
 /// Newest RDB format version this verifier understands (Redis 7.4 – 8.x write 12).
@@ -50,7 +51,7 @@ impl Default for Options {
 }
 
 /// The first fatal problem found: where, and what was expected/found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
     /// Byte offset from the start of the file.
     pub offset: u64,
@@ -74,7 +75,8 @@ impl fmt::Display for Problem {
 }
 
 /// Outcome of the trailing CRC64 check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", content = "value", rename_all = "snake_case")]
 pub enum Checksum {
     /// Stored checksum matches the computed one.
     Ok(u64),
@@ -94,7 +96,7 @@ pub enum Checksum {
 }
 
 /// Per-database key counts.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DbStats {
     /// Database number (SELECTDB).
     pub index: u64,
@@ -107,7 +109,7 @@ pub struct DbStats {
 }
 
 /// Result of [`verify`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Summary {
     /// True when the whole file parsed and the checksum is OK, disabled or absent (version < 5).
     pub valid: bool,

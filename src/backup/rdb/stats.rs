@@ -3,7 +3,7 @@
 use hdrhistogram::Histogram;
 
 /// Remaining-TTL summary over live keys with an expiry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct TtlStats {
     /// Keys summarised.
     pub count: u64,

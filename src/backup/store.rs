@@ -1,0 +1,153 @@
+//! The local backup directory: write an RDB stream to a temporary name (compressing, hashing
+//! and verifying it in the same pass), fsync, rename; write the manifest last; list what is
+//! stored.
+//!
+//! A crash at any point leaves either nothing, a `.warden-tmp-*` file, or a data file without
+//! a manifest; never a file that looks like a complete backup.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::backup::compress::Compression;
+use crate::backup::manifest::{MANIFEST_SUFFIX, Manifest};
+use crate::backup::rdb::{self, Options, Summary};
+use crate::backup::tee::{Digested, Hashing, Tee};
+use crate::error::{Error, Result};
+
+/// Prefix of temporary files in a backup directory.
+pub const TMP_PREFIX: &str = ".warden-tmp-";
+
+/// A verified RDB written under a temporary name, ready to be renamed into place.
+pub struct Staged {
+    /// The temporary file (deleted if dropped before [`Staged::commit`]).
+    pub tmp: tempfile::NamedTempFile,
+    /// The verifier's summary of the raw RDB.
+    pub summary: Summary,
+    /// Digest of the raw RDB bytes.
+    pub raw: Digested,
+    /// Digest of the stored (compressed) bytes.
+    pub stored: Digested,
+}
+
+/// Streams `source` into a temporary file in `dir`: raw bytes are hashed and verified,
+/// compressed, then hashed again as stored; the file is fsynced. An invalid RDB or a failed
+/// write removes the temporary file and returns the error. Blocking: run it off the runtime.
+pub fn stage(
+    source: impl Read,
+    what: &str,
+    dir: &Path,
+    compression: Compression,
+    opts: &Options,
+) -> Result<Staged> {
+    let tmp = tempfile::Builder::new()
+        .prefix(TMP_PREFIX)
+        .tempfile_in(dir)
+        .map_err(Error::io(dir))?;
+    let tmp_path = tmp.path().to_path_buf();
+    let io = Error::io(&tmp_path);
+    let file = tmp.as_file().try_clone().map_err(Error::io(&tmp_path))?;
+    let sink = Hashing::new(BufWriter::with_capacity(1 << 16, file));
+    let encoder = compression.encoder(sink).map_err(Error::io(&tmp_path))?;
+    let mut tee = Tee::new(source, encoder);
+    let summary = rdb::verify(&mut tee, opts);
+    let (encoder, raw) = tee.finish().map_err(Error::io(&tmp_path))?;
+    if !summary.valid {
+        let problem = summary
+            .problem
+            .as_ref()
+            .map_or_else(|| "invalid".to_string(), ToString::to_string);
+        return Err(Error::RdbInvalid {
+            what: what.to_string(),
+            problem,
+        });
+    }
+    let sink = encoder.finish().map_err(Error::io(&tmp_path))?;
+    let (buffered, stored) = sink.finish();
+    let file = buffered
+        .into_inner()
+        .map_err(|e| Error::io(&tmp_path)(e.into_error()))?;
+    file.sync_all().map_err(io)?;
+    Ok(Staged {
+        tmp,
+        summary,
+        raw,
+        stored,
+    })
+}
+
+impl Staged {
+    /// Renames the data file to `dir/<file>` (never over an existing file), then writes the
+    /// manifest under a temporary name, fsyncs and renames it, and fsyncs the directory.
+    pub fn commit(self, dir: &Path, manifest: &Manifest) -> Result<PathBuf> {
+        let data = dir.join(&manifest.file);
+        self.tmp.persist_noclobber(&data).map_err(|e| Error::Io {
+            path: data.clone(),
+            source: e.error,
+        })?;
+        write_durably(dir, &manifest.name(), manifest.to_json().as_bytes())?;
+        Ok(data)
+    }
+}
+
+/// Writes `bytes` to `dir/name` through a fsynced temporary file and a rename, then fsyncs
+/// the directory so the rename itself survives a crash.
+pub fn write_durably(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    let path = dir.join(name);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TMP_PREFIX)
+        .tempfile_in(dir)
+        .map_err(Error::io(dir))?;
+    tmp.write_all(bytes).map_err(Error::io(&path))?;
+    tmp.as_file().sync_all().map_err(Error::io(&path))?;
+    tmp.persist(&path).map_err(|e| Error::Io {
+        path: path.clone(),
+        source: e.error,
+    })?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(Error::io(dir))
+}
+
+/// A stored backup: its manifest and where it lives.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// The data file.
+    pub path: PathBuf,
+}
+
+/// Every complete backup in `dir` (those with a readable manifest), oldest first. Manifests
+/// that do not parse are errors: a backup directory should hold nothing ambiguous.
+pub fn list(dir: &Path) -> Result<Vec<Entry>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(Error::io(dir))? {
+        let path = entry.map_err(Error::io(dir))?.path();
+        let is_manifest = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with(MANIFEST_SUFFIX) && !n.starts_with(TMP_PREFIX));
+        if !is_manifest {
+            continue;
+        }
+        let manifest = read_manifest(&path)?;
+        out.push(Entry {
+            path: dir.join(&manifest.file),
+            manifest,
+        });
+    }
+    out.sort_by(|a, b| {
+        (a.manifest.created, &a.manifest.file).cmp(&(b.manifest.created, &b.manifest.file))
+    });
+    Ok(out)
+}
+
+/// Reads and parses a manifest file.
+pub fn read_manifest(path: &Path) -> Result<Manifest> {
+    let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
+    Manifest::parse(&text).map_err(|message| Error::Manifest {
+        path: path.to_path_buf(),
+        message,
+    })
+}

@@ -1,0 +1,253 @@
+//! `warden backup`: find the primary and a healthy replica through the Sentinels, get a fresh
+//! RDB from the replica (`SYNC` stream or `BGSAVE` + copy), and store it verified with its
+//! manifest. The primary is never asked to fork unless `--allow-primary` is given and no
+//! replica is fit.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use redis::aio::MultiplexedConnection;
+use tokio::sync::mpsc;
+
+use crate::addr::Addr;
+use crate::backup::compress::Compression;
+use crate::backup::manifest::{self, Counts, Manifest, Source};
+use crate::backup::rdb::Options;
+use crate::backup::store::{self, Staged};
+use crate::backup::{bgsave, replica, sync};
+use crate::client::{self, Timeouts};
+use crate::error::{Error, Result};
+use crate::sentinel::topology;
+
+/// How the RDB is obtained from the node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Method {
+    /// Replication protocol (`SYNC`), like `redis-cli --rdb`: needs no access to the node's disk.
+    Stream,
+    /// `BGSAVE` on the node, then copy its `dump.rdb` from `--data-dir` (or its `CONFIG GET dir`).
+    Bgsave,
+}
+
+impl Method {
+    fn name(self) -> &'static str {
+        match self {
+            Method::Stream => "stream",
+            Method::Bgsave => "bgsave",
+        }
+    }
+}
+
+/// Everything a backup run needs.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// Sentinels to ask.
+    pub sentinels: Vec<Addr>,
+    /// Master name.
+    pub master: String,
+    /// Local directory the backup is written to.
+    pub dest: PathBuf,
+    /// Stream or bgsave.
+    pub method: Method,
+    /// Where the node's `dump.rdb` is (bgsave), if not its `CONFIG GET dir`.
+    pub data_dir: Option<PathBuf>,
+    /// Compression of the stored file.
+    pub compression: Compression,
+    /// Fall back to the primary when no replica is healthy.
+    pub allow_primary: bool,
+    /// `AUTH` password of the data nodes.
+    pub password: Option<String>,
+    /// Glob counted into the manifest's `keys_matching`.
+    pub pattern: String,
+    /// Deadline for the snapshot (BGSAVE wait).
+    pub timeout: Duration,
+}
+
+/// The node a backup is taken from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// The node.
+    pub source: Addr,
+    /// Whether it is a replica (else the primary, with `--allow-primary`).
+    pub replica: bool,
+    /// The primary per the Sentinels.
+    pub primary: Addr,
+}
+
+/// Connects to a data node, authenticating when a password is given.
+pub async fn connect_node(addr: &Addr, password: Option<&str>) -> Result<MultiplexedConnection> {
+    let t = Timeouts {
+        connect: Duration::from_secs(2),
+        response: Duration::from_secs(10),
+    };
+    let mut con = client::connect(addr, t).await?;
+    if let Some(pw) = password {
+        let _: () = client::query(&mut con, addr, redis::cmd("AUTH").arg(pw)).await?;
+    }
+    Ok(con)
+}
+
+/// Asks the Sentinels for the primary and its replicas and picks the source node.
+pub async fn plan(spec: &Spec) -> Result<Plan> {
+    let mut last = String::from("no Sentinel given");
+    let mut view = None;
+    for s in &spec.sentinels {
+        let attempt = async {
+            let mut con = client::connect(s, Timeouts::CONTROL).await?;
+            let m = topology::master(&mut con, s, &spec.master).await?;
+            let r = topology::replicas(&mut con, s, &spec.master).await?;
+            Ok::<_, Error>((m, r))
+        };
+        match attempt.await {
+            Ok(v) => {
+                view = Some(v);
+                break;
+            }
+            Err(e @ Error::UnknownMaster { .. }) => return Err(e),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    let (master, replicas) = view.ok_or_else(|| Error::NoSentinel {
+        sentinels: topology::join(&spec.sentinels),
+        last,
+    })?;
+    let mut why = match replica::candidates(&replicas) {
+        Ok(fit) => {
+            let mut why = Vec::new();
+            for r in fit {
+                // The Sentinel's view can be seconds old: ask the replica itself.
+                match confirm_replica(&r.addr, spec.password.as_deref()).await {
+                    Ok(()) => {
+                        return Ok(Plan {
+                            source: r.addr.clone(),
+                            replica: true,
+                            primary: master.addr,
+                        });
+                    }
+                    Err(e) => why.push(format!("{}: {e}", r.addr)),
+                }
+            }
+            why.join("; ")
+        }
+        Err(why) => why,
+    };
+    if spec.allow_primary {
+        return Ok(Plan {
+            source: master.addr.clone(),
+            replica: false,
+            primary: master.addr,
+        });
+    }
+    if why.is_empty() {
+        why = "none".into();
+    }
+    Err(Error::NoHealthyReplica {
+        master: spec.master.clone(),
+        detail: why,
+    })
+}
+
+async fn confirm_replica(addr: &Addr, password: Option<&str>) -> Result<()> {
+    let mut con = connect_node(addr, password).await?;
+    let rep = client::replication(&mut con, addr).await?;
+    if rep.is_master() {
+        return Err(Error::Usage("it says it is a master".into()));
+    }
+    if !rep.link_up {
+        return Err(Error::Usage("its link to the master is down".into()));
+    }
+    Ok(())
+}
+
+/// Takes one backup into `spec.dest`; returns its manifest and the stored file's path.
+pub async fn run(spec: &Spec) -> Result<(Manifest, PathBuf)> {
+    std::fs::create_dir_all(&spec.dest).map_err(Error::io(&spec.dest))?;
+    let plan = plan(spec).await?;
+    let started = Instant::now();
+    let created = Utc::now();
+    let pw = spec.password.as_deref();
+    let mut con = connect_node(&plan.source, pw).await?;
+    let offset = client::replication(&mut con, &plan.source).await?.offset;
+    let opts = Options {
+        pattern: spec.pattern.clone(),
+        now_ms: u64::try_from(created.timestamp_millis()).unwrap_or(0),
+    };
+    let staged = match spec.method {
+        Method::Stream => stream(&plan.source, pw, &spec.dest, spec.compression, opts).await?,
+        Method::Bgsave => {
+            bgsave::bgsave(&mut con, &plan.source, spec.timeout).await?;
+            let path = bgsave::dump_path(&mut con, &plan.source, spec.data_dir.clone()).await?;
+            let (dest, c) = (spec.dest.clone(), spec.compression);
+            blocking("staging the backup", move || {
+                let file = std::fs::File::open(&path).map_err(Error::io(&path))?;
+                let what = path.display().to_string();
+                store::stage(std::io::BufReader::new(file), &what, &dest, c, &opts)
+            })
+            .await?
+        }
+    };
+    let file = free_name(&spec.dest, &spec.master, created, spec.compression);
+    let manifest = Manifest {
+        file,
+        master: spec.master.clone(),
+        created,
+        compression: spec.compression,
+        stored: staged.stored.clone(),
+        raw: staged.raw.clone(),
+        counts: Counts::from_summary(&staged.summary, &spec.pattern),
+        source: Source {
+            addr: plan.source.clone(),
+            role: if plan.replica { "replica" } else { "primary" }.into(),
+            primary: plan.primary.clone(),
+            method: spec.method.name().into(),
+            master_repl_offset: offset,
+        },
+        duration_ms: started.elapsed().as_millis() as u64,
+        warden_version: env!("CARGO_PKG_VERSION").into(),
+    };
+    let path = staged.commit(&spec.dest, &manifest)?;
+    Ok((manifest, path))
+}
+
+/// `redis-<master>-<stamp>[-n]<suffix>` not yet used in `dir`.
+fn free_name(dir: &Path, master: &str, created: chrono::DateTime<Utc>, c: Compression) -> String {
+    (1..)
+        .map(|n| format!("{}{}", manifest::base_name(master, created, n), c.suffix()))
+        .find(|f| !dir.join(f).exists() && !dir.join(manifest::manifest_name(f)).exists())
+        .unwrap_or_default()
+}
+
+async fn stream(
+    addr: &Addr,
+    password: Option<&str>,
+    dest: &Path,
+    c: Compression,
+    opts: Options,
+) -> Result<Staged> {
+    let (tx, rx) = mpsc::channel(sync::DEPTH);
+    let what = format!("SYNC from {addr}");
+    let dest = dest.to_path_buf();
+    let consumer = tokio::task::spawn_blocking(move || {
+        store::stage(sync::ChannelReader::new(rx), &what, &dest, c, &opts)
+    });
+    let fetched = sync::fetch(addr, password, Duration::from_secs(2), tx).await;
+    let staged = consumer.await.map_err(|e| Error::Task {
+        what: "staging the backup".into(),
+        detail: e.to_string(),
+    })?;
+    fetched?;
+    staged
+}
+
+/// Runs blocking work off the runtime.
+pub async fn blocking<T: Send + 'static>(
+    what: &str,
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Task {
+            what: what.into(),
+            detail: e.to_string(),
+        })?
+}
