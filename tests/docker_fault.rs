@@ -84,14 +84,21 @@ async fn stray(docker: &Docker) -> (String, String, String) {
         ..Default::default()
     };
     let opts = CreateContainerOptionsBuilder::default().name(&name).build();
-    let c = docker
-        .create_container(Some(opts), body)
-        .await
-        .expect("create");
-    let started = docker
-        .start_container(&c.id, None::<StartContainerOptions>)
-        .await;
-    started.expect("start");
+    let created = docker.create_container(Some(opts), body).await;
+    let started = match &created {
+        Ok(c) => {
+            docker
+                .start_container(&c.id, None::<StartContainerOptions>)
+                .await
+        }
+        Err(_) => Ok(()),
+    };
+    if created.is_err() || started.is_err() {
+        let rm = RemoveContainerOptionsBuilder::default().force(true).v(true);
+        let _ = docker.remove_container(&name, Some(rm.build())).await;
+        let _ = docker.remove_network(&network).await;
+        panic!("cannot start a stray container: {created:?} {started:?}");
+    }
     (name, alias, network)
 }
 

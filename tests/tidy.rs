@@ -10,6 +10,7 @@ const PURE: &[&str] = &[
     "src/workload/history.rs",
     "src/lab/config.rs",
     "src/lab/stack.rs",
+    "src/fault/target.rs",
     "src/drill/scenario.rs",
     "src/drill/checker.rs",
     "src/drill/report.rs",

@@ -8,20 +8,28 @@ use tempfile::TempDir;
 use warden::lab::SentinelSettings;
 use warden::lab::docker::{self, DockerLab, DockerLabSpec};
 
-/// The engine, or `None` (after saying why) when container tests should skip.
+/// The engine, or `None` (after saying why) when container tests should skip: no engine, or
+/// no `$WARDEN_REDIS_IMAGE` on it.
 pub async fn engine() -> Option<Docker> {
-    match docker::connect().await {
-        Ok(d) => Some(d),
-        Err(e) if std::env::var("WARDEN_REQUIRE_DOCKER").as_deref() == Ok("1") => {
-            panic!("WARDEN_REQUIRE_DOCKER=1, but {e}")
+    let required = std::env::var("WARDEN_REQUIRE_DOCKER").as_deref() == Ok("1");
+    let why = match docker::connect().await {
+        Ok(d) => {
+            let image = docker::default_image();
+            match d.inspect_image(&image).await {
+                Ok(_) => return Some(d),
+                Err(e) => format!(
+                    "image '{image}' is not on the engine ({e}); build it with \
+                     compose/build-local-image.sh and set WARDEN_REDIS_IMAGE=warden-redis:local"
+                ),
+            }
         }
-        Err(e) => {
-            eprintln!(
-                "SKIPPED: no Docker engine ({e}); set WARDEN_REQUIRE_DOCKER=1 to fail instead"
-            );
-            None
-        }
+        Err(e) => format!("no Docker engine ({e})"),
+    };
+    if required {
+        panic!("WARDEN_REQUIRE_DOCKER=1, but {why}");
     }
+    eprintln!("SKIPPED: {why}; set WARDEN_REQUIRE_DOCKER=1 to fail instead");
+    None
 }
 
 /// A docker lab and the temp dir holding its state; the lab is removed on drop.
