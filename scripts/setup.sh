@@ -6,6 +6,9 @@ need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v redis-cli >/dev/null && command -v redis-benchmark >/dev/null \
   && command -v redis-check-rdb >/dev/null || need+=(redis-tools)
+# The docker backend's group partition enters container network namespaces from the host.
+command -v nsenter >/dev/null || need+=(util-linux)
+command -v iptables >/dev/null || need+=(iptables)
 if ((${#need[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::addr::Addr;
+use crate::lab::Backend;
 
 /// Measure and trust Redis Sentinel high availability.
 ///
@@ -17,6 +18,10 @@ pub struct Cli {
     /// More log output on stderr (-v info, -vv debug); WARDEN_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
+    /// Export traces (every failover `watch` sees, and warden's own spans) over OTLP/gRPC to
+    /// this endpoint, e.g. http://127.0.0.1:4317.
+    #[arg(long, global = true, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -30,6 +35,8 @@ pub enum Command {
     Lab(LabCommand),
     /// Run a failover drill from a scenario file and report RTO and lost writes.
     Drill(DrillArgs),
+    /// Follow every Sentinel's events live and time each failover of the master.
+    Watch(WatchArgs),
     /// Benchmarks (tables, not pass/fail).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -245,10 +252,22 @@ pub struct DrillArgs {
 pub enum LabCommand {
     /// Start the lab and wait until the Sentinels agree and the replicas are in sync.
     Up(LabUp),
-    /// Show the lab's processes and what the Sentinels say.
-    Status(LabDir),
-    /// Stop the processes the lab started and remove its state directory.
-    Down(LabDir),
+    /// Show the lab's processes or containers and what the Sentinels say.
+    Status(LabAt),
+    /// Stop the processes (or remove the containers, volumes and network) the lab started,
+    /// and remove its state directory.
+    Down(LabAt),
+}
+
+/// An existing lab: its directory, and optionally the backend it is expected to use.
+#[derive(Debug, Args)]
+pub struct LabAt {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub dir: LabDir,
+    /// Fail unless the recorded lab uses this backend (default: whatever `lab.json` records).
+    #[arg(long, value_enum)]
+    pub backend: Option<Backend>,
 }
 
 /// Where a lab keeps its state.
@@ -289,9 +308,39 @@ pub struct LabUp {
     /// How long to wait for the lab to become ready.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "30s")]
     pub timeout: Duration,
-    /// The redis-server binary.
+    /// The redis-server binary (process backend).
     #[arg(long, env = "WARDEN_REDIS_SERVER", default_value = "redis-server")]
     pub redis_server: PathBuf,
+    /// Where the lab runs: local processes, or containers through the Docker API.
+    #[arg(long, value_enum, default_value = "process")]
+    pub backend: Backend,
+    /// The Redis image (docker backend; never pulled: build one offline with
+    /// compose/build-local-image.sh).
+    #[arg(long, env = "WARDEN_REDIS_IMAGE", default_value = "redis:7.2")]
+    pub image: String,
+}
+
+/// `warden watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Sentinel addresses (host:port, comma-separated); default: the lab's.
+    #[arg(long, env = "WARDEN_SENTINELS", value_delimiter = ',')]
+    pub sentinels: Vec<Addr>,
+    /// Master name the Sentinels monitor; default: the lab's, else mymaster.
+    #[arg(long, env = "WARDEN_MASTER")]
+    pub master: Option<String>,
+    /// The lab to watch when no `--sentinels` are given.
+    #[arg(long, env = "WARDEN_LAB_DIR", default_value = ".warden/lab")]
+    pub lab_dir: PathBuf,
+    /// One JSON object per line instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Stop after this many failover episodes have ended.
+    #[arg(long)]
+    pub episodes: Option<u32>,
+    /// Stop after this long (default: until Ctrl-C).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub duration: Option<Duration>,
 }
 
 /// How to find the Sentinels of an existing deployment.

@@ -4,15 +4,19 @@ use std::future::Future;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
-use crate::cli::{BenchCommand, Cli, Command, DrillArgs, LabCommand, LabUp};
+use crate::cli::{BenchCommand, Cli, Command, DrillArgs, LabAt, LabCommand, LabUp, WatchArgs};
 use crate::drill::checker::Verdict;
 use crate::drill::runner;
 use crate::drill::scenario::Scenario;
 use crate::error::{EXIT_ERROR, EXIT_MET, EXIT_MISSED, Error, Result};
-use crate::lab::{Lab, LabSpec, SentinelSettings};
+use crate::lab::docker::DockerLab;
+use crate::lab::{Backend, Lab, LabSpec, SentinelSettings};
 
-/// Runs the command on a multi-threaded tokio runtime, with Ctrl-C as the shutdown signal,
-/// and returns the process exit code. Errors are printed as one line on stderr.
+mod docker_lab;
+
+/// Sets up logging (and trace export), runs the command on a multi-threaded tokio runtime
+/// with Ctrl-C as the shutdown signal, and returns the process exit code. Errors are printed
+/// as one line on stderr.
 pub fn run(cli: Cli) -> u8 {
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -21,9 +25,15 @@ pub fn run(cli: Cli) -> u8 {
             return EXIT_ERROR;
         }
     };
-    let result = rt.block_on(dispatch(cli, async {
-        let _ = tokio::signal::ctrl_c().await;
-    }));
+    let result = rt.block_on(async {
+        let telemetry = crate::telemetry::init(cli.verbose, cli.otlp_endpoint.as_deref())?;
+        let result = dispatch(cli, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await;
+        telemetry.shutdown().await;
+        result
+    });
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -36,6 +46,7 @@ pub fn run(cli: Cli) -> u8 {
 async fn dispatch(cli: Cli, shutdown: impl Future<Output = ()> + Send) -> Result<u8> {
     match cli.command {
         Command::Drill(args) => drill(args, shutdown).await,
+        Command::Watch(args) => watch(args, shutdown).await,
         Command::Bench(BenchCommand::Workload(a)) => {
             let spec = crate::bench::BenchSpec {
                 connections: a.connections,
@@ -52,11 +63,20 @@ async fn dispatch(cli: Cli, shutdown: impl Future<Output = ()> + Send) -> Result
         | Command::Backups(_)
         | Command::Restore(_)
         | Command::Bench(BenchCommand::Backup(_))) => crate::backup::cmd::dispatch(c).await,
+        Command::Lab(LabCommand::Up(args)) if args.backend == Backend::Docker => {
+            docker_lab::up(args).await
+        }
         Command::Lab(LabCommand::Up(args)) => lab_up(args).await,
-        Command::Lab(LabCommand::Status(args)) => lab_status(&args.dir).await,
+        Command::Lab(LabCommand::Status(args)) => match lab_backend(&args)? {
+            Backend::Process => lab_status(&args.dir.dir).await,
+            Backend::Docker => docker_lab::status(&args.dir.dir).await,
+        },
         Command::Lab(LabCommand::Down(args)) => {
-            Lab::load(&args.dir)?.down()?;
-            println!("lab in {} stopped and removed", args.dir.display());
+            match lab_backend(&args)? {
+                Backend::Process => Lab::load(&args.dir.dir)?.down()?,
+                Backend::Docker => DockerLab::load(&args.dir.dir).await?.down().await?,
+            }
+            println!("lab in {} stopped and removed", args.dir.dir.display());
             Ok(EXIT_MET)
         }
     }
@@ -81,6 +101,32 @@ async fn drill(args: DrillArgs, shutdown: impl Future<Output = ()>) -> Result<u8
     })
 }
 
+async fn watch(args: WatchArgs, shutdown: impl Future<Output = ()> + Send) -> Result<u8> {
+    let (sentinels, master) = if args.sentinels.is_empty() {
+        let lab = Lab::load(&args.lab_dir).map_err(|e| {
+            Error::Usage(format!(
+                "give --sentinels, or start a lab with `warden lab up` ({e})"
+            ))
+        })?;
+        let master = args.master.unwrap_or_else(|| lab.master().to_string());
+        (lab.sentinels(), master)
+    } else {
+        (
+            args.sentinels,
+            args.master.unwrap_or_else(|| "mymaster".into()),
+        )
+    };
+    let spec = crate::watch::WatchSpec {
+        sentinels,
+        master,
+        json: args.json,
+        episodes: args.episodes,
+        duration: args.duration,
+    };
+    crate::watch::run(&spec, &mut std::io::stdout(), shutdown).await?;
+    Ok(EXIT_MET)
+}
+
 /// Writes `bytes` to a temporary file beside `path`, then renames it into place.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
@@ -96,6 +142,19 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The backend recorded in the lab's directory, checked against `--backend` if given.
+fn lab_backend(a: &LabAt) -> Result<Backend> {
+    let recorded = crate::lab::recorded_backend(&a.dir.dir)?;
+    match a.backend {
+        Some(b) if b != recorded => Err(Error::LabState {
+            dir: a.dir.dir.clone(),
+            message: format!("the lab here uses the {recorded:?} backend, not {b:?}")
+                .to_lowercase(),
+        }),
+        _ => Ok(recorded),
+    }
+}
+
 async fn lab_up(a: LabUp) -> Result<u8> {
     let spec = LabSpec {
         dir: a.dir.dir,
@@ -107,6 +166,7 @@ async fn lab_up(a: LabUp) -> Result<u8> {
             down_after: a.down_after,
             failover_timeout: a.failover_timeout,
             parallel_syncs: a.parallel_syncs,
+            ..SentinelSettings::default()
         },
         redis_server: a.redis_server,
         ready_timeout: a.timeout,

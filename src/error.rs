@@ -171,7 +171,7 @@ pub enum Error {
         message: String,
     },
     /// An object-store operation failed (bucket missing, credentials, network).
-    #[error("{url}: {}", one_line(source))]
+    #[error("{url}: {}", store_one_line(source))]
     ObjectStore {
         /// The destination URL.
         url: String,
@@ -186,6 +186,37 @@ pub enum Error {
         what: String,
         /// The join error.
         detail: String,
+    },
+    // Docker backend (docker lab and container faults).
+    /// The Docker engine cannot be reached.
+    #[error("cannot reach the Docker engine at {host}: {message}; start Docker or set DOCKER_HOST")]
+    DockerUnavailable {
+        /// Where warden looked (`DOCKER_HOST` or the default socket).
+        host: String,
+        /// What the client saw.
+        message: String,
+    },
+    /// A Docker API call failed.
+    #[error("docker: {what}: {message}")]
+    Docker {
+        /// The call, with its object ("start container warden-ab12-sentinel-1").
+        what: String,
+        /// What the engine said, on one line.
+        message: String,
+    },
+    /// A container does not qualify for a fault; nothing was done to it.
+    #[error("refusing container {container}: {reason}")]
+    ContainerRefused {
+        /// The container name.
+        container: String,
+        /// Why (missing opt-in label, other project).
+        reason: String,
+    },
+    /// Nothing matches a container name or address.
+    #[error("no container {what}")]
+    NoContainer {
+        /// What was looked for, phrased to follow "no container".
+        what: String,
     },
 }
 
@@ -205,13 +236,26 @@ impl Error {
             | Error::Scenario { .. }
             | Error::LabState { .. }
             | Error::Io { .. }
-            | Error::Usage(_) => EXIT_ERROR,
+            | Error::Usage(_)
+            | Error::DockerUnavailable { .. }
+            | Error::Docker { .. }
+            | Error::ContainerRefused { .. }
+            | Error::NoContainer { .. } => EXIT_ERROR,
             Error::RdbInvalid { .. } | Error::ChecksumMismatch { .. } => EXIT_MISSED,
             Error::Manifest { .. }
             | Error::NoHealthyReplica { .. }
             | Error::Sync { .. }
             | Error::ObjectStore { .. }
             | Error::Task { .. } => EXIT_ERROR,
+        }
+    }
+
+    /// An [`Error::Docker`] for the API call `what`, with the engine's message on one line.
+    pub fn docker(what: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> Error {
+        let what = what.into();
+        move |e| Error::Docker {
+            what,
+            message: one_line(&e.to_string()),
         }
     }
 
@@ -222,9 +266,14 @@ impl Error {
     }
 }
 
+/// `text` with line breaks folded into spaces, so an error stays one line.
+pub fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// An object-store error as one line: S3's `<Code>`/`<Message>` when the reply carries them
 /// (the XML body would otherwise span lines), else the message with line breaks flattened.
-fn one_line(e: &object_store::Error) -> String {
+fn store_one_line(e: &object_store::Error) -> String {
     let text = e.to_string();
     let tag = |t: &str| {
         let open = format!("<{t}>");
@@ -234,7 +283,7 @@ fn one_line(e: &object_store::Error) -> String {
     };
     match (tag("Code"), tag("Message")) {
         (Some(code), Some(msg)) => format!("{code}: {msg}"),
-        _ => text.split_whitespace().collect::<Vec<_>>().join(" "),
+        _ => one_line(&text),
     }
 }
 

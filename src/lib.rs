@@ -6,7 +6,12 @@
 //!   code ([`error`] holds the policy).
 //! - [`lab`] starts and stops a local three-node, three-Sentinel cluster.
 //! - [`sentinel`] parses Sentinel events, follows every Sentinel, merges their reports into one
-//!   timeline, and queries topology and health.
+//!   timeline, and queries topology and health; [`watch`] prints that timeline live and
+//!   sums up each failover episode.
+//! - [`workload`] writes session keys like a Sentinel-aware client and checks which
+//!   acknowledged writes survived; [`fault`] injects faults; [`drill`] runs scenarios of both
+//!   and judges the figures against targets.
+//! - [`backup`] verifies RDB files.
 //!
 //! Pure modules (no tokio, no redis) are marked as such in their first doc line.
 #![warn(missing_docs)]
@@ -22,6 +27,7 @@ pub mod fault;
 pub mod lab;
 pub mod sentinel;
 pub mod telemetry;
+pub mod watch;
 pub mod workload;
 
 mod commands;

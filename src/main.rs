@@ -1,4 +1,4 @@
-//! The `warden` binary: parse the command line, set up logging, run, exit with a policy code.
+//! The `warden` binary: parse the command line, run (which sets up logging), exit with a policy code.
 
 use std::process::ExitCode;
 
@@ -6,6 +6,5 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = warden::cli::Cli::parse();
-    warden::telemetry::init(cli.verbose);
     ExitCode::from(warden::run(cli))
 }

@@ -6,11 +6,11 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use support::{TestLab, WAIT, recv_until, wait_until};
+use support::{TestLab, WAIT, recv_until, until_subscribed, wait_until};
 use tokio::sync::mpsc;
 use warden::client::{self, Timeouts};
 use warden::sentinel::event::{Detail, EventKind};
-use warden::sentinel::monitor::{self, Backoff, MonitorEvent};
+use warden::sentinel::monitor::{self, Backoff};
 use warden::sentinel::timeline::Timeline;
 use warden::sentinel::topology;
 use warden::workload::{Plan, Workload, WorkloadConfig, loss};
@@ -27,15 +27,7 @@ async fn killing_the_primary_gives_every_phase_in_order() {
     let mut timeline = Timeline::new(Duration::from_secs(15));
 
     // Subscribed to every Sentinel before the fault, so no report can be missed.
-    let mut connected = HashSet::new();
-    recv_until(&mut rx, WAIT, "the monitor to connect", &logs, |ev| {
-        if let MonitorEvent::Connected { source, .. } = &ev {
-            connected.insert(*source);
-        }
-        ev.apply(&mut timeline);
-        connected.len() == sentinels.len()
-    })
-    .await;
+    until_subscribed(&mut rx, sentinels.len(), &mut timeline, &logs).await;
 
     let old = topology::ask_primary(&sentinels, &master, Timeouts::CONTROL)
         .await

@@ -2,11 +2,10 @@
 
 mod support;
 
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use support::{TestLab, WAIT, recv_until, wait_until};
+use support::{TestLab, WAIT, recv_until, until_subscribed, wait_until};
 use tokio::sync::mpsc;
 use warden::sentinel::monitor::{self, Backoff, MonitorEvent};
 use warden::sentinel::timeline::Timeline;
@@ -25,15 +24,7 @@ async fn a_killed_sentinel_is_a_closed_gap_after_its_restart() {
     let _monitor = monitor::spawn(&sentinels, backoff, tx);
     let mut timeline = Timeline::new(Duration::from_secs(15));
 
-    let mut connected = HashSet::new();
-    recv_until(&mut rx, WAIT, "the monitor to connect", &logs, |ev| {
-        if let MonitorEvent::Connected { source, .. } = &ev {
-            connected.insert(*source);
-        }
-        ev.apply(&mut timeline);
-        connected.len() == sentinels.len()
-    })
-    .await;
+    until_subscribed(&mut rx, sentinels.len(), &mut timeline, &logs).await;
     assert!(timeline.gaps().is_empty(), "{:?}", timeline.gaps());
 
     // Source ids are indexes into the list given to `spawn`.

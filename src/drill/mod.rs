@@ -6,3 +6,4 @@ pub mod progress;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+mod target;

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::checker::{Figures, Verdict};
+use crate::sentinel::timeline::Phases;
 
 /// One trial in the report.
 #[derive(Debug, Clone, Serialize)]
@@ -119,12 +120,7 @@ impl DrillReport {
             }
             let f = &t.figures;
             for (name, v) in &f.phases_ms {
-                let _ = writeln!(
-                    out,
-                    "  {:<26} {}",
-                    format!("+{}", name.replace('_', "-")),
-                    opt_ms(*v)
-                );
+                let _ = writeln!(out, "  {:<26} {}", Phases::channel(name), opt_ms(*v));
             }
             let _ = writeln!(
                 out,
@@ -221,7 +217,7 @@ fn summarize(trials: &[TrialReport]) -> Vec<(String, Spread)> {
     if let Some(first) = done.first() {
         for (i, (name, _)) in first.phases_ms.iter().enumerate() {
             rows.push((
-                format!("+{}", name.replace('_', "-")),
+                Phases::channel(name),
                 done.iter().filter_map(|f| f.phases_ms.get(i)?.1).collect(),
             ));
         }

@@ -12,21 +12,24 @@ use tokio::sync::{mpsc, watch};
 use super::checker::{self, Observation, Verdict};
 use super::progress::Progress;
 use super::report::{DrillReport, TrialReport};
-use super::scenario::{LabKind, Scenario};
+use super::scenario::Scenario;
+use super::target::{Target, inject_one, revert, set_up};
 use crate::addr::Addr;
 use crate::client::{self, Timeouts};
 use crate::error::Result;
-use crate::fault::{self, Action, Applied};
-use crate::lab::{Lab, LabSpec};
+use crate::fault::Applied;
 use crate::sentinel::event::EventKind;
 use crate::sentinel::health::{self, Expect, Health};
 use crate::sentinel::monitor::{self, MonitorEvent};
 use crate::sentinel::timeline::Timeline;
 use crate::sentinel::topology;
+use crate::watch::episode;
 use crate::workload::{self, Plan, Workload, WriterEvent};
 
 /// Reports from two Sentinels of one occurrence merge when this close together.
 const MERGE_WINDOW: Duration = Duration::from_secs(15);
+
+pub use super::target::dry_run;
 
 /// Runs the drill; returns its report. `progress` draws a status line on stderr.
 pub async fn run(
@@ -43,77 +46,6 @@ pub async fn run(
     };
     let (report, ()) = tokio::join!(drill(scenario, progress, cancel), watcher);
     report
-}
-
-/// The target of a drill, set up.
-struct Target {
-    sentinels: Vec<Addr>,
-    master: String,
-    lab: Option<Lab>,
-    description: String,
-    down_after_ms: Option<u64>,
-}
-
-/// Starts the ephemeral lab, or opens the one named by `lab_dir`, or uses the Sentinels given.
-async fn set_up(s: &Scenario) -> Result<Target> {
-    let master = s.master();
-    if s.target.lab == Some(LabKind::Process) {
-        let dir = tempfile::Builder::new()
-            .prefix("warden-drill-")
-            .tempdir()
-            .map_err(crate::error::Error::io(std::env::temp_dir()))?
-            .keep();
-        let mut settings = s.lab.clone();
-        settings.master = master.clone();
-        let lab = Lab::up(LabSpec::ephemeral(dir, settings)?).await?;
-        let sentinels = lab.sentinels();
-        return Ok(Target {
-            description: format!(
-                "an ephemeral process lab (sentinels {})",
-                topology::join(&sentinels)
-            ),
-            sentinels,
-            master,
-            lab: Some(lab),
-            down_after_ms: Some(s.lab.down_after.as_millis() as u64),
-        });
-    }
-    let lab = s.target.lab_dir.as_deref().map(Lab::load).transpose()?;
-    let sentinels = s.target.sentinels.clone();
-    // Fail fast on an unreachable deployment or a wrong master name.
-    topology::ask_primary(&sentinels, &master, Timeouts::CONTROL).await?;
-    Ok(Target {
-        description: format!(
-            "sentinels {} (master '{master}')",
-            topology::join(&sentinels)
-        ),
-        sentinels,
-        master,
-        lab,
-        down_after_ms: None,
-    })
-}
-
-/// What `--dry-run` prints: the target and the fault each trial would inject.
-pub async fn dry_run(s: &Scenario) -> Result<String> {
-    if s.target.lab.is_some() {
-        return Ok(format!(
-            "would start an ephemeral process lab, run {} trial(s) of: {}, then tear the lab down",
-            s.trials,
-            fault::describe(&s.fault, &Addr::new("<lab primary>", 0), None)
-        ));
-    }
-    let lab = s.target.lab_dir.as_deref().map(Lab::load).transpose()?;
-    let primary =
-        topology::ask_primary(&s.target.sentinels, &s.master(), Timeouts::CONTROL).await?;
-    if s.fault.needs_process() {
-        lab.as_ref().map(|l| l.member(&primary)).transpose()?;
-    }
-    Ok(format!(
-        "would run {} trial(s); first: {}",
-        s.trials,
-        fault::describe(&s.fault, &primary, lab.as_ref())
-    ))
 }
 
 async fn drill(s: &Scenario, progress: bool, cancel: watch::Receiver<bool>) -> Result<DrillReport> {
@@ -139,6 +71,9 @@ async fn drill(s: &Scenario, progress: bool, cancel: watch::Receiver<bool>) -> R
     drop(monitor);
     if let Some(lab) = target.lab.take().filter(|_| s.target.lab.is_some()) {
         lab.down()?;
+    }
+    if let Some(lab) = target.docker.take().filter(|_| s.target.lab.is_some()) {
+        lab.down().await?;
     }
     Ok(DrillReport::new(
         s.name.clone(),
@@ -291,34 +226,65 @@ impl Ctx<'_> {
                 return not_injected(vec![why]);
             }
         };
-        let description = fault::describe(&s.fault, &old, target.lab.as_ref());
+        let mut errors = Vec::new();
+        let mut before = None;
+        let mut prefix = String::new();
+        if let Some(b) = &s.before {
+            match inject_one(b, &old, target).await {
+                (d, Ok(a)) => {
+                    before = Some(a);
+                    prefix = format!("before: {d}; then: ");
+                }
+                (d, Err(e)) => {
+                    workload.stop().await;
+                    let mut r = not_injected(vec![format!("could not inject `before`: {e}")]);
+                    r.fault = d;
+                    return r;
+                }
+            }
+        }
 
         self.progress.step(n, "fault");
         let fault_at = Instant::now();
-        let mut applied = match fault::inject(
-            &s.fault,
-            &old,
-            target.lab.as_mut(),
-            &target.sentinels,
-            &target.master,
-        )
-        .await
-        {
+        let (description, result) = inject_one(&s.fault, &old, target).await;
+        let description = format!("{prefix}{description}");
+        let mut applied = match result {
             Ok(a) => Some(a),
             Err(e) => {
+                if let Some(b) = before.take() {
+                    revert(b, target, &mut errors).await;
+                }
                 workload.stop().await;
-                let mut r = not_injected(vec![format!("could not inject: {e}")]);
+                errors.insert(0, format!("could not inject: {e}"));
+                let mut r = not_injected(errors);
                 r.fault = description;
                 return r;
             }
         };
-        let mut errors = Vec::new();
         let cancelled = self
             .observe(fault_at, &old, &mut seen, &mut applied, target, &mut errors)
             .await;
 
         let history = workload.stop().await;
         self.drain(&mut seen);
+        let switched = seen
+            .timeline
+            .first(&EventKind::SwitchMaster, &target.master, fault_at)
+            .is_some();
+        if !switched && applied.as_ref().is_some_and(Applied::is_down) {
+            // No failover: the primary is still the node that was taken down. Start it again
+            // first, so the loss check reads what it kept (instead of failing to reach it).
+            if let Some(a) = applied.take() {
+                revert(a, target, &mut errors).await;
+            }
+            self.progress.step(n, "restart");
+            if !self.wait_serving(&old, &mut seen).await {
+                errors.push(format!(
+                    "{old} did not serve again within {} of its restart",
+                    humantime::format_duration(s.timing.rejoin)
+                ));
+            }
+        }
         self.progress.step(n, "loss check");
         let loss =
             match topology::ask_primary(&target.sentinels, &target.master, Timeouts::CONTROL).await
@@ -330,6 +296,9 @@ impl Ctx<'_> {
             .ok();
         if let Some(a) = applied.take() {
             revert(a, target, &mut errors).await;
+        }
+        if let Some(b) = before.take() {
+            revert(b, target, &mut errors).await;
         }
         self.progress.step(n, "rejoin");
         let failed_over = seen
@@ -345,6 +314,9 @@ impl Ctx<'_> {
             errors.push("cancelled".into());
         }
         self.drain(&mut seen);
+        for f in episode::replay(&seen.timeline, &target.master) {
+            crate::telemetry::failover::export(&f);
+        }
         let obs = Observation {
             fault_at,
             old_primary: &old,
@@ -384,7 +356,9 @@ impl Ctx<'_> {
         let master = target.master.clone();
         let expect = s.targets.expect_failover;
         let observe_end = fault_at + s.timing.observe;
-        let resume_at = (s.fault.action == Action::Pause)
+        let resume_at = s
+            .fault
+            .timed()
             .then(|| fault_at + s.fault.duration.unwrap_or_default());
         let failed_over = |seen: &Seen| {
             expect
@@ -399,7 +373,7 @@ impl Ctx<'_> {
         };
         let mut settle_end = None;
         loop {
-            let resume_due = resume_at.filter(|_| matches!(applied, Some(Applied::Paused(_))));
+            let resume_due = resume_at.filter(|_| applied.is_some());
             let goal = settle_end.unwrap_or(observe_end);
             let deadline = resume_due.map_or(goal, |r| r.min(goal));
             let stop = match settle_end {
@@ -430,6 +404,25 @@ impl Ctx<'_> {
         }
     }
 
+    /// Waits (up to `timing.rejoin`) until `node` answers PING (not LOADING).
+    async fn wait_serving(&mut self, node: &Addr, seen: &mut Seen) -> bool {
+        let deadline = Instant::now() + self.s.timing.rejoin;
+        while Instant::now() < deadline {
+            if let Ok(mut con) = client::connect(node, Timeouts::CONTROL).await
+                && client::query::<String>(&mut con, node, &redis::cmd("PING"))
+                    .await
+                    .is_ok()
+            {
+                return true;
+            }
+            let next = Instant::now() + Duration::from_millis(100);
+            if self.pump(seen, next, |_| false).await == Stop::Cancelled {
+                return false;
+            }
+        }
+        false
+    }
+
     /// Waits (up to `timing.rejoin`) until the old primary is a replica with its link up.
     async fn wait_rejoin(&mut self, old: &Addr, seen: &mut Seen) -> Option<Instant> {
         let deadline = Instant::now() + self.s.timing.rejoin;
@@ -447,11 +440,5 @@ impl Ctx<'_> {
             }
         }
         None
-    }
-}
-
-async fn revert(applied: Applied, target: &mut Target, errors: &mut Vec<String>) {
-    if let Err(e) = fault::revert(applied, target.lab.as_mut()).await {
-        errors.push(format!("revert failed: {e}"));
     }
 }

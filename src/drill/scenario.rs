@@ -34,6 +34,10 @@ pub struct Scenario {
     pub workload: WorkloadConfig,
     /// The fault.
     pub fault: Fault,
+    /// A fault injected just before `fault` and reverted after it, at the end of the trial
+    /// (e.g. kill Sentinels, then the primary). `kill` or `stop` only.
+    #[serde(default)]
+    pub before: Option<Fault>,
     /// Durations of the trial's steps.
     #[serde(default)]
     pub timing: Timing,
@@ -52,6 +56,8 @@ fn one() -> u32 {
 pub enum LabKind {
     /// Local `redis-server` processes.
     Process,
+    /// Containers through the Docker API, from `$WARDEN_REDIS_IMAGE` (default `redis:7.2`).
+    Docker,
 }
 
 /// The deployment a drill hits: an ephemeral lab, or existing Sentinels.
@@ -67,9 +73,14 @@ pub struct TargetSpec {
     /// Master name (default: the lab's, or `mymaster`).
     #[serde(default)]
     pub master: Option<String>,
-    /// State directory of a lab started with `warden lab up`, for process faults on it.
+    /// State directory of a lab started with `warden lab up` (either backend), for process
+    /// or container faults on it.
     #[serde(default)]
     pub lab_dir: Option<PathBuf>,
+    /// With `sentinels`: the compose project of an existing Docker stack whose containers
+    /// (labelled `io.warden.chaos=allowed`) container faults may touch.
+    #[serde(default)]
+    pub compose_project: Option<String>,
 }
 
 /// How long each step of a trial may take.
@@ -173,8 +184,11 @@ impl Scenario {
             (Some(_), false) => {
                 return Err("[target]: give either `lab` or `sentinels`, not both".into());
             }
-            (None, true) => {
-                return Err("[target]: give `lab = \"process\"` or a list of `sentinels`".into());
+            (None, true) if t.lab_dir.is_none() => {
+                return Err(
+                    "[target]: give `lab = \"process\"`, `lab = \"docker\"`, `lab_dir` or a list of `sentinels`"
+                        .into(),
+                );
             }
             _ => {}
         }
@@ -183,13 +197,40 @@ impl Scenario {
                 "[target]: `lab_dir` names an existing lab; it cannot go with `lab`".into(),
             );
         }
-        if self.fault.needs_process() && t.lab.is_none() && t.lab_dir.is_none() {
+        let on_lab = self.fault.needs_process() || self.fault.docker_only();
+        if t.compose_project.is_some() && t.sentinels.is_empty() {
+            return Err("[target]: `compose_project` goes with a list of `sentinels`".into());
+        }
+        if on_lab && t.lab.is_none() && t.lab_dir.is_none() && t.compose_project.is_none() {
             return Err(format!(
-                "[fault]: `{}` acts on a process: set target.lab = \"process\" or target.lab_dir",
+                "[fault]: `{}` acts on a process or container: set target.lab, lab_dir or compose_project",
                 self.fault.action.name()
             ));
         }
+        if self.fault.docker_only() && t.lab == Some(LabKind::Process) {
+            return Err(format!(
+                "[fault]: `{}` on {} needs the docker backend: set target.lab = \"docker\"",
+                self.fault.action.name(),
+                self.fault.target.name()
+            ));
+        }
         self.fault.validate().map_err(|e| format!("[fault]: {e}"))?;
+        if let Some(b) = &self.before {
+            if b.timed() || !b.needs_process() {
+                return Err(
+                    "[before]: a `before` fault lasts the whole trial: use `kill` or `stop`".into(),
+                );
+            }
+            let docker = t.lab == Some(LabKind::Docker) || t.compose_project.is_some();
+            if b.docker_only() && !docker && t.lab_dir.is_none() {
+                return Err(format!(
+                    "[before]: `{}` on {} needs the docker backend: set target.lab = \"docker\"",
+                    b.action.name(),
+                    b.target.name()
+                ));
+            }
+            b.validate().map_err(|e| format!("[before]: {e}"))?;
+        }
         if self.trials == 0 {
             return Err("`trials` must be at least 1".into());
         }
@@ -240,11 +281,11 @@ action = "kill"
         check(GOOD, "ok");
         check(
             &GOOD.replace("action = \"kill\"", "action = \"kill\"\nsignal = 9"),
-            "line 7: unknown field `signal`, expected one of `action`, `target`, `duration`",
+            "line 7: unknown field `signal`, expected one of `action`, `target`, `duration`, `count`, `with_sentinels`",
         );
         check(
             &GOOD.replace("kill", "explode"),
-            "line 6: unknown variant `explode`, expected one of `kill`, `stop`, `pause`, `debug-sleep`, `sentinel-failover`",
+            "line 6: unknown variant `explode`, expected one of `kill`, `stop`, `pause`, `debug-sleep`, `sentinel-failover`, `restart`, `disconnect`, `partition`",
         );
         check(
             &GOOD.replace("kill", "pause"),
@@ -252,7 +293,7 @@ action = "kill"
         );
         check(
             &GOOD.replace("lab = \"process\"", "sentinels = [\"127.0.0.1:1\"]"),
-            "[fault]: `kill` acts on a process: set target.lab = \"process\" or target.lab_dir",
+            "[fault]: `kill` acts on a process or container: set target.lab, lab_dir or compose_project",
         );
         check(
             &GOOD.replace("lab = \"process\"", "sentinels = [\"nope\"]"),
@@ -260,11 +301,33 @@ action = "kill"
         );
         check(
             &format!("{GOOD}trials = 0"),
-            "line 7: unknown field `trials`, expected one of `action`, `target`, `duration`",
+            "line 7: unknown field `trials`, expected one of `action`, `target`, `duration`, `count`, `with_sentinels`",
         );
         check(
             &GOOD.replace("name = \"t\"", "name = \"t\"\ntrials = 0"),
             "`trials` must be at least 1",
+        );
+        check(
+            &GOOD.replace("\"kill\"", "\"partition\"\nduration = \"5s\""),
+            "[fault]: `partition` on primary needs the docker backend: set target.lab = \"docker\"",
+        );
+        check(
+            &GOOD
+                .replace("process", "docker")
+                .replace("kill", "partition"),
+            "[fault]: fault `partition` needs a `duration`",
+        );
+        check(
+            &GOOD
+                .replace("process", "docker")
+                .replace("kill\"", "kill\"\ntarget = \"sentinel\"\ncount = 2"),
+            "ok",
+        );
+        check(
+            &GOOD
+                .replace("process", "docker")
+                .replace("kill\"", "kill\"\ncount = 2"),
+            "[fault]: there is one primary: `count` must be 1",
         );
     }
 

@@ -21,6 +21,12 @@ pub struct SentinelSettings {
     pub failover_timeout: Duration,
     /// `parallel-syncs`: replicas reconfigured at once after a failover.
     pub parallel_syncs: u32,
+    /// Nodes' `min-replicas-to-write`: a primary with fewer replicas acking within
+    /// `min_replicas_max_lag` refuses writes (0: off, the Redis default).
+    pub min_replicas_to_write: u32,
+    /// Nodes' `min-replicas-max-lag` (whole seconds, at least 1).
+    #[serde(with = "humantime_serde")]
+    pub min_replicas_max_lag: Duration,
 }
 
 impl Default for SentinelSettings {
@@ -31,6 +37,8 @@ impl Default for SentinelSettings {
             down_after: Duration::from_millis(1000),
             failover_timeout: Duration::from_millis(10_000),
             parallel_syncs: 1,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag: Duration::from_secs(10),
         }
     }
 }
@@ -53,6 +61,17 @@ pub fn node_conf(port: u16, dir: &Path, primary: Option<u16>) -> String {
         c.push_str(&format!("replicaof 127.0.0.1 {p}\n"));
     }
     c
+}
+
+/// The nodes' write-safety settings as `(name, value)` config pairs.
+pub fn write_limits(s: &SentinelSettings) -> [(&'static str, String); 2] {
+    [
+        ("min-replicas-to-write", s.min_replicas_to_write.to_string()),
+        (
+            "min-replicas-max-lag",
+            s.min_replicas_max_lag.as_secs().max(1).to_string(),
+        ),
+    ]
 }
 
 /// `sentinel.conf` for a lab Sentinel watching the primary on `primary_port`.

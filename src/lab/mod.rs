@@ -5,7 +5,9 @@
 //! caught up; `down` stops exactly the PIDs recorded in `lab.json` and removes the directory.
 
 pub mod config;
+pub mod docker;
 pub mod process;
+pub mod stack;
 
 use std::path::{Path, PathBuf};
 use std::process::Child;
@@ -97,9 +99,53 @@ impl Member {
     }
 }
 
+/// How a lab runs its members.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// Local `redis-server` processes on 127.0.0.1.
+    #[default]
+    Process,
+    /// Containers on a user network, through the Docker API ([`docker`]).
+    Docker,
+}
+
+/// The backend of the lab recorded in `dir` (records without one are process labs).
+pub fn recorded_backend(dir: &Path) -> Result<Backend> {
+    #[derive(Deserialize)]
+    struct Head {
+        #[serde(default)]
+        backend: Backend,
+    }
+    let text = read_state(dir)?;
+    let head: Head = serde_json::from_str(&text).map_err(|e| Error::LabState {
+        dir: dir.to_path_buf(),
+        message: format!("{STATE_FILE} is not a warden lab record: {e}"),
+    })?;
+    Ok(head.backend)
+}
+
+/// The text of `dir/lab.json`.
+fn read_state(dir: &Path) -> Result<String> {
+    std::fs::read_to_string(dir.join(STATE_FILE)).map_err(|e| Error::LabState {
+        dir: dir.to_path_buf(),
+        message: format!("cannot read {STATE_FILE} ({e}); is a lab up here?"),
+    })
+}
+
+/// Writes `dir/lab.json` atomically (temporary name, then rename).
+fn write_state(dir: &Path, json: &str) -> Result<()> {
+    let file = dir.join(STATE_FILE);
+    let tmp = dir.join(format!("{STATE_FILE}.tmp"));
+    std::fs::write(&tmp, json).map_err(Error::io(&tmp))?;
+    std::fs::rename(&tmp, &file).map_err(Error::io(&file))
+}
+
 /// The persisted part of a lab (`lab.json`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct State {
+    #[serde(default)]
+    backend: Backend,
     redis_server: PathBuf,
     sentinel: SentinelSettings,
     members: Vec<Member>,
@@ -148,6 +194,7 @@ impl Lab {
         let mut lab = Lab {
             dir: dir.clone(),
             state: State {
+                backend: Backend::Process,
                 redis_server: binary.clone(),
                 sentinel: spec.sentinel.clone(),
                 members: Vec::new(),
@@ -158,7 +205,13 @@ impl Lab {
         let primary = spec.node_ports[0];
         for &port in &spec.node_ports {
             let replica_of = (port != primary).then_some(primary);
-            lab.start_member(Kind::Node, port, |d| config::node_conf(port, d, replica_of))?;
+            lab.start_member(Kind::Node, port, |d| {
+                let mut c = config::node_conf(port, d, replica_of);
+                for (k, v) in config::write_limits(&spec.sentinel) {
+                    c.push_str(&format!("{k} {v}\n"));
+                }
+                c
+            })?;
         }
         for &port in &spec.sentinel_ports {
             lab.start_member(Kind::Sentinel, port, |d| {
@@ -255,11 +308,13 @@ impl Lab {
 
     /// Opens the lab recorded in `dir` (started earlier by `warden lab up`).
     pub fn load(dir: &Path) -> Result<Lab> {
-        let file = dir.join(STATE_FILE);
-        let text = std::fs::read_to_string(&file).map_err(|e| Error::LabState {
-            dir: dir.to_path_buf(),
-            message: format!("cannot read {STATE_FILE} ({e}); is a lab up here?"),
-        })?;
+        if recorded_backend(dir)? == Backend::Docker {
+            return Err(Error::LabState {
+                dir: dir.to_path_buf(),
+                message: "this is a docker lab; process faults cannot reach it".into(),
+            });
+        }
+        let text = read_state(dir)?;
         let state: State = serde_json::from_str(&text).map_err(|e| Error::LabState {
             dir: dir.to_path_buf(),
             message: format!("{STATE_FILE} is not a warden lab record: {e}"),
@@ -274,11 +329,8 @@ impl Lab {
 
     /// Writes `lab.json` atomically (temporary name, then rename).
     fn save(&self) -> Result<()> {
-        let file = self.dir.join(STATE_FILE);
-        let tmp = self.dir.join(format!("{STATE_FILE}.tmp"));
         let json = serde_json::to_string_pretty(&self.state).expect("lab state serializes");
-        std::fs::write(&tmp, json).map_err(Error::io(&tmp))?;
-        std::fs::rename(&tmp, &file).map_err(Error::io(&file))
+        write_state(&self.dir, &json)
     }
 
     /// Keeps the processes running after this value is dropped (for `warden lab up`).

@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 
 use crate::addr::Addr;
 use crate::sentinel::event::{self, SentinelEvent};
-use crate::sentinel::timeline::{SourceId, Timeline};
+use crate::sentinel::timeline::{Ingest, SourceId, Timeline};
 
 /// What the monitor reports.
 #[derive(Debug, Clone)]
@@ -47,8 +47,9 @@ pub enum MonitorEvent {
 }
 
 impl MonitorEvent {
-    /// Feeds this report into a timeline.
-    pub fn apply(self, timeline: &mut Timeline) {
+    /// Feeds this report into a timeline; returns the index of the entry it started, if it
+    /// is an event no other Sentinel reported yet.
+    pub fn apply(self, timeline: &mut Timeline) -> Option<usize> {
         match self {
             MonitorEvent::Connected { source, at } => timeline.connected(source, at),
             MonitorEvent::Disconnected { source, at, reason } => {
@@ -60,9 +61,12 @@ impl MonitorEvent {
                 wall,
                 event,
             } => {
-                timeline.ingest(source, at, wall, event);
+                if let Ingest::New(i) = timeline.ingest(source, at, wall, event) {
+                    return Some(i);
+                }
             }
         }
+        None
     }
 }
 

@@ -266,6 +266,11 @@ impl Phases {
         ]
         .into_iter()
     }
+
+    /// The channel a phase name from [`Phases::iter`] stands for: `try_failover` → `+try-failover`.
+    pub fn channel(name: &str) -> String {
+        format!("+{}", name.replace('_', "-"))
+    }
 }
 
 #[cfg(test)]

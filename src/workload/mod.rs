@@ -2,6 +2,7 @@
 //! Sentinel-aware client, the history of what they did, and the loss check against the new
 //! primary.
 
+pub mod follow;
 pub mod history;
 pub mod loss;
 pub mod writer;
@@ -71,6 +72,20 @@ pub struct WorkloadConfig {
     pub op_timeout: Duration,
     /// What the client does after a failure.
     pub retry: RetryPolicy,
+    /// When the client moves to a new primary.
+    pub follow: Follow,
+}
+
+/// When a writer leaves the primary it is connected to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Follow {
+    /// On an error, and as soon as any Sentinel announces `+switch-master` (what Jedis and
+    /// Lettuce do).
+    SwitchMaster,
+    /// Only on an error (a client that never listens to Sentinel events): it writes on to
+    /// an old primary that stays healthy until Sentinel demotes it.
+    Errors,
 }
 
 impl Default for WorkloadConfig {
@@ -84,6 +99,7 @@ impl Default for WorkloadConfig {
             retry: RetryPolicy::Fixed {
                 delay: Duration::from_millis(10),
             },
+            follow: Follow::SwitchMaster,
         }
     }
 }
@@ -115,6 +131,7 @@ pub struct Workload {
     stop: watch::Sender<bool>,
     tasks: JoinSet<(usize, history::WriterHistory)>,
     epoch: Instant,
+    _listeners: JoinSet<()>,
 }
 
 impl Workload {
@@ -122,13 +139,29 @@ impl Workload {
     pub fn start(plan: Plan, events: mpsc::UnboundedSender<WriterEvent>) -> Workload {
         let (stop, stop_rx) = watch::channel(false);
         let epoch = plan.epoch;
+        let (switched, listeners) = match plan.config.follow {
+            Follow::SwitchMaster => {
+                let (rx, set) = follow::spawn(&plan.sentinels, &plan.master);
+                (Some(rx), set)
+            }
+            Follow::Errors => (None, JoinSet::new()),
+        };
         let plan = Arc::new(plan);
         let mut tasks = JoinSet::new();
         for idx in 0..plan.config.writers {
-            let (plan, stop_rx, events) = (plan.clone(), stop_rx.clone(), events.clone());
-            tasks.spawn(async move { (idx, writer::run(idx, &plan, stop_rx, events).await) });
+            let (plan, events) = (plan.clone(), events.clone());
+            let signals = writer::Signals {
+                stop: stop_rx.clone(),
+                switched: switched.clone(),
+            };
+            tasks.spawn(async move { (idx, writer::run(idx, &plan, signals, events).await) });
         }
-        Workload { stop, tasks, epoch }
+        Workload {
+            stop,
+            tasks,
+            epoch,
+            _listeners: listeners,
+        }
     }
 
     /// Stops the writers (each finishes its write in flight) and returns their history.

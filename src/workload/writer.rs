@@ -43,13 +43,25 @@ enum Failure {
     Refused(String),
 }
 
-/// Runs until `stop` turns true; returns the writer's history.
+/// What a writer listens to besides its replies.
+pub struct Signals {
+    /// Turns true when the workload stops.
+    pub stop: watch::Receiver<bool>,
+    /// The newest primary announced by `+switch-master`, when the writer follows it.
+    pub switched: Option<watch::Receiver<Option<Addr>>>,
+}
+
+/// Runs until `signals.stop` turns true; returns the writer's history.
 pub async fn run(
     idx: usize,
     plan: &Plan,
-    mut stop: watch::Receiver<bool>,
+    signals: Signals,
     events: mpsc::UnboundedSender<WriterEvent>,
 ) -> WriterHistory {
+    let Signals {
+        mut stop,
+        mut switched,
+    } = signals;
     let cfg = &plan.config;
     let mut hist = WriterHistory::default();
     let values = random_values(cfg.value_size);
@@ -63,10 +75,17 @@ pub async fn run(
     let mut first_ack_pending = false;
     let mut failures: u32 = 0;
     let mut unreported: u64 = 0;
+    let mut announced: Option<Addr> = None;
 
     while !*stop.borrow() {
+        if let Some(new) = switched.as_mut().and_then(newly_announced) {
+            if con.as_ref().is_some_and(|(node, _)| *node != new) {
+                con = None;
+            }
+            announced = Some(new);
+        }
         if con.is_none() {
-            match connect_primary(plan).await {
+            match connect_primary(plan, announced.take()).await {
                 Some((node, c)) => {
                     hist.begin_era(node.clone());
                     con = Some((node, c));
@@ -166,8 +185,26 @@ fn random_values(size: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Asks the Sentinels for the primary, connects, and confirms `ROLE` is master.
-async fn connect_primary(plan: &Plan) -> Option<(Addr, MultiplexedConnection)> {
+/// The address of a `+switch-master` not seen yet, if one came.
+fn newly_announced(rx: &mut watch::Receiver<Option<Addr>>) -> Option<Addr> {
+    if rx.has_changed().unwrap_or(false) {
+        rx.borrow_and_update().clone()
+    } else {
+        None
+    }
+}
+
+/// Connects to the primary `announced` by `+switch-master`, or else to the one the Sentinels
+/// name, and confirms its `ROLE` is master (an event alone is never trusted).
+async fn connect_primary(
+    plan: &Plan,
+    announced: Option<Addr>,
+) -> Option<(Addr, MultiplexedConnection)> {
+    if let Some(node) = announced
+        && let Some(con) = connect_master(plan, &node).await
+    {
+        return Some((node, con));
+    }
     let ask = Timeouts {
         connect: Duration::from_millis(200),
         response: Duration::from_millis(500),
@@ -175,16 +212,22 @@ async fn connect_primary(plan: &Plan) -> Option<(Addr, MultiplexedConnection)> {
     let node = topology::ask_primary(&plan.sentinels, &plan.master, ask)
         .await
         .ok()?;
+    let con = connect_master(plan, &node).await?;
+    Some((node, con))
+}
+
+/// A connection to `node` if its `ROLE` is master.
+async fn connect_master(plan: &Plan, node: &Addr) -> Option<MultiplexedConnection> {
     let t = Timeouts {
         connect: plan.config.op_timeout,
         response: plan.config.op_timeout,
     };
-    let mut con = client::connect(&node, t).await.ok()?;
-    client::is_master(&mut con, &node)
+    let mut con = client::connect(node, t).await.ok()?;
+    client::is_master(&mut con, node)
         .await
         .ok()
         .filter(|m| *m)
-        .map(|_| (node, con))
+        .map(|_| con)
 }
 
 /// Sorts a failed write: `(how it ended, whether to find the primary again)`.

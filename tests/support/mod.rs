@@ -5,6 +5,7 @@
 //! Each test file uses a different subset, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -15,6 +16,9 @@ use tokio::sync::mpsc;
 use warden::addr::Addr;
 use warden::lab::{Lab, LabSpec, SentinelSettings};
 use warden::sentinel::monitor::MonitorEvent;
+use warden::sentinel::timeline::Timeline;
+
+pub mod docker;
 
 /// Generous: the machine may be loaded, and a poll ends as soon as its condition holds.
 pub const WAIT: Duration = Duration::from_secs(60);
@@ -133,6 +137,24 @@ pub async fn recv_until(
             }
         }
     }
+}
+
+/// Receives reports into `timeline` until the monitor is subscribed to all `n` Sentinels.
+pub async fn until_subscribed(
+    rx: &mut mpsc::UnboundedReceiver<MonitorEvent>,
+    n: usize,
+    timeline: &mut Timeline,
+    logs: &[PathBuf],
+) {
+    let mut connected = HashSet::new();
+    recv_until(rx, WAIT, "the monitor to connect", logs, |ev| {
+        if let MonitorEvent::Connected { source, .. } = &ev {
+            connected.insert(*source);
+        }
+        ev.apply(timeline);
+        connected.len() == n
+    })
+    .await;
 }
 
 /// `n` ports that were free a moment ago.

@@ -1,0 +1,82 @@
+//! `warden lab up|status --backend docker`: the docker lab's commands.
+
+use std::path::Path;
+
+use crate::cli::LabUp;
+use crate::client::Timeouts;
+use crate::error::{EXIT_MET, Result};
+use crate::lab::SentinelSettings;
+use crate::lab::docker::{DockerLab, DockerLabSpec};
+use crate::sentinel::topology;
+
+/// Creates the docker lab and prints its containers.
+pub async fn up(a: LabUp) -> Result<u8> {
+    let spec = DockerLabSpec {
+        dir: a.dir.dir,
+        image: a.image,
+        sentinel: SentinelSettings {
+            master: a.master,
+            quorum: a.quorum,
+            down_after: a.down_after,
+            failover_timeout: a.failover_timeout,
+            parallel_syncs: a.parallel_syncs,
+            ..SentinelSettings::default()
+        },
+        ready_timeout: a.timeout,
+    };
+    let lab = DockerLab::up(spec).await?;
+    println!(
+        "docker lab {} up in {} (master name '{}', network {})",
+        lab.lab_id(),
+        lab.dir().display(),
+        lab.master(),
+        lab.network()
+    );
+    for c in lab.containers() {
+        println!(
+            "  {:<8} {:<20} {:<36} {}",
+            c.role.name(),
+            c.addr.to_string(),
+            c.name,
+            short(&c.id)
+        );
+    }
+    let sentinels: Vec<String> = lab.sentinels().iter().map(ToString::to_string).collect();
+    println!("sentinels: {}", sentinels.join(","));
+    lab.detach();
+    Ok(EXIT_MET)
+}
+
+/// Prints each container's state as the engine reports it, and the primary per Sentinels.
+pub async fn status(dir: &Path) -> Result<u8> {
+    let lab = DockerLab::load(dir).await?;
+    println!(
+        "docker lab {} in {} (master name '{}')",
+        lab.lab_id(),
+        dir.display(),
+        lab.master()
+    );
+    let listed = lab.listed().await?;
+    for c in lab.containers() {
+        let state = listed
+            .iter()
+            .find(|l| l.id.as_deref() == Some(c.id.as_str()))
+            .and_then(|l| l.status.clone())
+            .unwrap_or_else(|| "gone".into());
+        println!(
+            "  {:<8} {:<20} {:<36} {state}",
+            c.role.name(),
+            c.addr.to_string(),
+            c.name
+        );
+    }
+    match topology::ask_primary(&lab.sentinels(), lab.master(), Timeouts::CONTROL).await {
+        Ok(p) => println!("primary (per Sentinels): {p}"),
+        Err(e) => println!("primary: unknown ({e})"),
+    }
+    Ok(EXIT_MET)
+}
+
+fn short(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}

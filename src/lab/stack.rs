@@ -1,0 +1,254 @@
+//! Pure: the docker lab's built-in definition — its six services, their roles, labels,
+//! names, commands and the Sentinel config text. It is the one source of truth for
+//! `warden lab up --backend docker`; `compose/docker-compose.yml` mirrors it for people
+//! (same services, roles, labels and Redis settings), and `tests/docker_lab.rs` checks that
+//! the two agree.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::config::{SentinelSettings, write_limits};
+
+/// Label naming the warden lab that created a container, network or volume (its lab id).
+pub const LABEL_LAB: &str = "io.warden.lab";
+/// Label saying what a container is: `primary`, `replica` or `sentinel`.
+pub const LABEL_ROLE: &str = "io.warden.role";
+/// Opt-in label: warden injects faults only into containers where it is `allowed`.
+pub const LABEL_CHAOS: &str = "io.warden.chaos";
+/// The value of [`LABEL_CHAOS`] that opts a container in.
+pub const CHAOS_ALLOWED: &str = "allowed";
+/// Compose's project label; a docker lab sets it too, so one guard covers both.
+pub const LABEL_PROJECT: &str = "com.docker.compose.project";
+/// Compose's service label (the service name is also the container's network alias).
+pub const LABEL_SERVICE: &str = "com.docker.compose.service";
+/// The port every node listens on inside its container.
+pub const NODE_PORT: u16 = 6379;
+/// The port every Sentinel listens on inside its container.
+pub const SENTINEL_PORT: u16 = 26379;
+/// Where data and the Sentinel config live inside a container (a named volume).
+pub const DATA_DIR: &str = "/data";
+/// The Sentinel's config file, written into its volume before it starts.
+pub const SENTINEL_CONF: &str = "sentinel.conf";
+
+/// What a container of the stack is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The node that starts as the primary.
+    Primary,
+    /// A node that starts as a replica of the primary.
+    Replica,
+    /// A Sentinel.
+    Sentinel,
+}
+
+impl Role {
+    /// The value of [`LABEL_ROLE`].
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Primary => "primary",
+            Role::Replica => "replica",
+            Role::Sentinel => "sentinel",
+        }
+    }
+
+    /// The port this role listens on.
+    pub fn port(self) -> u16 {
+        match self {
+            Role::Sentinel => SENTINEL_PORT,
+            Role::Primary | Role::Replica => NODE_PORT,
+        }
+    }
+}
+
+/// One service of the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Service {
+    /// Service name: network alias, compose service label and container-name suffix.
+    pub name: &'static str,
+    /// What it is.
+    pub role: Role,
+}
+
+/// The stack, in start order: the primary, two replicas, three Sentinels.
+pub const SERVICES: [Service; 6] = [
+    Service {
+        name: "redis-primary",
+        role: Role::Primary,
+    },
+    Service {
+        name: "redis-replica-1",
+        role: Role::Replica,
+    },
+    Service {
+        name: "redis-replica-2",
+        role: Role::Replica,
+    },
+    Service {
+        name: "sentinel-1",
+        role: Role::Sentinel,
+    },
+    Service {
+        name: "sentinel-2",
+        role: Role::Sentinel,
+    },
+    Service {
+        name: "sentinel-3",
+        role: Role::Sentinel,
+    },
+];
+
+/// The compose project name of lab `lab_id` (also its network's name).
+pub fn project(lab_id: &str) -> String {
+    format!("warden-{lab_id}")
+}
+
+/// The container name of `service` in lab `lab_id`.
+pub fn container_name(lab_id: &str, service: &str) -> String {
+    format!("warden-{lab_id}-{service}")
+}
+
+/// The data volume of `service` in lab `lab_id`.
+pub fn volume_name(lab_id: &str, service: &str) -> String {
+    format!("warden-{lab_id}-{service}-data")
+}
+
+/// Labels of the lab's network and volumes.
+pub fn lab_labels(lab_id: &str) -> HashMap<String, String> {
+    HashMap::from([
+        (LABEL_LAB.to_string(), lab_id.to_string()),
+        (LABEL_PROJECT.to_string(), project(lab_id)),
+    ])
+}
+
+/// Labels of a container: the lab's, plus role, service and the chaos opt-in.
+pub fn container_labels(lab_id: &str, service: &Service) -> HashMap<String, String> {
+    let mut l = lab_labels(lab_id);
+    l.insert(LABEL_ROLE.into(), service.role.name().into());
+    l.insert(LABEL_SERVICE.into(), service.name.into());
+    l.insert(LABEL_CHAOS.into(), CHAOS_ALLOWED.into());
+    l
+}
+
+/// The command of a node container; `primary_ip` is `None` for the primary itself.
+/// Protected mode is off because the nodes are reached over the network (the official
+/// image's entrypoint does the same).
+pub fn node_cmd(primary_ip: Option<&str>, s: &SentinelSettings) -> Vec<String> {
+    let port = NODE_PORT.to_string();
+    let mut c: Vec<String> = [
+        "redis-server",
+        "--port",
+        &port,
+        "--protected-mode",
+        "no",
+        "--dir",
+        DATA_DIR,
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "everysec",
+        "--repl-diskless-sync-delay",
+        "0",
+        "--enable-debug-command",
+        "yes",
+    ]
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    for (k, v) in write_limits(s) {
+        c.extend([format!("--{k}"), v]);
+    }
+    if let Some(ip) = primary_ip {
+        c.extend(["--replicaof".into(), ip.into(), port]);
+    }
+    c
+}
+
+/// The command of a Sentinel container: its config is a writable file in its own volume.
+pub fn sentinel_cmd() -> Vec<String> {
+    vec![
+        "redis-server".into(),
+        format!("{DATA_DIR}/{SENTINEL_CONF}"),
+        "--sentinel".into(),
+    ]
+}
+
+/// `sentinel.conf` for a Sentinel container monitoring the primary at `primary_ip`.
+///
+/// Sentinels announce IPs (`announce-hostnames` stays off): warden runs on the host, where
+/// container names do not resolve but the user network's IPs are routed.
+pub fn sentinel_conf(primary_ip: &str, s: &SentinelSettings) -> String {
+    let m = &s.master;
+    format!(
+        "port {SENTINEL_PORT}\n\
+         dir {DATA_DIR}\n\
+         sentinel resolve-hostnames yes\n\
+         sentinel monitor {m} {primary_ip} {NODE_PORT} {quorum}\n\
+         sentinel down-after-milliseconds {m} {down}\n\
+         sentinel failover-timeout {m} {fo}\n\
+         sentinel parallel-syncs {m} {ps}\n",
+        quorum = s.quorum,
+        down = s.down_after.as_millis(),
+        fo = s.failover_timeout.as_millis(),
+        ps = s.parallel_syncs,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stack_is_one_primary_two_replicas_three_sentinels() {
+        let count = |r| SERVICES.iter().filter(|s| s.role == r).count();
+        assert_eq!(
+            (
+                count(Role::Primary),
+                count(Role::Replica),
+                count(Role::Sentinel)
+            ),
+            (1, 2, 3)
+        );
+        assert_eq!(SERVICES[0].role, Role::Primary, "the primary starts first");
+    }
+
+    #[test]
+    fn every_container_is_labelled_for_its_lab_and_opted_in() {
+        let l = container_labels("ab12", &SERVICES[3]);
+        assert_eq!(l[LABEL_LAB], "ab12");
+        assert_eq!(l[LABEL_PROJECT], "warden-ab12");
+        assert_eq!(l[LABEL_ROLE], "sentinel");
+        assert_eq!(l[LABEL_SERVICE], "sentinel-1");
+        assert_eq!(l[LABEL_CHAOS], CHAOS_ALLOWED);
+        assert_eq!(
+            container_name("ab12", "sentinel-1"),
+            "warden-ab12-sentinel-1"
+        );
+        assert_eq!(
+            volume_name("ab12", "sentinel-1"),
+            "warden-ab12-sentinel-1-data"
+        );
+    }
+
+    #[test]
+    fn replicas_follow_the_primary_ip_and_sentinels_monitor_it() {
+        let s = SentinelSettings::default();
+        assert!(!node_cmd(None, &s).contains(&"--replicaof".to_string()));
+        let r = node_cmd(Some("172.20.0.2"), &s).join(" ");
+        assert!(
+            r.contains("--min-replicas-to-write 0 --min-replicas-max-lag 10"),
+            "{r}"
+        );
+        assert!(r.ends_with("--replicaof 172.20.0.2 6379"), "{r}");
+        assert!(r.contains("--appendfsync everysec"));
+        let s = sentinel_conf("172.20.0.2", &SentinelSettings::default());
+        assert!(s.contains("sentinel monitor mymaster 172.20.0.2 6379 2\n"));
+        assert!(s.contains("sentinel down-after-milliseconds mymaster 1000\n"));
+        assert!(!s.contains("announce-hostnames"));
+        assert_eq!(
+            sentinel_cmd().join(" "),
+            "redis-server /data/sentinel.conf --sentinel"
+        );
+    }
+}

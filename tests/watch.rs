@@ -1,0 +1,257 @@
+//! `warden watch` against a real lab: a manual failover is printed as it happens and summed up
+//! as one episode, and exported as one OTLP trace; bad targets are one-line errors.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use serde_json::Value;
+use support::{TestLab, WAIT, Warden, dump_logs};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio_stream::wrappers::TcpListenerStream;
+use warden::client::{self, Timeouts};
+
+/// Reads the child's JSON lines until `pred` matches one; panics with what was read on timeout.
+fn read_until(
+    rx: &mpsc::Receiver<String>,
+    seen: &mut Vec<Value>,
+    what: &str,
+    pred: impl Fn(&Value) -> bool,
+) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                let v: Value =
+                    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+                let hit = pred(&v);
+                seen.push(v);
+                if hit {
+                    return;
+                }
+            }
+            Err(e) => panic!("no line for {what} ({e}); read so far: {seen:#?}"),
+        }
+    }
+}
+
+/// Starts `warden watch --json --episodes 1 ARGS`; its stdout lines arrive on the receiver.
+fn spawn_watch(w: &Warden, args: &[&str]) -> (Child, mpsc::Receiver<String>) {
+    let mut child = w
+        .command()
+        .args(["watch", "--json", "--episodes", "1"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn warden watch");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
+/// Waits until the watch is subscribed to every Sentinel, then asks for a manual failover.
+async fn failover_when_watched(t: &TestLab, rx: &mpsc::Receiver<String>, seen: &mut Vec<Value>) {
+    let sentinels = t.lab.sentinels();
+    for _ in 0..sentinels.len() {
+        read_until(rx, seen, "a connection", |v| v["type"] == "connected");
+    }
+    let mut con = client::connect(&sentinels[0], Timeouts::CONTROL)
+        .await
+        .expect("sentinel");
+    let ok: String = redis::cmd("SENTINEL")
+        .arg("FAILOVER")
+        .arg(t.lab.master())
+        .query_async(&mut con)
+        .await
+        .expect("SENTINEL FAILOVER");
+    assert_eq!(ok, "OK");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_failover_is_one_episode_with_its_phases_in_order() {
+    let t = TestLab::up().await;
+    let logs = t.logs();
+    let sentinels = t.lab.sentinels();
+    let list = sentinels
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let w = Warden::new();
+    let (mut child, rx) = spawn_watch(&w, &["--sentinels", &list, "--master", t.lab.master()]);
+    let mut seen = Vec::new();
+    failover_when_watched(&t, &rx, &mut seen).await;
+    read_until(&rx, &mut seen, "the failover summary", |v| {
+        v["type"] == "failover"
+    });
+    let status = child.wait().expect("watch exits after one episode");
+    if !status.success() {
+        dump_logs(&logs);
+        panic!("watch exited with {status}: {seen:#?}");
+    }
+
+    let f = seen.last().expect("summary");
+    assert_eq!(f["outcome"], "failed_over", "{f:#}");
+    assert_ne!(f["old"], f["new"], "{f:#}");
+    assert!(
+        f["switch_reports"].as_u64().is_some_and(|n| n >= 1),
+        "{f:#}"
+    );
+    // A manual failover has no +sdown/+odown; the phases it has come in failover order.
+    let times: Vec<f64> = f["phases_ms"]
+        .as_array()
+        .expect("phases")
+        .iter()
+        .filter_map(|p| p[1].as_f64())
+        .collect();
+    assert!(times.len() >= 5, "{f:#}");
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{f:#}");
+    // Each event is printed once, however many Sentinels report it.
+    let switches = seen
+        .iter()
+        .filter(|v| v["type"] == "event" && v["event"] == "+switch-master")
+        .count();
+    assert_eq!(switches, 1, "{seen:#?}");
+
+    let run = w.run(&["watch", "--sentinels", &list, "--master", "nosuchmaster"]);
+    assert!(run.one_line_error().contains("nosuchmaster"), "{run:#?}");
+}
+
+#[test]
+fn an_unreachable_sentinel_a_missing_lab_and_a_bad_endpoint_are_one_line_errors() {
+    let w = Warden::new();
+    let port = support::free_ports(1)[0];
+    let run = w.run(&["watch", "--sentinels", &format!("127.0.0.1:{port}")]);
+    assert!(
+        run.one_line_error().contains("no Sentinel answered"),
+        "{run:#?}"
+    );
+
+    let run = w.run(&["watch"]);
+    assert!(run.one_line_error().contains("warden lab up"), "{run:#?}");
+
+    let run = w.run(&["--otlp-endpoint", "not a url", "watch"]);
+    assert!(run.one_line_error().contains("OTLP endpoint"), "{run:#?}");
+}
+
+/// An OTLP/gRPC trace receiver on a free loopback port: `(endpoint, requests)`.
+async fn otlp_receiver() -> (String, UnboundedReceiver<ExportTraceServiceRequest>) {
+    struct Rx(UnboundedSender<ExportTraceServiceRequest>);
+    #[tonic::async_trait]
+    impl TraceService for Rx {
+        async fn export(
+            &self,
+            r: tonic::Request<ExportTraceServiceRequest>,
+        ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+            let _ = self.0.send(r.into_inner());
+            Ok(tonic::Response::new(ExportTraceServiceResponse {
+                partial_success: None,
+            }))
+        }
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = unbounded_channel();
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(Rx(tx)))
+            .serve_with_incoming(TcpListenerStream::new(listener)),
+    );
+    (endpoint, rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watched_failover_is_exported_as_one_otlp_trace() {
+    let (endpoint, mut requests) = otlp_receiver().await;
+    let t = TestLab::up().await;
+    let list = t
+        .lab
+        .sentinels()
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let w = Warden::new();
+    let args = [
+        "--sentinels",
+        &list,
+        "--master",
+        t.lab.master(),
+        "--otlp-endpoint",
+        &endpoint,
+    ];
+    let (mut child, rx) = spawn_watch(&w, &args);
+    let mut seen = Vec::new();
+    failover_when_watched(&t, &rx, &mut seen).await;
+    read_until(&rx, &mut seen, "the failover summary", |v| {
+        v["type"] == "failover"
+    });
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .expect("join")
+        .expect("watch exits");
+    assert!(status.success(), "{status}: {seen:#?}");
+
+    // warden flushes its exporter before it exits, so every span has arrived by now.
+    let mut spans = Vec::new();
+    while let Ok(req) = requests.try_recv() {
+        for rs in req.resource_spans {
+            spans.extend(rs.scope_spans.into_iter().flat_map(|s| s.spans));
+        }
+    }
+    let root_name = format!("failover {}", t.lab.master());
+    let roots: Vec<_> = spans.iter().filter(|s| s.name == root_name).collect();
+    assert_eq!(roots.len(), 1, "{spans:#?}");
+    let root = roots[0];
+    let children: Vec<_> = spans
+        .iter()
+        .filter(|s| s.parent_span_id == root.span_id)
+        .collect();
+    let names: Vec<&str> = children.iter().map(|s| s.name.as_str()).collect();
+    for phase in [
+        "+try-failover",
+        "+promoted-slave",
+        "+switch-master",
+        "+failover-end",
+    ] {
+        assert!(names.contains(&phase), "{phase} missing from {names:?}");
+    }
+    for c in &children {
+        assert_eq!(c.trace_id, root.trace_id);
+        assert!(
+            root.start_time_unix_nano <= c.start_time_unix_nano,
+            "{c:#?}"
+        );
+        assert!(c.start_time_unix_nano <= c.end_time_unix_nano, "{c:#?}");
+        assert!(c.end_time_unix_nano <= root.end_time_unix_nano, "{c:#?}");
+    }
+    // The root lasts as long as the summary says, to the millisecond.
+    let root_ms = (root.end_time_unix_nano - root.start_time_unix_nano) as f64 / 1e6;
+    let summary_ms = seen.last().expect("summary")["duration_ms"]
+        .as_f64()
+        .expect("duration_ms");
+    assert!(
+        (root_ms - summary_ms).abs() < 1.0,
+        "{root_ms} vs {summary_ms}"
+    );
+}
