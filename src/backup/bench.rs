@@ -284,7 +284,7 @@ async fn runbook(primary: &Addr, dir: &Path, rounds: u32) -> Result<Row> {
         let before = info(primary, "stats", "total_forks").await?;
         let copy = dir.join(format!("dump-{r}.rdb"));
         let t = Instant::now();
-        crate::backup::bgsave::bgsave(&mut con, primary, Duration::from_secs(600)).await?;
+        crate::backup::bgsave::bgsave(&mut con, primary, Duration::from_secs(600), false).await?;
         let (d, c) = (data.display().to_string(), copy.display().to_string());
         exec(Path::new("cp"), &[&d, &c]).await?;
         exec(Path::new("gzip"), &["-f", &c]).await?;
