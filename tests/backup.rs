@@ -111,6 +111,26 @@ async fn backup_from_a_replica_never_forks_the_primary() {
     let run = w.run(&["backups", "list", "--dest", dest]);
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(run.stdout.contains("replica 127.0.0.1:"), "{run:#?}");
+    // A full disk (a file-size limit; SIGXFSZ ignored so writes fail with EFBIG) is one
+    // line and leaves no temporary file.
+    let run = tokio::task::block_in_place(|| {
+        support::run(
+            std::process::Command::new("sh")
+                .current_dir(w.path())
+                .args([
+                    "-c",
+                    "trap '' XFSZ; ulimit -f 64; exec \"$0\" \"$@\"",
+                    env!("CARGO_BIN_EXE_warden"),
+                    "backup",
+                    "--sentinels",
+                    &s,
+                    "--dest",
+                    dest,
+                ]),
+        )
+    });
+    let line = run.one_line_error();
+    assert!(line.contains("File too large"), "{line}");
     let leftovers: Vec<_> = std::fs::read_dir(dest)
         .expect("dest")
         .flatten()

@@ -188,15 +188,16 @@ pub async fn run(spec: &Spec) -> Result<String> {
 
     let mut rows = Vec::new();
     let mut peak_kib = 0u64;
-    for (name, method) in [
-        ("warden backup --method stream (replica)", "stream"),
-        ("warden backup --method bgsave (replica)", "bgsave"),
+    for (name, method, compress) in [
+        ("warden backup --method stream (replica)", "stream", "gzip"),
+        ("warden backup --method bgsave (replica)", "bgsave", "gzip"),
+        ("warden backup stream --compress zstd", "stream", "zstd"),
     ] {
         let mut secs = Vec::new();
         let (mut forks, mut stored) = (0, 0);
         for r in 0..rounds {
             let before = info(&primary, "stats", "total_forks").await?;
-            let d = dir(&format!("{method}-{r}"));
+            let d = dir(&format!("{method}-{compress}-{r}"));
             let (s, out) = timed(
                 &me,
                 &[
@@ -207,6 +208,8 @@ pub async fn run(spec: &Spec) -> Result<String> {
                     &d,
                     "--method",
                     method,
+                    "--compress",
+                    compress,
                     "--json",
                 ],
             )
@@ -281,7 +284,7 @@ async fn runbook(primary: &Addr, dir: &Path, rounds: u32) -> Result<Row> {
         let before = info(primary, "stats", "total_forks").await?;
         let copy = dir.join(format!("dump-{r}.rdb"));
         let t = Instant::now();
-        crate::backup::bgsave::bgsave(&mut con, primary, Duration::from_secs(600)).await?;
+        crate::backup::bgsave::bgsave(&mut con, primary, Duration::from_secs(600), false).await?;
         let (d, c) = (data.display().to_string(), copy.display().to_string());
         exec(Path::new("cp"), &[&d, &c]).await?;
         exec(Path::new("gzip"), &["-f", &c]).await?;

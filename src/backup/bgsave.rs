@@ -32,8 +32,14 @@ async fn persistence(con: &mut MultiplexedConnection, addr: &Addr) -> Result<Per
 }
 
 /// Runs `BGSAVE` on `addr` and waits until a save that started after the call has finished
-/// with status ok. A save already running is waited out first.
-pub async fn bgsave(con: &mut MultiplexedConnection, addr: &Addr, timeout: Duration) -> Result<()> {
+/// with status ok. A save already running is waited out first. With `progress`, a line on
+/// stderr shows the wait.
+pub async fn bgsave(
+    con: &mut MultiplexedConnection,
+    addr: &Addr,
+    timeout: Duration,
+    progress: bool,
+) -> Result<()> {
     let deadline = Instant::now() + timeout;
     let timed_out = |detail: String| Error::Timeout {
         what: format!("BGSAVE on {addr} did not finish"),
@@ -49,13 +55,23 @@ pub async fn bgsave(con: &mut MultiplexedConnection, addr: &Addr, timeout: Durat
         before = persistence(con, addr).await?;
     }
     let _: redis::Value = client::query(con, addr, &redis::cmd("BGSAVE")).await?;
+    let started = Instant::now();
     loop {
         let now = persistence(con, addr).await?;
+        if progress {
+            eprint!(
+                "\rBGSAVE on {addr}: {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
         let advanced = match (before.saves, now.saves) {
             (Some(b), Some(n)) => n > b,
             _ => now.last_save > before.last_save,
         };
         if !now.in_progress && advanced {
+            if progress {
+                eprint!("\r\x1b[2K");
+            }
             if now.last_ok {
                 return Ok(());
             }

@@ -179,7 +179,7 @@ pub async fn run(spec: &Spec) -> Result<(Manifest, PathBuf)> {
     let staged = match spec.method {
         Method::Stream => stream(&plan.source, pw, spec, opts).await?,
         Method::Bgsave => {
-            bgsave::bgsave(&mut con, &plan.source, spec.timeout).await?;
+            bgsave::bgsave(&mut con, &plan.source, spec.timeout, spec.progress).await?;
             let path = bgsave::dump_path(&mut con, &plan.source, spec.data_dir.clone()).await?;
             let (dest, c) = (spec.dest.clone(), spec.compression);
             blocking("staging the backup", move || {
