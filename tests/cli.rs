@@ -1,9 +1,10 @@
-//! Bad input to `warden drill`: each exits 2 (could not run) with a one-line error, or, for
-//! a target that cannot fail over, says so in the report. Runs the real binary in a fresh dir.
+//! Bad input to `warden drill` (and a bad backup destination): each exits 2 (could not run)
+//! with a one-line error, or, for a target that cannot fail over, says so in the report. Runs
+//! the real binary in a fresh dir.
 
 mod support;
 
-use support::{RedisProc, TestLab, WAIT, Warden, free_ports, wait_until};
+use support::{RedisProc, TestLab, WAIT, Warden, free_ports, run, wait_until};
 use warden::client::Timeouts;
 use warden::sentinel::topology;
 
@@ -162,4 +163,24 @@ async fn a_master_without_replicas_is_not_failed_over() {
         .expect("primary");
     assert_eq!(primary, node.addr());
     drop((sentinel, node, w));
+}
+
+#[test]
+fn a_gcs_destination_with_a_missing_key_file_is_one_line() {
+    let w = Warden::new();
+    let run = run(w
+        .command()
+        .env(
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            w.path().join("missing-key.json"),
+        )
+        .args([
+            "backups",
+            "list",
+            "--dest",
+            "gs://warden-no-such-bucket/redis",
+        ]));
+    let line = run.one_line_error();
+    assert!(line.contains("gs://warden-no-such-bucket/redis"), "{line}");
+    assert!(line.contains("missing-key.json"), "{line}");
 }

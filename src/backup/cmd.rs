@@ -109,7 +109,7 @@ pub async fn backup(args: BackupArgs) -> Result<u8> {
     for d in dests {
         match d {
             Dest::Local(p) => locals.push(p),
-            Dest::S3(url) => remotes.push(Remote::open(&url, args.s3_endpoint.as_deref())?),
+            Dest::Bucket(url) => remotes.push(Remote::open(&url, args.s3_endpoint.as_deref())?),
         }
     }
     let mut taken = Vec::new();
@@ -222,7 +222,7 @@ pub async fn list(args: BackupsListArgs) -> Result<u8> {
             let incomplete = store::incomplete(&dir, &entries)?;
             (entries, incomplete)
         }
-        Dest::S3(url) => {
+        Dest::Bucket(url) => {
             let r = Remote::open(&url, args.s3_endpoint.as_deref())?;
             let entries = r
                 .list()

@@ -1,4 +1,5 @@
-//! Object-storage destinations (`s3://bucket/prefix`, S3-compatible endpoints by URL) through
+//! Object-storage destinations (`s3://bucket/prefix`, S3-compatible endpoints by URL, and
+//! `gs://bucket/prefix` for Google Cloud Storage) through
 //! the `object_store` crate: upload a committed backup (data first, streamed as a multipart
 //! upload, then the manifest), list, delete, download.
 //!
@@ -22,19 +23,35 @@ use crate::error::{Error, Result};
 pub enum Dest {
     /// A local directory.
     Local(PathBuf),
-    /// `s3://bucket/prefix`.
-    S3(String),
+    /// `s3://bucket/prefix` or `gs://bucket/prefix`.
+    Bucket(String),
 }
 
+/// URL schemes of object storage.
+const SCHEMES: [&str; 2] = ["s3://", "gs://"];
+
 impl Dest {
-    /// `s3://…` is object storage; anything else a local directory.
+    /// `s3://…` and `gs://…` are object storage; anything else a local directory.
     pub fn parse(s: &str) -> Dest {
-        if s.starts_with("s3://") {
-            Dest::S3(s.trim_end_matches('/').to_string())
+        if is_bucket_url(s) {
+            Dest::Bucket(s.trim_end_matches('/').to_string())
         } else {
             Dest::Local(PathBuf::from(s))
         }
     }
+}
+
+/// Whether `s` names object storage (`s3://…`, `gs://…`).
+pub fn is_bucket_url(s: &str) -> bool {
+    SCHEMES.iter().any(|scheme| s.starts_with(scheme))
+}
+
+/// `s3://bucket/prefix/file` → (`s3://bucket/prefix`, `file`); `None` unless it names an
+/// object below a bucket.
+pub fn split_object_url(url: &str) -> Option<(String, &str)> {
+    let scheme = SCHEMES.iter().find(|s| url.starts_with(*s))?;
+    let (dir, file) = url[scheme.len()..].rsplit_once('/')?;
+    Some((format!("{scheme}{dir}"), file))
 }
 
 /// Multipart chunk size (S3's minimum part size is 5 MiB).
@@ -49,28 +66,44 @@ pub struct Remote {
 }
 
 impl Remote {
-    /// Opens `s3://bucket/prefix`; credentials and region come from the `AWS_*` environment,
-    /// `endpoint` (e.g. `http://127.0.0.1:5000`) selects an S3-compatible server.
+    /// Opens `s3://bucket/prefix` (credentials and region from the `AWS_*` environment;
+    /// `endpoint`, e.g. `http://127.0.0.1:5000`, selects an S3-compatible server) or
+    /// `gs://bucket/prefix` (credentials from `GOOGLE_APPLICATION_CREDENTIALS` /
+    /// `GOOGLE_SERVICE_ACCOUNT`, else the instance's metadata server).
     pub fn open(url: &str, endpoint: Option<&str>) -> Result<Remote> {
-        let rest = url
-            .strip_prefix("s3://")
-            .ok_or_else(|| Error::Usage(format!("{url}: not an s3:// URL")))?;
+        let (scheme, rest) = url
+            .split_once("://")
+            .filter(|_| is_bucket_url(url))
+            .ok_or_else(|| Error::Usage(format!("{url}: not an s3:// or gs:// URL")))?;
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {
             return Err(Error::Usage(format!("{url}: no bucket name")));
         }
-        let mut b = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
-        if let Some(ep) = endpoint {
-            b = b
-                .with_endpoint(ep)
-                .with_allow_http(ep.starts_with("http://"));
-        }
-        let store = b.build().map_err(|source| Error::ObjectStore {
+        let built: object_store::Result<Arc<dyn ObjectStore>> = if scheme == "gs" {
+            if endpoint.is_some() {
+                return Err(Error::Usage(format!(
+                    "{url}: --s3-endpoint applies to s3:// only"
+                )));
+            }
+            object_store::gcp::GoogleCloudStorageBuilder::from_env()
+                .with_bucket_name(bucket)
+                .build()
+                .map(|s| Arc::new(s) as Arc<dyn ObjectStore>)
+        } else {
+            let mut b = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+            if let Some(ep) = endpoint {
+                b = b
+                    .with_endpoint(ep)
+                    .with_allow_http(ep.starts_with("http://"));
+            }
+            b.build().map(|s| Arc::new(s) as Arc<dyn ObjectStore>)
+        };
+        let store = built.map_err(|source| Error::ObjectStore {
             url: url.to_string(),
             source,
         })?;
         Ok(Remote {
-            store: Arc::new(store),
+            store,
             prefix: ObjPath::from(prefix),
             url: url.to_string(),
         })
@@ -238,5 +271,37 @@ impl Remote {
             out.flush().await.map_err(Error::io(&to))?;
         }
         Ok(dir.join(file))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_urls_are_told_from_directories_and_split_into_bucket_and_file() {
+        assert_eq!(Dest::parse("s3://b/p/"), Dest::Bucket("s3://b/p".into()));
+        assert_eq!(Dest::parse("gs://b"), Dest::Bucket("gs://b".into()));
+        assert_eq!(Dest::parse("s3:/b"), Dest::Local("s3:/b".into()));
+        assert_eq!(
+            split_object_url("gs://b/p/x.rdb.gz"),
+            Some(("gs://b/p".into(), "x.rdb.gz"))
+        );
+        assert_eq!(split_object_url("s3://b"), None);
+        assert_eq!(split_object_url("/var/x.rdb.gz"), None);
+    }
+
+    #[test]
+    fn bad_bucket_urls_are_usage_errors() {
+        let err = |url: &str, ep: Option<&str>| match Remote::open(url, ep) {
+            Err(e) => e.to_string(),
+            Ok(_) => "opened".into(),
+        };
+        assert_eq!(err("s3:///p", None), "s3:///p: no bucket name");
+        assert_eq!(err("ftp://b", None), "ftp://b: not an s3:// or gs:// URL");
+        assert_eq!(
+            err("gs://b", Some("http://127.0.0.1:1")),
+            "gs://b: --s3-endpoint applies to s3:// only"
+        );
     }
 }

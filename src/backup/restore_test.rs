@@ -16,7 +16,7 @@ use crate::backup::cmd::now_ms;
 use crate::backup::compress::Compression;
 use crate::backup::manifest::{Manifest, manifest_name};
 use crate::backup::rdb::{self, Options, Summary};
-use crate::backup::remote::{Dest, Remote};
+use crate::backup::remote::{Dest, Remote, split_object_url};
 use crate::backup::scratch::Scratch;
 use crate::backup::store;
 use crate::backup::take::blocking;
@@ -73,7 +73,7 @@ pub fn resolve(target: &str, dest: &Path) -> Result<(PathBuf, Manifest)> {
     Ok((path, manifest))
 }
 
-/// The stored file `target` (a path, `s3://…/file`, or `latest` in `dest`), downloaded into
+/// The stored file `target` (a path, `s3://…/file`, `gs://…/file`, or `latest` in `dest`), downloaded into
 /// `work` when it is in object storage, and its manifest.
 pub async fn locate(
     target: &str,
@@ -81,16 +81,13 @@ pub async fn locate(
     endpoint: Option<&str>,
     work: &Path,
 ) -> Result<(PathBuf, Manifest)> {
-    if let Some((dir, file)) = target
-        .strip_prefix("s3://")
-        .and_then(|t| t.rsplit_once('/'))
-    {
-        let r = Remote::open(&format!("s3://{dir}"), endpoint)?;
+    if let Some((dir, file)) = split_object_url(target) {
+        let r = Remote::open(&dir, endpoint)?;
         let local = r.download(file, work).await?;
         return resolve(&local.display().to_string(), work);
     }
     match Dest::parse(dest) {
-        Dest::S3(url) if target == "latest" => {
+        Dest::Bucket(url) if target == "latest" => {
             let r = Remote::open(&url, endpoint)?;
             let newest = r.list().await?.pop().ok_or_else(|| Error::Manifest {
                 path: PathBuf::from(&url),
@@ -99,7 +96,7 @@ pub async fn locate(
             let local = r.download(&newest.file, work).await?;
             resolve(&local.display().to_string(), work)
         }
-        Dest::S3(_) | Dest::Local(_) => resolve(target, Path::new(dest)),
+        Dest::Bucket(_) | Dest::Local(_) => resolve(target, Path::new(dest)),
     }
 }
 
