@@ -49,7 +49,7 @@ pub enum Command {
     /// Stored backups.
     #[command(subcommand)]
     Backups(BackupsCommand),
-    /// Put a verified backup into a stopped node's data dir (RDB + an AOF based on it).
+    /// Put a verified backup into a stopped node's data dir or a container (RDB + an AOF based on it).
     Restore(RestoreArgs),
 }
 
@@ -58,7 +58,8 @@ pub enum Command {
 pub struct RestoreArgs {
     /// The stored backup file, `s3://bucket/prefix/file`, or `latest` in `--dest`.
     pub target: String,
-    /// Where to restore: `dir:PATH`, the data dir of a stopped node.
+    /// Where to restore: `dir:PATH`, the data dir of a stopped node, or `docker:CONTAINER`, a
+    /// running container labelled `io.warden.role=primary|replica` (stopped, filled, started).
     #[arg(long)]
     pub into: String,
     /// Backup directory or `s3://bucket/prefix` (where `latest` is looked up).

@@ -159,6 +159,21 @@ pub fn unpack(path: &Path, m: &Manifest, out_path: &Path) -> Result<Summary> {
     Ok(summary)
 }
 
+/// Keys of the unpacked RDB at `rdb` not expired as of now: keys whose TTL ran out since
+/// the load began are not a failure.
+pub async fn live_now(rdb: PathBuf, pattern: String) -> Result<u64> {
+    let after = blocking("recounting", move || {
+        let f = std::fs::File::open(&rdb).map_err(Error::io(&rdb))?;
+        let opts = Options {
+            pattern,
+            now_ms: now_ms(),
+        };
+        Ok(rdb::verify(BufReader::new(f), &opts))
+    })
+    .await?;
+    Ok(after.keys - after.keys_expired)
+}
+
 /// Runs the whole test; the caller turns the observations into checks.
 pub async fn run(spec: &Spec) -> Result<Observed> {
     let work = tempfile::Builder::new()
@@ -179,18 +194,7 @@ pub async fn run(spec: &Spec) -> Result<Observed> {
     let live_after = if dbsize == live_before {
         live_before
     } else {
-        // Keys may have expired since loading began: count again as of now.
-        let (d, pattern) = (dir.join("dump.rdb"), manifest.counts.pattern.clone());
-        let after = blocking("recounting", move || {
-            let f = std::fs::File::open(&d).map_err(Error::io(&d))?;
-            let opts = Options {
-                pattern,
-                now_ms: now_ms(),
-            };
-            Ok(rdb::verify(BufReader::new(f), &opts))
-        })
-        .await?;
-        after.keys - after.keys_expired
+        live_now(dir.join("dump.rdb"), manifest.counts.pattern.clone()).await?
     };
     let pattern = manifest.counts.pattern.clone();
     let (found, sample) = scan(&mut con, &scratch, &pattern, spec.sample).await?;
