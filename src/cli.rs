@@ -130,9 +130,15 @@ pub struct RestoreTestArgs {
     /// Longest wait for the scratch server to load the RDB.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "5m")]
     pub timeout: Duration,
-    /// The redis-server binary.
+    /// The redis-server binary (process backend).
     #[arg(long, env = "WARDEN_REDIS_SERVER", default_value = "redis-server")]
     pub redis_server: PathBuf,
+    /// Where the scratch server runs: a local process, or a container through the Docker API.
+    #[arg(long, value_enum, default_value = "process")]
+    pub backend: Backend,
+    /// The Redis image of the scratch container (docker backend; never pulled).
+    #[arg(long, env = "WARDEN_REDIS_IMAGE", default_value = "redis:7.2")]
+    pub image: String,
 }
 
 /// `warden backup`.

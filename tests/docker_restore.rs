@@ -1,7 +1,8 @@
 //! `warden restore FILE --into docker:CONTAINER`: a labelled `appendonly yes` container ends
 //! up serving the backup (its old AOF, rewritten once, replaced), with the previous files
 //! kept as tar checkpoints; an unlabelled container, a missing one and a missing engine get
-//! one line and leave everything as it was. Container tests skip without an engine unless
+//! one line and leave everything as it was. `restore-test --backend docker` loads a backup in
+//! a scratch container and removes it. Container tests skip without an engine unless
 //! `WARDEN_REQUIRE_DOCKER=1`.
 
 #[path = "rdb_support/mod.rs"]
@@ -10,11 +11,15 @@ mod support;
 
 use std::path::Path;
 
-use bollard::query_parameters::DownloadFromContainerOptionsBuilder;
+use bollard::query_parameters::{
+    DownloadFromContainerOptionsBuilder, ListContainersOptionsBuilder,
+};
 use futures_util::StreamExt;
 use rdb_support::backup::make_backup;
 use support::Warden;
 use support::docker::{TestContainer, engine};
+use warden::backup::scratch_docker::LABEL_SCRATCH;
+use warden::lab::docker::label_filter;
 
 const KEYS: usize = 2000;
 
@@ -186,6 +191,38 @@ async fn unlabelled_or_missing_containers_are_refused_and_left_alone() {
     assert!(checkpoints(&w.path().join("backups")).is_empty());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_test_in_a_scratch_container_passes_and_leaves_nothing() {
+    let Some(docker) = engine().await else {
+        return;
+    };
+    let w = Warden::new();
+    let backup = make_backup(&w.path().join("backups"), KEYS);
+    let args = [
+        "restore-test",
+        backup.to_str().expect("utf-8"),
+        "--backend",
+        "docker",
+        "--sample",
+        "20",
+        "--json",
+    ];
+    let run = w.run(&args);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let r: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(r["ok"], true, "{r:#}");
+    assert_eq!(r["dbsize"], 2000);
+    assert_eq!(r["sessions_found"], 2000);
+    assert_eq!(r["sampled"], 20);
+    let f = label_filter(LABEL_SCRATCH, "restore-test");
+    let opts = ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&f)
+        .build();
+    let left = docker.list_containers(Some(opts)).await.expect("list");
+    assert!(left.is_empty(), "scratch containers left: {left:?}");
+}
+
 #[test]
 fn no_docker_engine_is_a_one_line_error() {
     let w = Warden::new();
@@ -200,5 +237,15 @@ fn no_docker_engine_is_a_one_line_error() {
     assert!(
         line.contains("cannot reach the Docker engine at unix:///nonexistent"),
         "{line}"
+    );
+    let run = support::run(w.command().env("DOCKER_HOST", "unix:///nonexistent").args([
+        "restore-test",
+        backup.to_str().expect("utf-8"),
+        "--backend",
+        "docker",
+    ]));
+    assert!(
+        run.one_line_error()
+            .contains("cannot reach the Docker engine")
     );
 }

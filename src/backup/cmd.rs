@@ -265,6 +265,8 @@ pub async fn restore_test(args: RestoreTestArgs) -> Result<u8> {
         check_cmd: args.check_cmd,
         redis_server: args.redis_server,
         timeout: args.timeout,
+        backend: args.backend,
+        image: args.image,
     };
     let observed = restore_test::run(&spec).await?;
     let checks = checks::evaluate(&observed);

@@ -66,15 +66,16 @@ impl Scratch {
         let hint = format!("see {}", log.display());
         wait_loaded(&self.addr, timeout, what, &hint, alive).await
     }
+}
 
-    /// A connection with generous reply timeouts (SCAN over millions of keys).
-    pub async fn connect(&self) -> Result<MultiplexedConnection> {
-        let t = Timeouts {
-            connect: Duration::from_secs(1),
-            response: Duration::from_secs(30),
-        };
-        client::connect(&self.addr, t).await
-    }
+/// A connection to a scratch server with generous reply timeouts (SCAN over millions of
+/// keys).
+pub async fn connect(addr: &Addr) -> Result<MultiplexedConnection> {
+    let t = Timeouts {
+        connect: Duration::from_secs(1),
+        response: Duration::from_secs(30),
+    };
+    client::connect(addr, t).await
 }
 
 /// Polls `INFO persistence` on `addr` (50 ms apart) until it says `loading:0`, for at most

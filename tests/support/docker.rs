@@ -165,18 +165,12 @@ impl TestContainer {
 impl Drop for TestContainer {
     fn drop(&mut self) {
         let (docker, id) = (self.docker.clone(), self.id.clone());
-        let done = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
+        docker::block_on_thread(async move {
+            let opts = RemoveContainerOptionsBuilder::default()
+                .force(true)
+                .v(true)
                 .build();
-            if let Ok(rt) = rt {
-                let opts = RemoveContainerOptionsBuilder::default()
-                    .force(true)
-                    .v(true)
-                    .build();
-                let _ = rt.block_on(docker.remove_container(&id, Some(opts)));
-            }
+            let _ = docker.remove_container(&id, Some(opts)).await;
         });
-        let _ = done.join();
     }
 }
