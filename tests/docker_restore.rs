@@ -12,7 +12,7 @@ mod support;
 use std::path::Path;
 
 use bollard::query_parameters::{
-    DownloadFromContainerOptionsBuilder, ListContainersOptionsBuilder,
+    DownloadFromContainerOptionsBuilder, ListContainersOptionsBuilder, StopContainerOptions,
 };
 use futures_util::StreamExt;
 use rdb_support::backup::make_backup;
@@ -180,6 +180,25 @@ async fn unlabelled_or_missing_containers_are_refused_and_left_alone() {
     assert_eq!(state.started_at, started, "never restarted");
     assert_eq!(c.cmd(&["GET", "keep:me"]).await.as_deref(), Some("1"));
     assert_eq!(c.cmd(&["DBSIZE"]).await.as_deref(), Some("1"));
+
+    // A labelled node that is stopped: its config cannot be read, so it is not touched.
+    let stopped = TestContainer::start(&docker, &[("io.warden.role", "primary")]).await;
+    docker
+        .stop_container(&stopped.id, None::<StopContainerOptions>)
+        .await
+        .expect("stop");
+    let run = w.run(&[
+        "restore",
+        backup,
+        "--into",
+        &format!("docker:{}", stopped.name),
+    ]);
+    assert!(
+        run.one_line_error().contains("it is not running"),
+        "{run:#?}"
+    );
+    let state = stopped.inspect().await.state.expect("state");
+    assert_eq!(state.running, Some(false), "left stopped");
 
     let missing = format!("{}-gone", c.name);
     let run = w.run(&["restore", backup, "--into", &format!("docker:{missing}")]);

@@ -89,8 +89,8 @@ struct NodeConfig {
     dir: String,
     files: Files,
     appendonly: bool,
-    /// `INFO replication` role: `master` or `slave`.
-    role: String,
+    /// The primary it replicates from (`INFO replication`), if it is a replica.
+    primary: Option<String>,
 }
 
 /// Restores the backup into `container`; see the module doc.
@@ -193,11 +193,11 @@ pub async fn run(spec: &Spec, container: &str) -> Result<Restored> {
             "appendonly no: the node loaded {rdb}; {aof_dir} holds the same data should appendonly be turned on"
         )
     }];
-    if cfg.role == "slave" {
-        notes.push(
-            "it was a replica: it resyncs from its primary, which may replace the restored data"
-                .into(),
-        );
+    if let Some(p) = &cfg.primary {
+        notes.push(format!(
+            "it is a replica of {p}: its resync from the primary replaces the restored data \
+             (restore the primary, or run REPLICAOF NO ONE first, to keep it)"
+        ));
     }
     Ok(Restored {
         file: restore::file_name(&path),
@@ -234,7 +234,11 @@ async fn node_config(addr: &Addr) -> Result<NodeConfig> {
     let appenddirname = get("appenddirname").await?;
     let appendfilename = get("appendfilename").await?;
     let info: String = client::query(&mut con, addr, redis::cmd("INFO").arg("replication")).await?;
-    let role = client::parse_info(&info).remove("role").unwrap_or_default();
+    let info = client::parse_info(&info);
+    let primary = (info.get("role").map(String::as_str) == Some("slave")).then(|| {
+        let field = |k: &str| info.get(k).cloned().unwrap_or_default();
+        format!("{}:{}", field("master_host"), field("master_port"))
+    });
     if dir.is_empty() || dbfilename.is_empty() || appenddirname.is_empty() {
         return Err(Error::Docker {
             what: format!("CONFIG GET on {addr}"),
@@ -249,7 +253,7 @@ async fn node_config(addr: &Addr) -> Result<NodeConfig> {
             appendfilename,
         },
         appendonly,
-        role,
+        primary,
     })
 }
 
