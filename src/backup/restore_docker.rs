@@ -5,7 +5,7 @@
 //! and refuse one without `io.warden.role=primary|replica`; read its `dir`, `dbfilename`,
 //! `appendonly`, `appenddirname`, `appendfilename` with `CONFIG GET`; check the backup's
 //! sha256 and unpack it locally while verifying it. Only then: stop the container (SIGTERM,
-//! 10 s), download its `dump.rdb`, AOF directory and legacy AOF as tar files (the checkpoint,
+//! 60 s), download its `dump.rdb`, AOF directory and legacy AOF as tar files (the checkpoint,
 //! unless `--no-checkpoint`), upload one tar holding the RDB and an AOF directory whose base
 //! is that RDB (the layout of [`super::restore::Aof`], a hard link in the tar; see
 //! [`super::container`]), start it,
@@ -36,8 +36,9 @@ use crate::fault::target::{self, ContainerInfo};
 use crate::lab::docker::connect;
 use crate::lab::stack::LABEL_ROLE;
 
-/// Seconds the engine waits after SIGTERM before it kills the container.
-const STOP_TIMEOUT_S: i32 = 10;
+/// Seconds the engine waits after SIGTERM before it kills the container: long enough for the
+/// final save of a large node, so the checkpoint is complete.
+const STOP_TIMEOUT_S: i32 = 60;
 /// Longest wait for the restarted node to load the backup.
 const LOAD_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -141,8 +142,23 @@ pub async fn run(spec: &Spec, container: &str) -> Result<Restored> {
         for file in [&f.dbfilename, &f.appenddirname, &f.appendfilename] {
             let kept = keep_in.join(format!("{name}-{file}.before-restore-{stamp}.tar"));
             let from = format!("{}/{file}", cfg.dir);
-            if download(&docker, &id, &from, &kept).await? {
-                checkpoints.push(kept);
+            match download(&docker, &id, &from, &kept).await {
+                Ok(true) => checkpoints.push(kept),
+                Ok(false) => {}
+                Err(e) => {
+                    // Nothing in the container has changed yet: start it again as it was.
+                    let again = docker
+                        .start_container(&id, None::<StartContainerOptions>)
+                        .await;
+                    let state = match again {
+                        Ok(()) => "started again with its previous data".to_string(),
+                        Err(s) => format!("left stopped (starting it failed: {s})"),
+                    };
+                    return Err(Error::Docker {
+                        what: format!("checkpoint of container {name}"),
+                        message: format!("{e}; nothing was restored, the container was {state}"),
+                    });
+                }
             }
         }
     }
