@@ -39,8 +39,8 @@ pub fn port_of(cmd: &[String]) -> u16 {
 }
 
 /// The address of running container `id`: its first IP (by network name) and its port.
-/// Not running (or exited while warden waits for it) is an error.
-pub async fn running_addr(docker: &Docker, id: &str, name: &str) -> Result<Addr> {
+/// Not running is an error, which ends with `why` (what that means here).
+pub async fn running_addr(docker: &Docker, id: &str, name: &str, why: &str) -> Result<Addr> {
     let info: ContainerInspectResponse = docker
         .inspect_container(id, None::<InspectContainerOptions>)
         .await
@@ -50,8 +50,7 @@ pub async fn running_addr(docker: &Docker, id: &str, name: &str) -> Result<Addr>
         return Err(Error::Docker {
             what: format!("container {name}"),
             message: format!(
-                "it is not running ({}): warden reads the node's data dir and AOF settings \
-                 with CONFIG GET and checks it after the restore; start it first",
+                "it is not running ({}): {why}",
                 state.status.map(|s| s.to_string()).unwrap_or_default()
             ),
         });

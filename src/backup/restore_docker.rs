@@ -106,7 +106,9 @@ pub async fn run(spec: &Spec, container: &str) -> Result<Restored> {
         reason,
     })?;
     let (id, name) = (c.id.clone(), c.name.clone());
-    let addr = running_addr(&docker, &id, &name).await?;
+    let why = "warden reads the node's data dir and AOF settings with CONFIG GET and checks \
+               it after the restore; start it first";
+    let addr = running_addr(&docker, &id, &name, why).await?;
     let cfg = node_config(&addr).await?;
     let (work, path, manifest) = restore::fetch(spec).await?;
     let (rdb_local, tar_local) = (work.path().join("dump.rdb"), work.path().join("upload.tar"));
@@ -182,10 +184,11 @@ pub async fn run(spec: &Spec, container: &str) -> Result<Restored> {
         .map_err(after_stop)?;
     let started = Instant::now();
     // The engine may give the restarted container another IP.
-    let addr = running_addr(&docker, &id, &name).await?;
-    let alive = || async { running_addr(&docker, &id, &name).await.map(drop) };
-    let what = format!("container {name} did not finish loading the backup");
     let hint = format!("see `docker logs {name}`");
+    let why = format!("it stopped while loading the backup; {hint}");
+    let addr = running_addr(&docker, &id, &name, &why).await?;
+    let alive = || async { running_addr(&docker, &id, &name, &why).await.map(drop) };
+    let what = format!("container {name} did not finish loading the backup");
     wait_loaded(&addr, LOAD_TIMEOUT, &what, &hint, alive).await?;
     let load_ms = started.elapsed().as_millis() as u64;
     let mut con = client::connect(&addr, timeouts()).await?;

@@ -85,8 +85,9 @@ impl ScratchContainer {
             .start_container(&s.id, None::<StartContainerOptions>)
             .await
             .map_err(Error::docker(format!("start container {}", s.name)))?;
-        s.addr = running_addr(&s.docker, &s.id, &s.name).await?;
-        let alive = || async { running_addr(&s.docker, &s.id, &s.name).await.map(drop) };
+        let why = "it stopped while loading the RDB";
+        s.addr = running_addr(&s.docker, &s.id, &s.name, why).await?;
+        let alive = || async { running_addr(&s.docker, &s.id, &s.name, why).await.map(drop) };
         let what = format!("the scratch container {} did not finish loading", s.name);
         let hint = format!("image {image}");
         wait_loaded(&s.addr, timeout, &what, &hint, alive).await?;
