@@ -185,6 +185,53 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_upload_replaces_the_aof_dir_and_links_its_base_to_the_rdb() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let (rdb, out) = (t.path().join("r.rdb"), t.path().join("u.tar"));
+        std::fs::write(&rdb, b"REDIS0010").expect("write");
+        let files = Files {
+            dbfilename: "dump.rdb".into(),
+            appenddirname: "aofdir".into(),
+            appendfilename: "a.aof".into(),
+        };
+        write_tar(&rdb, &out, &files).expect("tar");
+        let bytes = std::fs::read(&out).expect("read");
+        let mut a = tar::Archive::new(&bytes[..]);
+        let entries: Vec<(String, tar::EntryType, u64, Option<String>)> = a
+            .entries()
+            .expect("entries")
+            .map(|e| {
+                let e = e.expect("entry");
+                let link = e
+                    .link_name()
+                    .ok()
+                    .flatten()
+                    .map(|l| l.display().to_string());
+                let h = e.header();
+                let path = e.path().expect("path").display().to_string();
+                (path, h.entry_type(), h.size().expect("size"), link)
+            })
+            .collect();
+        use tar::EntryType::{Directory, Link, Regular};
+        assert_eq!(
+            entries,
+            [
+                ("dump.rdb".into(), Regular, 9, None),
+                ("aofdir".into(), Regular, 0, None),
+                ("aofdir/".into(), Directory, 0, None),
+                (
+                    "aofdir/a.aof.1.base.rdb".into(),
+                    Link,
+                    0,
+                    Some("dump.rdb".into())
+                ),
+                ("aofdir/a.aof.1.incr.aof".into(), Regular, 0, None),
+                ("aofdir/a.aof.manifest".into(), Regular, 70, None),
+            ]
+        );
+    }
+
+    #[test]
     fn the_port_comes_from_the_command_line() {
         let cmd = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
         assert_eq!(
