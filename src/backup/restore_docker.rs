@@ -109,7 +109,13 @@ pub async fn run(spec: &Spec, container: &str) -> Result<Restored> {
     let why = "warden reads the node's data dir and AOF settings with CONFIG GET and checks \
                it after the restore; start it first";
     let addr = running_addr(&docker, &id, &name, why).await?;
-    let cfg = node_config(&addr).await?;
+    let cfg = node_config(&addr).await.map_err(|e| Error::Docker {
+        what: format!("read the config of container {name}"),
+        message: format!(
+            "{e}; warden reaches the node over the network without a password: it needs \
+             protected-mode no and no requirepass"
+        ),
+    })?;
     let (work, path, manifest) = restore::fetch(spec).await?;
     let (rdb_local, tar_local) = (work.path().join("dump.rdb"), work.path().join("upload.tar"));
     let (p, m, r, t, c2) = (
