@@ -81,6 +81,9 @@ pub struct RestoreArgs {
     /// The node's `appendfilename`.
     #[arg(long, default_value = "appendonly.aof")]
     pub appendfilename: String,
+    /// Password of a `docker:` node (AUTH), to read its config and check it after the restore.
+    #[arg(long, env = "WARDEN_REDIS_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
     /// Print what was done as JSON.
     #[arg(long)]
     pub json: bool,

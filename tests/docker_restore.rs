@@ -242,6 +242,42 @@ async fn restore_test_in_a_scratch_container_passes_and_leaves_nothing() {
     assert!(left.is_empty(), "scratch containers left: {left:?}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_with_a_password_needs_it_and_is_left_alone_without() {
+    let Some(docker) = engine().await else {
+        return;
+    };
+    let w = Warden::new();
+    let backup = make_backup(&w.path().join("backups"), 10);
+    let backup = backup.to_str().expect("utf-8");
+    let c =
+        TestContainer::start_with(&docker, &[("io.warden.role", "replica")], Some("s3cret")).await;
+    assert_eq!(c.cmd(&["SET", "old:1", "x"]).await.as_deref(), Some("OK"));
+    let started = c.inspect().await.state.and_then(|s| s.started_at);
+    let into = format!("docker:{}", c.name);
+
+    let line = w
+        .run(&["restore", backup, "--into", &into])
+        .one_line_error()
+        .to_string();
+    assert!(line.contains("--password if it has requirepass"), "{line}");
+    assert_eq!(c.inspect().await.state.and_then(|s| s.started_at), started);
+    assert_eq!(c.cmd(&["DBSIZE"]).await.as_deref(), Some("1"));
+
+    let run = support::run(
+        w.command()
+            .env("WARDEN_REDIS_PASSWORD", "s3cret")
+            .args(["restore", backup, "--into", &into]),
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stdout.contains("key count            ok   DBSIZE 10"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(c.cmd(&["DBSIZE"]).await.as_deref(), Some("10"));
+}
+
 #[test]
 fn no_docker_engine_is_a_one_line_error() {
     let w = Warden::new();

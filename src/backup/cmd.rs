@@ -296,6 +296,7 @@ pub async fn restore(args: RestoreArgs) -> Result<u8> {
         dbfilename: args.dbfilename,
         appenddirname: args.appenddirname,
         appendfilename: args.appendfilename,
+        password: args.password,
     };
     let dir = match restore::parse_into(&spec.into)? {
         restore::Target::Dir(dir) => dir,

@@ -42,6 +42,8 @@ pub struct Spec {
     pub appenddirname: String,
     /// The node's `appendfilename`.
     pub appendfilename: String,
+    /// `AUTH` password of a `docker:` node.
+    pub password: Option<String>,
 }
 
 /// What was done.

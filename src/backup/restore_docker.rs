@@ -28,8 +28,8 @@ use crate::backup::container::{Files, download, running_addr, upload, write_tar}
 use crate::backup::restore::{self, Spec};
 use crate::backup::restore_test::{live_now, unpack};
 use crate::backup::scratch::wait_loaded;
-use crate::backup::take::blocking;
-use crate::client::{self, Timeouts};
+use crate::backup::take::{blocking, connect_node};
+use crate::client;
 use crate::error::{Error, Result};
 use crate::fault::docker::Stack;
 use crate::fault::target::{self, ContainerInfo};
@@ -109,13 +109,15 @@ pub async fn run(spec: &Spec, container: &str) -> Result<Restored> {
     let why = "warden reads the node's data dir and AOF settings with CONFIG GET and checks \
                it after the restore; start it first";
     let addr = running_addr(&docker, &id, &name, why).await?;
-    let cfg = node_config(&addr).await.map_err(|e| Error::Docker {
-        what: format!("read the config of container {name}"),
-        message: format!(
-            "{e}; warden reaches the node over the network without a password: it needs \
-             protected-mode no and no requirepass"
-        ),
-    })?;
+    let cfg = node_config(&addr, spec.password.as_deref())
+        .await
+        .map_err(|e| Error::Docker {
+            what: format!("read the config of container {name}"),
+            message: format!(
+                "{e}; warden reaches the node over the network: it needs protected-mode no, \
+                 and --password if it has requirepass"
+            ),
+        })?;
     let (work, path, manifest) = restore::fetch(spec).await?;
     let (rdb_local, tar_local) = (work.path().join("dump.rdb"), work.path().join("upload.tar"));
     let (p, m, r, t, c2) = (
@@ -195,9 +197,10 @@ pub async fn run(spec: &Spec, container: &str) -> Result<Restored> {
     let addr = running_addr(&docker, &id, &name, &why).await?;
     let alive = || async { running_addr(&docker, &id, &name, &why).await.map(drop) };
     let what = format!("container {name} did not finish loading the backup");
-    wait_loaded(&addr, LOAD_TIMEOUT, &what, &hint, alive).await?;
+    let pw = spec.password.as_deref();
+    wait_loaded(&addr, pw, LOAD_TIMEOUT, &what, &hint, alive).await?;
     let load_ms = started.elapsed().as_millis() as u64;
-    let mut con = client::connect(&addr, timeouts()).await?;
+    let mut con = connect_node(&addr, pw).await?;
     let dbsize: u64 = client::query(&mut con, &addr, &redis::cmd("DBSIZE")).await?;
     let live_before = summary.keys - summary.keys_expired;
     let live_after = if dbsize == live_before {
@@ -239,15 +242,8 @@ pub async fn run(spec: &Spec, container: &str) -> Result<Restored> {
     })
 }
 
-fn timeouts() -> Timeouts {
-    Timeouts {
-        connect: Duration::from_secs(2),
-        response: Duration::from_secs(30),
-    }
-}
-
-async fn node_config(addr: &Addr) -> Result<NodeConfig> {
-    let mut con = client::connect(addr, timeouts()).await?;
+async fn node_config(addr: &Addr, password: Option<&str>) -> Result<NodeConfig> {
+    let mut con = connect_node(addr, password).await?;
     let mut get = async |key: &str| -> Result<String> {
         let kv: Vec<String> =
             client::query(&mut con, addr, redis::cmd("CONFIG").arg("GET").arg(key)).await?;

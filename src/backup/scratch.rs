@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use redis::aio::MultiplexedConnection;
 
 use crate::addr::Addr;
+use crate::backup::take::connect_node;
 use crate::client::{self, Timeouts};
 use crate::error::{Error, Result};
 use crate::lab::process;
@@ -64,7 +65,7 @@ impl Scratch {
         };
         let what = "the scratch redis-server did not finish loading";
         let hint = format!("see {}", log.display());
-        wait_loaded(&self.addr, timeout, what, &hint, alive).await
+        wait_loaded(&self.addr, None, timeout, what, &hint, alive).await
     }
 }
 
@@ -78,11 +79,13 @@ pub async fn connect(addr: &Addr) -> Result<MultiplexedConnection> {
     client::connect(addr, t).await
 }
 
-/// Polls `INFO persistence` on `addr` (50 ms apart) until it says `loading:0`, for at most
+/// Polls `INFO persistence` on `addr` (50 ms apart, after `AUTH password` when given) until
+/// it says `loading:0`, for at most
 /// `timeout`. `alive` is asked first on every round: its error (the server exited) ends the
 /// wait at once. On timeout the error says `what` and the last thing seen, then `hint`.
 pub async fn wait_loaded<F, Fut>(
     addr: &Addr,
+    password: Option<&str>,
     timeout: Duration,
     what: &str,
     hint: &str,
@@ -95,7 +98,7 @@ where
     let deadline = Instant::now() + timeout;
     loop {
         alive().await?;
-        let last = match loading(addr).await {
+        let last = match loading(addr, password).await {
             Ok(false) => return Ok(()),
             Ok(true) => "still loading".to_string(),
             Err(e) => e.to_string(),
@@ -112,12 +115,8 @@ where
 }
 
 /// Whether the node at `addr` is still loading its data (`INFO persistence`).
-async fn loading(addr: &Addr) -> Result<bool> {
-    let t = Timeouts {
-        connect: Duration::from_secs(1),
-        response: Duration::from_secs(5),
-    };
-    let mut con = client::connect(addr, t).await?;
+async fn loading(addr: &Addr, password: Option<&str>) -> Result<bool> {
+    let mut con = connect_node(addr, password).await?;
     let text: String = client::query(&mut con, addr, redis::cmd("INFO").arg("persistence")).await?;
     Ok(client::parse_info(&text).get("loading").map(String::as_str) != Some("0"))
 }

@@ -90,7 +90,7 @@ impl ScratchContainer {
         let alive = || async { running_addr(&s.docker, &s.id, &s.name, why).await.map(drop) };
         let what = format!("the scratch container {} did not finish loading", s.name);
         let hint = format!("image {image}");
-        wait_loaded(&s.addr, timeout, &what, &hint, alive).await?;
+        wait_loaded(&s.addr, None, timeout, &what, &hint, alive).await?;
         Ok(s)
     }
 }

@@ -14,7 +14,8 @@ use bollard::query_parameters::{
 };
 use tempfile::TempDir;
 use warden::addr::Addr;
-use warden::client::{self, Timeouts};
+use warden::backup::take::connect_node;
+use warden::client;
 use warden::lab::SentinelSettings;
 use warden::lab::docker::{self, DockerLab, DockerLabSpec};
 
@@ -74,16 +75,34 @@ pub struct TestContainer {
     pub docker: Docker,
     pub id: String,
     pub name: String,
+    /// Its `requirepass`, if any.
+    pub password: Option<String>,
 }
 
 impl TestContainer {
-    /// Creates and starts it, and waits until it answers PING.
+    /// Creates and starts it, and waits until it has loaded its data.
     pub async fn start(docker: &Docker, labels: &[(&str, &str)]) -> TestContainer {
+        TestContainer::start_with(docker, labels, None).await
+    }
+
+    /// [`TestContainer::start`], with `requirepass` when `password` is given.
+    pub async fn start_with(
+        docker: &Docker,
+        labels: &[(&str, &str)],
+        password: Option<&str>,
+    ) -> TestContainer {
         let name = format!("warden-test-{:08x}", rand::random::<u32>());
-        let cmd = "redis-server --port 6379 --protected-mode no --dir /data --appendonly yes";
+        let mut cmd: Vec<String> =
+            "redis-server --port 6379 --protected-mode no --dir /data --appendonly yes"
+                .split(' ')
+                .map(String::from)
+                .collect();
+        if let Some(pw) = password {
+            cmd.extend(["--requirepass".into(), pw.into()]);
+        }
         let body = ContainerCreateBody {
             image: Some(docker::default_image()),
-            cmd: Some(cmd.split(' ').map(String::from).collect()),
+            cmd: Some(cmd),
             labels: Some(
                 labels
                     .iter()
@@ -101,6 +120,7 @@ impl TestContainer {
             docker: docker.clone(),
             id: created.id,
             name,
+            password: password.map(String::from),
         };
         docker
             .start_container(&c.id, None::<StartContainerOptions>)
@@ -145,11 +165,7 @@ impl TestContainer {
     /// back as their decimal text.
     pub async fn cmd(&self, args: &[&str]) -> Option<String> {
         let addr = self.addr().await;
-        let t = Timeouts {
-            connect: std::time::Duration::from_secs(1),
-            response: std::time::Duration::from_secs(10),
-        };
-        let mut con = client::connect(&addr, t).await.ok()?;
+        let mut con = connect_node(&addr, self.password.as_deref()).await.ok()?;
         let mut c = redis::cmd(args[0]);
         for a in &args[1..] {
             c.arg(*a);
