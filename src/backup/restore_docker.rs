@@ -8,9 +8,8 @@
 //! 60 s), download its `dump.rdb`, AOF directory and legacy AOF as tar files (the checkpoint,
 //! unless `--no-checkpoint`), upload one tar holding the RDB and an AOF directory whose base
 //! is that RDB (the layout of [`super::restore::Aof`], a hard link in the tar; see
-//! [`super::container`]), start it,
-//! poll until `loading:0`, and compare `DBSIZE` with the backup (keys that expired since are
-//! allowed, as in restore-test).
+//! [`super::container`]), start it, poll until `loading:0`, and compare `DBSIZE` with the
+//! backup (keys that expired since are allowed, as in restore-test).
 //!
 //! The tar first carries the AOF directory's name as an empty file, then as a directory: the
 //! engine replaces an existing path whose type differs, so the old AOF directory (with any
