@@ -49,7 +49,7 @@ pub enum Command {
     /// Stored backups.
     #[command(subcommand)]
     Backups(BackupsCommand),
-    /// Put a verified backup into a stopped node's data dir (RDB + an AOF based on it).
+    /// Put a verified backup into a stopped node's data dir or a container (RDB + an AOF based on it).
     Restore(RestoreArgs),
 }
 
@@ -58,7 +58,8 @@ pub enum Command {
 pub struct RestoreArgs {
     /// The stored backup file, `s3://bucket/prefix/file`, or `latest` in `--dest`.
     pub target: String,
-    /// Where to restore: `dir:PATH`, the data dir of a stopped node.
+    /// Where to restore: `dir:PATH`, the data dir of a stopped node, or `docker:CONTAINER`, a
+    /// running container labelled `io.warden.role=primary|replica` (stopped, filled, started).
     #[arg(long)]
     pub into: String,
     /// Backup directory or `s3://bucket/prefix` (where `latest` is looked up).
@@ -80,6 +81,9 @@ pub struct RestoreArgs {
     /// The node's `appendfilename`.
     #[arg(long, default_value = "appendonly.aof")]
     pub appendfilename: String,
+    /// Password of a `docker:` node (AUTH), to read its config and check it after the restore.
+    #[arg(long, env = "WARDEN_REDIS_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
     /// Print what was done as JSON.
     #[arg(long)]
     pub json: bool,
@@ -129,9 +133,15 @@ pub struct RestoreTestArgs {
     /// Longest wait for the scratch server to load the RDB.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "5m")]
     pub timeout: Duration,
-    /// The redis-server binary.
+    /// The redis-server binary (process backend).
     #[arg(long, env = "WARDEN_REDIS_SERVER", default_value = "redis-server")]
     pub redis_server: PathBuf,
+    /// Where the scratch server runs: a local process, or a container through the Docker API.
+    #[arg(long, value_enum, default_value = "process")]
+    pub backend: Backend,
+    /// The Redis image of the scratch container (docker backend; never pulled).
+    #[arg(long, env = "WARDEN_REDIS_IMAGE", default_value = "redis:7.2")]
+    pub image: String,
 }
 
 /// `warden backup`.

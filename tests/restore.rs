@@ -7,50 +7,10 @@
 mod rdb_support;
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use rdb_support::Redis;
+use rdb_support::backup::make_backup;
 use support::{RedisProc, Warden, free_ports};
-use warden::addr::Addr;
-use warden::backup::compress::Compression;
-use warden::backup::manifest::{Counts, Manifest, Source};
-use warden::backup::rdb::Options;
-use warden::backup::store;
-
-/// A stored backup (gzip + manifest) in `dest` of a dump with 500 session keys.
-fn make_backup(dest: &Path) -> PathBuf {
-    let mut r = Redis::start(&[]);
-    let mut pipe = Vec::new();
-    for i in 0..500 {
-        let key = format!("session:{i}");
-        Redis::encode(&[b"SET", key.as_bytes(), b"v", b"EX", b"7200"], &mut pipe);
-    }
-    r.pipeline(&pipe, 500);
-    assert_eq!(r.cmd(&["SAVE"]), "OK");
-    std::fs::create_dir_all(dest).expect("dest");
-    let file = std::fs::File::open(r.dump_path()).expect("dump");
-    let staged =
-        store::stage(file, "dump", dest, Compression::Gzip, &Options::default()).expect("stage");
-    let m = Manifest {
-        file: "redis-m-20261125-010000.rdb.gz".into(),
-        master: "m".into(),
-        created: chrono::Utc::now(),
-        compression: Compression::Gzip,
-        stored: staged.stored.clone(),
-        raw: staged.raw.clone(),
-        counts: Counts::from_summary(&staged.summary, "session:*"),
-        source: Source {
-            addr: Addr::local(1),
-            role: "replica".into(),
-            primary: Addr::local(2),
-            method: "stream".into(),
-            master_repl_offset: 0,
-        },
-        duration_ms: 0,
-        warden_version: "test".into(),
-    };
-    staged.commit(dest, &m).expect("commit")
-}
 
 fn aof_node(dir: &Path, port: u16) -> RedisProc {
     let conf = format!(
@@ -92,7 +52,7 @@ fn leftovers(dir: &Path) -> Vec<String> {
 #[test]
 fn restore_into_an_aof_node_loads_the_backup_not_the_old_aof() {
     let w = Warden::new();
-    let backup = make_backup(&w.path().join("backups"));
+    let backup = make_backup(&w.path().join("backups"), 500);
     let backup = backup.to_str().expect("utf-8");
     let data = w.path().join("node");
     std::fs::create_dir_all(&data).expect("data dir");
@@ -122,7 +82,7 @@ fn restore_into_an_aof_node_loads_the_backup_not_the_old_aof() {
 fn bad_inputs_get_one_line_and_leave_nothing_behind() {
     let w = Warden::new();
     let dest = w.path().join("backups");
-    let backup = make_backup(&dest);
+    let backup = make_backup(&dest, 500);
     let data = w.path().join("node");
     std::fs::create_dir_all(&data).expect("data dir");
     let into = format!("dir:{}", data.display());
@@ -137,7 +97,7 @@ fn bad_inputs_get_one_line_and_leave_nothing_behind() {
             "restore",
             backup.to_str().expect("utf-8"),
             "--into",
-            "docker:x",
+            "nowhere:x",
         ])
         .one_line_error()
         .to_string();

@@ -52,18 +52,31 @@ pub struct Check {
     pub detail: String,
 }
 
+impl Check {
+    /// Its table row: name, `ok` or `FAIL`, the figures.
+    pub fn line(&self) -> String {
+        let mark = if self.ok { "ok  " } else { "FAIL" };
+        format!("{:<20} {mark} {}\n", self.name, self.detail)
+    }
+}
+
+/// The key count check: `dbsize` must lie between the keys live after it was read
+/// (`live_after`) and those live when loading began (`live_before`).
+pub fn key_count(keys_in_backup: u64, live_before: u64, live_after: u64, dbsize: u64) -> Check {
+    Check {
+        name: "key count".into(),
+        ok: live_after <= dbsize && dbsize <= live_before,
+        detail: format!(
+            "DBSIZE {dbsize} (backup {keys_in_backup}, live at load {live_before}, live now {live_after})"
+        ),
+    }
+}
+
 /// The checks of a restore test, in report order.
 pub fn evaluate(o: &Observed) -> Vec<Check> {
     let missing = o.keys_in_backup.saturating_sub(o.dbsize);
     let mut checks = vec![
-        Check {
-            name: "key count".into(),
-            ok: o.live_after <= o.dbsize && o.dbsize <= o.live_before,
-            detail: format!(
-                "DBSIZE {} (backup {}, live at load {}, live now {})",
-                o.dbsize, o.keys_in_backup, o.live_before, o.live_after
-            ),
-        },
+        key_count(o.keys_in_backup, o.live_before, o.live_after, o.dbsize),
         Check {
             name: format!("{} count", o.pattern),
             ok: o.sessions_found <= o.sessions_in_backup
@@ -103,8 +116,7 @@ pub fn table(o: &Observed, checks: &[Check]) -> String {
     let _ = writeln!(t, "{:<20} {}", "file", o.file);
     let _ = writeln!(t, "{:<20} {}", "loaded in", ms(o.load_ms));
     for c in checks {
-        let mark = if c.ok { "ok  " } else { "FAIL" };
-        let _ = writeln!(t, "{:<20} {mark} {}", c.name, c.detail);
+        t.push_str(&c.line());
     }
     let verdict = if checks.iter().all(|c| c.ok) {
         "restores"

@@ -1,4 +1,5 @@
-//! Dispatch of the backup commands (`verify`, `backup`, `restore-test`, `backups list`):
+//! Dispatch of the backup commands (`verify`, `backup`, `restore-test`, `backups list`,
+//! `restore`):
 //! arguments in, report printed, exit code out. The work lives in the sibling modules.
 
 use std::fs::File;
@@ -13,7 +14,7 @@ use crate::backup::rdb::{self, Options, Summary};
 use crate::backup::remote::{Dest, Remote};
 use crate::backup::report;
 use crate::backup::retention::Policy;
-use crate::backup::{checks, restore, restore_test, store, take};
+use crate::backup::{checks, restore, restore_docker, restore_test, store, take};
 use crate::cli::{
     BackupArgs, BackupsCommand, BackupsListArgs, BenchCommand, Command, RestoreArgs,
     RestoreTestArgs, VerifyArgs,
@@ -264,6 +265,8 @@ pub async fn restore_test(args: RestoreTestArgs) -> Result<u8> {
         check_cmd: args.check_cmd,
         redis_server: args.redis_server,
         timeout: args.timeout,
+        backend: args.backend,
+        image: args.image,
     };
     let observed = restore_test::run(&spec).await?;
     let checks = checks::evaluate(&observed);
@@ -281,8 +284,8 @@ pub async fn restore_test(args: RestoreTestArgs) -> Result<u8> {
     Ok(if ok { EXIT_MET } else { EXIT_MISSED })
 }
 
-/// `warden restore`: exit 0 restored, 1 the backup failed its checksum or verification,
-/// 2 could not run.
+/// `warden restore`: exit 0 restored, 1 the backup failed its checksum or verification (or,
+/// into a container, the node's key count disagrees with it), 2 could not run.
 pub async fn restore(args: RestoreArgs) -> Result<u8> {
     let spec = restore::Spec {
         target: args.target,
@@ -293,8 +296,21 @@ pub async fn restore(args: RestoreArgs) -> Result<u8> {
         dbfilename: args.dbfilename,
         appenddirname: args.appenddirname,
         appendfilename: args.appendfilename,
+        password: args.password,
     };
-    let r = restore::run(&spec).await?;
+    let dir = match restore::parse_into(&spec.into)? {
+        restore::Target::Dir(dir) => dir,
+        restore::Target::Docker(container) => {
+            let r = restore_docker::run(&spec, &container).await?;
+            if args.json {
+                println!("{}", json(&r));
+            } else {
+                print!("{}", report::restored_docker(&r));
+            }
+            return Ok(if r.check.ok { EXIT_MET } else { EXIT_MISSED });
+        }
+    };
+    let r = restore::run(&spec, dir).await?;
     if args.json {
         println!("{}", json(&r));
         return Ok(EXIT_MET);

@@ -6,7 +6,8 @@
 //! object storage. [`report`] formats the
 //! tables; [`cmd`] dispatches the commands.
 //!
-//! [`bench`] is `warden bench backup`. [`restore`] writes a backup into a stopped node's data dir; [`restore_test`] proves a stored backup restores in a [`scratch`] server and judges it
+//! [`bench`] is `warden bench backup`. [`restore`] writes a backup into a stopped node's data dir, [`restore_docker`] into a
+//! container through the Docker API; [`restore_test`] proves a stored backup restores in a [`scratch`] server and judges it
 //! with [`checks`]; [`retention`] decides what `--keep-last`/`--keep-days` delete.
 
 pub mod bench;
@@ -14,15 +15,18 @@ pub mod bgsave;
 pub mod checks;
 pub mod cmd;
 pub mod compress;
+pub mod container;
 pub mod manifest;
 pub mod rdb;
 pub mod remote;
 pub mod replica;
 pub mod report;
 pub mod restore;
+pub mod restore_docker;
 pub mod restore_test;
 pub mod retention;
 pub mod scratch;
+pub mod scratch_docker;
 pub mod store;
 pub mod sync;
 pub mod take;

@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use crate::backup::manifest::Manifest;
 use crate::backup::rdb::{Checksum, Summary};
+use crate::backup::restore_docker::Restored;
 
 /// Formats a millisecond duration compactly: `850ms`, `42.0s`, `12.5m`, `3.5h`, `2.0d`.
 pub fn ms(v: u64) -> String {
@@ -142,6 +143,31 @@ pub fn backup_table(path: &str, m: &Manifest) -> String {
         ),
     );
     row("took", ms(m.duration_ms));
+    t
+}
+
+/// What `warden restore --into docker:` did, the node's key count check and the notes.
+pub fn restored_docker(r: &Restored) -> String {
+    let mut t = String::new();
+    let _ = writeln!(t, "{:<20} {} ({} keys)", "restored", r.file, r.keys);
+    let _ = writeln!(t, "{:<20} {} ({})", "container", r.container, r.addr);
+    let _ = writeln!(t, "{:<20} {}", "rdb", r.rdb);
+    let _ = writeln!(t, "{:<20} {} (base = the same RDB)", "aof", r.aof_dir);
+    for p in &r.checkpoints {
+        let _ = writeln!(t, "{:<20} {}", "checkpoint", p.display());
+    }
+    if r.checkpoints.is_empty() {
+        let _ = writeln!(
+            t,
+            "{:<20} none (--no-checkpoint, or no previous files)",
+            "checkpoint"
+        );
+    }
+    let _ = writeln!(t, "{:<20} {}", "loaded in", ms(r.load_ms));
+    t.push_str(&r.check.line());
+    for n in &r.notes {
+        let _ = writeln!(t, "{:<20} {n}", "note");
+    }
     t
 }
 

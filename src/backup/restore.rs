@@ -8,12 +8,16 @@
 //! multi-part AOF directory whose base file is the same RDB (a hard link where possible). The
 //! previous `dump.rdb` and AOF are kept beside them as `*.before-restore-<stamp>` unless
 //! `--no-checkpoint`.
+//!
+//! `--into docker:CONTAINER` is [`super::restore_docker`]; it shares the fetch and the AOF
+//! layout ([`fetch`], [`Aof`]) with this module.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::backup::manifest::Manifest;
 use crate::backup::restore_test::{locate, unpack};
 use crate::backup::store::TMP_PREFIX;
 use crate::backup::take::blocking;
@@ -28,7 +32,7 @@ pub struct Spec {
     pub dest: String,
     /// S3-compatible endpoint.
     pub s3_endpoint: Option<String>,
-    /// `dir:PATH`.
+    /// `dir:PATH` or `docker:CONTAINER`.
     pub into: String,
     /// Delete the previous files instead of keeping them as checkpoints.
     pub no_checkpoint: bool,
@@ -38,6 +42,8 @@ pub struct Spec {
     pub appenddirname: String,
     /// The node's `appendfilename`.
     pub appendfilename: String,
+    /// `AUTH` password of a `docker:` node.
+    pub password: Option<String>,
 }
 
 /// What was done.
@@ -57,17 +63,48 @@ pub struct Restored {
     pub checkpointed: bool,
 }
 
-/// The data directory of a `dir:PATH` target.
-pub fn parse_into(into: &str) -> Result<PathBuf> {
+/// Where `--into` points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// `dir:PATH`: the data directory of a stopped node.
+    Dir(PathBuf),
+    /// `docker:CONTAINER`: a container (name or id) warden stops, fills and starts.
+    Docker(String),
+}
+
+/// Parses `--into`.
+pub fn parse_into(into: &str) -> Result<Target> {
     match into.split_once(':') {
-        Some(("dir", p)) if !p.is_empty() => Ok(PathBuf::from(p)),
-        Some(("docker", _)) => Err(Error::Usage(
-            "--into docker:CONTAINER is not implemented yet; stop the node and use dir:PATH on its data dir".into(),
-        )),
+        Some(("dir", p)) if !p.is_empty() => Ok(Target::Dir(PathBuf::from(p))),
+        Some(("docker", c)) if !c.is_empty() => Ok(Target::Docker(c.to_string())),
         _ => Err(Error::Usage(format!(
-            "--into {into}: expected dir:PATH (the data dir of a stopped node)"
+            "--into {into}: expected dir:PATH (the data dir of a stopped node) or docker:CONTAINER"
         ))),
     }
+}
+
+/// The stored file of `spec` with its manifest, downloaded into a fresh work directory when
+/// it is in object storage (the directory is removed when the returned value is dropped).
+pub async fn fetch(spec: &Spec) -> Result<(tempfile::TempDir, PathBuf, Manifest)> {
+    let work = tempfile::Builder::new()
+        .prefix("warden-restore-")
+        .tempdir()
+        .map_err(Error::io(std::env::temp_dir()))?;
+    let (path, manifest) = locate(
+        &spec.target,
+        &spec.dest,
+        spec.s3_endpoint.as_deref(),
+        work.path(),
+    )
+    .await?;
+    Ok((work, path, manifest))
+}
+
+/// The file name of a stored backup, for reports.
+pub fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 /// PIDs of running `redis-server` processes whose working directory is `dir` (Redis changes
@@ -91,9 +128,8 @@ fn servers_in(dir: &Path) -> Vec<u32> {
         .collect()
 }
 
-/// Restores the backup; see the module doc.
-pub async fn run(spec: &Spec) -> Result<Restored> {
-    let dir = parse_into(&spec.into)?;
+/// Restores the backup into the data dir `dir`; see the module doc.
+pub async fn run(spec: &Spec, dir: PathBuf) -> Result<Restored> {
     if !dir.is_dir() {
         return Err(Error::Io {
             path: dir,
@@ -106,17 +142,7 @@ pub async fn run(spec: &Spec) -> Result<Restored> {
             dir.display()
         )));
     }
-    let work = tempfile::Builder::new()
-        .prefix("warden-restore-")
-        .tempdir()
-        .map_err(Error::io(std::env::temp_dir()))?;
-    let (path, manifest) = locate(
-        &spec.target,
-        &spec.dest,
-        spec.s3_endpoint.as_deref(),
-        work.path(),
-    )
-    .await?;
+    let (_work, path, manifest) = fetch(spec).await?;
     let spec = spec.clone();
     blocking("restoring", move || {
         let tmp = tempfile::Builder::new()
@@ -158,10 +184,7 @@ pub async fn run(spec: &Spec) -> Result<Restored> {
             .and_then(|d| d.sync_all())
             .map_err(Error::io(&dir))?;
         Ok(Restored {
-            file: path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+            file: file_name(&path),
             keys: summary.keys,
             rdb,
             aof_dir,
@@ -181,6 +204,34 @@ fn remove(p: &Path) -> Result<()> {
     r.map_err(Error::io(p))
 }
 
+/// The files of a multi-part AOF directory whose base is an RDB: what Redis 7 loads at
+/// start with `appendonly yes`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Aof {
+    /// The base file (the RDB itself).
+    pub base: String,
+    /// The empty incr file.
+    pub incr: String,
+    /// The manifest's file name.
+    pub manifest: String,
+    /// The manifest's text: the base, then the incr file, both sequence 1.
+    pub manifest_text: String,
+}
+
+impl Aof {
+    /// The layout for the node's `appendfilename`.
+    pub fn new(appendfilename: &str) -> Aof {
+        let base = format!("{appendfilename}.1.base.rdb");
+        let incr = format!("{appendfilename}.1.incr.aof");
+        Aof {
+            manifest_text: format!("file {base} seq 1 type b\nfile {incr} seq 1 type i\n"),
+            manifest: format!("{appendfilename}.manifest"),
+            base,
+            incr,
+        }
+    }
+}
+
 /// A multi-part AOF directory (under a temporary name in `dir`) whose base is `rdb`: base
 /// file, empty incr file, manifest; each fsynced.
 fn build_aof(dir: &Path, rdb: &Path, appendfilename: &str) -> Result<tempfile::TempDir> {
@@ -188,16 +239,14 @@ fn build_aof(dir: &Path, rdb: &Path, appendfilename: &str) -> Result<tempfile::T
         .prefix(TMP_PREFIX)
         .tempdir_in(dir)
         .map_err(Error::io(dir))?;
-    let base = format!("{appendfilename}.1.base.rdb");
-    let incr = format!("{appendfilename}.1.incr.aof");
-    let base_path = t.path().join(&base);
+    let aof = Aof::new(appendfilename);
+    let base_path = t.path().join(&aof.base);
     if fs::hard_link(rdb, &base_path).is_err() {
         fs::copy(rdb, &base_path).map_err(Error::io(&base_path))?;
     }
-    let manifest = format!("file {base} seq 1 type b\nfile {incr} seq 1 type i\n");
     for (name, bytes) in [
-        (incr.as_str(), &b""[..]),
-        (&format!("{appendfilename}.manifest"), manifest.as_bytes()),
+        (&aof.incr, &b""[..]),
+        (&aof.manifest, aof.manifest_text.as_bytes()),
     ] {
         let p = t.path().join(name);
         fs::write(&p, bytes).map_err(Error::io(&p))?;

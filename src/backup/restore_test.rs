@@ -1,6 +1,6 @@
 //! `warden restore-test`: prove a stored backup restores. Check the stored sha256 against
 //! the manifest first, unpack (verifying the RDB and its raw sha256 in the same pass), load it
-//! into a scratch `redis-server`, compare counts, spot-check sampled session keys, optionally
+//! into a scratch `redis-server` (process or container), compare counts, spot-check sampled session keys, optionally
 //! hand each sampled value to a check command, tear down.
 
 use std::io::{BufReader, BufWriter, Write};
@@ -11,17 +11,20 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 use tokio::io::AsyncWriteExt;
 
+use crate::addr::Addr;
 use crate::backup::checks::Observed;
 use crate::backup::cmd::now_ms;
 use crate::backup::compress::Compression;
 use crate::backup::manifest::{Manifest, manifest_name};
 use crate::backup::rdb::{self, Options, Summary};
 use crate::backup::remote::{Dest, Remote, split_object_url};
-use crate::backup::scratch::Scratch;
+use crate::backup::scratch::{Scratch, connect};
+use crate::backup::scratch_docker::ScratchContainer;
 use crate::backup::store;
 use crate::backup::take::blocking;
 use crate::backup::tee::{self, Tee};
 use crate::error::{Error, Result};
+use crate::lab::Backend;
 
 /// What to test and how.
 #[derive(Debug, Clone)]
@@ -40,6 +43,25 @@ pub struct Spec {
     pub redis_server: PathBuf,
     /// Longest wait for the scratch server to load.
     pub timeout: Duration,
+    /// A scratch `redis-server` process, or a container from `image`.
+    pub backend: Backend,
+    /// The Redis image (docker backend; never pulled).
+    pub image: String,
+}
+
+/// The scratch server a restore test loads the backup into; removed on drop.
+enum Server {
+    Process(Scratch),
+    Container(ScratchContainer),
+}
+
+impl Server {
+    fn addr(&self) -> &Addr {
+        match self {
+            Server::Process(s) => &s.addr,
+            Server::Container(c) => &c.addr,
+        }
+    }
 }
 
 /// The stored file and its manifest for `target`.
@@ -156,6 +178,21 @@ pub fn unpack(path: &Path, m: &Manifest, out_path: &Path) -> Result<Summary> {
     Ok(summary)
 }
 
+/// Keys of the unpacked RDB at `rdb` not expired as of now: keys whose TTL ran out since
+/// the load began are not a failure.
+pub async fn live_now(rdb: PathBuf, pattern: String) -> Result<u64> {
+    let after = blocking("recounting", move || {
+        let f = std::fs::File::open(&rdb).map_err(Error::io(&rdb))?;
+        let opts = Options {
+            pattern,
+            now_ms: now_ms(),
+        };
+        Ok(rdb::verify(BufReader::new(f), &opts))
+    })
+    .await?;
+    Ok(after.keys - after.keys_expired)
+}
+
 /// Runs the whole test; the caller turns the observations into checks.
 pub async fn run(spec: &Spec) -> Result<Observed> {
     let work = tempfile::Builder::new()
@@ -168,36 +205,32 @@ pub async fn run(spec: &Spec) -> Result<Observed> {
     let (p, m, d) = (path.clone(), manifest.clone(), dir.clone());
     let before = blocking("unpacking", move || unpack(&p, &m, &d.join("dump.rdb"))).await?;
     let started = Instant::now();
-    let scratch = Scratch::start(&spec.redis_server, &dir, spec.timeout).await?;
+    let server = match spec.backend {
+        Backend::Process => {
+            Server::Process(Scratch::start(&spec.redis_server, &dir, spec.timeout).await?)
+        }
+        Backend::Docker => {
+            Server::Container(ScratchContainer::start(&spec.image, &dir, spec.timeout).await?)
+        }
+    };
     let load_ms = started.elapsed().as_millis() as u64;
-    let mut con = scratch.connect().await?;
-    let dbsize: u64 = crate::client::query(&mut con, &scratch.addr, &redis::cmd("DBSIZE")).await?;
+    let addr = server.addr().clone();
+    let mut con = connect(&addr).await?;
+    let dbsize: u64 = crate::client::query(&mut con, &addr, &redis::cmd("DBSIZE")).await?;
     let live_before = before.keys - before.keys_expired;
     let live_after = if dbsize == live_before {
         live_before
     } else {
-        // Keys may have expired since loading began: count again as of now.
-        let (d, pattern) = (dir.join("dump.rdb"), manifest.counts.pattern.clone());
-        let after = blocking("recounting", move || {
-            let f = std::fs::File::open(&d).map_err(Error::io(&d))?;
-            let opts = Options {
-                pattern,
-                now_ms: now_ms(),
-            };
-            Ok(rdb::verify(BufReader::new(f), &opts))
-        })
-        .await?;
-        after.keys - after.keys_expired
+        live_now(dir.join("dump.rdb"), manifest.counts.pattern.clone()).await?
     };
     let pattern = manifest.counts.pattern.clone();
-    let (found, sample) = scan(&mut con, &scratch, &pattern, spec.sample).await?;
+    let (found, sample) = scan(&mut con, &addr, &pattern, spec.sample).await?;
     let mut failures = Vec::new();
     let mut rejected = spec.check_cmd.as_ref().map(|_| 0u64);
     for key in &sample {
         let value: Option<Vec<u8>> =
-            crate::client::query(&mut con, &scratch.addr, redis::cmd("GET").arg(key)).await?;
-        let pttl: i64 =
-            crate::client::query(&mut con, &scratch.addr, redis::cmd("PTTL").arg(key)).await?;
+            crate::client::query(&mut con, &addr, redis::cmd("GET").arg(key)).await?;
+        let pttl: i64 = crate::client::query(&mut con, &addr, redis::cmd("PTTL").arg(key)).await?;
         let name = String::from_utf8_lossy(key);
         let Some(value) = value else {
             failures.push(format!("{name}: GET returned nothing"));
@@ -213,7 +246,7 @@ pub async fn run(spec: &Spec) -> Result<Observed> {
         }
     }
     drop(con);
-    drop(scratch);
+    drop(server);
     Ok(Observed {
         file: path.display().to_string(),
         keys_in_backup: before.keys,
@@ -234,7 +267,7 @@ pub async fn run(spec: &Spec) -> Result<Observed> {
 /// of `n` keys. Never `KEYS`.
 async fn scan(
     con: &mut redis::aio::MultiplexedConnection,
-    s: &Scratch,
+    addr: &Addr,
     pattern: &str,
     n: usize,
 ) -> Result<(u64, Vec<Vec<u8>>)> {
@@ -245,7 +278,7 @@ async fn scan(
     loop {
         let (next, keys): (u64, Vec<Vec<u8>>) = crate::client::query(
             con,
-            &s.addr,
+            addr,
             redis::cmd("SCAN")
                 .arg(cursor)
                 .arg("MATCH")

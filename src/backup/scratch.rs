@@ -1,5 +1,6 @@
 //! A throw-away `redis-server` process that loads one RDB (AOF off, saving off) on a free
-//! loopback port in a temporary directory; killed and removed on drop.
+//! loopback port in a temporary directory; killed and removed on drop. [`wait_loaded`] polls
+//! any node until it has loaded its data.
 
 use std::path::{Path, PathBuf};
 use std::process::Child;
@@ -8,6 +9,7 @@ use std::time::{Duration, Instant};
 use redis::aio::MultiplexedConnection;
 
 use crate::addr::Addr;
+use crate::backup::take::connect_node;
 use crate::client::{self, Timeouts};
 use crate::error::{Error, Result};
 use crate::lab::process;
@@ -51,45 +53,72 @@ impl Scratch {
     }
 
     async fn wait_loaded(&mut self, timeout: Duration) -> Result<()> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(Error::ProcessExited {
+        let (child, log) = (&mut self.child, &self.log);
+        let alive = || {
+            std::future::ready(match child.try_wait() {
+                Ok(Some(status)) => Err(Error::ProcessExited {
                     what: format!("the scratch redis-server ({status})"),
-                    log: self.log.clone(),
-                });
-            }
-            let last = match self.loading().await {
-                Ok(false) => return Ok(()),
-                Ok(true) => "still loading".to_string(),
-                Err(e) => e.to_string(),
-            };
-            if Instant::now() >= deadline {
-                return Err(Error::Timeout {
-                    what: "the scratch redis-server did not finish loading".into(),
-                    waited: timeout,
-                    detail: format!("{last}; see {}", self.log.display()),
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    async fn loading(&self) -> Result<bool> {
-        let mut con = self.connect().await?;
-        let text: String =
-            client::query(&mut con, &self.addr, redis::cmd("INFO").arg("persistence")).await?;
-        Ok(client::parse_info(&text).get("loading").map(String::as_str) != Some("0"))
-    }
-
-    /// A connection with generous reply timeouts (SCAN over millions of keys).
-    pub async fn connect(&self) -> Result<MultiplexedConnection> {
-        let t = Timeouts {
-            connect: Duration::from_secs(1),
-            response: Duration::from_secs(30),
+                    log: log.clone(),
+                }),
+                _ => Ok(()),
+            })
         };
-        client::connect(&self.addr, t).await
+        let what = "the scratch redis-server did not finish loading";
+        let hint = format!("see {}", log.display());
+        wait_loaded(&self.addr, None, timeout, what, &hint, alive).await
     }
+}
+
+/// A connection to a scratch server with generous reply timeouts (SCAN over millions of
+/// keys).
+pub async fn connect(addr: &Addr) -> Result<MultiplexedConnection> {
+    let t = Timeouts {
+        connect: Duration::from_secs(1),
+        response: Duration::from_secs(30),
+    };
+    client::connect(addr, t).await
+}
+
+/// Polls `INFO persistence` on `addr` (50 ms apart, after `AUTH password` when given) until
+/// it says `loading:0`, for at most
+/// `timeout`. `alive` is asked first on every round: its error (the server exited) ends the
+/// wait at once. On timeout the error says `what` and the last thing seen, then `hint`.
+pub async fn wait_loaded<F, Fut>(
+    addr: &Addr,
+    password: Option<&str>,
+    timeout: Duration,
+    what: &str,
+    hint: &str,
+    mut alive: F,
+) -> Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        alive().await?;
+        let last = match loading(addr, password).await {
+            Ok(false) => return Ok(()),
+            Ok(true) => "still loading".to_string(),
+            Err(e) => e.to_string(),
+        };
+        if Instant::now() >= deadline {
+            return Err(Error::Timeout {
+                what: what.into(),
+                waited: timeout,
+                detail: format!("{last}; {hint}"),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether the node at `addr` is still loading its data (`INFO persistence`).
+async fn loading(addr: &Addr, password: Option<&str>) -> Result<bool> {
+    let mut con = connect_node(addr, password).await?;
+    let text: String = client::query(&mut con, addr, redis::cmd("INFO").arg("persistence")).await?;
+    Ok(client::parse_info(&text).get("loading").map(String::as_str) != Some("0"))
 }
 
 impl Drop for Scratch {

@@ -248,22 +248,8 @@ impl DockerLab {
         })
     }
 
-    /// A missing image gets a message that says how to build one offline.
     fn create_error(&self, name: &str, e: bollard::errors::Error) -> Error {
-        if let bollard::errors::Error::DockerResponseServerError {
-            status_code: 404, ..
-        } = e
-        {
-            return Error::Docker {
-                what: format!("create container {name}"),
-                message: format!(
-                    "image '{}' is not present and warden does not pull: run \
-                     compose/build-local-image.sh and set WARDEN_REDIS_IMAGE=warden-redis:local",
-                    self.state.image
-                ),
-            };
-        }
-        Error::docker(format!("create container {name}"))(e)
+        create_error(&self.state.image, name, e)
     }
 
     /// Polls the health check until it passes or `timeout` ends; a container that stops
@@ -414,21 +400,46 @@ impl Drop for DockerLab {
         if !self.owned {
             return;
         }
-        // Drop cannot await: tear down on a thread with its own runtime, and wait for it.
         let docker = self.docker.clone();
         let id = self.state.lab_id.clone();
         let dir = self.dir.clone();
-        let done = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build();
-            if let Ok(rt) = rt {
-                let _ = rt.block_on(teardown(&docker, &id));
-            }
+        block_on_thread(async move {
+            let _ = teardown(&docker, &id).await;
             let _ = std::fs::remove_dir_all(dir);
         });
-        let _ = done.join();
     }
+}
+
+/// Runs `f` to completion on a new thread with its own runtime and waits for it: how a
+/// `Drop` (which cannot await) removes containers, also from inside a runtime.
+pub fn block_on_thread(f: impl std::future::Future<Output = ()> + Send + 'static) {
+    let done = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        if let Ok(rt) = rt {
+            rt.block_on(f);
+        }
+    });
+    let _ = done.join();
+}
+
+/// The error of creating container `name` from `image`; a missing image gets a message that
+/// says how to build one offline.
+pub fn create_error(image: &str, name: &str, e: bollard::errors::Error) -> Error {
+    if let bollard::errors::Error::DockerResponseServerError {
+        status_code: 404, ..
+    } = e
+    {
+        return Error::Docker {
+            what: format!("create container {name}"),
+            message: format!(
+                "image '{image}' is not present and warden does not pull: run \
+                 compose/build-local-image.sh and set WARDEN_REDIS_IMAGE=warden-redis:local"
+            ),
+        };
+    }
+    Error::docker(format!("create container {name}"))(e)
 }
 
 /// The IP of container `id` on `network`.

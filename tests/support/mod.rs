@@ -257,6 +257,7 @@ impl Warden {
             "WARDEN_SENTINELS",
             "WARDEN_MASTER",
             "WARDEN_LOG",
+            "WARDEN_REDIS_PASSWORD",
         ] {
             cmd.env_remove(var);
         }

@@ -1,0 +1,244 @@
+//! A Redis node in a container, through the Docker Engine API: its address, and its data
+//! files moved in and out as tar streams (never held in memory whole). Used by
+//! `restore --into docker:` ([`super::restore_docker`]) and the container scratch server of
+//! `restore-test --backend docker` ([`super::scratch`]).
+
+use std::io::Write;
+use std::path::Path;
+
+use bollard::Docker;
+use bollard::models::ContainerInspectResponse;
+use bollard::query_parameters::{
+    DownloadFromContainerOptionsBuilder, InspectContainerOptions, UploadToContainerOptionsBuilder,
+};
+use futures_util::StreamExt;
+
+use crate::addr::Addr;
+use crate::backup::restore::Aof;
+use crate::backup::store::TMP_PREFIX;
+use crate::error::{Error, Result};
+use crate::lab::stack::NODE_PORT;
+
+/// The names of a node's data files (its `dbfilename`, `appenddirname`, `appendfilename`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Files {
+    /// `dbfilename`.
+    pub dbfilename: String,
+    /// `appenddirname`.
+    pub appenddirname: String,
+    /// `appendfilename`.
+    pub appendfilename: String,
+}
+
+/// The port of a node container: `--port N` in its command, else 6379.
+pub fn port_of(cmd: &[String]) -> u16 {
+    cmd.windows(2)
+        .find(|w| w[0] == "--port")
+        .and_then(|w| w[1].parse().ok())
+        .unwrap_or(NODE_PORT)
+}
+
+/// The address of running container `id`: its first IP (by network name) and its port.
+/// Not running is an error, which ends with `why` (what that means here).
+pub async fn running_addr(docker: &Docker, id: &str, name: &str, why: &str) -> Result<Addr> {
+    let info: ContainerInspectResponse = docker
+        .inspect_container(id, None::<InspectContainerOptions>)
+        .await
+        .map_err(Error::docker(format!("inspect container {name}")))?;
+    let state = info.state.unwrap_or_default();
+    if state.running != Some(true) {
+        return Err(Error::Docker {
+            what: format!("container {name}"),
+            message: format!(
+                "it is not running ({}): {why}",
+                state.status.map(|s| s.to_string()).unwrap_or_default()
+            ),
+        });
+    }
+    let mut nets: Vec<_> = info
+        .network_settings
+        .and_then(|n| n.networks)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(n, e)| Some((n, e.ip_address.filter(|ip| !ip.is_empty())?)))
+        .collect();
+    nets.sort();
+    let cmd = info.config.and_then(|c| c.cmd).unwrap_or_default();
+    let (_, ip) = nets.into_iter().next().ok_or_else(|| Error::Docker {
+        what: format!("container {name}"),
+        message: "it has no IP on any network (warden reaches nodes by their IP)".into(),
+    })?;
+    Ok(Addr::new(ip, port_of(&cmd)))
+}
+
+/// Writes the upload: `dbfilename` (the RDB), then the AOF directory's name as an empty file
+/// (which removes the old directory on extraction), then the directory with its base (a
+/// hard link to the RDB), empty incr file and manifest. Blocking.
+pub fn write_tar(rdb: &Path, out: &Path, cfg: &Files) -> Result<()> {
+    let file = std::fs::File::create(out).map_err(Error::io(out))?;
+    let mut b = tar::Builder::new(std::io::BufWriter::with_capacity(1 << 16, file));
+    let aof = Aof::new(&cfg.appendfilename);
+    let dir = &cfg.appenddirname;
+    let io = Error::io(out);
+    let header = |kind: tar::EntryType, mode: u32, size: u64| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_mode(mode);
+        h.set_size(size);
+        h.set_mtime(crate::backup::cmd::now_ms() / 1000);
+        h
+    };
+    let r = (|| -> std::io::Result<()> {
+        let mut src = std::fs::File::open(rdb)?;
+        let len = src.metadata()?.len();
+        let mut h = header(tar::EntryType::Regular, 0o644, len);
+        b.append_data(&mut h, &cfg.dbfilename, &mut src)?;
+        let mut h = header(tar::EntryType::Regular, 0o644, 0);
+        b.append_data(&mut h, dir, std::io::empty())?;
+        let mut h = header(tar::EntryType::Directory, 0o755, 0);
+        b.append_data(&mut h, format!("{dir}/"), std::io::empty())?;
+        let mut h = header(tar::EntryType::Link, 0o644, 0);
+        b.append_link(&mut h, format!("{dir}/{}", aof.base), &cfg.dbfilename)?;
+        let mut h = header(tar::EntryType::Regular, 0o644, 0);
+        b.append_data(&mut h, format!("{dir}/{}", aof.incr), std::io::empty())?;
+        let text = aof.manifest_text.as_bytes();
+        let mut h = header(tar::EntryType::Regular, 0o644, text.len() as u64);
+        b.append_data(&mut h, format!("{dir}/{}", aof.manifest), text)?;
+        b.into_inner()?.flush()
+    })();
+    r.map_err(io)
+}
+
+/// Streams the tar at `tar` into `dir` of container `id`, 64 KiB at a time, owned by the
+/// container's user (`copyUIDGID`).
+pub async fn upload(docker: &Docker, id: &str, dir: &str, tar: &Path) -> Result<()> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(8);
+    let path = tar.to_path_buf();
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut f = match std::fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) => return drop(tx.blocking_send(Err(e))),
+        };
+        loop {
+            let mut buf = vec![0u8; 1 << 16];
+            match std::io::Read::read(&mut f, &mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    buf.truncate(n);
+                    if tx.blocking_send(Ok(buf)).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => return drop(tx.blocking_send(Err(e))),
+            }
+        }
+    });
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk.map(Into::into), rx))
+    });
+    let opts = UploadToContainerOptionsBuilder::default()
+        .path(dir)
+        .copy_uidgid("1")
+        .build();
+    let r = docker
+        .upload_to_container(id, Some(opts), bollard::body_try_stream(body))
+        .await
+        .map_err(Error::docker(format!("upload the backup into {dir}")));
+    reader.await.map_err(|e| Error::Task {
+        what: "reading the upload".into(),
+        detail: e.to_string(),
+    })?;
+    r
+}
+
+/// Downloads `from` (a file or directory in container `id`) as a tar to `to`: temporary
+/// name, fsync, rename. `false` when `from` does not exist.
+pub async fn download(docker: &Docker, id: &str, from: &str, to: &Path) -> Result<bool> {
+    let dir = to.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TMP_PREFIX)
+        .tempfile_in(dir)
+        .map_err(Error::io(dir))?;
+    let opts = DownloadFromContainerOptionsBuilder::default()
+        .path(from)
+        .build();
+    let mut s = docker.download_from_container(id, Some(opts));
+    while let Some(chunk) = s.next().await {
+        match chunk {
+            Ok(bytes) => tmp.write_all(&bytes).map_err(Error::io(tmp.path()))?,
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => return Ok(false),
+            Err(e) => return Err(Error::docker(format!("download {from}"))(e)),
+        }
+    }
+    tmp.as_file().sync_all().map_err(Error::io(tmp.path()))?;
+    tmp.persist_noclobber(to).map_err(|e| Error::Io {
+        path: to.to_path_buf(),
+        source: e.error,
+    })?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_upload_replaces_the_aof_dir_and_links_its_base_to_the_rdb() {
+        let t = tempfile::tempdir().expect("tempdir");
+        let (rdb, out) = (t.path().join("r.rdb"), t.path().join("u.tar"));
+        std::fs::write(&rdb, b"REDIS0010").expect("write");
+        let files = Files {
+            dbfilename: "dump.rdb".into(),
+            appenddirname: "aofdir".into(),
+            appendfilename: "a.aof".into(),
+        };
+        write_tar(&rdb, &out, &files).expect("tar");
+        let bytes = std::fs::read(&out).expect("read");
+        let mut a = tar::Archive::new(&bytes[..]);
+        let entries: Vec<(String, tar::EntryType, u64, Option<String>)> = a
+            .entries()
+            .expect("entries")
+            .map(|e| {
+                let e = e.expect("entry");
+                let link = e
+                    .link_name()
+                    .ok()
+                    .flatten()
+                    .map(|l| l.display().to_string());
+                let h = e.header();
+                let path = e.path().expect("path").display().to_string();
+                (path, h.entry_type(), h.size().expect("size"), link)
+            })
+            .collect();
+        use tar::EntryType::{Directory, Link, Regular};
+        assert_eq!(
+            entries,
+            [
+                ("dump.rdb".into(), Regular, 9, None),
+                ("aofdir".into(), Regular, 0, None),
+                ("aofdir/".into(), Directory, 0, None),
+                (
+                    "aofdir/a.aof.1.base.rdb".into(),
+                    Link,
+                    0,
+                    Some("dump.rdb".into())
+                ),
+                ("aofdir/a.aof.1.incr.aof".into(), Regular, 0, None),
+                ("aofdir/a.aof.manifest".into(), Regular, 70, None),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_port_comes_from_the_command_line() {
+        let cmd = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        assert_eq!(
+            port_of(&cmd("redis-server --port 7000 --appendonly yes")),
+            7000
+        );
+        assert_eq!(port_of(&cmd("redis-server /etc/redis.conf")), 6379);
+        assert_eq!(port_of(&[]), 6379);
+    }
+}
