@@ -163,6 +163,10 @@ pub struct BackupArgs {
     /// The node's data dir, where BGSAVE writes dump.rdb (bgsave; default: its CONFIG GET dir).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// bgsave: copy dump.rdb out of the node's container through the Docker API (the
+    /// container is the one the node's address names: IP, alias, name or compose service).
+    #[arg(long, requires = "method")]
+    pub from_container: bool,
     /// Compression of the stored file.
     #[arg(long, value_enum, default_value = "gzip")]
     pub compress: crate::backup::compress::Compression,

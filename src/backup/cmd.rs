@@ -142,6 +142,7 @@ pub async fn backup(args: BackupArgs) -> Result<u8> {
         dest: stage_dir,
         method: args.method,
         data_dir: args.data_dir,
+        from_container: args.from_container,
         compression: args.compress,
         allow_primary: args.allow_primary,
         password: args.password,

@@ -1,7 +1,8 @@
 //! A Redis node in a container, through the Docker Engine API: its address, and its data
 //! files moved in and out as tar streams (never held in memory whole). Used by
-//! `restore --into docker:` ([`super::restore_docker`]) and the container scratch server of
-//! `restore-test --backend docker` ([`super::scratch`]).
+//! `restore --into docker:` ([`super::restore_docker`]), the container scratch server of
+//! `restore-test --backend docker` ([`super::scratch`]), and `backup --method bgsave
+//! --from-container`.
 
 use std::io::Write;
 use std::path::Path;
@@ -159,17 +160,11 @@ pub async fn download(docker: &Docker, id: &str, from: &str, to: &Path) -> Resul
         .prefix(TMP_PREFIX)
         .tempfile_in(dir)
         .map_err(Error::io(dir))?;
-    let opts = DownloadFromContainerOptionsBuilder::default()
-        .path(from)
-        .build();
-    let mut s = docker.download_from_container(id, Some(opts));
+    let mut s = tar_out(docker, id, from);
     while let Some(chunk) = s.next().await {
-        match chunk {
-            Ok(bytes) => tmp.write_all(&bytes).map_err(Error::io(tmp.path()))?,
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => return Ok(false),
-            Err(e) => return Err(Error::docker(format!("download {from}"))(e)),
+        match chunk_of(from, chunk)? {
+            Some(bytes) => tmp.write_all(&bytes).map_err(Error::io(tmp.path()))?,
+            None => return Ok(false),
         }
     }
     tmp.as_file().sync_all().map_err(Error::io(tmp.path()))?;
@@ -178,6 +173,62 @@ pub async fn download(docker: &Docker, id: &str, from: &str, to: &Path) -> Resul
         source: e.error,
     })?;
     Ok(true)
+}
+
+/// Streams `from` in container `id` as a tar into `tx`, a bounded channel read on a blocking
+/// thread (see [`crate::backup::sync::ChannelReader`]). On failure the reader gets the error
+/// too, so a cut stream is never taken for a whole one.
+pub async fn stream_out(
+    docker: &Docker,
+    id: &str,
+    from: &str,
+    tx: tokio::sync::mpsc::Sender<crate::backup::sync::Chunk>,
+) -> Result<()> {
+    let mut s = tar_out(docker, id, from);
+    while let Some(chunk) = s.next().await {
+        let failed = match chunk_of(from, chunk) {
+            Ok(Some(bytes)) => {
+                if tx.send(Ok(bytes.to_vec())).await.is_err() {
+                    return Ok(()); // the reader stopped and reports why
+                }
+                continue;
+            }
+            Ok(None) => Error::NoContainer {
+                what: format!("file {from} in container {id} (did BGSAVE write there?)"),
+            },
+            Err(e) => e,
+        };
+        let _ = tx
+            .send(Err(std::io::Error::other(failed.to_string())))
+            .await;
+        return Err(failed);
+    }
+    Ok(())
+}
+
+fn tar_out(
+    docker: &Docker,
+    id: &str,
+    from: &str,
+) -> impl futures_util::Stream<Item = std::result::Result<bytes::Bytes, bollard::errors::Error>> {
+    let opts = DownloadFromContainerOptionsBuilder::default()
+        .path(from)
+        .build();
+    docker.download_from_container(id, Some(opts))
+}
+
+/// One chunk of a download: `None` when the path does not exist (HTTP 404).
+fn chunk_of(
+    from: &str,
+    chunk: std::result::Result<bytes::Bytes, bollard::errors::Error>,
+) -> Result<Option<bytes::Bytes>> {
+    match chunk {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(None),
+        Err(e) => Err(Error::docker(format!("download {from}"))(e)),
+    }
 }
 
 #[cfg(test)]

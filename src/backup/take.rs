@@ -3,7 +3,7 @@
 //! manifest. The primary is never asked to fork unless `--allow-primary` is given and no
 //! replica is fit.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -15,9 +15,10 @@ use crate::backup::compress::Compression;
 use crate::backup::manifest::{self, Counts, Manifest, Source};
 use crate::backup::rdb::Options;
 use crate::backup::store::{self, Staged};
-use crate::backup::{bgsave, replica, sync};
+use crate::backup::{bgsave, container, replica, sync};
 use crate::client::{self, Timeouts};
 use crate::error::{Error, Result};
+use crate::fault::docker::Stack;
 use crate::sentinel::topology;
 
 /// How the RDB is obtained from the node.
@@ -25,7 +26,8 @@ use crate::sentinel::topology;
 pub enum Method {
     /// Replication protocol (`SYNC`), like `redis-cli --rdb`: needs no access to the node's disk.
     Stream,
-    /// `BGSAVE` on the node, then copy its `dump.rdb` from `--data-dir` (or its `CONFIG GET dir`).
+    /// `BGSAVE` on the node, then copy its `dump.rdb` from `--data-dir` (or its `CONFIG GET dir`),
+    /// or with `--from-container` out of its container through the Docker API.
     Bgsave,
 }
 
@@ -65,6 +67,8 @@ pub struct Spec {
     pub taken: Vec<String>,
     /// Show a progress line on stderr during the transfer.
     pub progress: bool,
+    /// bgsave: copy the RDB out of the node's container through the Docker API.
+    pub from_container: bool,
 }
 
 /// The node a backup is taken from.
@@ -181,13 +185,17 @@ pub async fn run(spec: &Spec) -> Result<(Manifest, PathBuf)> {
         Method::Bgsave => {
             bgsave::bgsave(&mut con, &plan.source, spec.timeout, spec.progress).await?;
             let path = bgsave::dump_path(&mut con, &plan.source, spec.data_dir.clone()).await?;
-            let (dest, c) = (spec.dest.clone(), spec.compression);
-            blocking("staging the backup", move || {
-                let file = std::fs::File::open(&path).map_err(Error::io(&path))?;
-                let what = path.display().to_string();
-                store::stage(std::io::BufReader::new(file), &what, &dest, c, &opts)
-            })
-            .await?
+            if spec.from_container {
+                out_of_container(&plan.source, &path, spec, opts).await?
+            } else {
+                let (dest, c) = (spec.dest.clone(), spec.compression);
+                blocking("staging the backup", move || {
+                    let file = std::fs::File::open(&path).map_err(Error::io(&path))?;
+                    let what = path.display().to_string();
+                    store::stage(std::io::BufReader::new(file), &what, &dest, c, &opts)
+                })
+                .await?
+            }
         }
     };
     let file = free_name(spec, created);
@@ -211,6 +219,34 @@ pub async fn run(spec: &Spec) -> Result<(Manifest, PathBuf)> {
     };
     let path = staged.commit(&spec.dest, &manifest)?;
     Ok((manifest, path))
+}
+
+/// Streams the `dump.rdb` at `path` out of the container `addr` names, through the Docker
+/// API (a tar of one file), into the stager.
+async fn out_of_container(addr: &Addr, path: &Path, spec: &Spec, opts: Options) -> Result<Staged> {
+    let docker = crate::lab::docker::connect().await?;
+    let c = Stack::new(docker.clone(), "").named_by(addr).await?;
+    let from = path.display().to_string();
+    let (tx, rx) = mpsc::channel(sync::DEPTH);
+    let what = format!("{from} in container {}", c.name);
+    let (dest, comp) = (spec.dest.clone(), spec.compression);
+    let consumer = tokio::task::spawn_blocking(move || {
+        let mut tar = tar::Archive::new(sync::ChannelReader::new(rx));
+        let bad = |e: std::io::Error| Error::Usage(format!("{what}: not a tar of one file: {e}"));
+        let mut entries = tar.entries().map_err(bad)?;
+        let rdb = entries
+            .next()
+            .ok_or_else(|| bad(std::io::ErrorKind::UnexpectedEof.into()))?
+            .map_err(bad)?;
+        store::stage(rdb, &what, &dest, comp, &opts)
+    });
+    let sent = container::stream_out(&docker, &c.id, &from, tx).await;
+    let staged = consumer.await.map_err(|e| Error::Task {
+        what: "staging the backup".into(),
+        detail: e.to_string(),
+    })?;
+    sent?;
+    staged
 }
 
 /// `redis-<master>-<stamp>[-n]<suffix>` not yet used in `spec.dest` nor in `spec.taken`.

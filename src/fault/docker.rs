@@ -116,12 +116,18 @@ impl Stack {
 
     /// The container `addr` (IP or hostname) names, if the guard allows faults on it.
     pub async fn by_addr(&self, addr: &Addr) -> Result<ContainerInfo> {
+        guarded(&self.named_by(addr).await?, &self.project)
+    }
+
+    /// The container `addr` (IP or hostname) names, whatever its labels: for read-only use
+    /// (copying a file out), never for a fault.
+    pub async fn named_by(&self, addr: &Addr) -> Result<ContainerInfo> {
         let all = self.list_for(&addr.host).await?;
-        let c =
-            target::by_host(&all, &addr.host, &self.project).ok_or_else(|| Error::NoContainer {
+        target::by_host(&all, &addr.host, &self.project)
+            .cloned()
+            .ok_or_else(|| Error::NoContainer {
                 what: format!("has the address {addr}"),
-            })?;
-        guarded(c, &self.project)
+            })
     }
 
     /// Carries out `fault` on the selected containers. If one step fails, what was already
