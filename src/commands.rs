@@ -155,19 +155,24 @@ fn lab_backend(a: &LabAt) -> Result<Backend> {
     }
 }
 
+/// The Sentinel settings `lab up` was given.
+fn settings(a: &LabUp) -> SentinelSettings {
+    SentinelSettings {
+        master: a.master.clone(),
+        quorum: a.quorum,
+        down_after: a.down_after,
+        failover_timeout: a.failover_timeout,
+        parallel_syncs: a.parallel_syncs,
+        ..SentinelSettings::default()
+    }
+}
+
 async fn lab_up(a: LabUp) -> Result<u8> {
     let spec = LabSpec {
+        sentinel: settings(&a),
         dir: a.dir.dir,
         node_ports: a.ports,
         sentinel_ports: a.sentinel_ports,
-        sentinel: SentinelSettings {
-            master: a.master,
-            quorum: a.quorum,
-            down_after: a.down_after,
-            failover_timeout: a.failover_timeout,
-            parallel_syncs: a.parallel_syncs,
-            ..SentinelSettings::default()
-        },
         redis_server: a.redis_server,
         ready_timeout: a.timeout,
     };

@@ -65,16 +65,6 @@ impl io::Read for ChannelReader {
 /// while its BGSAVE runs, so silence means trouble).
 pub const IDLE: Duration = Duration::from_secs(60);
 
-fn resp(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
 /// Streams a fresh RDB from `addr` into `tx`; returns the bytes sent (the RDB's length,
 /// unless the consumer stopped first). On failure the consumer also receives the error, so it
 /// never mistakes a cut stream for a whole one.
@@ -117,21 +107,21 @@ async fn transfer(
     let mut r = BufReader::with_capacity(CHUNK, stream);
     let mut line = Vec::new();
     if let Some(pw) = password {
-        send(&mut r, &resp(&[b"AUTH", pw.as_bytes()]), addr).await?;
+        send(&mut r, redis::cmd("AUTH").arg(pw), addr).await?;
         read_line(&mut r, &mut line, addr).await?;
         if line.first() == Some(&b'-') {
             return Err(fail(format!("AUTH refused: {}", text(&line[1..]))));
         }
     }
     // Old servers answer "Unrecognized REPLCONF option: rdb-only": harmless, so ignored.
-    send(&mut r, &resp(&[b"REPLCONF", b"rdb-only", b"1"]), addr).await?;
+    send(&mut r, redis::cmd("REPLCONF").arg("rdb-only").arg(1), addr).await?;
     read_line(&mut r, &mut line, addr).await?;
     if line.starts_with(b"-NOAUTH") {
         return Err(fail(
             "the node requires a password (--password or WARDEN_REDIS_PASSWORD)".into(),
         ));
     }
-    send(&mut r, &resp(&[b"SYNC"]), addr).await?;
+    send(&mut r, &redis::cmd("SYNC"), addr).await?;
     let len = loop {
         read_line(&mut r, &mut line, addr).await?;
         match line.first() {
@@ -183,11 +173,16 @@ async fn transfer(
     Ok(len)
 }
 
-async fn send(r: &mut BufReader<TcpStream>, bytes: &[u8], addr: &Addr) -> Result<()> {
-    r.get_mut().write_all(bytes).await.map_err(|e| Error::Sync {
-        addr: addr.clone(),
-        message: format!("write: {e}"),
-    })
+/// Writes `cmd` in RESP, encoded by the redis crate.
+async fn send(r: &mut BufReader<TcpStream>, cmd: &redis::Cmd, addr: &Addr) -> Result<()> {
+    let bytes = cmd.get_packed_command();
+    r.get_mut()
+        .write_all(&bytes)
+        .await
+        .map_err(|e| Error::Sync {
+            addr: addr.clone(),
+            message: format!("write: {e}"),
+        })
 }
 
 /// Reads one line without its `\r\n` / `\n`.

@@ -5,23 +5,15 @@ use std::path::Path;
 use crate::cli::LabUp;
 use crate::client::Timeouts;
 use crate::error::{EXIT_MET, Result};
-use crate::lab::SentinelSettings;
 use crate::lab::docker::{DockerLab, DockerLabSpec};
 use crate::sentinel::topology;
 
 /// Creates the docker lab and prints its containers.
 pub async fn up(a: LabUp) -> Result<u8> {
     let spec = DockerLabSpec {
+        sentinel: super::settings(&a),
         dir: a.dir.dir,
         image: a.image,
-        sentinel: SentinelSettings {
-            master: a.master,
-            quorum: a.quorum,
-            down_after: a.down_after,
-            failover_timeout: a.failover_timeout,
-            parallel_syncs: a.parallel_syncs,
-            ..SentinelSettings::default()
-        },
         ready_timeout: a.timeout,
     };
     let lab = DockerLab::up(spec).await?;

@@ -76,17 +76,25 @@ pub fn write_limits(s: &SentinelSettings) -> [(&'static str, String); 2] {
 
 /// `sentinel.conf` for a lab Sentinel watching the primary on `primary_port`.
 pub fn sentinel_conf(port: u16, dir: &Path, primary_port: u16, s: &SentinelSettings) -> String {
-    let m = &s.master;
     format!(
         "port {port}\n\
          bind 127.0.0.1\n\
          dir {dir}\n\
-         daemonize no\n\
-         sentinel monitor {m} 127.0.0.1 {primary_port} {quorum}\n\
+         daemonize no\n{monitor}",
+        dir = dir.display(),
+        monitor = monitor_lines("127.0.0.1", primary_port, s),
+    )
+}
+
+/// The `sentinel monitor` line for the primary at `host:port` and the master's settings
+/// (shared by the process lab and the docker stack).
+pub fn monitor_lines(host: &str, port: u16, s: &SentinelSettings) -> String {
+    let m = &s.master;
+    format!(
+        "sentinel monitor {m} {host} {port} {quorum}\n\
          sentinel down-after-milliseconds {m} {down}\n\
          sentinel failover-timeout {m} {fo}\n\
          sentinel parallel-syncs {m} {ps}\n",
-        dir = dir.display(),
         quorum = s.quorum,
         down = s.down_after.as_millis(),
         fo = s.failover_timeout.as_millis(),

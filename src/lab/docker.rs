@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bollard::Docker;
 use bollard::models::{
@@ -260,22 +260,16 @@ impl DockerLab {
         timeout: Duration,
         what: &str,
     ) -> Result<Health> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            self.check_running().await?;
-            let health = health::check(&self.sentinels(), self.master(), expect).await?;
-            if health.ok() {
-                return Ok(health);
-            }
-            if Instant::now() >= deadline {
-                return Err(Error::Timeout {
-                    what: what.into(),
-                    waited: timeout,
-                    detail: health.problems.join("; "),
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let sentinels = self.sentinels();
+        health::wait(
+            &sentinels,
+            self.master(),
+            expect,
+            timeout,
+            what,
+            async || self.check_running().await,
+        )
+        .await
     }
 
     async fn check_running(&self) -> Result<()> {

@@ -11,7 +11,7 @@ pub mod stack;
 
 use std::path::{Path, PathBuf};
 use std::process::Child;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
@@ -270,23 +270,11 @@ impl Lab {
         timeout: Duration,
         what: &str,
     ) -> Result<Health> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            self.check_alive()?;
-            let health =
-                health::check(&self.sentinels(), &self.state.sentinel.master, expect).await?;
-            if health.ok() {
-                return Ok(health);
-            }
-            if Instant::now() >= deadline {
-                return Err(Error::Timeout {
-                    what: what.into(),
-                    waited: timeout,
-                    detail: health.problems.join("; "),
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let (sentinels, master) = (self.sentinels(), self.state.sentinel.master.clone());
+        health::wait(&sentinels, &master, expect, timeout, what, async || {
+            self.check_alive()
+        })
+        .await
     }
 
     /// Errors if a process this lab started has exited (with its log file in the message).

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::config::{SentinelSettings, write_limits};
+use super::config::{self, SentinelSettings, write_limits};
 
 /// Label naming the warden lab that created a container, network or volume (its lab id).
 pub const LABEL_LAB: &str = "io.warden.lab";
@@ -179,19 +179,11 @@ pub fn sentinel_cmd() -> Vec<String> {
 /// Sentinels announce IPs (`announce-hostnames` stays off): warden runs on the host, where
 /// container names do not resolve but the user network's IPs are routed.
 pub fn sentinel_conf(primary_ip: &str, s: &SentinelSettings) -> String {
-    let m = &s.master;
     format!(
         "port {SENTINEL_PORT}\n\
          dir {DATA_DIR}\n\
-         sentinel resolve-hostnames yes\n\
-         sentinel monitor {m} {primary_ip} {NODE_PORT} {quorum}\n\
-         sentinel down-after-milliseconds {m} {down}\n\
-         sentinel failover-timeout {m} {fo}\n\
-         sentinel parallel-syncs {m} {ps}\n",
-        quorum = s.quorum,
-        down = s.down_after.as_millis(),
-        fo = s.failover_timeout.as_millis(),
-        ps = s.parallel_syncs,
+         sentinel resolve-hostnames yes\n{monitor}",
+        monitor = config::monitor_lines(primary_ip, NODE_PORT, s),
     )
 }
 

@@ -1,6 +1,8 @@
 //! Is the cluster fit to fail over? The one health check behind `lab up` readiness and the
 //! drill's pre-flight gate.
 
+use std::time::{Duration, Instant};
+
 use crate::addr::Addr;
 use crate::client::{self, Timeouts};
 use crate::error::{Error, Result};
@@ -34,6 +36,35 @@ impl Health {
     /// No problem found.
     pub fn ok(&self) -> bool {
         self.problems.is_empty() && self.primary.is_some()
+    }
+}
+
+/// Polls [`check`] every 100 ms until it passes or `timeout` ends. `still_up` runs before
+/// each check; an error from it (a member of the cluster exited) ends the wait at once.
+/// `what` names the timeout in the error.
+pub async fn wait(
+    sentinels: &[Addr],
+    master: &str,
+    expect: &Expect,
+    timeout: Duration,
+    what: &str,
+    mut still_up: impl AsyncFnMut() -> Result<()>,
+) -> Result<Health> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        still_up().await?;
+        let health = check(sentinels, master, expect).await?;
+        if health.ok() {
+            return Ok(health);
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::Timeout {
+                what: what.into(),
+                waited: timeout,
+                detail: health.problems.join("; "),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
