@@ -27,11 +27,7 @@ pub struct BenchSpec {
 
 /// Runs the benchmark on an ephemeral lab and returns the table.
 pub async fn workload(spec: &BenchSpec) -> Result<String> {
-    let dir = tempfile::Builder::new()
-        .prefix("warden-bench-")
-        .tempdir()
-        .map_err(Error::io(std::env::temp_dir()))?
-        .keep();
+    let dir = crate::lab::temp_state_dir("warden-bench-")?;
     let lab = Lab::up(LabSpec::ephemeral(dir, SentinelSettings::default())?).await?;
     let primary = lab.nodes()[0].clone();
     let mut out = String::new();

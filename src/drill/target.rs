@@ -29,15 +29,6 @@ pub(super) struct Target {
     pub(super) down_after_ms: Option<u64>,
 }
 
-/// A temporary state directory for an ephemeral lab.
-fn temp_lab_dir() -> Result<std::path::PathBuf> {
-    Ok(tempfile::Builder::new()
-        .prefix("warden-drill-")
-        .tempdir()
-        .map_err(crate::error::Error::io(std::env::temp_dir()))?
-        .keep())
-}
-
 /// The target of a docker lab: its Sentinels and the stack of its project.
 fn docker_target(lab: DockerLab, master: String, what: &str) -> Target {
     let sentinels = lab.sentinels();
@@ -63,7 +54,7 @@ pub(super) async fn set_up(s: &Scenario) -> Result<Target> {
         let mut sentinel = s.lab.clone();
         sentinel.master = master.clone();
         let spec = DockerLabSpec {
-            dir: temp_lab_dir()?,
+            dir: crate::lab::temp_state_dir("warden-drill-")?,
             image: crate::lab::docker::default_image(),
             sentinel,
             ready_timeout: Duration::from_secs(60),
@@ -82,7 +73,7 @@ pub(super) async fn set_up(s: &Scenario) -> Result<Target> {
         return Ok(docker_target(lab, master, "the"));
     }
     if s.target.lab == Some(LabKind::Process) {
-        let dir = temp_lab_dir()?;
+        let dir = crate::lab::temp_state_dir("warden-drill-")?;
         let mut settings = s.lab.clone();
         settings.master = master.clone();
         let lab = Lab::up(LabSpec::ephemeral(dir, settings)?).await?;

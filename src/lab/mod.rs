@@ -60,6 +60,16 @@ pub fn default_redis_server() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("redis-server"))
 }
 
+/// A fresh state directory under the system temp dir for an ephemeral lab, kept after this
+/// call: the lab removes it when it goes down.
+pub fn temp_state_dir(prefix: &str) -> Result<PathBuf> {
+    Ok(tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .map_err(Error::io(std::env::temp_dir()))?
+        .keep())
+}
+
 /// Whether a member is a data node or a Sentinel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
