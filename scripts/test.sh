@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # The whole test suite: unit tests, integration tests against real redis-server/Sentinel
-# processes, and tidy checks. Installs redis-server first if it is missing.
+# processes, and tidy checks. Installs redis-server first if it is missing. Each step says
+# what it does first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh >/dev/null
+step() { echo "==> $*" >&2; }
+step "checking the system packages (redis-server, redis-tools, …); installing any missing"
+bash scripts/setup.sh
 # Container tests run on the offline image (built when a Docker engine is reachable).
+step "building the offline Redis image for the container tests (skipped without Docker)"
 bash compose/build-local-image.sh
 export WARDEN_REDIS_IMAGE="${WARDEN_REDIS_IMAGE:-warden-redis:local}"
+step "running the tests (cargo nextest; builds first)"
 cargo nextest run --locked --no-fail-fast "$@"
+step "running the doc tests"
 cargo test --locked --doc --quiet

@@ -11,15 +11,22 @@ use crate::lab::Backend;
 /// Measure and trust Redis Sentinel high availability.
 ///
 /// Exit codes: 0 = targets met (or the command succeeded), 1 = targets missed,
-/// 2 = could not run.
+/// 2 = could not run (including a bad flag or value).
 #[derive(Debug, Parser)]
-#[command(name = "warden", version, about, long_about = None)]
+#[command(
+    name = "warden",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit codes: 0 = targets met (or the command succeeded), 1 = targets missed, \
+                  2 = could not run (including a bad flag or value)."
+)]
 pub struct Cli {
     /// More log output on stderr (-v info, -vv debug); WARDEN_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
-    /// Export traces (every failover `watch` sees, and warden's own spans) over OTLP/gRPC to
-    /// this endpoint, e.g. http://127.0.0.1:4317.
+    /// Export traces over OTLP/gRPC to this endpoint, e.g. http://127.0.0.1:4317: one trace
+    /// per failover that watch or drill observes, and warden's own spans (any command).
     #[arg(long, global = true, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
     /// What to do.
@@ -56,32 +63,34 @@ pub enum Command {
 /// `warden restore`.
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
-    /// The stored backup file, `s3://bucket/prefix/file`, or `latest` in `--dest`.
+    /// The stored backup: a file, s3://bucket/prefix/file, gs://bucket/prefix/file, or
+    /// "latest" in --dest.
     pub target: String,
-    /// Where to restore: `dir:PATH`, the data dir of a stopped node, or `docker:CONTAINER`, a
-    /// running container labelled `io.warden.role=primary|replica` (stopped, filled, started).
+    /// Where to restore: dir:PATH, the data dir of a stopped node, or docker:CONTAINER, a
+    /// running container labelled io.warden.role=primary|replica (stopped, filled, started).
     #[arg(long)]
     pub into: String,
-    /// Backup directory or `s3://bucket/prefix` (where `latest` is looked up).
+    /// Backup directory, s3://bucket/prefix or gs://bucket/prefix (where "latest" is looked
+    /// up).
     #[arg(long, env = "WARDEN_BACKUP_DEST", default_value = ".")]
     pub dest: String,
-    /// S3-compatible endpoint URL for `s3://` locations.
+    /// S3-compatible endpoint URL for s3:// locations.
     #[arg(long, env = "WARDEN_S3_ENDPOINT")]
     pub s3_endpoint: Option<String>,
     /// Delete the node's previous dump.rdb and AOF instead of keeping them as
-    /// `*.before-restore-<time>`.
+    /// *.before-restore-<time>.
     #[arg(long)]
     pub no_checkpoint: bool,
-    /// The node's `dbfilename`.
+    /// The node's dbfilename.
     #[arg(long, default_value = "dump.rdb")]
     pub dbfilename: String,
-    /// The node's `appenddirname`.
+    /// The node's appenddirname.
     #[arg(long, default_value = "appendonlydir")]
     pub appenddirname: String,
-    /// The node's `appendfilename`.
+    /// The node's appendfilename.
     #[arg(long, default_value = "appendonly.aof")]
     pub appendfilename: String,
-    /// Password of a `docker:` node (AUTH), to read its config and check it after the restore.
+    /// Password of a docker: node (AUTH), to read its config and check it after the restore.
     #[arg(long, env = "WARDEN_REDIS_PASSWORD", hide_env_values = true)]
     pub password: Option<String>,
     /// Print what was done as JSON.
@@ -99,10 +108,10 @@ pub enum BackupsCommand {
 /// `warden backups list`.
 #[derive(Debug, Args)]
 pub struct BackupsListArgs {
-    /// Backup directory or `s3://bucket/prefix`.
+    /// Backup directory, s3://bucket/prefix or gs://bucket/prefix.
     #[arg(long, env = "WARDEN_BACKUP_DEST")]
     pub dest: String,
-    /// S3-compatible endpoint URL for `s3://` locations.
+    /// S3-compatible endpoint URL for s3:// locations.
     #[arg(long, env = "WARDEN_S3_ENDPOINT")]
     pub s3_endpoint: Option<String>,
     /// Print the manifests as a JSON array.
@@ -113,12 +122,13 @@ pub struct BackupsListArgs {
 /// `warden restore-test`.
 #[derive(Debug, Args)]
 pub struct RestoreTestArgs {
-    /// The stored backup file (its manifest beside it), or `latest` in `--dest`.
+    /// The stored backup file (its manifest beside it), or "latest" in --dest.
     pub target: String,
-    /// Backup directory or `s3://bucket/prefix` (where `latest` is looked up).
+    /// Backup directory, s3://bucket/prefix or gs://bucket/prefix (where "latest" is looked
+    /// up).
     #[arg(long, env = "WARDEN_BACKUP_DEST", default_value = ".")]
     pub dest: String,
-    /// S3-compatible endpoint URL for `s3://` locations.
+    /// S3-compatible endpoint URL for s3:// locations.
     #[arg(long, env = "WARDEN_S3_ENDPOINT")]
     pub s3_endpoint: Option<String>,
     /// Session keys to spot-check (GET readable, PTTL > 0).
@@ -150,11 +160,12 @@ pub struct BackupArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub sentinel: SentinelArgs,
-    /// Where the backup and its manifest go: a directory (created if missing) or
-    /// `s3://bucket/prefix`; repeat for several destinations.
+    /// Where the backup and its manifest go: a directory (created if missing),
+    /// s3://bucket/prefix or gs://bucket/prefix (credentials from
+    /// GOOGLE_APPLICATION_CREDENTIALS); repeat for several destinations.
     #[arg(long, env = "WARDEN_BACKUP_DEST", required = true)]
     pub dest: Vec<String>,
-    /// S3-compatible endpoint URL for `s3://` destinations (credentials from AWS_* variables).
+    /// S3-compatible endpoint URL for s3:// destinations (credentials from AWS_* variables).
     #[arg(long, env = "WARDEN_S3_ENDPOINT")]
     pub s3_endpoint: Option<String>,
     /// How to get the RDB from the replica.
@@ -198,12 +209,12 @@ pub struct BackupArgs {
 /// `warden verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The RDB file; `.gz` and `.zst` are decompressed on the fly.
+    /// The RDB file; .gz and .zst are decompressed on the fly.
     pub file: PathBuf,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
-    /// Count keys matching this glob (`*`, `?`, `\` escapes).
+    /// Count keys matching this glob (* and ? wildcards, \ escapes).
     #[arg(long, default_value = "session:*")]
     pub pattern: String,
 }
@@ -266,7 +277,8 @@ pub struct DrillArgs {
 pub enum LabCommand {
     /// Start the lab and wait until the Sentinels agree and the replicas are in sync.
     Up(LabUp),
-    /// Show the lab's processes or containers and what the Sentinels say.
+    /// Show the lab's processes or containers, each node's live role, link and lag, and the
+    /// primary per Sentinels.
     Status(LabAt),
     /// Stop the processes (or remove the containers, volumes and network) the lab started,
     /// and remove its state directory.
@@ -279,7 +291,7 @@ pub struct LabAt {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub dir: LabDir,
-    /// Fail unless the recorded lab uses this backend (default: whatever `lab.json` records).
+    /// Fail unless the recorded lab uses this backend (default: whatever lab.json records).
     #[arg(long, value_enum)]
     pub backend: Option<Backend>,
 }
@@ -298,10 +310,10 @@ pub struct LabUp {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub dir: LabDir,
-    /// Node ports; the first starts as the primary.
+    /// The 3 node ports, comma-separated; the first starts as the primary (process backend).
     #[arg(long, value_delimiter = ',', default_value = "7100,7101,7102")]
     pub ports: Vec<u16>,
-    /// Sentinel ports.
+    /// The 3 Sentinel ports, comma-separated (process backend).
     #[arg(long, value_delimiter = ',', default_value = "7110,7111,7112")]
     pub sentinel_ports: Vec<u16>,
     /// Master name the Sentinels monitor.
@@ -310,13 +322,13 @@ pub struct LabUp {
     /// Sentinels that must agree the master is down.
     #[arg(long, default_value_t = 2)]
     pub quorum: u32,
-    /// Sentinel `down-after-milliseconds`.
+    /// Sentinel down-after-milliseconds, as a duration (1s, 500ms).
     #[arg(long, value_parser = humantime::parse_duration, default_value = "1s")]
     pub down_after: Duration,
-    /// Sentinel `failover-timeout`.
+    /// Sentinel failover-timeout, as a duration (10s, 1m).
     #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
     pub failover_timeout: Duration,
-    /// Sentinel `parallel-syncs`.
+    /// Sentinel parallel-syncs.
     #[arg(long, default_value_t = 1)]
     pub parallel_syncs: u32,
     /// How long to wait for the lab to become ready.
@@ -343,7 +355,7 @@ pub struct WatchArgs {
     /// Master name the Sentinels monitor; default: the lab's, else mymaster.
     #[arg(long, env = "WARDEN_MASTER")]
     pub master: Option<String>,
-    /// The lab to watch when no `--sentinels` are given.
+    /// The lab to watch when no --sentinels are given.
     #[arg(long, env = "WARDEN_LAB_DIR", default_value = ".warden/lab")]
     pub lab_dir: PathBuf,
     /// One JSON object per line instead of text.

@@ -14,10 +14,48 @@ use crate::lab::{Backend, Lab, LabSpec, SentinelSettings};
 
 mod docker_lab;
 
+/// What a command-line parse error ends the process with. `--help` and `--version` print as
+/// usual and exit 0 (a bare `warden` or `warden lab` prints the help on stderr and exits 2, as
+/// clap does); any other error is one line on stderr, `warden: <what> (see --help)`, and exit 2.
+pub fn argument_error(e: &clap::Error) -> u8 {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            // A closed stdout (`warden --help | head -1`) is not worth a message.
+            let _ = e.print();
+            EXIT_MET
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            EXIT_ERROR
+        }
+        _ => {
+            eprintln!("warden: {}", usage_line(&e.render().to_string()));
+            EXIT_ERROR
+        }
+    }
+}
+
+/// clap's rendered error as one line: its first line without `error: `, then any `tip:` it
+/// gives (a similar flag's name), then a pointer to `--help`.
+fn usage_line(rendered: &str) -> String {
+    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("invalid arguments");
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let tips: Vec<&str> = lines.filter(|l| l.starts_with("tip: ")).collect();
+    if tips.is_empty() {
+        format!("{first} (see --help)")
+    } else {
+        format!("{first} ({}; see --help)", tips.join("; "))
+    }
+}
+
 /// Sets up logging (and trace export), runs the command on a multi-threaded tokio runtime
 /// with Ctrl-C as the shutdown signal, and returns the process exit code. Errors are printed
-/// as one line on stderr.
+/// as one line on stderr; a closed stdout (`warden … | head -1`) ends the command quietly
+/// with 0.
 pub fn run(cli: Cli) -> u8 {
+    exit_quietly_on_closed_stdout();
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -36,11 +74,41 @@ pub fn run(cli: Cli) -> u8 {
     });
     match result {
         Ok(code) => code,
+        Err(e) if e.is_closed_stdout() => EXIT_MET,
         Err(e) => {
             eprintln!("warden: {e}");
             e.exit_code()
         }
     }
+}
+
+/// `println!` panics when stdout is a closed pipe. This command layer writes through [`out`]
+/// instead, which turns that into an error [`run`] ends quietly on; for `println!`s elsewhere,
+/// this hook ends the process with 0 and no panic message. Other panics report as usual.
+fn exit_quietly_on_closed_stdout() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let text = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.starts_with("failed printing to stdout") && text.contains("Broken pipe") {
+            std::process::exit(EXIT_MET.into());
+        }
+        report(info)
+    }));
+}
+
+/// Writes `text` to stdout. A failure is an [`Error::Io`] on `<stdout>`; when it is a closed
+/// pipe, [`run`] ends the command quietly.
+fn out(text: &str) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(Error::io(crate::error::STDOUT))
 }
 
 async fn dispatch(cli: Cli, shutdown: impl Future<Output = ()> + Send) -> Result<u8> {
@@ -54,7 +122,7 @@ async fn dispatch(cli: Cli, shutdown: impl Future<Output = ()> + Send) -> Result
                 duration: a.duration,
                 rounds: a.rounds.max(1),
             };
-            print!("{}", crate::bench::workload(&spec).await?);
+            out(&crate::bench::workload(&spec).await?)?;
             Ok(EXIT_MET)
         }
         c @ (Command::Verify(_)
@@ -76,7 +144,10 @@ async fn dispatch(cli: Cli, shutdown: impl Future<Output = ()> + Send) -> Result
                 Backend::Process => Lab::load(&args.dir.dir)?.down()?,
                 Backend::Docker => DockerLab::load(&args.dir.dir).await?.down().await?,
             }
-            println!("lab in {} stopped and removed", args.dir.dir.display());
+            out(&format!(
+                "lab in {} stopped and removed\n",
+                args.dir.dir.display()
+            ))?;
             Ok(EXIT_MET)
         }
     }
@@ -85,7 +156,7 @@ async fn dispatch(cli: Cli, shutdown: impl Future<Output = ()> + Send) -> Result
 async fn drill(args: DrillArgs, shutdown: impl Future<Output = ()>) -> Result<u8> {
     let scenario = Scenario::load(&args.scenario)?;
     if args.dry_run {
-        println!("{}", runner::dry_run(&scenario).await?);
+        out(&format!("{}\n", runner::dry_run(&scenario).await?))?;
         return Ok(EXIT_MET);
     }
     let progress = args.json.is_none() && std::io::stderr().is_terminal();
@@ -93,7 +164,7 @@ async fn drill(args: DrillArgs, shutdown: impl Future<Output = ()>) -> Result<u8
     if let Some(path) = &args.json {
         write_atomically(path, report.to_json().as_bytes())?;
     }
-    print!("{}", report.to_table());
+    out(&report.to_table())?;
     Ok(match report.verdict {
         Verdict::Met => EXIT_MET,
         Verdict::Missed => EXIT_MISSED,
@@ -177,32 +248,43 @@ async fn lab_up(a: LabUp) -> Result<u8> {
         ready_timeout: a.timeout,
     };
     let lab = Lab::up(spec).await?;
-    print_lab(&lab);
+    let text = up_text(&lab);
+    // Detached first: a closed stdout must not take the new lab down with it.
     lab.detach();
+    out(&text)?;
     Ok(EXIT_MET)
 }
 
-fn print_lab(lab: &Lab) {
-    println!(
-        "lab up in {} (master name '{}')",
+/// What `lab up` prints: the lab's members and its Sentinel list.
+fn up_text(lab: &Lab) -> String {
+    let mut text = format!(
+        "lab up in {} (master name '{}')\n",
         lab.dir().display(),
         lab.master()
     );
     for m in lab.members() {
-        println!(
-            "  {:<8} {:<16} pid {}",
+        text += &format!(
+            "  {:<8} {:<16} pid {}\n",
             format!("{:?}", m.kind).to_lowercase(),
             m.addr(),
             m.pid
         );
     }
     let sentinels: Vec<String> = lab.sentinels().iter().map(ToString::to_string).collect();
-    println!("sentinels: {}", sentinels.join(","));
+    text += &format!("sentinels: {}\n", sentinels.join(","));
+    text
 }
 
-async fn lab_status(dir: &std::path::Path) -> Result<u8> {
+/// Each member's process state and, for nodes, what the node itself says now (role, link to
+/// its master, lag in bytes); then the primary per Sentinels.
+async fn lab_status(dir: &Path) -> Result<u8> {
     let mut lab = Lab::load(dir)?;
-    println!("lab in {} (master name '{}')", dir.display(), lab.master());
+    let mut text = format!(
+        "lab in {} (master name '{}')\n",
+        dir.display(),
+        lab.master()
+    );
+    let live = crate::lab::live::probe(&lab.nodes()).await;
     let members = lab.members().to_vec();
     for m in &members {
         let state = if lab.is_running(&m.addr())? {
@@ -210,12 +292,16 @@ async fn lab_status(dir: &std::path::Path) -> Result<u8> {
         } else {
             "stopped"
         };
-        println!(
+        let row = format!(
             "  {:<8} {:<16} pid {:<8} {state}",
             format!("{:?}", m.kind).to_lowercase(),
             m.addr(),
             m.pid
         );
+        match live.iter().find(|n| n.addr == m.addr()) {
+            Some(n) => text += &format!("{row:<48} {}\n", live_columns(n)),
+            None => text += &format!("{row}\n"),
+        }
     }
     match crate::sentinel::topology::ask_primary(
         &lab.sentinels(),
@@ -224,8 +310,22 @@ async fn lab_status(dir: &std::path::Path) -> Result<u8> {
     )
     .await
     {
-        Ok(p) => println!("primary (per Sentinels): {p}"),
-        Err(e) => println!("primary: unknown ({e})"),
+        Ok(p) => text += &format!("primary (per Sentinels): {p}\n"),
+        Err(e) => text += &format!("primary: unknown ({e})\n"),
     }
+    out(&text)?;
     Ok(EXIT_MET)
+}
+
+/// `master`, `replica  link up    lag 0 bytes`, or `unreachable`.
+fn live_columns(n: &crate::lab::live::NodeState) -> String {
+    let link = match n.link_up {
+        Some(true) => "link up",
+        Some(false) => "link down",
+        None => return n.role.clone(),
+    };
+    let lag = n
+        .lag_bytes
+        .map_or_else(|| "lag unknown".to_string(), |b| format!("lag {b} bytes"));
+    format!("{:<11} {link:<9}  {lag}", n.role)
 }

@@ -12,6 +12,9 @@ pub const EXIT_MISSED: u8 = 1;
 /// Exit code: the run could not be carried out or measured (bad input, unreachable cluster, …).
 pub const EXIT_ERROR: u8 = 2;
 
+/// The path an [`Error::Io`] names when writing to standard output failed.
+pub const STDOUT: &str = "<stdout>";
+
 /// Everything that stops warden from doing what it was asked.
 ///
 /// Each variant carries the context a reader needs to act on it; the message is one line.
@@ -121,9 +124,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// A command-line value is invalid.
+    /// A command-line value is invalid (the message says which and why).
     #[error("{0}")]
     Usage(String),
+    /// warden broke one of its own assumptions: not the user's input, not the cluster.
+    #[error("internal error: {what}")]
+    Internal {
+        /// What went wrong, with the values involved.
+        what: String,
+    },
 
     // ---- backups (verify, backup, restore-test, restore) ----
     /// An RDB snapshot failed verification.
@@ -237,6 +246,7 @@ impl Error {
             | Error::LabState { .. }
             | Error::Io { .. }
             | Error::Usage(_)
+            | Error::Internal { .. }
             | Error::DockerUnavailable { .. }
             | Error::Docker { .. }
             | Error::ContainerRefused { .. }
@@ -248,6 +258,13 @@ impl Error {
             | Error::ObjectStore { .. }
             | Error::Task { .. } => EXIT_ERROR,
         }
+    }
+
+    /// Whether this is a write to a closed standard output (`warden … | head -1`): the
+    /// reader is gone, so warden ends quietly instead of reporting it.
+    pub fn is_closed_stdout(&self) -> bool {
+        matches!(self, Error::Io { path, source }
+            if path.as_os_str() == STDOUT && source.kind() == std::io::ErrorKind::BrokenPipe)
     }
 
     /// An [`Error::Docker`] for the API call `what`, with the engine's message on one line.

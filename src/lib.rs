@@ -32,4 +32,4 @@ pub mod workload;
 
 mod commands;
 
-pub use commands::run;
+pub use commands::{argument_error, run};

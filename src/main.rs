@@ -5,6 +5,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = warden::cli::Cli::parse();
-    ExitCode::from(warden::run(cli))
+    let code = match warden::cli::Cli::try_parse() {
+        Ok(cli) => warden::run(cli),
+        Err(e) => warden::argument_error(&e),
+    };
+    ExitCode::from(code)
 }

@@ -1,10 +1,13 @@
-//! `lab down` leaves nothing behind; the `lab` CLI round trip and its start-up errors.
+//! `lab down` leaves nothing behind; the `lab` CLI round trip, its start-up errors, and the
+//! live state `lab status` shows.
 
 mod support;
 
 use std::path::{Path, PathBuf};
 
-use support::{TestLab, Warden, free_ports};
+use support::{TestLab, WAIT, Warden, free_ports, wait_until};
+use warden::client::{self, Timeouts};
+use warden::sentinel::topology;
 
 /// Whether `pid` is alive: `/proc/<pid>/stat` exists and its state is not `Z`.
 fn alive(pid: u32) -> bool {
@@ -190,4 +193,136 @@ fn cli_lab_up_with_a_missing_redis_server_exits_2_naming_it() {
     };
     let line = run.one_line_error();
     assert!(line.contains("'/nonexistent'"), "{line}");
+}
+
+/// `lab up --ports 7330,7331` used to start a 2-node lab. A port list that does not give the
+/// lab's shape (3 nodes, 3 Sentinels, all distinct) is refused before anything starts.
+#[test]
+fn cli_lab_up_refuses_ports_that_do_not_fit_the_lab() {
+    let w = Warden::new();
+    let p = free_ports(7);
+    let (nodes, sentinels) = (join(&p[..3]), join(&p[3..6]));
+    let table = [
+        (join(&p[..2]), sentinels.clone(), "give 3 node ports, not 2"),
+        (join(&p[..4]), join(&p[4..7]), "give 3 node ports, not 4"),
+        (
+            nodes.clone(),
+            join(&p[3..5]),
+            "give 3 Sentinel ports, not 2",
+        ),
+        (
+            format!("{},{},{}", p[0], p[1], p[0]),
+            sentinels.clone(),
+            "given more than once",
+        ),
+        (
+            nodes.clone(),
+            join(&[p[3], p[4], p[0]]),
+            "given more than once",
+        ),
+    ];
+    for (nodes, sentinels, want) in table {
+        let run = w.run(&[
+            "lab",
+            "up",
+            "--dir",
+            "lab",
+            "--ports",
+            &nodes,
+            "--sentinel-ports",
+            &sentinels,
+        ]);
+        let _guard = CliLab {
+            warden: &w,
+            dir: w.path().join("lab"),
+        };
+        let line = run.one_line_error();
+        assert!(line.contains(want), "{nodes} / {sentinels}: {line}");
+        assert!(!w.path().join("lab").exists(), "nothing started: {line}");
+    }
+}
+
+/// Lines of `lab status` that name `addr` (the node's row).
+fn row<'a>(status: &'a str, addr: &str) -> Option<&'a str> {
+    status
+        .lines()
+        .find(|l| l.trim_start().starts_with("node") && l.contains(&format!("{addr} ")))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lab_status_shows_each_nodes_live_role_after_a_failover() {
+    let t = TestLab::up().await;
+    let logs = t.logs();
+    let (sentinels, master) = (t.lab.sentinels(), t.lab.master().to_string());
+    let dir = t.lab.dir().to_string_lossy().into_owned();
+    let status = {
+        let dir = dir.clone();
+        move || {
+            let w = Warden::new();
+            let run = w.run(&["lab", "status", "--dir", &dir]);
+            assert_eq!(run.code, 0, "{run:#?}");
+            run.stdout
+        }
+    };
+    let old = topology::ask_primary(&sentinels, &master, Timeouts::CONTROL)
+        .await
+        .expect("primary");
+    let before = tokio::task::spawn_blocking(status.clone())
+        .await
+        .expect("run");
+    let old_row = row(&before, &old.to_string()).expect("old primary's row");
+    assert!(old_row.contains(" master"), "{before}");
+    let replicas: Vec<&str> = before.lines().filter(|l| l.contains(" replica ")).collect();
+    assert_eq!(replicas.len(), 2, "{before}");
+    assert!(
+        replicas
+            .iter()
+            .all(|l| l.contains("link up") && l.contains(" bytes")),
+        "{before}"
+    );
+
+    let mut con = client::connect(&sentinels[0], Timeouts::CONTROL)
+        .await
+        .expect("connect");
+    let _: String = client::query(
+        &mut con,
+        &sentinels[0],
+        redis::cmd("SENTINEL").arg("FAILOVER").arg(&master),
+    )
+    .await
+    .expect("SENTINEL FAILOVER");
+    wait_until(WAIT, "the Sentinels to switch the primary", &logs, || {
+        let (sentinels, master, old) = (sentinels.clone(), master.clone(), old.clone());
+        async move {
+            topology::ask_primary(&sentinels, &master, Timeouts::CONTROL)
+                .await
+                .is_ok_and(|p| p != old)
+        }
+    })
+    .await;
+    let new = topology::ask_primary(&sentinels, &master, Timeouts::CONTROL)
+        .await
+        .expect("primary");
+
+    // The Sentinels report the switch once the promoted node says it is a master; the old
+    // primary is reconfigured as a replica shortly after, so poll (bounded) for both.
+    let deadline = std::time::Instant::now() + WAIT;
+    let last = loop {
+        let out = tokio::task::spawn_blocking(status.clone())
+            .await
+            .expect("run");
+        let new_is_master = row(&out, &new.to_string()).is_some_and(|r| r.contains(" master"));
+        let old_follows = row(&out, &old.to_string()).is_some_and(|r| r.contains(" replica "));
+        if (new_is_master && old_follows) || std::time::Instant::now() >= deadline {
+            break out;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let new_row = row(&last, &new.to_string()).expect("new primary's row");
+    assert!(new_row.contains(" master"), "{last}");
+    let old_row = row(&last, &old.to_string()).expect("old primary's row");
+    assert!(old_row.contains(" replica "), "{last}");
+    let primary = format!("primary (per Sentinels): {new}");
+    assert!(last.contains(&primary), "{last}");
+    drop(t);
 }

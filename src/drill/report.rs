@@ -189,11 +189,8 @@ impl DrillReport {
             );
         }
         if !self.summary.is_empty() {
-            let _ = writeln!(
-                out,
-                "\nover {} trials (ms)         min   median      p95      max",
-                self.trials.len()
-            );
+            let head = format!("over {} (ms)", count(self.trials.len(), "trial"));
+            let _ = writeln!(out, "\n{head:<27}min   median      p95      max");
             for (name, s) in &self.summary {
                 let _ = writeln!(
                     out,
@@ -257,6 +254,15 @@ fn lost_window(f: &Figures) -> String {
     }
 }
 
+/// `1 trial`, `3 trials`.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 fn verdict_name(v: Verdict) -> &'static str {
     match v {
         Verdict::Met => "targets met",
@@ -276,6 +282,13 @@ fn reasons(r: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_are_pluralized() {
+        assert_eq!(count(1, "trial"), "1 trial");
+        assert_eq!(count(0, "trial"), "0 trials");
+        assert_eq!(count(3, "trial"), "3 trials");
+    }
 
     #[test]
     fn spread_uses_nearest_rank() {

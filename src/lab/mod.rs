@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod docker;
+pub mod live;
 pub mod process;
 pub mod stack;
 
@@ -38,14 +39,20 @@ pub struct LabSpec {
     pub ready_timeout: Duration,
 }
 
+/// Data nodes in a lab (the first starts as the primary).
+pub const NODES: usize = 3;
+/// Sentinels in a lab.
+pub const SENTINELS: usize = 3;
+
 impl LabSpec {
-    /// A spec on free ports chosen now: 3 nodes and 3 Sentinels, for drills and tests.
+    /// A spec on free ports chosen now: [`NODES`] nodes and [`SENTINELS`] Sentinels, for
+    /// drills and tests.
     pub fn ephemeral(dir: PathBuf, sentinel: SentinelSettings) -> Result<LabSpec> {
-        let ports = process::free_ports(6)?;
+        let ports = process::free_ports(NODES + SENTINELS)?;
         Ok(LabSpec {
             dir,
-            node_ports: ports[..3].to_vec(),
-            sentinel_ports: ports[3..].to_vec(),
+            node_ports: ports[..NODES].to_vec(),
+            sentinel_ports: ports[NODES..].to_vec(),
             sentinel,
             redis_server: default_redis_server(),
             ready_timeout: Duration::from_secs(30),
@@ -116,7 +123,7 @@ pub enum Backend {
     /// Local `redis-server` processes on 127.0.0.1.
     #[default]
     Process,
-    /// Containers on a user network, through the Docker API ([`docker`]).
+    /// Containers on a user network, through the Docker API.
     Docker,
 }
 
@@ -176,10 +183,8 @@ const STATE_FILE: &str = "lab.json";
 impl Lab {
     /// Starts a lab and waits until it is ready.
     pub async fn up(spec: LabSpec) -> Result<Lab> {
+        check_shape(&spec.node_ports, &spec.sentinel_ports)?;
         let binary = process::find_redis_server(&spec.redis_server)?;
-        if spec.node_ports.len() < 2 {
-            return Err(Error::Usage("a lab needs at least 2 nodes".into()));
-        }
         let roles = spec
             .node_ports
             .iter()
@@ -430,7 +435,10 @@ impl Lab {
         let m = self.member(addr)?.clone();
         self.reap();
         if process::is_ours(m.pid, m.port) {
-            return Err(Error::Usage(format!("{} is still running", m.name())));
+            return Err(Error::LabState {
+                dir: self.dir.clone(),
+                message: format!("cannot restart {}: it is still running", m.name()),
+            });
         }
         let child = process::spawn(
             &self.state.redis_server,
@@ -456,6 +464,39 @@ impl Drop for Lab {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// Refuses port lists that do not give the lab's shape ([`NODES`] node ports, [`SENTINELS`]
+/// Sentinel ports, all distinct) before anything starts.
+fn check_shape(nodes: &[u16], sentinels: &[u16]) -> Result<()> {
+    let list = |ports: &[u16]| {
+        let p: Vec<String> = ports.iter().map(u16::to_string).collect();
+        p.join(",")
+    };
+    for (ports, want, what, flag) in [
+        (nodes, NODES, "node", "--ports"),
+        (sentinels, SENTINELS, "Sentinel", "--sentinel-ports"),
+    ] {
+        if ports.len() != want {
+            return Err(Error::Usage(format!(
+                "{flag} {}: a lab has {NODES} nodes and {SENTINELS} Sentinels, so give {want} {what} ports, not {}",
+                list(ports),
+                ports.len()
+            )));
+        }
+    }
+    let all: Vec<u16> = nodes.iter().chain(sentinels).copied().collect();
+    if let Some(p) = all
+        .iter()
+        .find(|p| all.iter().filter(|q| q == p).count() > 1)
+    {
+        return Err(Error::Usage(format!(
+            "port {p} is given more than once in --ports {} --sentinel-ports {}",
+            list(nodes),
+            list(sentinels)
+        )));
+    }
+    Ok(())
 }
 
 fn is_loopback(host: &str) -> bool {

@@ -67,7 +67,9 @@ pub fn is_ours(pid: u32, port: u16) -> bool {
 
 /// Sends `sig` to `pid`.
 pub fn signal(pid: u32, sig: Signal) -> Result<()> {
-    let raw = i32::try_from(pid).map_err(|_| Error::Usage(format!("invalid pid {pid}")))?;
+    let raw = i32::try_from(pid).map_err(|_| Error::Internal {
+        what: format!("pid {pid} is out of range for a process id"),
+    })?;
     kill(Pid::from_raw(raw), sig).map_err(|e| Error::Io {
         path: PathBuf::from(format!("/proc/{pid}")),
         source: std::io::Error::from(e),
