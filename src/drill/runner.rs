@@ -323,7 +323,6 @@ impl Ctx<'_> {
             master: &target.master,
             timeline: &seen.timeline,
             history: &history,
-            first_acks: &seen.first_acks,
             loss: loss.as_ref(),
             rejoined_at,
             errors: &errors,
