@@ -72,16 +72,12 @@ async fn drill(s: &Scenario, progress: bool, cancel: watch::Receiver<bool>) -> R
     }
     ctx.progress.clear();
     drop(monitor);
-    if let Some(lab) = target.lab.take().filter(|_| s.target.lab.is_some()) {
-        lab.down()?;
-    }
-    if let Some(lab) = target.docker.take().filter(|_| s.target.lab.is_some()) {
-        lab.down().await?;
-    }
+    let (description, down_after_ms) = (target.description.clone(), target.down_after_ms);
+    target.tear_down().await?;
     Ok(DrillReport::new(
         s.name.clone(),
-        target.description,
-        target.down_after_ms,
+        description,
+        down_after_ms,
         trials,
     ))
 }
