@@ -131,3 +131,49 @@ fn a_primary_kill_reports_phases_in_order_and_rto_above_down_after() {
     assert!(ms[0] >= 1000.0, "sdown {} ms < down-after", ms[0]);
     assert_ne!(t["new_primary"], t["old_primary"], "{t:#}");
 }
+
+#[test]
+fn a_pause_shorter_than_down_after_is_resumed_and_no_failover_happens() {
+    let w = Warden::new();
+    let scenario = w.write(
+        "pause.toml",
+        "name = \"short-pause\"\n[target]\nlab = \"process\"\n[lab]\ndown_after = \"5s\"\n\
+         [workload]\nwriters = 2\nrate = 500\n[fault]\naction = \"pause\"\nduration = \"600ms\"\n\
+         [timing]\nwarmup = \"1s\"\nobserve = \"2s\"\nsettle = \"500ms\"\n\
+         [targets]\nexpect_failover = false\nrpo_keys = 0\n",
+    );
+    let (run, report) = drill_json(&w, scenario.to_str().expect("utf-8"));
+    assert_eq!(run.code, 0, "{run:#?}");
+    let t = &report["trials"][0];
+    assert_eq!(t["injected"], true, "{t:#}");
+    assert!(
+        t["fault"].as_str().is_some_and(|f| f.contains("SIGCONT")),
+        "{t:#}"
+    );
+    // Writes stopped while the primary was stopped, and came back on the same primary.
+    let gap = t["unavailable_ms"].as_f64().expect("unavailable_ms");
+    assert!(gap >= 500.0, "the pause left no gap in the acks: {t:#}");
+    assert!(t["client_rto_ms"].is_null(), "{t:#}");
+    assert_eq!(t["lost"]["count"], 0, "{t:#}");
+}
+
+#[test]
+fn a_dry_run_of_an_ephemeral_lab_names_the_server_and_starts_nothing() {
+    let w = Warden::new();
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/primary-kill.toml");
+    let run = w.run(&["drill", scenario, "--dry-run"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stdout
+            .contains("would start an ephemeral process lab (/")
+            && run.stdout.contains("redis-server")
+            && run
+                .stdout
+                .contains("3 trials of: kill on the lab's primary"),
+        "{run:#?}"
+    );
+    assert!(
+        !run.stdout.contains(":0"),
+        "an unresolved address leaked: {run:#?}"
+    );
+}

@@ -13,7 +13,7 @@ use warden::sentinel::event::{Detail, EventKind};
 use warden::sentinel::monitor::{self, Backoff};
 use warden::sentinel::timeline::Timeline;
 use warden::sentinel::topology;
-use warden::workload::{Plan, Workload, WorkloadConfig, loss};
+use warden::workload::{Plan, Workload, WorkloadConfig, loss, tally};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_primary_gives_every_phase_in_order() {
@@ -154,7 +154,7 @@ async fn the_loss_check_counts_exactly_the_deleted_keys() {
     assert_eq!(tally.lost, 25, "{tally:?}");
     assert_eq!(tally.ttl_gone, 1, "{tally:?}");
     assert_eq!(tally.ttl_off, 0, "{tally:?}");
-    assert_eq!(tally.sample.len(), 25.min(loss::SAMPLE));
+    assert_eq!(tally.sample.len(), 25.min(tally::SAMPLE));
     for w in &tally.sample {
         assert!(deleted.contains(&w.key), "{} was not deleted", w.key);
         assert_eq!(w.node, primary);

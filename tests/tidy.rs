@@ -80,3 +80,49 @@ fn no_source_file_exceeds_600_lines() {
         );
     }
 }
+
+/// The lines of each `fn` in `text`, by name: from its signature to the closing brace at the
+/// signature's indentation.
+fn function_lengths(text: &str) -> Vec<(String, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let code = line.trim_start();
+        let indent = &line[..line.len() - code.len()];
+        let sig = [
+            "fn ",
+            "pub fn ",
+            "pub(super) fn ",
+            "async fn ",
+            "pub async fn ",
+            "pub(super) async fn ",
+        ]
+        .iter()
+        .find_map(|p| code.strip_prefix(p));
+        let Some(sig) = sig else { continue };
+        let name: String = sig
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let close = format!("{indent}}}");
+        if let Some(end) = lines[i..].iter().position(|l| *l == close) {
+            out.push((name, end + 1));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_drill_runner_has_no_function_over_60_lines() {
+    for file in ["src/drill/runner.rs", "src/drill/trial.rs"] {
+        let text = std::fs::read_to_string(root().join(file)).unwrap();
+        let lengths = function_lengths(&text);
+        assert!(lengths.len() > 5, "{file}: no functions found");
+        for (name, n) in lengths {
+            assert!(
+                n <= 60,
+                "{file}: fn {name} has {n} lines (max 60): split it"
+            );
+        }
+    }
+}

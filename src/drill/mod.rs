@@ -7,3 +7,4 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 mod target;
+mod trial;

@@ -1,6 +1,9 @@
-//! The drill runner: sets up the target, then for each trial runs workload → pre-flight →
-//! fault → observe → settle → loss check → revert → rejoin, feeding every Sentinel and writer
-//! event into one [`pump`] loop, and hands the observations to the checker.
+//! The drill runner: sets up the target, then runs each trial as a state machine — warm-up →
+//! pre-flight → (inject) → observe → settle — driven by one [`Input`] stream (Sentinel events,
+//! writer reports, timers, the end of a timed fault, Ctrl-C). Every state leaves through
+//! [`Ctx::finish`]: stop the workload, restart a downed primary that was not replaced, check
+//! for loss, revert every fault, wait for the old primary to rejoin, and hand the recorded
+//! history to the checker.
 //!
 //! Shutdown (Ctrl-C) is passed in; an injected fault is reverted on every path.
 
@@ -9,22 +12,22 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 
-use super::checker::{self, Observation, Verdict};
+use super::checker::{self, Observation};
 use super::progress::Progress;
 use super::report::{DrillReport, TrialReport};
 use super::scenario::Scenario;
-use super::target::{Target, inject_one, revert, set_up};
+use super::target::{Target, inject_one, set_up};
+use super::trial::{InEffect, Input, State, Trial};
 use crate::addr::Addr;
 use crate::client::{self, Timeouts};
 use crate::error::Result;
-use crate::fault::Applied;
-use crate::sentinel::event::EventKind;
-use crate::sentinel::health::{self, Expect, Health};
+use crate::sentinel::health::{self, Expect};
 use crate::sentinel::monitor::{self, MonitorEvent};
 use crate::sentinel::timeline::Timeline;
 use crate::sentinel::topology;
 use crate::watch::episode;
-use crate::workload::{self, Plan, Workload, WriterEvent};
+use crate::workload::tally::LossTally;
+use crate::workload::{self, History, Plan};
 
 /// Reports from two Sentinels of one occurrence merge when this close together.
 const MERGE_WINDOW: Duration = Duration::from_secs(15);
@@ -69,33 +72,14 @@ async fn drill(s: &Scenario, progress: bool, cancel: watch::Receiver<bool>) -> R
     }
     ctx.progress.clear();
     drop(monitor);
-    if let Some(lab) = target.lab.take().filter(|_| s.target.lab.is_some()) {
-        lab.down()?;
-    }
-    if let Some(lab) = target.docker.take().filter(|_| s.target.lab.is_some()) {
-        lab.down().await?;
-    }
+    let (description, down_after_ms) = (target.description.clone(), target.down_after_ms);
+    target.tear_down().await?;
     Ok(DrillReport::new(
         s.name.clone(),
-        target.description,
-        target.down_after_ms,
+        description,
+        down_after_ms,
         trials,
     ))
-}
-
-/// Why a [`Ctx::pump`] returned.
-#[derive(Debug, PartialEq, Eq)]
-enum Stop {
-    Reached,
-    Deadline,
-    Cancelled,
-}
-
-/// What a trial accumulates from the event streams.
-struct Seen {
-    timeline: Timeline,
-    first_acks: Vec<(Addr, Instant)>,
-    writers: mpsc::UnboundedReceiver<WriterEvent>,
 }
 
 struct Ctx<'a> {
@@ -111,228 +95,220 @@ impl Ctx<'_> {
         *self.cancel.borrow()
     }
 
-    /// Feeds Sentinel and writer events into `seen` until `done(seen)` holds, `deadline`
-    /// passes, or the drill is cancelled.
-    async fn pump(
-        &mut self,
-        seen: &mut Seen,
-        deadline: Instant,
-        done: impl Fn(&Seen) -> bool,
-    ) -> Stop {
-        loop {
-            if done(seen) {
-                return Stop::Reached;
-            }
-            if self.cancelled() {
-                return Stop::Cancelled;
-            }
-            tokio::select! {
-                Some(ev) = self.monitor_rx.recv() => {
-                    if let MonitorEvent::Event { event, .. } = &ev {
-                        self.progress.event(&event.kind);
-                    }
-                    ev.apply(&mut seen.timeline);
-                }
-                Some(ev) = seen.writers.recv() => match ev {
-                    WriterEvent::FirstAck { node, at, .. } => seen.first_acks.push((node, at)),
-                    WriterEvent::Progress { acked } => self.progress.acked(acked),
-                },
-                _ = tokio::time::sleep_until(deadline.into()) => return Stop::Deadline,
-                _ = self.cancel.changed() => return Stop::Cancelled,
-            }
-        }
-    }
-
-    /// Applies whatever is queued without waiting.
-    fn drain(&mut self, seen: &mut Seen) {
-        while let Ok(ev) = self.monitor_rx.try_recv() {
-            ev.apply(&mut seen.timeline);
-        }
-        while let Ok(ev) = seen.writers.try_recv() {
-            if let WriterEvent::FirstAck { node, at, .. } = ev {
-                seen.first_acks.push((node, at));
-            }
-        }
-    }
-
-    /// Polls the health check until it passes, the pre-flight time ends, or the drill is cancelled.
-    async fn preflight(&mut self, target: &Target, seen: &mut Seen) -> Result<Health> {
-        let t = &self.s.timing;
-        let expect = Expect {
-            replicas: None,
-            other_sentinels: None,
-            max_lag_bytes: t.max_lag_bytes,
-            quorum: true,
-        };
-        let deadline = Instant::now() + t.preflight;
-        loop {
-            let h = health::check(&target.sentinels, &target.master, &expect).await?;
-            if h.ok() || Instant::now() >= deadline {
-                return Ok(h);
-            }
-            let next = Instant::now() + Duration::from_millis(200);
-            if self.pump(seen, next, |_| false).await == Stop::Cancelled {
-                return Ok(h);
-            }
-        }
-    }
-
+    /// Runs trial `n` from warm-up to its report.
     async fn trial(&mut self, n: u32, target: &mut Target) -> TrialReport {
-        let s = self.s;
-        let mut seen = Seen {
-            timeline: Timeline::new(MERGE_WINDOW),
-            first_acks: Vec::new(),
-            writers: mpsc::unbounded_channel().1,
-        };
-        self.drain(&mut seen);
-        let not_injected = |reasons: Vec<String>| TrialReport {
-            trial: n,
-            old_primary: None,
-            fault: s.fault.action.name().to_string(),
-            injected: false,
-            figures: Default::default(),
-            verdict: Verdict::Unknown,
-            reasons,
-        };
+        let mut timeline = Timeline::new(MERGE_WINDOW);
+        while let Ok(ev) = self.monitor_rx.try_recv() {
+            ev.apply(&mut timeline);
+        }
         let plan = Plan {
-            config: s.workload.clone(),
+            config: self.s.workload.clone(),
             prefix: format!("session:{}-{n}", self.run_id),
             sentinels: target.sentinels.clone(),
             master: target.master.clone(),
             epoch: Instant::now(),
         };
-        let (wtx, wrx) = mpsc::unbounded_channel();
-        seen.writers = wrx;
-        let workload = Workload::start(plan.clone(), wtx);
-
+        let mut t = Trial::start(n, plan, timeline);
         self.progress.step(n, "warm-up");
-        let warm = self
-            .pump(&mut seen, Instant::now() + s.timing.warmup, |_| false)
-            .await;
-        self.progress.step(n, "pre-flight");
-        let health = match warm {
-            Stop::Cancelled => Err("cancelled".to_string()),
-            _ => match self.preflight(target, &mut seen).await {
-                Ok(h) if h.ok() => Ok(h),
-                Ok(h) => Err(format!("pre-flight failed: {}", h.problems.join("; "))),
-                Err(e) => Err(format!("pre-flight failed: {e}")),
-            },
+        let mut state = State::WarmUp {
+            until: Instant::now() + self.s.timing.warmup,
         };
-        let old = match health.map(|h| h.primary) {
-            Ok(Some(p)) => p,
-            Ok(None) => unreachable!("a healthy cluster has a primary"),
-            Err(why) => {
-                workload.stop().await;
-                return not_injected(vec![why]);
+        while let Some(deadline) = state.deadline() {
+            let input = self.next(&mut t, deadline).await;
+            state = self.on(state, input, &mut t, target).await;
+        }
+        self.finish(t, target).await
+    }
+
+    /// Waits for the next input: whichever comes first of a Sentinel event, a writer report,
+    /// `deadline`, the end of a timed fault, or cancellation.
+    async fn next(&mut self, t: &mut Trial, deadline: Instant) -> Input {
+        if self.cancelled() && !t.cancelled {
+            return Input::Cancel;
+        }
+        let resume = t.resume_at();
+        tokio::select! {
+            Some(ev) = self.monitor_rx.recv() => Input::Sentinel(ev),
+            Some(ev) = t.writers.recv() => Input::Write(ev),
+            _ = tokio::time::sleep_until(deadline.into()) => Input::Timer,
+            _ = tokio::time::sleep_until(resume.unwrap_or(deadline).into()), if resume.is_some() => {
+                Input::FaultDone
             }
-        };
-        let mut errors = Vec::new();
-        let mut before = None;
-        let mut prefix = String::new();
-        if let Some(b) = &s.before {
-            match inject_one(b, &old, target).await {
-                (d, Ok(a)) => {
-                    before = Some(a);
-                    prefix = format!("before: {d}; then: ");
+            Ok(()) = self.cancel.changed(), if !t.cancelled => Input::Cancel,
+        }
+    }
+
+    /// Applies `input` in `state`; returns the next state.
+    async fn on(
+        &mut self,
+        state: State,
+        input: Input,
+        t: &mut Trial,
+        target: &mut Target,
+    ) -> State {
+        match input {
+            Input::Sentinel(ev) => self.record_sentinel(ev, t),
+            Input::Write(ev) => self.progress.acked(t.record_write(ev)),
+            Input::FaultDone => t.revert_fault(target).await,
+            Input::Cancel => return t.cancel(),
+            Input::Timer => return self.on_timer(state, t, target).await,
+        }
+        match state {
+            State::Observe { .. }
+                if self.s.targets.expect_failover && t.switched() && t.new_primary_acked =>
+            {
+                self.settle(t)
+            }
+            other => other,
+        }
+    }
+
+    fn record_sentinel(&mut self, ev: MonitorEvent, t: &mut Trial) {
+        if let MonitorEvent::Event { event, .. } = &ev {
+            self.progress.event(&event.kind);
+        }
+        ev.apply(&mut t.timeline);
+    }
+
+    /// The state's deadline passed.
+    async fn on_timer(&mut self, state: State, t: &mut Trial, target: &mut Target) -> State {
+        match state {
+            State::WarmUp { .. } => {
+                self.progress.step(t.n, "pre-flight");
+                let now = Instant::now();
+                State::Preflight {
+                    next: now,
+                    until: now + self.s.timing.preflight,
                 }
-                (d, Err(e)) => {
-                    workload.stop().await;
-                    let mut r = not_injected(vec![format!("could not inject `before`: {e}")]);
-                    r.fault = d;
-                    return r;
-                }
+            }
+            State::Preflight { until, .. } => self.preflight(t, target, until).await,
+            State::Observe { .. } => self.settle(t),
+            State::Settle { .. } | State::Finished => {
+                t.revert_fault(target).await;
+                State::Finished
             }
         }
+    }
 
-        self.progress.step(n, "fault");
-        let fault_at = Instant::now();
-        let (description, result) = inject_one(&s.fault, &old, target).await;
-        let description = format!("{prefix}{description}");
-        let mut applied = match result {
-            Ok(a) => Some(a),
-            Err(e) => {
-                if let Some(b) = before.take() {
-                    revert(b, target, &mut errors).await;
-                }
-                workload.stop().await;
-                errors.insert(0, format!("could not inject: {e}"));
-                let mut r = not_injected(errors);
-                r.fault = description;
-                return r;
-            }
+    /// The failover is over (or the observe window): settle until the later of the settle
+    /// time and the end of a timed fault.
+    fn settle(&mut self, t: &Trial) -> State {
+        let until = Instant::now() + self.s.timing.settle;
+        State::Settle {
+            until: t.resume_at().map_or(until, |r| r.max(until)),
+        }
+    }
+
+    /// Runs the health check; injects once it passes.
+    async fn preflight(&mut self, t: &mut Trial, target: &mut Target, until: Instant) -> State {
+        let expect = Expect {
+            replicas: None,
+            other_sentinels: None,
+            max_lag_bytes: self.s.timing.max_lag_bytes,
+            quorum: true,
         };
-        let cancelled = self
-            .observe(fault_at, &old, &mut seen, &mut applied, target, &mut errors)
-            .await;
+        match health::check(&target.sentinels, &target.master, &expect).await {
+            Ok(h) => match h.primary.clone().filter(|_| h.ok()) {
+                Some(primary) => self.inject(t, target, primary).await,
+                None if Instant::now() >= until => {
+                    t.fail(format!("pre-flight failed: {}", h.problems.join("; ")))
+                }
+                None => State::Preflight {
+                    next: Instant::now() + Duration::from_millis(200),
+                    until,
+                },
+            },
+            Err(e) => t.fail(format!("pre-flight failed: {e}")),
+        }
+    }
 
-        let history = workload.stop().await;
-        self.drain(&mut seen);
-        let switched = seen
-            .timeline
-            .first(&EventKind::SwitchMaster, &target.master, fault_at)
-            .is_some();
-        if !switched && applied.as_ref().is_some_and(Applied::is_down) {
+    /// Injects `before` (if any), then the fault, on `old`, the primary.
+    async fn inject(&mut self, t: &mut Trial, target: &mut Target, old: Addr) -> State {
+        let s = self.s;
+        let mut prefix = String::new();
+        if let Some(b) = &s.before {
+            let (d, result) = inject_one(b, &old, target).await;
+            match result {
+                Ok(applied) => {
+                    t.before = Some(InEffect {
+                        applied,
+                        until: None,
+                    })
+                }
+                Err(e) => {
+                    t.description = d;
+                    return t.fail(format!("could not inject `before`: {e}"));
+                }
+            }
+            prefix = format!("before: {d}; then: ");
+        }
+        self.progress.step(t.n, "fault");
+        let fault_at = Instant::now();
+        let (d, result) = inject_one(&s.fault, &old, target).await;
+        t.description = format!("{prefix}{d}");
+        match result {
+            Ok(applied) => {
+                let until = s
+                    .fault
+                    .timed()
+                    .then(|| fault_at + s.fault.duration.unwrap_or_default());
+                t.fault = Some(InEffect { applied, until });
+                t.injected = Some((old, fault_at));
+                State::Observe {
+                    until: fault_at + s.timing.observe,
+                }
+            }
+            Err(e) => t.fail(format!("could not inject: {e}")),
+        }
+    }
+
+    /// The one way out of a trial, whatever state it ended in: stop the workload, restart a
+    /// downed primary nobody replaced, check for loss, revert every fault, wait for the old
+    /// primary to rejoin, and judge.
+    async fn finish(&mut self, mut t: Trial, target: &mut Target) -> TrialReport {
+        let history = t.stop().await;
+        self.drain(&mut t);
+        let Some((old, fault_at)) = t.injected.clone() else {
+            t.revert_all(target).await;
+            return t.not_injected(self.s.fault.action.name());
+        };
+        if !t.switched() && t.fault.as_ref().is_some_and(|f| f.applied.is_down()) {
             // No failover: the primary is still the node that was taken down. Start it again
             // first, so the loss check reads what it kept (instead of failing to reach it).
-            if let Some(a) = applied.take() {
-                revert(a, target, &mut errors).await;
-            }
-            self.progress.step(n, "restart");
-            if !self.wait_serving(&old, &mut seen).await {
-                errors.push(format!(
+            t.revert_fault(target).await;
+            self.progress.step(t.n, "restart");
+            if !self.wait_until(&mut t, serving, &old).await && !t.cancelled {
+                t.errors.push(format!(
                     "{old} did not serve again within {} of its restart",
-                    humantime::format_duration(s.timing.rejoin)
+                    humantime::format_duration(self.s.timing.rejoin)
                 ));
             }
         }
-        self.progress.step(n, "loss check");
-        let loss =
-            match topology::ask_primary(&target.sentinels, &target.master, Timeouts::CONTROL).await
-            {
-                Ok(primary) => workload::loss::check(&plan, &history, &primary).await,
-                Err(e) => Err(e),
-            }
-            .map_err(|e| errors.push(format!("loss check: {e}")))
-            .ok();
-        if let Some(a) = applied.take() {
-            revert(a, target, &mut errors).await;
-        }
-        if let Some(b) = before.take() {
-            revert(b, target, &mut errors).await;
-        }
-        self.progress.step(n, "rejoin");
-        let failed_over = seen
-            .timeline
-            .first(&EventKind::SwitchMaster, &target.master, fault_at)
-            .is_some();
-        let rejoined_at = if failed_over && !cancelled {
-            self.wait_rejoin(&old, &mut seen).await
-        } else {
-            None
-        };
-        if cancelled {
-            errors.push("cancelled".into());
-        }
-        self.drain(&mut seen);
-        for f in episode::replay(&seen.timeline, &target.master) {
+        self.progress.step(t.n, "loss check");
+        let loss = self.loss_check(&mut t, &history, target).await;
+        t.revert_all(target).await;
+        self.progress.step(t.n, "rejoin");
+        let back = t.switched() && !t.cancelled && self.wait_until(&mut t, rejoined, &old).await;
+        let rejoined_at = back.then(Instant::now);
+        self.drain(&mut t);
+        for f in episode::replay(&t.timeline, &target.master) {
             crate::telemetry::failover::export(&f);
         }
         let obs = Observation {
             fault_at,
             old_primary: &old,
-            master: &target.master,
-            timeline: &seen.timeline,
+            master: &t.plan.master,
+            timeline: &t.timeline,
             history: &history,
-            first_acks: &seen.first_acks,
             loss: loss.as_ref(),
             rejoined_at,
-            errors: &errors,
+            errors: &t.errors,
         };
-        let (figures, verdict, reasons) = checker::check(&obs, &s.targets);
+        let (figures, verdict, reasons) = checker::check(&obs, &self.s.targets);
         TrialReport {
-            trial: n,
+            trial: t.n,
             old_primary: Some(old.to_string()),
-            fault: description,
+            fault: t.description,
             injected: true,
             figures,
             verdict,
@@ -340,105 +316,79 @@ impl Ctx<'_> {
         }
     }
 
-    /// Follows the failover until `+switch-master` and a write on the new primary (or, when no
-    /// failover is expected, for the whole observe window), reverting a pause when its time
-    /// comes; then lets the workload settle. Returns whether the drill was cancelled.
-    async fn observe(
-        &mut self,
-        fault_at: Instant,
-        old: &Addr,
-        seen: &mut Seen,
-        applied: &mut Option<Applied>,
-        target: &mut Target,
-        errors: &mut Vec<String>,
-    ) -> bool {
-        let s = self.s;
-        let master = target.master.clone();
-        let expect = s.targets.expect_failover;
-        let observe_end = fault_at + s.timing.observe;
-        let resume_at = s
-            .fault
-            .timed()
-            .then(|| fault_at + s.fault.duration.unwrap_or_default());
-        let failed_over = |seen: &Seen| {
-            expect
-                && seen
-                    .timeline
-                    .first(&EventKind::SwitchMaster, &master, fault_at)
-                    .is_some()
-                && seen
-                    .first_acks
-                    .iter()
-                    .any(|(n, at)| n != old && *at >= fault_at)
-        };
-        let mut settle_end = None;
-        loop {
-            let resume_due = resume_at.filter(|_| applied.is_some());
-            let goal = settle_end.unwrap_or(observe_end);
-            let deadline = resume_due.map_or(goal, |r| r.min(goal));
-            let stop = match settle_end {
-                None => self.pump(seen, deadline, failed_over).await,
-                Some(_) => self.pump(seen, deadline, |_| false).await,
-            };
-            if resume_due.is_some_and(|r| Instant::now() >= r)
-                && let Some(a) = applied.take()
-            {
-                revert(a, target, errors).await;
-            }
-            match (stop, settle_end) {
-                (Stop::Cancelled, _) => {
-                    if let Some(a) = applied.take() {
-                        revert(a, target, errors).await;
-                    }
-                    return true;
-                }
-                (Stop::Reached, None) => settle_end = Some(Instant::now() + s.timing.settle),
-                (Stop::Deadline, None) if Instant::now() >= observe_end => {
-                    settle_end = Some(Instant::now() + s.timing.settle)
-                }
-                (Stop::Deadline, Some(end)) if Instant::now() >= end && resume_due.is_none() => {
-                    return false;
-                }
-                _ => {}
-            }
+    /// Applies whatever is queued without waiting.
+    fn drain(&mut self, t: &mut Trial) {
+        while let Ok(ev) = self.monitor_rx.try_recv() {
+            ev.apply(&mut t.timeline);
+        }
+        while let Ok(ev) = t.writers.try_recv() {
+            t.record_write(ev);
         }
     }
 
-    /// Waits (up to `timing.rejoin`) until `node` answers PING (not LOADING).
-    async fn wait_serving(&mut self, node: &Addr, seen: &mut Seen) -> bool {
+    /// Looks the trial's writes up on the primary the Sentinels name now.
+    async fn loss_check(
+        &mut self,
+        t: &mut Trial,
+        history: &History,
+        target: &Target,
+    ) -> Option<LossTally> {
+        let primary =
+            topology::ask_primary(&target.sentinels, &target.master, Timeouts::CONTROL).await;
+        let loss = match primary {
+            Ok(primary) => workload::loss::check(&t.plan, history, &primary).await,
+            Err(e) => Err(e),
+        };
+        loss.map_err(|e| t.errors.push(format!("loss check: {e}")))
+            .ok()
+    }
+
+    /// Polls `probe(node)` every 100 ms (up to `timing.rejoin`) until it holds; keeps taking
+    /// inputs in between. False on timeout or cancellation.
+    async fn wait_until<F, Fut>(&mut self, t: &mut Trial, probe: F, node: &Addr) -> bool
+    where
+        F: Fn(Addr) -> Fut,
+        Fut: Future<Output = bool>,
+    {
         let deadline = Instant::now() + self.s.timing.rejoin;
-        while Instant::now() < deadline {
-            if let Ok(mut con) = client::connect(node, Timeouts::CONTROL).await
-                && client::query::<String>(&mut con, node, &redis::cmd("PING"))
-                    .await
-                    .is_ok()
-            {
+        while Instant::now() < deadline && !t.cancelled {
+            if probe(node.clone()).await {
                 return true;
             }
             let next = Instant::now() + Duration::from_millis(100);
-            if self.pump(seen, next, |_| false).await == Stop::Cancelled {
-                return false;
+            loop {
+                match self.next(t, next).await {
+                    Input::Timer => break,
+                    Input::Cancel => _ = t.cancel(),
+                    Input::Sentinel(ev) => _ = ev.apply(&mut t.timeline),
+                    Input::Write(ev) => _ = t.record_write(ev),
+                    Input::FaultDone => {}
+                }
+                if t.cancelled {
+                    return false;
+                }
             }
         }
         false
     }
+}
 
-    /// Waits (up to `timing.rejoin`) until the old primary is a replica with its link up.
-    async fn wait_rejoin(&mut self, old: &Addr, seen: &mut Seen) -> Option<Instant> {
-        let deadline = Instant::now() + self.s.timing.rejoin;
-        while Instant::now() < deadline {
-            if let Ok(mut con) = client::connect(old, Timeouts::CONTROL).await
-                && let Ok(r) = client::replication(&mut con, old).await
-                && !r.is_master()
-                && r.link_up
-            {
-                return Some(Instant::now());
-            }
-            let next = Instant::now() + Duration::from_millis(100);
-            if self.pump(seen, next, |_| false).await == Stop::Cancelled {
-                return None;
-            }
-        }
-        None
+/// Whether `node` answers PING (not LOADING).
+async fn serving(node: Addr) -> bool {
+    match client::connect(&node, Timeouts::CONTROL).await {
+        Ok(mut con) => client::query::<String>(&mut con, &node, &redis::cmd("PING"))
+            .await
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Whether `node` is a replica with its link to the primary up.
+async fn rejoined(node: Addr) -> bool {
+    match client::connect(&node, Timeouts::CONTROL).await {
+        Ok(mut con) => client::replication(&mut con, &node)
+            .await
+            .is_ok_and(|r| !r.is_master() && r.link_up),
+        Err(_) => false,
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::addr::Addr;
 use crate::error::{Error, Result};
-use crate::fault::Fault;
+use crate::fault::{Fault, Reach};
 use crate::lab::SentinelSettings;
 use crate::workload::WorkloadConfig;
 
@@ -81,6 +81,57 @@ pub struct TargetSpec {
     /// (labelled `io.warden.chaos=allowed`) container faults may touch.
     #[serde(default)]
     pub compose_project: Option<String>,
+}
+
+/// The deployment a drill hits, in exactly one of its shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deployment<'a> {
+    /// A lab warden starts for the drill and removes after it.
+    Ephemeral(LabKind),
+    /// A lab started with `warden lab up`, by its state directory (which records its
+    /// backend); the scenario's Sentinels, if any, replace the lab's.
+    Recorded {
+        /// The lab's state directory.
+        dir: &'a Path,
+        /// Sentinels to use instead of the lab's (empty: the lab's).
+        sentinels: &'a [Addr],
+    },
+    /// An existing deployment, by its Sentinels; with a compose project, its containers too.
+    Sentinels {
+        /// The Sentinels.
+        sentinels: &'a [Addr],
+        /// The compose project whose opted-in containers faults may touch.
+        compose_project: Option<&'a str>,
+    },
+}
+
+impl TargetSpec {
+    /// The deployment this table names; what is wrong when it names none or several.
+    pub fn deployment(&self) -> std::result::Result<Deployment<'_>, String> {
+        let sentinels = self.sentinels.as_slice();
+        let compose_project = self.compose_project.as_deref();
+        match (self.lab, &self.lab_dir, sentinels.is_empty(), compose_project) {
+            (Some(_), _, false, _) => {
+                Err("[target]: give either `lab` or `sentinels`, not both".into())
+            }
+            (Some(_), Some(_), _, _) => {
+                Err("[target]: `lab_dir` names an existing lab; it cannot go with `lab`".into())
+            }
+            (_, _, true, Some(_)) | (_, Some(_), _, Some(_)) => {
+                Err("[target]: `compose_project` goes with a list of `sentinels`".into())
+            }
+            (Some(kind), None, true, None) => Ok(Deployment::Ephemeral(kind)),
+            (None, Some(dir), _, None) => Ok(Deployment::Recorded { dir, sentinels }),
+            (None, None, false, compose_project) => Ok(Deployment::Sentinels {
+                sentinels,
+                compose_project,
+            }),
+            (None, None, true, None) => Err(
+                "[target]: give `lab = \"process\"`, `lab = \"docker\"`, `lab_dir` or a list of `sentinels`"
+                    .into(),
+            ),
+        }
+    }
 }
 
 /// How long each step of a trial may take.
@@ -179,57 +230,33 @@ impl Scenario {
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
-        let t = &self.target;
-        match (t.lab, t.sentinels.is_empty()) {
-            (Some(_), false) => {
-                return Err("[target]: give either `lab` or `sentinels`, not both".into());
-            }
-            (None, true) if t.lab_dir.is_none() => {
-                return Err(
-                    "[target]: give `lab = \"process\"`, `lab = \"docker\"`, `lab_dir` or a list of `sentinels`"
-                        .into(),
-                );
-            }
-            _ => {}
-        }
-        if t.lab.is_some() && t.lab_dir.is_some() {
-            return Err(
-                "[target]: `lab_dir` names an existing lab; it cannot go with `lab`".into(),
-            );
-        }
-        let on_lab = self.fault.needs_process() || self.fault.docker_only();
-        if t.compose_project.is_some() && t.sentinels.is_empty() {
-            return Err("[target]: `compose_project` goes with a list of `sentinels`".into());
-        }
-        if on_lab && t.lab.is_none() && t.lab_dir.is_none() && t.compose_project.is_none() {
-            return Err(format!(
-                "[fault]: `{}` acts on a process or container: set target.lab, lab_dir or compose_project",
-                self.fault.action.name()
-            ));
-        }
-        if self.fault.docker_only() && t.lab == Some(LabKind::Process) {
-            return Err(format!(
-                "[fault]: `{}` on {} needs the docker backend: set target.lab = \"docker\"",
-                self.fault.action.name(),
-                self.fault.target.name()
-            ));
-        }
+        let reach = match self.target.deployment()? {
+            Deployment::Ephemeral(LabKind::Process) => Some(Reach::Process),
+            Deployment::Ephemeral(LabKind::Docker) => Some(Reach::Docker),
+            Deployment::Sentinels {
+                compose_project: Some(_),
+                ..
+            } => Some(Reach::Docker),
+            Deployment::Sentinels { .. } => Some(Reach::Commands),
+            // The recorded lab's backend is read from its state when the drill sets up.
+            Deployment::Recorded { .. } => None,
+        };
         self.fault.validate().map_err(|e| format!("[fault]: {e}"))?;
+        if let Some(reach) = reach {
+            self.fault
+                .reaches(reach)
+                .map_err(|e| format!("[fault]: {e}"))?;
+        }
         if let Some(b) = &self.before {
             if b.timed() || !b.needs_process() {
                 return Err(
                     "[before]: a `before` fault lasts the whole trial: use `kill` or `stop`".into(),
                 );
             }
-            let docker = t.lab == Some(LabKind::Docker) || t.compose_project.is_some();
-            if b.docker_only() && !docker && t.lab_dir.is_none() {
-                return Err(format!(
-                    "[before]: `{}` on {} needs the docker backend: set target.lab = \"docker\"",
-                    b.action.name(),
-                    b.target.name()
-                ));
-            }
             b.validate().map_err(|e| format!("[before]: {e}"))?;
+            if let Some(reach) = reach {
+                b.reaches(reach).map_err(|e| format!("[before]: {e}"))?;
+            }
         }
         if self.trials == 0 {
             return Err("`trials` must be at least 1".into());

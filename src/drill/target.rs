@@ -1,37 +1,67 @@
-//! A drill's target: set up (an ephemeral process or docker lab, a recorded lab, or given
-//! Sentinels), described for `--dry-run`, and the one place a fault is chosen, injected and
-//! reverted on it.
+//! A drill's target: the [`Deployment`] a scenario names, set up (an ephemeral process or
+//! docker lab, a recorded lab, or given Sentinels) as one [`Backend`], described for
+//! `--dry-run`, and handed to the fault module, which alone decides how a fault reaches it.
 
 use std::time::Duration;
 
 use crate::addr::Addr;
 use crate::client::Timeouts;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::fault::docker::Stack;
-use crate::fault::target::Selection;
 use crate::fault::{self, Applied, Fault, Via};
 use crate::lab::docker::{DockerLab, DockerLabSpec};
-use crate::lab::{Backend, Lab, LabSpec};
+use crate::lab::{self, Lab, LabSpec};
 use crate::sentinel::topology;
 
-use super::scenario::{LabKind, Scenario};
+use super::scenario::{Deployment, LabKind, Scenario};
+
+/// How faults reach the deployment under test.
+pub(super) enum Backend {
+    /// Given Sentinels only: Redis commands.
+    Commands,
+    /// A process lab, ephemeral or recorded.
+    Process(Lab),
+    /// Containers: a docker lab (ephemeral or recorded), or a compose project's stack.
+    Docker {
+        stack: Stack,
+        lab: Option<Box<DockerLab>>,
+    },
+}
 
 /// The target of a drill, set up.
 pub(super) struct Target {
     pub(super) sentinels: Vec<Addr>,
     pub(super) master: String,
-    pub(super) lab: Option<Lab>,
-    /// A docker lab: ephemeral (removed after the drill) or loaded from `lab_dir`.
-    pub(super) docker: Option<DockerLab>,
-    /// The containers faults may touch (the docker lab's project).
-    pub(super) stack: Option<Stack>,
+    pub(super) backend: Backend,
+    /// The lab was started for this drill: it is torn down after it.
+    ephemeral: bool,
     pub(super) description: String,
     pub(super) down_after_ms: Option<u64>,
 }
 
+impl Target {
+    fn via(&mut self) -> Via<'_> {
+        match &mut self.backend {
+            Backend::Commands => Via::Commands,
+            Backend::Process(lab) => Via::Process(lab),
+            Backend::Docker { stack, .. } => Via::Docker(stack),
+        }
+    }
+
+    /// Removes a lab started for the drill; leaves anything else as it is.
+    pub(super) async fn tear_down(self) -> Result<()> {
+        match self.backend {
+            Backend::Process(lab) if self.ephemeral => lab.down(),
+            Backend::Docker { lab: Some(lab), .. } if self.ephemeral => lab.down().await,
+            _ => Ok(()),
+        }
+    }
+}
+
 /// The target of a docker lab: its Sentinels and the stack of its project.
-fn docker_target(lab: DockerLab, master: String, what: &str) -> Target {
+fn docker_target(lab: DockerLab, master: String, ephemeral: bool) -> Target {
     let sentinels = lab.sentinels();
+    let what = if ephemeral { "an ephemeral" } else { "the" };
     Target {
         description: format!(
             "{what} docker lab {} (sentinels {})",
@@ -40,194 +70,177 @@ fn docker_target(lab: DockerLab, master: String, what: &str) -> Target {
         ),
         sentinels,
         master,
-        lab: None,
-        stack: Some(Stack::new(lab.docker().clone(), lab.project())),
         down_after_ms: Some(lab.settings().down_after.as_millis() as u64),
-        docker: Some(lab),
+        backend: Backend::Docker {
+            stack: Stack::new(lab.docker().clone(), lab.project()),
+            lab: Some(Box::new(lab)),
+        },
+        ephemeral,
     }
 }
 
-/// Starts the ephemeral lab, or opens the one named by `lab_dir`, or uses the Sentinels given.
+/// Starts the ephemeral lab, or opens the recorded one, or uses the Sentinels given.
 pub(super) async fn set_up(s: &Scenario) -> Result<Target> {
     let master = s.master();
-    if s.target.lab == Some(LabKind::Docker) {
-        let mut sentinel = s.lab.clone();
-        sentinel.master = master.clone();
-        let spec = DockerLabSpec {
-            dir: crate::lab::temp_state_dir("warden-drill-")?,
-            image: crate::lab::docker::default_image(),
-            sentinel,
-            ready_timeout: Duration::from_secs(60),
-        };
-        return Ok(docker_target(
-            DockerLab::up(spec).await?,
-            master,
-            "an ephemeral",
-        ));
-    }
-    if let Some(dir) = &s.target.lab_dir
-        && crate::lab::recorded_backend(dir)? == Backend::Docker
-    {
-        let lab = DockerLab::load(dir).await?;
-        topology::ask_primary(&lab.sentinels(), &master, Timeouts::CONTROL).await?;
-        return Ok(docker_target(lab, master, "the"));
-    }
-    if s.target.lab == Some(LabKind::Process) {
-        let dir = crate::lab::temp_state_dir("warden-drill-")?;
-        let mut settings = s.lab.clone();
-        settings.master = master.clone();
-        let lab = Lab::up(LabSpec::ephemeral(dir, settings)?).await?;
-        let sentinels = lab.sentinels();
-        return Ok(Target {
-            description: format!(
-                "an ephemeral process lab (sentinels {})",
-                topology::join(&sentinels)
-            ),
+    let mut settings = s.lab.clone();
+    settings.master = master.clone();
+    match deployment(s)? {
+        Deployment::Ephemeral(LabKind::Docker) => {
+            let spec = DockerLabSpec {
+                dir: lab::temp_state_dir("warden-drill-")?,
+                image: lab::docker::default_image(),
+                sentinel: settings,
+                ready_timeout: Duration::from_secs(60),
+            };
+            Ok(docker_target(DockerLab::up(spec).await?, master, true))
+        }
+        Deployment::Ephemeral(LabKind::Process) => {
+            let dir = lab::temp_state_dir("warden-drill-")?;
+            let lab = Lab::up(LabSpec::ephemeral(dir, settings)?).await?;
+            let sentinels = lab.sentinels();
+            Ok(Target {
+                description: format!(
+                    "an ephemeral process lab (sentinels {})",
+                    topology::join(&sentinels)
+                ),
+                sentinels,
+                master,
+                down_after_ms: Some(s.lab.down_after.as_millis() as u64),
+                backend: Backend::Process(lab),
+                ephemeral: true,
+            })
+        }
+        Deployment::Recorded { dir, sentinels } => {
+            let mut target = match lab::recorded_backend(dir)? {
+                lab::Backend::Docker => docker_target(DockerLab::load(dir).await?, master, false),
+                lab::Backend::Process => process_target(Lab::load(dir)?, master),
+            };
+            if !sentinels.is_empty() {
+                target.sentinels = sentinels.to_vec();
+            }
+            reachable(s, &target).await?;
+            Ok(target)
+        }
+        Deployment::Sentinels {
             sentinels,
-            master,
-            lab: Some(lab),
-            docker: None,
-            stack: None,
-            down_after_ms: Some(s.lab.down_after.as_millis() as u64),
-        });
+            compose_project,
+        } => {
+            let backend = match compose_project {
+                Some(project) => Backend::Docker {
+                    stack: Stack::new(lab::docker::connect().await?, project),
+                    lab: None,
+                },
+                None => Backend::Commands,
+            };
+            let project = compose_project
+                .map(|p| format!(", compose project '{p}'"))
+                .unwrap_or_default();
+            let target = Target {
+                description: format!(
+                    "sentinels {} (master '{master}'{project})",
+                    topology::join(sentinels)
+                ),
+                sentinels: sentinels.to_vec(),
+                master,
+                backend,
+                ephemeral: false,
+                down_after_ms: None,
+            };
+            reachable(s, &target).await?;
+            Ok(target)
+        }
     }
-    let lab = s.target.lab_dir.as_deref().map(Lab::load).transpose()?;
-    let sentinels = sentinels_of(s, lab.as_ref());
-    // Fail fast on an unreachable deployment or a wrong master name.
-    topology::ask_primary(&sentinels, &master, Timeouts::CONTROL).await?;
-    let stack = compose_stack(s).await?;
-    let project = stack
-        .as_ref()
-        .map(|st| format!(", compose project '{}'", st.project()))
-        .unwrap_or_default();
-    Ok(Target {
+}
+
+/// The scenario's deployment (validated when the scenario was read).
+fn deployment(s: &Scenario) -> Result<Deployment<'_>> {
+    s.target.deployment().map_err(Error::Usage)
+}
+
+/// A process lab recorded by `warden lab up`.
+fn process_target(lab: Lab, master: String) -> Target {
+    let sentinels = lab.sentinels();
+    Target {
         description: format!(
-            "sentinels {} (master '{master}'{project})",
+            "the process lab in {} (sentinels {})",
+            lab.dir().display(),
             topology::join(&sentinels)
         ),
         sentinels,
         master,
-        lab,
-        docker: None,
-        stack,
         down_after_ms: None,
-    })
+        backend: Backend::Process(lab),
+        ephemeral: false,
+    }
 }
 
-/// What `--dry-run` prints: the target and the fault each trial would inject.
+/// Fails fast on an unreachable deployment, a wrong master name, or faults the recorded
+/// lab's backend cannot carry out.
+async fn reachable(s: &Scenario, target: &Target) -> Result<Addr> {
+    let reach = match target.backend {
+        Backend::Commands => fault::Reach::Commands,
+        Backend::Process(_) => fault::Reach::Process,
+        Backend::Docker { .. } => fault::Reach::Docker,
+    };
+    for (table, f) in [("fault", Some(&s.fault)), ("before", s.before.as_ref())] {
+        if let Some(f) = f {
+            f.reaches(reach)
+                .map_err(|e| Error::Usage(format!("[{table}]: {e}")))?;
+        }
+    }
+    topology::ask_primary(&target.sentinels, &target.master, Timeouts::CONTROL).await
+}
+
+/// What `--dry-run` prints: the target and the fault each trial would inject, resolved as far
+/// as it can be without starting or touching anything.
 pub async fn dry_run(s: &Scenario) -> Result<String> {
-    if let Some(kind) = s.target.lab {
-        let (kind, what) = match kind {
-            LabKind::Process => (
-                "process",
-                fault::describe(&s.fault, &Addr::new("<lab primary>", 0), None),
-            ),
-            LabKind::Docker => (
-                "docker",
-                format!(
-                    "{} on the lab's {} (image {})",
-                    s.fault.action.name(),
-                    s.fault.target.name(),
-                    crate::lab::docker::default_image()
-                ),
-            ),
+    let trials = match s.trials {
+        1 => "1 trial".to_string(),
+        n => format!("{n} trials"),
+    };
+    if let Deployment::Ephemeral(kind) = deployment(s)? {
+        let (kind, server) = match kind {
+            LabKind::Process => {
+                let binary = lab::process::find_redis_server(&lab::default_redis_server())?;
+                ("process", binary.display().to_string())
+            }
+            LabKind::Docker => ("docker", lab::docker::default_image()),
         };
         return Ok(format!(
-            "would start an ephemeral {kind} lab, run {} trial(s) of: {what}, then tear the lab down",
-            s.trials,
+            "would start an ephemeral {kind} lab ({server}), run {trials} of: {} on the lab's {} \
+             (chosen once the lab is up), then tear the lab down",
+            s.fault.action.name(),
+            s.fault.target.name(),
         ));
     }
-    if let Some(dir) = &s.target.lab_dir
-        && crate::lab::recorded_backend(dir)? == Backend::Docker
-    {
-        let lab = DockerLab::load(dir).await?;
-        let primary =
-            topology::ask_primary(&lab.sentinels(), &s.master(), Timeouts::CONTROL).await?;
-        let stack = Stack::new(lab.docker().clone(), lab.project());
-        let line = match uses_containers(&s.fault) {
-            true => fault::docker::describe(&s.fault, &stack.select(&s.fault, &primary).await?),
-            false => fault::describe(&s.fault, &primary, None),
-        };
-        return Ok(format!("would run {} trial(s); first: {line}", s.trials));
-    }
-    if let Some(stack) = compose_stack(s).await? {
-        let primary =
-            topology::ask_primary(&s.target.sentinels, &s.master(), Timeouts::CONTROL).await?;
-        let line = match uses_containers(&s.fault) {
-            true => fault::docker::describe(&s.fault, &stack.select(&s.fault, &primary).await?),
-            false => fault::describe(&s.fault, &primary, None),
-        };
-        return Ok(format!("would run {} trial(s); first: {line}", s.trials));
-    }
-    let lab = s.target.lab_dir.as_deref().map(Lab::load).transpose()?;
-    let primary = topology::ask_primary(
-        &sentinels_of(s, lab.as_ref()),
-        &s.master(),
-        Timeouts::CONTROL,
-    )
-    .await?;
-    if s.fault.needs_process() {
-        lab.as_ref().map(|l| l.member(&primary)).transpose()?;
-    }
+    let mut target = set_up(s).await?;
+    let primary =
+        topology::ask_primary(&target.sentinels, &target.master, Timeouts::CONTROL).await?;
+    let line = fault::preview(&s.fault, &primary, &target.via()).await?;
     Ok(format!(
-        "would run {} trial(s); first: {}",
-        s.trials,
-        fault::describe(&s.fault, &primary, lab.as_ref())
+        "would run {trials} on {}; first: {line}",
+        target.description
     ))
 }
 
-/// The stack of `target.compose_project`, on the engine of `DOCKER_HOST`.
-async fn compose_stack(s: &Scenario) -> Result<Option<Stack>> {
-    match &s.target.compose_project {
-        Some(project) => Ok(Some(Stack::new(
-            crate::lab::docker::connect().await?,
-            project.clone(),
-        ))),
-        None => Ok(None),
-    }
-}
-
-/// The scenario's Sentinels, else those of the lab named by `lab_dir`.
-fn sentinels_of(s: &Scenario, lab: Option<&Lab>) -> Vec<Addr> {
-    match (s.target.sentinels.is_empty(), lab) {
-        (true, Some(lab)) => lab.sentinels(),
-        _ => s.target.sentinels.clone(),
-    }
-}
-
-/// Whether `fault` acts on containers when the target is a docker lab.
-fn uses_containers(fault: &Fault) -> bool {
-    fault.needs_process() || fault.docker_only()
-}
-
-/// Chooses the containers `fault` hits (on a docker target), describes it and injects it.
+/// Injects `fault` on `old` (the primary); returns what was done, in words, and the fault in
+/// effect.
 pub(super) async fn inject_one(
     fault: &Fault,
     old: &Addr,
     target: &mut Target,
 ) -> (String, Result<Applied>) {
-    let selection: Option<Selection> = match &target.stack {
-        Some(stack) if uses_containers(fault) => match stack.select(fault, old).await {
-            Ok(sel) => Some(sel),
-            Err(e) => return (fault.action.name().to_string(), Err(e)),
-        },
-        _ => None,
-    };
-    let description = match &selection {
-        Some(sel) => fault::docker::describe(fault, sel),
-        None => fault::describe(fault, old, target.lab.as_ref()),
-    };
-    let via = match (&target.stack, &selection, target.lab.as_mut()) {
-        (Some(stack), Some(sel), _) => Via::Docker(stack, sel),
-        (_, _, Some(lab)) => Via::Process(lab),
-        _ => Via::Commands,
-    };
-    let result = fault::inject(fault, old, via, &target.sentinels, &target.master).await;
-    (description, result)
+    let (sentinels, master) = (target.sentinels.clone(), target.master.clone());
+    fault::inject(fault, old, target.via(), &sentinels, &master).await
 }
 
+/// Reverts `applied`; a failure joins the trial's reasons.
 pub(super) async fn revert(applied: Applied, target: &mut Target, errors: &mut Vec<String>) {
-    if let Err(e) = fault::revert(applied, target.lab.as_mut()).await {
+    let lab = match &mut target.backend {
+        Backend::Process(lab) => Some(lab),
+        _ => None,
+    };
+    if let Err(e) = fault::revert(applied, lab).await {
         errors.push(format!("revert failed: {e}"));
     }
 }

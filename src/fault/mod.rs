@@ -16,6 +16,17 @@ use crate::addr::Addr;
 use crate::error::{Error, Result};
 use crate::lab::Lab;
 
+/// How far a drill's faults reach into the deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Redis commands only (given Sentinels, no lab).
+    Commands,
+    /// The processes of a local lab.
+    Process,
+    /// Containers through the Docker API.
+    Docker,
+}
+
 /// What to do to the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -126,6 +137,22 @@ impl Fault {
             || self.count.is_some()
     }
 
+    /// Whether the fault can be carried out where `reach` goes; what to set when not.
+    pub fn reaches(&self, reach: Reach) -> std::result::Result<(), String> {
+        match reach {
+            Reach::Commands if self.needs_process() || self.docker_only() => Err(format!(
+                "`{}` acts on a process or container: set target.lab, lab_dir or compose_project",
+                self.action.name()
+            )),
+            Reach::Process if self.docker_only() => Err(format!(
+                "`{}` on {} needs the docker backend: set target.lab = \"docker\"",
+                self.action.name(),
+                self.target.name()
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Whether the fault is reverted when its `duration` ends (rather than after the trial).
     pub fn timed(&self) -> bool {
         matches!(
@@ -177,8 +204,9 @@ impl Applied {
     }
 }
 
-/// What the fault will do, in words (for `--dry-run` and reports).
-pub fn describe(fault: &Fault, node: &Addr, lab: Option<&Lab>) -> String {
+/// What the fault will do to `node` (the primary) by plain commands or a lab's processes, in
+/// words (for `--dry-run` and reports).
+fn describe(fault: &Fault, node: &Addr, lab: Option<&Lab>) -> String {
     let pid = lab
         .and_then(|l| l.member(node).ok())
         .map(|m| format!(" (pid {})", m.pid))
@@ -201,56 +229,87 @@ pub fn describe(fault: &Fault, node: &Addr, lab: Option<&Lab>) -> String {
     }
 }
 
-/// Where process and container faults are carried out.
+/// Where a drill's faults are carried out: the one place that decides the backend.
 pub enum Via<'a> {
     /// Redis commands only (no lab).
     Commands,
     /// The processes of a local lab.
     Process(&'a mut Lab),
-    /// Containers chosen beforehand by [`docker::Stack::select`].
-    Docker(&'a docker::Stack, &'a target::Selection),
+    /// Containers of a docker stack; faults that need no container use commands.
+    Docker(&'a docker::Stack),
 }
 
-/// Injects `fault` on `node` (the primary). Process faults need the lab that started it;
-/// container faults the selection made on the docker stack.
+impl Via<'_> {
+    /// How far this backend reaches.
+    pub fn reach(&self) -> Reach {
+        match self {
+            Via::Commands => Reach::Commands,
+            Via::Process(_) => Reach::Process,
+            Via::Docker(_) => Reach::Docker,
+        }
+    }
+}
+
+/// Whether `fault` acts on containers when the backend is docker.
+fn on_containers(fault: &Fault) -> bool {
+    fault.needs_process() || fault.docker_only()
+}
+
+/// What `fault` would do to `node` (the primary) through `via`, resolved as far as it can be
+/// without doing it (the containers it would hit are chosen).
+pub async fn preview(fault: &Fault, node: &Addr, via: &Via<'_>) -> Result<String> {
+    fault.reaches(via.reach()).map_err(Error::Usage)?;
+    match via {
+        Via::Docker(stack) if on_containers(fault) => {
+            Ok(docker::describe(fault, &stack.select(fault, node).await?))
+        }
+        Via::Process(lab) => {
+            if fault.needs_process() {
+                lab.member(node)?;
+            }
+            Ok(describe(fault, node, Some(lab)))
+        }
+        Via::Commands | Via::Docker(_) => Ok(describe(fault, node, None)),
+    }
+}
+
+/// Injects `fault` on `node` (the primary) through `via`; returns what it did, in words, and
+/// the fault in effect.
 pub async fn inject(
     fault: &Fault,
     node: &Addr,
     via: Via<'_>,
     sentinels: &[Addr],
     master: &str,
-) -> Result<Applied> {
-    let need_lab = || {
-        Error::Usage(format!(
-            "fault `{}` needs a lab (lab = \"process\", lab = \"docker\" or lab_dir)",
-            fault.action.name()
-        ))
-    };
+) -> (String, Result<Applied>) {
+    if let Err(why) = fault.reaches(via.reach()) {
+        return (fault.action.name().to_string(), Err(Error::Usage(why)));
+    }
     let lab = match via {
-        Via::Docker(stack, selection) if fault.needs_process() || fault.docker_only() => {
-            return stack
-                .inject(fault, selection)
-                .await
-                .map(Applied::Containers);
+        Via::Docker(stack) if on_containers(fault) => {
+            let sel = match stack.select(fault, node).await {
+                Ok(sel) => sel,
+                Err(e) => return (fault.action.name().to_string(), Err(e)),
+            };
+            let result = stack.inject(fault, &sel).await.map(Applied::Containers);
+            return (docker::describe(fault, &sel), result);
         }
         Via::Process(lab) => Some(lab),
-        Via::Commands | Via::Docker(..) => None,
+        Via::Commands | Via::Docker(_) => None,
     };
-    if fault.docker_only() {
-        return Err(Error::Usage(format!(
-            "fault `{}` on {} needs the docker backend (lab = \"docker\")",
-            fault.action.name(),
-            fault.target.name()
-        )));
-    }
-    match fault.action {
-        Action::Kill => process::kill(lab.ok_or_else(need_lab)?, node),
-        Action::Stop => process::stop(lab.ok_or_else(need_lab)?, node).await,
-        Action::Pause => process::pause(lab.ok_or_else(need_lab)?, node),
-        Action::DebugSleep => Ok(redis::debug_sleep(node, fault.duration.unwrap_or_default())),
-        Action::SentinelFailover => redis::sentinel_failover(sentinels, master).await,
-        Action::Restart | Action::Disconnect | Action::Partition => Err(need_lab()),
-    }
+    let description = describe(fault, node, lab.as_deref());
+    let result = match (fault.action, lab) {
+        (Action::Kill, Some(lab)) => process::kill(lab, node),
+        (Action::Stop, Some(lab)) => process::stop(lab, node).await,
+        (Action::Pause, Some(lab)) => process::pause(lab, node),
+        (Action::DebugSleep, _) => Ok(redis::debug_sleep(node, fault.duration.unwrap_or_default())),
+        (Action::SentinelFailover, _) => redis::sentinel_failover(sentinels, master).await,
+        (action, _) => Err(Error::Usage(format!(
+            "fault `{}` needs a lab (lab = \"process\", lab = \"docker\" or lab_dir)",
+            action.name()
+        ))),
+    };
+    (description, result)
 }
 
 /// Reverts an applied fault. Always runs to the end; its error is reported, never swallowed.

@@ -3,64 +3,14 @@
 
 use std::time::Instant;
 
-use serde::Serialize;
-
 use super::Plan;
 use super::history::{Ack, Found, History, classify};
+use super::tally::LossTally;
 use crate::addr::Addr;
 use crate::client::{self, Timeouts};
 use crate::error::Result;
 
 const BATCH: usize = 1000;
-/// How many lost keys a report names.
-pub const SAMPLE: usize = 20;
-
-/// One acknowledged write the new primary does not have.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LostWrite {
-    /// Its key.
-    pub key: String,
-    /// When it was acknowledged, µs since the history epoch.
-    pub at_us: u32,
-    /// The node that acknowledged it.
-    pub node: Addr,
-}
-
-/// What the loss check found.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct LossTally {
-    /// Acknowledged keys looked up.
-    pub checked: u64,
-    /// Acknowledged keys absent from the new primary.
-    pub lost: u64,
-    /// Ack time range of the lost keys (µs since the epoch): oldest, newest.
-    pub lost_range_us: Option<(u32, u32)>,
-    /// The first lost keys, for the report.
-    pub sample: Vec<LostWrite>,
-    /// Present keys with no TTL.
-    pub ttl_gone: u64,
-    /// Present keys whose TTL is off by more than the time since the write.
-    pub ttl_off: u64,
-    /// Unknown-outcome writes that did land.
-    pub recovered: u64,
-}
-
-impl LossTally {
-    fn lost_one(&mut self, plan: &Plan, ack: Ack, node: &Addr) {
-        self.lost += 1;
-        self.lost_range_us = Some(match self.lost_range_us {
-            None => (ack.at_us, ack.at_us),
-            Some((lo, hi)) => (lo.min(ack.at_us), hi.max(ack.at_us)),
-        });
-        if self.sample.len() < SAMPLE {
-            self.sample.push(LostWrite {
-                key: plan.key(ack.seq),
-                at_us: ack.at_us,
-                node: node.clone(),
-            });
-        }
-    }
-}
 
 /// Looks every acknowledged and unknown key of `history` up on `primary`.
 pub async fn check(plan: &Plan, history: &History, primary: &Addr) -> Result<LossTally> {
@@ -77,7 +27,7 @@ pub async fn check(plan: &Plan, history: &History, primary: &Addr) -> Result<Los
             let age_ms = checked_at.saturating_duration_since(acked_at).as_millis() as u64;
             match classify(pttl, ttl_ms, age_ms) {
                 Found::Present => {}
-                Found::Lost => tally.lost_one(plan, *ack, node),
+                Found::Lost => tally.lost_one(|| plan.key(ack.seq), *ack, node),
                 Found::TtlGone => tally.ttl_gone += 1,
                 Found::TtlOff => tally.ttl_off += 1,
             }

@@ -5,6 +5,7 @@
 pub mod follow;
 pub mod history;
 pub mod loss;
+pub mod tally;
 pub mod writer;
 
 use std::sync::Arc;

@@ -1,0 +1,195 @@
+//! One trial's state: the states a trial moves through, the inputs that move it, and what it
+//! holds while it runs — the workload, the faults in effect, the timeline and the problems met.
+//!
+//! Whatever state a trial ends in, [`Trial::stop`] stops its workload and [`Trial::revert_all`]
+//! reverts its faults: the runner calls both on its one way out.
+
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+
+use super::checker::Verdict;
+use super::report::TrialReport;
+use super::target::{Target, revert};
+use crate::addr::Addr;
+use crate::fault::Applied;
+use crate::sentinel::event::EventKind;
+use crate::sentinel::monitor::MonitorEvent;
+use crate::sentinel::timeline::Timeline;
+use crate::workload::{History, Plan, Workload, WriterEvent};
+
+/// What moves a trial forward (a closed set: nothing else wakes the runner).
+#[derive(Debug)]
+pub(super) enum Input {
+    /// An event from a Sentinel, or a monitor connection change.
+    Sentinel(MonitorEvent),
+    /// A writer's report: its first ack on a newly connected primary, or progress.
+    Write(WriterEvent),
+    /// The current state's deadline passed.
+    Timer,
+    /// A timed fault (pause, disconnect, partition) has lasted its `duration`.
+    FaultDone,
+    /// The drill was cancelled (Ctrl-C).
+    Cancel,
+}
+
+/// Where a trial is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum State {
+    /// The workload runs before anything is checked.
+    WarmUp { until: Instant },
+    /// The health check runs at `next`, until it passes or `until` passes.
+    Preflight { next: Instant, until: Instant },
+    /// The fault is in: waiting for the failover and a write on the new primary.
+    Observe { until: Instant },
+    /// The failover (or the observe window) is over; the workload runs on until `until`.
+    Settle { until: Instant },
+    /// Nothing more to wait for: done, failed or cancelled.
+    Finished,
+}
+
+impl State {
+    /// When the state's timer fires.
+    pub(super) fn deadline(&self) -> Option<Instant> {
+        match *self {
+            State::WarmUp { until } | State::Observe { until } | State::Settle { until } => {
+                Some(until)
+            }
+            State::Preflight { next, .. } => Some(next),
+            State::Finished => None,
+        }
+    }
+}
+
+/// A fault in effect.
+pub(super) struct InEffect {
+    pub(super) applied: Applied,
+    /// When a timed fault is reverted.
+    pub(super) until: Option<Instant>,
+}
+
+/// One trial in progress.
+pub(super) struct Trial {
+    pub(super) n: u32,
+    pub(super) plan: Plan,
+    workload: Option<Workload>,
+    pub(super) writers: mpsc::UnboundedReceiver<WriterEvent>,
+    pub(super) timeline: Timeline,
+    /// The primary the fault hit, and the instant just before it (set once injected).
+    pub(super) injected: Option<(Addr, Instant)>,
+    /// What was done, in words.
+    pub(super) description: String,
+    /// The `before` fault, then the fault.
+    pub(super) before: Option<InEffect>,
+    pub(super) fault: Option<InEffect>,
+    /// A writer was acknowledged by a primary other than the old one, after the fault.
+    pub(super) new_primary_acked: bool,
+    pub(super) cancelled: bool,
+    pub(super) errors: Vec<String>,
+}
+
+impl Trial {
+    /// Starts the workload of trial `n`.
+    pub(super) fn start(n: u32, plan: Plan, timeline: Timeline) -> Trial {
+        let (tx, writers) = mpsc::unbounded_channel();
+        let workload = Workload::start(plan.clone(), tx);
+        Trial {
+            n,
+            plan,
+            workload: Some(workload),
+            writers,
+            timeline,
+            injected: None,
+            description: String::new(),
+            before: None,
+            fault: None,
+            new_primary_acked: false,
+            cancelled: false,
+            errors: Vec::new(),
+        }
+    }
+
+    /// Ends the trial with a problem.
+    pub(super) fn fail(&mut self, why: String) -> State {
+        self.errors.push(why);
+        State::Finished
+    }
+
+    /// Ends the trial because the drill was cancelled.
+    pub(super) fn cancel(&mut self) -> State {
+        self.cancelled = true;
+        self.fail("cancelled".into())
+    }
+
+    /// When the timed fault in effect is due to be reverted.
+    pub(super) fn resume_at(&self) -> Option<Instant> {
+        self.fault.as_ref().and_then(|f| f.until)
+    }
+
+    /// Records a writer's report; returns how many writes it acknowledged.
+    pub(super) fn record_write(&mut self, ev: WriterEvent) -> u64 {
+        match ev {
+            WriterEvent::FirstAck { node, at, .. } => {
+                if let Some((old, fault_at)) = &self.injected
+                    && node != *old
+                    && at >= *fault_at
+                {
+                    self.new_primary_acked = true;
+                }
+                0
+            }
+            WriterEvent::Progress { acked } => acked,
+        }
+    }
+
+    /// Whether any Sentinel announced `+switch-master` since the fault.
+    pub(super) fn switched(&self) -> bool {
+        self.injected.as_ref().is_some_and(|(_, fault_at)| {
+            self.timeline
+                .first(&EventKind::SwitchMaster, &self.plan.master, *fault_at)
+                .is_some()
+        })
+    }
+
+    /// Stops the workload (once) and returns what it did.
+    pub(super) async fn stop(&mut self) -> History {
+        match self.workload.take() {
+            Some(w) => w.stop().await,
+            None => History {
+                epoch: self.plan.epoch,
+                writers: Vec::new(),
+            },
+        }
+    }
+
+    /// Reverts the fault, if it is still in effect.
+    pub(super) async fn revert_fault(&mut self, target: &mut Target) {
+        if let Some(f) = self.fault.take() {
+            revert(f.applied, target, &mut self.errors).await;
+        }
+    }
+
+    /// Reverts every fault still in effect, the newest first.
+    pub(super) async fn revert_all(&mut self, target: &mut Target) {
+        self.revert_fault(target).await;
+        if let Some(b) = self.before.take() {
+            revert(b.applied, target, &mut self.errors).await;
+        }
+    }
+
+    /// The report of a trial whose fault never went in.
+    pub(super) fn not_injected(self, fault: &str) -> TrialReport {
+        TrialReport {
+            trial: self.n,
+            old_primary: None,
+            fault: match self.description.is_empty() {
+                true => fault.to_string(),
+                false => self.description,
+            },
+            injected: false,
+            figures: Default::default(),
+            verdict: Verdict::Unknown,
+            reasons: self.errors,
+        }
+    }
+}
