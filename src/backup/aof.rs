@@ -41,7 +41,8 @@ mod tests {
         assert_eq!(a.manifest, "appendonly.aof.manifest");
         assert_eq!(
             a.manifest_text,
-            "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
+            "file appendonly.aof.1.base.rdb seq 1 type b\n\
+             file appendonly.aof.1.incr.aof seq 1 type i\n"
         );
     }
 }

@@ -1,8 +1,8 @@
 //! A Redis node in a container, through the Docker Engine API: its address, and its data
 //! files moved in and out as tar streams (never held in memory whole). Used by
 //! `restore --into docker:` ([`crate::restore::docker`]), the container scratch server of
-//! `restore-test --backend docker` ([`crate::restore::scratch_docker`]), and `backup --method bgsave
-//! --from-container`.
+//! `restore-test --backend docker` ([`crate::restore::scratch_docker`]), and
+//! `backup --method bgsave --from-container`.
 
 use std::io::Write;
 use std::path::Path;
