@@ -1,6 +1,9 @@
-//! `warden bench workload`: the session workload's acknowledged-SET throughput against
-//! `redis-benchmark -t set` with the same connections and value size, on the same lab primary,
-//! in one run, plus the ledger's memory per million acknowledged writes.
+//! The benchmarks. Here `warden bench workload`: the session workload's acknowledged-SET
+//! throughput against `redis-benchmark -t set` with the same connections and value size, on
+//! the same lab primary, in one run, plus the ledger's memory per million acknowledged writes.
+//! [`backup`] is `warden bench backup`.
+
+pub mod backup;
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};

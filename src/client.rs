@@ -57,6 +57,19 @@ pub async fn connect(addr: &Addr, t: Timeouts) -> Result<MultiplexedConnection> 
     }
 }
 
+/// Connects to a data node, authenticating when a password is given.
+pub async fn connect_node(addr: &Addr, password: Option<&str>) -> Result<MultiplexedConnection> {
+    let t = Timeouts {
+        connect: Duration::from_secs(2),
+        response: Duration::from_secs(10),
+    };
+    let mut con = connect(addr, t).await?;
+    if let Some(pw) = password {
+        let _: () = query(&mut con, addr, redis::cmd("AUTH").arg(pw)).await?;
+    }
+    Ok(con)
+}
+
 /// Runs `cmd` on `con`, naming the command and address in the error.
 pub async fn query<T: redis::FromRedisValue>(
     con: &mut MultiplexedConnection,

@@ -4,14 +4,16 @@ use std::future::Future;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
-use crate::cli::{BenchCommand, Cli, Command, DrillArgs, LabAt, LabCommand, LabUp, WatchArgs};
+use crate::cli::{
+    BackupsCommand, BenchCommand, Cli, Command, DrillArgs, LabAt, LabCommand, LabUp, WatchArgs,
+};
 use crate::drill::checker::Verdict;
 use crate::drill::runner;
-use crate::drill::scenario::Scenario;
 use crate::error::{EXIT_ERROR, EXIT_MET, EXIT_MISSED, Error, Result};
 use crate::lab::docker::DockerLab;
 use crate::lab::{Backend, Lab, LabSpec, SentinelSettings};
 
+mod backup;
 mod docker_lab;
 
 /// What a command-line parse error ends the process with. `--help` and `--version` print as
@@ -125,12 +127,12 @@ async fn dispatch(cli: Cli, shutdown: impl Future<Output = ()> + Send) -> Result
             out(&crate::bench::workload(&spec).await?)?;
             Ok(EXIT_MET)
         }
-        c @ (Command::Verify(_)
-        | Command::Backup(_)
-        | Command::RestoreTest(_)
-        | Command::Backups(_)
-        | Command::Restore(_)
-        | Command::Bench(BenchCommand::Backup(_))) => crate::backup::cmd::dispatch(c).await,
+        Command::Bench(BenchCommand::Backup(a)) => backup::bench(a).await,
+        Command::Verify(a) => backup::verify(a).await,
+        Command::Backup(a) => backup::backup(a).await,
+        Command::Backups(BackupsCommand::List(a)) => backup::list(a).await,
+        Command::Restore(a) => backup::restore(a).await,
+        Command::RestoreTest(a) => backup::restore_test(a).await,
         Command::Lab(LabCommand::Up(args)) if args.backend == Backend::Docker => {
             docker_lab::up(args).await
         }
@@ -154,7 +156,7 @@ async fn dispatch(cli: Cli, shutdown: impl Future<Output = ()> + Send) -> Result
 }
 
 async fn drill(args: DrillArgs, shutdown: impl Future<Output = ()>) -> Result<u8> {
-    let scenario = Scenario::load(&args.scenario)?;
+    let scenario = runner::load(&args.scenario)?;
     if args.dry_run {
         out(&format!("{}\n", runner::dry_run(&scenario).await?))?;
         return Ok(EXIT_MET);

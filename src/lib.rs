@@ -11,7 +11,13 @@
 //! - [`workload`] writes session keys like a Sentinel-aware client and checks which
 //!   acknowledged writes survived; [`fault`] injects faults; [`drill`] runs scenarios of both
 //!   and judges the figures against targets.
-//! - [`backup`] verifies RDB files.
+//! - [`rdb`] reads and verifies the RDB format (pure); [`backup`] takes verified backups from
+//!   a replica and stores them locally or in object storage; [`restore`] puts one back into a
+//!   node or proves it restores in a scratch server.
+//! - [`bench`] times warden against the tools it is compared with.
+//! - Leaves: [`addr`], [`error`], [`util`] (clock, blocking work), [`client`] (connections).
+//!
+//! The command layer ([`cli`], [`run`]) imports the library; the library never imports it.
 //!
 //! Pure modules (no tokio, no redis) are marked as such in their first doc line.
 #![warn(missing_docs)]
@@ -25,8 +31,11 @@ pub mod drill;
 pub mod error;
 pub mod fault;
 pub mod lab;
+pub mod rdb;
+pub mod restore;
 pub mod sentinel;
 pub mod telemetry;
+pub mod util;
 pub mod watch;
 pub mod workload;
 

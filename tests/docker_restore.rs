@@ -18,8 +18,8 @@ use futures_util::StreamExt;
 use rdb_support::backup::make_backup;
 use support::Warden;
 use support::docker::{TestContainer, engine};
-use warden::backup::scratch_docker::LABEL_SCRATCH;
 use warden::lab::docker::label_filter;
+use warden::restore::scratch_docker::LABEL_SCRATCH;
 
 const KEYS: usize = 2000;
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use support::Redis;
-use warden::backup::rdb::{Checksum, Options, verify};
+use warden::rdb::{Checksum, Options, verify};
 
 fn opts() -> Options {
     let now_ms = std::time::SystemTime::now()

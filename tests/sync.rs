@@ -50,6 +50,6 @@ async fn sync_needs_the_right_password() {
     let (r, bytes) = pull(&addr, Some("s3cret")).await;
     let len = r.expect("sync");
     assert_eq!(len as usize, bytes.len());
-    let s = warden::backup::rdb::verify(&bytes[..], &Default::default());
+    let s = warden::rdb::verify(&bytes[..], &Default::default());
     assert!(s.valid, "{s:?}");
 }

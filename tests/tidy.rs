@@ -1,12 +1,16 @@
-//! Tidy checks: pure modules stay pure, and no source file grows past 600 lines.
+//! Tidy checks: pure modules stay pure, the library never imports the CLI layer, and no source
+//! file grows past 600 lines.
 
 use std::path::{Path, PathBuf};
 
-/// Modules that must not do I/O: they import neither tokio nor redis.
+/// Modules that must not do I/O: they import neither tokio, redis, bollard nor object_store,
+/// and touch no file system.
 const PURE: &[&str] = &[
     "src/addr.rs",
+    "src/rdb",
     "src/sentinel/event.rs",
     "src/sentinel/timeline.rs",
+    "src/sentinel/view.rs",
     "src/workload/history.rs",
     "src/lab/config.rs",
     "src/lab/stack.rs",
@@ -15,14 +19,23 @@ const PURE: &[&str] = &[
     "src/drill/checker.rs",
     "src/drill/report.rs",
     "src/watch/episode.rs",
-    "src/backup/rdb",
+    "src/backup/aof.rs",
     "src/backup/compress.rs",
-    "src/backup/report.rs",
-    "src/backup/tee.rs",
     "src/backup/manifest.rs",
     "src/backup/replica.rs",
-    "src/backup/checks.rs",
+    "src/backup/report.rs",
     "src/backup/retention.rs",
+    "src/backup/tee.rs",
+    "src/restore/checks.rs",
+    "src/restore/report.rs",
+];
+
+/// The CLI layer: the only files that may name `crate::cli`.
+const CLI_LAYER: &[&str] = &[
+    "src/cli.rs",
+    "src/main.rs",
+    "src/commands.rs",
+    "src/commands",
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -56,12 +69,50 @@ fn pure_modules_import_no_io_crates() {
         );
         for f in files {
             let text = std::fs::read_to_string(&f).unwrap();
-            for banned in ["tokio", "redis::", "use redis", "std::net", "std::process"] {
+            for banned in [
+                "tokio",
+                "redis::",
+                "use redis",
+                "bollard",
+                "object_store",
+                "std::net",
+                "std::process",
+                "std::fs",
+            ] {
                 let hit = text
                     .lines()
                     .any(|l| !l.trim_start().starts_with("//") && l.contains(banned));
                 assert!(!hit, "{} is pure but mentions `{banned}`", f.display());
             }
+        }
+    }
+}
+
+/// Whether `text` names the module path `path` itself (`crate::cli`, `crate::cli::X`), not a
+/// longer name that starts with it (`crate::client`).
+fn mentions_path(text: &str, path: &str) -> bool {
+    text.match_indices(path).any(|(i, _)| {
+        !text[i + path.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+    })
+}
+
+#[test]
+fn library_never_imports_cli() {
+    let mut files = Vec::new();
+    rust_files(&root().join("src"), &mut files);
+    for f in files {
+        let rel = f.strip_prefix(root()).unwrap();
+        if CLI_LAYER.iter().any(|c| rel.starts_with(c)) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        for banned in ["crate::cli", "use super::cli"] {
+            assert!(
+                !mentions_path(&text, banned),
+                "{} is library code but mentions `{banned}`: the CLI layer (cli, commands) \
+                 imports the library, never the reverse; convert arguments to a spec there",
+                rel.display()
+            );
         }
     }
 }

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use warden::backup::rdb::{Options, verify};
+use warden::rdb::{Options, verify};
 
 fuzz_target!(|data: &[u8]| {
     let summary = verify(data, &Options::default());

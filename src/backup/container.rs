@@ -1,8 +1,8 @@
 //! A Redis node in a container, through the Docker Engine API: its address, and its data
 //! files moved in and out as tar streams (never held in memory whole). Used by
-//! `restore --into docker:` ([`super::restore_docker`]), the container scratch server of
-//! `restore-test --backend docker` ([`super::scratch`]), and `backup --method bgsave
-//! --from-container`.
+//! `restore --into docker:` ([`crate::restore::docker`]), the container scratch server of
+//! `restore-test --backend docker` ([`crate::restore::scratch_docker`]), and
+//! `backup --method bgsave --from-container`.
 
 use std::io::Write;
 use std::path::Path;
@@ -15,7 +15,7 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 
 use crate::addr::Addr;
-use crate::backup::restore::Aof;
+use crate::backup::aof::Aof;
 use crate::backup::store::TMP_PREFIX;
 use crate::error::{Error, Result};
 use crate::lab::stack::NODE_PORT;
@@ -86,7 +86,7 @@ pub fn write_tar(rdb: &Path, out: &Path, cfg: &Files) -> Result<()> {
         h.set_entry_type(kind);
         h.set_mode(mode);
         h.set_size(size);
-        h.set_mtime(crate::backup::cmd::now_ms() / 1000);
+        h.set_mtime(crate::util::now_ms() / 1000);
         h
     };
     let r = (|| -> std::io::Result<()> {

@@ -4,13 +4,15 @@
 //! `redis-<master>-YYYYmmdd-HHMMSS.manifest.json`. The manifest is written last: a data file
 //! without its manifest is an interrupted backup, never a complete one.
 
+use std::path::PathBuf;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::addr::Addr;
 use crate::backup::compress::Compression;
-use crate::backup::rdb::Summary;
 use crate::backup::tee::Digested;
+use crate::rdb::Summary;
 
 /// Suffix of a manifest file.
 pub const MANIFEST_SUFFIX: &str = ".manifest.json";
@@ -136,6 +138,15 @@ pub fn manifest_name(file: &str) -> String {
         .find_map(|s| file.strip_suffix(s))
         .unwrap_or(file);
     format!("{base}{MANIFEST_SUFFIX}")
+}
+
+/// A stored backup: its manifest and where it lives.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// The data file.
+    pub path: PathBuf,
 }
 
 #[cfg(test)]

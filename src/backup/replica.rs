@@ -7,7 +7,7 @@
 
 use std::cmp::Reverse;
 
-use crate::sentinel::topology::ReplicaView;
+use crate::sentinel::view::ReplicaView;
 
 /// Replicas fit to back up from, best first; `Err` explains why each one was rejected.
 pub fn candidates(replicas: &[ReplicaView]) -> Result<Vec<&ReplicaView>, String> {

@@ -1,11 +1,11 @@
 //! Pure: the human-readable tables of the backup commands (`verify`, `backup`,
-//! `restore-test`, `backups list`). JSON output is the serde form of the same values.
+//! `backups list`) and the duration and size formats every backup and restore table uses.
+//! JSON output is the serde form of the same values.
 
 use std::fmt::Write;
 
-use crate::backup::manifest::Manifest;
-use crate::backup::rdb::{Checksum, Summary};
-use crate::backup::restore_docker::Restored;
+use crate::backup::manifest::{Entry, Manifest};
+use crate::rdb::{Checksum, Summary};
 
 /// Formats a millisecond duration compactly: `850ms`, `42.0s`, `12.5m`, `3.5h`, `2.0d`.
 pub fn ms(v: u64) -> String {
@@ -146,33 +146,8 @@ pub fn backup_table(path: &str, m: &Manifest) -> String {
     t
 }
 
-/// What `warden restore --into docker:` did, the node's key count check and the notes.
-pub fn restored_docker(r: &Restored) -> String {
-    let mut t = String::new();
-    let _ = writeln!(t, "{:<20} {} ({} keys)", "restored", r.file, r.keys);
-    let _ = writeln!(t, "{:<20} {} ({})", "container", r.container, r.addr);
-    let _ = writeln!(t, "{:<20} {}", "rdb", r.rdb);
-    let _ = writeln!(t, "{:<20} {} (base = the same RDB)", "aof", r.aof_dir);
-    for p in &r.checkpoints {
-        let _ = writeln!(t, "{:<20} {}", "checkpoint", p.display());
-    }
-    if r.checkpoints.is_empty() {
-        let _ = writeln!(
-            t,
-            "{:<20} none (--no-checkpoint, or no previous files)",
-            "checkpoint"
-        );
-    }
-    let _ = writeln!(t, "{:<20} {}", "loaded in", ms(r.load_ms));
-    t.push_str(&r.check.line());
-    for n in &r.notes {
-        let _ = writeln!(t, "{:<20} {n}", "note");
-    }
-    t
-}
-
 /// The `warden backups list` table, oldest first, then any incomplete files.
-pub fn list_table(entries: &[crate::backup::store::Entry], incomplete: &[String]) -> String {
+pub fn list_table(entries: &[Entry], incomplete: &[String]) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
@@ -205,7 +180,7 @@ pub fn list_table(entries: &[crate::backup::store::Entry], incomplete: &[String]
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backup::rdb::{Options, verify};
+    use crate::rdb::{Options, verify};
 
     #[test]
     fn units() {

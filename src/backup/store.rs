@@ -10,10 +10,10 @@ use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use crate::backup::compress::Compression;
-use crate::backup::manifest::{MANIFEST_SUFFIX, Manifest};
-use crate::backup::rdb::{self, Options, Summary};
+use crate::backup::manifest::{Entry, MANIFEST_SUFFIX, Manifest};
 use crate::backup::tee::{Digested, Hashing, Tee};
 use crate::error::{Error, Result};
+use crate::rdb::{self, Options, Summary};
 
 /// Prefix of temporary files in a backup directory.
 pub const TMP_PREFIX: &str = ".warden-tmp-";
@@ -110,15 +110,6 @@ pub fn write_durably(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(Error::io(dir))
-}
-
-/// A stored backup: its manifest and where it lives.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    /// The manifest.
-    pub manifest: Manifest,
-    /// The data file.
-    pub path: PathBuf,
 }
 
 /// Every complete backup in `dir` (those with a readable manifest), oldest first. Manifests

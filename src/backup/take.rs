@@ -7,19 +7,19 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use redis::aio::MultiplexedConnection;
 use tokio::sync::mpsc;
 
 use crate::addr::Addr;
 use crate::backup::compress::Compression;
 use crate::backup::manifest::{self, Counts, Manifest, Source};
-use crate::backup::rdb::Options;
 use crate::backup::store::{self, Staged};
 use crate::backup::{bgsave, container, replica, sync};
-use crate::client::{self, Timeouts};
+use crate::client::{self, Timeouts, connect_node};
 use crate::error::{Error, Result};
 use crate::fault::docker::Stack;
+use crate::rdb::Options;
 use crate::sentinel::topology;
+use crate::util::blocking;
 
 /// How the RDB is obtained from the node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -80,19 +80,6 @@ pub struct Plan {
     pub replica: bool,
     /// The primary per the Sentinels.
     pub primary: Addr,
-}
-
-/// Connects to a data node, authenticating when a password is given.
-pub async fn connect_node(addr: &Addr, password: Option<&str>) -> Result<MultiplexedConnection> {
-    let t = Timeouts {
-        connect: Duration::from_secs(2),
-        response: Duration::from_secs(10),
-    };
-    let mut con = client::connect(addr, t).await?;
-    if let Some(pw) = password {
-        let _: () = client::query(&mut con, addr, redis::cmd("AUTH").arg(pw)).await?;
-    }
-    Ok(con)
 }
 
 /// Asks the Sentinels for the primary and its replicas and picks the source node.
@@ -280,17 +267,4 @@ async fn stream(addr: &Addr, password: Option<&str>, spec: &Spec, opts: Options)
     })?;
     fetched?;
     staged
-}
-
-/// Runs blocking work off the runtime.
-pub async fn blocking<T: Send + 'static>(
-    what: &str,
-    f: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::Task {
-            what: what.into(),
-            detail: e.to_string(),
-        })?
 }

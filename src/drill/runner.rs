@@ -8,6 +8,7 @@
 //! Shutdown (Ctrl-C) is passed in; an injected fault is reverted on every path.
 
 use std::future::Future;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
@@ -20,7 +21,7 @@ use super::target::{Target, inject_one, set_up};
 use super::trial::{InEffect, Input, State, Trial};
 use crate::addr::Addr;
 use crate::client::{self, Timeouts};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::sentinel::health::{self, Expect};
 use crate::sentinel::monitor::{self, MonitorEvent};
 use crate::sentinel::timeline::Timeline;
@@ -33,6 +34,15 @@ use crate::workload::{self, History, Plan};
 const MERGE_WINDOW: Duration = Duration::from_secs(15);
 
 pub use super::target::dry_run;
+
+/// Reads a scenario file and validates it ([`Scenario::parse`]).
+pub fn load(path: &Path) -> Result<Scenario> {
+    let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
+    Scenario::parse(&text).map_err(|message| Error::Scenario {
+        path: path.to_path_buf(),
+        message,
+    })
+}
 
 /// Runs the drill; returns its report. `progress` draws a status line on stderr.
 pub async fn run(
@@ -390,5 +400,24 @@ async fn rejoined(node: Addr) -> bool {
             .await
             .is_ok_and(|r| !r.is_master() && r.link_up),
         Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_scenarios_parse() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut n = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                load(&path).unwrap_or_else(|e| panic!("{e}"));
+                n += 1;
+            }
+        }
+        assert!(n >= 2);
     }
 }

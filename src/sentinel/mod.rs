@@ -6,3 +6,4 @@ pub mod health;
 pub mod monitor;
 pub mod timeline;
 pub mod topology;
+pub mod view;

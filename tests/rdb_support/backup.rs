@@ -6,8 +6,8 @@ use super::Redis;
 use warden::addr::Addr;
 use warden::backup::compress::Compression;
 use warden::backup::manifest::{Counts, Manifest, Source};
-use warden::backup::rdb::Options;
 use warden::backup::store;
+use warden::rdb::Options;
 
 /// A stored backup (gzip + manifest) in `dest` of a dump with `keys` session keys (TTL
 /// 2 h), named `redis-m-20261125-010000.rdb.gz`.

@@ -14,8 +14,7 @@ use bollard::query_parameters::{
 };
 use tempfile::TempDir;
 use warden::addr::Addr;
-use warden::backup::take::connect_node;
-use warden::client;
+use warden::client::{self, connect_node};
 use warden::lab::SentinelSettings;
 use warden::lab::docker::{self, DockerLab, DockerLabSpec};
 

@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 use redis::aio::MultiplexedConnection;
 
 use crate::addr::Addr;
-use crate::backup::take::connect_node;
-use crate::client::{self, Timeouts};
+use crate::client::{self, Timeouts, connect_node};
 use crate::error::{Error, Result};
 use crate::lab::process;
 

@@ -14,11 +14,11 @@ use bollard::query_parameters::{
 
 use crate::addr::Addr;
 use crate::backup::container::{Files, running_addr, upload, write_tar};
-use crate::backup::scratch::wait_loaded;
-use crate::backup::take::blocking;
 use crate::error::{Error, Result};
 use crate::lab::docker::{block_on_thread, connect, create_error};
 use crate::lab::stack::DATA_DIR;
+use crate::restore::scratch::wait_loaded;
+use crate::util::blocking;
 
 /// Label on every scratch container (value `restore-test`), so a leftover is recognisable.
 pub const LABEL_SCRATCH: &str = "io.warden.scratch";

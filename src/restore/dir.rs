@@ -9,42 +9,20 @@
 //! previous `dump.rdb` and AOF are kept beside them as `*.before-restore-<stamp>` unless
 //! `--no-checkpoint`.
 //!
-//! `--into docker:CONTAINER` is [`super::restore_docker`]; it shares the fetch and the AOF
-//! layout ([`fetch`], [`Aof`]) with this module.
+//! `--into docker:CONTAINER` is [`super::docker`]; it shares the fetch ([`super::fetch`]) and
+//! the AOF layout ([`Aof`]) with this module.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::backup::manifest::Manifest;
-use crate::backup::restore_test::{locate, unpack};
+use crate::backup::aof::Aof;
+use crate::backup::fetch::unpack;
 use crate::backup::store::TMP_PREFIX;
-use crate::backup::take::blocking;
 use crate::error::{Error, Result};
-
-/// What to restore, and how.
-#[derive(Debug, Clone)]
-pub struct Spec {
-    /// The stored file, `s3://…/file`, or `latest` in `dest`.
-    pub target: String,
-    /// Backup directory or bucket URL (for `latest`).
-    pub dest: String,
-    /// S3-compatible endpoint.
-    pub s3_endpoint: Option<String>,
-    /// `dir:PATH` or `docker:CONTAINER`.
-    pub into: String,
-    /// Delete the previous files instead of keeping them as checkpoints.
-    pub no_checkpoint: bool,
-    /// The node's `dbfilename`.
-    pub dbfilename: String,
-    /// The node's `appenddirname`.
-    pub appenddirname: String,
-    /// The node's `appendfilename`.
-    pub appendfilename: String,
-    /// `AUTH` password of a `docker:` node.
-    pub password: Option<String>,
-}
+use crate::restore::{Spec, fetch, file_name};
+use crate::util::blocking;
 
 /// What was done.
 #[derive(Debug, Clone, Serialize)]
@@ -61,50 +39,6 @@ pub struct Restored {
     pub previous: Vec<PathBuf>,
     /// Whether `previous` were kept.
     pub checkpointed: bool,
-}
-
-/// Where `--into` points.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// `dir:PATH`: the data directory of a stopped node.
-    Dir(PathBuf),
-    /// `docker:CONTAINER`: a container (name or id) warden stops, fills and starts.
-    Docker(String),
-}
-
-/// Parses `--into`.
-pub fn parse_into(into: &str) -> Result<Target> {
-    match into.split_once(':') {
-        Some(("dir", p)) if !p.is_empty() => Ok(Target::Dir(PathBuf::from(p))),
-        Some(("docker", c)) if !c.is_empty() => Ok(Target::Docker(c.to_string())),
-        _ => Err(Error::Usage(format!(
-            "--into {into}: expected dir:PATH (the data dir of a stopped node) or docker:CONTAINER"
-        ))),
-    }
-}
-
-/// The stored file of `spec` with its manifest, downloaded into a fresh work directory when
-/// it is in object storage (the directory is removed when the returned value is dropped).
-pub async fn fetch(spec: &Spec) -> Result<(tempfile::TempDir, PathBuf, Manifest)> {
-    let work = tempfile::Builder::new()
-        .prefix("warden-restore-")
-        .tempdir()
-        .map_err(Error::io(std::env::temp_dir()))?;
-    let (path, manifest) = locate(
-        &spec.target,
-        &spec.dest,
-        spec.s3_endpoint.as_deref(),
-        work.path(),
-    )
-    .await?;
-    Ok((work, path, manifest))
-}
-
-/// The file name of a stored backup, for reports.
-pub fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
 }
 
 /// PIDs of running `redis-server` processes whose working directory is `dir` (Redis changes
@@ -202,34 +136,6 @@ fn remove(p: &Path) -> Result<()> {
         fs::remove_file(p)
     };
     r.map_err(Error::io(p))
-}
-
-/// The files of a multi-part AOF directory whose base is an RDB: what Redis 7 loads at
-/// start with `appendonly yes`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Aof {
-    /// The base file (the RDB itself).
-    pub base: String,
-    /// The empty incr file.
-    pub incr: String,
-    /// The manifest's file name.
-    pub manifest: String,
-    /// The manifest's text: the base, then the incr file, both sequence 1.
-    pub manifest_text: String,
-}
-
-impl Aof {
-    /// The layout for the node's `appendfilename`.
-    pub fn new(appendfilename: &str) -> Aof {
-        let base = format!("{appendfilename}.1.base.rdb");
-        let incr = format!("{appendfilename}.1.incr.aof");
-        Aof {
-            manifest_text: format!("file {base} seq 1 type b\nfile {incr} seq 1 type i\n"),
-            manifest: format!("{appendfilename}.manifest"),
-            base,
-            incr,
-        }
-    }
 }
 
 /// A multi-part AOF directory (under a temporary name in `dir`) whose base is `rdb`: base

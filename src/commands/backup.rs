@@ -1,65 +1,32 @@
-//! Dispatch of the backup commands (`verify`, `backup`, `restore-test`, `backups list`,
-//! `restore`):
-//! arguments in, report printed, exit code out. The work lives in the sibling modules.
-
-use std::fs::File;
-use std::io::BufReader;
-use std::path::Path;
+//! The backup and restore commands (`verify`, `backup`, `backups list`, `restore`,
+//! `restore-test`, `bench backup`): arguments in, library spec out, report printed, exit code
+//! out. The work lives in [`crate::backup`] and [`crate::restore`].
 
 use serde::Serialize;
 
-use crate::backup::compress::Compression;
-use crate::backup::manifest::Manifest;
-use crate::backup::rdb::{self, Options, Summary};
+use crate::backup::fetch::verify_file;
+use crate::backup::manifest::{Entry, Manifest};
 use crate::backup::remote::{Dest, Remote};
 use crate::backup::report;
 use crate::backup::retention::Policy;
-use crate::backup::{checks, restore, restore_docker, restore_test, store, take};
+use crate::backup::{store, take};
 use crate::cli::{
-    BackupArgs, BackupsCommand, BackupsListArgs, BenchCommand, Command, RestoreArgs,
-    RestoreTestArgs, VerifyArgs,
+    BackupArgs, BackupsListArgs, BenchBackup, RestoreArgs, RestoreTestArgs, VerifyArgs,
 };
 use crate::error::{EXIT_MET, EXIT_MISSED, Error, Result};
+use crate::rdb::{Options, Summary};
+use crate::restore::{self, checks, trial};
+use crate::util::{blocking, now_ms};
 
-/// Runs one of the backup commands; any other command is a programming error reported as
-/// a usage error.
-pub async fn dispatch(command: Command) -> Result<u8> {
-    match command {
-        Command::Verify(a) => verify(a).await,
-        Command::Backup(a) => backup(a).await,
-        Command::RestoreTest(a) => restore_test(a).await,
-        Command::Backups(BackupsCommand::List(a)) => list(a).await,
-        Command::Restore(a) => restore(a).await,
-        Command::Bench(BenchCommand::Backup(a)) => {
-            let spec = crate::backup::bench::Spec {
-                keys: a.keys,
-                value_size: a.value_size,
-                rounds: a.rounds,
-            };
-            print!("{}", crate::backup::bench::run(&spec).await?);
-            Ok(EXIT_MET)
-        }
-        _ => Err(Error::Usage("not a backup command".into())),
-    }
-}
-
-/// Unix time now, in milliseconds (what "already expired" is judged against).
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// Verifies an RDB file, decompressing it on the fly by extension (`.gz`, `.zst`).
-///
-/// A file that cannot be opened is an error; a damaged compressed stream or RDB is an
-/// invalid [`Summary`] (the read error is its problem).
-pub fn verify_file(path: &Path, opts: &Options) -> Result<Summary> {
-    let file = File::open(path).map_err(Error::io(path))?;
-    let reader = Compression::from_path(path)
-        .decoder(BufReader::with_capacity(1 << 16, file))
-        .map_err(Error::io(path))?;
-    Ok(rdb::verify(reader, opts))
+/// `warden bench backup`.
+pub async fn bench(a: BenchBackup) -> Result<u8> {
+    let spec = crate::bench::backup::Spec {
+        keys: a.keys,
+        value_size: a.value_size,
+        rounds: a.rounds,
+    };
+    print!("{}", crate::bench::backup::run(&spec).await?);
+    Ok(EXIT_MET)
 }
 
 #[derive(Serialize)]
@@ -77,12 +44,7 @@ pub async fn verify(args: VerifyArgs) -> Result<u8> {
         now_ms: now_ms(),
     };
     let path = args.file.clone();
-    let summary = tokio::task::spawn_blocking(move || verify_file(&path, &opts))
-        .await
-        .map_err(|e| Error::Task {
-            what: "the verifier".into(),
-            detail: e.to_string(),
-        })??;
+    let summary = blocking("the verifier", move || verify_file(&path, &opts)).await?;
     let file = args.file.display().to_string();
     if args.json {
         let r = VerifyReport {
@@ -98,7 +60,7 @@ pub async fn verify(args: VerifyArgs) -> Result<u8> {
 }
 
 /// Pretty JSON of a report made only of plain fields (cannot fail).
-pub fn json(value: &impl Serialize) -> String {
+fn json(value: &impl Serialize) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
 
@@ -162,7 +124,7 @@ pub async fn backup(args: BackupArgs) -> Result<u8> {
     }
     for dir in locals.iter().skip(1) {
         let (p, d, m) = (path.clone(), dir.clone(), manifest.clone());
-        let to = take::blocking("copying the backup", move || store::copy_into(&p, &d, &m)).await?;
+        let to = blocking("copying the backup", move || store::copy_into(&p, &d, &m)).await?;
         stored.push(to.display().to_string());
     }
     for r in &remotes {
@@ -208,7 +170,7 @@ struct BackupReport<'a> {
 }
 
 /// This process's peak resident set size (`VmHWM` in `/proc/self/status`), in KiB.
-pub fn peak_rss_kib() -> Option<u64> {
+fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
         .lines()
@@ -230,7 +192,7 @@ pub async fn list(args: BackupsListArgs) -> Result<u8> {
                 .list()
                 .await?
                 .into_iter()
-                .map(|manifest| store::Entry {
+                .map(|manifest| Entry {
                     path: format!("{url}/{}", manifest.file).into(),
                     manifest,
                 })
@@ -258,7 +220,7 @@ struct RestoreTestReport<'a> {
 /// `warden restore-test`: exit 0 the backup restores, 1 a check or the checksum failed,
 /// 2 could not run.
 pub async fn restore_test(args: RestoreTestArgs) -> Result<u8> {
-    let spec = restore_test::Spec {
+    let spec = trial::Spec {
         target: args.target,
         dest: args.dest,
         s3_endpoint: args.s3_endpoint,
@@ -269,7 +231,7 @@ pub async fn restore_test(args: RestoreTestArgs) -> Result<u8> {
         backend: args.backend,
         image: args.image,
     };
-    let observed = restore_test::run(&spec).await?;
+    let observed = trial::run(&spec).await?;
     let checks = checks::evaluate(&observed);
     let ok = checks.iter().all(|c| c.ok);
     if args.json {
@@ -302,16 +264,16 @@ pub async fn restore(args: RestoreArgs) -> Result<u8> {
     let dir = match restore::parse_into(&spec.into)? {
         restore::Target::Dir(dir) => dir,
         restore::Target::Docker(container) => {
-            let r = restore_docker::run(&spec, &container).await?;
+            let r = restore::docker::run(&spec, &container).await?;
             if args.json {
                 println!("{}", json(&r));
             } else {
-                print!("{}", report::restored_docker(&r));
+                print!("{}", restore::report::restored_docker(&r));
             }
             return Ok(if r.check.ok { EXIT_MET } else { EXIT_MISSED });
         }
     };
-    let r = restore::run(&spec, dir).await?;
+    let r = restore::dir::run(&spec, dir).await?;
     if args.json {
         println!("{}", json(&r));
         return Ok(EXIT_MET);

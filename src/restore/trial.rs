@@ -3,8 +3,7 @@
 //! into a scratch `redis-server` (process or container), compare counts, spot-check sampled session keys, optionally
 //! hand each sampled value to a check command, tear down.
 
-use std::io::{BufReader, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -12,19 +11,13 @@ use rand::Rng;
 use tokio::io::AsyncWriteExt;
 
 use crate::addr::Addr;
-use crate::backup::checks::Observed;
-use crate::backup::cmd::now_ms;
-use crate::backup::compress::Compression;
-use crate::backup::manifest::{Manifest, manifest_name};
-use crate::backup::rdb::{self, Options, Summary};
-use crate::backup::remote::{Dest, Remote, split_object_url};
-use crate::backup::scratch::{Scratch, connect};
-use crate::backup::scratch_docker::ScratchContainer;
-use crate::backup::store;
-use crate::backup::take::blocking;
-use crate::backup::tee::{self, Tee};
+use crate::backup::fetch::{fetch, live_now, unpack};
 use crate::error::{Error, Result};
 use crate::lab::Backend;
+use crate::restore::checks::Observed;
+use crate::restore::scratch::{Scratch, connect};
+use crate::restore::scratch_docker::ScratchContainer;
+use crate::util::blocking;
 
 /// What to test and how.
 #[derive(Debug, Clone)]
@@ -64,144 +57,12 @@ impl Server {
     }
 }
 
-/// The stored file and its manifest for `target`.
-pub fn resolve(target: &str, dest: &Path) -> Result<(PathBuf, Manifest)> {
-    if target == "latest" {
-        let entry = store::list(dest)?.pop().ok_or_else(|| Error::Manifest {
-            path: dest.to_path_buf(),
-            message: "no backup with a manifest in this directory".into(),
-        })?;
-        return Ok((entry.path, entry.manifest));
-    }
-    let path = PathBuf::from(target);
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or_else(|| Error::Usage(format!("{target}: not a file name")))?;
-    let mpath = path.with_file_name(manifest_name(name));
-    if !path.is_file() {
-        return Err(Error::Io {
-            path,
-            source: std::io::Error::from(std::io::ErrorKind::NotFound),
-        });
-    }
-    let manifest = store::read_manifest(&mpath)?;
-    if manifest.file != name {
-        return Err(Error::Manifest {
-            path: mpath,
-            message: format!("describes {}, not {name}", manifest.file),
-        });
-    }
-    Ok((path, manifest))
-}
-
-/// The stored file `target` (a path, `s3://…/file`, `gs://…/file`, or `latest` in `dest`), downloaded into
-/// `work` when it is in object storage, and its manifest.
-pub async fn locate(
-    target: &str,
-    dest: &str,
-    endpoint: Option<&str>,
-    work: &Path,
-) -> Result<(PathBuf, Manifest)> {
-    if let Some((dir, file)) = split_object_url(target) {
-        let r = Remote::open(&dir, endpoint)?;
-        let local = r.download(file, work).await?;
-        return resolve(&local.display().to_string(), work);
-    }
-    match Dest::parse(dest) {
-        Dest::Bucket(url) if target == "latest" => {
-            let r = Remote::open(&url, endpoint)?;
-            let newest = r.list().await?.pop().ok_or_else(|| Error::Manifest {
-                path: PathBuf::from(&url),
-                message: "no backup with a manifest there".into(),
-            })?;
-            let local = r.download(&newest.file, work).await?;
-            resolve(&local.display().to_string(), work)
-        }
-        Dest::Bucket(_) | Dest::Local(_) => resolve(target, Path::new(dest)),
-    }
-}
-
-/// Checks the stored sha256, then unpacks into `out_path` while verifying the RDB (as of
-/// now) and its raw sha256. Blocking.
-pub fn unpack(path: &Path, m: &Manifest, out_path: &Path) -> Result<Summary> {
-    let file = std::fs::File::open(path).map_err(Error::io(path))?;
-    let stored = tee::digest(BufReader::with_capacity(1 << 16, file)).map_err(Error::io(path))?;
-    if stored.sha256 != m.stored.sha256 {
-        return Err(Error::ChecksumMismatch {
-            path: path.to_path_buf(),
-            expected: m.stored.sha256.clone(),
-            actual: stored.sha256,
-        });
-    }
-    let file = std::fs::File::open(path).map_err(Error::io(path))?;
-    let reader = Compression::from_path(path)
-        .decoder(BufReader::with_capacity(1 << 16, file))
-        .map_err(Error::io(path))?;
-    let out = std::fs::File::create(out_path).map_err(Error::io(out_path))?;
-    let mut t = Tee::new(reader, BufWriter::with_capacity(1 << 16, out));
-    let opts = Options {
-        pattern: m.counts.pattern.clone(),
-        now_ms: now_ms(),
-    };
-    let summary = rdb::verify(&mut t, &opts);
-    if let Some(e) = t.side_error() {
-        return Err(Error::io(out_path)(e));
-    }
-    if let Some(p) = &summary.problem {
-        return Err(Error::RdbInvalid {
-            what: path.display().to_string(),
-            problem: p.to_string(),
-        });
-    }
-    let (mut out, raw) = t.finish().map_err(|e| Error::RdbInvalid {
-        what: path.display().to_string(),
-        problem: format!("after the RDB's end: {e}"),
-    })?;
-    out.flush().map_err(Error::io(out_path))?;
-    if raw.sha256 != m.raw.sha256 {
-        return Err(Error::ChecksumMismatch {
-            path: path.to_path_buf(),
-            expected: format!("raw {}", m.raw.sha256),
-            actual: format!("raw {}", raw.sha256),
-        });
-    }
-    if summary.keys != m.counts.keys {
-        return Err(Error::Manifest {
-            path: path.to_path_buf(),
-            message: format!(
-                "the RDB holds {} keys, the manifest says {}",
-                summary.keys, m.counts.keys
-            ),
-        });
-    }
-    Ok(summary)
-}
-
-/// Keys of the unpacked RDB at `rdb` not expired as of now: keys whose TTL ran out since
-/// the load began are not a failure.
-pub async fn live_now(rdb: PathBuf, pattern: String) -> Result<u64> {
-    let after = blocking("recounting", move || {
-        let f = std::fs::File::open(&rdb).map_err(Error::io(&rdb))?;
-        let opts = Options {
-            pattern,
-            now_ms: now_ms(),
-        };
-        Ok(rdb::verify(BufReader::new(f), &opts))
-    })
-    .await?;
-    Ok(after.keys - after.keys_expired)
-}
-
 /// Runs the whole test; the caller turns the observations into checks.
 pub async fn run(spec: &Spec) -> Result<Observed> {
-    let work = tempfile::Builder::new()
-        .prefix("warden-restore-test-")
-        .tempdir()
-        .map_err(Error::io(std::env::temp_dir()))?;
+    let endpoint = spec.s3_endpoint.as_deref();
+    let prefix = "warden-restore-test-";
+    let (work, path, manifest) = fetch(&spec.target, &spec.dest, endpoint, prefix).await?;
     let dir = work.path().to_path_buf();
-    let (path, manifest) =
-        locate(&spec.target, &spec.dest, spec.s3_endpoint.as_deref(), &dir).await?;
     let (p, m, d) = (path.clone(), manifest.clone(), dir.clone());
     let before = blocking("unpacking", move || unpack(&p, &m, &d.join("dump.rdb"))).await?;
     let started = Instant::now();

@@ -7,8 +7,8 @@
 //! sha256 and unpack it locally while verifying it. Only then: stop the container (SIGTERM,
 //! 60 s), download its `dump.rdb`, AOF directory and legacy AOF as tar files (the checkpoint,
 //! unless `--no-checkpoint`), upload one tar holding the RDB and an AOF directory whose base
-//! is that RDB (the layout of [`super::restore::Aof`], a hard link in the tar; see
-//! [`super::container`]), start it, poll until `loading:0`, and compare `DBSIZE` with the
+//! is that RDB (the layout of [`crate::backup::aof::Aof`], a hard link in the tar; see
+//! [`crate::backup::container`]), start it, poll until `loading:0`, and compare `DBSIZE` with the
 //! backup (keys that expired since are allowed, as in restore-test).
 //!
 //! The tar first carries the AOF directory's name as an empty file, then as a directory: the
@@ -19,54 +19,27 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use bollard::query_parameters::{StartContainerOptions, StopContainerOptionsBuilder};
-use serde::Serialize;
 
 use crate::addr::Addr;
-use crate::backup::checks::{self, Check};
 use crate::backup::container::{Files, download, running_addr, upload, write_tar};
-use crate::backup::restore::{self, Spec};
-use crate::backup::restore_test::{live_now, unpack};
-use crate::backup::scratch::wait_loaded;
-use crate::backup::take::{blocking, connect_node};
-use crate::client;
+use crate::backup::fetch::{live_now, unpack};
+use crate::client::{self, connect_node};
 use crate::error::{Error, Result};
 use crate::fault::docker::Stack;
 use crate::fault::target::{self, ContainerInfo};
 use crate::lab::docker::connect;
 use crate::lab::stack::LABEL_ROLE;
+use crate::restore::checks;
+use crate::restore::report::Restored;
+use crate::restore::scratch::wait_loaded;
+use crate::restore::{self, Spec};
+use crate::util::blocking;
 
 /// Seconds the engine waits after SIGTERM before it kills the container: long enough for the
 /// final save of a large node, so the checkpoint is complete.
 const STOP_TIMEOUT_S: i32 = 60;
 /// Longest wait for the restarted node to load the backup.
 const LOAD_TIMEOUT: Duration = Duration::from_secs(300);
-
-/// What was done to the container, and what it serves now.
-#[derive(Debug, Clone, Serialize)]
-pub struct Restored {
-    /// The backup restored.
-    pub file: String,
-    /// Keys in it.
-    pub keys: u64,
-    /// The container's name.
-    pub container: String,
-    /// Where warden reached the node.
-    pub addr: Addr,
-    /// The RDB written, inside the container.
-    pub rdb: String,
-    /// The AOF directory written (its base is the RDB), inside the container.
-    pub aof_dir: String,
-    /// The node's `appendonly` setting (which of the two it loaded).
-    pub appendonly: bool,
-    /// Tar files of the previous RDB and AOF, on this host (empty with `--no-checkpoint`).
-    pub checkpoints: Vec<PathBuf>,
-    /// Start of the container to `loading:0`, in milliseconds.
-    pub load_ms: u64,
-    /// `DBSIZE` against the backup.
-    pub check: Check,
-    /// Things the operator should know (the AOF, a replica that may resync).
-    pub notes: Vec<String>,
-}
 
 /// The restore guard: `Err(reason)` when `c` is not marked as a warden Redis data node.
 /// The chaos opt-in is not enough: Sentinels carry it too, and a restore replaces data.

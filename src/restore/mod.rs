@@ -1,0 +1,79 @@
+//! Restoring backups: `warden restore` writes one into a stopped node's data dir ([`dir`]) or
+//! a container through the Docker API ([`docker`]); `warden restore-test` ([`trial`]) proves
+//! one restores by loading it into a throw-away server ([`scratch`] process or
+//! [`scratch_docker`] container) and judging what it serves ([`checks`], pure). [`report`]
+//! formats what a restore into a container did (pure).
+//!
+//! Finding, downloading and unpacking a stored backup is [`crate::backup::fetch`]; this module
+//! only reads backups, it never takes them.
+
+pub mod checks;
+pub mod dir;
+pub mod docker;
+pub mod report;
+pub mod scratch;
+pub mod scratch_docker;
+pub mod trial;
+
+use std::path::{Path, PathBuf};
+
+use crate::backup::fetch;
+use crate::backup::manifest::Manifest;
+use crate::error::{Error, Result};
+
+/// What to restore, and how.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// The stored file, `s3://…/file`, or `latest` in `dest`.
+    pub target: String,
+    /// Backup directory or bucket URL (for `latest`).
+    pub dest: String,
+    /// S3-compatible endpoint.
+    pub s3_endpoint: Option<String>,
+    /// `dir:PATH` or `docker:CONTAINER`.
+    pub into: String,
+    /// Delete the previous files instead of keeping them as checkpoints.
+    pub no_checkpoint: bool,
+    /// The node's `dbfilename`.
+    pub dbfilename: String,
+    /// The node's `appenddirname`.
+    pub appenddirname: String,
+    /// The node's `appendfilename`.
+    pub appendfilename: String,
+    /// `AUTH` password of a `docker:` node.
+    pub password: Option<String>,
+}
+
+/// Where `--into` points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// `dir:PATH`: the data directory of a stopped node.
+    Dir(PathBuf),
+    /// `docker:CONTAINER`: a container (name or id) warden stops, fills and starts.
+    Docker(String),
+}
+
+/// Parses `--into`.
+pub fn parse_into(into: &str) -> Result<Target> {
+    match into.split_once(':') {
+        Some(("dir", p)) if !p.is_empty() => Ok(Target::Dir(PathBuf::from(p))),
+        Some(("docker", c)) if !c.is_empty() => Ok(Target::Docker(c.to_string())),
+        _ => Err(Error::Usage(format!(
+            "--into {into}: expected dir:PATH (the data dir of a stopped node) or docker:CONTAINER"
+        ))),
+    }
+}
+
+/// The stored file of `spec` with its manifest, downloaded into a fresh work directory when
+/// it is in object storage (the directory is removed when the returned value is dropped).
+pub async fn fetch(spec: &Spec) -> Result<(tempfile::TempDir, PathBuf, Manifest)> {
+    let endpoint = spec.s3_endpoint.as_deref();
+    fetch::fetch(&spec.target, &spec.dest, endpoint, "warden-restore-").await
+}
+
+/// The file name of a stored backup, for reports.
+pub fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
