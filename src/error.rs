@@ -250,15 +250,6 @@ impl Error {
         }
     }
 
-    /// An [`Error::Docker`] for the API call `what`, with the engine's message on one line.
-    pub fn docker(what: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> Error {
-        let what = what.into();
-        move |e| Error::Docker {
-            what,
-            message: one_line(&e.to_string()),
-        }
-    }
-
     /// An [`Error::Io`] for `path`.
     pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();

@@ -12,6 +12,8 @@
 //!   acknowledged writes survived; [`fault`] injects faults; [`drill`] runs scenarios of both
 //!   and judges the figures against targets.
 //! - [`backup`] verifies RDB files.
+//! - [`docker`] is the one edge to the Docker engine (lab, container faults, backup and
+//!   restore in containers all go through it).
 //!
 //! Pure modules (no tokio, no redis) are marked as such in their first doc line.
 #![warn(missing_docs)]
@@ -21,6 +23,7 @@ pub mod backup;
 pub mod bench;
 pub mod cli;
 pub mod client;
+pub mod docker;
 pub mod drill;
 pub mod error;
 pub mod fault;

@@ -10,9 +10,9 @@ use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
 };
 use support::Warden;
-use support::docker::{TestDockerLab, engine};
+use support::docker::{TestDockerLab, engine, label_filter};
+use warden::docker::{LABEL_CHAOS, LABEL_ROLE};
 use warden::lab::SentinelSettings;
-use warden::lab::docker::label_filter;
 use warden::lab::stack::{self, SERVICES};
 use warden::sentinel::health::{self, Expect};
 
@@ -40,9 +40,9 @@ fn compose_services() -> BTreeMap<String, (String, String)> {
         } else if let Some(svc) = &current {
             let entry = out.get_mut(svc).expect("current service recorded");
             let t = line.trim();
-            if let Some(v) = t.strip_prefix(&format!("{}: ", stack::LABEL_ROLE)) {
+            if let Some(v) = t.strip_prefix(&format!("{LABEL_ROLE}: ")) {
                 entry.0 = v.to_string();
-            } else if let Some(v) = t.strip_prefix(&format!("{}: ", stack::LABEL_CHAOS)) {
+            } else if let Some(v) = t.strip_prefix(&format!("{LABEL_CHAOS}: ")) {
                 entry.1 = v.to_string();
             }
         }
@@ -59,7 +59,7 @@ fn compose_file_mirrors_the_built_in_stack() {
             let l = stack::container_labels("x", s);
             (
                 s.name.to_string(),
-                (l[stack::LABEL_ROLE].clone(), l[stack::LABEL_CHAOS].clone()),
+                (l[LABEL_ROLE].clone(), l[LABEL_CHAOS].clone()),
             )
         })
         .collect();

@@ -17,9 +17,8 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 use rdb_support::backup::make_backup;
 use support::Warden;
-use support::docker::{TestContainer, engine};
+use support::docker::{TestContainer, engine, label_filter};
 use warden::backup::scratch_docker::LABEL_SCRATCH;
-use warden::lab::docker::label_filter;
 
 const KEYS: usize = 2000;
 

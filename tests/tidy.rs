@@ -1,4 +1,5 @@
-//! Tidy checks: pure modules stay pure, and no source file grows past 600 lines.
+//! Tidy checks: pure modules stay pure, only the Docker edge imports bollard, and no source
+//! file grows past 600 lines.
 
 use std::path::{Path, PathBuf};
 
@@ -11,6 +12,7 @@ const PURE: &[&str] = &[
     "src/lab/config.rs",
     "src/lab/stack.rs",
     "src/fault/target.rs",
+    "src/docker/select.rs",
     "src/drill/scenario.rs",
     "src/drill/checker.rs",
     "src/drill/report.rs",
@@ -79,4 +81,28 @@ fn no_source_file_exceeds_600_lines() {
             f.display()
         );
     }
+}
+
+/// The one module that may talk to the Docker engine (see ARCHITECTURE.md).
+const DOCKER_EDGE: &str = "src/docker";
+
+#[test]
+fn bollard_only_in_the_docker_edge() {
+    let mut files = Vec::new();
+    rust_files(&root().join("src"), &mut files);
+    let edge = root().join(DOCKER_EDGE);
+    let outside: Vec<_> = files
+        .iter()
+        .filter(|f| !f.starts_with(&edge))
+        .filter(|f| std::fs::read_to_string(f).unwrap().contains("bollard"))
+        .map(|f| f.strip_prefix(root()).unwrap().display().to_string())
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "only {DOCKER_EDGE}/ may mention bollard; also: {outside:?}"
+    );
+    assert!(
+        files.iter().any(|f| f.starts_with(&edge)),
+        "{DOCKER_EDGE}/ does not exist"
+    );
 }

@@ -52,9 +52,8 @@ pub async fn status(dir: &Path) -> Result<u8> {
     for c in lab.containers() {
         let state = listed
             .iter()
-            .find(|l| l.id.as_deref() == Some(c.id.as_str()))
-            .and_then(|l| l.status.clone())
-            .unwrap_or_else(|| "gone".into());
+            .find(|l| l.id == c.id)
+            .map_or("gone", |l| l.status.as_str());
         println!(
             "  {:<8} {:<20} {:<36} {state}",
             c.role.name(),

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::addr::Addr;
 use crate::client::Timeouts;
+use crate::docker::{self, Project};
 use crate::error::Result;
 use crate::fault::docker::Stack;
 use crate::fault::target::Selection;
@@ -41,7 +42,7 @@ fn docker_target(lab: DockerLab, master: String, what: &str) -> Target {
         sentinels,
         master,
         lab: None,
-        stack: Some(Stack::new(lab.docker().clone(), lab.project())),
+        stack: Some(lab_stack(&lab)),
         down_after_ms: Some(lab.settings().down_after.as_millis() as u64),
         docker: Some(lab),
     }
@@ -98,7 +99,7 @@ pub(super) async fn set_up(s: &Scenario) -> Result<Target> {
     let stack = compose_stack(s).await?;
     let project = stack
         .as_ref()
-        .map(|st| format!(", compose project '{}'", st.project()))
+        .map(|st| format!(", compose project '{}'", st.project().name()))
         .unwrap_or_default();
     Ok(Target {
         description: format!(
@@ -143,7 +144,7 @@ pub async fn dry_run(s: &Scenario) -> Result<String> {
         let lab = DockerLab::load(dir).await?;
         let primary =
             topology::ask_primary(&lab.sentinels(), &s.master(), Timeouts::CONTROL).await?;
-        let stack = Stack::new(lab.docker().clone(), lab.project());
+        let stack = lab_stack(&lab);
         let line = match uses_containers(&s.fault) {
             true => fault::docker::describe(&s.fault, &stack.select(&s.fault, &primary).await?),
             false => fault::describe(&s.fault, &primary, None),
@@ -179,12 +180,17 @@ pub async fn dry_run(s: &Scenario) -> Result<String> {
 /// The stack of `target.compose_project`, on the engine of `DOCKER_HOST`.
 async fn compose_stack(s: &Scenario) -> Result<Option<Stack>> {
     match &s.target.compose_project {
-        Some(project) => Ok(Some(Stack::new(
-            crate::lab::docker::connect().await?,
+        Some(project) => Ok(Some(Stack::new(Project::new(
+            docker::connect().await?,
             project.clone(),
-        ))),
+        )))),
         None => Ok(None),
     }
+}
+
+/// The stack of a docker lab's project.
+fn lab_stack(lab: &DockerLab) -> Stack {
+    Stack::new(Project::new(lab.docker().clone(), lab.project()))
 }
 
 /// The scenario's Sentinels, else those of the lab named by `lab_dir`.
