@@ -8,7 +8,7 @@
 //! - the opt-in guard for faults: [`Project`] (compose project + `io.warden.chaos=allowed`,
 //!   decided by the pure [`select`]);
 //! - lifecycle: start, stop, kill, pause, unpause, restart, network disconnect/connect;
-//! - copying in and out as tar ([`Engine::copy_file_in`],
+//! - [`Engine::exec`] with its output; copying in and out as tar ([`Engine::copy_file_in`],
 //!   [`Engine::copy_tar_in`], [`Engine::copy_out`], streamed);
 //! - creating and removing containers ([`NewContainer`]), networks and volumes, and
 //!   [`Engine::remove_labelled`].
@@ -18,6 +18,7 @@
 
 mod copy;
 mod create;
+mod exec;
 mod guard;
 pub mod select;
 
@@ -30,6 +31,7 @@ use bollard::query_parameters::{
 };
 
 pub use create::NewContainer;
+pub use exec::Output;
 pub use guard::Project;
 pub use select::{
     Attachment, CHAOS_ALLOWED, ContainerInfo, Inspected, LABEL_CHAOS, LABEL_PROJECT, LABEL_ROLE,

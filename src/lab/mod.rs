@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod docker;
+pub mod live;
 pub mod process;
 pub mod stack;
 

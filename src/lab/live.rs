@@ -1,0 +1,135 @@
+//! What each node says about itself now (`INFO replication`): its live role, and for a
+//! replica its link and how far it lags behind the primary. For `lab status` on either
+//! backend, where a node's start-up role goes stale after a failover.
+
+use crate::addr::Addr;
+use crate::client::{self, Replication, Timeouts};
+use crate::error::Result;
+
+/// One node's live replication state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// The node.
+    pub addr: Addr,
+    /// `primary`, `replica`, or `down` when it did not answer.
+    pub role: String,
+    /// For a replica: `up` or `down` (its link to the primary it follows); else empty.
+    pub link: String,
+    /// For a replica: bytes behind the primary among `nodes` (`None` when unknown).
+    pub lag: Option<i64>,
+    /// For a node that did not answer: why.
+    pub error: Option<String>,
+}
+
+impl Row {
+    /// Link and lag in words (`link up, lag 0 B`), the error of a node that did not
+    /// answer, or `""` for a primary.
+    pub fn detail(&self) -> String {
+        match (&self.error, self.role.as_str()) {
+            (Some(e), _) => e.clone(),
+            (None, "replica") => match self.lag {
+                Some(lag) => format!("link {}, lag {lag} B", self.link),
+                None => format!("link {}, lag unknown", self.link),
+            },
+            _ => String::new(),
+        }
+    }
+}
+
+/// Asks every node of `nodes` (in turn, with control timeouts) for its replication state.
+pub async fn ask(nodes: &[Addr]) -> Vec<Row> {
+    let mut answers = Vec::new();
+    for addr in nodes {
+        answers.push((addr.clone(), replication(addr).await));
+    }
+    rows(answers)
+}
+
+async fn replication(addr: &Addr) -> Result<Replication> {
+    let mut con = client::connect(addr, Timeouts::CONTROL).await?;
+    client::replication(&mut con, addr).await
+}
+
+/// The rows for the nodes' answers: a replica's lag is measured against the one node that
+/// says it is the primary (with several or none, the lag is unknown).
+pub fn rows(answers: Vec<(Addr, Result<Replication>)>) -> Vec<Row> {
+    let primaries: Vec<i64> = answers
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok().filter(|r| r.is_master()).map(|r| r.offset))
+        .collect();
+    let primary_offset = match primaries[..] {
+        [offset] if offset >= 0 => Some(offset),
+        _ => None,
+    };
+    answers
+        .into_iter()
+        .map(|(addr, r)| match r {
+            Ok(r) if r.is_master() => Row {
+                addr,
+                role: "primary".into(),
+                link: String::new(),
+                lag: None,
+                error: None,
+            },
+            Ok(r) => Row {
+                addr,
+                role: "replica".into(),
+                link: if r.link_up { "up" } else { "down" }.into(),
+                lag: primary_offset
+                    .filter(|_| r.offset >= 0)
+                    .map(|p| (p - r.offset).max(0)),
+                error: None,
+            },
+            Err(e) => Row {
+                addr,
+                role: "down".into(),
+                link: String::new(),
+                lag: None,
+                error: Some(e.to_string()),
+            },
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+
+    fn node(role: &str, link_up: bool, offset: i64) -> Result<Replication> {
+        Ok(Replication {
+            role: role.into(),
+            link_up,
+            master: None,
+            offset,
+        })
+    }
+
+    #[test]
+    fn replicas_lag_behind_the_one_primary_and_a_silent_node_is_down() {
+        let a = |p: u16| Addr::new("10.0.0.1", p);
+        let got = rows(vec![
+            (a(1), node("slave", true, 90)),
+            (a(2), node("master", false, 100)),
+            (a(3), node("slave", false, -1)),
+            (a(4), Err(Error::Usage("refused".into()))),
+        ]);
+        let view: Vec<(String, String)> =
+            got.iter().map(|r| (r.role.clone(), r.detail())).collect();
+        assert_eq!(
+            view,
+            [
+                ("replica".into(), "link up, lag 10 B".into()),
+                ("primary".into(), String::new()),
+                ("replica".into(), "link down, lag unknown".into()),
+                ("down".into(), "refused".into()),
+            ]
+        );
+        let two = rows(vec![
+            (a(1), node("master", false, 5)),
+            (a(2), node("master", false, 7)),
+            (a(3), node("slave", true, 5)),
+        ]);
+        assert_eq!(two[2].lag, None, "two primaries: no lag to measure against");
+    }
+}
