@@ -98,3 +98,74 @@ pub fn select(
         why,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::docker::select::{Attachment, CHAOS_ALLOWED, LABEL_CHAOS, LABEL_ROLE};
+
+    fn container(name: &str, project: &str, role: &str, ip: &str) -> ContainerInfo {
+        let labels = [
+            (LABEL_PROJECT, project),
+            (LABEL_ROLE, role),
+            (LABEL_CHAOS, CHAOS_ALLOWED),
+        ];
+        ContainerInfo {
+            id: format!("{name:0>64}"),
+            name: name.into(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<HashMap<_, _>>(),
+            networks: vec![Attachment {
+                network: format!("{project}_default"),
+                ip: ip.into(),
+                aliases: vec![],
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn fault(action: Action, target: Target, count: Option<u32>) -> Fault {
+        Fault {
+            action,
+            target,
+            duration: None,
+            count,
+            with_sentinels: Some(1),
+        }
+    }
+
+    #[test]
+    fn faults_hit_the_reported_primary_other_nodes_or_a_partition_and_pass_the_guard() {
+        let cs = vec![
+            container("p", "a", "primary", "10.0.0.2"),
+            container("r1", "a", "replica", "10.0.0.3"),
+            container("r2", "a", "replica", "10.0.0.4"),
+            container("s1", "a", "sentinel", "10.0.0.5"),
+            container("s2", "a", "sentinel", "10.0.0.6"),
+        ];
+        let names = |v: &[ContainerInfo]| v.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+        let after_failover = Addr::new("10.0.0.3", 6379);
+        let check = |f: Fault| select(&f, &after_failover, &cs, "a").map(|s| names(&s.hit));
+        let hit = check(fault(Action::Kill, Target::Primary, None));
+        assert_eq!(hit.expect("primary"), ["r1"]);
+        let hit = check(fault(Action::Pause, Target::Replica, Some(2)));
+        assert_eq!(hit.expect("replicas"), ["p", "r2"]);
+        let e = check(fault(Action::Stop, Target::Sentinel, Some(3))).expect_err("too few");
+        assert!(e.to_string().contains("found 2"), "{e}");
+        let split = fault(Action::Partition, Target::Primary, None);
+        let sel = select(&split, &after_failover, &cs, "a").expect("partition");
+        assert_eq!(
+            (names(&sel.hit), names(&sel.other_side)),
+            (
+                vec!["r1".into(), "s1".into()],
+                vec!["p".into(), "r2".into(), "s2".into()]
+            )
+        );
+        let e = select(&split, &after_failover, &cs, "b").expect_err("other project");
+        assert!(matches!(e, Error::ContainerRefused { .. }), "{e}");
+    }
+}
