@@ -168,7 +168,7 @@ pub async fn run(spec: &Spec, container: &str) -> Result<Restored> {
         ),
     };
     docker
-        .copy_tar_in(&id, &cfg.dir, &tar_local)
+        .copy_tar_in(&id, &name, &cfg.dir, &tar_local)
         .await
         .map_err(after_stop)?;
     docker.start(&id, &name).await.map_err(after_stop)?;

@@ -72,7 +72,7 @@ impl ScratchContainer {
             name,
             addr: Addr::local(0),
         };
-        s.docker.copy_tar_in(&s.id, DATA_DIR, &tar).await?;
+        s.docker.copy_tar_in(&s.id, &s.name, DATA_DIR, &tar).await?;
         s.docker.start(&s.id, &s.name).await?;
         let why = "it stopped while loading the RDB";
         s.addr = running_addr(&s.docker, &s.id, &s.name, why).await?;

@@ -34,7 +34,7 @@ impl Engine {
 
     /// Streams the tar archive at `tar` (on this host) into `dir` of container `id`,
     /// 64 KiB at a time, its files owned by the container's user (`copyUIDGID`).
-    pub async fn copy_tar_in(&self, id: &str, dir: &str, tar: &Path) -> Result<()> {
+    pub async fn copy_tar_in(&self, id: &str, name: &str, dir: &str, tar: &Path) -> Result<()> {
         let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(8);
         let path = tar.to_path_buf();
         let reader = tokio::task::spawn_blocking(move || {
@@ -67,7 +67,9 @@ impl Engine {
             .api
             .upload_to_container(id, Some(opts), bollard::body_try_stream(body))
             .await
-            .map_err(api_error(format!("upload the backup into {dir}")));
+            .map_err(api_error(format!(
+                "copy a tar into {dir} of container {name}"
+            )));
         reader.await.map_err(|e| Error::Task {
             what: "reading the upload".into(),
             detail: e.to_string(),
