@@ -286,7 +286,7 @@ async fn lab_status(dir: &Path) -> Result<u8> {
         dir.display(),
         lab.master()
     );
-    let live = crate::lab::live::probe(&lab.nodes()).await;
+    let live = crate::lab::live::ask(&lab.nodes()).await;
     let members = lab.members().to_vec();
     for m in &members {
         let state = if lab.is_running(&m.addr())? {
@@ -301,7 +301,7 @@ async fn lab_status(dir: &Path) -> Result<u8> {
             m.pid
         );
         match live.iter().find(|n| n.addr == m.addr()) {
-            Some(n) => text += &format!("{row:<48} {}\n", live_columns(n)),
+            Some(n) => text += &format!("{row:<48} {:<8} {}\n", n.role, n.detail()),
             None => text += &format!("{row}\n"),
         }
     }
@@ -317,17 +317,4 @@ async fn lab_status(dir: &Path) -> Result<u8> {
     }
     out(&text)?;
     Ok(EXIT_MET)
-}
-
-/// `master`, `replica  link up    lag 0 bytes`, or `unreachable`.
-fn live_columns(n: &crate::lab::live::NodeState) -> String {
-    let link = match n.link_up {
-        Some(true) => "link up",
-        Some(false) => "link down",
-        None => return n.role.clone(),
-    };
-    let lag = n
-        .lag_bytes
-        .map_or_else(|| "lag unknown".to_string(), |b| format!("lag {b} bytes"));
-    format!("{:<11} {link:<9}  {lag}", n.role)
 }

@@ -267,15 +267,6 @@ impl Error {
             if path.as_os_str() == STDOUT && source.kind() == std::io::ErrorKind::BrokenPipe)
     }
 
-    /// An [`Error::Docker`] for the API call `what`, with the engine's message on one line.
-    pub fn docker(what: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> Error {
-        let what = what.into();
-        move |e| Error::Docker {
-            what,
-            message: one_line(&e.to_string()),
-        }
-    }
-
     /// An [`Error::Io`] for `path`.
     pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
         let path = path.into();

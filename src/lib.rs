@@ -14,6 +14,8 @@
 //! - [`rdb`] reads and verifies the RDB format (pure); [`backup`] takes verified backups from
 //!   a replica and stores them locally or in object storage; [`restore`] puts one back into a
 //!   node or proves it restores in a scratch server.
+//! - [`docker`] is the one edge to the Docker engine (lab, container faults, backup and
+//!   restore in containers all go through it).
 //! - [`bench`] times warden against the tools it is compared with.
 //! - Leaves: [`addr`], [`error`], [`util`] (clock, blocking work), [`client`] (connections).
 //!
@@ -27,6 +29,7 @@ pub mod backup;
 pub mod bench;
 pub mod cli;
 pub mod client;
+pub mod docker;
 pub mod drill;
 pub mod error;
 pub mod fault;

@@ -15,11 +15,11 @@ use bollard::query_parameters::{
     StartContainerOptions,
 };
 use support::Warden;
-use support::docker::engine;
+use support::docker::{edge, engine};
 use warden::addr::Addr;
+use warden::docker::Project;
 use warden::error::Error;
-use warden::fault::docker::Stack;
-use warden::lab::docker::{container_ip, default_image};
+use warden::lab::docker::default_image;
 
 const SCENARIO: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -115,10 +115,11 @@ async fn the_guard_refuses_a_container_without_the_opt_in_label_and_leaves_it_ru
         return;
     };
     let (name, alias, network) = stray(&docker).await;
-    let stack = Stack::new(docker.clone(), "warden-some-project");
+    let engine = edge().await;
+    let stack = Project::new(engine.clone(), "warden-some-project");
     let by_name = stack.by_name(&name).await;
     let by_alias = stack.by_addr(&Addr::new(alias.clone(), 6379)).await;
-    let ip = container_ip(&docker, &name, &network).await;
+    let ip = engine.ip_on(&name, &network).await;
     let by_addr = match &ip {
         Ok(ip) => Some(stack.by_addr(&Addr::new(ip.clone(), 6379)).await),
         Err(_) => None,
@@ -157,10 +158,10 @@ async fn the_guard_refuses_a_container_without_the_opt_in_label_and_leaves_it_ru
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_names_and_addresses_are_one_line_errors() {
-    let Some(docker) = engine().await else {
+    if engine().await.is_none() {
         return;
-    };
-    let stack = Stack::new(docker, "warden-some-project");
+    }
+    let stack = Project::new(edge().await, "warden-some-project");
     let e = stack
         .by_name("warden-no-such-container")
         .await

@@ -1,5 +1,6 @@
 //! The docker lab: built from one definition that the compose file mirrors, up until the
-//! Sentinels agree, and down without leaving a container, network or volume behind.
+//! Sentinels agree, `lab status` showing live roles after a failover, and down without
+//! leaving a container, network or volume behind.
 //! Container tests skip without an engine unless `WARDEN_REQUIRE_DOCKER=1`.
 
 mod support;
@@ -9,12 +10,15 @@ use std::collections::BTreeMap;
 use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
 };
-use support::Warden;
-use support::docker::{TestDockerLab, engine};
+use support::docker::{TestDockerLab, edge, engine, label_filter};
+use support::{WAIT, Warden, wait_until};
+use warden::client::Timeouts;
+use warden::docker::{LABEL_CHAOS, LABEL_ROLE};
 use warden::lab::SentinelSettings;
-use warden::lab::docker::label_filter;
-use warden::lab::stack::{self, SERVICES};
+use warden::lab::docker::DockerLab;
+use warden::lab::stack::{self, Role, SERVICES};
 use warden::sentinel::health::{self, Expect};
+use warden::sentinel::topology;
 
 /// `service -> (role label, chaos label)` as `compose/docker-compose.yml` declares them.
 fn compose_services() -> BTreeMap<String, (String, String)> {
@@ -40,9 +44,9 @@ fn compose_services() -> BTreeMap<String, (String, String)> {
         } else if let Some(svc) = &current {
             let entry = out.get_mut(svc).expect("current service recorded");
             let t = line.trim();
-            if let Some(v) = t.strip_prefix(&format!("{}: ", stack::LABEL_ROLE)) {
+            if let Some(v) = t.strip_prefix(&format!("{LABEL_ROLE}: ")) {
                 entry.0 = v.to_string();
-            } else if let Some(v) = t.strip_prefix(&format!("{}: ", stack::LABEL_CHAOS)) {
+            } else if let Some(v) = t.strip_prefix(&format!("{LABEL_CHAOS}: ")) {
                 entry.1 = v.to_string();
             }
         }
@@ -59,7 +63,7 @@ fn compose_file_mirrors_the_built_in_stack() {
             let l = stack::container_labels("x", s);
             (
                 s.name.to_string(),
-                (l[stack::LABEL_ROLE].clone(), l[stack::LABEL_CHAOS].clone()),
+                (l[LABEL_ROLE].clone(), l[LABEL_CHAOS].clone()),
             )
         })
         .collect();
@@ -146,4 +150,91 @@ async fn docker_lab_comes_up_agrees_and_leaves_nothing_behind() {
     let volumes = volumes.volumes.unwrap_or_default();
     assert!(volumes.is_empty(), "volumes left: {volumes:?}");
     assert!(!t.dir.path().join("lab").exists());
+}
+
+/// Runs `warden lab down` on drop, so a failing test leaves no containers behind.
+struct DownOnDrop<'a>(&'a Warden);
+
+impl Drop for DownOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .0
+            .run(&["lab", "down", "--backend", "docker", "--dir", "lab"]);
+    }
+}
+
+/// The role column of the `lab status` line of container `name`.
+fn role_in_status(stdout: &str, name: &str) -> Option<String> {
+    stdout
+        .lines()
+        .find(|l| l.split_whitespace().nth(2) == Some(name))
+        .and_then(|l| l.split_whitespace().next())
+        .map(String::from)
+}
+
+#[test]
+fn lab_status_shows_live_roles_after_a_failover() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    if rt.block_on(engine()).is_none() {
+        return;
+    }
+    let w = Warden::new();
+    let up = w.run(&["lab", "up", "--backend", "docker", "--dir", "lab"]);
+    let _down = DownOnDrop(&w);
+    assert_eq!(up.code, 0, "{up:#?}");
+    let lab = rt
+        .block_on(DockerLab::load(&w.path().join("lab")))
+        .expect("load the lab");
+    let old = lab.containers()[0].clone();
+    let sentinel = lab.containers().iter().find(|c| c.role == Role::Sentinel);
+    let sentinel = sentinel.expect("a Sentinel").clone();
+    let failover = [
+        "redis-cli",
+        "-p",
+        "26379",
+        "SENTINEL",
+        "FAILOVER",
+        lab.master(),
+    ];
+    let out = rt.block_on(async {
+        let engine = edge().await;
+        engine.exec(&sentinel.id, &sentinel.name, &failover).await
+    });
+    let out = out.expect("exec SENTINEL FAILOVER in a Sentinel container");
+    assert_eq!((out.code, out.stdout.trim()), (Some(0), "OK"), "{out:?}");
+    let sentinels = lab.sentinels();
+    let new = rt.block_on(async {
+        let ask = || topology::ask_primary(&sentinels, lab.master(), Timeouts::CONTROL);
+        wait_until(WAIT, "the Sentinels to switch the primary", &[], || async {
+            ask().await.is_ok_and(|p| p != old.addr)
+        })
+        .await;
+        ask().await.expect("primary")
+    });
+    let new = lab.containers().iter().find(|c| c.addr == new);
+    let new = new.expect("the new primary is a lab container").clone();
+    let mut status = None;
+    rt.block_on(wait_until(
+        WAIT,
+        "lab status to show the old primary as a replica",
+        &[],
+        || {
+            let s = w.run(&["lab", "status", "--dir", "lab"]);
+            let demoted = role_in_status(&s.stdout, &old.name).as_deref() == Some("replica");
+            status = Some(s);
+            async move { demoted }
+        },
+    ));
+    let status = status.expect("status ran");
+    assert_eq!(status.code, 0, "{status:#?}");
+    assert_eq!(
+        role_in_status(&status.stdout, &new.name).as_deref(),
+        Some("primary"),
+        "{status:#?}"
+    );
+    let old_line = status.stdout.lines().find(|l| l.contains(&old.name));
+    assert!(
+        old_line.is_some_and(|l| l.contains("link ") && l.contains("(started as primary)")),
+        "{status:#?}"
+    );
 }

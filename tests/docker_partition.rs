@@ -9,10 +9,11 @@ use std::process::Command;
 
 use bollard::Docker;
 use bollard::query_parameters::InspectContainerOptions;
-use support::docker::{TestDockerLab, engine};
+use support::docker::{TestDockerLab, edge, engine};
 use support::{WAIT, Warden, wait_until};
 use warden::addr::Addr;
 use warden::client::{self, Timeouts};
+use warden::docker::Project;
 use warden::drill::runner;
 use warden::drill::scenario::Scenario;
 use warden::fault::docker::Stack;
@@ -59,7 +60,7 @@ async fn a_partition_cuts_the_groups_apart_the_host_reaches_both_and_revert_heal
         return;
     };
     let t = TestDockerLab::up_with(SentinelSettings::default()).await;
-    let stack = Stack::new(docker.clone(), t.lab.project());
+    let stack = Stack::new(Project::new(edge().await, t.lab.project()));
     let cs = t.lab.containers().to_vec();
     let (primary, replica) = (&cs[0], &cs[1]);
     let f = fault("action = \"partition\"\nwith_sentinels = 1\nduration = \"30s\"");
@@ -93,7 +94,7 @@ async fn a_revert_that_fails_is_reported_with_the_container() {
         return;
     };
     let t = TestDockerLab::up_with(SentinelSettings::default()).await;
-    let stack = Stack::new(docker.clone(), t.lab.project());
+    let stack = Stack::new(Project::new(edge().await, t.lab.project()));
     let primary = t.lab.containers()[0].clone();
     let f = fault("action = \"pause\"\nduration = \"30s\"");
     let sel = stack.select(&f, &primary.addr).await.expect("select");
@@ -203,7 +204,7 @@ async fn disconnect_cuts_a_container_off_and_revert_restores_its_alias_and_ip() 
         return;
     };
     let t = TestDockerLab::up_with(SentinelSettings::default()).await;
-    let stack = Stack::new(docker.clone(), t.lab.project());
+    let stack = Stack::new(Project::new(edge().await, t.lab.project()));
     let replica = t.lab.containers()[1].clone();
     let f = fault("action = \"disconnect\"\ntarget = \"replica\"\nduration = \"30s\"");
     let primary = t.lab.containers()[0].addr.clone();

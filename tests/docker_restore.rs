@@ -17,8 +17,7 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 use rdb_support::backup::make_backup;
 use support::Warden;
-use support::docker::{TestContainer, engine};
-use warden::lab::docker::label_filter;
+use support::docker::{TestContainer, engine, label_filter};
 use warden::restore::scratch_docker::LABEL_SCRATCH;
 
 const KEYS: usize = 2000;

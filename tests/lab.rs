@@ -271,7 +271,7 @@ async fn lab_status_shows_each_nodes_live_role_after_a_failover() {
         .await
         .expect("run");
     let old_row = row(&before, &old.to_string()).expect("old primary's row");
-    assert!(old_row.contains(" master"), "{before}");
+    assert!(old_row.contains(" primary"), "{before}");
     let replicas: Vec<&str> = before.lines().filter(|l| l.contains(" replica ")).collect();
     assert_eq!(replicas.len(), 2, "{before}");
     assert!(
@@ -311,7 +311,7 @@ async fn lab_status_shows_each_nodes_live_role_after_a_failover() {
         let out = tokio::task::spawn_blocking(status.clone())
             .await
             .expect("run");
-        let new_is_master = row(&out, &new.to_string()).is_some_and(|r| r.contains(" master"));
+        let new_is_master = row(&out, &new.to_string()).is_some_and(|r| r.contains(" primary"));
         let old_follows = row(&out, &old.to_string()).is_some_and(|r| r.contains(" replica "));
         if (new_is_master && old_follows) || std::time::Instant::now() >= deadline {
             break out;
@@ -319,7 +319,7 @@ async fn lab_status_shows_each_nodes_live_role_after_a_failover() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     };
     let new_row = row(&last, &new.to_string()).expect("new primary's row");
-    assert!(new_row.contains(" master"), "{last}");
+    assert!(new_row.contains(" primary"), "{last}");
     let old_row = row(&last, &old.to_string()).expect("old primary's row");
     assert!(old_row.contains(" replica "), "{last}");
     let primary = format!("primary (per Sentinels): {new}");

@@ -1,5 +1,6 @@
-//! Tidy checks: pure modules stay pure, the library never imports the CLI layer, and no source
-//! file grows past 600 lines.
+//! Tidy checks: pure modules stay pure, the library never imports the CLI layer, only the
+//! Docker edge imports bollard, the drill runner's functions stay short, and no source file
+//! grows past 600 lines.
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +16,7 @@ const PURE: &[&str] = &[
     "src/lab/config.rs",
     "src/lab/stack.rs",
     "src/fault/target.rs",
+    "src/docker/select.rs",
     "src/drill/scenario.rs",
     "src/drill/checker.rs",
     "src/drill/report.rs",
@@ -176,4 +178,28 @@ fn the_drill_runner_has_no_function_over_60_lines() {
             );
         }
     }
+}
+
+/// The one module that may talk to the Docker engine (see ARCHITECTURE.md).
+const DOCKER_EDGE: &str = "src/docker";
+
+#[test]
+fn bollard_only_in_the_docker_edge() {
+    let mut files = Vec::new();
+    rust_files(&root().join("src"), &mut files);
+    let edge = root().join(DOCKER_EDGE);
+    let outside: Vec<_> = files
+        .iter()
+        .filter(|f| !f.starts_with(&edge))
+        .filter(|f| std::fs::read_to_string(f).unwrap().contains("bollard"))
+        .map(|f| f.strip_prefix(root()).unwrap().display().to_string())
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "only {DOCKER_EDGE}/ may mention bollard; also: {outside:?}"
+    );
+    assert!(
+        files.iter().any(|f| f.starts_with(&edge)),
+        "{DOCKER_EDGE}/ does not exist"
+    );
 }

@@ -7,16 +7,12 @@
 use std::io::Write;
 use std::path::Path;
 
-use bollard::Docker;
-use bollard::models::ContainerInspectResponse;
-use bollard::query_parameters::{
-    DownloadFromContainerOptionsBuilder, InspectContainerOptions, UploadToContainerOptionsBuilder,
-};
 use futures_util::StreamExt;
 
 use crate::addr::Addr;
 use crate::backup::aof::Aof;
 use crate::backup::store::TMP_PREFIX;
+use crate::docker::Engine;
 use crate::error::{Error, Result};
 use crate::lab::stack::NODE_PORT;
 
@@ -41,35 +37,20 @@ pub fn port_of(cmd: &[String]) -> u16 {
 
 /// The address of running container `id`: its first IP (by network name) and its port.
 /// Not running is an error, which ends with `why` (what that means here).
-pub async fn running_addr(docker: &Docker, id: &str, name: &str, why: &str) -> Result<Addr> {
-    let info: ContainerInspectResponse = docker
-        .inspect_container(id, None::<InspectContainerOptions>)
-        .await
-        .map_err(Error::docker(format!("inspect container {name}")))?;
-    let state = info.state.unwrap_or_default();
-    if state.running != Some(true) {
+pub async fn running_addr(docker: &Engine, id: &str, name: &str, why: &str) -> Result<Addr> {
+    let info = docker.inspect(id, name).await?;
+    if !info.running {
         return Err(Error::Docker {
             what: format!("container {name}"),
-            message: format!(
-                "it is not running ({}): {why}",
-                state.status.map(|s| s.to_string()).unwrap_or_default()
-            ),
+            message: format!("it is not running ({}): {why}", info.status),
         });
     }
-    let mut nets: Vec<_> = info
-        .network_settings
-        .and_then(|n| n.networks)
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|(n, e)| Some((n, e.ip_address.filter(|ip| !ip.is_empty())?)))
-        .collect();
-    nets.sort();
-    let cmd = info.config.and_then(|c| c.cmd).unwrap_or_default();
-    let (_, ip) = nets.into_iter().next().ok_or_else(|| Error::Docker {
+    let ip = info.networks.into_iter().find(|n| !n.ip.is_empty());
+    let ip = ip.ok_or_else(|| Error::Docker {
         what: format!("container {name}"),
         message: "it has no IP on any network (warden reaches nodes by their IP)".into(),
     })?;
-    Ok(Addr::new(ip, port_of(&cmd)))
+    Ok(Addr::new(ip.ip, port_of(&info.cmd)))
 }
 
 /// Writes the upload: `dbfilename` (the RDB), then the AOF directory's name as an empty file
@@ -110,59 +91,17 @@ pub fn write_tar(rdb: &Path, out: &Path, cfg: &Files) -> Result<()> {
     r.map_err(io)
 }
 
-/// Streams the tar at `tar` into `dir` of container `id`, 64 KiB at a time, owned by the
-/// container's user (`copyUIDGID`).
-pub async fn upload(docker: &Docker, id: &str, dir: &str, tar: &Path) -> Result<()> {
-    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(8);
-    let path = tar.to_path_buf();
-    let reader = tokio::task::spawn_blocking(move || {
-        let mut f = match std::fs::File::open(&path) {
-            Ok(f) => f,
-            Err(e) => return drop(tx.blocking_send(Err(e))),
-        };
-        loop {
-            let mut buf = vec![0u8; 1 << 16];
-            match std::io::Read::read(&mut f, &mut buf) {
-                Ok(0) => return,
-                Ok(n) => {
-                    buf.truncate(n);
-                    if tx.blocking_send(Ok(buf)).is_err() {
-                        return;
-                    }
-                }
-                Err(e) => return drop(tx.blocking_send(Err(e))),
-            }
-        }
-    });
-    let body = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk.map(Into::into), rx))
-    });
-    let opts = UploadToContainerOptionsBuilder::default()
-        .path(dir)
-        .copy_uidgid("1")
-        .build();
-    let r = docker
-        .upload_to_container(id, Some(opts), bollard::body_try_stream(body))
-        .await
-        .map_err(Error::docker(format!("upload the backup into {dir}")));
-    reader.await.map_err(|e| Error::Task {
-        what: "reading the upload".into(),
-        detail: e.to_string(),
-    })?;
-    r
-}
-
 /// Downloads `from` (a file or directory in container `id`) as a tar to `to`: temporary
 /// name, fsync, rename. `false` when `from` does not exist.
-pub async fn download(docker: &Docker, id: &str, from: &str, to: &Path) -> Result<bool> {
+pub async fn download(docker: &Engine, id: &str, from: &str, to: &Path) -> Result<bool> {
     let dir = to.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
         .prefix(TMP_PREFIX)
         .tempfile_in(dir)
         .map_err(Error::io(dir))?;
-    let mut s = tar_out(docker, id, from);
+    let mut s = std::pin::pin!(docker.copy_out(id, from));
     while let Some(chunk) = s.next().await {
-        match chunk_of(from, chunk)? {
+        match chunk? {
             Some(bytes) => tmp.write_all(&bytes).map_err(Error::io(tmp.path()))?,
             None => return Ok(false),
         }
@@ -179,14 +118,14 @@ pub async fn download(docker: &Docker, id: &str, from: &str, to: &Path) -> Resul
 /// thread (see [`crate::backup::sync::ChannelReader`]). On failure the reader gets the error
 /// too, so a cut stream is never taken for a whole one.
 pub async fn stream_out(
-    docker: &Docker,
+    docker: &Engine,
     id: &str,
     from: &str,
     tx: tokio::sync::mpsc::Sender<crate::backup::sync::Chunk>,
 ) -> Result<()> {
-    let mut s = tar_out(docker, id, from);
+    let mut s = std::pin::pin!(docker.copy_out(id, from));
     while let Some(chunk) = s.next().await {
-        let failed = match chunk_of(from, chunk) {
+        let failed = match chunk {
             Ok(Some(bytes)) => {
                 if tx.send(Ok(bytes.to_vec())).await.is_err() {
                     return Ok(()); // the reader stopped and reports why
@@ -204,31 +143,6 @@ pub async fn stream_out(
         return Err(failed);
     }
     Ok(())
-}
-
-fn tar_out(
-    docker: &Docker,
-    id: &str,
-    from: &str,
-) -> impl futures_util::Stream<Item = std::result::Result<bytes::Bytes, bollard::errors::Error>> {
-    let opts = DownloadFromContainerOptionsBuilder::default()
-        .path(from)
-        .build();
-    docker.download_from_container(id, Some(opts))
-}
-
-/// One chunk of a download: `None` when the path does not exist (HTTP 404).
-fn chunk_of(
-    from: &str,
-    chunk: std::result::Result<bytes::Bytes, bollard::errors::Error>,
-) -> Result<Option<bytes::Bytes>> {
-    match chunk {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 404, ..
-        }) => Ok(None),
-        Err(e) => Err(Error::docker(format!("download {from}"))(e)),
-    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,6 @@ use crate::backup::store::{self, Staged};
 use crate::backup::{bgsave, container, replica, sync};
 use crate::client::{self, Timeouts, connect_node};
 use crate::error::{Error, Result};
-use crate::fault::docker::Stack;
 use crate::rdb::Options;
 use crate::sentinel::topology;
 use crate::util::blocking;
@@ -211,8 +210,8 @@ pub async fn run(spec: &Spec) -> Result<(Manifest, PathBuf)> {
 /// Streams the `dump.rdb` at `path` out of the container `addr` names, through the Docker
 /// API (a tar of one file), into the stager.
 async fn out_of_container(addr: &Addr, path: &Path, spec: &Spec, opts: Options) -> Result<Staged> {
-    let docker = crate::lab::docker::connect().await?;
-    let c = Stack::new(docker.clone(), "").named_by(addr).await?;
+    let docker = crate::docker::connect().await?;
+    let c = docker.by_addr(addr).await?;
     let from = path.display().to_string();
     let (tx, rx) = mpsc::channel(sync::DEPTH);
     let what = format!("{from} in container {}", c.name);

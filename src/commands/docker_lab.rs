@@ -6,6 +6,7 @@ use crate::cli::LabUp;
 use crate::client::Timeouts;
 use crate::error::{EXIT_MET, Result};
 use crate::lab::docker::{DockerLab, DockerLabSpec};
+use crate::lab::live;
 use crate::sentinel::topology;
 
 /// Creates the docker lab and prints its containers.
@@ -39,7 +40,9 @@ pub async fn up(a: LabUp) -> Result<u8> {
     Ok(EXIT_MET)
 }
 
-/// Prints each container's state as the engine reports it, and the primary per Sentinels.
+/// Prints each container's state as the engine reports it, with each node's live role (and
+/// for a replica its link and lag) as the node itself reports it, and the primary per
+/// Sentinels.
 pub async fn status(dir: &Path) -> Result<u8> {
     let lab = DockerLab::load(dir).await?;
     println!(
@@ -49,18 +52,27 @@ pub async fn status(dir: &Path) -> Result<u8> {
         lab.master()
     );
     let listed = lab.listed().await?;
+    let live = live::ask(&lab.nodes()).await;
     for c in lab.containers() {
         let state = listed
             .iter()
-            .find(|l| l.id.as_deref() == Some(c.id.as_str()))
-            .and_then(|l| l.status.clone())
-            .unwrap_or_else(|| "gone".into());
-        println!(
-            "  {:<8} {:<20} {:<36} {state}",
-            c.role.name(),
+            .find(|l| l.id == c.id)
+            .map_or("gone", |l| l.status.as_str());
+        let (role, detail) = match live.iter().find(|r| r.addr == c.addr) {
+            Some(r) if r.role == c.role.name() => (r.role.as_str(), r.detail()),
+            Some(r) => (
+                r.role.as_str(),
+                format!("{} (started as {})", r.detail(), c.role.name()),
+            ),
+            None => (c.role.name(), String::new()),
+        };
+        let line = format!(
+            "  {role:<8} {:<20} {:<36} {state:<16} {}",
             c.addr.to_string(),
-            c.name
+            c.name,
+            detail.trim()
         );
+        println!("{}", line.trim_end());
     }
     match topology::ask_primary(&lab.sentinels(), lab.master(), Timeouts::CONTROL).await {
         Ok(p) => println!("primary (per Sentinels): {p}"),

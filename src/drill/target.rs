@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::addr::Addr;
 use crate::client::Timeouts;
+use crate::docker::{self, Project};
 use crate::error::{Error, Result};
 use crate::fault::docker::Stack;
 use crate::fault::{self, Applied, Fault, Via};
@@ -72,7 +73,7 @@ fn docker_target(lab: DockerLab, master: String, ephemeral: bool) -> Target {
         master,
         down_after_ms: Some(lab.settings().down_after.as_millis() as u64),
         backend: Backend::Docker {
-            stack: Stack::new(lab.docker().clone(), lab.project()),
+            stack: Stack::new(Project::new(lab.docker().clone(), lab.project())),
             lab: Some(Box::new(lab)),
         },
         ephemeral,
@@ -127,7 +128,7 @@ pub(super) async fn set_up(s: &Scenario) -> Result<Target> {
         } => {
             let backend = match compose_project {
                 Some(project) => Backend::Docker {
-                    stack: Stack::new(lab::docker::connect().await?, project),
+                    stack: Stack::new(Project::new(docker::connect().await?, project)),
                     lab: None,
                 },
                 None => Backend::Commands,

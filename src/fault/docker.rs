@@ -1,140 +1,56 @@
 //! The container backend: faults on the containers of one compose project (or docker lab)
-//! through the Docker Engine API — kill, stop, pause, restart, network disconnect — and the
-//! group partition, which drops traffic inside each container's network namespace (entered
-//! from the host by the container's PID with `nsenter`, then `iptables`).
+//! through the Docker edge ([`crate::docker`], whose [`Project`] holds the opt-in guard):
+//! kill, stop, pause, restart, network disconnect, and the group partition, which drops
+//! traffic inside each container's network namespace (entered from the host by the
+//! container's PID with `nsenter`, then `iptables`).
 //!
 //! Which containers are hit is decided by [`super::target::select`] (pure, guarded); this
 //! module only lists, acts and reverts. Each revert carries on past a failure and reports it.
 
 use std::time::Duration;
 
-use bollard::Docker;
-use bollard::models::{
-    EndpointIpamConfig, EndpointSettings, NetworkConnectRequest, NetworkDisconnectRequest,
-};
-use bollard::query_parameters::{
-    InspectContainerOptions, KillContainerOptionsBuilder, ListContainersOptionsBuilder,
-    RestartContainerOptionsBuilder, StartContainerOptions, StopContainerOptionsBuilder,
-};
-
-use super::target::{self, Attachment, ContainerInfo, Selection};
+use super::target::{self, Selection};
 use super::{Action, Fault};
 use crate::addr::Addr;
+use crate::docker::{Attachment, ContainerInfo, Engine, Project};
 use crate::error::{Error, Result, one_line};
 
 /// Seconds a graceful stop or restart waits before the engine kills the container.
 const STOP_TIMEOUT_S: i32 = 10;
 
-/// The selected compose project on one engine: the only containers faults may touch.
-#[derive(Clone)]
+/// The selected compose project (through the edge's guard), with the faults that act on it.
+#[derive(Debug, Clone)]
 pub struct Stack {
-    docker: Docker,
-    project: String,
-}
-
-impl std::fmt::Debug for Stack {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Stack")
-            .field("project", &self.project)
-            .finish_non_exhaustive()
-    }
+    project: Project,
 }
 
 impl Stack {
-    /// The stack of compose project `project` (a docker lab's is `warden-<id>`).
-    pub fn new(docker: Docker, project: impl Into<String>) -> Stack {
-        Stack {
-            docker,
-            project: project.into(),
-        }
+    /// Faults on the containers of `project`.
+    pub fn new(project: Project) -> Stack {
+        Stack { project }
     }
 
     /// The selected project.
-    pub fn project(&self) -> &str {
+    pub fn project(&self) -> &Project {
         &self.project
     }
 
-    /// Every container on the engine (running or not), as plain data. Engine 20.10's list
-    /// API reports no network aliases (see `list_for`).
-    pub async fn list(&self) -> Result<Vec<ContainerInfo>> {
-        let opts = ListContainersOptionsBuilder::default().all(true).build();
-        let listed = self.docker.list_containers(Some(opts)).await;
-        let listed = listed.map_err(Error::docker("list containers"))?;
-        Ok(listed
-            .into_iter()
-            .map(|c| ContainerInfo {
-                id: c.id.unwrap_or_default(),
-                name: c
-                    .names
-                    .and_then(|n| n.into_iter().next())
-                    .unwrap_or_default()
-                    .trim_start_matches('/')
-                    .to_string(),
-                labels: c.labels.unwrap_or_default(),
-                networks: c
-                    .network_settings
-                    .and_then(|n| n.networks)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(network, e)| Attachment {
-                        network,
-                        ip: e.ip_address.unwrap_or_default(),
-                        aliases: e.aliases.unwrap_or_default(),
-                    })
-                    .collect(),
-            })
-            .collect())
+    fn engine(&self) -> &Engine {
+        self.project.engine()
     }
 
     /// The containers `fault` would hit, given the primary the Sentinels report; refused
     /// (with the reason) if one lacks the opt-in label or is outside the project.
     pub async fn select(&self, fault: &Fault, primary: &Addr) -> Result<Selection> {
-        let all = self.list_for(&primary.host).await?;
-        target::select(fault, primary, &all, &self.project)
-    }
-
-    /// [`Stack::list`], with aliases filled in from inspect when nothing else answers to
-    /// `host` (a network alias is then the only way it can name a container).
-    async fn list_for(&self, host: &str) -> Result<Vec<ContainerInfo>> {
-        let mut all = self.list().await?;
-        if target::by_host(&all, host, &self.project).is_none() {
-            for c in &mut all {
-                c.networks = self.attachments(c).await?;
-            }
-        }
-        Ok(all)
-    }
-
-    /// The container called `name`, if the guard allows faults on it.
-    pub async fn by_name(&self, name: &str) -> Result<ContainerInfo> {
-        let all = self.list().await?;
-        let c = target::by_name(&all, name).ok_or_else(|| Error::NoContainer {
-            what: format!("named '{name}'"),
-        })?;
-        guarded(c, &self.project)
-    }
-
-    /// The container `addr` (IP or hostname) names, if the guard allows faults on it.
-    pub async fn by_addr(&self, addr: &Addr) -> Result<ContainerInfo> {
-        guarded(&self.named_by(addr).await?, &self.project)
-    }
-
-    /// The container `addr` (IP or hostname) names, whatever its labels: for read-only use
-    /// (copying a file out), never for a fault.
-    pub async fn named_by(&self, addr: &Addr) -> Result<ContainerInfo> {
-        let all = self.list_for(&addr.host).await?;
-        target::by_host(&all, &addr.host, &self.project)
-            .cloned()
-            .ok_or_else(|| Error::NoContainer {
-                what: format!("has the address {addr}"),
-            })
+        let all = self.project.containers_for(&primary.host).await?;
+        target::select(fault, primary, &all, self.project.name())
     }
 
     /// Carries out `fault` on the selected containers. If one step fails, what was already
     /// done is reverted before the error is returned.
     pub async fn inject(&self, fault: &Fault, sel: &Selection) -> Result<Applied> {
         let mut applied = Applied {
-            docker: self.docker.clone(),
+            engine: self.engine().clone(),
             done: Vec::new(),
         };
         let step = match fault.action {
@@ -163,55 +79,28 @@ impl Stack {
     }
 
     async fn act(&self, action: Action, c: &ContainerInfo, applied: &mut Applied) -> Result<()> {
-        let d = &self.docker;
-        let name = c.name.clone();
-        let what = |verb: &str| format!("{verb} container {name}");
+        let e = self.engine();
+        let (id, name) = (c.id.as_str(), c.name.as_str());
         match action {
             Action::Kill => {
-                let opts = KillContainerOptionsBuilder::default()
-                    .signal("SIGKILL")
-                    .build();
-                d.kill_container(&c.id, Some(opts))
-                    .await
-                    .map_err(Error::docker(what("kill")))?;
+                e.kill(id, name).await?;
                 applied.done.push(Done::Down(c.clone()));
             }
             Action::Stop => {
-                let opts = StopContainerOptionsBuilder::default()
-                    .t(STOP_TIMEOUT_S)
-                    .build();
-                d.stop_container(&c.id, Some(opts))
-                    .await
-                    .map_err(Error::docker(what("stop")))?;
+                e.stop(id, name, STOP_TIMEOUT_S).await?;
                 applied.done.push(Done::Down(c.clone()));
             }
             Action::Pause => {
-                d.pause_container(&c.id)
-                    .await
-                    .map_err(Error::docker(what("pause")))?;
+                e.pause(id, name).await?;
                 applied.done.push(Done::Paused(c.clone()));
             }
-            Action::Restart => {
-                let opts = RestartContainerOptionsBuilder::default()
-                    .t(STOP_TIMEOUT_S)
-                    .build();
-                let r = d.restart_container(&c.id, Some(opts)).await;
-                r.map_err(Error::docker(what("restart")))?;
-            }
+            Action::Restart => e.restart(id, name, STOP_TIMEOUT_S).await?,
             Action::Disconnect => {
                 // The list API leaves aliases out (API 1.41): take them from inspect, or the
                 // reconnect would lose the service name.
-                for n in &self.attachments(c).await? {
-                    let req = NetworkDisconnectRequest {
-                        container: c.id.clone(),
-                        force: Some(true),
-                    };
-                    let r = d.disconnect_network(&n.network, req).await;
-                    r.map_err(Error::docker(format!(
-                        "disconnect {name} from {}",
-                        n.network
-                    )))?;
-                    applied.done.push(Done::Disconnected(c.clone(), n.clone()));
+                for n in e.inspect(id, name).await?.networks {
+                    e.disconnect(id, name, &n.network).await?;
+                    applied.done.push(Done::Disconnected(c.clone(), n));
                 }
             }
             Action::Partition | Action::DebugSleep | Action::SentinelFailover => {
@@ -251,48 +140,17 @@ impl Stack {
         Ok(())
     }
 
-    /// The container's networks with their IPs and aliases, as inspect reports them.
-    async fn attachments(&self, c: &ContainerInfo) -> Result<Vec<Attachment>> {
-        let info = self
-            .docker
-            .inspect_container(&c.id, None::<InspectContainerOptions>)
-            .await
-            .map_err(Error::docker(format!("inspect container {}", c.name)))?;
-        let nets = info.network_settings.and_then(|n| n.networks);
-        Ok(nets
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(network, e)| Attachment {
-                network,
-                ip: e.ip_address.unwrap_or_default(),
-                aliases: e.aliases.unwrap_or_default(),
-            })
-            .collect())
-    }
-
     /// The PID of the container's main process (its network namespace is entered by it).
     async fn pid(&self, c: &ContainerInfo) -> Result<i64> {
-        let info = self
-            .docker
-            .inspect_container(&c.id, None::<InspectContainerOptions>)
-            .await
-            .map_err(Error::docker(format!("inspect container {}", c.name)))?;
-        info.state
-            .and_then(|s| s.pid)
-            .filter(|pid| *pid > 0)
-            .ok_or_else(|| Error::Docker {
+        let info = self.engine().inspect(&c.id, &c.name).await?;
+        match info.pid {
+            pid if pid > 0 => Ok(pid),
+            _ => Err(Error::Docker {
                 what: format!("inspect container {}", c.name),
                 message: "it is not running (no PID), so its network cannot be entered".into(),
-            })
+            }),
+        }
     }
-}
-
-fn guarded(c: &ContainerInfo, project: &str) -> Result<ContainerInfo> {
-    target::guard(c, project).map_err(|reason| Error::ContainerRefused {
-        container: c.name.clone(),
-        reason,
-    })?;
-    Ok(c.clone())
 }
 
 /// One pair of DROP rules (in and out) for one peer IP, inside one container's namespace.
@@ -348,7 +206,7 @@ enum Done {
 
 /// Container faults in effect; [`Applied::revert`] undoes them in reverse order.
 pub struct Applied {
-    docker: Docker,
+    engine: Engine,
     done: Vec<Done>,
 }
 
@@ -370,7 +228,7 @@ impl Applied {
     pub async fn revert(self) -> Result<()> {
         let mut failed = Vec::new();
         for step in self.done.into_iter().rev() {
-            if let Err(e) = undo(&self.docker, step).await {
+            if let Err(e) = undo(&self.engine, step).await {
                 let e = e.to_string();
                 failed.push(e.strip_prefix("docker: ").unwrap_or(&e).to_string());
             }
@@ -385,17 +243,11 @@ impl Applied {
     }
 }
 
-async fn undo(d: &Docker, step: Done) -> Result<()> {
+async fn undo(e: &Engine, step: Done) -> Result<()> {
     match step {
-        Done::Down(c) => d
-            .start_container(&c.id, None::<StartContainerOptions>)
-            .await
-            .map_err(Error::docker(format!("start container {}", c.name))),
-        Done::Paused(c) => d
-            .unpause_container(&c.id)
-            .await
-            .map_err(Error::docker(format!("unpause container {}", c.name))),
-        Done::Disconnected(c, n) => reconnect(d, &c, &n).await,
+        Done::Down(c) => e.start(&c.id, &c.name).await,
+        Done::Paused(c) => e.unpause(&c.id, &c.name).await,
+        Done::Disconnected(c, n) => reconnect(e, &c, &n).await,
         Done::Dropping(rule) => rule.apply("-D").await,
     }
 }
@@ -403,34 +255,24 @@ async fn undo(d: &Docker, step: Done) -> Result<()> {
 /// Reconnects `c` to `n.network` with its aliases, pinning its old IP. A network without a
 /// user-configured subnet refuses a pinned IP: then it reconnects without one and checks the
 /// IP it got; a different IP is an error (Sentinels that knew the old one will not find it).
-async fn reconnect(d: &Docker, c: &ContainerInfo, n: &Attachment) -> Result<()> {
+async fn reconnect(e: &Engine, c: &ContainerInfo, n: &Attachment) -> Result<()> {
     let short = c.id.get(..12).unwrap_or(&c.id);
     let aliases: Vec<String> = n.aliases.iter().filter(|a| *a != short).cloned().collect();
-    let request = |ip: Option<String>| NetworkConnectRequest {
-        container: c.id.clone(),
-        endpoint_config: Some(EndpointSettings {
-            aliases: Some(aliases.clone()),
-            ipam_config: ip.map(|ip| EndpointIpamConfig {
-                ipv4_address: Some(ip),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-    };
-    let what = format!("reconnect {} to {}", c.name, n.network);
-    let pinned = (!n.ip.is_empty()).then(|| n.ip.clone());
-    if d.connect_network(&n.network, request(pinned)).await.is_ok() {
+    let (id, name, net) = (c.id.as_str(), c.name.as_str(), n.network.as_str());
+    let pinned = (!n.ip.is_empty()).then_some(n.ip.as_str());
+    if e.connect_network(id, name, net, &aliases, pinned)
+        .await
+        .is_ok()
+    {
         return Ok(());
     }
-    d.connect_network(&n.network, request(None))
-        .await
-        .map_err(Error::docker(what.clone()))?;
-    let now = crate::lab::docker::container_ip(d, &c.id, &n.network).await?;
+    e.connect_network(id, name, net, &aliases, None).await?;
+    let now = e.ip_on(id, net).await?;
     if n.ip.is_empty() || now == n.ip {
         return Ok(());
     }
     Err(Error::Docker {
-        what,
+        what: format!("reconnect {name} to {net}"),
         message: format!(
             "reconnected with a new IP {now} (was {}): the network has no user-configured subnet to pin it",
             n.ip

@@ -1,7 +1,7 @@
 //! Faults injected on purpose, and how each is reverted: the [`Fault`] a scenario describes,
 //! and [`inject`]/[`revert`] over three backends — local processes ([`process`]), plain
-//! Redis commands ([`redis`]) and containers through the Docker API ([`docker`], with the
-//! pure target choice and opt-in guard in [`target`]).
+//! Redis commands ([`redis`]) and containers through the Docker edge ([`docker`], with the
+//! pure target choice in [`target`]; the opt-in guard is the edge's [`crate::docker::Project`]).
 
 pub mod docker;
 pub mod process;

@@ -1,49 +1,21 @@
 //! The docker lab: the stack defined in [`super::stack`] as containers on a user bridge
-//! network, created, inspected and removed through the Docker Engine API (bollard, never the
-//! `docker` CLI). warden on the host reaches every container by its IP on that network.
+//! network, created, inspected and removed through the Docker edge ([`crate::docker`]).
+//! warden on the host reaches every container by its IP on that network.
 //!
 //! Everything the lab creates (network, volumes, containers) carries `io.warden.lab=<id>`;
 //! `down` removes exactly what carries its id, and `lab.json` records the id.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use bollard::Docker;
-use bollard::models::{
-    ContainerCreateBody, ContainerSummary, EndpointSettings, HostConfig, NetworkCreateRequest,
-    NetworkingConfig, VolumeCreateRequest,
-};
-use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, InspectContainerOptions, ListContainersOptionsBuilder,
-    ListNetworksOptionsBuilder, ListVolumesOptionsBuilder, RemoveContainerOptionsBuilder,
-    RemoveVolumeOptionsBuilder, StartContainerOptions, UploadToContainerOptionsBuilder,
-};
 use serde::{Deserialize, Serialize};
 
 use super::stack::{self, Role, SERVICES, Service};
 use super::{Backend, STATE_FILE, SentinelSettings};
 use crate::addr::Addr;
-use crate::error::{Error, Result, one_line};
+use crate::docker::{self, ContainerInfo, Engine, NewContainer};
+use crate::error::{Error, Result};
 use crate::sentinel::health::{self, Expect, Health};
-
-/// Connects to the engine (`DOCKER_HOST`, else the default socket) and negotiates the API
-/// version, so a 0.21 client talks to an older engine (e.g. 20.10, API 1.41).
-pub async fn connect() -> Result<Docker> {
-    let host =
-        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
-    let unavailable = |e: bollard::errors::Error| Error::DockerUnavailable {
-        host: host.clone(),
-        message: one_line(&e.to_string()),
-    };
-    let docker = Docker::connect_with_defaults().map_err(unavailable)?;
-    docker.negotiate_version().await.map_err(unavailable)
-}
-
-/// The `filters` value selecting objects labelled `key=value`.
-pub fn label_filter(key: &str, value: &str) -> HashMap<String, Vec<String>> {
-    HashMap::from([("label".to_string(), vec![format!("{key}={value}")])])
-}
 
 /// Everything needed to start a docker lab.
 #[derive(Debug, Clone)]
@@ -93,7 +65,7 @@ struct State {
 /// [`DockerLab::detach`] was called; one [`DockerLab::load`]ed from disk never is.
 pub struct DockerLab {
     dir: PathBuf,
-    docker: Docker,
+    docker: Engine,
     state: State,
     owned: bool,
 }
@@ -117,7 +89,7 @@ impl DockerLab {
                 message: "a lab is already recorded here; run `warden lab down` first".into(),
             });
         }
-        let docker = connect().await?;
+        let docker = docker::connect().await?;
         let lab_id = format!("{:08x}", rand::random::<u32>());
         std::fs::create_dir_all(&spec.dir).map_err(Error::io(&spec.dir))?;
         let dir = std::fs::canonicalize(&spec.dir).map_err(Error::io(&spec.dir))?;
@@ -153,17 +125,11 @@ impl DockerLab {
     }
 
     async fn create(&mut self) -> Result<()> {
-        let id = self.state.lab_id.clone();
-        let net = self.state.network.clone();
+        let id = &self.state.lab_id;
+        let net = &self.state.network;
         self.docker
-            .create_network(NetworkCreateRequest {
-                name: net.clone(),
-                driver: Some("bridge".into()),
-                labels: Some(stack::lab_labels(&id)),
-                ..Default::default()
-            })
-            .await
-            .map_err(Error::docker(format!("create network {net}")))?;
+            .create_network(net, stack::lab_labels(id))
+            .await?;
         let mut primary_ip = None;
         for service in &SERVICES {
             let c = self.start(service, primary_ip.as_deref()).await?;
@@ -183,73 +149,47 @@ impl DockerLab {
         let name = stack::container_name(id, service.name);
         let volume = stack::volume_name(id, service.name);
         self.docker
-            .create_volume(VolumeCreateRequest {
-                name: Some(volume.clone()),
-                labels: Some(stack::lab_labels(id)),
-                ..Default::default()
-            })
-            .await
-            .map_err(Error::docker(format!("create volume {volume}")))?;
+            .create_volume(&volume, stack::lab_labels(id))
+            .await?;
         let cmd = match (service.role, primary_ip) {
             (Role::Sentinel, _) => stack::sentinel_cmd(),
             (Role::Primary, _) => stack::node_cmd(None, &self.state.sentinel),
             (Role::Replica, ip) => stack::node_cmd(ip, &self.state.sentinel),
         };
-        let body = ContainerCreateBody {
-            image: Some(self.state.image.clone()),
-            cmd: Some(cmd),
-            labels: Some(stack::container_labels(id, service)),
-            host_config: Some(HostConfig {
-                network_mode: Some(net.clone()),
-                binds: Some(vec![format!("{volume}:{}", stack::DATA_DIR)]),
-                ..Default::default()
-            }),
-            networking_config: Some(NetworkingConfig {
-                endpoints_config: Some(HashMap::from([(
-                    net.clone(),
-                    EndpointSettings {
-                        aliases: Some(vec![service.name.to_string()]),
-                        ..Default::default()
-                    },
-                )])),
-            }),
-            ..Default::default()
-        };
-        let opts = CreateContainerOptionsBuilder::default().name(&name).build();
         let created = self
             .docker
-            .create_container(Some(opts), body)
-            .await
-            .map_err(|e| self.create_error(&name, e))?;
+            .create_container(&NewContainer {
+                name: name.clone(),
+                image: self.state.image.clone(),
+                cmd,
+                labels: stack::container_labels(id, service),
+                network: Some((net.clone(), vec![service.name.to_string()])),
+                binds: vec![format!("{volume}:{}", stack::DATA_DIR)],
+            })
+            .await?;
         if service.role == Role::Sentinel {
             let ip =
                 primary_ip.ok_or_else(|| Error::Usage("no primary before the Sentinels".into()))?;
             let conf = stack::sentinel_conf(ip, &self.state.sentinel);
-            let tar = tar_one(stack::SENTINEL_CONF, conf.as_bytes())?;
-            let opts = UploadToContainerOptionsBuilder::default()
-                .path(stack::DATA_DIR)
-                .build();
             self.docker
-                .upload_to_container(&created.id, Some(opts), bollard::body_full(tar.into()))
-                .await
-                .map_err(Error::docker(format!("copy sentinel.conf into {name}")))?;
+                .copy_file_in(
+                    &created,
+                    &name,
+                    stack::DATA_DIR,
+                    stack::SENTINEL_CONF,
+                    conf.as_bytes(),
+                )
+                .await?;
         }
-        self.docker
-            .start_container(&created.id, None::<StartContainerOptions>)
-            .await
-            .map_err(Error::docker(format!("start container {name}")))?;
-        let ip = container_ip(&self.docker, &created.id, net).await?;
+        self.docker.start(&created, &name).await?;
+        let ip = self.docker.ip_on(&created, net).await?;
         Ok(Container {
             service: service.name.to_string(),
             role: service.role,
             name,
-            id: created.id,
+            id: created,
             addr: Addr::new(ip, service.role.port()),
         })
-    }
-
-    fn create_error(&self, name: &str, e: bollard::errors::Error) -> Error {
-        create_error(&self.state.image, name, e)
     }
 
     /// Polls the health check until it passes or `timeout` ends; a container that stops
@@ -274,11 +214,10 @@ impl DockerLab {
 
     async fn check_running(&self) -> Result<()> {
         for c in self.listed().await? {
-            if c.state.as_ref().is_some_and(|s| s.to_string() == "exited") {
-                let name = c.names.unwrap_or_default().join(",");
+            if c.state == "exited" {
                 return Err(Error::Docker {
-                    what: format!("container {}", name.trim_start_matches('/')),
-                    message: format!("exited during start-up ({})", c.status.unwrap_or_default()),
+                    what: format!("container {}", c.name),
+                    message: format!("exited during start-up ({})", c.status),
                 });
             }
         }
@@ -286,16 +225,9 @@ impl DockerLab {
     }
 
     /// This lab's containers as the engine lists them now (running or not).
-    pub async fn listed(&self) -> Result<Vec<ContainerSummary>> {
-        let f = label_filter(stack::LABEL_LAB, &self.state.lab_id);
-        let opts = ListContainersOptionsBuilder::default()
-            .all(true)
-            .filters(&f)
-            .build();
-        self.docker
-            .list_containers(Some(opts))
-            .await
-            .map_err(Error::docker("list containers"))
+    pub async fn listed(&self) -> Result<Vec<ContainerInfo>> {
+        let label = (stack::LABEL_LAB, self.state.lab_id.as_str());
+        self.docker.list(Some(label)).await
     }
 
     /// Opens the docker lab recorded in `dir`.
@@ -307,7 +239,7 @@ impl DockerLab {
         })?;
         Ok(DockerLab {
             dir: dir.to_path_buf(),
-            docker: connect().await?,
+            docker: docker::connect().await?,
             state,
             owned: false,
         })
@@ -327,7 +259,9 @@ impl DockerLab {
     /// state directory.
     pub async fn down(mut self) -> Result<()> {
         self.owned = false;
-        teardown(&self.docker, &self.state.lab_id).await?;
+        self.docker
+            .remove_labelled(stack::LABEL_LAB, &self.state.lab_id)
+            .await?;
         std::fs::remove_dir_all(&self.dir).map_err(Error::io(&self.dir))
     }
 
@@ -351,8 +285,8 @@ impl DockerLab {
         &self.state.network
     }
 
-    /// The API client.
-    pub fn docker(&self) -> &Docker {
+    /// The engine it runs on.
+    pub fn docker(&self) -> &Engine {
         &self.docker
     }
 
@@ -394,115 +328,12 @@ impl Drop for DockerLab {
         if !self.owned {
             return;
         }
-        let docker = self.docker.clone();
+        let engine = self.docker.clone();
         let id = self.state.lab_id.clone();
         let dir = self.dir.clone();
-        block_on_thread(async move {
-            let _ = teardown(&docker, &id).await;
+        docker::block_on_thread(async move {
+            let _ = engine.remove_labelled(stack::LABEL_LAB, &id).await;
             let _ = std::fs::remove_dir_all(dir);
         });
     }
-}
-
-/// Runs `f` to completion on a new thread with its own runtime and waits for it: how a
-/// `Drop` (which cannot await) removes containers, also from inside a runtime.
-pub fn block_on_thread(f: impl std::future::Future<Output = ()> + Send + 'static) {
-    let done = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build();
-        if let Ok(rt) = rt {
-            rt.block_on(f);
-        }
-    });
-    let _ = done.join();
-}
-
-/// The error of creating container `name` from `image`; a missing image gets a message that
-/// says how to build one offline.
-pub fn create_error(image: &str, name: &str, e: bollard::errors::Error) -> Error {
-    if let bollard::errors::Error::DockerResponseServerError {
-        status_code: 404, ..
-    } = e
-    {
-        return Error::Docker {
-            what: format!("create container {name}"),
-            message: format!(
-                "image '{image}' is not present and warden does not pull: run \
-                 compose/build-local-image.sh and set WARDEN_REDIS_IMAGE=warden-redis:local"
-            ),
-        };
-    }
-    Error::docker(format!("create container {name}"))(e)
-}
-
-/// The IP of container `id` on `network`.
-pub async fn container_ip(docker: &Docker, id: &str, network: &str) -> Result<String> {
-    let info = docker
-        .inspect_container(id, None::<InspectContainerOptions>)
-        .await
-        .map_err(Error::docker(format!("inspect container {id}")))?;
-    info.network_settings
-        .and_then(|n| n.networks)
-        .and_then(|mut n| n.remove(network))
-        .and_then(|e| e.ip_address)
-        .filter(|ip| !ip.is_empty())
-        .ok_or_else(|| Error::Docker {
-            what: format!("inspect container {id}"),
-            message: format!("it has no IP on network {network}"),
-        })
-}
-
-/// Removes every container (with its anonymous volumes), volume and network labelled
-/// `io.warden.lab=<lab_id>`. Carries on past failures and returns the first.
-pub async fn teardown(docker: &Docker, lab_id: &str) -> Result<()> {
-    let f = label_filter(stack::LABEL_LAB, lab_id);
-    let mut first: Option<Error> = None;
-    let mut keep = |r: Result<()>| {
-        if let Err(e) = r {
-            first.get_or_insert(e);
-        }
-    };
-    let opts = ListContainersOptionsBuilder::default()
-        .all(true)
-        .filters(&f)
-        .build();
-    let containers = docker.list_containers(Some(opts)).await;
-    for c in containers.map_err(Error::docker("list containers"))? {
-        let id = c.id.unwrap_or_default();
-        let opts = RemoveContainerOptionsBuilder::default()
-            .force(true)
-            .v(true)
-            .build();
-        let r = docker.remove_container(&id, Some(opts)).await;
-        keep(r.map_err(Error::docker(format!("remove container {id}"))));
-    }
-    let opts = ListVolumesOptionsBuilder::default().filters(&f).build();
-    let volumes = docker.list_volumes(Some(opts)).await;
-    let volumes = volumes.map_err(Error::docker("list volumes"))?;
-    for v in volumes.volumes.unwrap_or_default() {
-        let opts = RemoveVolumeOptionsBuilder::default().force(true).build();
-        let r = docker.remove_volume(&v.name, Some(opts)).await;
-        keep(r.map_err(Error::docker(format!("remove volume {}", v.name))));
-    }
-    let opts = ListNetworksOptionsBuilder::default().filters(&f).build();
-    let networks = docker.list_networks(Some(opts)).await;
-    for n in networks.map_err(Error::docker("list networks"))? {
-        let name = n.name.unwrap_or_default();
-        let r = docker.remove_network(&name).await;
-        keep(r.map_err(Error::docker(format!("remove network {name}"))));
-    }
-    first.map_or(Ok(()), Err)
-}
-
-/// A tar archive holding one file `name` with `body` (what the upload API takes).
-fn tar_one(name: &str, body: &[u8]) -> Result<Vec<u8>> {
-    let mut header = tar::Header::new_gnu();
-    header.set_size(body.len() as u64);
-    header.set_mode(0o644);
-    header.set_cksum();
-    let mut b = tar::Builder::new(Vec::new());
-    b.append_data(&mut header, name, body)
-        .and_then(|()| b.into_inner())
-        .map_err(Error::io(name))
 }

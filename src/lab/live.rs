@@ -1,79 +1,91 @@
-//! What each lab node says about itself right now: its role, its link to its master and how
-//! many bytes of the replication stream it is behind (`INFO replication` on every node).
+//! What each node says about itself now (`INFO replication`): its live role, and for a
+//! replica its link and how far it lags behind the primary. For `lab status` on either
+//! backend, where a node's start-up role goes stale after a failover.
 
 use futures_util::future::join_all;
 
 use crate::addr::Addr;
 use crate::client::{self, Replication, Timeouts};
+use crate::error::Result;
 
 /// One node's live replication state.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeState {
+pub struct Row {
     /// The node.
     pub addr: Addr,
-    /// `master`, `replica`, or `unreachable` (no answer within the control timeouts).
+    /// `primary`, `replica`, or `down` when it did not answer.
     pub role: String,
-    /// For a replica: whether its link to its master is up (`master_link_status`).
-    pub link_up: Option<bool>,
-    /// For a replica: its master's replication offset minus its own, when its master is one
-    /// of the probed nodes and answered.
-    pub lag_bytes: Option<u64>,
+    /// For a replica: `up` or `down` (its link to the primary it follows); else empty.
+    pub link: String,
+    /// For a replica: bytes behind the primary among `nodes` (`None` when unknown).
+    pub lag: Option<i64>,
+    /// For a node that did not answer: why.
+    pub error: Option<String>,
 }
 
-/// Asks every node at once; a node that does not answer is `unreachable`.
-pub async fn probe(nodes: &[Addr]) -> Vec<NodeState> {
-    let answers = join_all(nodes.iter().map(ask)).await;
-    states(nodes, &answers)
+impl Row {
+    /// Link and lag in words (`link up, lag 0 B`), the error of a node that did not
+    /// answer, or `""` for a primary.
+    pub fn detail(&self) -> String {
+        match (&self.error, self.role.as_str()) {
+            (Some(e), _) => e.clone(),
+            (None, "replica") => match self.lag {
+                Some(lag) => format!("link {}, lag {lag} B", self.link),
+                None => format!("link {}, lag unknown", self.link),
+            },
+            _ => String::new(),
+        }
+    }
 }
 
-async fn ask(addr: &Addr) -> Option<Replication> {
-    let mut con = client::connect(addr, Timeouts::CONTROL).await.ok()?;
-    client::replication(&mut con, addr).await.ok()
+/// Asks every node of `nodes` at once (with control timeouts) for its replication state.
+pub async fn ask(nodes: &[Addr]) -> Vec<Row> {
+    let answers = join_all(nodes.iter().map(replication)).await;
+    rows(nodes.iter().cloned().zip(answers).collect())
 }
 
-/// Rows from each node's answer (`answers[i]` is `nodes[i]`'s); a replica's lag is measured
-/// against the answer of the master it names.
-fn states(nodes: &[Addr], answers: &[Option<Replication>]) -> Vec<NodeState> {
-    let offset_of = |master: &Addr| {
-        let i = nodes.iter().position(|n| n == master)?;
-        let r = answers.get(i)?.as_ref()?;
-        (r.is_master() && r.offset >= 0).then_some(r.offset)
-    };
-    nodes
+async fn replication(addr: &Addr) -> Result<Replication> {
+    let mut con = client::connect(addr, Timeouts::CONTROL).await?;
+    client::replication(&mut con, addr).await
+}
+
+/// The rows for the nodes' answers: a replica's lag is measured against the one node that
+/// says it is the primary (with several or none, the lag is unknown).
+pub fn rows(answers: Vec<(Addr, Result<Replication>)>) -> Vec<Row> {
+    let primaries: Vec<i64> = answers
         .iter()
-        .zip(answers)
-        .map(|(addr, answer)| {
-            let Some(r) = answer else {
-                return NodeState {
-                    addr: addr.clone(),
-                    role: "unreachable".into(),
-                    link_up: None,
-                    lag_bytes: None,
-                };
-            };
-            if r.is_master() {
-                return NodeState {
-                    addr: addr.clone(),
-                    role: "master".into(),
-                    link_up: None,
-                    lag_bytes: None,
-                };
-            }
-            let lag = match (r.master.as_ref().and_then(offset_of), r.offset) {
-                (Some(m), own) if own >= 0 => Some(m.saturating_sub(own).max(0) as u64),
-                _ => None,
-            };
-            NodeState {
-                addr: addr.clone(),
-                role: if r.role == "slave" {
-                    "replica"
-                } else {
-                    &r.role
-                }
-                .to_string(),
-                link_up: Some(r.link_up),
-                lag_bytes: lag,
-            }
+        .filter_map(|(_, r)| r.as_ref().ok().filter(|r| r.is_master()).map(|r| r.offset))
+        .collect();
+    let primary_offset = match primaries[..] {
+        [offset] if offset >= 0 => Some(offset),
+        _ => None,
+    };
+    answers
+        .into_iter()
+        .map(|(addr, r)| match r {
+            Ok(r) if r.is_master() => Row {
+                addr,
+                role: "primary".into(),
+                link: String::new(),
+                lag: None,
+                error: None,
+            },
+            Ok(r) => Row {
+                addr,
+                role: "replica".into(),
+                link: if r.link_up { "up" } else { "down" }.into(),
+                lag: primary_offset
+                    .filter(|_| r.offset >= 0)
+                    .map(|p| (p - r.offset).max(0)),
+                error: None,
+            },
+            Err(e) => Row {
+                addr,
+                role: "down".into(),
+                link: String::new(),
+                lag: None,
+                error: Some(e.to_string()),
+            },
         })
         .collect()
 }
@@ -81,44 +93,42 @@ fn states(nodes: &[Addr], answers: &[Option<Replication>]) -> Vec<NodeState> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
-    fn node(role: &str, master: Option<u16>, link_up: bool, offset: i64) -> Option<Replication> {
-        Some(Replication {
+    fn node(role: &str, link_up: bool, offset: i64) -> Result<Replication> {
+        Ok(Replication {
             role: role.into(),
             link_up,
-            master: master.map(Addr::local),
+            master: None,
             offset,
         })
     }
 
     #[test]
-    fn replicas_lag_behind_the_master_they_name() {
-        let nodes = [
-            Addr::local(1),
-            Addr::local(2),
-            Addr::local(3),
-            Addr::local(4),
-        ];
-        let answers = [
-            node("master", None, false, 1000),
-            node("slave", Some(1), true, 900),
-            node("slave", Some(9), false, 900),
-            None,
-        ];
-        let rows = states(&nodes, &answers);
-        let got: Vec<_> = rows
-            .iter()
-            .map(|r| (r.role.as_str(), r.link_up, r.lag_bytes))
-            .collect();
+    fn replicas_lag_behind_the_one_primary_and_a_silent_node_is_down() {
+        let a = |p: u16| Addr::new("10.0.0.1", p);
+        let got = rows(vec![
+            (a(1), node("slave", true, 90)),
+            (a(2), node("master", false, 100)),
+            (a(3), node("slave", false, -1)),
+            (a(4), Err(Error::Usage("refused".into()))),
+        ]);
+        let view: Vec<(String, String)> =
+            got.iter().map(|r| (r.role.clone(), r.detail())).collect();
         assert_eq!(
-            got,
+            view,
             [
-                ("master", None, None),
-                ("replica", Some(true), Some(100)),
-                ("replica", Some(false), None),
-                ("unreachable", None, None),
+                ("replica".into(), "link up, lag 10 B".into()),
+                ("primary".into(), String::new()),
+                ("replica".into(), "link down, lag unknown".into()),
+                ("down".into(), "refused".into()),
             ]
         );
-        assert_eq!(rows[3].addr, Addr::local(4));
+        let two = rows(vec![
+            (a(1), node("master", false, 5)),
+            (a(2), node("master", false, 7)),
+            (a(3), node("slave", true, 5)),
+        ]);
+        assert_eq!(two[2].lag, None, "two primaries: no lag to measure against");
     }
 }

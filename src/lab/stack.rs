@@ -9,19 +9,10 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::config::{self, SentinelSettings, write_limits};
+use crate::docker::select::{CHAOS_ALLOWED, LABEL_CHAOS, LABEL_PROJECT, LABEL_ROLE, LABEL_SERVICE};
 
 /// Label naming the warden lab that created a container, network or volume (its lab id).
 pub const LABEL_LAB: &str = "io.warden.lab";
-/// Label saying what a container is: `primary`, `replica` or `sentinel`.
-pub const LABEL_ROLE: &str = "io.warden.role";
-/// Opt-in label: warden injects faults only into containers where it is `allowed`.
-pub const LABEL_CHAOS: &str = "io.warden.chaos";
-/// The value of [`LABEL_CHAOS`] that opts a container in.
-pub const CHAOS_ALLOWED: &str = "allowed";
-/// Compose's project label; a docker lab sets it too, so one guard covers both.
-pub const LABEL_PROJECT: &str = "com.docker.compose.project";
-/// Compose's service label (the service name is also the container's network alias).
-pub const LABEL_SERVICE: &str = "com.docker.compose.service";
 /// The port every node listens on inside its container.
 pub const NODE_PORT: u16 = 6379;
 /// The port every Sentinel listens on inside its container.
@@ -44,7 +35,7 @@ pub enum Role {
 }
 
 impl Role {
-    /// The value of [`LABEL_ROLE`].
+    /// The value of the role label ([`LABEL_ROLE`]).
     pub fn name(self) -> &'static str {
         match self {
             Role::Primary => "primary",

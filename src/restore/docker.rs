@@ -18,17 +18,12 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use bollard::query_parameters::{StartContainerOptions, StopContainerOptionsBuilder};
-
 use crate::addr::Addr;
-use crate::backup::container::{Files, download, running_addr, upload, write_tar};
+use crate::backup::container::{Files, download, running_addr, write_tar};
 use crate::backup::fetch::{live_now, unpack};
 use crate::client::{self, connect_node};
+use crate::docker::{self, ContainerInfo, LABEL_ROLE};
 use crate::error::{Error, Result};
-use crate::fault::docker::Stack;
-use crate::fault::target::{self, ContainerInfo};
-use crate::lab::docker::connect;
-use crate::lab::stack::LABEL_ROLE;
 use crate::restore::checks;
 use crate::restore::report::Restored;
 use crate::restore::scratch::wait_loaded;
@@ -68,12 +63,10 @@ struct NodeConfig {
 
 /// Restores the backup into `container`; see the module doc.
 pub async fn run(spec: &Spec, container: &str) -> Result<Restored> {
-    let docker = connect().await?;
-    let all = Stack::new(docker.clone(), "").list().await?;
-    let c = target::by_name(&all, container).ok_or_else(|| Error::NoContainer {
-        what: format!("named '{container}'"),
-    })?;
-    restorable(c).map_err(|reason| Error::ContainerRefused {
+    let docker = docker::connect().await?;
+    // No chaos guard here: the restore guard below is the one that applies.
+    let c = docker.by_name(container).await?;
+    restorable(&c).map_err(|reason| Error::ContainerRefused {
         container: c.name.clone(),
         reason,
     })?;
@@ -106,13 +99,7 @@ pub async fn run(spec: &Spec, container: &str) -> Result<Restored> {
     })
     .await?;
 
-    let opts = StopContainerOptionsBuilder::default()
-        .t(STOP_TIMEOUT_S)
-        .build();
-    docker
-        .stop_container(&id, Some(opts))
-        .await
-        .map_err(Error::docker(format!("stop container {name}")))?;
+    docker.stop(&id, &name, STOP_TIMEOUT_S).await?;
     let mut checkpoints = Vec::new();
     if !spec.no_checkpoint {
         let keep_in = match path.parent() {
@@ -129,9 +116,7 @@ pub async fn run(spec: &Spec, container: &str) -> Result<Restored> {
                 Ok(false) => {}
                 Err(e) => {
                     // Nothing in the container has changed yet: start it again as it was.
-                    let again = docker
-                        .start_container(&id, None::<StartContainerOptions>)
-                        .await;
+                    let again = docker.start(&id, &name).await;
                     let state = match again {
                         Ok(()) => "started again with its previous data".to_string(),
                         Err(s) => format!("left stopped (starting it failed: {s})"),
@@ -154,14 +139,11 @@ pub async fn run(spec: &Spec, container: &str) -> Result<Restored> {
             }
         ),
     };
-    upload(&docker, &id, &cfg.dir, &tar_local)
-        .await
-        .map_err(after_stop)?;
     docker
-        .start_container(&id, None::<StartContainerOptions>)
+        .copy_tar_in(&id, &name, &cfg.dir, &tar_local)
         .await
-        .map_err(Error::docker(format!("start container {name}")))
         .map_err(after_stop)?;
+    docker.start(&id, &name).await.map_err(after_stop)?;
     let started = Instant::now();
     // The engine may give the restarted container another IP.
     let hint = format!("see `docker logs {name}`");

@@ -6,16 +6,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use bollard::Docker;
-use bollard::models::ContainerCreateBody;
-use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder, StartContainerOptions,
-};
-
 use crate::addr::Addr;
-use crate::backup::container::{Files, running_addr, upload, write_tar};
-use crate::error::{Error, Result};
-use crate::lab::docker::{block_on_thread, connect, create_error};
+use crate::backup::container::{Files, running_addr, write_tar};
+use crate::docker::{self, Engine, NewContainer};
+use crate::error::Result;
 use crate::lab::stack::DATA_DIR;
 use crate::restore::scratch::wait_loaded;
 use crate::util::blocking;
@@ -25,7 +19,7 @@ pub const LABEL_SCRATCH: &str = "io.warden.scratch";
 
 /// A running scratch container.
 pub struct ScratchContainer {
-    docker: Docker,
+    docker: Engine,
     id: String,
     /// Its name.
     pub name: String,
@@ -37,7 +31,7 @@ impl ScratchContainer {
     /// Creates a container from `image`, uploads `dir/dump.rdb` (through a tar in `dir`),
     /// starts it and waits (up to `timeout`) until it has loaded the RDB.
     pub async fn start(image: &str, dir: &Path, timeout: Duration) -> Result<ScratchContainer> {
-        let docker = connect().await?;
+        let docker = docker::connect().await?;
         let files = Files {
             dbfilename: "dump.rdb".into(),
             appenddirname: "appendonlydir".into(),
@@ -62,29 +56,24 @@ impl ScratchContainer {
             "--save",
             "",
         ];
-        let body = ContainerCreateBody {
-            image: Some(image.into()),
-            cmd: Some(cmd.iter().map(ToString::to_string).collect()),
-            labels: Some([(LABEL_SCRATCH.into(), "restore-test".into())].into()),
-            ..Default::default()
-        };
-        let opts = CreateContainerOptionsBuilder::default().name(&name).build();
         let created = docker
-            .create_container(Some(opts), body)
-            .await
-            .map_err(|e| create_error(image, &name, e))?;
+            .create_container(&NewContainer {
+                name: name.clone(),
+                image: image.into(),
+                cmd: cmd.iter().map(ToString::to_string).collect(),
+                labels: [(LABEL_SCRATCH.into(), "restore-test".into())].into(),
+                ..Default::default()
+            })
+            .await?;
         // From here on, dropping `s` removes the container.
         let mut s = ScratchContainer {
             docker,
-            id: created.id,
+            id: created,
             name,
             addr: Addr::local(0),
         };
-        upload(&s.docker, &s.id, DATA_DIR, &tar).await?;
-        s.docker
-            .start_container(&s.id, None::<StartContainerOptions>)
-            .await
-            .map_err(Error::docker(format!("start container {}", s.name)))?;
+        s.docker.copy_tar_in(&s.id, &s.name, DATA_DIR, &tar).await?;
+        s.docker.start(&s.id, &s.name).await?;
         let why = "it stopped while loading the RDB";
         s.addr = running_addr(&s.docker, &s.id, &s.name, why).await?;
         let alive = || async { running_addr(&s.docker, &s.id, &s.name, why).await.map(drop) };
@@ -97,13 +86,9 @@ impl ScratchContainer {
 
 impl Drop for ScratchContainer {
     fn drop(&mut self) {
-        let (docker, id) = (self.docker.clone(), self.id.clone());
-        block_on_thread(async move {
-            let opts = RemoveContainerOptionsBuilder::default()
-                .force(true)
-                .v(true)
-                .build();
-            let _ = docker.remove_container(&id, Some(opts)).await;
+        let (engine, id) = (self.docker.clone(), self.id.clone());
+        docker::block_on_thread(async move {
+            let _ = engine.remove_container(&id).await;
         });
     }
 }

@@ -18,12 +18,18 @@ use warden::client::{self, connect_node};
 use warden::lab::SentinelSettings;
 use warden::lab::docker::{self, DockerLab, DockerLabSpec};
 
-/// The engine, or `None` (after saying why) when container tests should skip: no engine, or
-/// no `$WARDEN_REDIS_IMAGE` on it.
+/// The engine (a client of the tests' own, to check on warden from outside), or `None`
+/// (after saying why) when container tests should skip: no engine, or no
+/// `$WARDEN_REDIS_IMAGE` on it.
 pub async fn engine() -> Option<Docker> {
     let required = std::env::var("WARDEN_REQUIRE_DOCKER").as_deref() == Ok("1");
-    let why = match docker::connect().await {
-        Ok(d) => {
+    let why = match warden::docker::connect().await {
+        Ok(_) => {
+            let d = Docker::connect_with_defaults()
+                .expect("client")
+                .negotiate_version()
+                .await
+                .expect("negotiate the API version");
             let image = docker::default_image();
             match d.inspect_image(&image).await {
                 Ok(_) => return Some(d),
@@ -40,6 +46,18 @@ pub async fn engine() -> Option<Docker> {
     }
     eprintln!("SKIPPED: {why}; set WARDEN_REQUIRE_DOCKER=1 to fail instead");
     None
+}
+
+/// warden's edge to the engine (call after [`engine`] said there is one).
+pub async fn edge() -> warden::docker::Engine {
+    warden::docker::connect()
+        .await
+        .expect("connect to the engine")
+}
+
+/// The `filters` value selecting objects labelled `key=value`.
+pub fn label_filter(key: &str, value: &str) -> HashMap<String, Vec<String>> {
+    HashMap::from([("label".to_string(), vec![format!("{key}={value}")])])
 }
 
 /// A docker lab and the temp dir holding its state; the lab is removed on drop.
@@ -180,7 +198,7 @@ impl TestContainer {
 impl Drop for TestContainer {
     fn drop(&mut self) {
         let (docker, id) = (self.docker.clone(), self.id.clone());
-        docker::block_on_thread(async move {
+        warden::docker::block_on_thread(async move {
             let opts = RemoveContainerOptionsBuilder::default()
                 .force(true)
                 .v(true)
