@@ -12,9 +12,12 @@ const PURE: &[&str] = &[
     "src/sentinel/event.rs",
     "src/sentinel/timeline.rs",
     "src/sentinel/view.rs",
+    "src/workload/config.rs",
     "src/workload/history.rs",
+    "src/workload/tally.rs",
     "src/lab/config.rs",
     "src/lab/stack.rs",
+    "src/fault/spec.rs",
     "src/fault/target.rs",
     "src/docker/select.rs",
     "src/drill/scenario.rs",
@@ -31,6 +34,87 @@ const PURE: &[&str] = &[
     "src/restore/checks.rs",
     "src/restore/report.rs",
 ];
+
+/// Modules every module may import: the crate's error type and plain addresses.
+const LEAVES: &[&str] = &["error", "addr"];
+
+/// The module path (`a::b`) of a source file under `src/`.
+fn module_of(file: &Path) -> Vec<String> {
+    let rel = file.strip_prefix(root().join("src")).unwrap();
+    let mut segs: Vec<String> = rel
+        .with_extension("")
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if segs.last().is_some_and(|l| l == "mod") {
+        segs.pop();
+    }
+    segs
+}
+
+/// The crate paths a file's `use` lines name (before its tests), resolved from `crate::` and
+/// `super::`.
+fn imported_paths(file: &Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(file).unwrap();
+    let here = module_of(file);
+    let body = text.split("#[cfg(test)]").next().unwrap_or_default();
+    let mut out = Vec::new();
+    for line in body.lines().map(str::trim) {
+        let Some(path) = line
+            .strip_prefix("use ")
+            .or_else(|| line.strip_prefix("pub use "))
+        else {
+            continue;
+        };
+        let path = path.split(['{', ';']).next().unwrap_or_default();
+        let mut segs: Vec<String> = path
+            .split("::")
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
+        let mut base = match segs.first().map(String::as_str) {
+            Some("crate") => Vec::new(),
+            Some("super") => here[..here.len().saturating_sub(1)].to_vec(),
+            _ => continue,
+        };
+        segs.remove(0);
+        while segs.first().is_some_and(|s| s == "super") {
+            base.pop();
+            segs.remove(0);
+        }
+        base.extend(segs);
+        out.push(base);
+    }
+    out
+}
+
+#[test]
+fn pure_modules_import_only_pure_modules() {
+    let pure: Vec<Vec<String>> = PURE.iter().map(|p| module_of(&root().join(p))).collect();
+    for p in PURE {
+        let path = root().join(p);
+        let mut files = Vec::new();
+        if path.is_dir() {
+            rust_files(&path, &mut files);
+        } else {
+            files.push(path);
+        }
+        for f in files {
+            for import in imported_paths(&f) {
+                let ok = LEAVES
+                    .iter()
+                    .any(|l| import.first().is_some_and(|s| s == l))
+                    || pure.iter().any(|m| import.starts_with(m));
+                assert!(
+                    ok,
+                    "{} is pure but imports `{}` from an I/O module: move the type down",
+                    f.display(),
+                    import.join("::")
+                );
+            }
+        }
+    }
+}
 
 /// The CLI layer: the only files that may name `crate::cli`.
 const CLI_LAYER: &[&str] = &[

@@ -7,9 +7,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::addr::Addr;
-use crate::fault::{Fault, Reach};
-use crate::lab::SentinelSettings;
-use crate::workload::WorkloadConfig;
+use crate::fault::spec::{Fault, Reach};
+use crate::lab::config::SentinelSettings;
+use crate::workload::config::WorkloadConfig;
 
 /// A drill: what to hit, with what workload, which fault, and the targets to meet.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 //! from the engine. Every container chosen must pass the edge's opt-in guard
 //! ([`crate::docker::select::guard`]), or the whole choice is refused with the reason.
 
-use super::{Action, Fault, Target};
+use super::spec::{Action, Fault, Target};
 use crate::addr::Addr;
 use crate::docker::select::{ContainerInfo, LABEL_PROJECT, allowed, by_host};
 use crate::error::{Error, Result};

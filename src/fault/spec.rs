@@ -1,0 +1,169 @@
+//! Pure: a fault as a scenario states it — what to do ([`Action`]), to which instance
+//! ([`Target`]), for how long — its validation, and how far a backend must reach
+//! ([`Reach`]) to carry it out.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// How far a drill's faults reach into the deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Redis commands only (given Sentinels, no lab).
+    Commands,
+    /// The processes of a local lab.
+    Process,
+    /// Containers through the Docker API.
+    Docker,
+}
+
+/// What to do to the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// SIGKILL the process; restarted at the end of the trial.
+    Kill,
+    /// SIGTERM the process (a graceful shutdown); restarted at the end of the trial.
+    Stop,
+    /// SIGSTOP the process for `duration`, then SIGCONT.
+    Pause,
+    /// `DEBUG SLEEP <duration>` on the node: its event loop freezes, the process stays.
+    DebugSleep,
+    /// `SENTINEL FAILOVER <master>`: a manual failover, the primary stays healthy.
+    SentinelFailover,
+    /// Docker only: restart the container (graceful stop, then start); nothing to revert.
+    Restart,
+    /// Docker only: disconnect the container from its networks for `duration`, then
+    /// reconnect it with its aliases (and its IP where the network allows pinning it).
+    Disconnect,
+    /// Docker only: for `duration`, drop all traffic between the target (plus
+    /// `with_sentinels` Sentinels) and the rest of the stack, inside each container's network
+    /// namespace; the host still reaches both sides.
+    Partition,
+}
+
+/// Which instance the fault hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    /// The current primary, as the Sentinels report it just before the fault.
+    Primary,
+    /// Docker only: data nodes that are not the current primary (`count` of them).
+    Replica,
+    /// Docker only: Sentinels (`count` of them).
+    Sentinel,
+}
+
+/// A fault as a scenario states it (`[fault]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    /// What to do.
+    pub action: Action,
+    /// To which instance.
+    #[serde(default = "primary")]
+    pub target: Target,
+    /// For `pause` and `debug-sleep`: how long the node stays frozen; for `disconnect` and
+    /// `partition`: how long it stays cut off.
+    #[serde(default, with = "humantime_serde")]
+    pub duration: Option<Duration>,
+    /// Docker only: how many containers of the target kind (default 1).
+    #[serde(default)]
+    pub count: Option<u32>,
+    /// Docker `partition` only: Sentinels on the target's side (default 0).
+    #[serde(default)]
+    pub with_sentinels: Option<u32>,
+}
+
+impl Target {
+    /// The name used in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Primary => "primary",
+            Target::Replica => "replica",
+            Target::Sentinel => "sentinel",
+        }
+    }
+}
+
+fn primary() -> Target {
+    Target::Primary
+}
+
+impl Fault {
+    /// Checks the settings fit together; returns what is wrong.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        if self.with_sentinels.is_some() && self.action != Action::Partition {
+            return Err("`with_sentinels` goes only with `partition`".into());
+        }
+        if self.count == Some(0) {
+            return Err("`count` must be at least 1".into());
+        }
+        if self.target == Target::Primary && self.count.is_some_and(|c| c > 1) {
+            return Err("there is one primary: `count` must be 1".into());
+        }
+        let needs_duration = self.timed() || self.action == Action::DebugSleep;
+        match (needs_duration, self.duration) {
+            (true, None) => Err(format!("fault `{}` needs a `duration`", self.action.name())),
+            (false, Some(_)) => Err(format!(
+                "fault `{}` takes no `duration` (it is reverted at the end of the trial)",
+                self.action.name()
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the fault acts on a process, so it needs a lab that knows the PIDs.
+    pub fn needs_process(&self) -> bool {
+        matches!(self.action, Action::Kill | Action::Stop | Action::Pause)
+    }
+
+    /// Whether only the docker backend can carry the fault out.
+    pub fn docker_only(&self) -> bool {
+        matches!(
+            self.action,
+            Action::Restart | Action::Disconnect | Action::Partition
+        ) || self.target != Target::Primary
+            || self.count.is_some()
+    }
+
+    /// Whether the fault can be carried out where `reach` goes; what to set when not.
+    pub fn reaches(&self, reach: Reach) -> std::result::Result<(), String> {
+        match reach {
+            Reach::Commands if self.needs_process() || self.docker_only() => Err(format!(
+                "`{}` acts on a process or container: set target.lab, lab_dir or compose_project",
+                self.action.name()
+            )),
+            Reach::Process if self.docker_only() => Err(format!(
+                "`{}` on {} needs the docker backend: set target.lab = \"docker\"",
+                self.action.name(),
+                self.target.name()
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the fault is reverted when its `duration` ends (rather than after the trial).
+    pub fn timed(&self) -> bool {
+        matches!(
+            self.action,
+            Action::Pause | Action::Disconnect | Action::Partition
+        )
+    }
+}
+
+impl Action {
+    /// The name used in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Kill => "kill",
+            Action::Stop => "stop",
+            Action::Pause => "pause",
+            Action::DebugSleep => "debug-sleep",
+            Action::SentinelFailover => "sentinel-failover",
+            Action::Restart => "restart",
+            Action::Disconnect => "disconnect",
+            Action::Partition => "partition",
+        }
+    }
+}
