@@ -13,6 +13,20 @@ use crate::error::{EXIT_ERROR, EXIT_MET, EXIT_MISSED, Error, Result};
 use crate::lab::docker::DockerLab;
 use crate::lab::{Backend, Lab, LabSpec, SentinelSettings};
 
+/// `print!` through [`out`]: a closed stdout is an error [`run`] ends quietly on, not a panic.
+macro_rules! outp {
+    ($($t:tt)*) => {
+        crate::commands::out(&format!($($t)*))?
+    };
+}
+
+/// `println!` through [`out`].
+macro_rules! outln {
+    ($($t:tt)*) => {
+        crate::commands::out(&format!("{}\n", format_args!($($t)*)))?
+    };
+}
+
 mod backup;
 mod docker_lab;
 
@@ -57,7 +71,6 @@ fn usage_line(rendered: &str) -> String {
 /// as one line on stderr; a closed stdout (`warden … | head -1`) ends the command quietly
 /// with 0.
 pub fn run(cli: Cli) -> u8 {
-    exit_quietly_on_closed_stdout();
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -82,25 +95,6 @@ pub fn run(cli: Cli) -> u8 {
             e.exit_code()
         }
     }
-}
-
-/// `println!` panics when stdout is a closed pipe. This command layer writes through [`out`]
-/// instead, which turns that into an error [`run`] ends quietly on; for `println!`s elsewhere,
-/// this hook ends the process with 0 and no panic message. Other panics report as usual.
-fn exit_quietly_on_closed_stdout() {
-    let report = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let payload = info.payload();
-        let text = payload
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| payload.downcast_ref::<&str>().copied())
-            .unwrap_or("");
-        if text.starts_with("failed printing to stdout") && text.contains("Broken pipe") {
-            std::process::exit(EXIT_MET.into());
-        }
-        report(info)
-    }));
 }
 
 /// Writes `text` to stdout. A failure is an [`Error::Io`] on `<stdout>`; when it is a closed

@@ -25,7 +25,7 @@ pub async fn bench(a: BenchBackup) -> Result<u8> {
         value_size: a.value_size,
         rounds: a.rounds,
     };
-    print!("{}", crate::bench::backup::run(&spec).await?);
+    outp!("{}", crate::bench::backup::run(&spec).await?);
     Ok(EXIT_MET)
 }
 
@@ -52,9 +52,9 @@ pub async fn verify(args: VerifyArgs) -> Result<u8> {
             pattern: &args.pattern,
             summary: &summary,
         };
-        println!("{}", json(&r));
+        outln!("{}", json(&r));
     } else {
-        print!("{}", report::verify_table(&file, &args.pattern, &summary));
+        outp!("{}", report::verify_table(&file, &args.pattern, &summary));
     }
     Ok(if summary.valid { EXIT_MET } else { EXIT_MISSED })
 }
@@ -147,14 +147,14 @@ pub async fn backup(args: BackupArgs) -> Result<u8> {
             deleted: &deleted,
             peak_rss_kib: peak_rss_kib(),
         };
-        println!("{}", json(&r));
+        outln!("{}", json(&r));
     } else {
-        print!("{}", report::backup_table(&stored.join(", "), &manifest));
+        outp!("{}", report::backup_table(&stored.join(", "), &manifest));
         if let Some(kib) = peak_rss_kib() {
-            println!("{:<20} {}", "peak rss", report::bytes(kib * 1024));
+            outln!("{:<20} {}", "peak rss", report::bytes(kib * 1024));
         }
         for f in &deleted {
-            println!("{:<20} {f}", "deleted (retention)");
+            outln!("{:<20} {f}", "deleted (retention)");
         }
     }
     Ok(EXIT_MET)
@@ -202,9 +202,9 @@ pub async fn list(args: BackupsListArgs) -> Result<u8> {
     };
     if args.json {
         let manifests: Vec<&Manifest> = entries.iter().map(|e| &e.manifest).collect();
-        println!("{}", json(&manifests));
+        outln!("{}", json(&manifests));
     } else {
-        print!("{}", report::list_table(&entries, &incomplete));
+        outp!("{}", report::list_table(&entries, &incomplete));
     }
     Ok(EXIT_MET)
 }
@@ -240,9 +240,9 @@ pub async fn restore_test(args: RestoreTestArgs) -> Result<u8> {
             observed: &observed,
             checks: &checks,
         };
-        println!("{}", json(&r));
+        outln!("{}", json(&r));
     } else {
-        print!("{}", checks::table(&observed, &checks));
+        outp!("{}", checks::table(&observed, &checks));
     }
     Ok(if ok { EXIT_MET } else { EXIT_MISSED })
 }
@@ -266,30 +266,30 @@ pub async fn restore(args: RestoreArgs) -> Result<u8> {
         restore::Target::Docker(container) => {
             let r = restore::docker::run(&spec, &container).await?;
             if args.json {
-                println!("{}", json(&r));
+                outln!("{}", json(&r));
             } else {
-                print!("{}", restore::report::restored_docker(&r));
+                outp!("{}", restore::report::restored_docker(&r));
             }
             return Ok(if r.check.ok { EXIT_MET } else { EXIT_MISSED });
         }
     };
     let r = restore::dir::run(&spec, dir).await?;
     if args.json {
-        println!("{}", json(&r));
+        outln!("{}", json(&r));
         return Ok(EXIT_MET);
     }
-    println!("{:<20} {} ({} keys)", "restored", r.file, r.keys);
-    println!("{:<20} {}", "rdb", r.rdb.display());
-    println!(
+    outln!("{:<20} {} ({} keys)", "restored", r.file, r.keys);
+    outln!("{:<20} {}", "rdb", r.rdb.display());
+    outln!(
         "{:<20} {} (base = the same RDB)",
         "aof",
         r.aof_dir.display()
     );
     let what = if r.checkpointed { "kept" } else { "deleted" };
     for p in &r.previous {
-        println!("{:<20} {}", format!("previous ({what})"), p.display());
+        outln!("{:<20} {}", format!("previous ({what})"), p.display());
     }
-    println!(
+    outln!(
         "{:<20} start the node: with appendonly yes it loads {}, with appendonly no {}",
         "next",
         r.aof_dir.display(),

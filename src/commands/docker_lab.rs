@@ -18,7 +18,7 @@ pub async fn up(a: LabUp) -> Result<u8> {
         ready_timeout: a.timeout,
     };
     let lab = DockerLab::up(spec).await?;
-    println!(
+    outln!(
         "docker lab {} up in {} (master name '{}', network {})",
         lab.lab_id(),
         lab.dir().display(),
@@ -26,7 +26,7 @@ pub async fn up(a: LabUp) -> Result<u8> {
         lab.network()
     );
     for c in lab.containers() {
-        println!(
+        outln!(
             "  {:<8} {:<20} {:<36} {}",
             c.role.name(),
             c.addr.to_string(),
@@ -35,7 +35,7 @@ pub async fn up(a: LabUp) -> Result<u8> {
         );
     }
     let sentinels: Vec<String> = lab.sentinels().iter().map(ToString::to_string).collect();
-    println!("sentinels: {}", sentinels.join(","));
+    outln!("sentinels: {}", sentinels.join(","));
     lab.detach();
     Ok(EXIT_MET)
 }
@@ -45,7 +45,7 @@ pub async fn up(a: LabUp) -> Result<u8> {
 /// Sentinels.
 pub async fn status(dir: &Path) -> Result<u8> {
     let lab = DockerLab::load(dir).await?;
-    println!(
+    outln!(
         "docker lab {} in {} (master name '{}')",
         lab.lab_id(),
         dir.display(),
@@ -72,11 +72,11 @@ pub async fn status(dir: &Path) -> Result<u8> {
             c.name,
             detail.trim()
         );
-        println!("{}", line.trim_end());
+        outln!("{}", line.trim_end());
     }
     match topology::ask_primary(&lab.sentinels(), lab.master(), Timeouts::CONTROL).await {
-        Ok(p) => println!("primary (per Sentinels): {p}"),
-        Err(e) => println!("primary: unknown ({e})"),
+        Ok(p) => outln!("primary (per Sentinels): {p}"),
+        Err(e) => outln!("primary: unknown ({e})"),
     }
     Ok(EXIT_MET)
 }
