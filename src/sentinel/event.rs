@@ -304,18 +304,25 @@ impl SentinelEvent {
     }
 
     /// A key identifying "the same occurrence" reported by several Sentinels: the
-    /// canonical text with `extra` and comment text dropped (`+odown … #quorum 2/2` and
-    /// `#quorum 3/2` share a key).
+    /// canonical text of channel and whole payload, less a trailing `#` comment of an
+    /// instance event (`+odown … #quorum 2/2` and `#quorum 3/2` are each Sentinel's own
+    /// count of the same occurrence). `+set m … quorum 6` and `+set m … client-reconfig-script
+    /// …` differ.
     pub fn dedup_key(&self) -> String {
         let detail = match &self.detail {
             Detail::Instance {
-                instance, master, ..
+                instance,
+                master,
+                extra,
             } => Detail::Instance {
                 instance: instance.clone(),
                 master: master.clone(),
-                extra: None,
+                extra: extra
+                    .as_deref()
+                    .map(|x| x.split_once('#').map_or(x, |(before, _)| before).trim())
+                    .filter(|x| !x.is_empty())
+                    .map(str::to_owned),
             },
-            Detail::Comment(_) => Detail::Comment(String::new()),
             other => other.clone(),
         };
         SentinelEvent {
@@ -323,6 +330,18 @@ impl SentinelEvent {
             detail,
         }
         .to_string()
+    }
+
+    /// The kind whose occurrence this one ends for the same payload: `-sdown` ends `+sdown`
+    /// and the reverse, `-odown` / `+odown` likewise.
+    pub fn ends(&self) -> Option<EventKind> {
+        Some(match self.kind {
+            EventKind::Sdown => EventKind::SdownCleared,
+            EventKind::SdownCleared => EventKind::Sdown,
+            EventKind::Odown => EventKind::OdownCleared,
+            EventKind::OdownCleared => EventKind::Odown,
+            _ => return None,
+        })
     }
 }
 
@@ -525,7 +544,18 @@ mod tests {
             Some("x")
         );
         assert_eq!(parse("+new-epoch", "3").master_name(), None);
-        assert_eq!(parse("+tilt", "#tilt mode entered").dedup_key(), "+tilt #");
+        assert_eq!(
+            parse("+tilt", "#tilt mode entered").dedup_key(),
+            "+tilt #tilt mode entered"
+        );
+        // The payload after the instance is part of the occurrence, a `#` comment is not.
+        let quorum = parse("+set", "master m 127.0.0.1 17001 quorum 6");
+        let script = parse(
+            "+set",
+            "master m 127.0.0.1 17001 client-reconfig-script /x.sh",
+        );
+        assert_ne!(quorum.dedup_key(), script.dedup_key());
+        assert_eq!(quorum.dedup_key(), "+set master m 127.0.0.1 17001 quorum 6");
     }
 
     #[test]
