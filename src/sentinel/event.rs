@@ -303,11 +303,9 @@ impl SentinelEvent {
         }
     }
 
-    /// A key identifying "the same occurrence" reported by several Sentinels: the
-    /// canonical text of channel and whole payload, less a trailing `#` comment of an
-    /// instance event (`+odown … #quorum 2/2` and `#quorum 3/2` are each Sentinel's own
-    /// count of the same occurrence). `+set m … quorum 6` and `+set m … client-reconfig-script
-    /// …` differ.
+    /// A key identifying "the same occurrence" reported by several Sentinels: channel and
+    /// whole payload, canonical, less an instance event's `#` comment (`#quorum 2/2` and
+    /// `#quorum 3/2` are each Sentinel's own count of the same `+odown`).
     pub fn dedup_key(&self) -> String {
         let detail = match &self.detail {
             Detail::Instance {
@@ -330,18 +328,6 @@ impl SentinelEvent {
             detail,
         }
         .to_string()
-    }
-
-    /// The kind whose occurrence this one ends for the same payload: `-sdown` ends `+sdown`
-    /// and the reverse, `-odown` / `+odown` likewise.
-    pub fn ends(&self) -> Option<EventKind> {
-        Some(match self.kind {
-            EventKind::Sdown => EventKind::SdownCleared,
-            EventKind::SdownCleared => EventKind::Sdown,
-            EventKind::Odown => EventKind::OdownCleared,
-            EventKind::OdownCleared => EventKind::Odown,
-            _ => return None,
-        })
     }
 }
 
@@ -548,14 +534,8 @@ mod tests {
             parse("+tilt", "#tilt mode entered").dedup_key(),
             "+tilt #tilt mode entered"
         );
-        // The payload after the instance is part of the occurrence, a `#` comment is not.
-        let quorum = parse("+set", "master m 127.0.0.1 17001 quorum 6");
-        let script = parse(
-            "+set",
-            "master m 127.0.0.1 17001 client-reconfig-script /x.sh",
-        );
-        assert_ne!(quorum.dedup_key(), script.dedup_key());
-        assert_eq!(quorum.dedup_key(), "+set master m 127.0.0.1 17001 quorum 6");
+        let set = parse("+set", "master m 127.0.0.1 17001 quorum 6 #x");
+        assert_eq!(set.dedup_key(), "+set master m 127.0.0.1 17001 quorum 6");
     }
 
     #[test]

@@ -90,7 +90,7 @@ impl Timeline {
     /// An empty timeline. A report joins the latest entry with the same
     /// [`SentinelEvent::dedup_key`] (channel and whole payload) when that entry's first
     /// report is within `window`, this source has not reported that entry yet, and no report
-    /// of the event that ends it ([`SentinelEvent::ends`]: `-sdown` for `+sdown`) came in
+    /// of the event that ends it (`-sdown` for `+sdown`, and the reverse; `±odown`) came in
     /// between; otherwise it starts a new entry (the same event can recur later).
     pub fn new(window: Duration) -> Self {
         Self {
@@ -110,7 +110,7 @@ impl Timeline {
         event: SentinelEvent,
     ) -> Ingest {
         let key = event.dedup_key();
-        if let Some(kind) = event.ends() {
+        if let Some(kind) = ends(&event.kind) {
             // `+sdown` after a `-sdown` of the same instance is a new period, never the old one.
             let ended = SentinelEvent {
                 kind,
@@ -216,6 +216,17 @@ impl Timeline {
             failover_end: of(EventKind::FailoverEnd, is_master),
         }
     }
+}
+
+/// The kind whose occurrence one of `kind` ends for the same payload.
+fn ends(kind: &EventKind) -> Option<EventKind> {
+    Some(match kind {
+        EventKind::Sdown => EventKind::SdownCleared,
+        EventKind::SdownCleared => EventKind::Sdown,
+        EventKind::Odown => EventKind::OdownCleared,
+        EventKind::OdownCleared => EventKind::Odown,
+        _ => return None,
+    })
 }
 
 fn abs_diff(a: Instant, b: Instant) -> Duration {
