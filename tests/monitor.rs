@@ -85,3 +85,32 @@ async fn a_killed_sentinel_is_a_closed_gap_after_its_restart() {
     assert_eq!(gap.to, up_at);
     assert!(gap.from < gap.to.expect("closed"), "{gap:?}");
 }
+
+/// Issue "Production watch": a Sentinel that answers `NOAUTH` is an authentication failure
+/// named as such (it was reported as "connection closed"), without the password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authentication_failure_is_named_as_such() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ports = support::free_ports(2);
+    let conf = format!(
+        "port {}\nbind 127.0.0.1\ndir {}\nrequirepass s3cret-pw\nsentinel monitor m 127.0.0.1 {} 2\n",
+        ports[0],
+        dir.path().display(),
+        ports[1]
+    );
+    let sentinel = support::RedisProc::start(dir.path(), "sentinel", ports[0], &conf, true);
+    let logs = vec![sentinel.log.clone()];
+    let addr = sentinel.addr();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let _monitor = monitor::spawn_for(std::slice::from_ref(&addr), "m", Backoff::default(), tx);
+    let mut reason = String::new();
+    recv_until(&mut rx, WAIT, "an authentication failure", &logs, |ev| {
+        if let MonitorEvent::Disconnected { reason: r, .. } = ev {
+            reason = r;
+        }
+        reason.contains("authentication")
+    })
+    .await;
+    assert_eq!(reason, format!("authentication failed on {addr} (NOAUTH)"));
+    assert!(!reason.contains("s3cret"));
+}

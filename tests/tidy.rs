@@ -24,6 +24,7 @@ const PURE: &[&str] = &[
     "src/drill/checker.rs",
     "src/drill/report.rs",
     "src/watch/episode.rs",
+    "src/watch/episode",
     "src/backup/aof.rs",
     "src/backup/compress.rs",
     "src/backup/manifest.rs",

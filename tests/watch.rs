@@ -1,12 +1,16 @@
 //! `warden watch` against a real lab: a manual failover is printed as it happens and summed up
-//! as one episode, and exported as one OTLP trace; bad targets are one-line errors.
+//! as one episode, and exported as one OTLP trace; started before the Sentinels it waits for
+//! them; a Sentinel restart is bridged and a switch made during the gap is recorded after it;
+//! only bad input is an error.
 
 mod support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
 
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
@@ -18,6 +22,7 @@ use serde_json::Value;
 use support::{TestLab, WAIT, Warden, dump_logs};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio_stream::wrappers::TcpListenerStream;
+use warden::addr::Addr;
 use warden::client::{self, Timeouts};
 
 /// Reads the child's JSON lines until `pred` matches one; panics with what was read on timeout.
@@ -131,19 +136,40 @@ async fn a_manual_failover_is_one_episode_with_its_phases_in_order() {
         .count();
     assert_eq!(switches, 1, "{seen:#?}");
 
-    let run = w.run(&["watch", "--sentinels", &list, "--master", "nosuchmaster"]);
-    assert!(run.one_line_error().contains("nosuchmaster"), "{run:#?}");
+    // A master the Sentinels do not monitor (yet) is waited for, not an error.
+    let run = w.run(&[
+        "watch",
+        "--json",
+        "--duration",
+        "1500ms",
+        "--sentinels",
+        &list,
+        "--master",
+        "nosuchmaster",
+    ]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(run.stdout.contains(r#""type":"waiting""#), "{run:#?}");
+    assert!(run.stderr.contains("nosuchmaster"), "{run:#?}");
 }
 
 #[test]
-fn an_unreachable_sentinel_a_missing_lab_and_a_bad_endpoint_are_one_line_errors() {
+fn only_bad_input_is_an_error_an_unreachable_sentinel_is_waited_for() {
     let w = Warden::new();
     let port = support::free_ports(1)[0];
-    let run = w.run(&["watch", "--sentinels", &format!("127.0.0.1:{port}")]);
-    assert!(
-        run.one_line_error().contains("no Sentinel answered"),
-        "{run:#?}"
-    );
+    let run = w.run(&[
+        "watch",
+        "--json",
+        "--duration",
+        "1s",
+        "--sentinels",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(run.stdout.contains(r#""type":"disconnected""#), "{run:#?}");
+    assert!(run.stderr.contains("retrying"), "{run:#?}");
+
+    let run = w.run(&["watch", "--sentinels", "not-an-address"]);
+    assert_eq!(run.code, 2, "{run:#?}");
 
     let run = w.run(&["watch"]);
     assert!(run.one_line_error().contains("warden lab up"), "{run:#?}");
@@ -254,4 +280,166 @@ async fn a_watched_failover_is_exported_as_one_otlp_trace() {
         (root_ms - summary_ms).abs() < 1.0,
         "{root_ms} vs {summary_ms}"
     );
+}
+
+/// Sends `SENTINEL FAILOVER` to `via` and waits until it names another primary.
+async fn failover_via(via: &Addr, master: &str, logs: &[std::path::PathBuf]) -> (Addr, Addr) {
+    let ask = || async {
+        let mut con = client::connect(via, Timeouts::CONTROL).await.ok()?;
+        let (h, p): (String, u16) = redis::cmd("SENTINEL")
+            .arg("GET-MASTER-ADDR-BY-NAME")
+            .arg(master)
+            .query_async(&mut con)
+            .await
+            .ok()?;
+        Some(Addr::new(h, p))
+    };
+    let old = ask().await.expect("a primary");
+    let mut con = client::connect(via, Timeouts::CONTROL)
+        .await
+        .expect("sentinel");
+    let _: String = redis::cmd("SENTINEL")
+        .arg("FAILOVER")
+        .arg(master)
+        .query_async(&mut con)
+        .await
+        .expect("SENTINEL FAILOVER");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(new) = ask().await.filter(|a| *a != old) {
+            return (old, new);
+        }
+        if Instant::now() >= deadline {
+            dump_logs(logs);
+            panic!("{via} named no new primary");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until something listens on `addr`; returns when it was first seen.
+async fn listening(addr: &Addr) -> Instant {
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        if tokio::net::TcpStream::connect((addr.host.as_str(), addr.port))
+            .await
+            .is_ok()
+        {
+            return Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    panic!("{addr} did not listen");
+}
+
+fn kill_and_reap(lab: &mut warden::lab::Lab, addr: &Addr) {
+    lab.signal(addr, Signal::SIGKILL).expect("kill sentinel");
+    let deadline = Instant::now() + WAIT;
+    while lab.is_running(addr).unwrap_or(true) {
+        assert!(Instant::now() < deadline, "{addr} still running");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Issue "Production watch": started while no Sentinel answers, `watch` waits (it used to
+/// exit 2), then records a failover.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn started_before_the_sentinels_it_waits_and_records_a_failover() {
+    let t = TestLab::up().await;
+    let logs = t.logs();
+    let master = t.lab.master().to_string();
+    let mut lab = t.lab;
+    let sentinels = lab.sentinels();
+    for s in &sentinels {
+        kill_and_reap(&mut lab, s);
+    }
+    let list = sentinels
+        .iter()
+        .map(Addr::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let w = Warden::new();
+    let (mut child, rx) = spawn_watch(&w, &["--sentinels", &list, "--master", &master]);
+    let mut seen = Vec::new();
+    for _ in &sentinels {
+        read_until(&rx, &mut seen, "a Sentinel reported down", |v| {
+            v["type"] == "disconnected"
+        });
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        matches!(child.try_wait(), Ok(None)),
+        "watch exited: {seen:#?}"
+    );
+    for s in &sentinels {
+        lab.restart(s).expect("restart sentinel");
+    }
+    for _ in &sentinels {
+        read_until(&rx, &mut seen, "an answer", |v| v["type"] == "primary");
+    }
+    let (old, new) = failover_via(&sentinels[1], &master, &logs).await;
+    read_until(&rx, &mut seen, "the failover record", |v| {
+        v["type"] == "failover"
+    });
+    let f = seen.last().expect("record").clone();
+    assert_eq!(f["outcome"], "failed_over", "{f:#}");
+    assert_eq!(f["old"], old.to_string(), "{f:#}");
+    assert_eq!(f["new"], new.to_string(), "{f:#}");
+    assert_eq!(f["observed"], "live", "{f:#}");
+    let status = child.wait().expect("watch exits after one episode");
+    assert!(status.success(), "{status}: {seen:#?}");
+}
+
+/// Issue "Production watch": a Sentinel restart is bridged within about the backoff, and the
+/// switch made while the watch could not see any Sentinel is recorded after the gap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_is_bridged_and_a_switch_in_the_gap_is_recorded_after_it() {
+    let t = TestLab::up().await;
+    let logs = t.logs();
+    let master = t.lab.master().to_string();
+    let mut lab = t.lab;
+    let sentinels = lab.sentinels();
+    let watched = sentinels[0].clone();
+    let w = Warden::new();
+    let (mut child, rx) = spawn_watch(
+        &w,
+        &["--sentinels", &watched.to_string(), "--master", &master],
+    );
+    let mut seen = Vec::new();
+    read_until(&rx, &mut seen, "the first answer", |v| {
+        v["type"] == "primary"
+    });
+
+    // A quick restart: the watch is back within the first retries.
+    kill_and_reap(&mut lab, &watched);
+    lab.restart(&watched).expect("restart");
+    let up = listening(&watched).await;
+    read_until(&rx, &mut seen, "the reconnection", |v| {
+        v["type"] == "connected"
+    });
+    let latency = Instant::now().saturating_duration_since(up);
+    eprintln!("reconnected {latency:?} after the restarted Sentinel listened");
+    assert!(
+        latency < Duration::from_millis(1500),
+        "{latency:?}: {seen:#?}"
+    );
+
+    // A switch while the only watched Sentinel is down.
+    kill_and_reap(&mut lab, &watched);
+    let (old, new) = failover_via(&sentinels[1], &master, &logs).await;
+    lab.restart(&watched).expect("restart");
+    read_until(&rx, &mut seen, "the failover record", |v| {
+        v["type"] == "failover"
+    });
+    let f = seen.last().expect("record").clone();
+    assert_eq!(f["old"], old.to_string(), "{f:#}");
+    assert_eq!(f["new"], new.to_string(), "{f:#}");
+    assert_eq!(f["observed"], "after_gap", "{f:#}");
+    let status = child.wait().expect("watch exits after one episode");
+    assert!(status.success(), "{status}: {seen:#?}");
+    let gaps = seen
+        .iter()
+        .filter(|v| v["type"] == "connected" && v["gap_ms"].is_number())
+        .count();
+    assert!(gaps >= 1, "{seen:#?}");
 }

@@ -303,19 +303,24 @@ impl SentinelEvent {
         }
     }
 
-    /// A key identifying "the same occurrence" reported by several Sentinels: the
-    /// canonical text with `extra` and comment text dropped (`+odown … #quorum 2/2` and
-    /// `#quorum 3/2` share a key).
+    /// A key identifying "the same occurrence" reported by several Sentinels: channel and
+    /// whole payload, canonical, less an instance event's `#` comment (`#quorum 2/2` and
+    /// `#quorum 3/2` are each Sentinel's own count of the same `+odown`).
     pub fn dedup_key(&self) -> String {
         let detail = match &self.detail {
             Detail::Instance {
-                instance, master, ..
+                instance,
+                master,
+                extra,
             } => Detail::Instance {
                 instance: instance.clone(),
                 master: master.clone(),
-                extra: None,
+                extra: extra
+                    .as_deref()
+                    .map(|x| x.split_once('#').map_or(x, |(before, _)| before).trim())
+                    .filter(|x| !x.is_empty())
+                    .map(str::to_owned),
             },
-            Detail::Comment(_) => Detail::Comment(String::new()),
             other => other.clone(),
         };
         SentinelEvent {
@@ -525,7 +530,12 @@ mod tests {
             Some("x")
         );
         assert_eq!(parse("+new-epoch", "3").master_name(), None);
-        assert_eq!(parse("+tilt", "#tilt mode entered").dedup_key(), "+tilt #");
+        assert_eq!(
+            parse("+tilt", "#tilt mode entered").dedup_key(),
+            "+tilt #tilt mode entered"
+        );
+        let set = parse("+set", "master m 127.0.0.1 17001 quorum 6 #x");
+        assert_eq!(set.dedup_key(), "+set master m 127.0.0.1 17001 quorum 6");
     }
 
     #[test]

@@ -1,8 +1,16 @@
 //! Follows every Sentinel's Pub/Sub stream (`PSUBSCRIBE *`), one task per Sentinel, and sends
 //! each event, stamped where its bytes arrived, to one channel.
 //!
-//! A connection that drops is retried with capped exponential backoff; each session start and
-//! end is sent too, with the reason it ended, so a gap is recorded, never silently lost.
+//! A connection that drops is retried with capped exponential backoff (first retry after
+//! 50 ms, at most 1 s apart, reset by every successful subscription); each session start and
+//! end is sent too, with the reason it ended, so a gap is recorded, never silently lost. An
+//! authentication failure (`NOAUTH`, `WRONGPASS`, `NOPERM`) is named as such, never with the
+//! password.
+//!
+//! Given a master name ([`spawn_for`]), each task also asks its Sentinel, right after every
+//! subscription, where the primary is and its config epoch (`SENTINEL
+//! GET-MASTER-ADDR-BY-NAME`, `SENTINEL MASTER`), again with backoff until it gets an answer,
+//! so whoever follows the events can reconcile what happened in a gap.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -11,6 +19,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::addr::Addr;
+use crate::client::{self, Timeouts};
 use crate::sentinel::event::{self, SentinelEvent};
 use crate::sentinel::timeline::{Ingest, SourceId, Timeline};
 
@@ -31,6 +40,30 @@ pub enum MonitorEvent {
         /// When it was noticed.
         at: Instant,
         /// Why the session ended.
+        reason: String,
+    },
+    /// The Sentinel's answer, right after a subscription: where the primary is.
+    Primary {
+        /// Which Sentinel.
+        source: SourceId,
+        /// When the answer arrived.
+        at: Instant,
+        /// Wall-clock time of the answer.
+        wall: SystemTime,
+        /// `SENTINEL GET-MASTER-ADDR-BY-NAME`.
+        addr: Addr,
+        /// `config-epoch` from `SENTINEL MASTER`.
+        config_epoch: u64,
+    },
+    /// Subscribed, but the Sentinel could not say where the primary is (it does not monitor
+    /// the master, or the query failed); asked again with backoff. Sent when the reason
+    /// changes.
+    Unanswered {
+        /// Which Sentinel.
+        source: SourceId,
+        /// When it was noticed.
+        at: Instant,
+        /// Why.
         reason: String,
     },
     /// An event arrived.
@@ -55,6 +88,7 @@ impl MonitorEvent {
             MonitorEvent::Disconnected { source, at, reason } => {
                 timeline.disconnected(source, at, reason)
             }
+            MonitorEvent::Primary { .. } | MonitorEvent::Unanswered { .. } => {}
             MonitorEvent::Event {
                 source,
                 at,
@@ -70,7 +104,8 @@ impl MonitorEvent {
     }
 }
 
-/// Reconnect delays: doubled after each failed attempt, capped, reset after a healthy session.
+/// Reconnect delays: doubled after each failed attempt, capped, reset by a successful
+/// subscription.
 #[derive(Debug, Clone, Copy)]
 pub struct Backoff {
     /// First delay.
@@ -83,13 +118,10 @@ impl Default for Backoff {
     fn default() -> Self {
         Backoff {
             initial: Duration::from_millis(50),
-            max: Duration::from_secs(2),
+            max: Duration::from_secs(1),
         }
     }
 }
-
-/// A session that lasted this long counts as healthy and resets the backoff.
-const HEALTHY_SESSION: Duration = Duration::from_secs(5);
 
 /// Starts one task per Sentinel. The tasks end when `tx`'s receiver is dropped (or when the
 /// returned set is dropped).
@@ -98,27 +130,50 @@ pub fn spawn(
     backoff: Backoff,
     tx: mpsc::UnboundedSender<MonitorEvent>,
 ) -> JoinSet<()> {
+    spawn_inner(sentinels, None, backoff, tx)
+}
+
+/// Like [`spawn`], and each task also reports its Sentinel's answer about `master`
+/// ([`MonitorEvent::Primary`]) after every subscription.
+pub fn spawn_for(
+    sentinels: &[Addr],
+    master: &str,
+    backoff: Backoff,
+    tx: mpsc::UnboundedSender<MonitorEvent>,
+) -> JoinSet<()> {
+    spawn_inner(sentinels, Some(master), backoff, tx)
+}
+
+fn spawn_inner(
+    sentinels: &[Addr],
+    master: Option<&str>,
+    backoff: Backoff,
+    tx: mpsc::UnboundedSender<MonitorEvent>,
+) -> JoinSet<()> {
     let mut set = JoinSet::new();
     for (source, addr) in sentinels.iter().cloned().enumerate() {
-        set.spawn(follow(source, addr, backoff, tx.clone()));
+        let master = master.map(str::to_owned);
+        set.spawn(follow(source, addr, master, backoff, tx.clone()));
     }
     set
 }
 
 /// Follows one Sentinel until the receiver goes away. The outside sees the connection state
-/// as `Connected` / `Disconnected { reason }` reports; a failed reconnect attempt is not
-/// reported again while the outage lasts.
+/// as `Connected` / `Disconnected { reason }` reports; a failed reconnect attempt is reported
+/// again during an outage only when its reason changes (refused → authentication failed).
 async fn follow(
     source: SourceId,
     addr: Addr,
+    master: Option<String>,
     backoff: Backoff,
     tx: mpsc::UnboundedSender<MonitorEvent>,
 ) {
     let mut delay = backoff.initial;
-    let mut outage_reported = false;
+    let mut reported: Option<String> = None;
     loop {
         match subscribe(&addr).await {
             Ok(mut stream) => {
+                delay = backoff.initial;
                 let start = Instant::now();
                 if tx
                     .send(MonitorEvent::Connected { source, at: start })
@@ -127,25 +182,24 @@ async fn follow(
                     return;
                 }
                 let reason = tokio::select! {
-                    r = forward(source, &mut stream, &tx) => r,
+                    r = session(source, &addr, master.as_deref(), backoff, &mut stream, &tx) => r,
                     _ = tx.closed() => None,
                 };
                 let Some(reason) = reason else { return };
                 let at = Instant::now();
+                tracing::warn!(sentinel = %addr, "{reason}; reconnecting");
+                reported = Some(reason.clone());
                 if tx
                     .send(MonitorEvent::Disconnected { source, at, reason })
                     .is_err()
                 {
                     return;
                 }
-                outage_reported = true;
-                if start.elapsed() >= HEALTHY_SESSION {
-                    delay = backoff.initial;
-                }
             }
             Err(reason) => {
-                if !outage_reported {
-                    outage_reported = true;
+                if reported.as_deref() != Some(reason.as_str()) {
+                    tracing::warn!(sentinel = %addr, "{reason}; retrying (backoff up to {:?})", backoff.max);
+                    reported = Some(reason.clone());
                     let at = Instant::now();
                     if tx
                         .send(MonitorEvent::Disconnected { source, at, reason })
@@ -153,6 +207,8 @@ async fn follow(
                     {
                         return;
                     }
+                } else {
+                    tracing::debug!(sentinel = %addr, "{reason}; retrying in {delay:?}");
                 }
             }
         }
@@ -164,6 +220,130 @@ async fn follow(
     }
 }
 
+/// One subscription: forwards events until the stream ends (`Some(reason)`) or the receiver
+/// is gone (`None`); meanwhile asks once where `master`'s primary is.
+async fn session(
+    source: SourceId,
+    addr: &Addr,
+    master: Option<&str>,
+    backoff: Backoff,
+    stream: &mut redis::aio::PubSubStream,
+    tx: &mpsc::UnboundedSender<MonitorEvent>,
+) -> Option<String> {
+    let ask = async {
+        match master {
+            Some(m) => ask_until_answered(source, addr, m, backoff, tx).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(ask);
+    let mut asking = true;
+    loop {
+        tokio::select! {
+            msg = stream.next() => {
+                let Some(msg) = msg else {
+                    return Some("connection closed".into());
+                };
+                let at = Instant::now();
+                let wall = SystemTime::now();
+                let channel = msg.get_channel_name();
+                let payload: String = msg.get_payload().unwrap_or_default();
+                let event = event::parse(channel, &payload);
+                tx.send(MonitorEvent::Event { source, at, wall, event }).ok()?;
+            }
+            () = &mut ask, if asking => asking = false,
+        }
+    }
+}
+
+/// Asks `addr` where `master`'s primary is until it answers; sends the answer, or an
+/// `Unanswered` report each time the reason changes.
+async fn ask_until_answered(
+    source: SourceId,
+    addr: &Addr,
+    master: &str,
+    backoff: Backoff,
+    tx: &mpsc::UnboundedSender<MonitorEvent>,
+) {
+    let mut delay = backoff.initial;
+    let mut reported: Option<String> = None;
+    loop {
+        match ask_primary(addr, master).await {
+            Ok((primary, config_epoch)) => {
+                let _ = tx.send(MonitorEvent::Primary {
+                    source,
+                    at: Instant::now(),
+                    wall: SystemTime::now(),
+                    addr: primary,
+                    config_epoch,
+                });
+                return;
+            }
+            Err(reason) => {
+                if reported.as_deref() != Some(reason.as_str()) {
+                    tracing::warn!(sentinel = %addr, "{reason}; asking again (backoff up to {:?})", backoff.max);
+                    let at = Instant::now();
+                    let _ = tx.send(MonitorEvent::Unanswered {
+                        source,
+                        at,
+                        reason: reason.clone(),
+                    });
+                    reported = Some(reason);
+                }
+            }
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(backoff.max);
+    }
+}
+
+/// `SENTINEL GET-MASTER-ADDR-BY-NAME` and the `config-epoch` of `SENTINEL MASTER`.
+async fn ask_primary(addr: &Addr, master: &str) -> Result<(Addr, u64), String> {
+    let mut con = client::connect(addr, Timeouts::CONTROL)
+        .await
+        .map_err(|e| match e {
+            crate::error::Error::Connect { source, .. } => describe(addr, "cannot reach", &source),
+            other => other.to_string(),
+        })?;
+    let primary: Option<(String, u16)> = redis::cmd("SENTINEL")
+        .arg("GET-MASTER-ADDR-BY-NAME")
+        .arg(master)
+        .query_async(&mut con)
+        .await
+        .map_err(|e| describe(addr, "cannot ask", &e))?;
+    let Some((host, port)) = primary else {
+        return Err(format!(
+            "sentinel {addr} does not monitor a master named '{master}' (yet)"
+        ));
+    };
+    let fields: std::collections::HashMap<String, String> = redis::cmd("SENTINEL")
+        .arg("MASTER")
+        .arg(master)
+        .query_async(&mut con)
+        .await
+        .map_err(|e| describe(addr, "cannot ask", &e))?;
+    let epoch = fields
+        .get("config-epoch")
+        .and_then(|e| e.parse().ok())
+        .ok_or_else(|| format!("sentinel {addr}: SENTINEL MASTER {master} has no config-epoch"))?;
+    Ok((Addr::new(host, port), epoch))
+}
+
+/// One line for a failed call on `addr`; authentication failures say so (by their code
+/// only: nothing of the credentials).
+pub fn describe(addr: &Addr, doing: &str, e: &redis::RedisError) -> String {
+    let auth_code = e
+        .code()
+        .filter(|c| ["NOAUTH", "WRONGPASS", "NOPERM"].contains(c));
+    if let Some(code) = auth_code {
+        return format!("authentication failed on {addr} ({code})");
+    }
+    if e.kind() == redis::ErrorKind::AuthenticationFailed {
+        return format!("authentication failed on {addr}");
+    }
+    format!("{doing} {addr}: {e}")
+}
+
 async fn subscribe(addr: &Addr) -> Result<redis::aio::PubSubStream, String> {
     let client = redis::Client::open(addr.url()).map_err(|e| e.to_string())?;
     let connect = async {
@@ -173,30 +353,7 @@ async fn subscribe(addr: &Addr) -> Result<redis::aio::PubSubStream, String> {
     };
     match tokio::time::timeout(Duration::from_secs(2), connect).await {
         Ok(Ok(stream)) => Ok(stream),
-        Ok(Err(e)) => Err(format!("cannot subscribe to {addr}: {e}")),
+        Ok(Err(e)) => Err(describe(addr, "cannot subscribe to", &e)),
         Err(_) => Err(format!("cannot subscribe to {addr}: timed out")),
     }
-}
-
-/// Forwards messages until the stream ends (`Some(reason)`) or the receiver is gone (`None`).
-async fn forward(
-    source: SourceId,
-    stream: &mut redis::aio::PubSubStream,
-    tx: &mpsc::UnboundedSender<MonitorEvent>,
-) -> Option<String> {
-    while let Some(msg) = stream.next().await {
-        let at = Instant::now();
-        let wall = SystemTime::now();
-        let channel = msg.get_channel_name();
-        let payload: String = msg.get_payload().unwrap_or_default();
-        let event = event::parse(channel, &payload);
-        tx.send(MonitorEvent::Event {
-            source,
-            at,
-            wall,
-            event,
-        })
-        .ok()?;
-    }
-    Some("connection closed".into())
 }

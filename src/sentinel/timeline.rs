@@ -88,9 +88,10 @@ pub struct Timeline {
 
 impl Timeline {
     /// An empty timeline. A report joins the latest entry with the same
-    /// [`SentinelEvent::dedup_key`] when that entry's first report is within `window` and
-    /// this source has not reported that entry yet; otherwise it starts a new entry (the
-    /// same event can recur later).
+    /// [`SentinelEvent::dedup_key`] (channel and whole payload) when that entry's first
+    /// report is within `window`, this source has not reported that entry yet, and no report
+    /// of the event that ends it (`-sdown` for `+sdown`, and the reverse; `±odown`) came in
+    /// between; otherwise it starts a new entry (the same event can recur later).
     pub fn new(window: Duration) -> Self {
         Self {
             window,
@@ -109,6 +110,14 @@ impl Timeline {
         event: SentinelEvent,
     ) -> Ingest {
         let key = event.dedup_key();
+        if let Some(kind) = ends(&event.kind) {
+            // `+sdown` after a `-sdown` of the same instance is a new period, never the old one.
+            let ended = SentinelEvent {
+                kind,
+                detail: event.detail.clone(),
+            };
+            self.latest.remove(&ended.dedup_key());
+        }
         let report = Report { source, at };
         if let Some(&i) = self.latest.get(&key)
             && let Some(entry) = self.entries.get_mut(i)
@@ -207,6 +216,17 @@ impl Timeline {
             failover_end: of(EventKind::FailoverEnd, is_master),
         }
     }
+}
+
+/// The kind whose occurrence one of `kind` ends for the same payload.
+fn ends(kind: &EventKind) -> Option<EventKind> {
+    Some(match kind {
+        EventKind::Sdown => EventKind::SdownCleared,
+        EventKind::SdownCleared => EventKind::Sdown,
+        EventKind::Odown => EventKind::OdownCleared,
+        EventKind::OdownCleared => EventKind::Odown,
+        _ => return None,
+    })
 }
 
 fn abs_diff(a: Instant, b: Instant) -> Duration {
@@ -358,6 +378,39 @@ mod tests {
             Ingest::New(4)
         );
         assert_eq!(tl.entries().len(), 5);
+    }
+
+    /// Issue "Production watch": a second sdown period 2.5 s after the first was folded
+    /// into it, and different `+set` reports were merged.
+    #[test]
+    fn an_occurrence_after_its_end_is_new_and_payloads_must_match() {
+        let c = Clock::new();
+        let mut tl = Timeline::new(Duration::from_secs(5));
+        assert_eq!(c.feed(&mut tl, 0, 0, SDOWN), Ingest::New(0));
+        let up = "-sdown master m 127.0.0.1 17001";
+        assert_eq!(c.feed(&mut tl, 0, 900, up), Ingest::New(1));
+        // Sentinel 1 saw no first period; its +sdown 2.5 s later is the second one.
+        assert_eq!(c.feed(&mut tl, 1, 2500, SDOWN), Ingest::New(2));
+        assert_eq!(c.feed(&mut tl, 0, 2510, SDOWN), Ingest::Merged(2));
+        assert_eq!(c.feed(&mut tl, 1, 3000, up), Ingest::New(3));
+        let set = "+set master m 127.0.0.1 17001";
+        assert_eq!(
+            c.feed(&mut tl, 0, 4000, &format!("{set} quorum 6")),
+            Ingest::New(4)
+        );
+        assert_eq!(
+            c.feed(
+                &mut tl,
+                1,
+                4001,
+                &format!("{set} client-reconfig-script /x.sh")
+            ),
+            Ingest::New(5)
+        );
+        assert_eq!(
+            c.feed(&mut tl, 2, 4002, &format!("{set} quorum 6")),
+            Ingest::Merged(4)
+        );
     }
 
     /// A failover as three Sentinels report it (leader = 0), offsets in ms.

@@ -1,83 +1,86 @@
-//! Pure: cuts a merged Sentinel timeline into failover episodes of one master — from the
-//! first `+sdown`/`+odown`/`+try-failover` of the master to `+failover-end` (or a timeout,
-//! an abort, or the master coming back) — and sums each one up: phase times, who reported
-//! the switch, old and new primary.
+//! Pure: cuts a merged Sentinel timeline into failover episodes of one master and sums each
+//! one up (phase times, who reported the switch, old and new primary, how it ended).
+//!
+//! The rule is **one transition (a new primary) = one record**, whatever the order of the
+//! events around it:
+//! - an episode opens on the master's `+sdown`/`+odown`, a `+try-failover`, or a
+//!   `+switch-master` nothing announced;
+//! - it ends on the leader's `+failover-end[-for-timeout]`, an abort, `-monitor` or
+//!   `+reset-master` (abandoned), the master's `-sdown` *before* any failover started
+//!   (recovered), or when the next transition starts (a new `+try-failover`, a newer epoch,
+//!   the new primary's `+sdown`, another `+switch-master`) — then it is "switched": the
+//!   leader's end was not seen;
+//! - a `+switch-master` to the primary already known is a repeat (the leader's own, a
+//!   Sentinel catching up) and changes nothing;
+//! - after a connection gap the watch asks a Sentinel for the primary and its config epoch
+//!   ([`Episodes::reconcile`]); a newer config with another address is a transition that
+//!   happened in the gap, recorded with [`Observed::AfterGap`]. An older one is a Sentinel
+//!   that has not caught up, and is ignored.
+//!
+//! Time is an argument (`Instant`), never read here.
 
-use std::fmt;
+mod record;
+
+use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
-
-use serde::Serialize;
 
 use crate::addr::Addr;
 use crate::sentinel::event::{Detail, EventKind, InstanceRole, SentinelEvent};
-use crate::sentinel::timeline::{Entry, Phases, Timeline};
+use crate::sentinel::timeline::{Entry, Phases, SourceId, Timeline};
+pub use record::{Failover, Observed, Outcome};
 
-/// How an episode ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// `+failover-end`: a replica was promoted and the others reconfigured.
-    FailedOver,
-    /// `+failover-end-for-timeout`: promoted, but not every replica confirmed in time.
-    TimedOut,
-    /// The leader gave up (the `-failover-abort-*` channel).
-    Aborted(String),
-    /// `-sdown` of the master before any failover ended: it came back.
-    Recovered,
+/// An episode with a switch and no news for this long is closed as [`Outcome::Switched`]
+/// by [`Episodes::tick`] (the leader's `+failover-end` normally comes within seconds).
+pub const QUIET: Duration = Duration::from_secs(30);
+/// A `+switch-master` first reported by a Sentinel within this long after its connection
+/// came back, with no failover seen in progress, is that Sentinel catching up on a switch
+/// made during the gap (Sentinels exchange hellos every 2 s).
+pub const CATCH_UP: Duration = Duration::from_secs(10);
+
+/// How many recorded transitions' old addresses are remembered.
+const REMEMBERED: usize = 16;
+
+/// A switch from `old` to `new`.
+#[derive(Debug, Clone)]
+struct Switch {
+    old: Addr,
+    new: Addr,
+    observed: Observed,
 }
 
-/// One failover episode, summed up when it ends.
-#[derive(Debug, Clone, Serialize)]
-pub struct Failover {
-    /// Master name.
-    pub master: String,
-    /// How it ended.
-    pub outcome: Outcome,
-    /// Address before the switch (from `+switch-master`).
-    pub old: Option<Addr>,
-    /// Address after the switch.
-    pub new: Option<Addr>,
-    /// Each phase's first report, in ms from the episode's first event.
-    pub phases_ms: Vec<(&'static str, Option<f64>)>,
-    /// How many Sentinels have announced `+switch-master` so far.
-    pub switch_reports: usize,
-    /// Time between the first and the last of those announcements, ms.
-    pub switch_spread_ms: Option<f64>,
-    /// From the first event to the end, ms.
-    pub duration_ms: f64,
-    /// Wall-clock time of the first event.
-    #[serde(serialize_with = "rfc3339")]
-    pub started: SystemTime,
+/// The episode in progress.
+#[derive(Debug, Clone)]
+struct Open {
+    origin: Instant,
+    origin_wall: SystemTime,
+    /// Last event of this master (or epoch event) in the episode.
+    last: (Instant, SystemTime),
+    /// The master's address when the episode opened, if the opening event named it.
+    master_addr: Option<Addr>,
+    /// The failover's epoch (first epoch event in the episode).
+    epoch: Option<u64>,
+    /// A failover started: `+try-failover`, `+elected-leader`, or an epoch event.
+    failing_over: bool,
+    /// `+try-failover` or `+elected-leader` seen: a second one is the next attempt.
+    tried: bool,
+    switch: Option<Switch>,
 }
 
-impl Failover {
-    /// The phases as back-to-back intervals in ms from the start: each recorded phase lasts
-    /// until the next recorded one, the last until the end.
-    pub fn intervals(&self) -> Vec<(&'static str, f64, f64)> {
-        let seen: Vec<(&'static str, f64)> = self
-            .phases_ms
-            .iter()
-            .filter_map(|(n, at)| at.map(|at| (*n, at)))
-            .collect();
-        seen.iter()
-            .enumerate()
-            .map(|(i, &(name, from))| {
-                let to = seen.get(i + 1).map_or(self.duration_ms, |next| next.1);
-                (name, from, to.max(from))
-            })
-            .collect()
-    }
-}
-
-fn rfc3339<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(&humantime::format_rfc3339_millis(*t))
-}
-
-/// Follows one master's episodes. Feed it every new timeline entry in arrival order.
+/// Follows one master's episodes. Feed it every new timeline entry in arrival order, and
+/// every Sentinel's answer after a (re)connection.
 #[derive(Debug, Clone)]
 pub struct Episodes {
     master: String,
-    origin: Option<Instant>,
+    open: Option<Open>,
+    /// The primary as last known (a Sentinel's answer, `+monitor`, or a switch).
+    primary: Option<Addr>,
+    /// A lower bound of `primary`'s config epoch.
+    epoch: Option<u64>,
+    /// Old addresses of the last recorded transitions (newest last, at most
+    /// [`REMEMBERED`]): a late end of one of them is not news.
+    recorded_old: Vec<Addr>,
+    /// When each Sentinel's connection last came back after a gap.
+    resumed: HashMap<SourceId, Instant>,
 }
 
 impl Episodes {
@@ -85,228 +88,424 @@ impl Episodes {
     pub fn new(master: impl Into<String>) -> Self {
         Episodes {
             master: master.into(),
-            origin: None,
+            open: None,
+            primary: None,
+            epoch: None,
+            recorded_old: Vec::new(),
+            resumed: HashMap::new(),
         }
     }
 
     /// Whether an episode has started and not ended.
     pub fn is_open(&self) -> bool {
-        self.origin.is_some()
+        self.open.is_some()
     }
 
-    /// Looks at `entry`, just added to `timeline`; returns the episode it ends, if any.
-    pub fn observe(&mut self, timeline: &Timeline, entry: &Entry) -> Option<Failover> {
+    /// The primary as last known, and a lower bound of its config epoch.
+    pub fn primary(&self) -> (Option<&Addr>, Option<u64>) {
+        (self.primary.as_ref(), self.epoch)
+    }
+
+    /// Records that `source`'s connection came back at `at` after a gap.
+    pub fn resumed(&mut self, source: SourceId, at: Instant) {
+        self.resumed.insert(source, at);
+    }
+
+    /// Looks at `entry`, just added to `timeline`; returns the episodes it ends (at most
+    /// two: the one in progress, and one that opened and ended on this entry).
+    pub fn observe(&mut self, timeline: &Timeline, entry: &Entry) -> Vec<Failover> {
+        let mut ended = Vec::new();
+        let at = (entry.first_at, entry.first_wall);
         let event = &entry.event;
-        if event.master_name() != Some(self.master.as_str()) {
-            return None;
+        if let Detail::NewEpoch { epoch } | Detail::VoteForLeader { epoch, .. } = event.detail {
+            self.on_epoch(timeline, epoch, at, &mut ended);
+            return ended;
         }
-        let master_instance = is_master_instance(event);
-        let outcome = match &event.kind {
-            EventKind::Sdown | EventKind::Odown if master_instance => {
-                self.origin.get_or_insert(entry.first_at);
-                return None;
+        if event.master_name() != Some(self.master.as_str()) {
+            return ended;
+        }
+        let instance = master_instance(event);
+        match (&event.kind, &event.detail) {
+            (EventKind::Sdown | EventKind::Odown, _) if instance.is_some() => {
+                let addr = instance.cloned();
+                let new_primary_down = self
+                    .switched()
+                    .is_some_and(|s| Some(&s.new) == addr.as_ref());
+                if new_primary_down {
+                    ended.extend(self.close(timeline, Outcome::Switched, None));
+                }
+                self.touch_or_open(at, addr);
             }
-            EventKind::TryFailover => {
-                self.origin.get_or_insert(entry.first_at);
-                return None;
+            (EventKind::TryFailover | EventKind::ElectedLeader, _) => {
+                let next = self.open.as_ref().is_some_and(|o| {
+                    o.switch.is_some() || (o.tried && event.kind == EventKind::TryFailover)
+                });
+                if next {
+                    ended.extend(self.close_superseded(timeline));
+                }
+                self.touch_or_open(at, instance.cloned());
+                if let Some(open) = &mut self.open {
+                    open.failing_over = true;
+                    open.tried = true;
+                }
             }
-            EventKind::FailoverEnd => Outcome::FailedOver,
-            EventKind::FailoverEndForTimeout => Outcome::TimedOut,
-            EventKind::FailoverAbortNoGoodSlave | EventKind::FailoverAbortSlaveTimeout => {
-                Outcome::Aborted(event.kind.channel().to_string())
+            (EventKind::SwitchMaster, Detail::SwitchMaster { old, new, .. }) => {
+                let source = entry.reports[0].source;
+                self.on_switch(timeline, source, at, old, new, &mut ended);
             }
-            EventKind::SdownCleared if master_instance && self.origin.is_some() => {
-                Outcome::Recovered
+            (EventKind::FailoverEnd | EventKind::FailoverEndForTimeout, _) => {
+                let outcome = match event.kind {
+                    EventKind::FailoverEnd => Outcome::FailedOver,
+                    _ => Outcome::TimedOut,
+                };
+                self.on_end(timeline, at, instance, outcome, &mut ended);
             }
-            _ => return None,
-        };
-        // An episode that began before the watch started is timed from its end.
-        let origin = self.origin.take().unwrap_or(entry.first_at);
-        Some(self.sum_up(timeline, origin, entry, outcome))
+            (EventKind::FailoverAbortNoGoodSlave | EventKind::FailoverAbortSlaveTimeout, _) => {
+                let outcome = Outcome::Aborted(event.kind.channel().to_string());
+                self.on_end(timeline, at, instance, outcome, &mut ended);
+            }
+            (EventKind::SdownCleared, _) if instance.is_some() => {
+                let came_back = self
+                    .open
+                    .as_ref()
+                    .is_some_and(|o| o.switch.is_none() && !o.failing_over);
+                self.touch(at);
+                if came_back {
+                    ended.extend(self.close(timeline, Outcome::Recovered, None));
+                }
+            }
+            (EventKind::Unmonitor | EventKind::ResetMaster, _) if instance.is_some() => {
+                self.touch(at);
+                let outcome = Outcome::Abandoned(event.kind.channel().to_string());
+                ended.extend(self.close(timeline, outcome, None));
+                if event.kind == EventKind::Unmonitor {
+                    self.primary = None;
+                    self.epoch = None;
+                }
+            }
+            (EventKind::Monitor, _) if instance.is_some() => {
+                self.primary = instance.cloned();
+                self.touch(at);
+            }
+            _ => self.touch(at),
+        }
+        ended
     }
 
-    fn sum_up(&self, t: &Timeline, origin: Instant, end: &Entry, outcome: Outcome) -> Failover {
-        let phases: Phases = t.phases(&self.master, origin);
-        let switch = t.first(&EventKind::SwitchMaster, &self.master, origin);
-        let (old, new) = match switch.map(|e| &e.event.detail) {
-            Some(Detail::SwitchMaster { old, new, .. }) => (Some(old.clone()), Some(new.clone())),
-            _ => (None, None),
+    /// A Sentinel's answer at `at`: the primary is at `addr` with config epoch `epoch`.
+    /// Returns the episodes this ends: a transition that happened while the watch could not
+    /// see it is recorded (or attached to the episode in progress) as [`Observed::AfterGap`].
+    pub fn reconcile(
+        &mut self,
+        timeline: &Timeline,
+        at: (Instant, SystemTime),
+        addr: &Addr,
+        epoch: u64,
+    ) -> Vec<Failover> {
+        let mut ended = Vec::new();
+        let Some(primary) = self.primary.clone() else {
+            self.primary = Some(addr.clone());
+            self.epoch = Some(epoch);
+            return ended;
         };
-        Failover {
+        let known = self.epoch.unwrap_or(0);
+        if *addr == primary || (self.epoch.is_some() && epoch <= known) {
+            // The same primary, or a Sentinel that has not caught up yet.
+            if *addr == primary {
+                self.epoch = Some(known.max(epoch));
+            }
+            return ended;
+        }
+        let switch = Switch {
+            old: primary,
+            new: addr.clone(),
+            observed: Observed::AfterGap,
+        };
+        if self.switched().is_some() {
+            ended.extend(self.close(timeline, Outcome::Switched, None));
+        }
+        match &mut self.open {
+            Some(open) => open.switch = Some(switch),
+            None => {
+                self.open_at(at, None);
+                if let Some(open) = &mut self.open {
+                    open.switch = Some(switch);
+                    open.epoch = Some(epoch);
+                }
+                ended.extend(self.close(timeline, Outcome::Switched, None));
+            }
+        }
+        self.primary = Some(addr.clone());
+        self.epoch = Some(epoch);
+        ended
+    }
+
+    /// Closes a failover episode that has had no news for [`QUIET`] at `now`.
+    pub fn tick(&mut self, timeline: &Timeline, now: Instant) -> Option<Failover> {
+        let quiet = self.open.as_ref().is_some_and(|o| {
+            (o.switch.is_some() || o.failing_over)
+                && now.saturating_duration_since(o.last.0) >= QUIET
+        });
+        if quiet {
+            return self.close_superseded(timeline);
+        }
+        None
+    }
+
+    /// Ends the open episode because the next one begins (or it went quiet).
+    fn close_superseded(&mut self, timeline: &Timeline) -> Option<Failover> {
+        let outcome = match self.switched() {
+            Some(_) => Outcome::Switched,
+            None => Outcome::Unfinished,
+        };
+        self.close(timeline, outcome, None)
+    }
+
+    /// At the end of a watch: an episode with a switch is recorded rather than lost.
+    pub fn finish(&mut self, timeline: &Timeline) -> Option<Failover> {
+        self.switched()?;
+        self.close(timeline, Outcome::Switched, None)
+    }
+
+    fn on_epoch(
+        &mut self,
+        timeline: &Timeline,
+        epoch: u64,
+        at: (Instant, SystemTime),
+        ended: &mut Vec<Failover>,
+    ) {
+        let Some(open) = &mut self.open else { return };
+        match open.epoch {
+            // A newer epoch after this episode's switch or leader: the next attempt.
+            Some(e) if epoch > e && (open.switch.is_some() || open.tried) => {
+                ended.extend(self.close_superseded(timeline));
+            }
+            Some(_) => open.last = at,
+            None => {
+                open.epoch = Some(epoch);
+                open.failing_over = true;
+                open.last = at;
+            }
+        }
+    }
+
+    fn on_switch(
+        &mut self,
+        timeline: &Timeline,
+        source: SourceId,
+        at: (Instant, SystemTime),
+        old: &Addr,
+        new: &Addr,
+        ended: &mut Vec<Failover>,
+    ) {
+        if self.primary.as_ref() == Some(new) {
+            // Known already: the episode's own switch found by a reconcile, or a repeat.
+            if let Some(open) = &mut self.open
+                && open.switch.is_none()
+            {
+                open.switch = Some(Switch {
+                    old: old.clone(),
+                    new: new.clone(),
+                    observed: Observed::Live,
+                });
+            }
+            self.touch(at);
+            return;
+        }
+        if let Some(s) = self.switched()
+            && s.new != *new
+        {
+            ended.extend(self.close(timeline, Outcome::Switched, None));
+        }
+        let followed = self.open.as_ref().is_some_and(|o| o.failing_over);
+        let catching_up = self
+            .resumed
+            .get(&source)
+            .is_some_and(|r| at.0.saturating_duration_since(*r) <= CATCH_UP);
+        let observed = if catching_up && !followed {
+            Observed::AfterGap
+        } else {
+            Observed::Live
+        };
+        let announced_alone = self.open.is_none();
+        self.touch_or_open(at, Some(old.clone()));
+        let bound = self.epoch.map(|e| e + 1);
+        if let Some(open) = &mut self.open {
+            open.switch = Some(Switch {
+                old: old.clone(),
+                new: new.clone(),
+                observed,
+            });
+            self.epoch = open.epoch.max(bound).or(self.epoch);
+        }
+        self.primary = Some(new.clone());
+        if announced_alone {
+            // Nothing led up to it (a Sentinel catching up, or only observers watched):
+            // nothing more of it will come.
+            ended.extend(self.close(timeline, Outcome::Switched, None));
+        }
+    }
+
+    fn on_end(
+        &mut self,
+        timeline: &Timeline,
+        at: (Instant, SystemTime),
+        instance: Option<&Addr>,
+        outcome: Outcome,
+        ended: &mut Vec<Failover>,
+    ) {
+        if self.open.is_none() {
+            if instance.is_some_and(|a| self.recorded_old.contains(a)) {
+                return; // the end of a transition already recorded
+            }
+            // An episode that began before the watch started is timed from its end.
+            self.open_at(at, instance.cloned());
+        }
+        self.touch(at);
+        ended.extend(self.close(timeline, outcome, instance));
+    }
+
+    fn switched(&self) -> Option<&Switch> {
+        self.open.as_ref()?.switch.as_ref()
+    }
+
+    fn touch(&mut self, at: (Instant, SystemTime)) {
+        if let Some(open) = &mut self.open {
+            open.last = at;
+        }
+    }
+
+    fn touch_or_open(&mut self, at: (Instant, SystemTime), addr: Option<Addr>) {
+        if self.open.is_some() {
+            self.touch(at);
+        } else {
+            self.open_at(at, addr);
+        }
+    }
+
+    fn open_at(&mut self, at: (Instant, SystemTime), addr: Option<Addr>) {
+        self.open = Some(Open {
+            origin: at.0,
+            origin_wall: at.1,
+            last: at,
+            master_addr: addr,
+            epoch: None,
+            failing_over: false,
+            tried: false,
+            switch: None,
+        });
+    }
+
+    /// Ends the open episode; `ended_addr` is the master address the ending event named.
+    fn close(
+        &mut self,
+        t: &Timeline,
+        outcome: Outcome,
+        ended_addr: Option<&Addr>,
+    ) -> Option<Failover> {
+        let open = self.open.take()?;
+        let old_hint = open.master_addr.as_ref().or(ended_addr);
+        // The switch as this episode saw it, else the first one in the timeline since it
+        // opened (e.g. merged into an entry before the episode's events).
+        let switch = open.switch.clone().or_else(|| {
+            let e = self
+                .switch_entry(t, open.origin, None)
+                .filter(|e| e.first_at <= open.last.0)?;
+            let Detail::SwitchMaster { old, new, .. } = &e.event.detail else {
+                return None;
+            };
+            (old_hint.is_none_or(|h| h == old)).then(|| Switch {
+                old: old.clone(),
+                new: new.clone(),
+                observed: Observed::Live,
+            })
+        });
+        let entry = switch
+            .as_ref()
+            .and_then(|s| self.switch_entry(t, open.origin, Some(s)));
+        if let Some(s) = &switch {
+            self.remember(&s.old);
+            if self.primary.is_none() {
+                self.primary = Some(s.new.clone());
+            }
+        } else if let Some(old) = old_hint
+            && (outcome == Outcome::FailedOver || outcome == Outcome::TimedOut)
+        {
+            self.remember(&old.clone());
+        }
+        let phases: Phases = t.phases(&self.master, open.origin);
+        let duration = open.last.0.saturating_duration_since(open.origin);
+        Some(Failover {
             master: self.master.clone(),
             outcome,
-            old,
-            new,
-            phases_ms: phases.iter().map(|(n, d)| (n, d.map(ms))).collect(),
-            switch_reports: switch.map_or(0, Entry::count),
-            switch_spread_ms: switch.map(|e| ms(e.spread())),
-            duration_ms: ms(end.first_at.saturating_duration_since(origin)),
-            started: end
-                .first_wall
-                .checked_sub(end.first_at.saturating_duration_since(origin))
-                .unwrap_or(end.first_wall),
-        }
+            old: switch.as_ref().map(|s| s.old.clone()),
+            new: switch.as_ref().map(|s| s.new.clone()),
+            observed: switch.as_ref().map_or(Observed::Live, |s| s.observed),
+            epoch: open.epoch,
+            phases_ms: phases
+                .iter()
+                .map(|(n, d)| (n, d.filter(|d| *d <= duration).map(ms)))
+                .collect(),
+            switch_reports: entry.map_or(0, Entry::count),
+            switch_spread_ms: entry.map(|e| ms(e.spread())),
+            duration_ms: ms(duration),
+            started: open.origin_wall,
+        })
+    }
+
+    fn remember(&mut self, old: &Addr) {
+        self.recorded_old.retain(|a| a != old);
+        self.recorded_old.push(old.clone());
+        let excess = self.recorded_old.len().saturating_sub(REMEMBERED);
+        self.recorded_old.drain(..excess);
+    }
+
+    /// The first `+switch-master` entry of this master since `origin` (matching `s`).
+    fn switch_entry<'t>(
+        &self,
+        t: &'t Timeline,
+        origin: Instant,
+        s: Option<&Switch>,
+    ) -> Option<&'t Entry> {
+        t.entries()
+            .iter()
+            .filter(|e| e.first_at >= origin)
+            .filter(|e| match &e.event.detail {
+                Detail::SwitchMaster { master, old, new } => {
+                    *master == self.master && s.is_none_or(|s| s.old == *old && s.new == *new)
+                }
+                _ => false,
+            })
+            .min_by_key(|e| e.first_at)
     }
 }
 
-/// Every episode of `master` that ended within `timeline`, in order.
+/// Every episode of `master` that ended within `timeline`, in order (the drill's view: no
+/// reconciliation, no quiet timeout), plus one still open with a switch.
 pub fn replay(timeline: &Timeline, master: &str) -> Vec<Failover> {
     let mut episodes = Episodes::new(master);
-    timeline
+    let mut ended: Vec<Failover> = timeline
         .entries()
         .iter()
-        .filter_map(|e| episodes.observe(timeline, e))
-        .collect()
+        .flat_map(|e| episodes.observe(timeline, e))
+        .collect();
+    ended.extend(episodes.finish(timeline));
+    ended
 }
 
-fn is_master_instance(e: &SentinelEvent) -> bool {
-    matches!(&e.detail, Detail::Instance { instance, .. } if instance.role == InstanceRole::Master)
+/// The address of the master instance an event is about, if it is one.
+fn master_instance(e: &SentinelEvent) -> Option<&Addr> {
+    match &e.detail {
+        Detail::Instance { instance, .. } if instance.role == InstanceRole::Master => {
+            Some(&instance.addr)
+        }
+        _ => None,
+    }
 }
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Outcome::FailedOver => f.write_str("failed over"),
-            Outcome::TimedOut => f.write_str("failed over, but replicas not reconfigured in time"),
-            Outcome::Aborted(channel) => write!(f, "aborted ({channel})"),
-            Outcome::Recovered => f.write_str("master came back, no failover"),
-        }
-    }
-}
-
-/// A short block for a terminal.
-impl fmt::Display for Failover {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "== {}: {}", self.master, self.outcome)?;
-        if let (Some(old), Some(new)) = (&self.old, &self.new) {
-            write!(f, ", {old} -> {new}")?;
-        }
-        writeln!(f, " in {:.0} ms", self.duration_ms)?;
-        for (name, at) in &self.phases_ms {
-            if let Some(at) = at {
-                writeln!(f, "   {:<18}{at:>9.1} ms", Phases::channel(name))?;
-            }
-        }
-        if let Some(spread) = self.switch_spread_ms {
-            writeln!(
-                f,
-                "   +switch-master announced by {} Sentinel(s) so far, spread {spread:.1} ms",
-                self.switch_reports
-            )?;
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use std::time::SystemTime;
-
-    use super::*;
-    use crate::sentinel::event::parse;
-
-    /// Feeds `(ms, sentinel, channel, payload)` reports one by one; returns the episodes that
-    /// ended (and checks a replay of the whole timeline finds the same).
-    fn feed(reports: &[(u64, usize, &str, &str)]) -> Vec<Failover> {
-        let t0 = Instant::now();
-        let mut timeline = Timeline::new(Duration::from_secs(5));
-        let mut episodes = Episodes::new("m");
-        let mut ended = Vec::new();
-        for &(at, source, channel, payload) in reports {
-            let at = t0 + Duration::from_millis(at);
-            let ingest = timeline.ingest(source, at, SystemTime::now(), parse(channel, payload));
-            if let crate::sentinel::timeline::Ingest::New(i) = ingest {
-                let entry = timeline.entries()[i].clone();
-                ended.extend(episodes.observe(&timeline, &entry));
-            }
-        }
-        assert!(!episodes.is_open(), "an episode is still open");
-        let again: Vec<_> = super::replay(&timeline, "m")
-            .iter()
-            .map(|f| f.outcome.clone())
-            .collect();
-        let live: Vec<_> = ended.iter().map(|f| f.outcome.clone()).collect();
-        assert_eq!(again, live, "a replay finds what the live tracker found");
-        ended
-    }
-
-    const M: &str = "master m 127.0.0.1 7000";
-    const R: &str = "slave 127.0.0.1:7001 127.0.0.1 7001 @ m 127.0.0.1 7000";
-
-    #[test]
-    fn a_failover_is_timed_from_the_first_sdown_to_failover_end() {
-        let ended = feed(&[
-            (0, 0, "+sdown", M),
-            (10, 1, "+sdown", M),
-            (50, 0, "+odown", "master m 127.0.0.1 7000 #quorum 2/2"),
-            (60, 0, "+try-failover", M),
-            (70, 0, "+elected-leader", M),
-            (80, 0, "+selected-slave", R),
-            (1100, 0, "+promoted-slave", R),
-            (1150, 1, "+switch-master", "m 127.0.0.1 7000 127.0.0.1 7001"),
-            (1300, 2, "+switch-master", "m 127.0.0.1 7000 127.0.0.1 7001"),
-            (2200, 0, "+failover-end", M),
-        ]);
-        assert_eq!(ended.len(), 1);
-        let f = &ended[0];
-        assert_eq!(f.outcome, Outcome::FailedOver);
-        assert_eq!(f.old, Some(Addr::new("127.0.0.1", 7000)));
-        assert_eq!(f.new, Some(Addr::new("127.0.0.1", 7001)));
-        assert_eq!(f.switch_reports, 2);
-        assert_eq!(f.switch_spread_ms, Some(150.0));
-        assert_eq!(f.duration_ms, 2200.0);
-        let phase = |n: &str| f.phases_ms.iter().find(|(p, _)| *p == n).and_then(|p| p.1);
-        assert_eq!(phase("sdown"), Some(0.0));
-        assert_eq!(phase("switch_master"), Some(1150.0));
-        assert_eq!(phase("failover_end"), Some(2200.0));
-        let spans = f.intervals();
-        assert_eq!(spans.first(), Some(&("sdown", 0.0, 50.0)));
-        assert_eq!(spans.last(), Some(&("failover_end", 2200.0, 2200.0)));
-        assert!(spans.windows(2).all(|w| w[0].2 == w[1].1), "{spans:?}");
-        let text = f.to_string();
-        assert!(text.starts_with("== m: failed over, 127.0.0.1:7000 -> 127.0.0.1:7001 in 2200 ms"));
-    }
-
-    #[test]
-    fn a_master_that_comes_back_ends_the_episode_without_failover() {
-        let ended = feed(&[(0, 0, "+sdown", M), (900, 0, "-sdown", M)]);
-        assert_eq!(ended.len(), 1);
-        assert_eq!(ended[0].outcome, Outcome::Recovered);
-        assert_eq!(ended[0].new, None);
-    }
-
-    #[test]
-    fn replica_events_and_other_masters_do_not_open_episodes() {
-        let ended = feed(&[
-            (0, 0, "+sdown", R),
-            (5, 0, "+sdown", "master other 127.0.0.1 9000"),
-            (10, 0, "-sdown", R),
-        ]);
-        assert!(ended.is_empty());
-    }
-
-    #[test]
-    fn an_abort_and_a_manual_failover_each_end_an_episode() {
-        let ended = feed(&[
-            (0, 0, "+try-failover", M),
-            (5000, 0, "-failover-abort-no-good-slave", M),
-            (9000, 0, "+try-failover", M),
-            (9050, 0, "+switch-master", "m 127.0.0.1 7000 127.0.0.1 7001"),
-            (9900, 0, "+failover-end-for-timeout", M),
-        ]);
-        let outcomes: Vec<_> = ended.iter().map(|f| f.outcome.clone()).collect();
-        assert_eq!(
-            outcomes,
-            [
-                Outcome::Aborted("-failover-abort-no-good-slave".into()),
-                Outcome::TimedOut
-            ]
-        );
-        assert_eq!(ended[1].duration_ms, 900.0);
-        assert_eq!(ended[0].new, None);
-    }
-}
+mod tests;

@@ -1,6 +1,11 @@
 //! `warden watch`: follows every Sentinel, prints the merged timeline as it happens (each
 //! event once, at its first report), sums up every failover episode of the master, and
 //! reports each Sentinel's connection gaps.
+//!
+//! A daemon: it never gives up on a transient condition. It starts following at once and
+//! waits (logging on stderr, with backoff) for the Sentinels to answer and to monitor the
+//! master; after every (re)subscription it asks that Sentinel where the primary is, so a
+//! switch made while it could not see it is recorded too (`"observed": "after_gap"`).
 
 pub mod episode;
 
@@ -12,17 +17,18 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use crate::addr::Addr;
-use crate::client::Timeouts;
 use crate::error::{Error, Result};
 use crate::sentinel::monitor::{self, MonitorEvent};
 use crate::sentinel::timeline::{Entry, Timeline};
-use crate::sentinel::topology;
 use episode::{Episodes, Failover};
 
-/// Reports of one event from several Sentinels within this window are merged.
+/// Reports of one event from several Sentinels within this window are merged (the leader's
+/// own `+switch-master` comes ~1 s after the observers').
 const MERGE_WINDOW: Duration = Duration::from_secs(5);
 /// With no episode open, a timeline longer than this is started afresh (a watch runs for days).
 const MAX_IDLE_ENTRIES: usize = 1000;
+/// How often a quiet episode is looked at ([`Episodes::tick`]).
+const TICK: Duration = Duration::from_secs(1);
 
 /// What to watch and for how long.
 #[derive(Debug, Clone)]
@@ -40,27 +46,30 @@ pub struct WatchSpec {
 }
 
 /// Watches until the spec's limits, `shutdown`, or a write error on `out`; returns the
-/// episodes that ended. Fails at once if no Sentinel answers or none knows the master.
+/// episodes that ended. Unreachable Sentinels and an unknown master are waited for.
 pub async fn run(
     spec: &WatchSpec,
     out: &mut (impl Write + Send),
     shutdown: impl Future<Output = ()>,
 ) -> Result<Vec<Failover>> {
-    let primary = topology::ask_primary(&spec.sentinels, &spec.master, Timeouts::CONTROL).await?;
     let mut w = Printer {
         out,
         json: spec.json,
         sentinels: &spec.sentinels,
     };
-    w.note(&format!("{} is at {primary}", spec.master))?;
-
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let _monitor = monitor::spawn(&spec.sentinels, monitor::Backoff::default(), tx);
+    let _monitor = monitor::spawn_for(
+        &spec.sentinels,
+        &spec.master,
+        monitor::Backoff::default(),
+        tx,
+    );
     let mut timeline = Timeline::new(MERGE_WINDOW);
     let mut episodes = Episodes::new(spec.master.clone());
     let mut ended = Vec::new();
     let deadline = spec.duration.map(|d| tokio::time::Instant::now() + d);
     let mut down_since: Vec<Option<Instant>> = vec![None; spec.sentinels.len()];
+    let mut tick = tokio::time::interval(TICK);
     tokio::pin!(shutdown);
 
     loop {
@@ -68,16 +77,43 @@ pub async fn run(
             r = rx.recv() => r,
             _ = &mut shutdown => None,
             _ = sleep_until(deadline) => None,
+            _ = tick.tick() => {
+                let quiet = episodes.tick(&timeline, Instant::now());
+                if record(&mut w, spec, quiet, &mut ended)? {
+                    return Ok(ended);
+                }
+                continue;
+            }
         };
         let Some(report) = report else { break };
+        let mut closed = Vec::new();
         match &report {
             MonitorEvent::Connected { source, at } => {
                 let gap = down_since[*source].take().map(|from| *at - from);
+                if gap.is_some() {
+                    episodes.resumed(*source, *at);
+                }
                 w.connection(*source, "connected", gap, None)?;
             }
             MonitorEvent::Disconnected { source, at, reason } => {
                 down_since[*source].get_or_insert(*at);
                 w.connection(*source, "disconnected", None, Some(reason))?;
+            }
+            MonitorEvent::Unanswered { source, reason, .. } => {
+                w.connection(*source, "waiting", None, Some(reason))?;
+            }
+            MonitorEvent::Primary {
+                source,
+                at,
+                wall,
+                addr,
+                config_epoch,
+            } => {
+                let (known, epoch) = episodes.primary();
+                let stale =
+                    known.is_some_and(|k| k != addr) && epoch.is_some_and(|e| *config_epoch <= e);
+                w.primary(*source, &spec.master, addr, *config_epoch, stale)?;
+                closed = episodes.reconcile(&timeline, (*at, *wall), addr, *config_epoch);
             }
             MonitorEvent::Event { .. } => {
                 if !episodes.is_open() && timeline.entries().len() > MAX_IDLE_ENTRIES {
@@ -85,21 +121,35 @@ pub async fn run(
                 }
             }
         }
-        let Some(i) = report.apply(&mut timeline) else {
-            continue;
-        };
-        let entry = &timeline.entries()[i];
-        w.event(entry)?;
-        if let Some(f) = episodes.observe(&timeline, entry) {
-            w.failover(&f)?;
-            crate::telemetry::failover::export(&f);
-            ended.push(f);
-            if spec.episodes.is_some_and(|n| ended.len() >= n as usize) {
-                break;
+        if let Some(i) = report.apply(&mut timeline) {
+            let entry = &timeline.entries()[i];
+            w.event(entry)?;
+            closed.extend(episodes.observe(&timeline, entry));
+        }
+        for f in closed {
+            if record(&mut w, spec, Some(f), &mut ended)? {
+                return Ok(ended);
             }
         }
     }
+    // A transition whose end was not seen yet is recorded, not lost.
+    let last = episodes.finish(&timeline);
+    record(&mut w, spec, last, &mut ended)?;
     Ok(ended)
+}
+
+/// Prints, exports and keeps an ended episode; true when the `--episodes` limit is reached.
+fn record<W: Write>(
+    w: &mut Printer<'_, W>,
+    spec: &WatchSpec,
+    f: Option<Failover>,
+    ended: &mut Vec<Failover>,
+) -> Result<bool> {
+    let Some(f) = f else { return Ok(false) };
+    w.failover(&f)?;
+    crate::telemetry::failover::export(&f);
+    ended.push(f);
+    Ok(spec.episodes.is_some_and(|n| ended.len() >= n as usize))
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
@@ -126,11 +176,26 @@ impl<W: Write> Printer<'_, W> {
             })
     }
 
-    fn note(&mut self, text: &str) -> Result<()> {
+    fn primary(
+        &mut self,
+        source: usize,
+        master: &str,
+        addr: &Addr,
+        config_epoch: u64,
+        stale: bool,
+    ) -> Result<()> {
+        let sentinel = &self.sentinels[source];
         let line = if self.json {
-            json!({"type": "note", "wall": wall(SystemTime::now()), "text": text}).to_string()
+            json!({"type": "primary", "wall": wall(SystemTime::now()),
+                   "sentinel": sentinel.to_string(), "master": master,
+                   "addr": addr.to_string(), "config_epoch": config_epoch, "stale": stale})
+            .to_string()
         } else {
-            format!("{}  {text}", wall(SystemTime::now()))
+            let behind = if stale { " (behind: not believed)" } else { "" };
+            format!(
+                "{}  sentinel {sentinel} says {master} is at {addr}, config epoch {config_epoch}{behind}",
+                wall(SystemTime::now())
+            )
         };
         self.line(&line)
     }
