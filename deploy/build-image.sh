@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the warden image offline, as compose/build-local-image.sh builds the Redis one: no
 # registry is needed. The image is `FROM scratch` with
-#   /warden                      the release binary (ENTRYPOINT), run as uid 10001 (`warden`);
+#   /warden                      the release binary without debug sections (ENTRYPOINT), run as
+#                                uid 10001 (`warden`);
 #   /usr/local/bin/redis-server  the host's, for `warden restore-test` (its scratch server);
 #   /bin/bash                    for the compose health check (an HTTP GET of /healthz over
 #                                bash's /dev/tcp: a scratch image has no curl or wget);
@@ -30,7 +31,8 @@ if [ -z "$bin" ]; then
   bin="${CARGO_TARGET_DIR:-target}/release/warden"
   newer="$(find src Cargo.toml Cargo.lock -newer "$bin" -print -quit 2>/dev/null || true)"
   if [ ! -x "$bin" ] || [ -n "$newer" ]; then
-    echo "build-image: building the release binary (${newer:-none yet} is newer)" >&2
+    if [ -n "$newer" ]; then why="$newer is newer than it"; else why="there is none yet"; fi
+    echo "build-image: building $bin ($why)" >&2
     start=$SECONDS
     nice cargo build --release --locked --quiet
     echo "build-image: cargo build --release took $((SECONDS - start)) s" >&2
@@ -38,6 +40,7 @@ if [ -z "$bin" ]; then
     echo "build-image: reusing $bin (newer than src/, Cargo.toml, Cargo.lock)" >&2
   fi
 fi
+[ -x "$bin" ] || { echo "build-image: $bin is not an executable" >&2; exit 1; }
 bin="$(readlink -f "$bin")"
 server="$(readlink -f "$(command -v redis-server)")"
 bash_bin="$(readlink -f /bin/bash)"
@@ -55,7 +58,13 @@ ctx="$(mktemp -d)"
 trap 'rm -rf "$ctx"' EXIT
 root="$ctx/rootfs"
 mkdir -p "$root/usr/local/bin" "$root/bin" "$root/etc/ssl/certs" "$root/tmp" "$ctx/home/warden"
-cp "$bin" "$root/warden"
+# The release profile keeps line tables (debug = "line-tables-only"): ~110 MB of the binary.
+# The image gets it without debug sections (symbols stay, so backtraces name functions).
+if command -v strip >/dev/null; then
+  strip --strip-debug -o "$root/warden" "$bin"
+else
+  cp "$bin" "$root/warden"
+fi
 # The file name matters: redis picks its mode from argv[0] (Debian's redis-server is a
 # symlink to redis-check-rdb).
 cp "$server" "$root/usr/local/bin/redis-server"
