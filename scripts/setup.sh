@@ -23,5 +23,12 @@ if ! command -v moto_server >/dev/null; then
     || python3 -m pip install --quiet --break-system-packages 'moto[server]' \
     || echo "warning: could not install moto[server]; tests/s3.rs will skip (fail with WARDEN_REQUIRE_S3=1)" >&2
 fi
+# The offline Kubernetes schema check of deploy/kubernetes/ in .ci/run (schemas ship in the package).
+if ! command -v kubernetes-validate >/dev/null; then
+  echo "installing kubernetes-validate from PyPI (offline Kubernetes manifest schemas)" >&2
+  python3 -m pip install --quiet kubernetes-validate \
+    || python3 -m pip install --quiet --break-system-packages kubernetes-validate \
+    || echo "warning: could not install kubernetes-validate; .ci/run's manifest check will fail" >&2
+fi
 # Debian starts a redis-server service on install; the lab never uses its port, so leave it.
 redis-server --version
