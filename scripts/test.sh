@@ -11,7 +11,12 @@ bash scripts/setup.sh
 step "building the offline Redis image for the container tests (skipped without Docker)"
 bash compose/build-local-image.sh
 export WARDEN_REDIS_IMAGE="${WARDEN_REDIS_IMAGE:-warden-redis:local}"
-step "running the tests (cargo nextest; builds first)"
+# The warden image for tests/deploy.rs, packed from the debug binary (a release build would
+# cost minutes; `bash deploy/build-image.sh` alone packs a release build).
+step "building warden and packing the warden:local image for the deploy tests (skipped without Docker)"
+cargo build --locked
+WARDEN_BIN=target/debug/warden bash deploy/build-image.sh
+step "running the tests (cargo nextest)"
 cargo nextest run --locked --no-fail-fast "$@"
 step "running the doc tests"
 cargo test --locked --doc --quiet
