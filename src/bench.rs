@@ -109,7 +109,7 @@ async fn redis_benchmark(node: &crate::addr::Addr, spec: &BenchSpec) -> Result<f
         .find(|l| l.starts_with("\"SET\""))
         .and_then(|l| l.split(',').nth(1))
         .and_then(|v| v.trim_matches('"').parse().ok())
-        .ok_or_else(|| Error::Usage(format!("cannot read redis-benchmark's output: {text}")))
+        .ok_or_else(|| Error::internal(format!("cannot read redis-benchmark's output: {text}")))
 }
 
 /// Runs the workload flat out for the spec's duration; returns (acked/s, ledger bytes per million acks).

@@ -260,6 +260,11 @@ impl Error {
         }
     }
 
+    /// An [`Error::Internal`]: warden broke one of its own assumptions.
+    pub fn internal(what: impl Into<String>) -> Error {
+        Error::Internal { what: what.into() }
+    }
+
     /// Whether this is a write to a closed standard output (`warden … | head -1`): the
     /// reader is gone, so warden ends quietly instead of reporting it.
     pub fn is_closed_stdout(&self) -> bool {

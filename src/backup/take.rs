@@ -218,7 +218,8 @@ async fn out_of_container(addr: &Addr, path: &Path, spec: &Spec, opts: Options) 
     let (dest, comp) = (spec.dest.clone(), spec.compression);
     let consumer = tokio::task::spawn_blocking(move || {
         let mut tar = tar::Archive::new(sync::ChannelReader::new(rx));
-        let bad = |e: std::io::Error| Error::Usage(format!("{what}: not a tar of one file: {e}"));
+        let bad =
+            |e: std::io::Error| Error::internal(format!("{what}: not a tar of one file: {e}"));
         let mut entries = tar.entries().map_err(bad)?;
         let rdb = entries
             .next()

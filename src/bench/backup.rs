@@ -175,7 +175,7 @@ pub async fn run(spec: &Spec) -> Result<String> {
     )
     .await?;
     let m: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| Error::Usage(format!("warden backup --json: {e}")))?;
+        .map_err(|e| Error::internal(format!("warden backup --json: {e}")))?;
     let raw_bytes = m["raw"]["bytes"].as_u64().unwrap_or(0);
     let raw = PathBuf::from(&raw_dir).join(m["file"].as_str().unwrap_or(""));
     let raw_s = raw.display().to_string();
@@ -216,7 +216,7 @@ pub async fn run(spec: &Spec) -> Result<String> {
             .await?;
             forks += info(&primary, "stats", "total_forks").await? - before;
             let m: serde_json::Value = serde_json::from_slice(&out.stdout)
-                .map_err(|e| Error::Usage(format!("warden backup --json: {e}")))?;
+                .map_err(|e| Error::internal(format!("warden backup --json: {e}")))?;
             stored = m["stored"]["bytes"].as_u64().unwrap_or(0);
             peak_kib = peak_kib.max(m["peak_rss_kib"].as_u64().unwrap_or(0));
             secs.push(s);

@@ -150,13 +150,16 @@ pub async fn inject(
 
 /// Reverts an applied fault. Always runs to the end; its error is reported, never swallowed.
 pub async fn revert(applied: Applied, lab: Option<&mut Lab>) -> Result<()> {
-    let no_lab = || Error::Usage("cannot revert a process fault without its lab".into());
+    let no_lab = || Error::internal("cannot revert a process fault without its lab");
     match applied {
         Applied::Down(node) => lab.ok_or_else(no_lab)?.restart(&node),
         Applied::Paused(node) => process::resume(lab.ok_or_else(no_lab)?, &node),
-        Applied::Sleeping(task) => task
-            .await
-            .unwrap_or_else(|e| Err(Error::Usage(format!("DEBUG SLEEP task failed: {e}")))),
+        Applied::Sleeping(task) => task.await.unwrap_or_else(|e| {
+            Err(Error::Task {
+                what: "DEBUG SLEEP".into(),
+                detail: e.to_string(),
+            })
+        }),
         Applied::Containers(applied) => applied.revert().await,
         Applied::Done => Ok(()),
     }

@@ -42,5 +42,5 @@ pub async fn sentinel_failover(sentinels: &[Addr], master: &str) -> Result<Appli
             Err(e) => last = Some(e),
         }
     }
-    Err(last.unwrap_or_else(|| Error::Usage("no Sentinel given".into())))
+    Err(last.unwrap_or_else(|| Error::internal("no Sentinel given")))
 }

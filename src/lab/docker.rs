@@ -169,7 +169,7 @@ impl DockerLab {
             .await?;
         if service.role == Role::Sentinel {
             let ip =
-                primary_ip.ok_or_else(|| Error::Usage("no primary before the Sentinels".into()))?;
+                primary_ip.ok_or_else(|| Error::internal("no primary before the Sentinels"))?;
             let conf = stack::sentinel_conf(ip, &self.state.sentinel);
             self.docker
                 .copy_file_in(
