@@ -30,6 +30,7 @@ pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod docker;
+pub mod doctor;
 pub mod drill;
 pub mod error;
 pub mod fault;
