@@ -30,6 +30,10 @@ const PURE: &[&str] = &[
     "src/backup/tee.rs",
     "src/restore/checks.rs",
     "src/restore/report.rs",
+    "src/doctor/facts.rs",
+    "src/doctor/checks.rs",
+    "src/doctor/checks",
+    "src/doctor/report.rs",
 ];
 
 /// The CLI layer: the only files that may name `crate::cli`.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::facts::{Facts, NodeAnswer, Role, SentinelAnswer};
+use super::facts::{Facts, SentinelAnswer};
 use super::report::{Finding, Severity};
 use crate::addr::Addr;
 
@@ -39,7 +39,7 @@ pub fn check(f: &Facts, t: &Targets) -> Vec<Finding> {
     timing(f, t, &mut out);
     hostnames(f, &mut out);
     replicas(f, &mut out);
-    versions(f, &mut out);
+    versions::versions(f, &mut out);
     for n in &f.nodes {
         let place = n.addr.to_string();
         let a = match &n.answer {
@@ -56,7 +56,7 @@ pub fn check(f: &Facts, t: &Targets) -> Vec<Finding> {
                 continue;
             }
         };
-        role(n.role, a, &place, &mut out);
+        node::role(n.role, a, &place, &mut out);
         if let Err(e) = &a.config {
             push(
                 &mut out,
@@ -66,20 +66,20 @@ pub fn check(f: &Facts, t: &Targets) -> Vec<Finding> {
                 format!("could not read config: {e}"),
                 "allow CONFIG GET for the doctor's user (ACL +config|get), or audit this node's redis.conf by hand",
             );
-            persistence_from_info(a, &place, &mut out);
+            node::persistence_from_info(a, &place, &mut out);
             continue;
         }
-        write_safety(a, &place, &mut out);
-        backlog(a, f, t, &place, &mut out);
-        persistence(a, &place, &mut out);
-        memory(a, &place, &mut out);
-        exposure(a, &place, &mut out);
-        announce(a, &n.addr, &place, &mut out);
+        node::write_safety(n.role, a, &place, &mut out);
+        node::backlog(a, f, t, &place, &mut out);
+        node::persistence(a, &place, &mut out);
+        node::memory(a, &place, &mut out);
+        node::exposure(a, &place, &mut out);
+        node::announce(a, &n.addr, &place, &mut out);
     }
     out
 }
 
-fn push(
+pub(super) fn push(
     out: &mut Vec<Finding>,
     severity: Severity,
     id: &'static str,
@@ -97,7 +97,7 @@ fn push(
 }
 
 /// The Sentinels that answered, with their answers.
-fn answered(f: &Facts) -> Vec<(&Addr, &SentinelAnswer)> {
+pub(super) fn answered(f: &Facts) -> Vec<(&Addr, &SentinelAnswer)> {
     f.sentinels
         .iter()
         .filter_map(|s| s.answer.as_ref().ok().map(|a| (&s.addr, a)))
@@ -387,10 +387,25 @@ fn replicas(f: &Facts, out: &mut Vec<Finding>) {
         );
         return;
     }
+    // The node's own config is current; a Sentinel refreshes its copy only every 10 s.
+    let priority = |r: &crate::sentinel::view::ReplicaView| {
+        f.nodes
+            .iter()
+            .find(|n| n.addr == r.addr)
+            .and_then(|n| {
+                n.answer
+                    .as_ref()
+                    .ok()?
+                    .config("replica-priority")?
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or(r.priority)
+    };
     let zero: Vec<String> = a
         .replicas
         .iter()
-        .filter(|r| r.priority == 0)
+        .filter(|r| priority(r) == 0)
         .map(|r| r.addr.to_string())
         .collect();
     if zero.len() == a.replicas.len() {
@@ -430,263 +445,7 @@ fn replicas(f: &Facts, out: &mut Vec<Finding>) {
     }
 }
 
-/// A version the Sentinels or a node run, against the table in [`KNOWN`].
-fn versions(f: &Facts, out: &mut Vec<Finding>) {
-    let sentinels = answered(f)
-        .into_iter()
-        .map(|(addr, a)| (addr, a.version.as_str(), true));
-    let nodes = f.nodes.iter().filter_map(|n| {
-        let v = n.answer.as_ref().ok()?.info("redis_version")?;
-        Some((&n.addr, v, false))
-    });
-    for (addr, v, is_sentinel) in sentinels.chain(nodes) {
-        let Some(have) = parse_version(v) else {
-            continue;
-        };
-        for k in KNOWN.iter().filter(|k| (k.applies)(have, is_sentinel)) {
-            push(
-                out,
-                k.severity,
-                k.id,
-                &addr.to_string(),
-                format!("version {v}: {}", k.what),
-                k.fix,
-            );
-        }
-    }
-}
-
-/// One entry of the known-version table.
-struct Known {
-    id: &'static str,
-    severity: Severity,
-    applies: fn((u32, u32, u32), bool) -> bool,
-    what: &'static str,
-    fix: &'static str,
-}
-
-/// Only what the Redis release notes say, each entry with its source.
-const KNOWN: &[Known] = &[
-    // Redis 6.2-rc3 release notes: "Add FAILOVER command (#8315)" and, under Sentinel,
-    // "Add hostname support to Sentinel (#8282)".
-    Known {
-        id: "version-before-6.2",
-        severity: Severity::Info,
-        applies: |v, _| v < (6, 2, 0),
-        what: "before 6.2: no FAILOVER command, no hostname support in Sentinel",
-        fix: "upgrade to Redis 6.2 or later",
-    },
-    // Redis 7.0.1 release notes: "Re-add SENTINEL SLAVES command, missing in redis 7.0
-    // (#10723)".
-    Known {
-        id: "sentinel-7.0.0-no-slaves",
-        severity: Severity::Warn,
-        applies: |v, sentinel| sentinel && v == (7, 0, 0),
-        what: "SENTINEL SLAVES is missing (clients that use it cannot list replicas)",
-        fix: "upgrade the Sentinels to 7.0.1 or later",
-    },
-];
-
-/// `7.0.15` → `(7, 0, 15)`.
-fn parse_version(v: &str) -> Option<(u32, u32, u32)> {
-    let mut it = v.trim().split('.').map(|p| p.parse::<u32>().ok());
-    Some((it.next()??, it.next()??, it.next().flatten().unwrap_or(0)))
-}
-
-fn role(role: Role, a: &NodeAnswer, place: &str, out: &mut Vec<Finding>) {
-    let says = a.info("role").unwrap_or("unknown");
-    let want = match role {
-        Role::Primary => "master",
-        Role::Replica => "slave",
-    };
-    if says != want {
-        push(
-            out,
-            Severity::Error,
-            "role-mismatch",
-            place,
-            format!("the Sentinels say {want}, the node says {says}"),
-            "let Sentinel reconfigure it (wait failover-timeout) or REPLICAOF it by hand",
-        );
-    }
-}
-
-fn write_safety(a: &NodeAnswer, place: &str, out: &mut Vec<Finding>) {
-    if a.config("min-replicas-to-write").is_some_and(|v| v == "0") {
-        push(out, Severity::Warn, "min-replicas-unset", place,
-            "min-replicas-to-write 0: an isolated primary keeps accepting writes that are lost when it is demoted".into(),
-            "CONFIG SET min-replicas-to-write 1 and min-replicas-max-lag 10 (bounds split-brain loss)");
-    }
-}
-
-fn backlog(a: &NodeAnswer, f: &Facts, t: &Targets, place: &str, out: &mut Vec<Finding>) {
-    let Some(rate) = f.write_rate.and_then(|r| r.per_sec()).filter(|r| *r > 0.0) else {
-        return;
-    };
-    let Some(size) = a
-        .config("repl-backlog-size")
-        .and_then(|v| v.parse::<u64>().ok())
-    else {
-        return;
-    };
-    let window = size as f64 / rate;
-    if window < t.min_backlog_secs as f64 {
-        let want = (rate * t.min_backlog_secs as f64 * 2.0).ceil() as u64;
-        push(
-            out,
-            Severity::Warn,
-            "repl-backlog-short",
-            place,
-            format!(
-                "repl-backlog-size {size} B at {rate:.0} B/s = {window:.1} s of partial resync"
-            ),
-            &format!("CONFIG SET repl-backlog-size {want} (2× the minimum window at this rate)"),
-        );
-    }
-}
-
-fn persistence(a: &NodeAnswer, place: &str, out: &mut Vec<Finding>) {
-    let aof = a.config("appendonly") == Some("yes");
-    let rdb = a.config("save").is_some_and(|s| !s.trim().is_empty());
-    if !aof && !rdb {
-        push(
-            out,
-            Severity::Error,
-            "no-persistence",
-            place,
-            "appendonly no, save \"\"".into(),
-            "CONFIG SET appendonly yes (a restarted empty primary can wipe its replicas)",
-        );
-        return;
-    }
-    if !aof {
-        push(
-            out,
-            Severity::Warn,
-            "aof-off",
-            place,
-            "appendonly no (RDB snapshots only)".into(),
-            "CONFIG SET appendonly yes with appendfsync everysec",
-        );
-    }
-    match a.config("appendfsync") {
-        Some("no") if aof => push(
-            out,
-            Severity::Warn,
-            "aof-fsync-no",
-            place,
-            "appendfsync no: the OS decides when writes reach disk".into(),
-            "CONFIG SET appendfsync everysec",
-        ),
-        Some("always") if aof => push(
-            out,
-            Severity::Info,
-            "aof-fsync-always",
-            place,
-            "appendfsync always: durable, but every write waits for an fsync".into(),
-            "CONFIG SET appendfsync everysec if write latency matters",
-        ),
-        _ => {}
-    }
-    if let (Some("yes"), Some(d)) = (
-        a.config("repl-diskless-sync"),
-        a.config("repl-diskless-sync-delay")
-            .and_then(|d| d.parse::<u64>().ok())
-            .filter(|d| *d > 0),
-    ) {
-        push(
-            out,
-            Severity::Info,
-            "diskless-sync-delay",
-            place,
-            format!(
-                "repl-diskless-sync-delay {d}: a full resync after a failover starts {d} s late"
-            ),
-            "CONFIG SET repl-diskless-sync-delay 0 (unless replicas often sync at once)",
-        );
-    }
-}
-
-/// Without config: `aof_enabled` from `INFO persistence` is all there is.
-fn persistence_from_info(a: &NodeAnswer, place: &str, out: &mut Vec<Finding>) {
-    if a.info("aof_enabled") == Some("0") {
-        push(
-            out,
-            Severity::Warn,
-            "aof-off",
-            place,
-            "aof_enabled:0 (INFO persistence)".into(),
-            "CONFIG SET appendonly yes with appendfsync everysec",
-        );
-    }
-}
-
-fn memory(a: &NodeAnswer, place: &str, out: &mut Vec<Finding>) {
-    let max = a.config("maxmemory").and_then(|v| v.parse::<u64>().ok());
-    let policy = a.config("maxmemory-policy").unwrap_or("");
-    if max == Some(0) {
-        push(
-            out,
-            Severity::Info,
-            "maxmemory-unset",
-            place,
-            "maxmemory 0: memory grows until the host runs out".into(),
-            "CONFIG SET maxmemory to ~70% of RAM (leave room for fork copy-on-write)",
-        );
-        return;
-    }
-    if policy.starts_with("allkeys-") {
-        push(
-            out,
-            Severity::Warn,
-            "maxmemory-evicts-any-key",
-            place,
-            format!("maxmemory-policy {policy}: live sessions and keys without TTL can be evicted"),
-            "CONFIG SET maxmemory-policy volatile-lru (or volatile-ttl) for TTL'd sessions",
-        );
-    } else if policy == "noeviction" {
-        push(
-            out,
-            Severity::Info,
-            "maxmemory-noeviction",
-            place,
-            "maxmemory-policy noeviction: writes fail with OOM at the limit".into(),
-            "keep headroom below maxmemory, or CONFIG SET maxmemory-policy volatile-lru",
-        );
-    }
-}
-
-fn exposure(a: &NodeAnswer, place: &str, out: &mut Vec<Finding>) {
-    if a.config("protected-mode") == Some("no") && a.config("requirepass") == Some("") {
-        push(
-            out,
-            Severity::Warn,
-            "open-without-auth",
-            place,
-            "protected-mode no and no requirepass".into(),
-            "CONFIG SET requirepass (and masterauth, sentinel auth-pass), or ACL users",
-        );
-    }
-}
-
-fn announce(a: &NodeAnswer, addr: &Addr, place: &str, out: &mut Vec<Finding>) {
-    if let Some(ip) = a
-        .config("replica-announce-ip")
-        .filter(|ip| !ip.is_empty() && *ip != addr.host)
-    {
-        push(
-            out,
-            Severity::Warn,
-            "replica-announce-ip-mismatch",
-            place,
-            format!(
-                "replica-announce-ip {ip}, but the Sentinels list it as {}",
-                addr.host
-            ),
-            "CONFIG SET replica-announce-ip to the address clients and Sentinels reach it on",
-        );
-    }
-}
-
+mod node;
 #[cfg(test)]
 mod tests;
+mod versions;

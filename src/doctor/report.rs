@@ -184,7 +184,8 @@ mod tests {
 
     #[test]
     fn findings_sort_by_severity_then_id_then_place() {
-        let order: Vec<(&str, &str)> = report()
+        let r = report();
+        let order: Vec<(&str, &str)> = r
             .findings
             .iter()
             .map(|f| (f.id, f.place.as_str()))
@@ -221,7 +222,7 @@ mod tests {
 
     #[test]
     fn json_and_table() {
-        insta::assert_snapshot!(report().to_json());
-        insta::assert_snapshot!(report().to_table());
+        insta::assert_snapshot!("report_json", report().to_json());
+        insta::assert_snapshot!("report_table", report().to_table());
     }
 }
