@@ -58,6 +58,31 @@ pub enum Command {
     Backups(BackupsCommand),
     /// Put a verified backup into a stopped node's data dir or a container (RDB + an AOF based on it).
     Restore(RestoreArgs),
+    /// Audit a live deployment's HA configuration against known hazards (one shot).
+    Doctor(DoctorArgs),
+}
+
+/// `warden doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Sentinel addresses (host:port, comma-separated); default: the lab's.
+    #[arg(long, env = "WARDEN_SENTINELS", value_delimiter = ',')]
+    pub sentinels: Vec<Addr>,
+    /// Master name the Sentinels monitor; default: the lab's, else mymaster.
+    #[arg(long, env = "WARDEN_MASTER")]
+    pub master: Option<String>,
+    /// The lab to audit when no --sentinels are given.
+    #[arg(long, env = "WARDEN_LAB_DIR", default_value = ".warden/lab")]
+    pub lab_dir: PathBuf,
+    /// Client RTO target in ms: check down-after-milliseconds and failover-timeout against it.
+    #[arg(long)]
+    pub rto_ms: Option<u64>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_on: crate::doctor::report::Severity,
 }
 
 /// `warden restore`.

@@ -29,6 +29,7 @@ macro_rules! outln {
 
 mod backup;
 mod docker_lab;
+mod doctor;
 
 /// What a command-line parse error ends the process with. `--help` and `--version` print as
 /// usual and exit 0 (a bare `warden` or `warden lab` prints the help on stderr and exits 2, as
@@ -127,6 +128,7 @@ async fn dispatch(cli: Cli, shutdown: impl Future<Output = ()> + Send) -> Result
         Command::Backups(BackupsCommand::List(a)) => backup::list(a).await,
         Command::Restore(a) => backup::restore(a).await,
         Command::RestoreTest(a) => backup::restore_test(a).await,
+        Command::Doctor(a) => doctor::doctor(a).await,
         Command::Lab(LabCommand::Up(args)) if args.backend == Backend::Docker => {
             docker_lab::up(args).await
         }

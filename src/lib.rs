@@ -8,6 +8,8 @@
 //! - [`sentinel`] parses Sentinel events, follows every Sentinel, merges their reports into one
 //!   timeline, and queries topology and health; [`watch`] prints that timeline live and
 //!   sums up each failover episode.
+//! - [`doctor`] audits a live deployment's HA configuration once: it gathers what the
+//!   Sentinels and nodes say, and pure rules turn that into findings.
 //! - [`workload`] writes session keys like a Sentinel-aware client and checks which
 //!   acknowledged writes survived; [`fault`] injects faults; [`drill`] runs scenarios of both
 //!   and judges the figures against targets.
@@ -30,6 +32,7 @@ pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod docker;
+pub mod doctor;
 pub mod drill;
 pub mod error;
 pub mod fault;

@@ -34,6 +34,10 @@ const PURE: &[&str] = &[
     "src/backup/tee.rs",
     "src/restore/checks.rs",
     "src/restore/report.rs",
+    "src/doctor/facts.rs",
+    "src/doctor/checks.rs",
+    "src/doctor/checks",
+    "src/doctor/report.rs",
 ];
 
 /// Modules every module may import: the crate's error type and plain addresses.

@@ -1,0 +1,262 @@
+//! Pure: what `warden doctor` saw on a deployment — each Sentinel's answers and each data
+//! node's `INFO` and config — as plain data the checks read. The gather in [`super`] fills it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::addr::Addr;
+use crate::sentinel::view::{MasterView, ReplicaView};
+
+/// Everything gathered, in the order the Sentinels were given and the nodes were found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Facts {
+    /// The master name.
+    pub master: String,
+    /// One entry per Sentinel given.
+    pub sentinels: Vec<SentinelFacts>,
+    /// The primary most Sentinels name (ties: the first Sentinel's).
+    pub primary: Option<Addr>,
+    /// The primary, then every replica any Sentinel lists.
+    pub nodes: Vec<NodeFacts>,
+    /// The primary's replication stream rate, sampled twice.
+    pub write_rate: Option<Rate>,
+}
+
+/// Bytes added to the primary's `master_repl_offset` over a measured interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// Offset difference.
+    pub bytes: i64,
+    /// Interval between the two samples.
+    pub over_ms: u64,
+}
+
+impl Rate {
+    /// Bytes per second (`None` for an empty interval).
+    pub fn per_sec(&self) -> Option<f64> {
+        (self.over_ms > 0).then(|| self.bytes.max(0) as f64 * 1000.0 / self.over_ms as f64)
+    }
+}
+
+/// One Sentinel: its address, and its answers or why it gave none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentinelFacts {
+    /// As given.
+    pub addr: Addr,
+    /// Its answers, or the error that stopped them.
+    pub answer: Result<SentinelAnswer, String>,
+}
+
+/// What one Sentinel said.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentinelAnswer {
+    /// `redis_version` from `INFO server`.
+    pub version: String,
+    /// `SENTINEL MASTER`.
+    pub master: MasterView,
+    /// The master's settings from the same reply.
+    pub settings: MasterSettings,
+    /// `SENTINEL REPLICAS`.
+    pub replicas: Vec<ReplicaView>,
+    /// `SENTINEL SENTINELS`: the other Sentinels it knows.
+    pub peers: Vec<Peer>,
+    /// `SENTINEL CKQUORUM`: `Ok(text)` or `Err(why not)`.
+    pub ckquorum: Result<String, String>,
+    /// `SENTINEL CONFIG GET` of `resolve-hostnames` and `announce-hostnames` (those read).
+    pub config: BTreeMap<String, String>,
+}
+
+/// Another Sentinel as one Sentinel sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    /// Its announced address.
+    pub addr: Addr,
+    /// Its flags, e.g. `sentinel` or `s_down,sentinel,disconnected`.
+    pub flags: String,
+}
+
+impl Peer {
+    /// Not flagged down or disconnected.
+    pub fn up(&self) -> bool {
+        !self
+            .flags
+            .split(',')
+            .any(|f| matches!(f, "s_down" | "o_down" | "disconnected"))
+    }
+
+    /// One entry of a `SENTINEL SENTINELS` reply; `None` without a usable address.
+    pub fn from_fields(m: &HashMap<String, String>) -> Option<Peer> {
+        Some(Peer {
+            addr: Addr::new(m.get("ip")?.clone(), m.get("port")?.parse().ok()?),
+            flags: m.get("flags").cloned().unwrap_or_default(),
+        })
+    }
+}
+
+/// The per-master settings in a `SENTINEL MASTER` reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MasterSettings {
+    /// `quorum`.
+    pub quorum: u32,
+    /// `down-after-milliseconds`.
+    pub down_after_ms: u64,
+    /// `failover-timeout`.
+    pub failover_timeout_ms: u64,
+    /// `parallel-syncs`.
+    pub parallel_syncs: u32,
+}
+
+impl MasterSettings {
+    /// The settings in a `SENTINEL MASTER` field map; `None` when one is missing.
+    pub fn from_fields(m: &HashMap<String, String>) -> Option<MasterSettings> {
+        Some(MasterSettings {
+            quorum: m.get("quorum")?.parse().ok()?,
+            down_after_ms: m.get("down-after-milliseconds")?.parse().ok()?,
+            failover_timeout_ms: m.get("failover-timeout")?.parse().ok()?,
+            parallel_syncs: m.get("parallel-syncs")?.parse().ok()?,
+        })
+    }
+}
+
+/// Which role the Sentinels give a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The primary they name.
+    Primary,
+    /// A replica they list.
+    Replica,
+}
+
+/// One data node.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeFacts {
+    /// Its address as the Sentinels report it.
+    pub addr: Addr,
+    /// Its role per Sentinels.
+    pub role: Role,
+    /// Its answers, or why it could not be reached.
+    pub answer: Result<NodeAnswer, String>,
+}
+
+/// What one node said.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeAnswer {
+    /// `INFO server`, `INFO replication` and `INFO persistence` fields.
+    pub info: BTreeMap<String, String>,
+    /// `CONFIG GET` of [`CONFIG_KEYS`], or why it could not be read (renamed, forbidden).
+    pub config: Result<BTreeMap<String, String>, String>,
+}
+
+impl NodeAnswer {
+    /// An `INFO` field.
+    pub fn info(&self, k: &str) -> Option<&str> {
+        self.info.get(k).map(String::as_str)
+    }
+
+    /// A config value, when config could be read and holds `k`.
+    pub fn config(&self, k: &str) -> Option<&str> {
+        self.config.as_ref().ok()?.get(k).map(String::as_str)
+    }
+}
+
+/// The node settings the checks read. `requirepass` is kept only as `(set)` or empty.
+pub const CONFIG_KEYS: &[&str] = &[
+    "min-replicas-to-write",
+    "min-replicas-max-lag",
+    "repl-backlog-size",
+    "repl-diskless-sync",
+    "repl-diskless-sync-delay",
+    "appendonly",
+    "appendfsync",
+    "save",
+    "replica-priority",
+    "replica-announce-ip",
+    "maxmemory",
+    "maxmemory-policy",
+    "protected-mode",
+    "requirepass",
+];
+
+/// The [`CONFIG_KEYS`] out of a `CONFIG GET *` reply, with the password replaced by `(set)`.
+pub fn relevant_config(all: HashMap<String, String>) -> BTreeMap<String, String> {
+    all.into_iter()
+        .filter(|(k, _)| CONFIG_KEYS.contains(&k.as_str()))
+        .map(|(k, v)| {
+            if k == "requirepass" && !v.is_empty() {
+                (k, "(set)".to_string())
+            } else {
+                (k, v)
+            }
+        })
+        .collect()
+}
+
+/// The address most Sentinels name as the master; a tie goes to the earliest in `named`.
+pub fn majority_primary(named: &[Addr]) -> Option<Addr> {
+    let mut best: Option<(&Addr, usize)> = None;
+    for a in named {
+        let n = named.iter().filter(|b| *b == a).count();
+        if best.is_none_or(|(_, m)| n > m) {
+            best = Some((a, n));
+        }
+    }
+    best.map(|(a, _)| a.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn settings_and_peers_are_read_from_field_maps() {
+        let m = map(&[
+            ("quorum", "2"),
+            ("down-after-milliseconds", "1000"),
+            ("failover-timeout", "10000"),
+            ("parallel-syncs", "1"),
+        ]);
+        let s = MasterSettings::from_fields(&m).unwrap();
+        assert_eq!(
+            (s.quorum, s.down_after_ms, s.failover_timeout_ms),
+            (2, 1000, 10000)
+        );
+        assert_eq!(MasterSettings::from_fields(&map(&[("quorum", "2")])), None);
+        let p = Peer::from_fields(&map(&[
+            ("ip", "10.0.0.1"),
+            ("port", "26379"),
+            ("flags", "s_down,sentinel"),
+        ]))
+        .unwrap();
+        assert!(!p.up());
+    }
+
+    #[test]
+    fn the_password_is_never_kept() {
+        let c = relevant_config(map(&[
+            ("requirepass", "hunter2"),
+            ("dir", "/x"),
+            ("save", ""),
+        ]));
+        assert_eq!(c["requirepass"], "(set)");
+        assert!(!c.contains_key("dir"));
+        assert_eq!(c["save"], "");
+    }
+
+    #[test]
+    fn the_majority_names_the_primary() {
+        let a = Addr::local(1);
+        let b = Addr::local(2);
+        assert_eq!(
+            majority_primary(&[a.clone(), b.clone(), b.clone()]),
+            Some(b.clone())
+        );
+        assert_eq!(majority_primary(&[a.clone(), b.clone()]), Some(a));
+        assert_eq!(majority_primary(&[]), None);
+    }
+}

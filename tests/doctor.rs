@@ -1,0 +1,164 @@
+//! `warden doctor` against a real process lab: the known set of findings (an insta snapshot
+//! of the JSON, addresses redacted), stable across runs; `min-replicas-to-write 1` on the
+//! primary removes exactly one finding; a refused `CONFIG` is a finding, not a failure; and
+//! bad targets are one-line errors with exit 2.
+
+mod support;
+
+use serde_json::Value;
+use support::{TestLab, Warden};
+use warden::client::{self, Timeouts};
+use warden::lab::{Lab, LabSpec, SentinelSettings};
+
+/// A default lab whose primary has the lowest node port, so that the report (sorted by
+/// severity, id, then address) lists the primary's finding before its replicas' in every
+/// run, and the snapshot does not depend on which free ports came up.
+async fn lab() -> TestLab {
+    let dir = tempfile::Builder::new()
+        .prefix("warden-doctor-")
+        .tempdir()
+        .expect("temp dir");
+    let mut spec = LabSpec::ephemeral(dir.path().join("lab"), SentinelSettings::default())
+        .expect("free ports");
+    spec.node_ports.sort();
+    assert!(
+        spec.node_ports.iter().all(|p| *p >= 10_000),
+        "{:?}",
+        spec.node_ports
+    );
+    match Lab::up(spec).await {
+        Ok(lab) => TestLab { lab, dir },
+        Err(e) => panic!("lab did not come up: {e}"),
+    }
+}
+
+fn doctor(w: &Warden, lab: &Lab, extra: &[&str]) -> support::Run {
+    let sentinels: Vec<String> = lab.sentinels().iter().map(ToString::to_string).collect();
+    let list = sentinels.join(",");
+    let mut args = vec!["doctor", "--sentinels", &list, "--master", "mymaster"];
+    args.extend_from_slice(extra);
+    w.run(&args)
+}
+
+fn json(run: &support::Run) -> Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:#?}"))
+}
+
+/// `(severity, id, where)` of every finding.
+fn ids(v: &Value) -> Vec<(String, String, String)> {
+    v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            let s = |k: &str| f[k].as_str().unwrap_or_default().to_string();
+            (s("severity"), s("id"), s("where"))
+        })
+        .collect()
+}
+
+/// The JSON text with what changes from lab to lab replaced: the Sentinels' addresses, and
+/// each node's by its role. Done on the text, so the snapshot also pins the field order.
+/// (By hand: the dev-dependency insta is built without its `redactions` feature, and adding
+/// it would pull new crates.)
+fn redacted(text: &str, lab: &Lab) -> String {
+    let mut text = text.to_string();
+    for (i, n) in lab.nodes().iter().enumerate() {
+        let role = if i == 0 { "[primary]" } else { "[replica]" };
+        text = text.replace(&format!("\"{n}\""), &format!("\"{role}\""));
+    }
+    for s in lab.sentinels() {
+        text = text.replace(&format!("\"{s}\""), "\"[sentinel]\"");
+    }
+    text
+}
+
+async fn config_set(addr: &warden::addr::Addr, args: &[&str]) {
+    let mut con = client::connect(addr, Timeouts::CONTROL)
+        .await
+        .expect("connect");
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    let _: () = client::query(&mut con, addr, &cmd).await.expect("command");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_default_lab_has_a_known_set_of_findings() {
+    let t = lab().await;
+    let w = Warden::new();
+    let first = doctor(&w, &t.lab, &["--json"]);
+    // The lab runs every process on one host: that is an error, so the default --fail-on
+    // error already exits 1.
+    assert_eq!(first.code, 1, "{first:#?}");
+    let second = doctor(&w, &t.lab, &["--json"]);
+    assert_eq!(
+        first.stdout, second.stdout,
+        "--json differs between two runs"
+    );
+    insta::assert_snapshot!("default_lab", redacted(&first.stdout, &t.lab));
+
+    let table = doctor(&w, &t.lab, &["--fail-on", "warn"]);
+    assert_eq!(table.code, 1, "{table:#?}");
+    assert!(
+        table.stdout.contains("min-replicas-unset"),
+        "{}",
+        table.stdout
+    );
+    assert!(
+        table.stdout.contains("1 error, 3 warn, 3 info"),
+        "{}",
+        table.stdout
+    );
+
+    // min-replicas-to-write 1 on the primary: exactly its min-replicas-unset goes away.
+    let primary = t.lab.nodes()[0].clone();
+    config_set(&primary, &["CONFIG", "SET", "min-replicas-to-write", "1"]).await;
+    let after = json(&doctor(&w, &t.lab, &["--json"]));
+    let mut gone = ids(&json(&first));
+    let left = ids(&after);
+    assert_eq!(left.len() + 1, gone.len(), "{left:#?}");
+    gone.retain(|f| !left.contains(f));
+    assert_eq!(
+        gone,
+        [(
+            "warn".into(),
+            "min-replicas-unset".into(),
+            primary.to_string()
+        )]
+    );
+
+    // CONFIG refused on a replica (ACL): a finding, not a failure.
+    let replica = t.lab.nodes()[1].clone();
+    config_set(&replica, &["ACL", "SETUSER", "default", "-config"]).await;
+    let run = doctor(&w, &t.lab, &["--json"]);
+    assert_eq!(run.code, 1, "{run:#?}");
+    let found = ids(&json(&run));
+    assert!(
+        found.contains(&(
+            "warn".into(),
+            "config-unreadable".into(),
+            replica.to_string()
+        )),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn no_sentinel_answering_is_a_one_line_error() {
+    let w = Warden::new();
+    let port = support::free_ports(1)[0];
+    let run = w.run(&["doctor", "--sentinels", &format!("127.0.0.1:{port}")]);
+    assert!(
+        run.one_line_error().contains("no Sentinel answered"),
+        "{run:#?}"
+    );
+    let run = w.run(&["doctor"]);
+    assert!(
+        run.one_line_error().contains("give --sentinels"),
+        "{run:#?}"
+    );
+    let run = w.run(&["doctor", "--sentinels", "x:1", "--fail-on", "fatal"]);
+    assert_eq!(run.code, 2, "{run:#?}");
+}
