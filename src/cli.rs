@@ -11,7 +11,8 @@ use crate::lab::Backend;
 /// Measure and trust Redis Sentinel high availability.
 ///
 /// Exit codes: 0 = targets met (or the command succeeded), 1 = targets missed,
-/// 2 = could not run (including a bad flag or value).
+/// 2 = could not run (including a bad flag or value), 130 / 143 / 129 = cancelled by
+/// SIGINT / SIGTERM / SIGHUP (faults reverted first; a drill writes its partial report).
 #[derive(Debug, Parser)]
 #[command(
     name = "warden",
@@ -19,7 +20,10 @@ use crate::lab::Backend;
     about,
     long_about = None,
     after_help = "Exit codes: 0 = targets met (or the command succeeded), 1 = targets missed, \
-                  2 = could not run (including a bad flag or value)."
+                  2 = could not run (including a bad flag or value), 130 / 143 / 129 = \
+                  cancelled by SIGINT / SIGTERM / SIGHUP: injected faults are reverted first \
+                  (further signals are ignored until they are), and a drill writes its partial \
+                  report."
 )]
 pub struct Cli {
     /// More log output on stderr (-v info, -vv debug); WARDEN_LOG overrides.

@@ -12,6 +12,7 @@ use crate::drill::runner;
 use crate::error::{EXIT_ERROR, EXIT_MET, EXIT_MISSED, Error, Result};
 use crate::lab::docker::DockerLab;
 use crate::lab::{Backend, Lab, LabSpec, SentinelSettings};
+use crate::shutdown::Listener;
 
 mod backup;
 mod docker_lab;
@@ -66,11 +67,11 @@ pub fn run(cli: Cli) -> u8 {
         }
     };
     let result = rt.block_on(async {
+        let signals = crate::shutdown::listen().map_err(|e| Error::Internal {
+            what: format!("cannot install the signal handlers: {e}"),
+        })?;
         let telemetry = crate::telemetry::init(cli.verbose, cli.otlp_endpoint.as_deref())?;
-        let result = dispatch(cli, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await;
+        let result = dispatch(cli, signals).await;
         telemetry.shutdown().await;
         result
     });
@@ -113,10 +114,34 @@ fn out(text: &str) -> Result<()> {
         .map_err(Error::io(crate::error::STDOUT))
 }
 
-async fn dispatch(cli: Cli, shutdown: impl Future<Output = ()> + Send) -> Result<u8> {
+/// Runs the command. SIGINT, SIGTERM and SIGHUP all stop it: a drill reverts its faults and
+/// writes its partial report, `watch` ends as after `--duration`, and any other command is
+/// dropped where it is (a lab it was starting is stopped and removed, a backup's temp file
+/// removed) and ends with [`Error::Cancelled`].
+async fn dispatch(cli: Cli, signals: Listener) -> Result<u8> {
     match cli.command {
-        Command::Drill(args) => drill(args, shutdown).await,
-        Command::Watch(args) => watch(args, shutdown).await,
+        Command::Drill(args) => drill(args, signals).await,
+        Command::Watch(args) => {
+            watch(args, async move {
+                signals.first().await;
+            })
+            .await
+        }
+        other => {
+            let cancelled = signals.first();
+            tokio::select! {
+                code = command(other) => code,
+                signal = cancelled => Err(Error::Cancelled { signal }),
+            }
+        }
+    }
+}
+
+async fn command(command: Command) -> Result<u8> {
+    match command {
+        Command::Drill(_) | Command::Watch(_) => Err(Error::Internal {
+            what: "drill and watch are dispatched with their shutdown".into(),
+        }),
         Command::Bench(BenchCommand::Workload(a)) => {
             let spec = crate::bench::BenchSpec {
                 connections: a.connections,
@@ -155,18 +180,25 @@ async fn dispatch(cli: Cli, shutdown: impl Future<Output = ()> + Send) -> Result
     }
 }
 
-async fn drill(args: DrillArgs, shutdown: impl Future<Output = ()>) -> Result<u8> {
+async fn drill(args: DrillArgs, signals: Listener) -> Result<u8> {
     let scenario = runner::load(&args.scenario)?;
     if args.dry_run {
         out(&format!("{}\n", runner::dry_run(&scenario).await?))?;
         return Ok(EXIT_MET);
     }
     let progress = args.json.is_none() && std::io::stderr().is_terminal();
-    let report = runner::run(&scenario, progress, shutdown).await?;
+    let report = runner::run(&scenario, progress, signals.clone().first()).await?;
     if let Some(path) = &args.json {
         write_atomically(path, report.to_json().as_bytes())?;
     }
     out(&report.to_table())?;
+    if let Some(signal) = signals.received() {
+        eprintln!(
+            "warden: drill cancelled by {}: faults reverted, partial report written",
+            signal.name()
+        );
+        return Ok(signal.exit_code());
+    }
     Ok(match report.verdict {
         Verdict::Met => EXIT_MET,
         Verdict::Missed => EXIT_MISSED,

@@ -37,6 +37,7 @@ pub mod lab;
 pub mod rdb;
 pub mod restore;
 pub mod sentinel;
+pub mod shutdown;
 pub mod telemetry;
 pub mod util;
 pub mod watch;

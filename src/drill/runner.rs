@@ -5,7 +5,9 @@
 //! for loss, revert every fault, wait for the old primary to rejoin, and hand the recorded
 //! history to the checker.
 //!
-//! Shutdown (Ctrl-C) is passed in; an injected fault is reverted on every path.
+//! Shutdown (SIGINT, SIGTERM or SIGHUP) is passed in; an injected fault is reverted on every
+//! path, and recorded in the fault journal ([`crate::journal`]) while it is in effect, so a
+//! drill killed outright leaves a record `warden heal` reverts.
 
 use std::future::Future;
 use std::path::Path;
@@ -26,6 +28,7 @@ use crate::sentinel::health::{self, Expect};
 use crate::sentinel::monitor::{self, MonitorEvent};
 use crate::sentinel::timeline::Timeline;
 use crate::sentinel::topology;
+use crate::shutdown::Signal;
 use crate::watch::episode;
 use crate::workload::tally::LossTally;
 use crate::workload::{self, History, Plan};
@@ -44,16 +47,19 @@ pub fn load(path: &Path) -> Result<Scenario> {
     })
 }
 
-/// Runs the drill; returns its report. `progress` draws a status line on stderr.
+/// Runs the drill; returns its report. `progress` draws a status line on stderr. When
+/// `shutdown` resolves, the trial in progress ends (its faults reverted, its workload
+/// stopped, its reasons saying which signal cancelled it), no further trial starts, and the
+/// partial report is returned, marked as cancelled.
 pub async fn run(
     scenario: &Scenario,
     progress: bool,
-    shutdown: impl Future<Output = ()>,
+    shutdown: impl Future<Output = Signal>,
 ) -> Result<DrillReport> {
-    let (cancel_tx, cancel) = watch::channel(false);
+    let (cancel_tx, cancel) = watch::channel(None);
     let watcher = async move {
         tokio::select! {
-            _ = shutdown => { let _ = cancel_tx.send(true); }
+            s = shutdown => { let _ = cancel_tx.send(Some(s)); }
             _ = cancel_tx.closed() => {}
         }
     };
@@ -61,7 +67,11 @@ pub async fn run(
     report
 }
 
-async fn drill(s: &Scenario, progress: bool, cancel: watch::Receiver<bool>) -> Result<DrillReport> {
+async fn drill(
+    s: &Scenario,
+    progress: bool,
+    cancel: watch::Receiver<Option<Signal>>,
+) -> Result<DrillReport> {
     let mut target = set_up(s).await?;
     let (tx, monitor_rx) = mpsc::unbounded_channel();
     let monitor = monitor::spawn(&target.sentinels, monitor::Backoff::default(), tx);
@@ -83,26 +93,29 @@ async fn drill(s: &Scenario, progress: bool, cancel: watch::Receiver<bool>) -> R
     ctx.progress.clear();
     drop(monitor);
     let (description, down_after_ms) = (target.description.clone(), target.down_after_ms);
+    let cancelled = *ctx.cancel.borrow();
     target.tear_down().await?;
-    Ok(DrillReport::new(
-        s.name.clone(),
-        description,
-        down_after_ms,
-        trials,
-    ))
+    let mut report = DrillReport::new(s.name.clone(), description, down_after_ms, trials);
+    report.cancelled = cancelled.map(|s| s.name().to_string());
+    Ok(report)
 }
 
 struct Ctx<'a> {
     s: &'a Scenario,
     monitor_rx: mpsc::UnboundedReceiver<MonitorEvent>,
-    cancel: watch::Receiver<bool>,
+    cancel: watch::Receiver<Option<Signal>>,
     progress: Progress,
     run_id: String,
 }
 
 impl Ctx<'_> {
     fn cancelled(&self) -> bool {
-        *self.cancel.borrow()
+        self.cancel.borrow().is_some()
+    }
+
+    /// The signal that cancelled the drill (SIGINT when told to stop without one).
+    fn signal(&self) -> Signal {
+        self.cancel.borrow().unwrap_or(Signal::Int)
     }
 
     /// Runs trial `n` from warm-up to its report.
@@ -134,7 +147,7 @@ impl Ctx<'_> {
     /// `deadline`, the end of a timed fault, or cancellation.
     async fn next(&mut self, t: &mut Trial, deadline: Instant) -> Input {
         if self.cancelled() && !t.cancelled {
-            return Input::Cancel;
+            return Input::Cancel(self.signal());
         }
         let resume = t.resume_at();
         tokio::select! {
@@ -144,7 +157,7 @@ impl Ctx<'_> {
             _ = tokio::time::sleep_until(resume.unwrap_or(deadline).into()), if resume.is_some() => {
                 Input::FaultDone
             }
-            Ok(()) = self.cancel.changed(), if !t.cancelled => Input::Cancel,
+            Ok(()) = self.cancel.changed(), if !t.cancelled => Input::Cancel(self.signal()),
         }
     }
 
@@ -160,7 +173,7 @@ impl Ctx<'_> {
             Input::Sentinel(ev) => self.record_sentinel(ev, t),
             Input::Write(ev) => self.progress.acked(t.record_write(ev)),
             Input::FaultDone => t.revert_fault(target).await,
-            Input::Cancel => return t.cancel(),
+            Input::Cancel(sig) => return t.cancel(sig),
             Input::Timer => return self.on_timer(state, t, target).await,
         }
         match state {
@@ -296,6 +309,11 @@ impl Ctx<'_> {
         }
         self.progress.step(t.n, "loss check");
         let loss = self.loss_check(&mut t, &history, target).await;
+        if t.cancelled && !(t.switched() && t.new_primary_acked) {
+            // Whatever it counted, it is not a verdict on a finished failover.
+            t.errors
+                .push("cancelled: loss check taken before the failover finished".into());
+        }
         t.revert_all(target).await;
         self.progress.step(t.n, "rejoin");
         let back = t.switched() && !t.cancelled && self.wait_until(&mut t, rejoined, &old).await;
@@ -369,7 +387,7 @@ impl Ctx<'_> {
             loop {
                 match self.next(t, next).await {
                     Input::Timer => break,
-                    Input::Cancel => _ = t.cancel(),
+                    Input::Cancel(sig) => _ = t.cancel(sig),
                     Input::Sentinel(ev) => _ = ev.apply(&mut t.timeline),
                     Input::Write(ev) => _ = t.record_write(ev),
                     Input::FaultDone => {}

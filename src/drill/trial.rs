@@ -16,6 +16,7 @@ use crate::fault::Applied;
 use crate::sentinel::event::EventKind;
 use crate::sentinel::monitor::MonitorEvent;
 use crate::sentinel::timeline::Timeline;
+use crate::shutdown::Signal;
 use crate::workload::{History, Plan, Workload, WriterEvent};
 
 /// What moves a trial forward (a closed set: nothing else wakes the runner).
@@ -29,8 +30,8 @@ pub(super) enum Input {
     Timer,
     /// A timed fault (pause, disconnect, partition) has lasted its `duration`.
     FaultDone,
-    /// The drill was cancelled (Ctrl-C).
-    Cancel,
+    /// The drill was cancelled by a signal (SIGINT, SIGTERM, SIGHUP).
+    Cancel(Signal),
 }
 
 /// Where a trial is.
@@ -115,10 +116,10 @@ impl Trial {
         State::Finished
     }
 
-    /// Ends the trial because the drill was cancelled.
-    pub(super) fn cancel(&mut self) -> State {
+    /// Ends the trial because the drill was cancelled by `sig`.
+    pub(super) fn cancel(&mut self, sig: Signal) -> State {
         self.cancelled = true;
-        self.fail("cancelled".into())
+        self.fail(format!("cancelled by {}", sig.name()))
     }
 
     /// When the timed fault in effect is due to be reverted.
