@@ -62,6 +62,18 @@ pub enum Command {
     Backups(BackupsCommand),
     /// Put a verified backup into a stopped node's data dir or a container (RDB + an AOF based on it).
     Restore(RestoreArgs),
+    /// Revert what killed drills left behind (recorded in the fault journal in
+    /// $WARDEN_STATE_DIR): SIGCONT, restart a node, unpause / start / reconnect a container,
+    /// delete tagged iptables rules, remove an orphaned ephemeral lab.
+    Heal(HealArgs),
+}
+
+/// `warden heal`.
+#[derive(Debug, Args)]
+pub struct HealArgs {
+    /// List the leftovers and what would be done, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `warden restore`.

@@ -33,6 +33,7 @@ pub mod docker;
 pub mod drill;
 pub mod error;
 pub mod fault;
+pub mod journal;
 pub mod lab;
 pub mod rdb;
 pub mod restore;

@@ -72,10 +72,10 @@ async fn drill(
     progress: bool,
     cancel: watch::Receiver<Option<Signal>>,
 ) -> Result<DrillReport> {
-    let mut target = set_up(s).await?;
+    let run_id = format!("{:08x}", rand::random::<u32>());
+    let mut target = set_up(s, &run_id).await?;
     let (tx, monitor_rx) = mpsc::unbounded_channel();
     let monitor = monitor::spawn(&target.sentinels, monitor::Backoff::default(), tx);
-    let run_id = format!("{:08x}", rand::random::<u32>());
     let mut ctx = Ctx {
         s,
         monitor_rx,
@@ -230,19 +230,28 @@ impl Ctx<'_> {
             max_lag_bytes: self.s.timing.max_lag_bytes,
             quorum: true,
         };
-        match health::check(&target.sentinels, &target.master, &expect).await {
+        let why = match health::check(&target.sentinels, &target.master, &expect).await {
             Ok(h) => match h.primary.clone().filter(|_| h.ok()) {
-                Some(primary) => self.inject(t, target, primary).await,
-                None if Instant::now() >= until => {
-                    t.fail(format!("pre-flight failed: {}", h.problems.join("; ")))
+                Some(primary) => return self.inject(t, target, primary).await,
+                None if Instant::now() >= until => format!(
+                    "the cluster was not healthy within {}: {}",
+                    humantime::format_duration(self.s.timing.preflight),
+                    h.problems.join("; ")
+                ),
+                None => {
+                    return State::Preflight {
+                        next: Instant::now() + Duration::from_millis(200),
+                        until,
+                    };
                 }
-                None => State::Preflight {
-                    next: Instant::now() + Duration::from_millis(200),
-                    until,
-                },
             },
-            Err(e) => t.fail(format!("pre-flight failed: {e}")),
+            Err(e) => e.to_string(),
+        };
+        let mut message = format!("pre-flight failed, no fault injected: {why}");
+        for hint in target.preflight_hints(&why) {
+            message += &format!("; {hint}");
         }
+        t.fail(message)
     }
 
     /// Injects `before` (if any), then the fault, on `old`, the primary.
@@ -250,11 +259,12 @@ impl Ctx<'_> {
         let s = self.s;
         let mut prefix = String::new();
         if let Some(b) = &s.before {
-            let (d, result) = inject_one(b, &old, target).await;
+            let (d, result) = inject_one(b, &old, target, &self.run_id).await;
             match result {
-                Ok(applied) => {
+                Ok((applied, entry)) => {
                     t.before = Some(InEffect {
                         applied,
+                        entry,
                         until: None,
                     })
                 }
@@ -267,15 +277,19 @@ impl Ctx<'_> {
         }
         self.progress.step(t.n, "fault");
         let fault_at = Instant::now();
-        let (d, result) = inject_one(&s.fault, &old, target).await;
+        let (d, result) = inject_one(&s.fault, &old, target, &self.run_id).await;
         t.description = format!("{prefix}{d}");
         match result {
-            Ok(applied) => {
+            Ok((applied, entry)) => {
                 let until = s
                     .fault
                     .timed()
                     .then(|| fault_at + s.fault.duration.unwrap_or_default());
-                t.fault = Some(InEffect { applied, until });
+                t.fault = Some(InEffect {
+                    applied,
+                    entry,
+                    until,
+                });
                 t.injected = Some((old, fault_at));
                 State::Observe {
                     until: fault_at + s.timing.observe,

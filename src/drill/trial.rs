@@ -13,6 +13,7 @@ use super::report::TrialReport;
 use super::target::{Target, revert};
 use crate::addr::Addr;
 use crate::fault::Applied;
+use crate::journal::Entry;
 use crate::sentinel::event::EventKind;
 use crate::sentinel::monitor::MonitorEvent;
 use crate::sentinel::timeline::Timeline;
@@ -65,6 +66,8 @@ impl State {
 /// A fault in effect.
 pub(super) struct InEffect {
     pub(super) applied: Applied,
+    /// Its record in the fault journal, removed once it is reverted.
+    pub(super) entry: Entry,
     /// When a timed fault is reverted.
     pub(super) until: Option<Instant>,
 }
@@ -166,7 +169,7 @@ impl Trial {
     /// Reverts the fault, if it is still in effect.
     pub(super) async fn revert_fault(&mut self, target: &mut Target) {
         if let Some(f) = self.fault.take() {
-            revert(f.applied, target, &mut self.errors).await;
+            revert(f.applied, f.entry, target, &mut self.errors).await;
         }
     }
 
@@ -174,7 +177,7 @@ impl Trial {
     pub(super) async fn revert_all(&mut self, target: &mut Target) {
         self.revert_fault(target).await;
         if let Some(b) = self.before.take() {
-            revert(b.applied, target, &mut self.errors).await;
+            revert(b.applied, b.entry, target, &mut self.errors).await;
         }
     }
 
