@@ -44,6 +44,12 @@ pub async fn verify(args: VerifyArgs) -> Result<u8> {
         now_ms: now_ms(),
     };
     let path = args.file.clone();
+    if path.is_dir() {
+        return Err(Error::Usage(format!(
+            "{}: is a directory; give an RDB file (.rdb, .rdb.gz, .rdb.zst)",
+            path.display()
+        )));
+    }
     let summary = blocking("the verifier", move || verify_file(&path, &opts)).await?;
     let file = args.file.display().to_string();
     if args.json {

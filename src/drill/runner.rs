@@ -38,13 +38,26 @@ const MERGE_WINDOW: Duration = Duration::from_secs(15);
 
 pub use super::target::dry_run;
 
-/// Reads a scenario file and validates it ([`Scenario::parse`]).
+/// Reads a scenario file and validates it ([`Scenario::parse`]), and its workload against
+/// this machine's memory ([`Scenario::check_memory`]).
 pub fn load(path: &Path) -> Result<Scenario> {
     let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
-    Scenario::parse(&text).map_err(|message| Error::Scenario {
+    let invalid = |message| Error::Scenario {
         path: path.to_path_buf(),
         message,
-    })
+    };
+    let s = Scenario::parse(&text).map_err(invalid)?;
+    s.check_memory(memory_bytes()).map_err(invalid)?;
+    Ok(s)
+}
+
+/// `MemTotal` from `/proc/meminfo`; 4 GiB (conservatively) when it cannot be read.
+fn memory_bytes() -> u64 {
+    let text = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(4 << 30, |kb| kb * 1024)
 }
 
 /// Runs the drill; returns its report. `progress` draws a status line on stderr. When

@@ -33,7 +33,9 @@ pub enum WriterEvent {
 }
 
 const PROGRESS_EVERY: u64 = 500;
-const VALUE_POOL: usize = 64;
+/// Random values each writer keeps and cycles through (so `writers × VALUE_POOL ×
+/// value_size` bytes are held in memory).
+pub const VALUE_POOL: usize = 64;
 
 /// How a write ended when it did not succeed.
 enum Failure {
