@@ -334,6 +334,10 @@ impl Ctx<'_> {
                 ));
             }
         }
+        if t.cancelled {
+            // Told to stop: the faults go first (a supervisor's SIGKILL may follow soon).
+            t.revert_all(target).await;
+        }
         self.progress.step(t.n, "loss check");
         let loss = self.loss_check(&mut t, &history, target).await;
         if t.cancelled && !(t.switched() && t.new_primary_acked) {
