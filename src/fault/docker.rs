@@ -388,3 +388,24 @@ pub fn describe(fault: &Fault, sel: &Selection) -> String {
 fn human(d: Option<Duration>) -> String {
     humantime::format_duration(d.unwrap_or_default()).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::tagged_rules;
+
+    #[test]
+    fn tagged_rules_are_found_by_their_comment_and_turned_into_deletes() {
+        let listing = "-P INPUT ACCEPT\n\
+            -A INPUT -s 172.18.0.3/32 -m comment --comment \"warden:ab12\" -j DROP\n\
+            -A OUTPUT -d 172.18.0.3/32 -m comment --comment warden:ab12 -j DROP\n\
+            -A INPUT -s 172.18.0.4/32 -m comment --comment warden:cd34 -j DROP\n\
+            -A INPUT -s 10.0.0.1/32 -j DROP\n";
+        let ours = tagged_rules(listing, "warden:ab12");
+        assert_eq!(ours.len(), 2, "{ours:?}");
+        assert_eq!(
+            ours[0].join(" "),
+            "-D INPUT -s 172.18.0.3/32 -m comment --comment warden:ab12 -j DROP"
+        );
+        assert_eq!(tagged_rules(listing, "warden:").len(), 3, "any drill's tag");
+    }
+}
