@@ -81,6 +81,14 @@ pub async fn backup(args: BackupArgs) -> Result<u8> {
             Dest::Bucket(url) => remotes.push(Remote::open(&url, args.s3_endpoint.as_deref())?),
         }
     }
+    for dir in &locals {
+        for name in store::remove_stale(dir)? {
+            eprintln!(
+                "warden: removed {name} in {}: the temporary file of a backup that is gone",
+                dir.display()
+            );
+        }
+    }
     let mut taken = Vec::new();
     for r in &remotes {
         r.check().await?;
