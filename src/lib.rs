@@ -9,8 +9,10 @@
 //!   timeline, and queries topology and health; [`watch`] prints that timeline live and
 //!   sums up each failover episode.
 //! - [`workload`] writes session keys like a Sentinel-aware client and checks which
-//!   acknowledged writes survived; [`fault`] injects faults; [`drill`] runs scenarios of both
-//!   and judges the figures against targets.
+//!   acknowledged writes survived; [`fault`] injects faults (and [`fault::heal`] reverts
+//!   those a killed drill left); [`drill`] runs scenarios of both and judges the figures
+//!   against targets. [`journal`] records every fault in effect durably, [`shutdown`] turns
+//!   SIGINT, SIGTERM and SIGHUP into a clean stop.
 //! - [`rdb`] reads and verifies the RDB format (pure); [`backup`] takes verified backups from
 //!   a replica and stores them locally or in object storage; [`restore`] puts one back into a
 //!   node or proves it restores in a scratch server.
