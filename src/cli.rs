@@ -11,7 +11,8 @@ use crate::lab::Backend;
 /// Measure and trust Redis Sentinel high availability.
 ///
 /// Exit codes: 0 = targets met (or the command succeeded), 1 = targets missed,
-/// 2 = could not run (including a bad flag or value).
+/// 2 = could not run (including a bad flag or value), 130 / 143 / 129 = cancelled by
+/// SIGINT / SIGTERM / SIGHUP (faults reverted first; a drill writes its partial report).
 #[derive(Debug, Parser)]
 #[command(
     name = "warden",
@@ -19,7 +20,10 @@ use crate::lab::Backend;
     about,
     long_about = None,
     after_help = "Exit codes: 0 = targets met (or the command succeeded), 1 = targets missed, \
-                  2 = could not run (including a bad flag or value)."
+                  2 = could not run (including a bad flag or value), 130 / 143 / 129 = \
+                  cancelled by SIGINT / SIGTERM / SIGHUP: injected faults are reverted first \
+                  (further signals are ignored until they are), and a drill writes its partial \
+                  report."
 )]
 pub struct Cli {
     /// More log output on stderr (-v info, -vv debug); WARDEN_LOG overrides.
@@ -60,6 +64,10 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Audit a live deployment's HA configuration against known hazards (one shot).
     Doctor(DoctorArgs),
+    /// Revert what killed drills left behind (recorded in the fault journal in
+    /// $WARDEN_STATE_DIR): SIGCONT, restart a node, unpause / start / reconnect a container,
+    /// delete tagged iptables rules, remove an orphaned ephemeral lab.
+    Heal(HealArgs),
 }
 
 /// `warden doctor`.
@@ -83,6 +91,14 @@ pub struct DoctorArgs {
     /// Exit 1 when a finding is at or above this severity.
     #[arg(long, value_enum, default_value = "error")]
     pub fail_on: crate::doctor::report::Severity,
+}
+
+/// `warden heal`.
+#[derive(Debug, Args)]
+pub struct HealArgs {
+    /// List the leftovers and what would be done, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `warden restore`.

@@ -5,13 +5,15 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use crate::cli::{
-    BackupsCommand, BenchCommand, Cli, Command, DrillArgs, LabAt, LabCommand, LabUp, WatchArgs,
+    BackupsCommand, BenchCommand, Cli, Command, DrillArgs, HealArgs, LabAt, LabCommand, LabUp,
+    WatchArgs,
 };
 use crate::drill::checker::Verdict;
 use crate::drill::runner;
 use crate::error::{EXIT_ERROR, EXIT_MET, EXIT_MISSED, Error, Result};
 use crate::lab::docker::DockerLab;
 use crate::lab::{Backend, Lab, LabSpec, SentinelSettings};
+use crate::shutdown::Listener;
 
 /// `print!` through [`out`]: a closed stdout is an error [`run`] ends quietly on, not a panic.
 macro_rules! outp {
@@ -80,11 +82,11 @@ pub fn run(cli: Cli) -> u8 {
         }
     };
     let result = rt.block_on(async {
+        let signals = crate::shutdown::listen().map_err(|e| Error::Internal {
+            what: format!("cannot install the signal handlers: {e}"),
+        })?;
         let telemetry = crate::telemetry::init(cli.verbose, cli.otlp_endpoint.as_deref())?;
-        let result = dispatch(cli, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await;
+        let result = dispatch(cli, signals).await;
         telemetry.shutdown().await;
         result
     });
@@ -108,10 +110,44 @@ fn out(text: &str) -> Result<()> {
         .map_err(Error::io(crate::error::STDOUT))
 }
 
-async fn dispatch(cli: Cli, shutdown: impl Future<Output = ()> + Send) -> Result<u8> {
+/// Runs the command. SIGINT, SIGTERM and SIGHUP all stop it: a drill reverts its faults and
+/// writes its partial report, `watch` ends as after `--duration`, and any other command is
+/// dropped where it is (a lab it was starting is stopped and removed, a backup's temp file
+/// removed) and ends with [`Error::Cancelled`].
+async fn dispatch(cli: Cli, signals: Listener) -> Result<u8> {
+    // Every command that touches a target first names what killed drills left behind.
+    if matches!(
+        cli.command,
+        Command::Drill(_)
+            | Command::Watch(_)
+            | Command::Backup(_)
+            | Command::Lab(LabCommand::Status(_) | LabCommand::Down(_))
+    ) {
+        report_leftovers();
+    }
     match cli.command {
-        Command::Drill(args) => drill(args, shutdown).await,
-        Command::Watch(args) => watch(args, shutdown).await,
+        Command::Drill(args) => drill(args, signals).await,
+        Command::Watch(args) => {
+            watch(args, async move {
+                signals.first().await;
+            })
+            .await
+        }
+        other => {
+            let cancelled = signals.first();
+            tokio::select! {
+                code = command(other) => code,
+                signal = cancelled => Err(Error::Cancelled { signal }),
+            }
+        }
+    }
+}
+
+async fn command(command: Command) -> Result<u8> {
+    match command {
+        Command::Drill(_) | Command::Watch(_) => Err(Error::Internal {
+            what: "drill and watch are dispatched with their shutdown".into(),
+        }),
         Command::Bench(BenchCommand::Workload(a)) => {
             let spec = crate::bench::BenchSpec {
                 connections: a.connections,
@@ -127,6 +163,7 @@ async fn dispatch(cli: Cli, shutdown: impl Future<Output = ()> + Send) -> Result
         Command::Backup(a) => backup::backup(a).await,
         Command::Backups(BackupsCommand::List(a)) => backup::list(a).await,
         Command::Restore(a) => backup::restore(a).await,
+        Command::Heal(a) => heal(a).await,
         Command::RestoreTest(a) => backup::restore_test(a).await,
         Command::Doctor(a) => doctor::doctor(a).await,
         Command::Lab(LabCommand::Up(args)) if args.backend == Backend::Docker => {
@@ -151,18 +188,35 @@ async fn dispatch(cli: Cli, shutdown: impl Future<Output = ()> + Send) -> Result
     }
 }
 
-async fn drill(args: DrillArgs, shutdown: impl Future<Output = ()>) -> Result<u8> {
+async fn drill(args: DrillArgs, signals: Listener) -> Result<u8> {
     let scenario = runner::load(&args.scenario)?;
     if args.dry_run {
         out(&format!("{}\n", runner::dry_run(&scenario).await?))?;
         return Ok(EXIT_MET);
     }
+    // Before the pre-flight: a leftover fault would fail it (or skew it).
+    for (r, result) in crate::fault::heal::leftovers().await? {
+        match result {
+            Ok(_) => eprintln!(
+                "warden: healed the leftover fault from drill pid {}: {}",
+                r.owner.pid, r.what
+            ),
+            Err(e) => eprintln!("warden: {e} (drill pid {}); the drill goes on", r.owner.pid),
+        }
+    }
     let progress = args.json.is_none() && std::io::stderr().is_terminal();
-    let report = runner::run(&scenario, progress, shutdown).await?;
+    let report = runner::run(&scenario, progress, signals.clone().first()).await?;
     if let Some(path) = &args.json {
         write_atomically(path, report.to_json().as_bytes())?;
     }
     out(&report.to_table())?;
+    if let Some(signal) = signals.received() {
+        eprintln!(
+            "warden: drill cancelled by {}: faults reverted, partial report written",
+            signal.name()
+        );
+        return Ok(signal.exit_code());
+    }
     Ok(match report.verdict {
         Verdict::Met => EXIT_MET,
         Verdict::Missed => EXIT_MISSED,
@@ -194,6 +248,61 @@ async fn watch(args: WatchArgs, shutdown: impl Future<Output = ()> + Send) -> Re
     };
     crate::watch::run(&spec, &mut std::io::stdout(), shutdown).await?;
     Ok(EXIT_MET)
+}
+
+/// One line on stderr for each fault journal record whose drill is gone.
+fn report_leftovers() {
+    match crate::journal::leftovers() {
+        Ok(records) => {
+            for r in records {
+                eprintln!("warden: {}", r.leftover_line());
+            }
+        }
+        Err(e) => eprintln!("warden: cannot read the fault journal: {e}"),
+    }
+}
+
+/// `warden heal`: reverts the leftovers, then sweeps tagged iptables rules no live drill
+/// owns. Exit 0 when everything was healed (or nothing was left), 2 when a step failed.
+async fn heal(args: HealArgs) -> Result<u8> {
+    let mut text = String::new();
+    let mut failed = false;
+    if args.dry_run {
+        for r in crate::journal::leftovers()? {
+            text += &format!(
+                "would heal: {} (drill pid {}, gone): {} step(s), {}\n",
+                r.what,
+                r.owner.pid,
+                r.undo.len(),
+                r.file.display()
+            );
+        }
+    } else {
+        for (r, result) in crate::fault::heal::leftovers().await? {
+            match result {
+                Ok(steps) => {
+                    text += &format!(
+                        "healed: {} (drill pid {}): {}\n",
+                        r.what,
+                        r.owner.pid,
+                        steps.join("; ")
+                    )
+                }
+                Err(e) => {
+                    failed = true;
+                    text += &format!("NOT healed: {e} (record kept: {})\n", r.file.display());
+                }
+            }
+        }
+        for line in crate::fault::heal::sweep().await? {
+            text += &format!("swept: {line}\n");
+        }
+    }
+    if text.is_empty() {
+        text = "nothing to heal\n".into();
+    }
+    out(&text)?;
+    Ok(if failed { EXIT_ERROR } else { EXIT_MET })
 }
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it into place.
@@ -285,10 +394,12 @@ async fn lab_status(dir: &Path) -> Result<u8> {
     let live = crate::lab::live::ask(&lab.nodes()).await;
     let members = lab.members().to_vec();
     for m in &members {
-        let state = if lab.is_running(&m.addr())? {
-            "running"
-        } else {
-            "stopped"
+        let state = match lab.is_running(&m.addr())? {
+            true if crate::journal::proc_stat(m.pid).is_some_and(|s| s.state == 'T') => {
+                "stopped (SIGSTOP)"
+            }
+            true => "running",
+            false => "stopped",
         };
         let row = format!(
             "  {:<8} {:<16} pid {:<8} {state}",

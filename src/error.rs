@@ -11,6 +11,8 @@ pub const EXIT_MET: u8 = 0;
 pub const EXIT_MISSED: u8 = 1;
 /// Exit code: the run could not be carried out or measured (bad input, unreachable cluster, …).
 pub const EXIT_ERROR: u8 = 2;
+// A command cancelled by a signal exits 128 + its number: 130 (SIGINT), 143 (SIGTERM),
+// 129 (SIGHUP); see `shutdown::Signal::exit_code`. A drill writes its partial report first.
 
 /// The path an [`Error::Io`] names when writing to standard output failed.
 pub const STDOUT: &str = "<stdout>";
@@ -127,6 +129,13 @@ pub enum Error {
     /// A command-line value is invalid (the message says which and why).
     #[error("{0}")]
     Usage(String),
+    /// A signal (SIGINT, SIGTERM, SIGHUP) cancelled the command; what it had started was
+    /// undone. Exits 128 + the signal number.
+    #[error("cancelled by {}", signal.name())]
+    Cancelled {
+        /// The signal.
+        signal: crate::shutdown::Signal,
+    },
     /// warden broke one of its own assumptions: not the user's input, not the cluster.
     #[error("internal error: {what}")]
     Internal {
@@ -252,6 +261,7 @@ impl Error {
             | Error::ContainerRefused { .. }
             | Error::NoContainer { .. } => EXIT_ERROR,
             Error::RdbInvalid { .. } | Error::ChecksumMismatch { .. } => EXIT_MISSED,
+            Error::Cancelled { signal } => signal.exit_code(),
             Error::Manifest { .. }
             | Error::NoHealthyReplica { .. }
             | Error::Sync { .. }

@@ -11,8 +11,10 @@
 //! - [`doctor`] audits a live deployment's HA configuration once: it gathers what the
 //!   Sentinels and nodes say, and pure rules turn that into findings.
 //! - [`workload`] writes session keys like a Sentinel-aware client and checks which
-//!   acknowledged writes survived; [`fault`] injects faults; [`drill`] runs scenarios of both
-//!   and judges the figures against targets.
+//!   acknowledged writes survived; [`fault`] injects faults (and [`fault::heal`] reverts
+//!   those a killed drill left); [`drill`] runs scenarios of both and judges the figures
+//!   against targets. [`journal`] records every fault in effect durably, [`shutdown`] turns
+//!   SIGINT, SIGTERM and SIGHUP into a clean stop.
 //! - [`rdb`] reads and verifies the RDB format (pure); [`backup`] takes verified backups from
 //!   a replica and stores them locally or in object storage; [`restore`] puts one back into a
 //!   node or proves it restores in a scratch server.
@@ -36,10 +38,12 @@ pub mod doctor;
 pub mod drill;
 pub mod error;
 pub mod fault;
+pub mod journal;
 pub mod lab;
 pub mod rdb;
 pub mod restore;
 pub mod sentinel;
+pub mod shutdown;
 pub mod telemetry;
 pub mod util;
 pub mod watch;

@@ -151,7 +151,8 @@ async fn a_master_without_replicas_is_not_failed_over() {
     assert_eq!(run.code, 2, "{run:#?}");
     let want = format!("sentinel {} sees 0 healthy of 0 replicas", sentinel.addr());
     assert!(
-        run.stdout.contains("not injected: pre-flight failed:"),
+        run.stdout
+            .contains("not injected: pre-flight failed, no fault injected:"),
         "{run:#?}"
     );
     assert!(run.stdout.contains(&want), "{run:#?}");

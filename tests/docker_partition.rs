@@ -18,6 +18,7 @@ use warden::drill::runner;
 use warden::drill::scenario::Scenario;
 use warden::fault::docker::Stack;
 use warden::lab::SentinelSettings;
+use warden::shutdown::Signal;
 
 /// Whether `redis-cli PING` to `to`, run inside the network namespace of `pid`, gets PONG
 /// within 2 s (`timeout` bounds a connect that a DROP rule leaves hanging).
@@ -140,6 +141,7 @@ async fn ctrl_c_during_a_pause_drill_unpauses_the_primary() {
                 info.ok().and_then(|i| i.state).and_then(|s| s.paused) == Some(true)
             })
             .await;
+            Signal::Int
         }
     };
     let report = runner::run(&scenario, false, paused).await.expect("drill");
@@ -153,7 +155,11 @@ async fn ctrl_c_during_a_pause_drill_unpauses_the_primary() {
         "the pause must be reverted on Ctrl-C"
     );
     let reasons = &report.trials[0].reasons;
-    assert!(reasons.iter().any(|r| r == "cancelled"), "{reasons:?}");
+    assert!(
+        reasons.iter().any(|r| r == "cancelled by SIGINT"),
+        "{reasons:?}"
+    );
+    assert_eq!(report.cancelled.as_deref(), Some("SIGINT"));
     assert!(
         !reasons.iter().any(|r| r.contains("revert failed")),
         "{reasons:?}"

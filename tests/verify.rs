@@ -115,3 +115,49 @@ fn damaged_files_exit_1_and_missing_files_exit_2() {
         .to_string();
     assert!(line.contains("missing.rdb.gz"), "{line}");
 }
+
+/// Issue "Never leave a fault behind": bytes after the RDB's end read the same raw, inside
+/// a compressed stream, and after a compressed stream's last frame — valid, and said.
+#[test]
+fn trailing_bytes_read_the_same_raw_and_compressed() {
+    use warden::backup::compress::Compression;
+    let w = Warden::new();
+    let raw = dump(w.path());
+    let mut junk = std::fs::read(&raw).expect("read");
+    junk.extend_from_slice(b"JUNKJUNK");
+    let raw_junk = w.path().join("junk.rdb");
+    std::fs::write(&raw_junk, &junk).expect("write");
+    let inside_gz = compressed(&raw_junk, Compression::Gzip);
+    let inside_zst = compressed(&raw_junk, Compression::Zstd);
+    let mut after = Vec::new();
+    for c in [Compression::Gzip, Compression::Zstd] {
+        let f = compressed(&raw, c);
+        let mut bytes = std::fs::read(&f).expect("read");
+        bytes.extend_from_slice(b"JUNKJUNK");
+        let out = w.path().join(format!("after{}", c.suffix()));
+        std::fs::write(&out, bytes).expect("write");
+        after.push(out);
+    }
+    for file in [raw_junk, inside_gz, inside_zst].iter().chain(&after) {
+        let run = w.run(&["verify", file.to_str().expect("utf-8")]);
+        assert_eq!(run.code, 0, "{run:#?}");
+        assert!(
+            run.stdout.contains("result               valid"),
+            "{run:#?}"
+        );
+        assert!(
+            run.stdout.contains("B after the RDB's end") && run.stdout.contains("(ignored"),
+            "{run:#?}"
+        );
+    }
+}
+
+#[test]
+fn a_directory_is_one_line_and_exit_2() {
+    let w = Warden::new();
+    let line = w
+        .run(&["verify", w.path().to_str().expect("utf-8")])
+        .one_line_error()
+        .to_string();
+    assert!(line.contains("is a directory"), "{line}");
+}

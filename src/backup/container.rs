@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 
 use crate::addr::Addr;
 use crate::backup::aof::Aof;
-use crate::backup::store::TMP_PREFIX;
+use crate::backup::store::tmp_prefix;
 use crate::docker::Engine;
 use crate::error::{Error, Result};
 use crate::lab::stack::NODE_PORT;
@@ -96,7 +96,7 @@ pub fn write_tar(rdb: &Path, out: &Path, cfg: &Files) -> Result<()> {
 pub async fn download(docker: &Engine, id: &str, from: &str, to: &Path) -> Result<bool> {
     let dir = to.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
-        .prefix(TMP_PREFIX)
+        .prefix(&tmp_prefix())
         .tempfile_in(dir)
         .map_err(Error::io(dir))?;
     let mut s = std::pin::pin!(docker.copy_out(id, from));

@@ -75,6 +75,21 @@ pub fn verify_table(file: &str, pattern: &str, s: &Summary) -> String {
         "rdb size",
         format!("{} ({} bytes)", bytes(s.bytes), s.bytes),
     );
+    // Raw or compressed, bytes after the RDB's end read the same: ignored, as Redis
+    // ignores them, and said.
+    match (&s.trailing_unreadable, s.trailing_bytes) {
+        (None, 0) => {}
+        (None, n) => row(
+            "trailing bytes",
+            format!("{n} B after the RDB's end (ignored, as Redis ignores them)"),
+        ),
+        (Some(why), n) => row(
+            "trailing bytes",
+            format!(
+                "{n}+ B after the RDB's end, then unreadable ({why}) (ignored, as Redis ignores them)"
+            ),
+        ),
+    }
     let per_db: Vec<String> = s
         .dbs
         .iter()

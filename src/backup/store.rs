@@ -18,6 +18,57 @@ use crate::rdb::{self, Options, Summary};
 /// Prefix of temporary files in a backup directory.
 pub const TMP_PREFIX: &str = ".warden-tmp-";
 
+/// The prefix of this process's temporary files: `.warden-tmp-<pid>-`, so a later run can
+/// tell a file whose writer is gone ([`remove_stale`]).
+pub fn tmp_prefix() -> String {
+    format!("{TMP_PREFIX}{}-", std::process::id())
+}
+
+/// The PID a temporary file name carries (`.warden-tmp-<pid>-…`); `None` for other names.
+fn tmp_owner(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix(TMP_PREFIX)?;
+    rest.split_once('-')?.0.parse().ok()
+}
+
+/// Whether `pid` runs warden now.
+fn runs_warden(pid: u32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|c| String::from_utf8_lossy(&c).contains("warden"))
+}
+
+/// Removes the temporary files in `dir` that a backup which is gone left behind: named
+/// `.warden-tmp-<pid>-…` with a PID that runs no warden now (or is this process's own from
+/// an earlier life: never one this process has open), and older than now. Returns their
+/// names; a file of another naming is left alone (and `backups list` keeps reporting it).
+pub fn remove_stale(dir: &Path) -> Result<Vec<String>> {
+    let me = std::process::id();
+    let now = std::time::SystemTime::now();
+    let mut removed = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(removed),
+        Err(e) => return Err(Error::io(dir)(e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(Error::io(dir))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = tmp_owner(&name) else {
+            continue;
+        };
+        let older = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t < now);
+        if pid != me && !runs_warden(pid) && older {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(Error::io(&path))?;
+            removed.push(name);
+        }
+    }
+    removed.sort();
+    Ok(removed)
+}
+
 /// A verified RDB written under a temporary name, ready to be renamed into place.
 pub struct Staged {
     /// The temporary file (deleted if dropped before [`Staged::commit`]).
@@ -41,7 +92,7 @@ pub fn stage(
     opts: &Options,
 ) -> Result<Staged> {
     let tmp = tempfile::Builder::new()
-        .prefix(TMP_PREFIX)
+        .prefix(&tmp_prefix())
         .tempfile_in(dir)
         .map_err(Error::io(dir))?;
     let tmp_path = tmp.path().to_path_buf();
@@ -98,7 +149,7 @@ impl Staged {
 pub fn write_durably(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     let path = dir.join(name);
     let mut tmp = tempfile::Builder::new()
-        .prefix(TMP_PREFIX)
+        .prefix(&tmp_prefix())
         .tempfile_in(dir)
         .map_err(Error::io(dir))?;
     tmp.write_all(bytes).map_err(Error::io(&path))?;
@@ -211,7 +262,7 @@ pub fn incomplete(dir: &Path, complete: &[Entry]) -> Result<Vec<String>> {
 pub fn copy_into(data: &Path, dir: &Path, manifest: &Manifest) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(TMP_PREFIX)
+        .prefix(&tmp_prefix())
         .tempfile_in(dir)
         .map_err(Error::io(dir))?;
     let mut src = File::open(data).map_err(Error::io(data))?;
@@ -224,4 +275,28 @@ pub fn copy_into(data: &Path, dir: &Path, manifest: &Manifest) -> Result<PathBuf
     })?;
     write_durably(dir, &manifest.name(), manifest.to_json().as_bytes())?;
     Ok(to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_temp_files_of_a_gone_writer_are_removed() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let gone = format!("{TMP_PREFIX}{}-abc", u32::MAX - 7);
+        let mine = format!("{}abc", tmp_prefix());
+        let unnamed = format!("{TMP_PREFIX}abcdef");
+        for name in [&gone, &mine, &unnamed, &"x.rdb.gz".to_string()] {
+            std::fs::write(dir.path().join(name), b"x").expect("write");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(remove_stale(dir.path()).expect("sweep"), vec![gone.clone()]);
+        assert!(!dir.path().join(&gone).exists());
+        for kept in [&mine, &unnamed] {
+            assert!(dir.path().join(kept).exists(), "{kept}");
+        }
+        assert_eq!(tmp_owner(&format!("{TMP_PREFIX}42-x")), Some(42));
+        assert_eq!(tmp_owner(&unnamed), None);
+    }
 }

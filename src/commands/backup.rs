@@ -44,6 +44,12 @@ pub async fn verify(args: VerifyArgs) -> Result<u8> {
         now_ms: now_ms(),
     };
     let path = args.file.clone();
+    if path.is_dir() {
+        return Err(Error::Usage(format!(
+            "{}: is a directory; give an RDB file (.rdb, .rdb.gz, .rdb.zst)",
+            path.display()
+        )));
+    }
     let summary = blocking("the verifier", move || verify_file(&path, &opts)).await?;
     let file = args.file.display().to_string();
     if args.json {
@@ -73,6 +79,14 @@ pub async fn backup(args: BackupArgs) -> Result<u8> {
         match d {
             Dest::Local(p) => locals.push(p),
             Dest::Bucket(url) => remotes.push(Remote::open(&url, args.s3_endpoint.as_deref())?),
+        }
+    }
+    for dir in &locals {
+        for name in store::remove_stale(dir)? {
+            eprintln!(
+                "warden: removed {name} in {}: the temporary file of a backup that is gone",
+                dir.display()
+            );
         }
     }
     let mut taken = Vec::new();

@@ -54,10 +54,14 @@ pub async fn status(dir: &Path) -> Result<u8> {
     let listed = lab.listed().await?;
     let live = live::ask(&lab.nodes()).await;
     for c in lab.containers() {
-        let state = listed
-            .iter()
-            .find(|l| l.id == c.id)
-            .map_or("gone", |l| l.status.as_str());
+        let state =
+            listed
+                .iter()
+                .find(|l| l.id == c.id)
+                .map_or("gone", |l| match l.state.as_str() {
+                    "paused" => "paused",
+                    _ => l.status.as_str(),
+                });
         let (role, detail) = match live.iter().find(|r| r.addr == c.addr) {
             Some(r) if r.role == c.role.name() => (r.role.as_str(), r.detail()),
             Some(r) => (

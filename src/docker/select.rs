@@ -35,7 +35,7 @@ pub struct ContainerInfo {
 }
 
 /// One network a container is attached to.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Attachment {
     /// Network name.
     pub network: String,

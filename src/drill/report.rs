@@ -77,6 +77,9 @@ pub struct DrillReport {
     pub summary: Vec<(String, Spread)>,
     /// The drill's verdict (the worst trial's).
     pub verdict: Verdict,
+    /// The signal that cancelled the drill (`SIGTERM`, …): the report is partial.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancelled: Option<String>,
 }
 
 impl DrillReport {
@@ -100,6 +103,7 @@ impl DrillReport {
             trials,
             summary,
             verdict,
+            cancelled: None,
         }
     }
 
@@ -112,6 +116,12 @@ impl DrillReport {
     pub fn to_table(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "drill {} against {}", self.scenario, self.target);
+        if let Some(sig) = &self.cancelled {
+            let _ = writeln!(
+                out,
+                "cancelled by {sig}: a partial report (faults reverted, no further trial run)"
+            );
+        }
         for t in &self.trials {
             let _ = writeln!(out, "\ntrial {}: {}", t.trial, t.fault);
             if !t.injected {

@@ -5,7 +5,9 @@
 //! for loss, revert every fault, wait for the old primary to rejoin, and hand the recorded
 //! history to the checker.
 //!
-//! Shutdown (Ctrl-C) is passed in; an injected fault is reverted on every path.
+//! Shutdown (SIGINT, SIGTERM or SIGHUP) is passed in; an injected fault is reverted on every
+//! path, and recorded in the fault journal ([`crate::journal`]) while it is in effect, so a
+//! drill killed outright leaves a record `warden heal` reverts.
 
 use std::future::Future;
 use std::path::Path;
@@ -26,6 +28,7 @@ use crate::sentinel::health::{self, Expect};
 use crate::sentinel::monitor::{self, MonitorEvent};
 use crate::sentinel::timeline::Timeline;
 use crate::sentinel::topology;
+use crate::shutdown::Signal;
 use crate::watch::episode;
 use crate::workload::tally::LossTally;
 use crate::workload::{self, History, Plan};
@@ -35,25 +38,41 @@ const MERGE_WINDOW: Duration = Duration::from_secs(15);
 
 pub use super::target::dry_run;
 
-/// Reads a scenario file and validates it ([`Scenario::parse`]).
+/// Reads a scenario file and validates it ([`Scenario::parse`]), and its workload against
+/// this machine's memory ([`Scenario::check_memory`]).
 pub fn load(path: &Path) -> Result<Scenario> {
     let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
-    Scenario::parse(&text).map_err(|message| Error::Scenario {
+    let invalid = |message| Error::Scenario {
         path: path.to_path_buf(),
         message,
-    })
+    };
+    let s = Scenario::parse(&text).map_err(invalid)?;
+    s.check_memory(memory_bytes()).map_err(invalid)?;
+    Ok(s)
 }
 
-/// Runs the drill; returns its report. `progress` draws a status line on stderr.
+/// `MemTotal` from `/proc/meminfo`; 4 GiB (conservatively) when it cannot be read.
+fn memory_bytes() -> u64 {
+    let text = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(4 << 30, |kb| kb * 1024)
+}
+
+/// Runs the drill; returns its report. `progress` draws a status line on stderr. When
+/// `shutdown` resolves, the trial in progress ends (its faults reverted, its workload
+/// stopped, its reasons saying which signal cancelled it), no further trial starts, and the
+/// partial report is returned, marked as cancelled.
 pub async fn run(
     scenario: &Scenario,
     progress: bool,
-    shutdown: impl Future<Output = ()>,
+    shutdown: impl Future<Output = Signal>,
 ) -> Result<DrillReport> {
-    let (cancel_tx, cancel) = watch::channel(false);
+    let (cancel_tx, cancel) = watch::channel(None);
     let watcher = async move {
         tokio::select! {
-            _ = shutdown => { let _ = cancel_tx.send(true); }
+            s = shutdown => { let _ = cancel_tx.send(Some(s)); }
             _ = cancel_tx.closed() => {}
         }
     };
@@ -61,11 +80,15 @@ pub async fn run(
     report
 }
 
-async fn drill(s: &Scenario, progress: bool, cancel: watch::Receiver<bool>) -> Result<DrillReport> {
-    let mut target = set_up(s).await?;
+async fn drill(
+    s: &Scenario,
+    progress: bool,
+    cancel: watch::Receiver<Option<Signal>>,
+) -> Result<DrillReport> {
+    let run_id = format!("{:08x}", rand::random::<u32>());
+    let mut target = set_up(s, &run_id).await?;
     let (tx, monitor_rx) = mpsc::unbounded_channel();
     let monitor = monitor::spawn(&target.sentinels, monitor::Backoff::default(), tx);
-    let run_id = format!("{:08x}", rand::random::<u32>());
     let mut ctx = Ctx {
         s,
         monitor_rx,
@@ -83,26 +106,29 @@ async fn drill(s: &Scenario, progress: bool, cancel: watch::Receiver<bool>) -> R
     ctx.progress.clear();
     drop(monitor);
     let (description, down_after_ms) = (target.description.clone(), target.down_after_ms);
+    let cancelled = *ctx.cancel.borrow();
     target.tear_down().await?;
-    Ok(DrillReport::new(
-        s.name.clone(),
-        description,
-        down_after_ms,
-        trials,
-    ))
+    let mut report = DrillReport::new(s.name.clone(), description, down_after_ms, trials);
+    report.cancelled = cancelled.map(|s| s.name().to_string());
+    Ok(report)
 }
 
 struct Ctx<'a> {
     s: &'a Scenario,
     monitor_rx: mpsc::UnboundedReceiver<MonitorEvent>,
-    cancel: watch::Receiver<bool>,
+    cancel: watch::Receiver<Option<Signal>>,
     progress: Progress,
     run_id: String,
 }
 
 impl Ctx<'_> {
     fn cancelled(&self) -> bool {
-        *self.cancel.borrow()
+        self.cancel.borrow().is_some()
+    }
+
+    /// The signal that cancelled the drill (SIGINT when told to stop without one).
+    fn signal(&self) -> Signal {
+        self.cancel.borrow().unwrap_or(Signal::Int)
     }
 
     /// Runs trial `n` from warm-up to its report.
@@ -134,7 +160,7 @@ impl Ctx<'_> {
     /// `deadline`, the end of a timed fault, or cancellation.
     async fn next(&mut self, t: &mut Trial, deadline: Instant) -> Input {
         if self.cancelled() && !t.cancelled {
-            return Input::Cancel;
+            return Input::Cancel(self.signal());
         }
         let resume = t.resume_at();
         tokio::select! {
@@ -144,7 +170,7 @@ impl Ctx<'_> {
             _ = tokio::time::sleep_until(resume.unwrap_or(deadline).into()), if resume.is_some() => {
                 Input::FaultDone
             }
-            Ok(()) = self.cancel.changed(), if !t.cancelled => Input::Cancel,
+            Ok(()) = self.cancel.changed(), if !t.cancelled => Input::Cancel(self.signal()),
         }
     }
 
@@ -160,7 +186,7 @@ impl Ctx<'_> {
             Input::Sentinel(ev) => self.record_sentinel(ev, t),
             Input::Write(ev) => self.progress.acked(t.record_write(ev)),
             Input::FaultDone => t.revert_fault(target).await,
-            Input::Cancel => return t.cancel(),
+            Input::Cancel(sig) => return t.cancel(sig),
             Input::Timer => return self.on_timer(state, t, target).await,
         }
         match state {
@@ -217,19 +243,28 @@ impl Ctx<'_> {
             max_lag_bytes: self.s.timing.max_lag_bytes,
             quorum: true,
         };
-        match health::check(&target.sentinels, &target.master, &expect).await {
+        let why = match health::check(&target.sentinels, &target.master, &expect).await {
             Ok(h) => match h.primary.clone().filter(|_| h.ok()) {
-                Some(primary) => self.inject(t, target, primary).await,
-                None if Instant::now() >= until => {
-                    t.fail(format!("pre-flight failed: {}", h.problems.join("; ")))
+                Some(primary) => return self.inject(t, target, primary).await,
+                None if Instant::now() >= until => format!(
+                    "the cluster was not healthy within {}: {}",
+                    humantime::format_duration(self.s.timing.preflight),
+                    h.problems.join("; ")
+                ),
+                None => {
+                    return State::Preflight {
+                        next: Instant::now() + Duration::from_millis(200),
+                        until,
+                    };
                 }
-                None => State::Preflight {
-                    next: Instant::now() + Duration::from_millis(200),
-                    until,
-                },
             },
-            Err(e) => t.fail(format!("pre-flight failed: {e}")),
+            Err(e) => e.to_string(),
+        };
+        let mut message = format!("pre-flight failed, no fault injected: {why}");
+        for hint in target.preflight_hints(&why) {
+            message += &format!("; {hint}");
         }
+        t.fail(message)
     }
 
     /// Injects `before` (if any), then the fault, on `old`, the primary.
@@ -237,11 +272,12 @@ impl Ctx<'_> {
         let s = self.s;
         let mut prefix = String::new();
         if let Some(b) = &s.before {
-            let (d, result) = inject_one(b, &old, target).await;
+            let (d, result) = inject_one(b, &old, target, &self.run_id).await;
             match result {
-                Ok(applied) => {
+                Ok((applied, entry)) => {
                     t.before = Some(InEffect {
                         applied,
+                        entry,
                         until: None,
                     })
                 }
@@ -254,15 +290,19 @@ impl Ctx<'_> {
         }
         self.progress.step(t.n, "fault");
         let fault_at = Instant::now();
-        let (d, result) = inject_one(&s.fault, &old, target).await;
+        let (d, result) = inject_one(&s.fault, &old, target, &self.run_id).await;
         t.description = format!("{prefix}{d}");
         match result {
-            Ok(applied) => {
+            Ok((applied, entry)) => {
                 let until = s
                     .fault
                     .timed()
                     .then(|| fault_at + s.fault.duration.unwrap_or_default());
-                t.fault = Some(InEffect { applied, until });
+                t.fault = Some(InEffect {
+                    applied,
+                    entry,
+                    until,
+                });
                 t.injected = Some((old, fault_at));
                 State::Observe {
                     until: fault_at + s.timing.observe,
@@ -294,8 +334,17 @@ impl Ctx<'_> {
                 ));
             }
         }
+        if t.cancelled {
+            // Told to stop: the faults go first (a supervisor's SIGKILL may follow soon).
+            t.revert_all(target).await;
+        }
         self.progress.step(t.n, "loss check");
         let loss = self.loss_check(&mut t, &history, target).await;
+        if t.cancelled && !(t.switched() && t.new_primary_acked) {
+            // Whatever it counted, it is not a verdict on a finished failover.
+            t.errors
+                .push("cancelled: loss check taken before the failover finished".into());
+        }
         t.revert_all(target).await;
         self.progress.step(t.n, "rejoin");
         let back = t.switched() && !t.cancelled && self.wait_until(&mut t, rejoined, &old).await;
@@ -369,7 +418,7 @@ impl Ctx<'_> {
             loop {
                 match self.next(t, next).await {
                     Input::Timer => break,
-                    Input::Cancel => _ = t.cancel(),
+                    Input::Cancel(sig) => _ = t.cancel(sig),
                     Input::Sentinel(ev) => _ = ev.apply(&mut t.timeline),
                     Input::Write(ev) => _ = t.record_write(ev),
                     Input::FaultDone => {}

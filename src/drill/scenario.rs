@@ -7,9 +7,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::addr::Addr;
-use crate::fault::spec::{Fault, Reach};
+use crate::fault::spec::{Fault, Reach, Target as FaultTarget};
 use crate::lab::config::SentinelSettings;
-use crate::workload::config::WorkloadConfig;
+use crate::workload::config::{RetryPolicy, VALUE_POOL, WorkloadConfig};
 
 /// A drill: what to hit, with what workload, which fault, and the targets to meet.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -48,6 +48,13 @@ pub struct Scenario {
 fn one() -> u32 {
     1
 }
+
+/// Largest `value_size`: 512 MiB, the largest string Redis accepts (`proto-max-bulk-len`).
+pub const MAX_VALUE_SIZE: usize = 512 << 20;
+/// Largest `rate` (acknowledged writes per second over all writers).
+pub const MAX_RATE: u32 = 1_000_000;
+/// Longest single timing, timeout or retry delay.
+const MAX_STEP: Duration = Duration::from_secs(3600);
 
 /// Kinds of lab warden can start for a drill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -258,9 +265,77 @@ impl Scenario {
         if w.ttl < Duration::from_secs(1) {
             return Err("[workload]: `ttl` must be at least 1s".into());
         }
+        if w.value_size == 0 || w.value_size > MAX_VALUE_SIZE {
+            return Err(format!(
+                "[workload]: `value_size` must be between 1 and {MAX_VALUE_SIZE} (512 MiB, the largest Redis string), not {}",
+                w.value_size
+            ));
+        }
+        if w.rate > MAX_RATE {
+            return Err(format!(
+                "[workload]: `rate` must be at most {MAX_RATE} writes/s (0 = as fast as possible)"
+            ));
+        }
+        let positive = |d: Duration, what: &str| match d {
+            Duration::ZERO => Err(format!("{what} must be above 0")),
+            d if d > MAX_STEP => Err(format!("{what} must be at most 1h")),
+            _ => Ok(()),
+        };
+        positive(w.op_timeout, "[workload]: `op_timeout`")?;
+        match w.retry {
+            RetryPolicy::Immediate => {}
+            RetryPolicy::Fixed { delay } if delay > MAX_STEP => {
+                return Err("[workload.retry]: `delay` must be at most 1h".into());
+            }
+            RetryPolicy::Fixed { .. } => {}
+            RetryPolicy::Exponential { initial, max } => {
+                positive(initial, "[workload.retry]: `initial`")?;
+                positive(max, "[workload.retry]: `max`")?;
+                if max < initial {
+                    return Err("[workload.retry]: `max` must be at least `initial`".into());
+                }
+            }
+        }
+        let t = &self.timing;
+        positive(t.observe, "[timing]: `observe`")?;
+        positive(t.rejoin, "[timing]: `rejoin`")?;
+        positive(t.preflight, "[timing]: `preflight`")?;
+        for (d, what) in [(t.warmup, "warmup"), (t.settle, "settle")] {
+            if d > MAX_STEP {
+                return Err(format!("[timing]: `{what}` must be at most 1h"));
+            }
+        }
+        if let Deployment::Ephemeral(LabKind::Docker) = self.target.deployment()? {
+            for (table, f) in [
+                ("fault", Some(&self.fault)),
+                ("before", self.before.as_ref()),
+            ] {
+                if let Some(f) = f {
+                    fits_the_lab(f).map_err(|e| format!("[{table}]: {e}"))?;
+                }
+            }
+        }
         let total = self.timing.warmup + self.timing.observe + self.timing.settle;
         if total > Duration::from_secs(3600) {
             return Err("[timing]: warmup + observe + settle must stay under 1h".into());
+        }
+        Ok(())
+    }
+
+    /// Refuses a workload whose values would not fit in `memory` bytes (the machine's):
+    /// each writer keeps [`VALUE_POOL`] random values of `value_size` bytes, and they may
+    /// take at most half of it.
+    pub fn check_memory(&self, memory: u64) -> std::result::Result<(), String> {
+        let w = &self.workload;
+        let need = (w.writers as u128) * (VALUE_POOL as u128) * (w.value_size as u128);
+        if need > u128::from(memory / 2) {
+            return Err(format!(
+                "[workload]: {} writers × {VALUE_POOL} values × value_size {} B = {} MiB, more than half this machine's memory ({} MiB); lower `writers` or `value_size`",
+                w.writers,
+                w.value_size,
+                need >> 20,
+                memory >> 20
+            ));
         }
         Ok(())
     }
@@ -271,6 +346,25 @@ impl Scenario {
             .master
             .clone()
             .unwrap_or_else(|| self.lab.master.clone())
+    }
+}
+
+/// Whether `f` fits the shape of an ephemeral docker lab (3 nodes, 3 Sentinels).
+fn fits_the_lab(f: &Fault) -> std::result::Result<(), String> {
+    let (count, with) = (f.count.unwrap_or(1), f.with_sentinels.unwrap_or(0));
+    let replicas = (crate::lab::NODES - 1) as u32;
+    let sentinels = crate::lab::SENTINELS as u32;
+    match f.target {
+        FaultTarget::Replica if count > replicas => Err(format!(
+            "the lab has {replicas} replicas: `count` must be at most {replicas}"
+        )),
+        FaultTarget::Sentinel if count > sentinels => Err(format!(
+            "the lab has {sentinels} Sentinels: `count` must be at most {sentinels}"
+        )),
+        _ if with > sentinels => Err(format!(
+            "the lab has {sentinels} Sentinels: `with_sentinels` must be at most {sentinels}"
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -10,6 +10,7 @@ use crate::docker::{self, Project};
 use crate::error::{Error, Result};
 use crate::fault::docker::Stack;
 use crate::fault::{self, Applied, Fault, Via};
+use crate::journal::{self, Entry, Undo};
 use crate::lab::docker::{DockerLab, DockerLabSpec};
 use crate::lab::{self, Lab, LabSpec};
 use crate::sentinel::topology;
@@ -36,6 +37,8 @@ pub(super) struct Target {
     pub(super) backend: Backend,
     /// The lab was started for this drill: it is torn down after it.
     ephemeral: bool,
+    /// The journal record of an ephemeral lab, removed once it is torn down.
+    lab_record: Option<Entry>,
     pub(super) description: String,
     pub(super) down_after_ms: Option<u64>,
 }
@@ -52,10 +55,48 @@ impl Target {
     /// Removes a lab started for the drill; leaves anything else as it is.
     pub(super) async fn tear_down(self) -> Result<()> {
         match self.backend {
-            Backend::Process(lab) if self.ephemeral => lab.down(),
-            Backend::Docker { lab: Some(lab), .. } if self.ephemeral => lab.down().await,
-            _ => Ok(()),
+            Backend::Process(lab) if self.ephemeral => lab.down()?,
+            Backend::Docker { lab: Some(lab), .. } if self.ephemeral => lab.down().await?,
+            _ => {}
         }
+        self.lab_record.map_or(Ok(()), Entry::close)
+    }
+}
+
+impl Target {
+    /// What may explain a failed pre-flight (`why`): a lab process stopped by SIGSTOP, and
+    /// any fault journal record left on this target by a drill that is gone.
+    pub(super) fn preflight_hints(&self, why: &str) -> Vec<String> {
+        let mut hints = Vec::new();
+        let mut addrs: Vec<String> = self.sentinels.iter().map(ToString::to_string).collect();
+        if let Backend::Process(lab) = &self.backend {
+            for m in lab.members() {
+                addrs.push(m.addr().to_string());
+                if journal::proc_stat(m.pid).is_some_and(|s| s.state == 'T') {
+                    hints.push(format!(
+                        "{} (pid {}) is stopped (SIGSTOP): it cannot answer",
+                        m.addr(),
+                        m.pid
+                    ));
+                }
+            }
+        }
+        if let Backend::Docker { lab: Some(lab), .. } = &self.backend {
+            addrs.extend(lab.containers().iter().map(|c| c.addr.to_string()));
+        }
+        for r in journal::leftovers().unwrap_or_default() {
+            let here = r
+                .addrs
+                .iter()
+                .any(|a| addrs.contains(a) || why.contains(a.as_str()));
+            if here {
+                hints.push(format!(
+                    "the fault journal holds a leftover on this target: {}",
+                    r.leftover_line()
+                ));
+            }
+        }
+        hints
     }
 }
 
@@ -77,29 +118,63 @@ fn docker_target(lab: DockerLab, master: String, ephemeral: bool) -> Target {
             lab: Some(Box::new(lab)),
         },
         ephemeral,
+        lab_record: None,
+    }
+}
+
+/// The journal record of an ephemeral lab in `dir`, written before the lab starts, so a
+/// drill killed outright leaves a lab `warden heal` removes.
+fn lab_record(drill: &str, dir: &std::path::Path, backend: lab::Backend) -> Result<Entry> {
+    let kind = format!("{backend:?}").to_lowercase();
+    let what = format!("ephemeral {kind} lab in {}", dir.display());
+    let mut entry = Entry::new(drill, &what, Vec::new());
+    entry.will(Undo::RemoveLab {
+        dir: dir.to_path_buf(),
+        backend,
+    })?;
+    Ok(entry)
+}
+
+/// Closes `entry` when starting its lab failed (the lab removed what it had started).
+fn closing<T>(entry: Entry, started: Result<T>) -> Result<(T, Entry)> {
+    match started {
+        Ok(t) => Ok((t, entry)),
+        Err(e) => {
+            let _ = entry.close();
+            Err(e)
+        }
     }
 }
 
 /// Starts the ephemeral lab, or opens the recorded one, or uses the Sentinels given.
-pub(super) async fn set_up(s: &Scenario) -> Result<Target> {
+/// `drill` is the drill's id, for the journal records of an ephemeral lab.
+pub(super) async fn set_up(s: &Scenario, drill: &str) -> Result<Target> {
     let master = s.master();
     let mut settings = s.lab.clone();
     settings.master = master.clone();
     match deployment(s)? {
         Deployment::Ephemeral(LabKind::Docker) => {
+            let dir = lab::temp_state_dir("warden-drill-")?;
+            let entry = lab_record(drill, &dir, lab::Backend::Docker)?;
             let spec = DockerLabSpec {
-                dir: lab::temp_state_dir("warden-drill-")?,
+                dir,
                 image: lab::docker::default_image(),
                 sentinel: settings,
                 ready_timeout: Duration::from_secs(60),
             };
-            Ok(docker_target(DockerLab::up(spec).await?, master, true))
+            let (lab, entry) = closing(entry, DockerLab::up(spec).await)?;
+            let mut target = docker_target(lab, master, true);
+            target.lab_record = Some(entry);
+            Ok(target)
         }
         Deployment::Ephemeral(LabKind::Process) => {
             let dir = lab::temp_state_dir("warden-drill-")?;
-            let lab = Lab::up(LabSpec::ephemeral(dir, settings)?).await?;
+            let entry = lab_record(drill, &dir, lab::Backend::Process)?;
+            let spec = LabSpec::ephemeral(dir, settings)?;
+            let (lab, entry) = closing(entry, Lab::up(spec).await)?;
             let sentinels = lab.sentinels();
             Ok(Target {
+                lab_record: Some(entry),
                 description: format!(
                     "an ephemeral process lab (sentinels {})",
                     topology::join(&sentinels)
@@ -145,6 +220,7 @@ pub(super) async fn set_up(s: &Scenario) -> Result<Target> {
                 master,
                 backend,
                 ephemeral: false,
+                lab_record: None,
                 down_after_ms: None,
             };
             reachable(s, &target).await?;
@@ -172,6 +248,7 @@ fn process_target(lab: Lab, master: String) -> Target {
         down_after_ms: None,
         backend: Backend::Process(lab),
         ephemeral: false,
+        lab_record: None,
     }
 }
 
@@ -214,7 +291,7 @@ pub async fn dry_run(s: &Scenario) -> Result<String> {
             s.fault.target.name(),
         ));
     }
-    let mut target = set_up(s).await?;
+    let mut target = set_up(s, "dry-run").await?;
     let primary =
         topology::ask_primary(&target.sentinels, &target.master, Timeouts::CONTROL).await?;
     let line = fault::preview(&s.fault, &primary, &target.via()).await?;
@@ -224,24 +301,50 @@ pub async fn dry_run(s: &Scenario) -> Result<String> {
     ))
 }
 
-/// Injects `fault` on `old` (the primary); returns what was done, in words, and the fault in
-/// effect.
+/// Injects `fault` on `old` (the primary) for drill `drill`, recording it in the fault
+/// journal first; returns what was done, in words, and the fault in effect with its record.
 pub(super) async fn inject_one(
     fault: &Fault,
     old: &Addr,
     target: &mut Target,
-) -> (String, Result<Applied>) {
+    drill: &str,
+) -> (String, Result<(Applied, Entry)>) {
     let (sentinels, master) = (target.sentinels.clone(), target.master.clone());
-    fault::inject(fault, old, target.via(), &sentinels, &master).await
+    let mut entry = Entry::new(drill, fault.action.name(), vec![old.to_string()]);
+    let (d, result) =
+        fault::inject(fault, old, target.via(), &sentinels, &master, &mut entry).await;
+    match result {
+        Ok(applied) => (d, Ok((applied, entry))),
+        Err(e) => {
+            // Nothing is in effect (a docker step that failed was undone): no record left.
+            if let Err(j) = entry.close() {
+                return (d, Err(Error::Usage(format!("{e}; and the journal: {j}"))));
+            }
+            (d, Err(e))
+        }
+    }
 }
 
-/// Reverts `applied`; a failure joins the trial's reasons.
-pub(super) async fn revert(applied: Applied, target: &mut Target, errors: &mut Vec<String>) {
+/// Reverts `applied` and, once that worked, removes its journal record; a failure joins the
+/// trial's reasons (and the record stays, for `warden heal`).
+pub(super) async fn revert(
+    applied: Applied,
+    entry: Entry,
+    target: &mut Target,
+    errors: &mut Vec<String>,
+) {
     let lab = match &mut target.backend {
         Backend::Process(lab) => Some(lab),
         _ => None,
     };
-    if let Err(e) = fault::revert(applied, lab).await {
-        errors.push(format!("revert failed: {e}"));
+    match fault::revert(applied, lab).await {
+        Ok(()) => {
+            if let Err(e) = entry.close() {
+                errors.push(format!("reverted, but the journal record stays: {e}"));
+            }
+        }
+        Err(e) => errors.push(format!(
+            "revert failed: {e} (the fault journal keeps it for `warden heal`)"
+        )),
     }
 }

@@ -13,9 +13,11 @@ use super::report::TrialReport;
 use super::target::{Target, revert};
 use crate::addr::Addr;
 use crate::fault::Applied;
+use crate::journal::Entry;
 use crate::sentinel::event::EventKind;
 use crate::sentinel::monitor::MonitorEvent;
 use crate::sentinel::timeline::Timeline;
+use crate::shutdown::Signal;
 use crate::workload::{History, Plan, Workload, WriterEvent};
 
 /// What moves a trial forward (a closed set: nothing else wakes the runner).
@@ -29,8 +31,8 @@ pub(super) enum Input {
     Timer,
     /// A timed fault (pause, disconnect, partition) has lasted its `duration`.
     FaultDone,
-    /// The drill was cancelled (Ctrl-C).
-    Cancel,
+    /// The drill was cancelled by a signal (SIGINT, SIGTERM, SIGHUP).
+    Cancel(Signal),
 }
 
 /// Where a trial is.
@@ -64,6 +66,8 @@ impl State {
 /// A fault in effect.
 pub(super) struct InEffect {
     pub(super) applied: Applied,
+    /// Its record in the fault journal, removed once it is reverted.
+    pub(super) entry: Entry,
     /// When a timed fault is reverted.
     pub(super) until: Option<Instant>,
 }
@@ -115,10 +119,10 @@ impl Trial {
         State::Finished
     }
 
-    /// Ends the trial because the drill was cancelled.
-    pub(super) fn cancel(&mut self) -> State {
+    /// Ends the trial because the drill was cancelled by `sig`.
+    pub(super) fn cancel(&mut self, sig: Signal) -> State {
         self.cancelled = true;
-        self.fail("cancelled".into())
+        self.fail(format!("cancelled by {}", sig.name()))
     }
 
     /// When the timed fault in effect is due to be reverted.
@@ -165,7 +169,7 @@ impl Trial {
     /// Reverts the fault, if it is still in effect.
     pub(super) async fn revert_fault(&mut self, target: &mut Target) {
         if let Some(f) = self.fault.take() {
-            revert(f.applied, target, &mut self.errors).await;
+            revert(f.applied, f.entry, target, &mut self.errors).await;
         }
     }
 
@@ -173,7 +177,7 @@ impl Trial {
     pub(super) async fn revert_all(&mut self, target: &mut Target) {
         self.revert_fault(target).await;
         if let Some(b) = self.before.take() {
-            revert(b.applied, target, &mut self.errors).await;
+            revert(b.applied, b.entry, target, &mut self.errors).await;
         }
     }
 

@@ -14,6 +14,7 @@ use super::{Action, Fault};
 use crate::addr::Addr;
 use crate::docker::{Attachment, ContainerInfo, Engine, Project};
 use crate::error::{Error, Result, one_line};
+use crate::journal::{Entry, Undo};
 
 /// Seconds a graceful stop or restart waits before the engine kills the container.
 const STOP_TIMEOUT_S: i32 = 10;
@@ -46,19 +47,31 @@ impl Stack {
         target::select(fault, primary, &all, self.project.name())
     }
 
-    /// Carries out `fault` on the selected containers. If one step fails, what was already
-    /// done is reverted before the error is returned.
+    /// Carries out `fault` on the selected containers, journalling nothing (a caller that
+    /// keeps its own books); see [`Stack::inject_recorded`].
     pub async fn inject(&self, fault: &Fault, sel: &Selection) -> Result<Applied> {
+        self.inject_recorded(fault, sel, &mut Entry::off()).await
+    }
+
+    /// Carries out `fault` on the selected containers; each step is recorded in `journal`
+    /// before it is taken. If one step fails, what was already done is reverted before the
+    /// error is returned.
+    pub async fn inject_recorded(
+        &self,
+        fault: &Fault,
+        sel: &Selection,
+        journal: &mut Entry,
+    ) -> Result<Applied> {
         let mut applied = Applied {
             engine: self.engine().clone(),
             done: Vec::new(),
         };
         let step = match fault.action {
-            Action::Partition => self.partition(sel, &mut applied).await,
+            Action::Partition => self.partition(sel, &mut applied, journal).await,
             _ => {
                 let mut r = Ok(());
                 for c in &sel.hit {
-                    r = self.act(fault.action, c, &mut applied).await;
+                    r = self.act(fault.action, c, &mut applied, journal).await;
                     if r.is_err() {
                         break;
                     }
@@ -70,27 +83,49 @@ impl Stack {
             Ok(()) => Ok(applied),
             Err(e) => match applied.revert().await {
                 Ok(()) => Err(e),
-                Err(r) => Err(Error::Docker {
-                    what: "inject, then undo".into(),
-                    message: format!("{e}; undoing what was done also failed: {r}"),
+                Err(r) => Err({
+                    journal.keep();
+                    Error::Docker {
+                        what: "inject, then undo".into(),
+                        message: format!("{e}; undoing what was done also failed: {r}"),
+                    }
                 }),
             },
         }
     }
 
-    async fn act(&self, action: Action, c: &ContainerInfo, applied: &mut Applied) -> Result<()> {
+    async fn act(
+        &self,
+        action: Action,
+        c: &ContainerInfo,
+        applied: &mut Applied,
+        journal: &mut Entry,
+    ) -> Result<()> {
         let e = self.engine();
         let (id, name) = (c.id.as_str(), c.name.as_str());
+        let (sid, sname) = (id.to_string(), name.to_string());
         match action {
             Action::Kill => {
+                journal.will(Undo::Start {
+                    id: sid,
+                    name: sname,
+                })?;
                 e.kill(id, name).await?;
                 applied.done.push(Done::Down(c.clone()));
             }
             Action::Stop => {
+                journal.will(Undo::Start {
+                    id: sid,
+                    name: sname,
+                })?;
                 e.stop(id, name, STOP_TIMEOUT_S).await?;
                 applied.done.push(Done::Down(c.clone()));
             }
             Action::Pause => {
+                journal.will(Undo::Unpause {
+                    id: sid,
+                    name: sname,
+                })?;
                 e.pause(id, name).await?;
                 applied.done.push(Done::Paused(c.clone()));
             }
@@ -99,6 +134,7 @@ impl Stack {
                 // The list API leaves aliases out (API 1.41): take them from inspect, or the
                 // reconnect would lose the service name.
                 for n in e.inspect(id, name).await?.networks {
+                    journal.will(Undo::reconnect(id, name, &n))?;
                     e.disconnect(id, name, &n.network).await?;
                     applied.done.push(Done::Disconnected(c.clone(), n));
                 }
@@ -114,8 +150,15 @@ impl Stack {
     }
 
     /// Drops traffic between the two sides: in each container's namespace, packets from and
-    /// to every IP of the other side.
-    async fn partition(&self, sel: &Selection, applied: &mut Applied) -> Result<()> {
+    /// to every IP of the other side. Every rule carries the drill's tag as an iptables
+    /// comment, so a leftover is found even without the journal.
+    async fn partition(
+        &self,
+        sel: &Selection,
+        applied: &mut Applied,
+        journal: &mut Entry,
+    ) -> Result<()> {
+        let tag = journal.tag();
         let ips = |cs: &[ContainerInfo]| -> Vec<String> {
             cs.iter()
                 .flat_map(|c| c.networks.iter().map(|n| n.ip.clone()))
@@ -127,11 +170,17 @@ impl Stack {
         let sides = sides.chain(sel.other_side.iter().map(|c| (c, &left)));
         for (c, peers) in sides {
             let pid = self.pid(c).await?;
+            journal.will(Undo::DropRules {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                tag: tag.clone(),
+            })?;
             for ip in peers {
                 let rule = Rule {
                     container: c.name.clone(),
                     pid,
                     peer: ip.clone(),
+                    tag: tag.clone(),
                 };
                 rule.apply("-I").await?;
                 applied.done.push(Done::Dropping(rule));
@@ -153,42 +202,82 @@ impl Stack {
     }
 }
 
-/// One pair of DROP rules (in and out) for one peer IP, inside one container's namespace.
+/// One pair of DROP rules (in and out) for one peer IP, inside one container's namespace,
+/// tagged with the drill's `warden:<id>` comment.
 #[derive(Debug, Clone)]
 struct Rule {
     container: String,
     pid: i64,
     peer: String,
+    tag: String,
 }
 
 impl Rule {
     /// `-I` inserts the rules, `-D` deletes them.
     async fn apply(&self, op: &str) -> Result<()> {
-        let pid = self.pid.to_string();
         for (chain, dir) in [("INPUT", "-s"), ("OUTPUT", "-d")] {
             let args = [
-                "-t", &pid, "-n", "iptables", "-w", op, chain, dir, &self.peer, "-j", "DROP",
+                op,
+                chain,
+                dir,
+                &self.peer,
+                "-m",
+                "comment",
+                "--comment",
+                &self.tag,
+                "-j",
+                "DROP",
             ];
-            let out = tokio::process::Command::new("nsenter")
-                .args(args)
-                .output()
-                .await
-                .map_err(|e| Error::Spawn {
-                    what: "nsenter (util-linux) with iptables".into(),
-                    source: e,
-                })?;
-            if !out.status.success() {
-                return Err(Error::Docker {
-                    what: format!(
-                        "iptables {op} {chain} {dir} {} in {}",
-                        self.peer, self.container
-                    ),
-                    message: one_line(&String::from_utf8_lossy(&out.stderr)),
-                });
-            }
+            iptables(self.pid, &self.container, &args).await?;
         }
         Ok(())
     }
+}
+
+/// Runs `iptables -w ARGS` in the network namespace of `pid` (the main process of
+/// container `container`, named in errors); returns what it printed.
+pub(crate) async fn iptables(pid: i64, container: &str, args: &[&str]) -> Result<String> {
+    let out = tokio::process::Command::new("nsenter")
+        .args(["-t", &pid.to_string(), "-n", "iptables", "-w"])
+        .args(args)
+        .output()
+        .await
+        .map_err(|e| Error::Spawn {
+            what: "nsenter (util-linux) with iptables".into(),
+            source: e,
+        })?;
+    if !out.status.success() {
+        return Err(Error::Docker {
+            what: format!("iptables {} in {container}", args.join(" ")),
+            message: one_line(&String::from_utf8_lossy(&out.stderr)),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The rules in `iptables -S` output that carry the comment `tag` (or, with `tag` ending
+/// in `:`, any tag starting so), each as the arguments that delete it (`-D …`).
+pub(crate) fn tagged_rules(listing: &str, tag: &str) -> Vec<Vec<String>> {
+    listing
+        .lines()
+        .filter_map(|line| {
+            let args: Vec<String> = line
+                .split_whitespace()
+                .map(|a| a.trim_matches('"').to_string())
+                .collect();
+            let at = args.iter().position(|a| a == "--comment")?;
+            let comment = args.get(at + 1)?;
+            let hit = match tag.strip_suffix(':') {
+                Some(_) => comment.starts_with(tag),
+                None => comment == tag,
+            };
+            (args.first()? == "-A" && hit).then(|| {
+                let mut del = args.clone();
+                del[0] = "-D".into();
+                del
+            })
+        })
+        .collect()
 }
 
 /// What one step did, so it can be undone.
@@ -255,7 +344,7 @@ async fn undo(e: &Engine, step: Done) -> Result<()> {
 /// Reconnects `c` to `n.network` with its aliases, pinning its old IP. A network without a
 /// user-configured subnet refuses a pinned IP: then it reconnects without one and checks the
 /// IP it got; a different IP is an error (Sentinels that knew the old one will not find it).
-async fn reconnect(e: &Engine, c: &ContainerInfo, n: &Attachment) -> Result<()> {
+pub(crate) async fn reconnect(e: &Engine, c: &ContainerInfo, n: &Attachment) -> Result<()> {
     let short = c.id.get(..12).unwrap_or(&c.id);
     let aliases: Vec<String> = n.aliases.iter().filter(|a| *a != short).cloned().collect();
     let (id, name, net) = (c.id.as_str(), c.name.as_str(), n.network.as_str());
@@ -316,4 +405,25 @@ pub fn describe(fault: &Fault, sel: &Selection) -> String {
 
 fn human(d: Option<Duration>) -> String {
     humantime::format_duration(d.unwrap_or_default()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tagged_rules;
+
+    #[test]
+    fn tagged_rules_are_found_by_their_comment_and_turned_into_deletes() {
+        let listing = "-P INPUT ACCEPT\n\
+            -A INPUT -s 172.18.0.3/32 -m comment --comment \"warden:ab12\" -j DROP\n\
+            -A OUTPUT -d 172.18.0.3/32 -m comment --comment warden:ab12 -j DROP\n\
+            -A INPUT -s 172.18.0.4/32 -m comment --comment warden:cd34 -j DROP\n\
+            -A INPUT -s 10.0.0.1/32 -j DROP\n";
+        let ours = tagged_rules(listing, "warden:ab12");
+        assert_eq!(ours.len(), 2, "{ours:?}");
+        assert_eq!(
+            ours[0].join(" "),
+            "-D INPUT -s 172.18.0.3/32 -m comment --comment warden:ab12 -j DROP"
+        );
+        assert_eq!(tagged_rules(listing, "warden:").len(), 3, "any drill's tag");
+    }
 }

@@ -4,6 +4,7 @@
 //! pure target choice in [`target`]; the opt-in guard is the edge's [`crate::docker::Project`]).
 
 pub mod docker;
+pub mod heal;
 pub mod process;
 pub mod redis;
 pub mod spec;
@@ -11,6 +12,7 @@ pub mod target;
 
 use crate::addr::Addr;
 use crate::error::{Error, Result};
+use crate::journal::{Entry, Undo};
 use crate::lab::Lab;
 pub use spec::{Action, Fault, Reach, Target};
 
@@ -110,13 +112,14 @@ pub async fn preview(fault: &Fault, node: &Addr, via: &Via<'_>) -> Result<String
 }
 
 /// Injects `fault` on `node` (the primary) through `via`; returns what it did, in words, and
-/// the fault in effect.
+/// the fault in effect. Each step that will need undoing is recorded in `journal` first.
 pub async fn inject(
     fault: &Fault,
     node: &Addr,
     via: Via<'_>,
     sentinels: &[Addr],
     master: &str,
+    journal: &mut Entry,
 ) -> (String, Result<Applied>) {
     if let Err(why) = fault.reaches(via.reach()) {
         return (fault.action.name().to_string(), Err(Error::Usage(why)));
@@ -127,17 +130,25 @@ pub async fn inject(
                 Ok(sel) => sel,
                 Err(e) => return (fault.action.name().to_string(), Err(e)),
             };
-            let result = stack.inject(fault, &sel).await.map(Applied::Containers);
-            return (docker::describe(fault, &sel), result);
+            let d = docker::describe(fault, &sel);
+            journal.describe(&d);
+            let result = stack.inject_recorded(fault, &sel, journal).await;
+            return (d, result.map(Applied::Containers));
         }
         Via::Process(lab) => Some(lab),
         Via::Commands | Via::Docker(_) => None,
     };
     let description = describe(fault, node, lab.as_deref());
+    journal.describe(&description);
     let result = match (fault.action, lab) {
-        (Action::Kill, Some(lab)) => process::kill(lab, node),
-        (Action::Stop, Some(lab)) => process::stop(lab, node).await,
-        (Action::Pause, Some(lab)) => process::pause(lab, node),
+        (Action::Kill | Action::Stop | Action::Pause, Some(lab)) => {
+            match record(fault.action, lab, node, journal) {
+                Err(e) => Err(e),
+                Ok(()) if fault.action == Action::Kill => process::kill(lab, node),
+                Ok(()) if fault.action == Action::Stop => process::stop(lab, node).await,
+                Ok(()) => process::pause(lab, node),
+            }
+        }
         (Action::DebugSleep, _) => Ok(redis::debug_sleep(node, fault.duration.unwrap_or_default())),
         (Action::SentinelFailover, _) => redis::sentinel_failover(sentinels, master).await,
         (action, _) => Err(Error::Usage(format!(
@@ -146,6 +157,21 @@ pub async fn inject(
         ))),
     };
     (description, result)
+}
+
+/// Records in `journal` how a process fault on `node` is undone, before it is done.
+fn record(action: Action, lab: &Lab, node: &Addr, journal: &mut Entry) -> Result<()> {
+    let m = lab.member(node)?;
+    journal.will(match action {
+        Action::Pause => Undo::Continue {
+            pid: m.pid,
+            port: m.port,
+        },
+        _ => Undo::Restart {
+            lab_dir: lab.dir().to_path_buf(),
+            addr: m.addr(),
+        },
+    })
 }
 
 /// Reverts an applied fault. Always runs to the end; its error is reported, never swallowed.

@@ -102,6 +102,24 @@ impl Fault {
         if self.target == Target::Primary && self.count.is_some_and(|c| c > 1) {
             return Err("there is one primary: `count` must be 1".into());
         }
+        if self.action == Action::Partition
+            && self.target == Target::Sentinel
+            && self.with_sentinels.is_some_and(|n| n > 0)
+        {
+            return Err(
+                "a partition of Sentinels takes no `with_sentinels`: the sides would overlap"
+                    .into(),
+            );
+        }
+        if self.duration == Some(Duration::ZERO) {
+            return Err(format!(
+                "fault `{}` needs a `duration` above 0",
+                self.action.name()
+            ));
+        }
+        if self.duration.is_some_and(|d| d > Duration::from_secs(3600)) {
+            return Err("`duration` must be at most 1h".into());
+        }
         let needs_duration = self.timed() || self.action == Action::DebugSleep;
         match (needs_duration, self.duration) {
             (true, None) => Err(format!("fault `{}` needs a `duration`", self.action.name())),

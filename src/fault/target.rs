@@ -92,6 +92,15 @@ pub fn select(
     for c in hit.iter().chain(&other_side) {
         allowed(c, project)?;
     }
+    if fault.action == Action::Partition && other_side.is_empty() {
+        return Err(Error::Usage(format!(
+            "a partition needs two sides: [{}] would be cut off from nothing in project '{project}'",
+            hit.iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
     Ok(Selection {
         hit,
         other_side,
@@ -167,5 +176,10 @@ mod tests {
         );
         let e = select(&split, &after_failover, &cs, "b").expect_err("other project");
         assert!(matches!(e, Error::ContainerRefused { .. }), "{e}");
+        let mut everyone = split.clone();
+        everyone.with_sentinels = Some(2);
+        let alone = [cs[1].clone(), cs[3].clone(), cs[4].clone()];
+        let e = select(&everyone, &after_failover, &alone, "a").expect_err("an empty side");
+        assert!(e.to_string().contains("needs two sides"), "{e}");
     }
 }

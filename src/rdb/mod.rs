@@ -141,8 +141,11 @@ pub struct Summary {
     pub modules_skipped: u64,
     /// Bytes consumed, including checksum and trailing bytes.
     pub bytes: u64,
-    /// Bytes after the checksum (ignored by `redis-check-rdb`, and here).
+    /// Bytes after the checksum (ignored by `redis-check-rdb`, and here, but reported).
     pub trailing_bytes: u64,
+    /// Data after the RDB's end that could not even be read (in a compressed file: bytes
+    /// after its last frame that are no frame), and why; ignored like trailing bytes.
+    pub trailing_unreadable: Option<String>,
 }
 
 /// True for RDB versions this verifier can walk (1 ..= [`MAX_RDB_VERSION`]).

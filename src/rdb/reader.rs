@@ -172,15 +172,22 @@ impl<R: Read> Src<R> {
         Ok(())
     }
 
-    /// Count and discard the rest of the input.
-    pub(super) fn drain(&mut self) -> Res<u64> {
+    /// Count and discard the rest of the input; a read error (a compressed file with
+    /// bytes after its last frame that are no frame) ends the count and is returned beside
+    /// it, not as a problem: those bytes lie after the RDB's end, like any trailing bytes.
+    pub(super) fn drain(&mut self) -> (u64, Option<String>) {
         let mut n = (self.end - self.pos) as u64;
         self.pos = self.end;
-        while self.fill()? {
-            n += (self.end - self.pos) as u64;
-            self.pos = self.end;
+        loop {
+            match self.fill() {
+                Ok(true) => {
+                    n += (self.end - self.pos) as u64;
+                    self.pos = self.end;
+                }
+                Ok(false) => return (n, None),
+                Err(p) => return (n, Some(p.message)),
+            }
         }
-        Ok(n)
     }
 
     /// `rdbLoadLen` with the encoded flag: 6/14/32/64-bit lengths or a special-encoding marker.

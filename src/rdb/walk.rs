@@ -69,6 +69,7 @@ pub(super) struct Walker<'o, R: Read> {
     ttl: TtlAcc,
     types: [u64; 256],
     trailing: u64,
+    trailing_unreadable: Option<String>,
 }
 
 impl<'o, R: Read> Walker<'o, R> {
@@ -95,6 +96,7 @@ impl<'o, R: Read> Walker<'o, R> {
             ttl: TtlAcc::new(),
             types: [0; 256],
             trailing: 0,
+            trailing_unreadable: None,
         }
     }
 
@@ -252,7 +254,7 @@ impl<'o, R: Read> Walker<'o, R> {
         } else {
             self.checksum = Checksum::Missing;
         }
-        self.trailing = self.src.drain()?;
+        (self.trailing, self.trailing_unreadable) = self.src.drain();
         Ok(())
     }
 
@@ -305,6 +307,7 @@ impl<'o, R: Read> Walker<'o, R> {
             modules_skipped: self.modules_skipped,
             bytes: self.src.offset(),
             trailing_bytes: self.trailing,
+            trailing_unreadable: self.trailing_unreadable,
         }
     }
 }

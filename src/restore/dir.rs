@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::backup::aof::Aof;
 use crate::backup::fetch::unpack;
-use crate::backup::store::TMP_PREFIX;
+use crate::backup::store::tmp_prefix;
 use crate::error::{Error, Result};
 use crate::restore::{Spec, fetch, file_name};
 use crate::util::blocking;
@@ -80,7 +80,7 @@ pub async fn run(spec: &Spec, dir: PathBuf) -> Result<Restored> {
     let spec = spec.clone();
     blocking("restoring", move || {
         let tmp = tempfile::Builder::new()
-            .prefix(TMP_PREFIX)
+            .prefix(&tmp_prefix())
             .tempfile_in(&dir)
             .map_err(Error::io(&dir))?;
         let summary = unpack(&path, &manifest, tmp.path())?;
@@ -142,7 +142,7 @@ fn remove(p: &Path) -> Result<()> {
 /// file, empty incr file, manifest; each fsynced.
 fn build_aof(dir: &Path, rdb: &Path, appendfilename: &str) -> Result<tempfile::TempDir> {
     let t = tempfile::Builder::new()
-        .prefix(TMP_PREFIX)
+        .prefix(&tmp_prefix())
         .tempdir_in(dir)
         .map_err(Error::io(dir))?;
     let aof = Aof::new(appendfilename);

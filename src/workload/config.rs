@@ -5,6 +5,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+/// Random values each writer keeps and cycles through (so `writers × VALUE_POOL ×
+/// value_size` bytes are held in memory).
+pub const VALUE_POOL: usize = 64;
+
 /// How a client waits before asking the Sentinels again after a failed write or connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "policy", rename_all = "kebab-case", deny_unknown_fields)]

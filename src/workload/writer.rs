@@ -8,6 +8,7 @@ use redis::aio::MultiplexedConnection;
 use tokio::sync::{mpsc, watch};
 
 use super::Plan;
+use super::config::VALUE_POOL;
 use super::history::{Ack, WriterHistory};
 use crate::addr::Addr;
 use crate::client::{self, Timeouts};
@@ -33,7 +34,6 @@ pub enum WriterEvent {
 }
 
 const PROGRESS_EVERY: u64 = 500;
-const VALUE_POOL: usize = 64;
 
 /// How a write ended when it did not succeed.
 enum Failure {
