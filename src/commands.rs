@@ -412,16 +412,15 @@ async fn lab_status(dir: &Path) -> Result<u8> {
             None => text += &format!("{row}\n"),
         }
     }
-    match crate::sentinel::topology::ask_primary(
-        &lab.sentinels(),
+    let sentinels = lab.sentinels();
+    let answers = crate::sentinel::topology::primary_per_sentinel(
+        &sentinels,
         lab.master(),
         crate::client::Timeouts::CONTROL,
     )
-    .await
-    {
-        Ok(p) => text += &format!("primary (per Sentinels): {p}\n"),
-        Err(e) => text += &format!("primary: unknown ({e})\n"),
-    }
+    .await;
+    text += &crate::sentinel::view::primary_line(&sentinels, &answers);
+    text += "\n";
     out(&text)?;
     Ok(EXIT_MET)
 }

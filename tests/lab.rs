@@ -135,8 +135,51 @@ fn cli_lab_up_status_down_round_trip() {
     let status = w.run(&["lab", "status", "--dir", "lab"]);
     assert_eq!(status.code, 0, "{status:#?}");
     assert_eq!(status.stdout.matches(" running").count(), 6, "{status:#?}");
-    let primary = format!("primary (per Sentinels): 127.0.0.1:{}", ports[0]);
+    let primary = format!(
+        "primary (per Sentinels): 127.0.0.1:{} (3 of 3 agree)",
+        ports[0]
+    );
     assert!(status.stdout.contains(&primary), "{status:#?}");
+
+    // `lab status | head -1` and `watch | head -1`: a reader that is gone ends them quietly.
+    let sentinel_list: Vec<String> = ports[3..]
+        .iter()
+        .map(|p| format!("127.0.0.1:{p}"))
+        .collect();
+    let sentinel_list = sentinel_list.join(",");
+    for args in [
+        vec!["lab", "status", "--dir", "lab"],
+        vec![
+            "watch",
+            "--sentinels",
+            &sentinel_list,
+            "--master",
+            "mymaster",
+        ],
+    ] {
+        let mut child = w
+            .command()
+            .args(&args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn warden");
+        drop(child.stdout.take());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while child.try_wait().expect("try_wait").is_none() && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        if child.try_wait().expect("try_wait").is_none() {
+            let _ = child.kill();
+            panic!("{args:?} kept running with its stdout closed");
+        }
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
 
     let down = w.run(&["lab", "down", "--dir", "lab"]);
     assert_eq!(down.code, 0, "{down:#?}");

@@ -78,10 +78,12 @@ pub async fn status(dir: &Path) -> Result<u8> {
         );
         outln!("{}", line.trim_end());
     }
-    match topology::ask_primary(&lab.sentinels(), lab.master(), Timeouts::CONTROL).await {
-        Ok(p) => outln!("primary (per Sentinels): {p}"),
-        Err(e) => outln!("primary: unknown ({e})"),
-    }
+    let sentinels = lab.sentinels();
+    let answers = topology::primary_per_sentinel(&sentinels, lab.master(), Timeouts::CONTROL).await;
+    outln!(
+        "{}",
+        crate::sentinel::view::primary_line(&sentinels, &answers)
+    );
     Ok(EXIT_MET)
 }
 

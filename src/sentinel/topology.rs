@@ -2,12 +2,13 @@
 
 use std::collections::HashMap;
 
+use futures_util::future::join_all;
 use redis::aio::MultiplexedConnection;
 
 use crate::addr::Addr;
 use crate::client::{self, Timeouts};
 use crate::error::{Error, Result};
-use crate::sentinel::view::{MasterView, ReplicaView};
+use crate::sentinel::view::{MasterView, PrimaryAnswer, ReplicaView};
 
 /// Maps "no such master" replies to [`Error::UnknownMaster`].
 fn unknown_master(e: Error, sentinel: &Addr, name: &str) -> Error {
@@ -134,6 +135,27 @@ pub async fn ask_primary(sentinels: &[Addr], name: &str, t: Timeouts) -> Result<
             last,
         })
     }
+}
+
+/// Asks every Sentinel at once for the master's address (no first-answer-wins: a split view
+/// shows), in the order of `sentinels`.
+pub async fn primary_per_sentinel(
+    sentinels: &[Addr],
+    name: &str,
+    t: Timeouts,
+) -> Vec<PrimaryAnswer> {
+    join_all(sentinels.iter().map(|s| async move {
+        let mut con = client::connect(s, t).await.map_err(|e| e.to_string())?;
+        let cmd = redis::cmd("SENTINEL")
+            .arg("GET-MASTER-ADDR-BY-NAME")
+            .arg(name)
+            .clone();
+        let reply: Option<(String, u16)> = client::query(&mut con, s, &cmd)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(reply.map(|(host, port)| Addr::new(host, port)))
+    }))
+    .await
 }
 
 /// `a, b, c` for error messages.

@@ -74,3 +74,75 @@ fn field<'a>(m: &'a HashMap<String, String>, k: &str) -> &'a str {
 fn addr_of(m: &HashMap<String, String>) -> Option<Addr> {
     Some(Addr::new(field(m, "ip"), field(m, "port").parse().ok()?))
 }
+/// What one Sentinel answered to `GET-MASTER-ADDR-BY-NAME`: the address, `None` when it
+/// does not monitor the master, or why it did not answer.
+pub type PrimaryAnswer = Result<Option<Addr>, String>;
+
+/// The primary per Sentinels in one line: the address and how many agree; when they
+/// disagree (a split view), every address with the Sentinels that name it.
+pub fn primary_line(sentinels: &[Addr], answers: &[PrimaryAnswer]) -> String {
+    let mut named: Vec<(&Addr, Vec<String>)> = Vec::new();
+    let mut silent = Vec::new();
+    for (s, a) in sentinels.iter().zip(answers) {
+        match a {
+            Ok(Some(p)) => match named.iter_mut().find(|(q, _)| *q == p) {
+                Some((_, by)) => by.push(s.to_string()),
+                None => named.push((p, vec![s.to_string()])),
+            },
+            Ok(None) => silent.push(format!("{s} does not monitor it")),
+            Err(e) => silent.push(format!("{s}: {e}")),
+        }
+    }
+    let silent = match silent.is_empty() {
+        true => String::new(),
+        false => format!("; {}", silent.join("; ")),
+    };
+    match named.as_slice() {
+        [] => format!("primary: unknown (no Sentinel named one{silent})"),
+        [(p, by)] => format!(
+            "primary (per Sentinels): {p} ({} of {} agree{silent})",
+            by.len(),
+            sentinels.len()
+        ),
+        views => {
+            let views: Vec<String> = views
+                .iter()
+                .map(|(p, by)| format!("{p} per {}", by.join(", ")))
+                .collect();
+            format!("primary: SPLIT VIEW: {}{silent}", views.join("; "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_primary_line_shows_agreement_and_split_views() {
+        let a = |p: u16| Addr::new("10.0.0.1", p);
+        let s = [a(1), a(2), a(3)];
+        let cases: [(&[PrimaryAnswer], &str); 4] = [
+            (
+                &[Ok(Some(a(7))), Ok(Some(a(7))), Ok(Some(a(7)))],
+                "primary (per Sentinels): 10.0.0.1:7 (3 of 3 agree)",
+            ),
+            (
+                &[Ok(Some(a(7))), Err("timed out".into()), Ok(Some(a(7)))],
+                "primary (per Sentinels): 10.0.0.1:7 (2 of 3 agree; 10.0.0.1:2: timed out)",
+            ),
+            (
+                &[Ok(Some(a(7))), Ok(Some(a(8))), Ok(Some(a(7)))],
+                "primary: SPLIT VIEW: 10.0.0.1:7 per 10.0.0.1:1, 10.0.0.1:3; 10.0.0.1:8 per 10.0.0.1:2",
+            ),
+            (
+                &[Ok(None), Err("refused".into()), Ok(None)],
+                "primary: unknown (no Sentinel named one; 10.0.0.1:1 does not monitor it; \
+                 10.0.0.1:2: refused; 10.0.0.1:3 does not monitor it)",
+            ),
+        ];
+        for (answers, want) in cases {
+            assert_eq!(primary_line(&s, answers), want);
+        }
+    }
+}
