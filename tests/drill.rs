@@ -163,10 +163,12 @@ fn a_dry_run_of_an_ephemeral_lab_names_the_server_and_starts_nothing() {
     let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/primary-kill.toml");
     let run = w.run(&["drill", scenario, "--dry-run"]);
     assert_eq!(run.code, 0, "{run:#?}");
+    let server = support::server_binary();
+    let server_name = server.file_name().expect("a file name").to_string_lossy();
     assert!(
         run.stdout
             .contains("would start an ephemeral process lab (/")
-            && run.stdout.contains("redis-server")
+            && run.stdout.contains(&*server_name)
             && run
                 .stdout
                 .contains("3 trials of: kill on the lab's primary"),
