@@ -19,6 +19,7 @@ use warden::sentinel::monitor::MonitorEvent;
 use warden::sentinel::timeline::Timeline;
 
 pub mod docker;
+pub mod valkey;
 
 /// The server binary the tests start (data nodes and Sentinels alike), and that the
 /// `warden` binary they run is pointed at:
@@ -28,25 +29,12 @@ pub mod docker;
 /// - otherwise `$WARDEN_REDIS_SERVER`, else `redis-server` from `PATH`.
 pub fn server_binary() -> PathBuf {
     match std::env::var_os("WARDEN_TEST_SERVER") {
-        Some(v) if v == "valkey" => {
-            let dir = std::env::var_os("WARDEN_VALKEY_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| {
-                    let cache = std::env::var_os("XDG_CACHE_HOME")
-                        .map(PathBuf::from)
-                        .unwrap_or_else(|| {
-                            PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache")
-                        });
-                    cache.join("warden").join("valkey-8.1")
-                });
-            let server = dir.join("valkey-server");
-            assert!(
-                server.is_file(),
+        Some(v) if v == "valkey" => valkey::server().unwrap_or_else(|| {
+            panic!(
                 "WARDEN_TEST_SERVER=valkey but {} is missing: run scripts/setup.sh",
-                server.display()
-            );
-            server
-        }
+                valkey::dir().join("valkey-server").display()
+            )
+        }),
         Some(v) if !v.is_empty() && v != "redis" => PathBuf::from(v),
         _ => warden::lab::default_redis_server(),
     }
