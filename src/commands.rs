@@ -299,6 +299,8 @@ async fn lab_status(dir: &Path) -> Result<u8> {
             None => text += &format!("{row}\n"),
         }
     }
+    let servers = live.iter().filter_map(|n| n.server.as_ref());
+    text += &format!("server: {}\n", crate::server::describe(servers));
     match crate::sentinel::topology::ask_primary(
         &lab.sentinels(),
         lab.master(),

@@ -36,6 +36,13 @@ fn shipped_manual_failover_scenario_meets_its_targets_and_blames_the_old_primary
         "/scenarios/manual-failover.toml"
     );
     let (run, report) = drill_json(&w, scenario);
+    let family = if support::on_valkey() {
+        "valkey"
+    } else {
+        "redis"
+    };
+    assert_eq!(report["server"]["family"], family, "{report:#}");
+    assert!(report["server"]["version"].is_string(), "{report:#}");
     let trials = report["trials"].as_array().expect("trials");
     assert_eq!(trials.len(), 2, "{report:#}");
     // The report's shape first, so a missed target below still proves the figures exist.

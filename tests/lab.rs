@@ -137,6 +137,16 @@ fn cli_lab_up_status_down_round_trip() {
     assert_eq!(status.stdout.matches(" running").count(), 6, "{status:#?}");
     let primary = format!("primary (per Sentinels): 127.0.0.1:{}", ports[0]);
     assert!(status.stdout.contains(&primary), "{status:#?}");
+    // The family and version every node reports, in one line.
+    let family = if support::on_valkey() {
+        "valkey"
+    } else {
+        "redis"
+    };
+    assert!(
+        status.stdout.contains(&format!("\nserver: {family} ")),
+        "{status:#?}"
+    );
 
     let down = w.run(&["lab", "down", "--dir", "lab"]);
     assert_eq!(down.code, 0, "{down:#?}");

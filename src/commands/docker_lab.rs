@@ -74,6 +74,8 @@ pub async fn status(dir: &Path) -> Result<u8> {
         );
         outln!("{}", line.trim_end());
     }
+    let servers = live.iter().filter_map(|n| n.server.as_ref());
+    outln!("server: {}", crate::server::describe(servers));
     match topology::ask_primary(&lab.sentinels(), lab.master(), Timeouts::CONTROL).await {
         Ok(p) => outln!("primary (per Sentinels): {p}"),
         Err(e) => outln!("primary: unknown ({e})"),

@@ -63,6 +63,7 @@ pub async fn run(
 
 async fn drill(s: &Scenario, progress: bool, cancel: watch::Receiver<bool>) -> Result<DrillReport> {
     let mut target = set_up(s).await?;
+    let server = server_of(&target).await;
     let (tx, monitor_rx) = mpsc::unbounded_channel();
     let monitor = monitor::spawn(&target.sentinels, monitor::Backoff::default(), tx);
     let run_id = format!("{:08x}", rand::random::<u32>());
@@ -87,9 +88,20 @@ async fn drill(s: &Scenario, progress: bool, cancel: watch::Receiver<bool>) -> R
     Ok(DrillReport::new(
         s.name.clone(),
         description,
+        server,
         down_after_ms,
         trials,
     ))
+}
+
+/// The primary's server family and version, for the report; `None` when it cannot be asked.
+async fn server_of(target: &Target) -> Option<crate::server::ServerVersion> {
+    let t = Timeouts::CONTROL;
+    let primary = topology::ask_primary(&target.sentinels, &target.master, t)
+        .await
+        .ok()?;
+    let mut con = client::connect(&primary, t).await.ok()?;
+    client::server_version(&mut con, &primary).await.ok()
 }
 
 struct Ctx<'a> {
