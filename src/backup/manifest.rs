@@ -61,6 +61,9 @@ pub struct Counts {
     pub rdb_version: Option<u32>,
     /// Redis version that wrote it (AUX `redis-ver`).
     pub redis_version: Option<String>,
+    /// Valkey version that wrote it (AUX `valkey-ver`); absent for Redis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valkey_version: Option<String>,
     /// All keys.
     pub keys: u64,
     /// Keys with an expiry.
@@ -79,6 +82,7 @@ impl Counts {
         Counts {
             rdb_version: s.rdb_version,
             redis_version: s.redis_version.clone(),
+            valkey_version: s.valkey_version.clone(),
             keys: s.keys,
             keys_with_expiry: s.keys_with_expiry,
             keys_expired: s.keys_expired,
@@ -188,6 +192,7 @@ mod tests {
             counts: Counts {
                 rdb_version: Some(10),
                 redis_version: Some("7.0.15".into()),
+                valkey_version: None,
                 keys: 3,
                 keys_with_expiry: 2,
                 keys_expired: 0,

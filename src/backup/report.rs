@@ -64,10 +64,11 @@ pub fn verify_table(file: &str, pattern: &str, s: &Summary) -> String {
             Some(p) => format!("INVALID at {p}"),
         },
     );
-    let version = match (s.rdb_version, &s.redis_version) {
-        (Some(v), Some(r)) => format!("{v} (written by redis {r})"),
-        (Some(v), None) => v.to_string(),
-        (None, _) => "unknown".into(),
+    let version = match (s.rdb_version, &s.valkey_version, &s.redis_version) {
+        (Some(v), Some(k), _) => format!("{v} (written by valkey {k})"),
+        (Some(v), None, Some(r)) => format!("{v} (written by redis {r})"),
+        (Some(v), None, None) => v.to_string(),
+        (None, ..) => "unknown".into(),
     };
     row("rdb version", version);
     row("checksum", checksum(&s.checksum));

@@ -78,6 +78,8 @@ pub async fn status(dir: &Path) -> Result<u8> {
         );
         outln!("{}", line.trim_end());
     }
+    let servers = live.iter().filter_map(|n| n.server.as_ref());
+    outln!("server: {}", crate::server::describe(servers));
     let sentinels = lab.sentinels();
     let answers = topology::primary_per_sentinel(&sentinels, lab.master(), Timeouts::CONTROL).await;
     outln!(

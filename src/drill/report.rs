@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::checker::{Figures, Verdict};
 use crate::sentinel::timeline::Phases;
+use crate::server::ServerVersion;
 
 /// One trial in the report.
 #[derive(Debug, Clone, Serialize)]
@@ -69,6 +70,9 @@ pub struct DrillReport {
     pub scenario: String,
     /// What the drill ran against.
     pub target: String,
+    /// The server family and version of the primary before the first trial (`INFO server`),
+    /// when it answered.
+    pub server: Option<ServerVersion>,
     /// Sentinel `down-after-milliseconds`, when warden knows it (its own lab).
     pub down_after_ms: Option<u64>,
     /// The trials.
@@ -87,6 +91,7 @@ impl DrillReport {
     pub fn new(
         scenario: String,
         target: String,
+        server: Option<ServerVersion>,
         down_after_ms: Option<u64>,
         trials: Vec<TrialReport>,
     ) -> DrillReport {
@@ -99,6 +104,7 @@ impl DrillReport {
         DrillReport {
             scenario,
             target,
+            server,
             down_after_ms,
             trials,
             summary,
@@ -115,7 +121,13 @@ impl DrillReport {
     /// The report as a table for a terminal.
     pub fn to_table(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "drill {} against {}", self.scenario, self.target);
+        let _ = write!(out, "drill {} against {}", self.scenario, self.target);
+        match &self.server {
+            Some(server) => {
+                let _ = writeln!(out, " ({server})");
+            }
+            None => out.push('\n'),
+        }
         if let Some(sig) = &self.cancelled {
             let _ = writeln!(
                 out,
@@ -292,6 +304,28 @@ fn reasons(r: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_report_names_the_server_family_and_version() {
+        let valkey = ServerVersion {
+            family: crate::server::Family::Valkey,
+            version: "8.1.8".into(),
+        };
+        let r = DrillReport::new("kill".into(), "lab".into(), Some(valkey), None, vec![]);
+        insta::assert_snapshot!(r.to_table(), @r"
+        drill kill against lab (valkey 8.1.8)
+
+        verdict: could not measure
+        ");
+        let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+        assert_eq!(
+            json["server"],
+            serde_json::json!({"family": "valkey", "version": "8.1.8"})
+        );
+        let unknown = DrillReport::new("kill".into(), "lab".into(), None, None, vec![]);
+        assert!(unknown.to_table().starts_with("drill kill against lab\n"));
+        assert!(unknown.to_json().contains("\"server\": null"));
+    }
 
     #[test]
     fn counts_are_pluralized() {

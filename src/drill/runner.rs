@@ -87,6 +87,7 @@ async fn drill(
 ) -> Result<DrillReport> {
     let run_id = format!("{:08x}", rand::random::<u32>());
     let mut target = set_up(s, &run_id).await?;
+    let server = server_of(&target).await;
     let (tx, monitor_rx) = mpsc::unbounded_channel();
     let monitor = monitor::spawn(&target.sentinels, monitor::Backoff::default(), tx);
     let mut ctx = Ctx {
@@ -108,9 +109,19 @@ async fn drill(
     let (description, down_after_ms) = (target.description.clone(), target.down_after_ms);
     let cancelled = *ctx.cancel.borrow();
     target.tear_down().await?;
-    let mut report = DrillReport::new(s.name.clone(), description, down_after_ms, trials);
+    let mut report = DrillReport::new(s.name.clone(), description, server, down_after_ms, trials);
     report.cancelled = cancelled.map(|s| s.name().to_string());
     Ok(report)
+}
+
+/// The primary's server family and version, for the report; `None` when it cannot be asked.
+async fn server_of(target: &Target) -> Option<crate::server::ServerVersion> {
+    let t = Timeouts::CONTROL;
+    let primary = topology::ask_primary(&target.sentinels, &target.master, t)
+        .await
+        .ok()?;
+    let mut con = client::connect(&primary, t).await.ok()?;
+    client::server_version(&mut con, &primary).await.ok()
 }
 
 struct Ctx<'a> {

@@ -1,12 +1,14 @@
-//! What each node says about itself now (`INFO replication`): its live role, and for a
-//! replica its link and how far it lags behind the primary. For `lab status` on either
-//! backend, where a node's start-up role goes stale after a failover.
+//! What each node says about itself now (`INFO replication`, `INFO server`): its live role,
+//! for a replica its link and how far it lags behind the primary, and which server family and
+//! version it runs. For `lab status` on either backend, where a node's start-up role goes
+//! stale after a failover.
 
 use futures_util::future::join_all;
 
 use crate::addr::Addr;
 use crate::client::{self, Replication, Timeouts};
 use crate::error::Result;
+use crate::server::ServerVersion;
 
 /// One node's live replication state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +23,8 @@ pub struct Row {
     pub lag: Option<i64>,
     /// For a node that did not answer: why.
     pub error: Option<String>,
+    /// Its server family and version, when it answered `INFO server`.
+    pub server: Option<ServerVersion>,
 }
 
 impl Row {
@@ -38,15 +42,26 @@ impl Row {
     }
 }
 
-/// Asks every node of `nodes` at once (with control timeouts) for its replication state.
+/// Asks every node of `nodes` at once (with control timeouts) for its replication state and
+/// its server version.
 pub async fn ask(nodes: &[Addr]) -> Vec<Row> {
-    let answers = join_all(nodes.iter().map(replication)).await;
-    rows(nodes.iter().cloned().zip(answers).collect())
+    let answers = join_all(nodes.iter().map(probe)).await;
+    let (replication, servers): (Vec<_>, Vec<_>) = answers.into_iter().unzip();
+    let mut rows = rows(nodes.iter().cloned().zip(replication).collect());
+    for (row, server) in rows.iter_mut().zip(servers) {
+        row.server = server;
+    }
+    rows
 }
 
-async fn replication(addr: &Addr) -> Result<Replication> {
-    let mut con = client::connect(addr, Timeouts::CONTROL).await?;
-    client::replication(&mut con, addr).await
+async fn probe(addr: &Addr) -> (Result<Replication>, Option<ServerVersion>) {
+    let mut con = match client::connect(addr, Timeouts::CONTROL).await {
+        Ok(con) => con,
+        Err(e) => return (Err(e), None),
+    };
+    let replication = client::replication(&mut con, addr).await;
+    let server = client::server_version(&mut con, addr).await.ok();
+    (replication, server)
 }
 
 /// The rows for the nodes' answers: a replica's lag is measured against the one node that
@@ -69,6 +84,7 @@ pub fn rows(answers: Vec<(Addr, Result<Replication>)>) -> Vec<Row> {
                 link: String::new(),
                 lag: None,
                 error: None,
+                server: None,
             },
             Ok(r) => Row {
                 addr,
@@ -78,6 +94,7 @@ pub fn rows(answers: Vec<(Addr, Result<Replication>)>) -> Vec<Row> {
                     .filter(|_| r.offset >= 0)
                     .map(|p| (p - r.offset).max(0)),
                 error: None,
+                server: None,
             },
             Err(e) => Row {
                 addr,
@@ -85,6 +102,7 @@ pub fn rows(answers: Vec<(Addr, Result<Replication>)>) -> Vec<Row> {
                 link: String::new(),
                 lag: None,
                 error: Some(e.to_string()),
+                server: None,
             },
         })
         .collect()

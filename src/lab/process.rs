@@ -52,8 +52,9 @@ pub fn spawn(binary: &Path, conf: &Path, sentinel: bool, log: &Path) -> Result<C
         .map_err(|source| Error::Spawn { what, source })
 }
 
-/// Whether `pid` is a live (not zombie) `redis-server` listening on `port`: guards against
-/// signalling a PID the system reused for something else.
+/// Whether `pid` is a live (not zombie) `redis-server` (or `valkey-server`, whose process
+/// title names no "redis") listening on `port`: guards against signalling a PID the system
+/// reused for something else.
 pub fn is_ours(pid: u32, port: u16) -> bool {
     let proc = PathBuf::from(format!("/proc/{pid}"));
     let stat = std::fs::read_to_string(proc.join("stat")).unwrap_or_default();
@@ -62,7 +63,8 @@ pub fn is_ours(pid: u32, port: u16) -> bool {
         .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
     let cmdline = std::fs::read(proc.join("cmdline")).unwrap_or_default();
     let cmdline = String::from_utf8_lossy(&cmdline);
-    !zombie && cmdline.contains("redis") && cmdline.contains(&format!(":{port}"))
+    let server = cmdline.contains("redis") || cmdline.contains("valkey");
+    !zombie && server && cmdline.contains(&format!(":{port}"))
 }
 
 /// Sends `sig` to `pid`.

@@ -119,6 +119,9 @@ pub struct Summary {
     pub rdb_version: Option<u32>,
     /// AUX `redis-ver`.
     pub redis_version: Option<String>,
+    /// AUX `valkey-ver` (Valkey writes it instead of `redis-ver`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valkey_version: Option<String>,
     /// AUX fields in file order (at most 256 kept).
     pub aux: Vec<(String, String)>,
     /// Trailing CRC64 outcome.
@@ -179,13 +182,28 @@ fn atoi(s: &[u8]) -> i64 {
 }
 
 /// Read and check the 9-byte header; returns the version.
+///
+/// Valkey up to 8.1 writes Redis's format (`REDIS0011`). Valkey 9 writes its own,
+/// `VALKEY` + 3 digits (`VALKEY080`), whose type and opcode numbers from 22 and 243 on mean
+/// other things than Redis's; it is recognised and named, not walked.
 fn header<R: Read>(src: &mut Src<R>) -> Res<u32> {
     let h: [u8; 9] = src.array("the REDIS header")?;
+    if &h[..6] == b"VALKEY" {
+        return Err(Problem::new(
+            0,
+            format!(
+                "a Valkey 9+ snapshot (magic \"VALKEY\", RDB version {}): its format is Valkey's \
+                 own and not supported; this verifier reads Redis RDB 1 to {MAX_RDB_VERSION}, \
+                 which includes Valkey 7.2 to 8.1 (REDIS0011)",
+                atoi(&h[6..])
+            ),
+        ));
+    }
     if &h[..5] != b"REDIS" {
         return Err(Problem::new(
             0,
             format!(
-                "expected magic \"REDIS\", found {:?}",
+                "expected magic \"REDIS\" or \"VALKEY\", found {:?}",
                 String::from_utf8_lossy(&h[..5])
             ),
         ));

@@ -174,6 +174,10 @@ fn bad_inputs_are_reported_not_panicked() {
     let cases: &[(Vec<u8>, &str)] = &[
         (b"RADIS0010".to_vec(), "offset 0: expected magic \"REDIS\""),
         (
+            b"VALKEY080\xfa".to_vec(),
+            "offset 0: a Valkey 9+ snapshot (magic \"VALKEY\", RDB version 80): its format is Valkey's own and not supported",
+        ),
+        (
             b"REDIS0099\xff".to_vec(),
             "offset 5: RDB version 99 is newer than this verifier supports (max 12)",
         ),

@@ -58,6 +58,7 @@ pub(super) struct Walker<'o, R: Read> {
     pub(super) modules_skipped: u64,
     rdb_version: Option<u32>,
     redis_version: Option<String>,
+    valkey_version: Option<String>,
     aux: Vec<(String, String)>,
     checksum: Checksum,
     dbs: Vec<DbStats>,
@@ -85,6 +86,7 @@ impl<'o, R: Read> Walker<'o, R> {
             modules_skipped: 0,
             rdb_version: None,
             redis_version: None,
+            valkey_version: None,
             aux: Vec::new(),
             checksum: Checksum::NotReached,
             dbs: Vec::new(),
@@ -158,8 +160,10 @@ impl<'o, R: Read> Walker<'o, R> {
                     self.src.string_into(&mut self.elem, "an AUX value")?;
                     let k = String::from_utf8_lossy(&self.key).into_owned();
                     let val = String::from_utf8_lossy(&self.elem).into_owned();
-                    if k == "redis-ver" {
-                        self.redis_version = Some(val.clone());
+                    match k.as_str() {
+                        "redis-ver" => self.redis_version = Some(val.clone()),
+                        "valkey-ver" => self.valkey_version = Some(val.clone()),
+                        _ => {}
                     }
                     if self.aux.len() < MAX_AUX {
                         self.aux.push((k, val));
@@ -295,6 +299,7 @@ impl<'o, R: Read> Walker<'o, R> {
             problem,
             rdb_version: self.rdb_version,
             redis_version: self.redis_version,
+            valkey_version: self.valkey_version,
             aux: self.aux,
             checksum: self.checksum,
             dbs: self.dbs,

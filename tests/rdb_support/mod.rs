@@ -30,9 +30,14 @@ fn free_port() -> u16 {
 impl Redis {
     /// Start with extra `--name value` config pairs.
     pub fn start(extra: &[(&str, &str)]) -> Redis {
+        Redis::start_bin(Path::new("redis-server"), extra)
+    }
+
+    /// Start `binary` (a `redis-server` or `valkey-server`) with extra config pairs.
+    pub fn start_bin(binary: &Path, extra: &[(&str, &str)]) -> Redis {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
-        let mut cmd = Command::new("redis-server");
+        let mut cmd = Command::new(binary);
         cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--dir"])
             .arg(dir.path())
             .args([

@@ -19,6 +19,33 @@ use warden::sentinel::monitor::MonitorEvent;
 use warden::sentinel::timeline::Timeline;
 
 pub mod docker;
+pub mod valkey;
+
+/// The server binary the tests start (data nodes and Sentinels alike), and that the
+/// `warden` binary they run is pointed at:
+/// - `WARDEN_TEST_SERVER=valkey`: the Valkey 8.1 that `scripts/setup.sh` caches
+///   (`$WARDEN_VALKEY_DIR`, else `${XDG_CACHE_HOME:-~/.cache}/warden/valkey-8.1`);
+/// - `WARDEN_TEST_SERVER=PATH`: that binary;
+/// - otherwise `$WARDEN_REDIS_SERVER`, else `redis-server` from `PATH`.
+pub fn server_binary() -> PathBuf {
+    match std::env::var_os("WARDEN_TEST_SERVER") {
+        Some(v) if v == "valkey" => valkey::server().unwrap_or_else(|| {
+            panic!(
+                "WARDEN_TEST_SERVER=valkey but {} is missing: run scripts/setup.sh",
+                valkey::dir().join("valkey-server").display()
+            )
+        }),
+        Some(v) if !v.is_empty() && v != "redis" => PathBuf::from(v),
+        _ => warden::lab::default_redis_server(),
+    }
+}
+
+/// Whether the tests run against Valkey (by the server binary's name).
+pub fn on_valkey() -> bool {
+    server_binary()
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().contains("valkey"))
+}
 
 /// Generous: the machine may be loaded, and a poll ends as soon as its condition holds.
 pub const WAIT: Duration = Duration::from_secs(60);
@@ -43,7 +70,8 @@ impl TestLab {
             .tempdir()
             .expect("temp dir");
         let state = dir.path().join("lab");
-        let spec = LabSpec::ephemeral(state.clone(), settings).expect("free ports");
+        let mut spec = LabSpec::ephemeral(state.clone(), settings).expect("free ports");
+        spec.redis_server = server_binary();
         match Lab::up(spec).await {
             Ok(lab) => TestLab { lab, dir },
             Err(e) => {
@@ -167,7 +195,8 @@ pub fn free_ports(n: usize) -> Vec<u16> {
         .collect()
 }
 
-/// A `redis-server` (or Sentinel) started by hand from a config text; killed on drop.
+/// A `redis-server` (or Sentinel; [`server_binary`]) started by hand from a config text;
+/// killed on drop.
 pub struct RedisProc {
     pub port: u16,
     pub log: PathBuf,
@@ -175,14 +204,14 @@ pub struct RedisProc {
 }
 
 impl RedisProc {
-    /// Writes `conf` to `dir/<name>.conf` and starts `redis-server` on it.
+    /// Writes `conf` to `dir/<name>.conf` and starts the [`server_binary`] on it.
     pub fn start(dir: &Path, name: &str, port: u16, conf: &str, sentinel: bool) -> RedisProc {
         let conf_path = dir.join(format!("{name}.conf"));
         std::fs::write(&conf_path, conf).expect("write conf");
         let log = dir.join(format!("{name}.log"));
         let out = std::fs::File::create(&log).expect("create log");
         let err = out.try_clone().expect("clone log");
-        let mut cmd = Command::new("redis-server");
+        let mut cmd = Command::new(server_binary());
         cmd.arg(&conf_path);
         if sentinel {
             cmd.arg("--sentinel");
@@ -247,7 +276,8 @@ impl Warden {
         self.dir.path()
     }
 
-    /// The binary with the working dir set and warden's environment variables cleared.
+    /// The binary with the working dir set and warden's environment variables cleared, but
+    /// for `WARDEN_REDIS_SERVER`, set to the [`server_binary`] the tests run on.
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_warden"));
         cmd.current_dir(self.dir.path());
@@ -261,6 +291,7 @@ impl Warden {
         ] {
             cmd.env_remove(var);
         }
+        cmd.env("WARDEN_REDIS_SERVER", server_binary());
         cmd
     }
 
