@@ -21,7 +21,7 @@ async fn a_killed_sentinel_is_a_closed_gap_after_its_restart() {
         max: Duration::from_millis(500),
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let _monitor = monitor::spawn(&sentinels, backoff, tx);
+    let _monitor = monitor::spawn(&warden::conn::Conn::default(), &sentinels, backoff, tx);
     let mut timeline = Timeline::new(Duration::from_secs(15));
 
     until_subscribed(&mut rx, sentinels.len(), &mut timeline, &logs).await;

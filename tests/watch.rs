@@ -18,7 +18,7 @@ use serde_json::Value;
 use support::{TestLab, WAIT, Warden, dump_logs};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio_stream::wrappers::TcpListenerStream;
-use warden::client::{self, Timeouts};
+use warden::client::Timeouts;
 
 /// Reads the child's JSON lines until `pred` matches one; panics with what was read on timeout.
 fn read_until(
@@ -73,7 +73,8 @@ async fn failover_when_watched(t: &TestLab, rx: &mpsc::Receiver<String>, seen: &
     for _ in 0..sentinels.len() {
         read_until(rx, seen, "a connection", |v| v["type"] == "connected");
     }
-    let mut con = client::connect(&sentinels[0], Timeouts::CONTROL)
+    let mut con = warden::conn::Conn::default()
+        .node(&sentinels[0], Timeouts::CONTROL)
         .await
         .expect("sentinel");
     let ok: String = redis::cmd("SENTINEL")

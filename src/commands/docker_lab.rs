@@ -4,6 +4,7 @@ use std::path::Path;
 
 use crate::cli::LabUp;
 use crate::client::Timeouts;
+use crate::conn::Conn;
 use crate::error::{EXIT_MET, Result};
 use crate::lab::docker::{DockerLab, DockerLabSpec};
 use crate::lab::live;
@@ -43,7 +44,7 @@ pub async fn up(a: LabUp) -> Result<u8> {
 /// Prints each container's state as the engine reports it, with each node's live role (and
 /// for a replica its link and lag) as the node itself reports it, and the primary per
 /// Sentinels.
-pub async fn status(dir: &Path) -> Result<u8> {
+pub async fn status(dir: &Path, conn: &Conn) -> Result<u8> {
     let lab = DockerLab::load(dir).await?;
     println!(
         "docker lab {} in {} (master name '{}')",
@@ -52,7 +53,7 @@ pub async fn status(dir: &Path) -> Result<u8> {
         lab.master()
     );
     let listed = lab.listed().await?;
-    let live = live::ask(&lab.nodes()).await;
+    let live = live::ask(conn, &lab.nodes()).await;
     for c in lab.containers() {
         let state = listed
             .iter()
@@ -74,7 +75,7 @@ pub async fn status(dir: &Path) -> Result<u8> {
         );
         println!("{}", line.trim_end());
     }
-    match topology::ask_primary(&lab.sentinels(), lab.master(), Timeouts::CONTROL).await {
+    match topology::ask_primary(conn, &lab.sentinels(), lab.master(), Timeouts::CONTROL).await {
         Ok(p) => println!("primary (per Sentinels): {p}"),
         Err(e) => println!("primary: unknown ({e})"),
     }

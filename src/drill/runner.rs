@@ -21,6 +21,7 @@ use super::target::{Target, inject_one, set_up};
 use super::trial::{InEffect, Input, State, Trial};
 use crate::addr::Addr;
 use crate::client::{self, Timeouts};
+use crate::conn::Conn;
 use crate::error::{Error, Result};
 use crate::sentinel::health::{self, Expect};
 use crate::sentinel::monitor::{self, MonitorEvent};
@@ -47,6 +48,7 @@ pub fn load(path: &Path) -> Result<Scenario> {
 /// Runs the drill; returns its report. `progress` draws a status line on stderr.
 pub async fn run(
     scenario: &Scenario,
+    given: &crate::conn::Spec,
     progress: bool,
     shutdown: impl Future<Output = ()>,
 ) -> Result<DrillReport> {
@@ -57,14 +59,24 @@ pub async fn run(
             _ = cancel_tx.closed() => {}
         }
     };
-    let (report, ()) = tokio::join!(drill(scenario, progress, cancel), watcher);
+    let (report, ()) = tokio::join!(drill(scenario, given, progress, cancel), watcher);
     report
 }
 
-async fn drill(s: &Scenario, progress: bool, cancel: watch::Receiver<bool>) -> Result<DrillReport> {
-    let mut target = set_up(s).await?;
+async fn drill(
+    s: &Scenario,
+    given: &crate::conn::Spec,
+    progress: bool,
+    cancel: watch::Receiver<bool>,
+) -> Result<DrillReport> {
+    let mut target = set_up(s, given).await?;
     let (tx, monitor_rx) = mpsc::unbounded_channel();
-    let monitor = monitor::spawn(&target.sentinels, monitor::Backoff::default(), tx);
+    let monitor = monitor::spawn(
+        &target.conn,
+        &target.sentinels,
+        monitor::Backoff::default(),
+        tx,
+    );
     let run_id = format!("{:08x}", rand::random::<u32>());
     let mut ctx = Ctx {
         s,
@@ -116,6 +128,7 @@ impl Ctx<'_> {
             prefix: format!("session:{}-{n}", self.run_id),
             sentinels: target.sentinels.clone(),
             master: target.master.clone(),
+            conn: target.conn.clone(),
             epoch: Instant::now(),
         };
         let mut t = Trial::start(n, plan, timeline);
@@ -217,7 +230,7 @@ impl Ctx<'_> {
             max_lag_bytes: self.s.timing.max_lag_bytes,
             quorum: true,
         };
-        match health::check(&target.sentinels, &target.master, &expect).await {
+        match health::check(&target.conn, &target.sentinels, &target.master, &expect).await {
             Ok(h) => match h.primary.clone().filter(|_| h.ok()) {
                 Some(primary) => self.inject(t, target, primary).await,
                 None if Instant::now() >= until => {
@@ -287,6 +300,8 @@ impl Ctx<'_> {
             // first, so the loss check reads what it kept (instead of failing to reach it).
             t.revert_fault(target).await;
             self.progress.step(t.n, "restart");
+            let conn = target.conn.clone();
+            let serving = |n| serving(conn.clone(), n);
             if !self.wait_until(&mut t, serving, &old).await && !t.cancelled {
                 t.errors.push(format!(
                     "{old} did not serve again within {} of its restart",
@@ -298,6 +313,8 @@ impl Ctx<'_> {
         let loss = self.loss_check(&mut t, &history, target).await;
         t.revert_all(target).await;
         self.progress.step(t.n, "rejoin");
+        let conn = target.conn.clone();
+        let rejoined = |n| rejoined(conn.clone(), n);
         let back = t.switched() && !t.cancelled && self.wait_until(&mut t, rejoined, &old).await;
         let rejoined_at = back.then(Instant::now);
         self.drain(&mut t);
@@ -343,8 +360,13 @@ impl Ctx<'_> {
         history: &History,
         target: &Target,
     ) -> Option<LossTally> {
-        let primary =
-            topology::ask_primary(&target.sentinels, &target.master, Timeouts::CONTROL).await;
+        let primary = topology::ask_primary(
+            &target.conn,
+            &target.sentinels,
+            &target.master,
+            Timeouts::CONTROL,
+        )
+        .await;
         let loss = match primary {
             Ok(primary) => workload::loss::check(&t.plan, history, &primary).await,
             Err(e) => Err(e),
@@ -384,8 +406,8 @@ impl Ctx<'_> {
 }
 
 /// Whether `node` answers PING (not LOADING).
-async fn serving(node: Addr) -> bool {
-    match client::connect(&node, Timeouts::CONTROL).await {
+async fn serving(conn: Conn, node: Addr) -> bool {
+    match conn.node(&node, Timeouts::CONTROL).await {
         Ok(mut con) => client::query::<String>(&mut con, &node, &redis::cmd("PING"))
             .await
             .is_ok(),
@@ -394,8 +416,8 @@ async fn serving(node: Addr) -> bool {
 }
 
 /// Whether `node` is a replica with its link to the primary up.
-async fn rejoined(node: Addr) -> bool {
-    match client::connect(&node, Timeouts::CONTROL).await {
+async fn rejoined(conn: Conn, node: Addr) -> bool {
+    match conn.node(&node, Timeouts::CONTROL).await {
         Ok(mut con) => client::replication(&mut con, &node)
             .await
             .is_ok_and(|r| !r.is_master() && r.link_up),

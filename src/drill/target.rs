@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::addr::Addr;
 use crate::client::Timeouts;
+use crate::conn::{self, Conn};
 use crate::docker::{self, Project};
 use crate::error::{Error, Result};
 use crate::fault::docker::Stack;
@@ -21,7 +22,7 @@ pub(super) enum Backend {
     /// Given Sentinels only: Redis commands.
     Commands,
     /// A process lab, ephemeral or recorded.
-    Process(Lab),
+    Process(Box<Lab>),
     /// Containers: a docker lab (ephemeral or recorded), or a compose project's stack.
     Docker {
         stack: Stack,
@@ -38,13 +39,15 @@ pub(super) struct Target {
     ephemeral: bool,
     pub(super) description: String,
     pub(super) down_after_ms: Option<u64>,
+    /// How every connection of the drill is made.
+    pub(super) conn: Conn,
 }
 
 impl Target {
     fn via(&mut self) -> Via<'_> {
         match &mut self.backend {
             Backend::Commands => Via::Commands,
-            Backend::Process(lab) => Via::Process(lab),
+            Backend::Process(lab) => Via::Process(lab.as_mut()),
             Backend::Docker { stack, .. } => Via::Docker(stack),
         }
     }
@@ -60,7 +63,7 @@ impl Target {
 }
 
 /// The target of a docker lab: its Sentinels and the stack of its project.
-fn docker_target(lab: DockerLab, master: String, ephemeral: bool) -> Target {
+fn docker_target(lab: DockerLab, master: String, ephemeral: bool, conn: Conn) -> Target {
     let sentinels = lab.sentinels();
     let what = if ephemeral { "an ephemeral" } else { "the" };
     Target {
@@ -77,12 +80,25 @@ fn docker_target(lab: DockerLab, master: String, ephemeral: bool) -> Target {
             lab: Some(Box::new(lab)),
         },
         ephemeral,
+        conn,
     }
 }
 
+/// The connection settings: `given` (flags) over the scenario's `[target]` over a recorded
+/// lab's `lab.json`.
+fn conn_spec(s: &Scenario, given: &conn::Spec) -> Result<conn::Spec> {
+    let scenario = s.target.conn_spec().map_err(Error::Usage)?;
+    let recorded = match deployment(s)? {
+        Deployment::Recorded { dir, .. } => lab::recorded_conn(dir)?,
+        _ => conn::Spec::default(),
+    };
+    Ok(given.clone().or(scenario).or(recorded))
+}
+
 /// Starts the ephemeral lab, or opens the recorded one, or uses the Sentinels given.
-pub(super) async fn set_up(s: &Scenario) -> Result<Target> {
+pub(super) async fn set_up(s: &Scenario, given: &conn::Spec) -> Result<Target> {
     let master = s.master();
+    let conn = Conn::build(&conn_spec(s, given)?)?;
     let mut settings = s.lab.clone();
     settings.master = master.clone();
     match deployment(s)? {
@@ -93,7 +109,12 @@ pub(super) async fn set_up(s: &Scenario) -> Result<Target> {
                 sentinel: settings,
                 ready_timeout: Duration::from_secs(60),
             };
-            Ok(docker_target(DockerLab::up(spec).await?, master, true))
+            Ok(docker_target(
+                DockerLab::up(spec).await?,
+                master,
+                true,
+                conn,
+            ))
         }
         Deployment::Ephemeral(LabKind::Process) => {
             let dir = lab::temp_state_dir("warden-drill-")?;
@@ -107,14 +128,17 @@ pub(super) async fn set_up(s: &Scenario) -> Result<Target> {
                 sentinels,
                 master,
                 down_after_ms: Some(s.lab.down_after.as_millis() as u64),
-                backend: Backend::Process(lab),
+                backend: Backend::Process(Box::new(lab)),
                 ephemeral: true,
+                conn,
             })
         }
         Deployment::Recorded { dir, sentinels } => {
             let mut target = match lab::recorded_backend(dir)? {
-                lab::Backend::Docker => docker_target(DockerLab::load(dir).await?, master, false),
-                lab::Backend::Process => process_target(Lab::load(dir)?, master),
+                lab::Backend::Docker => {
+                    docker_target(DockerLab::load(dir).await?, master, false, conn)
+                }
+                lab::Backend::Process => process_target(Lab::load(dir)?, master, conn),
             };
             if !sentinels.is_empty() {
                 target.sentinels = sentinels.to_vec();
@@ -146,6 +170,7 @@ pub(super) async fn set_up(s: &Scenario) -> Result<Target> {
                 backend,
                 ephemeral: false,
                 down_after_ms: None,
+                conn,
             };
             reachable(s, &target).await?;
             Ok(target)
@@ -159,7 +184,7 @@ fn deployment(s: &Scenario) -> Result<Deployment<'_>> {
 }
 
 /// A process lab recorded by `warden lab up`.
-fn process_target(lab: Lab, master: String) -> Target {
+fn process_target(lab: Lab, master: String, conn: Conn) -> Target {
     let sentinels = lab.sentinels();
     Target {
         description: format!(
@@ -170,8 +195,9 @@ fn process_target(lab: Lab, master: String) -> Target {
         sentinels,
         master,
         down_after_ms: None,
-        backend: Backend::Process(lab),
+        backend: Backend::Process(Box::new(lab)),
         ephemeral: false,
+        conn,
     }
 }
 
@@ -189,12 +215,18 @@ async fn reachable(s: &Scenario, target: &Target) -> Result<Addr> {
                 .map_err(|e| Error::Usage(format!("[{table}]: {e}")))?;
         }
     }
-    topology::ask_primary(&target.sentinels, &target.master, Timeouts::CONTROL).await
+    topology::ask_primary(
+        &target.conn,
+        &target.sentinels,
+        &target.master,
+        Timeouts::CONTROL,
+    )
+    .await
 }
 
 /// What `--dry-run` prints: the target and the fault each trial would inject, resolved as far
 /// as it can be without starting or touching anything.
-pub async fn dry_run(s: &Scenario) -> Result<String> {
+pub async fn dry_run(s: &Scenario, given: &conn::Spec) -> Result<String> {
     let trials = match s.trials {
         1 => "1 trial".to_string(),
         n => format!("{n} trials"),
@@ -214,9 +246,14 @@ pub async fn dry_run(s: &Scenario) -> Result<String> {
             s.fault.target.name(),
         ));
     }
-    let mut target = set_up(s).await?;
-    let primary =
-        topology::ask_primary(&target.sentinels, &target.master, Timeouts::CONTROL).await?;
+    let mut target = set_up(s, given).await?;
+    let primary = topology::ask_primary(
+        &target.conn,
+        &target.sentinels,
+        &target.master,
+        Timeouts::CONTROL,
+    )
+    .await?;
     let line = fault::preview(&s.fault, &primary, &target.via()).await?;
     Ok(format!(
         "would run {trials} on {}; first: {line}",
@@ -231,14 +268,18 @@ pub(super) async fn inject_one(
     old: &Addr,
     target: &mut Target,
 ) -> (String, Result<Applied>) {
-    let (sentinels, master) = (target.sentinels.clone(), target.master.clone());
-    fault::inject(fault, old, target.via(), &sentinels, &master).await
+    let (sentinels, master, conn) = (
+        target.sentinels.clone(),
+        target.master.clone(),
+        target.conn.clone(),
+    );
+    fault::inject(fault, old, target.via(), &sentinels, &master, &conn).await
 }
 
 /// Reverts `applied`; a failure joins the trial's reasons.
 pub(super) async fn revert(applied: Applied, target: &mut Target, errors: &mut Vec<String>) {
     let lab = match &mut target.backend {
-        Backend::Process(lab) => Some(lab),
+        Backend::Process(lab) => Some(lab.as_mut()),
         _ => None,
     };
     if let Err(e) = fault::revert(applied, lab).await {

@@ -281,6 +281,7 @@ pub async fn inject(
     via: Via<'_>,
     sentinels: &[Addr],
     master: &str,
+    conn: &crate::conn::Conn,
 ) -> (String, Result<Applied>) {
     if let Err(why) = fault.reaches(via.reach()) {
         return (fault.action.name().to_string(), Err(Error::Usage(why)));
@@ -302,8 +303,12 @@ pub async fn inject(
         (Action::Kill, Some(lab)) => process::kill(lab, node),
         (Action::Stop, Some(lab)) => process::stop(lab, node).await,
         (Action::Pause, Some(lab)) => process::pause(lab, node),
-        (Action::DebugSleep, _) => Ok(redis::debug_sleep(node, fault.duration.unwrap_or_default())),
-        (Action::SentinelFailover, _) => redis::sentinel_failover(sentinels, master).await,
+        (Action::DebugSleep, _) => Ok(redis::debug_sleep(
+            conn,
+            node,
+            fault.duration.unwrap_or_default(),
+        )),
+        (Action::SentinelFailover, _) => redis::sentinel_failover(conn, sentinels, master).await,
         (action, _) => Err(Error::Usage(format!(
             "fault `{}` needs a lab (lab = \"process\", lab = \"docker\" or lab_dir)",
             action.name()

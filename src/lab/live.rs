@@ -6,6 +6,7 @@ use futures_util::future::join_all;
 
 use crate::addr::Addr;
 use crate::client::{self, Replication, Timeouts};
+use crate::conn::Conn;
 use crate::error::Result;
 
 /// One node's live replication state.
@@ -39,13 +40,13 @@ impl Row {
 }
 
 /// Asks every node of `nodes` at once (with control timeouts) for its replication state.
-pub async fn ask(nodes: &[Addr]) -> Vec<Row> {
-    let answers = join_all(nodes.iter().map(replication)).await;
+pub async fn ask(conn: &Conn, nodes: &[Addr]) -> Vec<Row> {
+    let answers = join_all(nodes.iter().map(|n| replication(conn, n))).await;
     rows(nodes.iter().cloned().zip(answers).collect())
 }
 
-async fn replication(addr: &Addr) -> Result<Replication> {
-    let mut con = client::connect(addr, Timeouts::CONTROL).await?;
+async fn replication(conn: &Conn, addr: &Addr) -> Result<Replication> {
+    let mut con = conn.node(addr, Timeouts::CONTROL).await?;
     client::replication(&mut con, addr).await
 }
 

@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::addr::Addr;
+use crate::conn::Conn;
 use crate::sentinel::event::{self, SentinelEvent};
 use crate::sentinel::timeline::{Ingest, SourceId, Timeline};
 
@@ -94,13 +95,14 @@ const HEALTHY_SESSION: Duration = Duration::from_secs(5);
 /// Starts one task per Sentinel. The tasks end when `tx`'s receiver is dropped (or when the
 /// returned set is dropped).
 pub fn spawn(
+    conn: &Conn,
     sentinels: &[Addr],
     backoff: Backoff,
     tx: mpsc::UnboundedSender<MonitorEvent>,
 ) -> JoinSet<()> {
     let mut set = JoinSet::new();
     for (source, addr) in sentinels.iter().cloned().enumerate() {
-        set.spawn(follow(source, addr, backoff, tx.clone()));
+        set.spawn(follow(conn.clone(), source, addr, backoff, tx.clone()));
     }
     set
 }
@@ -109,6 +111,7 @@ pub fn spawn(
 /// as `Connected` / `Disconnected { reason }` reports; a failed reconnect attempt is not
 /// reported again while the outage lasts.
 async fn follow(
+    conn: Conn,
     source: SourceId,
     addr: Addr,
     backoff: Backoff,
@@ -117,7 +120,7 @@ async fn follow(
     let mut delay = backoff.initial;
     let mut outage_reported = false;
     loop {
-        match subscribe(&addr).await {
+        match subscribe(&conn, &addr).await {
             Ok(mut stream) => {
                 let start = Instant::now();
                 if tx
@@ -164,16 +167,20 @@ async fn follow(
     }
 }
 
-async fn subscribe(addr: &Addr) -> Result<redis::aio::PubSubStream, String> {
-    let client = redis::Client::open(addr.url()).map_err(|e| e.to_string())?;
+async fn subscribe(conn: &Conn, addr: &Addr) -> Result<redis::aio::PubSubStream, String> {
     let connect = async {
-        let mut ps = client.get_async_pubsub().await?;
-        ps.psubscribe("*").await?;
-        Ok::<_, redis::RedisError>(ps.into_on_message())
+        let mut ps = conn
+            .subscribe(addr, Duration::from_secs(2))
+            .await
+            .map_err(|e| e.to_string())?;
+        ps.psubscribe("*")
+            .await
+            .map_err(|e| format!("cannot subscribe to {addr}: {e}"))?;
+        Ok::<_, String>(ps.into_on_message())
     };
     match tokio::time::timeout(Duration::from_secs(2), connect).await {
         Ok(Ok(stream)) => Ok(stream),
-        Ok(Err(e)) => Err(format!("cannot subscribe to {addr}: {e}")),
+        Ok(Err(e)) => Err(e),
         Err(_) => Err(format!("cannot subscribe to {addr}: timed out")),
     }
 }

@@ -37,6 +37,8 @@ pub struct WatchSpec {
     pub episodes: Option<u32>,
     /// Stop after this long.
     pub duration: Option<Duration>,
+    /// How to connect to the Sentinels (credentials, TLS, hostname map).
+    pub conn: crate::conn::Conn,
 }
 
 /// Watches until the spec's limits, `shutdown`, or a write error on `out`; returns the
@@ -46,7 +48,8 @@ pub async fn run(
     out: &mut (impl Write + Send),
     shutdown: impl Future<Output = ()>,
 ) -> Result<Vec<Failover>> {
-    let primary = topology::ask_primary(&spec.sentinels, &spec.master, Timeouts::CONTROL).await?;
+    let primary =
+        topology::ask_primary(&spec.conn, &spec.sentinels, &spec.master, Timeouts::CONTROL).await?;
     let mut w = Printer {
         out,
         json: spec.json,
@@ -55,7 +58,7 @@ pub async fn run(
     w.note(&format!("{} is at {primary}", spec.master))?;
 
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let _monitor = monitor::spawn(&spec.sentinels, monitor::Backoff::default(), tx);
+    let _monitor = monitor::spawn(&spec.conn, &spec.sentinels, monitor::Backoff::default(), tx);
     let mut timeline = Timeline::new(MERGE_WINDOW);
     let mut episodes = Episodes::new(spec.master.clone());
     let mut ended = Vec::new();
