@@ -12,6 +12,13 @@ use crate::sentinel::topology;
 
 /// Creates the docker lab and prints its containers.
 pub async fn up(a: LabUp) -> Result<u8> {
+    if a.auth || a.tls {
+        return Err(crate::error::Error::Usage(
+            "--auth and --tls are not supported with --backend docker yet: use the process \
+             backend"
+                .into(),
+        ));
+    }
     let spec = DockerLabSpec {
         sentinel: super::settings(&a),
         dir: a.dir.dir,

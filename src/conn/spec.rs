@@ -2,7 +2,7 @@
 //! Sentinels, TLS and the hostname map — as plain data, before any file or variable is read.
 //! Flags, a scenario's `[target]` and a lab's `lab.json` all become a [`Spec`].
 
-use std::net::IpAddr;
+use core::net::IpAddr;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
