@@ -282,7 +282,7 @@ async fn lab_status_shows_each_nodes_live_role_after_a_failover() {
     assert!(
         replicas
             .iter()
-            .all(|l| l.contains("link up") && l.contains(" bytes")),
+            .all(|l| l.contains("link up") && l.contains("lag ")),
         "{before}"
     );
 

@@ -323,7 +323,13 @@ pub fn is_auth_error(e: &redis::RedisError) -> bool {
 
 /// The server's words, one line (a reply never contains the password sent).
 fn server_words(e: &redis::RedisError) -> String {
-    crate::error::one_line(&e.to_string())
+    match (e.code(), e.detail()) {
+        (Some(code), Some(detail)) => crate::error::one_line(&format!("{code} {detail}")),
+        _ if e.kind() == redis::ErrorKind::AuthenticationFailed => {
+            "the server refused the credentials".into()
+        }
+        _ => crate::error::one_line(&e.to_string()),
+    }
 }
 
 /// `NOPERM … 'role' command` → the command, upper-cased (`config|get` → `CONFIG GET`).
