@@ -73,7 +73,9 @@ pub async fn workload(spec: &BenchSpec) -> Result<String> {
 }
 
 async fn flush(node: &crate::addr::Addr) -> Result<()> {
-    let mut con = client::connect(node, Timeouts::CONTROL).await?;
+    let mut con = crate::conn::Conn::default()
+        .node(node, Timeouts::CONTROL)
+        .await?;
     client::query::<()>(&mut con, node, &redis::cmd("FLUSHALL")).await
 }
 
@@ -115,6 +117,7 @@ async fn redis_benchmark(node: &crate::addr::Addr, spec: &BenchSpec) -> Result<f
 /// Runs the workload flat out for the spec's duration; returns (acked/s, ledger bytes per million acks).
 async fn warden(lab: &Lab, spec: &BenchSpec) -> Result<(f64, f64)> {
     let plan = Plan {
+        conn: lab.conn().clone(),
         config: WorkloadConfig {
             writers: spec.connections,
             rate: 0,

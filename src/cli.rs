@@ -73,6 +73,9 @@ pub enum Command {
 /// `warden doctor`.
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
+    /// How to connect (auth, TLS, --resolve).
+    #[command(flatten)]
+    pub conn: ConnArgs,
     /// Sentinel addresses (host:port, comma-separated); default: the lab's.
     #[arg(long, env = "WARDEN_SENTINELS", value_delimiter = ',')]
     pub sentinels: Vec<Addr>,
@@ -131,9 +134,9 @@ pub struct RestoreArgs {
     /// The node's appendfilename.
     #[arg(long, default_value = "appendonly.aof")]
     pub appendfilename: String,
-    /// Password of a docker: node (AUTH), to read its config and check it after the restore.
-    #[arg(long, env = "WARDEN_REDIS_PASSWORD", hide_env_values = true)]
-    pub password: Option<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub conn: ConnArgs,
     /// Print what was done as JSON.
     #[arg(long)]
     pub json: bool,
@@ -193,6 +196,9 @@ pub struct RestoreTestArgs {
     /// The Redis image of the scratch container (docker backend; never pulled).
     #[arg(long, env = "WARDEN_REDIS_IMAGE", default_value = "redis:7.2")]
     pub image: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub conn: ConnArgs,
 }
 
 /// `warden backup`.
@@ -225,9 +231,9 @@ pub struct BackupArgs {
     /// Take it from the primary (which then forks) when no replica is healthy.
     #[arg(long)]
     pub allow_primary: bool,
-    /// Password of the data nodes (AUTH).
-    #[arg(long, env = "WARDEN_REDIS_PASSWORD", hide_env_values = true)]
-    pub password: Option<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub conn: ConnArgs,
     /// Count keys matching this glob into the manifest.
     #[arg(long, default_value = "session:*")]
     pub pattern: String,
@@ -311,6 +317,9 @@ pub struct DrillArgs {
     /// Print what would be done and exit without touching anything.
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub conn: ConnArgs,
 }
 
 /// `warden lab …`.
@@ -320,7 +329,7 @@ pub enum LabCommand {
     Up(LabUp),
     /// Show the lab's processes or containers, each node's live role, link and lag, and the
     /// primary per Sentinels.
-    Status(LabAt),
+    Status(LabStatus),
     /// Stop the processes (or remove the containers, volumes and network) the lab started,
     /// and remove its state directory.
     Down(LabAt),
@@ -335,6 +344,17 @@ pub struct LabAt {
     /// Fail unless the recorded lab uses this backend (default: whatever lab.json records).
     #[arg(long, value_enum)]
     pub backend: Option<Backend>,
+}
+
+/// `warden lab status`: the lab, and connection settings over the ones `lab.json` records.
+#[derive(Debug, Args)]
+pub struct LabStatus {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub at: LabAt,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub conn: ConnArgs,
 }
 
 /// Where a lab keeps its state.
@@ -385,6 +405,15 @@ pub struct LabUp {
     /// compose/build-local-image.sh).
     #[arg(long, env = "WARDEN_REDIS_IMAGE", default_value = "redis:7.2")]
     pub image: String,
+    /// Secure the lab with passwords: nodes with requirepass and an ACL user `warden` (whose
+    /// credentials warden then uses), Sentinels with their own requirepass; random secrets
+    /// written 0600 into the lab directory.
+    #[arg(long)]
+    pub auth: bool,
+    /// TLS only (port 0, tls-port) on nodes and Sentinels, with a throw-away CA and
+    /// certificates generated into the lab directory.
+    #[arg(long)]
+    pub tls: bool,
 }
 
 /// `warden watch`.
@@ -408,6 +437,64 @@ pub struct WatchArgs {
     /// Stop after this long (default: until Ctrl-C).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub conn: ConnArgs,
+}
+
+/// How to connect: credentials of the data nodes and of the Sentinels, TLS, and the hostname
+/// map. Secrets come from a file or an environment variable; a `--password` value is
+/// accepted but shows in `ps`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConnArgs {
+    /// ACL user on the data nodes (default: the `default` user).
+    #[arg(long, env = "WARDEN_REDIS_USER")]
+    pub user: Option<String>,
+    /// Password of the data nodes. Prefer WARDEN_REDIS_PASSWORD or --password-file: a flag
+    /// value shows in `ps`.
+    #[arg(long, env = "WARDEN_REDIS_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// File holding the data nodes' password (wins over --password).
+    #[arg(long)]
+    pub password_file: Option<PathBuf>,
+    /// ACL user on the Sentinels (default: the `default` user).
+    #[arg(long, env = "WARDEN_SENTINEL_USER")]
+    pub sentinel_user: Option<String>,
+    /// Password of the Sentinels (their own requirepass or ACL user). Prefer
+    /// WARDEN_SENTINEL_PASSWORD or --sentinel-password-file.
+    #[arg(long, env = "WARDEN_SENTINEL_PASSWORD", hide_env_values = true)]
+    pub sentinel_password: Option<String>,
+    /// File holding the Sentinels' password (wins over --sentinel-password).
+    #[arg(long)]
+    pub sentinel_password_file: Option<PathBuf>,
+    /// TLS to the data nodes and the Sentinels.
+    #[arg(long, conflicts_with_all = ["tls_nodes", "tls_sentinels"])]
+    pub tls: bool,
+    /// TLS to the data nodes only.
+    #[arg(long, conflicts_with = "tls_sentinels")]
+    pub tls_nodes: bool,
+    /// TLS to the Sentinels only.
+    #[arg(long)]
+    pub tls_sentinels: bool,
+    /// PEM file of the CA that signs the servers' certificates (default: the system's).
+    #[arg(long)]
+    pub tls_ca: Option<PathBuf>,
+    /// PEM client certificate (for tls-auth-clients yes).
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// The name the servers' certificates must carry (default: the host connected to).
+    #[arg(long)]
+    pub tls_server_name: Option<String>,
+    /// Accept any server certificate (throw-away test setups only).
+    #[arg(long)]
+    pub tls_insecure: bool,
+    /// Connect to IP whenever NAME is given or announced by a Sentinel (repeatable, like
+    /// curl's --resolve); reports and TLS keep the name.
+    #[arg(long, value_name = "NAME=IP")]
+    pub resolve: Vec<crate::conn::Resolve>,
 }
 
 /// How to find the Sentinels of an existing deployment.

@@ -1,16 +1,16 @@
-//! Connections to Redis nodes and Sentinels with explicit timeouts, and the few node queries
-//! (`ROLE`, `INFO replication`) everything else builds on.
+//! Commands on a connection from [`crate::conn`] with errors that name the command and never
+//! its arguments, timeouts, and the few node queries (`ROLE`, `INFO replication`) everything
+//! else builds on.
 //!
 //! The redis crate's defaults (1 s connect, 500 ms response) are wrong for both a Sentinel
-//! probe and a `DEBUG SLEEP`, so every connection states its own.
+//! probe and a `DEBUG SLEEP`, so every connection states its own [`Timeouts`].
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
-
 use crate::addr::Addr;
-use crate::error::{Error, Result};
+use crate::conn::Con;
+use crate::error::Result;
 
 /// How long to wait for a TCP connection and for each reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,69 +29,38 @@ impl Timeouts {
     };
 }
 
-/// Opens a multiplexed connection to `addr`.
-pub async fn connect(addr: &Addr, t: Timeouts) -> Result<MultiplexedConnection> {
-    let client = redis::Client::open(addr.url()).map_err(|source| Error::Connect {
-        addr: addr.clone(),
-        source,
-    })?;
-    let cfg = redis::AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(t.connect))
-        .set_response_timeout(Some(t.response));
-    // The crate's own connect timeout does not cover every await; bound the whole handshake.
-    match tokio::time::timeout(
-        t.connect + t.response,
-        client.get_multiplexed_async_connection_with_config(&cfg),
-    )
-    .await
-    {
-        Ok(Ok(con)) => Ok(con),
-        Ok(Err(source)) => Err(Error::Connect {
-            addr: addr.clone(),
-            source,
-        }),
-        Err(_) => Err(Error::Connect {
-            addr: addr.clone(),
-            source: std::io::Error::from(std::io::ErrorKind::TimedOut).into(),
-        }),
-    }
-}
-
-/// Connects to a data node, authenticating when a password is given.
-pub async fn connect_node(addr: &Addr, password: Option<&str>) -> Result<MultiplexedConnection> {
-    let t = Timeouts {
-        connect: Duration::from_secs(2),
-        response: Duration::from_secs(10),
-    };
-    let mut con = connect(addr, t).await?;
-    if let Some(pw) = password {
-        let _: () = query(&mut con, addr, redis::cmd("AUTH").arg(pw)).await?;
-    }
-    Ok(con)
-}
-
-/// Runs `cmd` on `con`, naming the command and address in the error.
+/// Runs `cmd` on `con`, naming the command (never its arguments) and address in the error;
+/// an authentication or permission refusal becomes [`Error::Auth`] / [`Error::NoPerm`].
 pub async fn query<T: redis::FromRedisValue>(
-    con: &mut MultiplexedConnection,
+    con: &mut Con,
     addr: &Addr,
     cmd: &redis::Cmd,
 ) -> Result<T> {
-    cmd.query_async(con).await.map_err(|source| Error::Command {
-        addr: addr.clone(),
-        command: command_name(cmd),
-        source,
-    })
+    match cmd.query_async(con).await {
+        Ok(v) => Ok(v),
+        Err(source) => Err(con.error(addr, cmd, source)),
+    }
 }
 
-fn command_name(cmd: &redis::Cmd) -> String {
-    cmd.args_iter()
-        .take(2)
-        .filter_map(|a| match a {
-            redis::Arg::Simple(b) => Some(String::from_utf8_lossy(b).to_uppercase()),
-            _ => None,
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+/// Commands whose first argument is a subcommand worth naming in an error.
+const CONTAINERS: &[&str] = &[
+    "ACL", "CLIENT", "CLUSTER", "COMMAND", "CONFIG", "DEBUG", "FUNCTION", "INFO", "LATENCY",
+    "MEMORY", "MODULE", "OBJECT", "REPLCONF", "SCRIPT", "SENTINEL", "SLOWLOG", "XINFO",
+];
+
+/// The command's name for an error: its first word, and the subcommand of a container
+/// command (`SENTINEL MASTER`, `CONFIG GET`), never any other argument — an `AUTH` failure
+/// must not print the password.
+pub fn command_name(cmd: &redis::Cmd) -> String {
+    let mut words = cmd.args_iter().map(|a| match a {
+        redis::Arg::Simple(b) => String::from_utf8_lossy(b).to_uppercase(),
+        _ => "CURSOR".into(),
+    });
+    let name = words.next().unwrap_or_default();
+    match words.next() {
+        Some(sub) if CONTAINERS.contains(&name.as_str()) => format!("{name} {sub}"),
+        _ => name,
+    }
 }
 
 /// Parses `INFO` text into its `field:value` pairs.
@@ -124,7 +93,7 @@ impl Replication {
 }
 
 /// Reads `INFO replication` from a node.
-pub async fn replication(con: &mut MultiplexedConnection, addr: &Addr) -> Result<Replication> {
+pub async fn replication(con: &mut Con, addr: &Addr) -> Result<Replication> {
     let text: String = query(con, addr, redis::cmd("INFO").arg("replication")).await?;
     let info = parse_info(&text);
     let get = |k: &str| info.get(k).map(String::as_str);
@@ -149,16 +118,13 @@ pub async fn replication(con: &mut MultiplexedConnection, addr: &Addr) -> Result
 }
 
 /// Which server family and version the node (or Sentinel) at `addr` runs, from `INFO server`.
-pub async fn server_version(
-    con: &mut MultiplexedConnection,
-    addr: &Addr,
-) -> Result<crate::server::ServerVersion> {
+pub async fn server_version(con: &mut Con, addr: &Addr) -> Result<crate::server::ServerVersion> {
     let text: String = query(con, addr, redis::cmd("INFO").arg("server")).await?;
     Ok(crate::server::ServerVersion::from_info(&parse_info(&text)))
 }
 
 /// Whether the node at `addr` answers `ROLE` with `master`.
-pub async fn is_master(con: &mut MultiplexedConnection, addr: &Addr) -> Result<bool> {
+pub async fn is_master(con: &mut Con, addr: &Addr) -> Result<bool> {
     let role: redis::Value = query(con, addr, &redis::cmd("ROLE")).await?;
     Ok(match role {
         redis::Value::Array(items) => matches!(
@@ -187,5 +153,31 @@ mod tests {
             command_name(redis::cmd("sentinel").arg("master").arg("m")),
             "SENTINEL MASTER"
         );
+    }
+
+    #[test]
+    fn arguments_never_reach_an_error() {
+        for (cmd, want) in [
+            (
+                redis::cmd("AUTH").arg("warden").arg("s3cret").clone(),
+                "AUTH",
+            ),
+            (redis::cmd("auth").arg("s3cret").clone(), "AUTH"),
+            (
+                redis::cmd("CONFIG")
+                    .arg("SET")
+                    .arg("requirepass")
+                    .arg("x")
+                    .clone(),
+                "CONFIG SET",
+            ),
+            (redis::cmd("GET").arg("session:secret-key").clone(), "GET"),
+            (
+                redis::cmd("INFO").arg("replication").clone(),
+                "INFO REPLICATION",
+            ),
+        ] {
+            assert_eq!(command_name(&cmd), want);
+        }
     }
 }

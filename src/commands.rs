@@ -5,9 +5,10 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use crate::cli::{
-    BackupsCommand, BenchCommand, Cli, Command, DrillArgs, HealArgs, LabAt, LabCommand, LabUp,
-    WatchArgs,
+    BackupsCommand, BenchCommand, Cli, Command, ConnArgs, DrillArgs, HealArgs, LabAt, LabCommand,
+    LabUp, WatchArgs,
 };
+use crate::conn::{self, Conn, Secret, Source, TlsOn, TlsSpec};
 use crate::drill::checker::Verdict;
 use crate::drill::runner;
 use crate::error::{EXIT_ERROR, EXIT_MET, EXIT_MISSED, Error, Result};
@@ -170,10 +171,15 @@ async fn command(command: Command) -> Result<u8> {
             docker_lab::up(args).await
         }
         Command::Lab(LabCommand::Up(args)) => lab_up(args).await,
-        Command::Lab(LabCommand::Status(args)) => match lab_backend(&args)? {
-            Backend::Process => lab_status(&args.dir.dir).await,
-            Backend::Docker => docker_lab::status(&args.dir.dir).await,
-        },
+        Command::Lab(LabCommand::Status(args)) => {
+            let dir = &args.at.dir.dir;
+            let backend = lab_backend(&args.at)?;
+            let conn = Conn::build(&conn_spec(&args.conn)?.or(crate::lab::recorded_conn(dir)?))?;
+            match backend {
+                Backend::Process => lab_status(dir, &conn).await,
+                Backend::Docker => docker_lab::status(dir, &conn).await,
+            }
+        }
         Command::Lab(LabCommand::Down(args)) => {
             match lab_backend(&args)? {
                 Backend::Process => Lab::load(&args.dir.dir)?.down()?,
@@ -190,8 +196,9 @@ async fn command(command: Command) -> Result<u8> {
 
 async fn drill(args: DrillArgs, signals: Listener) -> Result<u8> {
     let scenario = runner::load(&args.scenario)?;
+    let given = conn_spec(&args.conn)?;
     if args.dry_run {
-        out(&format!("{}\n", runner::dry_run(&scenario).await?))?;
+        out(&format!("{}\n", runner::dry_run(&scenario, &given).await?))?;
         return Ok(EXIT_MET);
     }
     // Before the pre-flight: a leftover fault would fail it (or skew it).
@@ -205,7 +212,7 @@ async fn drill(args: DrillArgs, signals: Listener) -> Result<u8> {
         }
     }
     let progress = args.json.is_none() && std::io::stderr().is_terminal();
-    let report = runner::run(&scenario, progress, signals.clone().first()).await?;
+    let report = runner::run(&scenario, &given, progress, signals.clone().first()).await?;
     if let Some(path) = &args.json {
         write_atomically(path, report.to_json().as_bytes())?;
     }
@@ -225,18 +232,21 @@ async fn drill(args: DrillArgs, signals: Listener) -> Result<u8> {
 }
 
 async fn watch(args: WatchArgs, shutdown: impl Future<Output = ()> + Send) -> Result<u8> {
-    let (sentinels, master) = if args.sentinels.is_empty() {
+    let given = conn_spec(&args.conn)?;
+    let (sentinels, master, spec) = if args.sentinels.is_empty() {
         let lab = Lab::load(&args.lab_dir).map_err(|e| {
             Error::Usage(format!(
                 "give --sentinels, or start a lab with `warden lab up` ({e})"
             ))
         })?;
         let master = args.master.unwrap_or_else(|| lab.master().to_string());
-        (lab.sentinels(), master)
+        let recorded = crate::lab::recorded_conn(&args.lab_dir)?;
+        (lab.sentinels(), master, given.or(recorded))
     } else {
         (
             args.sentinels,
             args.master.unwrap_or_else(|| "mymaster".into()),
+            given,
         )
     };
     let spec = crate::watch::WatchSpec {
@@ -245,6 +255,7 @@ async fn watch(args: WatchArgs, shutdown: impl Future<Output = ()> + Send) -> Re
         json: args.json,
         episodes: args.episodes,
         duration: args.duration,
+        conn: Conn::build(&spec)?,
     };
     crate::watch::run(&spec, &mut std::io::stdout(), shutdown).await?;
     Ok(EXIT_MET)
@@ -305,6 +316,71 @@ async fn heal(args: HealArgs) -> Result<u8> {
     Ok(if failed { EXIT_ERROR } else { EXIT_MET })
 }
 
+/// The connection settings the flags give (before a lab's recorded ones are merged in).
+/// A password given as a flag value (not through its environment variable) gets a warning:
+/// it shows in `ps`.
+pub(crate) fn conn_spec(a: &ConnArgs) -> Result<conn::Spec> {
+    let secret = |file: &Option<std::path::PathBuf>,
+                  value: &Option<String>,
+                  flag: &str,
+                  env: &str| match (file, value) {
+        (Some(f), _) => Some(Source::File(f.clone())),
+        (None, Some(v)) => {
+            if std::env::var(env).ok().as_deref() != Some(v.as_str()) {
+                eprintln!(
+                    "warden: warning: a {flag} value shows in `ps`; prefer {env} or {flag}-file"
+                );
+            }
+            Some(Source::Value(Secret::new(v.as_str())))
+        }
+        (None, None) => None,
+    };
+    let on = match (a.tls, a.tls_nodes, a.tls_sentinels) {
+        (true, _, _) => Some(TlsOn::Both),
+        (_, true, _) => Some(TlsOn::Nodes),
+        (_, _, true) => Some(TlsOn::Sentinels),
+        _ => None,
+    };
+    let tls = match on {
+        Some(on) => Some(TlsSpec {
+            ca: a.tls_ca.clone(),
+            cert: a.tls_cert.clone(),
+            key: a.tls_key.clone(),
+            server_name: a.tls_server_name.clone(),
+            insecure: a.tls_insecure,
+            on,
+        }),
+        None if a.tls_ca.is_some()
+            || a.tls_cert.is_some()
+            || a.tls_server_name.is_some()
+            || a.tls_insecure =>
+        {
+            return Err(Error::Usage(
+                "TLS options need --tls, --tls-nodes or --tls-sentinels".into(),
+            ));
+        }
+        None => None,
+    };
+    Ok(conn::Spec {
+        user: a.user.clone(),
+        password: secret(
+            &a.password_file,
+            &a.password,
+            "--password",
+            "WARDEN_REDIS_PASSWORD",
+        ),
+        sentinel_user: a.sentinel_user.clone(),
+        sentinel_password: secret(
+            &a.sentinel_password_file,
+            &a.sentinel_password,
+            "--sentinel-password",
+            "WARDEN_SENTINEL_PASSWORD",
+        ),
+        tls,
+        resolve: a.resolve.clone(),
+    })
+}
+
 /// Writes `bytes` to a temporary file beside `path`, then renames it into place.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path
@@ -353,6 +429,8 @@ async fn lab_up(a: LabUp) -> Result<u8> {
         sentinel_ports: a.sentinel_ports,
         redis_server: a.redis_server,
         ready_timeout: a.timeout,
+        auth: a.auth,
+        tls: a.tls,
     };
     let lab = Lab::up(spec).await?;
     let text = up_text(&lab);
@@ -384,14 +462,14 @@ fn up_text(lab: &Lab) -> String {
 
 /// Each member's process state and, for nodes, what the node itself says now (role, link to
 /// its master, lag in bytes); then the primary per Sentinels.
-async fn lab_status(dir: &Path) -> Result<u8> {
+async fn lab_status(dir: &Path, conn: &Conn) -> Result<u8> {
     let mut lab = Lab::load(dir)?;
     let mut text = format!(
         "lab in {} (master name '{}')\n",
         dir.display(),
         lab.master()
     );
-    let live = crate::lab::live::ask(&lab.nodes()).await;
+    let live = crate::lab::live::ask(conn, &lab.nodes()).await;
     let members = lab.members().to_vec();
     for m in &members {
         let state = match lab.is_running(&m.addr())? {
@@ -416,6 +494,7 @@ async fn lab_status(dir: &Path) -> Result<u8> {
     text += &format!("server: {}\n", crate::server::describe(servers));
     let sentinels = lab.sentinels();
     let answers = crate::sentinel::topology::primary_per_sentinel(
+        conn,
         &sentinels,
         lab.master(),
         crate::client::Timeouts::CONTROL,

@@ -75,6 +75,34 @@ pub enum Error {
         #[source]
         source: redis::RedisError,
     },
+    /// A node or Sentinel refused the credentials (or needs some and none were given).
+    #[error("authentication failed for user {user} on {addr} ({detail}); {hint}")]
+    Auth {
+        /// The user warden authenticated as (`default` when none was set).
+        user: String,
+        /// The address.
+        addr: Addr,
+        /// What the server said (never the password).
+        detail: String,
+        /// Which flags or variables give the password.
+        hint: String,
+    },
+    /// An ACL user lacks a permission warden needs.
+    #[error("user {user} may not run {command} on {addr}: grant it (README, \"Minimal ACLs\")")]
+    NoPerm {
+        /// The user.
+        user: String,
+        /// The refused command, e.g. `ROLE` or `CONFIG GET`.
+        command: String,
+        /// The address.
+        addr: Addr,
+    },
+    /// TLS could not be set up (a CA or key file) or the handshake failed.
+    #[error("{message}")]
+    Tls {
+        /// What went wrong, naming the file or the address.
+        message: String,
+    },
     /// No Sentinel answered at all.
     #[error("no Sentinel answered ({sentinels}): {last}")]
     NoSentinel {
@@ -248,6 +276,9 @@ impl Error {
             | Error::ProcessExited { .. }
             | Error::Connect { .. }
             | Error::Command { .. }
+            | Error::Auth { .. }
+            | Error::NoPerm { .. }
+            | Error::Tls { .. }
             | Error::NoSentinel { .. }
             | Error::UnknownMaster { .. }
             | Error::Timeout { .. }

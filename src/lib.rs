@@ -34,6 +34,7 @@ pub mod backup;
 pub mod bench;
 pub mod cli;
 pub mod client;
+pub mod conn;
 pub mod docker;
 pub mod doctor;
 pub mod drill;

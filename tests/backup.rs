@@ -157,7 +157,10 @@ async fn without_a_healthy_replica_the_primary_is_used_only_when_allowed() {
     wait_until(WAIT, "both replicas flagged down", &t.logs(), || {
         let (sentinel, master) = (sentinel.clone(), master.clone());
         async move {
-            let Ok(mut c) = warden::client::connect(&sentinel, Timeouts::CONTROL).await else {
+            let Ok(mut c) = warden::conn::Conn::default()
+                .node(&sentinel, Timeouts::CONTROL)
+                .await
+            else {
                 return false;
             };
             topology::replicas(&mut c, &sentinel, &master)

@@ -115,9 +115,14 @@ async fn a_master_without_replicas_is_not_failed_over() {
     wait_until(WAIT, "the Sentinel to report the master", &logs, || {
         let sentinels = sentinels.clone();
         async move {
-            topology::ask_primary(&sentinels, "mymaster", Timeouts::CONTROL)
-                .await
-                .is_ok()
+            topology::ask_primary(
+                &warden::conn::Conn::default(),
+                &sentinels,
+                "mymaster",
+                Timeouts::CONTROL,
+            )
+            .await
+            .is_ok()
         }
     })
     .await;
@@ -163,9 +168,14 @@ async fn a_master_without_replicas_is_not_failed_over() {
     assert_eq!(trial["injected"], false, "{report:#}");
     assert!(trial["client_rto_ms"].is_null(), "{report:#}");
     // Nothing was done to the master: it is still the primary.
-    let primary = topology::ask_primary(&sentinels, "mymaster", Timeouts::CONTROL)
-        .await
-        .expect("primary");
+    let primary = topology::ask_primary(
+        &warden::conn::Conn::default(),
+        &sentinels,
+        "mymaster",
+        Timeouts::CONTROL,
+    )
+    .await
+    .expect("primary");
     assert_eq!(primary, node.addr());
     drop((sentinel, node, w));
 }

@@ -126,9 +126,14 @@ async fn docker_lab_comes_up_agrees_and_leaves_nothing_behind() {
         max_lag_bytes: 0,
         quorum: true,
     };
-    let h = health::check(&t.lab.sentinels(), t.lab.master(), &expect)
-        .await
-        .expect("health check");
+    let h = health::check(
+        &warden::conn::Conn::default(),
+        &t.lab.sentinels(),
+        t.lab.master(),
+        &expect,
+    )
+    .await
+    .expect("health check");
     assert!(h.ok(), "{:?}", h.problems);
     let primary = &t.lab.containers()[0];
     assert_eq!(h.primary.as_ref(), Some(&primary.addr));
@@ -204,7 +209,8 @@ fn lab_status_shows_live_roles_after_a_failover() {
     assert_eq!((out.code, out.stdout.trim()), (Some(0), "OK"), "{out:?}");
     let sentinels = lab.sentinels();
     let new = rt.block_on(async {
-        let ask = || topology::ask_primary(&sentinels, lab.master(), Timeouts::CONTROL);
+        let conn = warden::conn::Conn::default();
+        let ask = || topology::ask_primary(&conn, &sentinels, lab.master(), Timeouts::CONTROL);
         wait_until(WAIT, "the Sentinels to switch the primary", &[], || async {
             ask().await.is_ok_and(|p| p != old.addr)
         })

@@ -42,7 +42,10 @@ async fn pid(docker: &Docker, id: &str) -> i64 {
 }
 
 async fn host_reaches(addr: &Addr) -> bool {
-    match client::connect(addr, Timeouts::CONTROL).await {
+    match warden::conn::Conn::default()
+        .node(addr, Timeouts::CONTROL)
+        .await
+    {
         Ok(mut con) => client::query::<String>(&mut con, addr, &redis::cmd("PING"))
             .await
             .is_ok(),
@@ -144,7 +147,9 @@ async fn ctrl_c_during_a_pause_drill_unpauses_the_primary() {
             Signal::Int
         }
     };
-    let report = runner::run(&scenario, false, paused).await.expect("drill");
+    let report = runner::run(&scenario, &warden::conn::Spec::default(), false, paused)
+        .await
+        .expect("drill");
     let info = docker
         .inspect_container(&primary.id, None::<InspectContainerOptions>)
         .await;

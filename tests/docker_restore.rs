@@ -259,7 +259,8 @@ async fn a_node_with_a_password_needs_it_and_is_left_alone_without() {
         .run(&["restore", backup, "--into", &into])
         .one_line_error()
         .to_string();
-    assert!(line.contains("--password if it has requirepass"), "{line}");
+    assert!(line.contains("no password was given"), "{line}");
+    assert!(line.contains("WARDEN_REDIS_PASSWORD"), "{line}");
     assert_eq!(c.inspect().await.state.and_then(|s| s.started_at), started);
     assert_eq!(c.cmd(&["DBSIZE"]).await.as_deref(), Some("1"));
 

@@ -74,7 +74,8 @@ fn redacted(text: &str, lab: &Lab) -> String {
 }
 
 async fn config_set(addr: &warden::addr::Addr, args: &[&str]) {
-    let mut con = client::connect(addr, Timeouts::CONTROL)
+    let mut con = warden::conn::Conn::default()
+        .node(addr, Timeouts::CONTROL)
         .await
         .expect("connect");
     let mut cmd = redis::cmd(args[0]);

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use support::{TestLab, WAIT, recv_until, until_subscribed, wait_until};
 use tokio::sync::mpsc;
-use warden::client::{self, Timeouts};
+use warden::client::Timeouts;
 use warden::sentinel::event::{Detail, EventKind};
 use warden::sentinel::monitor::{self, Backoff};
 use warden::sentinel::timeline::Timeline;
@@ -23,15 +23,25 @@ async fn killing_the_primary_gives_every_phase_in_order() {
     let master = lab.master().to_string();
     let sentinels = lab.sentinels();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let _monitor = monitor::spawn(&sentinels, Backoff::default(), tx);
+    let _monitor = monitor::spawn(
+        &warden::conn::Conn::default(),
+        &sentinels,
+        Backoff::default(),
+        tx,
+    );
     let mut timeline = Timeline::new(Duration::from_secs(15));
 
     // Subscribed to every Sentinel before the fault, so no report can be missed.
     until_subscribed(&mut rx, sentinels.len(), &mut timeline, &logs).await;
 
-    let old = topology::ask_primary(&sentinels, &master, Timeouts::CONTROL)
-        .await
-        .expect("primary");
+    let old = topology::ask_primary(
+        &warden::conn::Conn::default(),
+        &sentinels,
+        &master,
+        Timeouts::CONTROL,
+    )
+    .await
+    .expect("primary");
     let origin = Instant::now();
     lab.signal(&old, Signal::SIGKILL).expect("kill primary");
 
@@ -93,9 +103,14 @@ async fn the_loss_check_counts_exactly_the_deleted_keys() {
     let logs = t.logs();
     let lab = &t.lab;
     let sentinels = lab.sentinels();
-    let primary = topology::ask_primary(&sentinels, lab.master(), Timeouts::CONTROL)
-        .await
-        .expect("primary");
+    let primary = topology::ask_primary(
+        &warden::conn::Conn::default(),
+        &sentinels,
+        lab.master(),
+        Timeouts::CONTROL,
+    )
+    .await
+    .expect("primary");
     let plan = Plan {
         config: WorkloadConfig {
             writers: 2,
@@ -105,11 +120,13 @@ async fn the_loss_check_counts_exactly_the_deleted_keys() {
         prefix: "session:losstest".into(),
         sentinels,
         master: lab.master().to_string(),
+        conn: warden::conn::Conn::default(),
         epoch: Instant::now(),
     };
     let (wtx, _wrx) = mpsc::unbounded_channel();
     let workload = Workload::start(plan.clone(), wtx);
-    let mut con = client::connect(&primary, Timeouts::CONTROL)
+    let mut con = warden::conn::Conn::default()
+        .node(&primary, Timeouts::CONTROL)
         .await
         .expect("connect primary");
     wait_until(WAIT, "300 keys on the primary", &logs, || {

@@ -317,9 +317,14 @@ async fn lab_status_shows_each_nodes_live_role_after_a_failover() {
             run.stdout
         }
     };
-    let old = topology::ask_primary(&sentinels, &master, Timeouts::CONTROL)
-        .await
-        .expect("primary");
+    let old = topology::ask_primary(
+        &warden::conn::Conn::default(),
+        &sentinels,
+        &master,
+        Timeouts::CONTROL,
+    )
+    .await
+    .expect("primary");
     let before = tokio::task::spawn_blocking(status.clone())
         .await
         .expect("run");
@@ -334,7 +339,8 @@ async fn lab_status_shows_each_nodes_live_role_after_a_failover() {
         "{before}"
     );
 
-    let mut con = client::connect(&sentinels[0], Timeouts::CONTROL)
+    let mut con = warden::conn::Conn::default()
+        .node(&sentinels[0], Timeouts::CONTROL)
         .await
         .expect("connect");
     let _: String = client::query(
@@ -347,15 +353,25 @@ async fn lab_status_shows_each_nodes_live_role_after_a_failover() {
     wait_until(WAIT, "the Sentinels to switch the primary", &logs, || {
         let (sentinels, master, old) = (sentinels.clone(), master.clone(), old.clone());
         async move {
-            topology::ask_primary(&sentinels, &master, Timeouts::CONTROL)
-                .await
-                .is_ok_and(|p| p != old)
+            topology::ask_primary(
+                &warden::conn::Conn::default(),
+                &sentinels,
+                &master,
+                Timeouts::CONTROL,
+            )
+            .await
+            .is_ok_and(|p| p != old)
         }
     })
     .await;
-    let new = topology::ask_primary(&sentinels, &master, Timeouts::CONTROL)
-        .await
-        .expect("primary");
+    let new = topology::ask_primary(
+        &warden::conn::Conn::default(),
+        &sentinels,
+        &master,
+        Timeouts::CONTROL,
+    )
+    .await
+    .expect("primary");
 
     // The Sentinels report the switch once the promoted node says it is a master; the old
     // primary is reconfigured as a replica shortly after, so poll (bounded) for both.

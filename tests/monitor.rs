@@ -21,7 +21,7 @@ async fn a_killed_sentinel_is_a_closed_gap_after_its_restart() {
         max: Duration::from_millis(500),
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let _monitor = monitor::spawn(&sentinels, backoff, tx);
+    let _monitor = monitor::spawn(&warden::conn::Conn::default(), &sentinels, backoff, tx);
     let mut timeline = Timeline::new(Duration::from_secs(15));
 
     until_subscribed(&mut rx, sentinels.len(), &mut timeline, &logs).await;
@@ -102,7 +102,13 @@ async fn an_authentication_failure_is_named_as_such() {
     let logs = vec![sentinel.log.clone()];
     let addr = sentinel.addr();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let _monitor = monitor::spawn_for(std::slice::from_ref(&addr), "m", Backoff::default(), tx);
+    let _monitor = monitor::spawn_for(
+        &warden::conn::Conn::default(),
+        std::slice::from_ref(&addr),
+        "m",
+        Backoff::default(),
+        tx,
+    );
     let mut reason = String::new();
     recv_until(&mut rx, WAIT, "an authentication failure", &logs, |ev| {
         if let MonitorEvent::Disconnected { reason: r, .. } = ev {

@@ -17,6 +17,8 @@ const PURE: &[&str] = &[
     "src/workload/history.rs",
     "src/workload/tally.rs",
     "src/lab/config.rs",
+    "src/conn/secret.rs",
+    "src/conn/spec.rs",
     "src/lab/stack.rs",
     "src/fault/spec.rs",
     "src/fault/target.rs",
@@ -291,5 +293,43 @@ fn bollard_only_in_the_docker_edge() {
     assert!(
         files.iter().any(|f| f.starts_with(&edge)),
         "{DOCKER_EDGE}/ does not exist"
+    );
+}
+
+/// The one place that builds connections to Redis nodes and Sentinels.
+const CONN_EDGE: &str = "src/conn";
+
+/// Every connection warden opens is built in `src/conn/` (one settings struct: credentials,
+/// TLS, hostname map): nothing else opens a redis client, a Pub/Sub or a raw TCP stream.
+#[test]
+fn connections_are_built_only_in_conn() {
+    let mut files = Vec::new();
+    rust_files(&root().join("src"), &mut files);
+    let edge = root().join(CONN_EDGE);
+    let forbidden = [
+        "Client::open",
+        "get_multiplexed",
+        "get_async_pubsub",
+        "get_connection",
+        "tokio::net::TcpStream",
+        "TcpStream::connect",
+        "build_with_tls",
+        "tokio_rustls",
+    ];
+    let mut outside = Vec::new();
+    for f in files.iter().filter(|f| !f.starts_with(&edge)) {
+        let text = std::fs::read_to_string(f).unwrap();
+        for word in forbidden {
+            if text.contains(word) {
+                outside.push(format!(
+                    "{} ({word})",
+                    f.strip_prefix(root()).unwrap().display()
+                ));
+            }
+        }
+    }
+    assert!(
+        outside.is_empty(),
+        "only {CONN_EDGE}/ may open connections; also: {outside:?}"
     );
 }

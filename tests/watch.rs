@@ -23,7 +23,7 @@ use support::{TestLab, WAIT, Warden, dump_logs};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio_stream::wrappers::TcpListenerStream;
 use warden::addr::Addr;
-use warden::client::{self, Timeouts};
+use warden::client::Timeouts;
 
 /// Reads the child's JSON lines until `pred` matches one; panics with what was read on timeout.
 fn read_until(
@@ -78,7 +78,8 @@ async fn failover_when_watched(t: &TestLab, rx: &mpsc::Receiver<String>, seen: &
     for _ in 0..sentinels.len() {
         read_until(rx, seen, "a connection", |v| v["type"] == "connected");
     }
-    let mut con = client::connect(&sentinels[0], Timeouts::CONTROL)
+    let mut con = warden::conn::Conn::default()
+        .node(&sentinels[0], Timeouts::CONTROL)
         .await
         .expect("sentinel");
     let ok: String = redis::cmd("SENTINEL")
@@ -285,7 +286,10 @@ async fn a_watched_failover_is_exported_as_one_otlp_trace() {
 /// Sends `SENTINEL FAILOVER` to `via` and waits until it names another primary.
 async fn failover_via(via: &Addr, master: &str, logs: &[std::path::PathBuf]) -> (Addr, Addr) {
     let ask = || async {
-        let mut con = client::connect(via, Timeouts::CONTROL).await.ok()?;
+        let mut con = warden::conn::Conn::default()
+            .sentinel(via, Timeouts::CONTROL)
+            .await
+            .ok()?;
         let (h, p): (String, u16) = redis::cmd("SENTINEL")
             .arg("GET-MASTER-ADDR-BY-NAME")
             .arg(master)
@@ -295,7 +299,8 @@ async fn failover_via(via: &Addr, master: &str, logs: &[std::path::PathBuf]) -> 
         Some(Addr::new(h, p))
     };
     let old = ask().await.expect("a primary");
-    let mut con = client::connect(via, Timeouts::CONTROL)
+    let mut con = warden::conn::Conn::default()
+        .sentinel(via, Timeouts::CONTROL)
         .await
         .expect("sentinel");
     let _: String = redis::cmd("SENTINEL")

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use redis::aio::MultiplexedConnection;
+use crate::conn::Con;
 
 use crate::addr::Addr;
 use crate::client::{self, parse_info};
@@ -19,7 +19,7 @@ struct Persistence {
     saves: Option<i64>,
 }
 
-async fn persistence(con: &mut MultiplexedConnection, addr: &Addr) -> Result<Persistence> {
+async fn persistence(con: &mut Con, addr: &Addr) -> Result<Persistence> {
     let text: String = client::query(con, addr, redis::cmd("INFO").arg("persistence")).await?;
     let info = parse_info(&text);
     let num = |k: &str| info.get(k).and_then(|v| v.parse::<i64>().ok());
@@ -34,12 +34,7 @@ async fn persistence(con: &mut MultiplexedConnection, addr: &Addr) -> Result<Per
 /// Runs `BGSAVE` on `addr` and waits until a save that started after the call has finished
 /// with status ok. A save already running is waited out first. With `progress`, a line on
 /// stderr shows the wait.
-pub async fn bgsave(
-    con: &mut MultiplexedConnection,
-    addr: &Addr,
-    timeout: Duration,
-    progress: bool,
-) -> Result<()> {
+pub async fn bgsave(con: &mut Con, addr: &Addr, timeout: Duration, progress: bool) -> Result<()> {
     let deadline = Instant::now() + timeout;
     let timed_out = |detail: String| Error::Timeout {
         what: format!("BGSAVE on {addr} did not finish"),
@@ -97,11 +92,7 @@ pub async fn bgsave(
 
 /// Where the node writes its RDB: `data_dir` if given, else its `CONFIG GET dir`; joined with
 /// its `CONFIG GET dbfilename`.
-pub async fn dump_path(
-    con: &mut MultiplexedConnection,
-    addr: &Addr,
-    data_dir: Option<PathBuf>,
-) -> Result<PathBuf> {
+pub async fn dump_path(con: &mut Con, addr: &Addr, data_dir: Option<PathBuf>) -> Result<PathBuf> {
     let get = |name: &'static str| {
         let mut cmd = redis::cmd("CONFIG");
         cmd.arg("GET").arg(name);

@@ -10,10 +10,10 @@ use std::io;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::addr::Addr;
+use crate::conn::{Conn, Role, Stream};
 use crate::error::{Error, Result};
 
 /// Size of each chunk handed to the consumer.
@@ -69,13 +69,13 @@ pub const IDLE: Duration = Duration::from_secs(60);
 /// unless the consumer stopped first). On failure the consumer also receives the error, so it
 /// never mistakes a cut stream for a whole one.
 pub async fn fetch(
+    conn: &Conn,
     addr: &Addr,
-    password: Option<&str>,
     connect_timeout: Duration,
     tx: mpsc::Sender<Chunk>,
     progress: bool,
 ) -> Result<u64> {
-    match transfer(addr, password, connect_timeout, &tx, progress).await {
+    match transfer(conn, addr, connect_timeout, &tx, progress).await {
         Ok(n) => Ok(n),
         Err(e) => {
             let _ = tx
@@ -87,8 +87,8 @@ pub async fn fetch(
 }
 
 async fn transfer(
+    conn: &Conn,
     addr: &Addr,
-    password: Option<&str>,
     connect_timeout: Duration,
     tx: &mpsc::Sender<Chunk>,
     progress: bool,
@@ -97,35 +97,31 @@ async fn transfer(
         addr: addr.clone(),
         message,
     };
-    let stream = tokio::time::timeout(
-        connect_timeout,
-        TcpStream::connect((addr.host.as_str(), addr.port)),
-    )
-    .await
-    .map_err(|_| fail(format!("connect timed out after {connect_timeout:?}")))?
-    .map_err(|e| fail(format!("connect: {e}")))?;
+    let stream = conn.stream(Role::Node, addr, connect_timeout).await?;
     let mut r = BufReader::with_capacity(CHUNK, stream);
     let mut line = Vec::new();
-    if let Some(pw) = password {
-        send(&mut r, redis::cmd("AUTH").arg(pw), addr).await?;
+    if let Some(auth) = conn.auth_command(Role::Node) {
+        send(&mut r, &auth, addr).await?;
         read_line(&mut r, &mut line, addr).await?;
         if line.first() == Some(&b'-') {
-            return Err(fail(format!("AUTH refused: {}", text(&line[1..]))));
+            return Err(conn.auth_failed(Role::Node, addr, &text(&line[1..])));
         }
     }
     // Old servers answer "Unrecognized REPLCONF option: rdb-only": harmless, so ignored.
     send(&mut r, redis::cmd("REPLCONF").arg("rdb-only").arg(1), addr).await?;
     read_line(&mut r, &mut line, addr).await?;
     if line.starts_with(b"-NOAUTH") {
-        return Err(fail(
-            "the node requires a password (--password or WARDEN_REDIS_PASSWORD)".into(),
-        ));
+        return Err(conn.auth_failed(Role::Node, addr, &text(&line[1..])));
+    }
+    if line.starts_with(b"-NOPERM") {
+        return Err(refused(conn, addr, &line));
     }
     send(&mut r, &redis::cmd("SYNC"), addr).await?;
     let len = loop {
         read_line(&mut r, &mut line, addr).await?;
         match line.first() {
             None => continue, // keep-alive while the node's BGSAVE runs
+            Some(b'-') if line.starts_with(b"-NOPERM") => return Err(refused(conn, addr, &line)),
             Some(b'-') => return Err(fail(format!("refused: {}", text(&line[1..])))),
             Some(b'$') if line.starts_with(b"$EOF:") => {
                 return Err(fail("the node sent the diskless EOF-marker form".into()));
@@ -173,8 +169,13 @@ async fn transfer(
     Ok(len)
 }
 
+/// A `-NOPERM …` reply as [`Error::NoPerm`], naming the user and the refused command.
+fn refused(conn: &Conn, addr: &Addr, line: &[u8]) -> Error {
+    crate::conn::no_perm(conn.user(Role::Node), addr, &text(line))
+}
+
 /// Writes `cmd` in RESP, encoded by the redis crate.
-async fn send(r: &mut BufReader<TcpStream>, cmd: &redis::Cmd, addr: &Addr) -> Result<()> {
+async fn send(r: &mut BufReader<Stream>, cmd: &redis::Cmd, addr: &Addr) -> Result<()> {
     let bytes = cmd.get_packed_command();
     r.get_mut()
         .write_all(&bytes)
@@ -186,7 +187,7 @@ async fn send(r: &mut BufReader<TcpStream>, cmd: &redis::Cmd, addr: &Addr) -> Re
 }
 
 /// Reads one line without its `\r\n` / `\n`.
-async fn read_line(r: &mut BufReader<TcpStream>, line: &mut Vec<u8>, addr: &Addr) -> Result<()> {
+async fn read_line(r: &mut BufReader<Stream>, line: &mut Vec<u8>, addr: &Addr) -> Result<()> {
     line.clear();
     let n = tokio::time::timeout(IDLE, r.read_until(b'\n', line))
         .await

@@ -14,11 +14,19 @@ use crate::backup::compress::Compression;
 use crate::backup::manifest::{self, Counts, Manifest, Source};
 use crate::backup::store::{self, Staged};
 use crate::backup::{bgsave, container, replica, sync};
-use crate::client::{self, Timeouts, connect_node};
+use crate::client::{self, Timeouts};
+use crate::conn::Conn;
+
 use crate::error::{Error, Result};
 use crate::rdb::Options;
 use crate::sentinel::topology;
 use crate::util::blocking;
+
+/// Timeouts on a data node (a `CONFIG GET` or `INFO` may wait behind a fork).
+const NODE: Timeouts = Timeouts {
+    connect: Duration::from_secs(2),
+    response: Duration::from_secs(10),
+};
 
 /// How the RDB is obtained from the node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -56,8 +64,8 @@ pub struct Spec {
     pub compression: Compression,
     /// Fall back to the primary when no replica is healthy.
     pub allow_primary: bool,
-    /// `AUTH` password of the data nodes.
-    pub password: Option<String>,
+    /// How to connect to the Sentinels and the nodes.
+    pub conn: Conn,
     /// Glob counted into the manifest's `keys_matching`.
     pub pattern: String,
     /// Deadline for the snapshot (BGSAVE wait).
@@ -87,7 +95,7 @@ pub async fn plan(spec: &Spec) -> Result<Plan> {
     let mut view = None;
     for s in &spec.sentinels {
         let attempt = async {
-            let mut con = client::connect(s, Timeouts::CONTROL).await?;
+            let mut con = spec.conn.sentinel(s, Timeouts::CONTROL).await?;
             let m = topology::master(&mut con, s, &spec.master).await?;
             let r = topology::replicas(&mut con, s, &spec.master).await?;
             Ok::<_, Error>((m, r))
@@ -97,7 +105,14 @@ pub async fn plan(spec: &Spec) -> Result<Plan> {
                 view = Some(v);
                 break;
             }
-            Err(e @ Error::UnknownMaster { .. }) => return Err(e),
+            Err(
+                e @ (Error::UnknownMaster { .. }
+                | Error::Auth { .. }
+                | Error::NoPerm { .. }
+                | Error::Tls { .. }),
+            ) => {
+                return Err(e);
+            }
             Err(e) => last = e.to_string(),
         }
     }
@@ -110,13 +125,18 @@ pub async fn plan(spec: &Spec) -> Result<Plan> {
             let mut why = Vec::new();
             for r in fit {
                 // The Sentinel's view can be seconds old: ask the replica itself.
-                match confirm_replica(&r.addr, spec.password.as_deref()).await {
+                match confirm_replica(&spec.conn, &r.addr).await {
                     Ok(()) => {
                         return Ok(Plan {
                             source: r.addr.clone(),
                             replica: true,
                             primary: master.addr,
                         });
+                    }
+                    // Wrong credentials or a missing permission are not an unhealthy
+                    // replica: --allow-primary would not help.
+                    Err(e @ (Error::Auth { .. } | Error::NoPerm { .. } | Error::Tls { .. })) => {
+                        return Err(e);
                     }
                     Err(e) => why.push(format!("{}: {e}", r.addr)),
                 }
@@ -141,8 +161,8 @@ pub async fn plan(spec: &Spec) -> Result<Plan> {
     })
 }
 
-async fn confirm_replica(addr: &Addr, password: Option<&str>) -> Result<()> {
-    let mut con = connect_node(addr, password).await?;
+async fn confirm_replica(conn: &Conn, addr: &Addr) -> Result<()> {
+    let mut con = conn.node(addr, NODE).await?;
     let rep = client::replication(&mut con, addr).await?;
     if rep.is_master() {
         return Err(Error::Usage("it says it is a master".into()));
@@ -159,15 +179,14 @@ pub async fn run(spec: &Spec) -> Result<(Manifest, PathBuf)> {
     std::fs::create_dir_all(&spec.dest).map_err(Error::io(&spec.dest))?;
     let started = Instant::now();
     let created = Utc::now();
-    let pw = spec.password.as_deref();
-    let mut con = connect_node(&plan.source, pw).await?;
+    let mut con = spec.conn.node(&plan.source, NODE).await?;
     let offset = client::replication(&mut con, &plan.source).await?.offset;
     let opts = Options {
         pattern: spec.pattern.clone(),
         now_ms: u64::try_from(created.timestamp_millis()).unwrap_or(0),
     };
     let staged = match spec.method {
-        Method::Stream => stream(&plan.source, pw, spec, opts).await?,
+        Method::Stream => stream(&plan.source, spec, opts).await?,
         Method::Bgsave => {
             bgsave::bgsave(&mut con, &plan.source, spec.timeout, spec.progress).await?;
             let path = bgsave::dump_path(&mut con, &plan.source, spec.data_dir.clone()).await?;
@@ -253,14 +272,14 @@ fn free_name(spec: &Spec, created: chrono::DateTime<Utc>) -> String {
         .unwrap_or_default()
 }
 
-async fn stream(addr: &Addr, password: Option<&str>, spec: &Spec, opts: Options) -> Result<Staged> {
+async fn stream(addr: &Addr, spec: &Spec, opts: Options) -> Result<Staged> {
     let (tx, rx) = mpsc::channel(sync::DEPTH);
     let what = format!("SYNC from {addr}");
     let (dest, c) = (spec.dest.clone(), spec.compression);
     let consumer = tokio::task::spawn_blocking(move || {
         store::stage(sync::ChannelReader::new(rx), &what, &dest, c, &opts)
     });
-    let fetched = sync::fetch(addr, password, Duration::from_secs(2), tx, spec.progress).await;
+    let fetched = sync::fetch(&spec.conn, addr, Duration::from_secs(2), tx, spec.progress).await;
     let staged = consumer.await.map_err(|e| Error::Task {
         what: "staging the backup".into(),
         detail: e.to_string(),

@@ -16,6 +16,7 @@ use rand::RngCore;
 use crate::addr::Addr;
 use crate::backup::report::bytes;
 use crate::client::{self, Timeouts};
+use crate::conn::Conn;
 use crate::error::{Error, Result};
 use crate::lab::{Lab, LabSpec, SentinelSettings};
 
@@ -36,7 +37,7 @@ const T: Timeouts = Timeouts {
 };
 
 async fn info(addr: &Addr, section: &str, field: &str) -> Result<i64> {
-    let mut con = client::connect(addr, T).await?;
+    let mut con = Conn::default().node(addr, T).await?;
     let text: String = client::query(&mut con, addr, redis::cmd("INFO").arg(section)).await?;
     Ok(client::parse_info(&text)
         .get(field)
@@ -46,7 +47,7 @@ async fn info(addr: &Addr, section: &str, field: &str) -> Result<i64> {
 
 /// Fills `addr` with `n` `session:<i>` keys: random values, TTL 1–3 h, 1000 SETs a pipeline.
 async fn fill(addr: &Addr, n: u64, value_size: usize) -> Result<()> {
-    let mut con = client::connect(addr, T).await?;
+    let mut con = Conn::default().node(addr, T).await?;
     let mut rng = rand::rng();
     let mut value = vec![0u8; value_size];
     let mut i = 0;
@@ -133,7 +134,7 @@ pub async fn run(spec: &Spec) -> Result<String> {
     let deadline = Instant::now() + Duration::from_secs(600);
     for node in &lab.nodes()[1..] {
         loop {
-            let mut con = client::connect(node, T).await?;
+            let mut con = Conn::default().node(node, T).await?;
             let n: u64 = client::query(&mut con, node, &redis::cmd("DBSIZE")).await?;
             if n >= spec.keys {
                 break;
@@ -277,7 +278,7 @@ pub async fn run(spec: &Spec) -> Result<String> {
 /// The runbook: BGSAVE on the primary, wait, cp dump.rdb, gzip.
 async fn runbook(primary: &Addr, dir: &Path, rounds: u32) -> Result<Row> {
     std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
-    let mut con = client::connect(primary, T).await?;
+    let mut con = Conn::default().node(primary, T).await?;
     let data = crate::backup::bgsave::dump_path(&mut con, primary, None).await?;
     let (mut secs, mut forks, mut stored) = (Vec::new(), 0, 0);
     for r in 0..rounds {

@@ -121,7 +121,7 @@ pub async fn backup(args: BackupArgs) -> Result<u8> {
         from_container: args.from_container,
         compression: args.compress,
         allow_primary: args.allow_primary,
-        password: args.password,
+        conn: crate::conn::Conn::build(&super::conn_spec(&args.conn)?)?,
         pattern: args.pattern,
         timeout: args.timeout,
         taken,
@@ -273,7 +273,7 @@ pub async fn restore(args: RestoreArgs) -> Result<u8> {
         dbfilename: args.dbfilename,
         appenddirname: args.appenddirname,
         appendfilename: args.appendfilename,
-        password: args.password,
+        conn: crate::conn::Conn::build(&super::conn_spec(&args.conn)?)?,
     };
     let dir = match restore::parse_into(&spec.into)? {
         restore::Target::Dir(dir) => dir,

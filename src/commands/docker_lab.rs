@@ -4,6 +4,7 @@ use std::path::Path;
 
 use crate::cli::LabUp;
 use crate::client::Timeouts;
+use crate::conn::Conn;
 use crate::error::{EXIT_MET, Result};
 use crate::lab::docker::{DockerLab, DockerLabSpec};
 use crate::lab::live;
@@ -11,6 +12,13 @@ use crate::sentinel::topology;
 
 /// Creates the docker lab and prints its containers.
 pub async fn up(a: LabUp) -> Result<u8> {
+    if a.auth || a.tls {
+        return Err(crate::error::Error::Usage(
+            "--auth and --tls are not supported with --backend docker yet: use the process \
+             backend"
+                .into(),
+        ));
+    }
     let spec = DockerLabSpec {
         sentinel: super::settings(&a),
         dir: a.dir.dir,
@@ -43,7 +51,7 @@ pub async fn up(a: LabUp) -> Result<u8> {
 /// Prints each container's state as the engine reports it, with each node's live role (and
 /// for a replica its link and lag) as the node itself reports it, and the primary per
 /// Sentinels.
-pub async fn status(dir: &Path) -> Result<u8> {
+pub async fn status(dir: &Path, conn: &Conn) -> Result<u8> {
     let lab = DockerLab::load(dir).await?;
     outln!(
         "docker lab {} in {} (master name '{}')",
@@ -52,7 +60,7 @@ pub async fn status(dir: &Path) -> Result<u8> {
         lab.master()
     );
     let listed = lab.listed().await?;
-    let live = live::ask(&lab.nodes()).await;
+    let live = live::ask(conn, &lab.nodes()).await;
     for c in lab.containers() {
         let state =
             listed
@@ -81,7 +89,8 @@ pub async fn status(dir: &Path) -> Result<u8> {
     let servers = live.iter().filter_map(|n| n.server.as_ref());
     outln!("server: {}", crate::server::describe(servers));
     let sentinels = lab.sentinels();
-    let answers = topology::primary_per_sentinel(&sentinels, lab.master(), Timeouts::CONTROL).await;
+    let answers =
+        topology::primary_per_sentinel(conn, &sentinels, lab.master(), Timeouts::CONTROL).await;
     outln!(
         "{}",
         crate::sentinel::view::primary_line(&sentinels, &answers)

@@ -5,24 +5,29 @@ use std::time::Duration;
 
 use super::out;
 use crate::cli::DoctorArgs;
+use crate::conn::Conn;
 use crate::doctor::{self, checks::Targets};
 use crate::error::{EXIT_MET, EXIT_MISSED, Error, Result};
 use crate::lab::Lab;
 
 /// Runs the audit; exit 1 when a finding reaches `--fail-on`.
 pub(super) async fn doctor(a: DoctorArgs) -> Result<u8> {
-    let (sentinels, master) = if a.sentinels.is_empty() {
+    let given = super::conn_spec(&a.conn)?;
+    let (sentinels, master, spec) = if a.sentinels.is_empty() {
         let lab = Lab::load(&a.lab_dir).map_err(|e| {
             Error::Usage(format!(
                 "give --sentinels, or start a lab with `warden lab up` ({e})"
             ))
         })?;
         let master = a.master.unwrap_or_else(|| lab.master().to_string());
-        (lab.sentinels(), master)
+        let recorded = crate::lab::recorded_conn(&a.lab_dir)?;
+        (lab.sentinels(), master, given.or(recorded))
     } else {
-        (a.sentinels, a.master.unwrap_or_else(|| "mymaster".into()))
+        let master = a.master.unwrap_or_else(|| "mymaster".into());
+        (a.sentinels, master, given)
     };
     let spec = doctor::Spec {
+        conn: Conn::build(&spec)?,
         sentinels,
         master,
         targets: Targets {

@@ -1,5 +1,5 @@
 //! `warden doctor`: a one-shot audit of a live deployment's HA configuration. This module is
-//! the only I/O: it asks every Sentinel and every data node (through [`client::connect`])
+//! the only I/O: it asks every Sentinel and every data node (through [`Conn`])
 //! and fills plain [`facts::Facts`]; [`checks`] turns them into findings and [`report`]
 //! prints them (both pure).
 
@@ -11,10 +11,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
-use redis::aio::MultiplexedConnection;
 
 use crate::addr::Addr;
 use crate::client::{self, Timeouts};
+use crate::conn::{Con, Conn};
 use crate::error::{Error, Result};
 use crate::sentinel::topology;
 use crate::sentinel::view::{MasterView, ReplicaView};
@@ -28,6 +28,8 @@ use report::Report;
 pub struct Spec {
     /// The Sentinels to ask.
     pub sentinels: Vec<Addr>,
+    /// How to connect to the Sentinels and the nodes.
+    pub conn: Conn,
     /// The master name they monitor.
     pub master: String,
     /// What the deployment is held to.
@@ -52,7 +54,12 @@ pub async fn run(spec: &Spec) -> Result<Report> {
 
 /// Asks every Sentinel, then every node they name, then samples the primary's write rate.
 pub async fn gather(spec: &Spec) -> Result<Facts> {
-    let answers = join_all(spec.sentinels.iter().map(|s| ask_sentinel(s, &spec.master))).await;
+    let answers = join_all(
+        spec.sentinels
+            .iter()
+            .map(|s| ask_sentinel(&spec.conn, s, &spec.master)),
+    )
+    .await;
     let mut sentinels = Vec::new();
     let mut unknown_master = false;
     for (addr, a) in spec.sentinels.iter().zip(answers) {
@@ -99,7 +106,7 @@ pub async fn gather(spec: &Spec) -> Result<Facts> {
             .filter(|r| Some(r) != primary.as_ref())
             .map(|r| (r, Role::Replica)),
     );
-    let node_answers = join_all(members.iter().map(|(a, _)| ask_node(a))).await;
+    let node_answers = join_all(members.iter().map(|(a, _)| ask_node(&spec.conn, a))).await;
     let nodes = members
         .into_iter()
         .zip(node_answers)
@@ -110,7 +117,7 @@ pub async fn gather(spec: &Spec) -> Result<Facts> {
         })
         .collect();
     let write_rate = match &primary {
-        Some(p) => sample_rate(p, spec.sample).await.ok(),
+        Some(p) => sample_rate(&spec.conn, p, spec.sample).await.ok(),
         None => None,
     };
     Ok(Facts {
@@ -122,8 +129,8 @@ pub async fn gather(spec: &Spec) -> Result<Facts> {
     })
 }
 
-async fn ask_sentinel(s: &Addr, name: &str) -> Result<SentinelAnswer> {
-    let mut con = client::connect(s, Timeouts::CONTROL).await?;
+async fn ask_sentinel(conn: &Conn, s: &Addr, name: &str) -> Result<SentinelAnswer> {
+    let mut con = conn.sentinel(s, Timeouts::CONTROL).await?;
     let fields: HashMap<String, String> =
         client::query(&mut con, s, redis::cmd("SENTINEL").arg("MASTER").arg(name))
             .await
@@ -191,8 +198,8 @@ fn no_such_master(e: Error, s: &Addr, name: &str) -> Error {
 
 /// `INFO server|replication|persistence` and `CONFIG GET *`. A refused `CONFIG` (renamed,
 /// ACL) is kept as the config's error, not a failure.
-async fn ask_node(addr: &Addr) -> Result<NodeAnswer> {
-    let mut con = client::connect(addr, Timeouts::CONTROL).await?;
+async fn ask_node(conn: &Conn, addr: &Addr) -> Result<NodeAnswer> {
+    let mut con = conn.node(addr, Timeouts::CONTROL).await?;
     let mut info = BTreeMap::new();
     for section in ["server", "replication", "persistence"] {
         let text: String = client::query(&mut con, addr, redis::cmd("INFO").arg(section)).await?;
@@ -218,8 +225,8 @@ async fn ask_node(addr: &Addr) -> Result<NodeAnswer> {
 }
 
 /// The primary's `master_repl_offset` twice, `gap` apart; the interval is measured here.
-async fn sample_rate(primary: &Addr, gap: Duration) -> Result<Rate> {
-    let mut con = client::connect(primary, Timeouts::CONTROL).await?;
+async fn sample_rate(conn: &Conn, primary: &Addr, gap: Duration) -> Result<Rate> {
+    let mut con = conn.node(primary, Timeouts::CONTROL).await?;
     let (first, t0) = (offset(&mut con, primary).await?, Instant::now());
     tokio::time::sleep(gap).await;
     let (second, t1) = (offset(&mut con, primary).await?, Instant::now());
@@ -229,6 +236,6 @@ async fn sample_rate(primary: &Addr, gap: Duration) -> Result<Rate> {
     })
 }
 
-async fn offset(con: &mut MultiplexedConnection, addr: &Addr) -> Result<i64> {
+async fn offset(con: &mut Con, addr: &Addr) -> Result<i64> {
     Ok(client::replication(con, addr).await?.offset)
 }

@@ -23,6 +23,7 @@ use super::target::{Target, inject_one, set_up};
 use super::trial::{InEffect, Input, State, Trial};
 use crate::addr::Addr;
 use crate::client::{self, Timeouts};
+use crate::conn::Conn;
 use crate::error::{Error, Result};
 use crate::sentinel::health::{self, Expect};
 use crate::sentinel::monitor::{self, MonitorEvent};
@@ -66,6 +67,7 @@ fn memory_bytes() -> u64 {
 /// partial report is returned, marked as cancelled.
 pub async fn run(
     scenario: &Scenario,
+    given: &crate::conn::Spec,
     progress: bool,
     shutdown: impl Future<Output = Signal>,
 ) -> Result<DrillReport> {
@@ -76,20 +78,26 @@ pub async fn run(
             _ = cancel_tx.closed() => {}
         }
     };
-    let (report, ()) = tokio::join!(drill(scenario, progress, cancel), watcher);
+    let (report, ()) = tokio::join!(drill(scenario, given, progress, cancel), watcher);
     report
 }
 
 async fn drill(
     s: &Scenario,
+    given: &crate::conn::Spec,
     progress: bool,
     cancel: watch::Receiver<Option<Signal>>,
 ) -> Result<DrillReport> {
     let run_id = format!("{:08x}", rand::random::<u32>());
-    let mut target = set_up(s, &run_id).await?;
+    let mut target = set_up(s, given, &run_id).await?;
     let server = server_of(&target).await;
     let (tx, monitor_rx) = mpsc::unbounded_channel();
-    let monitor = monitor::spawn(&target.sentinels, monitor::Backoff::default(), tx);
+    let monitor = monitor::spawn(
+        &target.conn,
+        &target.sentinels,
+        monitor::Backoff::default(),
+        tx,
+    );
     let mut ctx = Ctx {
         s,
         monitor_rx,
@@ -117,10 +125,10 @@ async fn drill(
 /// The primary's server family and version, for the report; `None` when it cannot be asked.
 async fn server_of(target: &Target) -> Option<crate::server::ServerVersion> {
     let t = Timeouts::CONTROL;
-    let primary = topology::ask_primary(&target.sentinels, &target.master, t)
+    let primary = topology::ask_primary(&target.conn, &target.sentinels, &target.master, t)
         .await
         .ok()?;
-    let mut con = client::connect(&primary, t).await.ok()?;
+    let mut con = target.conn.node(&primary, t).await.ok()?;
     client::server_version(&mut con, &primary).await.ok()
 }
 
@@ -153,6 +161,7 @@ impl Ctx<'_> {
             prefix: format!("session:{}-{n}", self.run_id),
             sentinels: target.sentinels.clone(),
             master: target.master.clone(),
+            conn: target.conn.clone(),
             epoch: Instant::now(),
         };
         let mut t = Trial::start(n, plan, timeline);
@@ -254,23 +263,24 @@ impl Ctx<'_> {
             max_lag_bytes: self.s.timing.max_lag_bytes,
             quorum: true,
         };
-        let why = match health::check(&target.sentinels, &target.master, &expect).await {
-            Ok(h) => match h.primary.clone().filter(|_| h.ok()) {
-                Some(primary) => return self.inject(t, target, primary).await,
-                None if Instant::now() >= until => format!(
-                    "the cluster was not healthy within {}: {}",
-                    humantime::format_duration(self.s.timing.preflight),
-                    h.problems.join("; ")
-                ),
-                None => {
-                    return State::Preflight {
-                        next: Instant::now() + Duration::from_millis(200),
-                        until,
-                    };
-                }
-            },
-            Err(e) => e.to_string(),
-        };
+        let why =
+            match health::check(&target.conn, &target.sentinels, &target.master, &expect).await {
+                Ok(h) => match h.primary.clone().filter(|_| h.ok()) {
+                    Some(primary) => return self.inject(t, target, primary).await,
+                    None if Instant::now() >= until => format!(
+                        "the cluster was not healthy within {}: {}",
+                        humantime::format_duration(self.s.timing.preflight),
+                        h.problems.join("; ")
+                    ),
+                    None => {
+                        return State::Preflight {
+                            next: Instant::now() + Duration::from_millis(200),
+                            until,
+                        };
+                    }
+                },
+                Err(e) => e.to_string(),
+            };
         let mut message = format!("pre-flight failed, no fault injected: {why}");
         for hint in target.preflight_hints(&why) {
             message += &format!("; {hint}");
@@ -338,6 +348,8 @@ impl Ctx<'_> {
             // first, so the loss check reads what it kept (instead of failing to reach it).
             t.revert_fault(target).await;
             self.progress.step(t.n, "restart");
+            let conn = target.conn.clone();
+            let serving = |n| serving(conn.clone(), n);
             if !self.wait_until(&mut t, serving, &old).await && !t.cancelled {
                 t.errors.push(format!(
                     "{old} did not serve again within {} of its restart",
@@ -358,6 +370,8 @@ impl Ctx<'_> {
         }
         t.revert_all(target).await;
         self.progress.step(t.n, "rejoin");
+        let conn = target.conn.clone();
+        let rejoined = |n| rejoined(conn.clone(), n);
         let back = t.switched() && !t.cancelled && self.wait_until(&mut t, rejoined, &old).await;
         let rejoined_at = back.then(Instant::now);
         self.drain(&mut t);
@@ -403,8 +417,13 @@ impl Ctx<'_> {
         history: &History,
         target: &Target,
     ) -> Option<LossTally> {
-        let primary =
-            topology::ask_primary(&target.sentinels, &target.master, Timeouts::CONTROL).await;
+        let primary = topology::ask_primary(
+            &target.conn,
+            &target.sentinels,
+            &target.master,
+            Timeouts::CONTROL,
+        )
+        .await;
         let loss = match primary {
             Ok(primary) => workload::loss::check(&t.plan, history, &primary).await,
             Err(e) => Err(e),
@@ -444,8 +463,8 @@ impl Ctx<'_> {
 }
 
 /// Whether `node` answers PING (not LOADING).
-async fn serving(node: Addr) -> bool {
-    match client::connect(&node, Timeouts::CONTROL).await {
+async fn serving(conn: Conn, node: Addr) -> bool {
+    match conn.node(&node, Timeouts::CONTROL).await {
         Ok(mut con) => client::query::<String>(&mut con, &node, &redis::cmd("PING"))
             .await
             .is_ok(),
@@ -454,8 +473,8 @@ async fn serving(node: Addr) -> bool {
 }
 
 /// Whether `node` is a replica with its link to the primary up.
-async fn rejoined(node: Addr) -> bool {
-    match client::connect(&node, Timeouts::CONTROL).await {
+async fn rejoined(conn: Conn, node: Addr) -> bool {
+    match conn.node(&node, Timeouts::CONTROL).await {
         Ok(mut con) => client::replication(&mut con, &node)
             .await
             .is_ok_and(|r| !r.is_master() && r.link_up),

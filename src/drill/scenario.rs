@@ -7,6 +7,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::addr::Addr;
+use crate::conn::secret::Source;
+use crate::conn::spec::{Resolve, Spec, TlsSpec};
 use crate::fault::spec::{Fault, Reach, Target as FaultTarget};
 use crate::lab::config::SentinelSettings;
 use crate::workload::config::{RetryPolicy, VALUE_POOL, WorkloadConfig};
@@ -87,6 +89,36 @@ pub struct TargetSpec {
     /// (labelled `io.warden.chaos=allowed`) container faults may touch.
     #[serde(default)]
     pub compose_project: Option<String>,
+    /// ACL user on the data nodes (default: `default`, or the recorded lab's).
+    #[serde(default)]
+    pub user: Option<String>,
+    /// File holding the data nodes' password.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// Environment variable holding the data nodes' password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// ACL user on the Sentinels.
+    #[serde(default)]
+    pub sentinel_user: Option<String>,
+    /// File holding the Sentinels' password.
+    #[serde(default)]
+    pub sentinel_password_file: Option<PathBuf>,
+    /// Environment variable holding the Sentinels' password.
+    #[serde(default)]
+    pub sentinel_password_env: Option<String>,
+    /// TLS (`[target.tls]`: `ca`, `cert`, `key`, `server_name`, `insecure`, `on`).
+    #[serde(default)]
+    pub tls: Option<TlsSpec>,
+    /// Hostname map, `["NAME=IP", …]`, applied to every address a Sentinel announces.
+    #[serde(default)]
+    pub resolve: Vec<String>,
+    /// Refused: a password never goes into a scenario file.
+    #[serde(default, skip_serializing)]
+    password: Option<serde::de::IgnoredAny>,
+    /// Refused: a password never goes into a scenario file.
+    #[serde(default, skip_serializing)]
+    sentinel_password: Option<serde::de::IgnoredAny>,
 }
 
 /// The deployment a drill hits, in exactly one of its shapes.
@@ -112,6 +144,41 @@ pub enum Deployment<'a> {
 }
 
 impl TargetSpec {
+    /// The connection settings this table gives (secrets by file or variable name only).
+    pub fn conn_spec(&self) -> std::result::Result<Spec, String> {
+        if self.password.is_some() || self.sentinel_password.is_some() {
+            return Err("[target]: a password never goes into a scenario file; use \
+                 `password_file` / `password_env` (or `sentinel_password_file` / \
+                 `sentinel_password_env`)"
+                .into());
+        }
+        let source = |file: &Option<PathBuf>, env: &Option<String>, what: &str| match (file, env) {
+            (Some(_), Some(_)) => Err(format!(
+                "[target]: give `{what}_file` or `{what}_env`, not both"
+            )),
+            (Some(f), None) => Ok(Some(Source::File(f.clone()))),
+            (None, Some(e)) => Ok(Some(Source::Env(e.clone()))),
+            (None, None) => Ok(None),
+        };
+        let resolve = self
+            .resolve
+            .iter()
+            .map(|r| r.parse::<Resolve>().map_err(|e| format!("[target]: {e}")))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(Spec {
+            user: self.user.clone(),
+            password: source(&self.password_file, &self.password_env, "password")?,
+            sentinel_user: self.sentinel_user.clone(),
+            sentinel_password: source(
+                &self.sentinel_password_file,
+                &self.sentinel_password_env,
+                "sentinel_password",
+            )?,
+            tls: self.tls.clone(),
+            resolve,
+        })
+    }
+
     /// The deployment this table names; what is wrong when it names none or several.
     pub fn deployment(&self) -> std::result::Result<Deployment<'_>, String> {
         let sentinels = self.sentinels.as_slice();
@@ -227,6 +294,7 @@ impl Scenario {
     }
 
     fn validate(&self) -> std::result::Result<(), String> {
+        self.target.conn_spec()?;
         let reach = match self.target.deployment()? {
             Deployment::Ephemeral(LabKind::Process) => Some(Reach::Process),
             Deployment::Ephemeral(LabKind::Docker) => Some(Reach::Docker),

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::addr::Addr;
 use crate::client::Timeouts;
+use crate::conn::{self, Conn};
 use crate::docker::{self, Project};
 use crate::error::{Error, Result};
 use crate::fault::docker::Stack;
@@ -22,7 +23,7 @@ pub(super) enum Backend {
     /// Given Sentinels only: Redis commands.
     Commands,
     /// A process lab, ephemeral or recorded.
-    Process(Lab),
+    Process(Box<Lab>),
     /// Containers: a docker lab (ephemeral or recorded), or a compose project's stack.
     Docker {
         stack: Stack,
@@ -39,6 +40,8 @@ pub(super) struct Target {
     ephemeral: bool,
     /// The journal record of an ephemeral lab, removed once it is torn down.
     lab_record: Option<Entry>,
+    /// How every connection of the drill is made.
+    pub(super) conn: Conn,
     pub(super) description: String,
     pub(super) down_after_ms: Option<u64>,
 }
@@ -101,7 +104,7 @@ impl Target {
 }
 
 /// The target of a docker lab: its Sentinels and the stack of its project.
-fn docker_target(lab: DockerLab, master: String, ephemeral: bool) -> Target {
+fn docker_target(lab: DockerLab, master: String, ephemeral: bool, conn: Conn) -> Target {
     let sentinels = lab.sentinels();
     let what = if ephemeral { "an ephemeral" } else { "the" };
     Target {
@@ -119,6 +122,7 @@ fn docker_target(lab: DockerLab, master: String, ephemeral: bool) -> Target {
         },
         ephemeral,
         lab_record: None,
+        conn,
     }
 }
 
@@ -147,9 +151,21 @@ fn closing<T>(entry: Entry, started: Result<T>) -> Result<(T, Entry)> {
 }
 
 /// Starts the ephemeral lab, or opens the recorded one, or uses the Sentinels given.
+/// The connection settings: `given` (flags) over the scenario's `[target]` over a recorded
+/// lab's `lab.json`.
+fn conn_spec(s: &Scenario, given: &conn::Spec) -> Result<conn::Spec> {
+    let scenario = s.target.conn_spec().map_err(Error::Usage)?;
+    let recorded = match deployment(s)? {
+        Deployment::Recorded { dir, .. } => lab::recorded_conn(dir)?,
+        _ => conn::Spec::default(),
+    };
+    Ok(given.clone().or(scenario).or(recorded))
+}
+
 /// `drill` is the drill's id, for the journal records of an ephemeral lab.
-pub(super) async fn set_up(s: &Scenario, drill: &str) -> Result<Target> {
+pub(super) async fn set_up(s: &Scenario, given: &conn::Spec, drill: &str) -> Result<Target> {
     let master = s.master();
+    let conn = Conn::build(&conn_spec(s, given)?)?;
     let mut settings = s.lab.clone();
     settings.master = master.clone();
     match deployment(s)? {
@@ -163,7 +179,7 @@ pub(super) async fn set_up(s: &Scenario, drill: &str) -> Result<Target> {
                 ready_timeout: Duration::from_secs(60),
             };
             let (lab, entry) = closing(entry, DockerLab::up(spec).await)?;
-            let mut target = docker_target(lab, master, true);
+            let mut target = docker_target(lab, master, true, conn);
             target.lab_record = Some(entry);
             Ok(target)
         }
@@ -175,6 +191,7 @@ pub(super) async fn set_up(s: &Scenario, drill: &str) -> Result<Target> {
             let sentinels = lab.sentinels();
             Ok(Target {
                 lab_record: Some(entry),
+                conn,
                 description: format!(
                     "an ephemeral process lab (sentinels {})",
                     topology::join(&sentinels)
@@ -182,14 +199,16 @@ pub(super) async fn set_up(s: &Scenario, drill: &str) -> Result<Target> {
                 sentinels,
                 master,
                 down_after_ms: Some(s.lab.down_after.as_millis() as u64),
-                backend: Backend::Process(lab),
+                backend: Backend::Process(Box::new(lab)),
                 ephemeral: true,
             })
         }
         Deployment::Recorded { dir, sentinels } => {
             let mut target = match lab::recorded_backend(dir)? {
-                lab::Backend::Docker => docker_target(DockerLab::load(dir).await?, master, false),
-                lab::Backend::Process => process_target(Lab::load(dir)?, master),
+                lab::Backend::Docker => {
+                    docker_target(DockerLab::load(dir).await?, master, false, conn)
+                }
+                lab::Backend::Process => process_target(Lab::load(dir)?, master, conn),
             };
             if !sentinels.is_empty() {
                 target.sentinels = sentinels.to_vec();
@@ -221,6 +240,7 @@ pub(super) async fn set_up(s: &Scenario, drill: &str) -> Result<Target> {
                 backend,
                 ephemeral: false,
                 lab_record: None,
+                conn,
                 down_after_ms: None,
             };
             reachable(s, &target).await?;
@@ -235,7 +255,7 @@ fn deployment(s: &Scenario) -> Result<Deployment<'_>> {
 }
 
 /// A process lab recorded by `warden lab up`.
-fn process_target(lab: Lab, master: String) -> Target {
+fn process_target(lab: Lab, master: String, conn: Conn) -> Target {
     let sentinels = lab.sentinels();
     Target {
         description: format!(
@@ -246,9 +266,10 @@ fn process_target(lab: Lab, master: String) -> Target {
         sentinels,
         master,
         down_after_ms: None,
-        backend: Backend::Process(lab),
+        backend: Backend::Process(Box::new(lab)),
         ephemeral: false,
         lab_record: None,
+        conn,
     }
 }
 
@@ -266,12 +287,18 @@ async fn reachable(s: &Scenario, target: &Target) -> Result<Addr> {
                 .map_err(|e| Error::Usage(format!("[{table}]: {e}")))?;
         }
     }
-    topology::ask_primary(&target.sentinels, &target.master, Timeouts::CONTROL).await
+    topology::ask_primary(
+        &target.conn,
+        &target.sentinels,
+        &target.master,
+        Timeouts::CONTROL,
+    )
+    .await
 }
 
 /// What `--dry-run` prints: the target and the fault each trial would inject, resolved as far
 /// as it can be without starting or touching anything.
-pub async fn dry_run(s: &Scenario) -> Result<String> {
+pub async fn dry_run(s: &Scenario, given: &conn::Spec) -> Result<String> {
     let trials = match s.trials {
         1 => "1 trial".to_string(),
         n => format!("{n} trials"),
@@ -291,9 +318,14 @@ pub async fn dry_run(s: &Scenario) -> Result<String> {
             s.fault.target.name(),
         ));
     }
-    let mut target = set_up(s, "dry-run").await?;
-    let primary =
-        topology::ask_primary(&target.sentinels, &target.master, Timeouts::CONTROL).await?;
+    let mut target = set_up(s, given, "dry-run").await?;
+    let primary = topology::ask_primary(
+        &target.conn,
+        &target.sentinels,
+        &target.master,
+        Timeouts::CONTROL,
+    )
+    .await?;
     let line = fault::preview(&s.fault, &primary, &target.via()).await?;
     Ok(format!(
         "would run {trials} on {}; first: {line}",
@@ -309,10 +341,22 @@ pub(super) async fn inject_one(
     target: &mut Target,
     drill: &str,
 ) -> (String, Result<(Applied, Entry)>) {
-    let (sentinels, master) = (target.sentinels.clone(), target.master.clone());
+    let (sentinels, master, conn) = (
+        target.sentinels.clone(),
+        target.master.clone(),
+        target.conn.clone(),
+    );
     let mut entry = Entry::new(drill, fault.action.name(), vec![old.to_string()]);
-    let (d, result) =
-        fault::inject(fault, old, target.via(), &sentinels, &master, &mut entry).await;
+    let (d, result) = fault::inject(
+        fault,
+        old,
+        target.via(),
+        &sentinels,
+        &master,
+        &mut entry,
+        &conn,
+    )
+    .await;
     match result {
         Ok(applied) => (d, Ok((applied, entry))),
         Err(e) => {
@@ -334,7 +378,7 @@ pub(super) async fn revert(
     errors: &mut Vec<String>,
 ) {
     let lab = match &mut target.backend {
-        Backend::Process(lab) => Some(lab),
+        Backend::Process(lab) => Some(&mut **lab),
         _ => None,
     };
     match fault::revert(applied, lab).await {

@@ -120,6 +120,7 @@ pub async fn inject(
     sentinels: &[Addr],
     master: &str,
     journal: &mut Entry,
+    conn: &crate::conn::Conn,
 ) -> (String, Result<Applied>) {
     if let Err(why) = fault.reaches(via.reach()) {
         return (fault.action.name().to_string(), Err(Error::Usage(why)));
@@ -149,8 +150,12 @@ pub async fn inject(
                 Ok(()) => process::pause(lab, node),
             }
         }
-        (Action::DebugSleep, _) => Ok(redis::debug_sleep(node, fault.duration.unwrap_or_default())),
-        (Action::SentinelFailover, _) => redis::sentinel_failover(sentinels, master).await,
+        (Action::DebugSleep, _) => Ok(redis::debug_sleep(
+            conn,
+            node,
+            fault.duration.unwrap_or_default(),
+        )),
+        (Action::SentinelFailover, _) => redis::sentinel_failover(conn, sentinels, master).await,
         (action, _) => Err(Error::Usage(format!(
             "fault `{}` needs a lab (lab = \"process\", lab = \"docker\" or lab_dir)",
             action.name()

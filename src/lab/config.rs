@@ -1,9 +1,12 @@
 //! Pure: the lab's settings and the `redis.conf` / `sentinel.conf` text they produce.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::conn::secret::{Secret, Source};
+use crate::conn::spec::{Spec, TlsOn, TlsSpec};
 
 /// Sentinel settings for a lab, all overridable (defaults tuned for fast, repeatable drills).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +44,131 @@ impl Default for SentinelSettings {
             min_replicas_max_lag: Duration::from_secs(10),
         }
     }
+}
+
+/// The ACL user `lab up --auth` creates on the nodes, and warden then connects as.
+pub const LAB_USER: &str = "warden";
+
+/// The rules of [`LAB_USER`]: every command warden runs on a data node (the union of the
+/// per-command minimal ACLs in the README), on the session keys only.
+pub const LAB_USER_RULES: &str = "~session:* &* -@all +ping +role +info +set +get +pttl +dbsize \
+     +scan +debug +replconf +sync +bgsave +config|get";
+
+/// Where a secured lab keeps its secrets and certificates (paths in the lab directory; the
+/// values never enter `lab.json`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Security {
+    /// `--auth`: the password files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthFiles>,
+    /// `--tls`: the certificate files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsFiles>,
+}
+
+/// The password files of a lab with `--auth`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthFiles {
+    /// The ACL user warden connects to the nodes as.
+    pub user: String,
+    /// Its password.
+    pub password_file: PathBuf,
+    /// The nodes' `default` user (`requirepass`, `masterauth`, Sentinels' `auth-pass`).
+    pub admin_password_file: PathBuf,
+    /// The Sentinels' own `requirepass` (and `sentinel-pass`).
+    pub sentinel_password_file: PathBuf,
+}
+
+/// The certificate files of a lab with `--tls`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// The throw-away CA.
+    pub ca: PathBuf,
+    /// The servers' certificate (nodes and Sentinels).
+    pub server_cert: PathBuf,
+    /// Its key.
+    pub server_key: PathBuf,
+    /// A client certificate for warden.
+    pub client_cert: PathBuf,
+    /// Its key.
+    pub client_key: PathBuf,
+    /// The name the server certificate carries, when warden connects by an address the
+    /// certificate does not name (container IPs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_name: Option<String>,
+}
+
+impl Security {
+    /// The connection settings that reach a lab secured this way.
+    pub fn conn_spec(&self) -> Spec {
+        Spec {
+            user: self.auth.as_ref().map(|a| a.user.clone()),
+            password: self
+                .auth
+                .as_ref()
+                .map(|a| Source::File(a.password_file.clone())),
+            sentinel_user: None,
+            sentinel_password: self
+                .auth
+                .as_ref()
+                .map(|a| Source::File(a.sentinel_password_file.clone())),
+            tls: self.tls.as_ref().map(|t| TlsSpec {
+                ca: Some(t.ca.clone()),
+                cert: Some(t.client_cert.clone()),
+                key: Some(t.client_key.clone()),
+                server_name: t.server_name.clone(),
+                insecure: false,
+                on: TlsOn::Both,
+            }),
+            resolve: Vec::new(),
+        }
+    }
+}
+
+/// The secrets of a lab with `--auth`, to write into its 0600 config files.
+#[derive(Debug, Clone)]
+pub struct Secrets {
+    /// [`LAB_USER`]'s password.
+    pub user: Secret,
+    /// The nodes' `default` user.
+    pub admin: Secret,
+    /// The Sentinels'.
+    pub sentinel: Secret,
+}
+
+/// A node's `--auth` lines: `requirepass` and `masterauth` for the `default` user, and the
+/// ACL user warden connects as.
+pub fn node_auth_lines(s: &Secrets) -> String {
+    format!(
+        "requirepass {admin}\nmasterauth {admin}\nuser {LAB_USER} on >{user} {LAB_USER_RULES}\n",
+        admin = s.admin.expose(),
+        user = s.user.expose(),
+    )
+}
+
+/// A Sentinel's `--auth` lines (after its `sentinel monitor` line): its own `requirepass`,
+/// the password other Sentinels expect, and the nodes' password.
+pub fn sentinel_auth_lines(master: &str, s: &Secrets) -> String {
+    format!(
+        "requirepass {sp}\nsentinel sentinel-pass {sp}\nsentinel auth-pass {master} {admin}\n",
+        sp = s.sentinel.expose(),
+        admin = s.admin.expose(),
+    )
+}
+
+/// `--tls` lines for a node or Sentinel on `port`: TLS only (`port 0`), replication and
+/// Sentinel links over TLS too; clients may present a certificate.
+pub fn tls_lines(port: u16, t: &TlsFiles) -> String {
+    format!(
+        "port 0\ntls-port {port}\ntls-cert-file {cert}\ntls-key-file {key}\n\
+         tls-ca-cert-file {ca}\ntls-auth-clients optional\ntls-replication yes\n",
+        cert = t.server_cert.display(),
+        key = t.server_key.display(),
+        ca = t.ca.display(),
+    )
 }
 
 /// `redis.conf` for a lab node; `primary` is `None` for the primary itself.

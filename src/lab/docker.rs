@@ -59,6 +59,8 @@ struct State {
     network: String,
     sentinel: SentinelSettings,
     containers: Vec<Container>,
+    #[serde(default)]
+    security: super::Security,
 }
 
 /// A running docker lab. One started with [`DockerLab::up`] is removed when dropped unless
@@ -68,6 +70,7 @@ pub struct DockerLab {
     docker: Engine,
     state: State,
     owned: bool,
+    conn: crate::conn::Conn,
 }
 
 impl std::fmt::Debug for DockerLab {
@@ -103,8 +106,10 @@ impl DockerLab {
                 image: spec.image.clone(),
                 sentinel: spec.sentinel.clone(),
                 containers: Vec::new(),
+                security: super::Security::default(),
             },
             owned: true,
+            conn: crate::conn::Conn::default(),
         };
         // Recorded first, so `lab down` can clean up after an interrupted `up`.
         lab.save()?;
@@ -202,6 +207,7 @@ impl DockerLab {
     ) -> Result<Health> {
         let sentinels = self.sentinels();
         health::wait(
+            &self.conn,
             &sentinels,
             self.master(),
             expect,
@@ -240,6 +246,7 @@ impl DockerLab {
         Ok(DockerLab {
             dir: dir.to_path_buf(),
             docker: docker::connect().await?,
+            conn: crate::conn::Conn::build(&state.security.conn_spec())?,
             state,
             owned: false,
         })

@@ -7,6 +7,7 @@ use futures_util::future::join_all;
 
 use crate::addr::Addr;
 use crate::client::{self, Replication, Timeouts};
+use crate::conn::Conn;
 use crate::error::Result;
 use crate::server::ServerVersion;
 
@@ -44,8 +45,8 @@ impl Row {
 
 /// Asks every node of `nodes` at once (with control timeouts) for its replication state and
 /// its server version.
-pub async fn ask(nodes: &[Addr]) -> Vec<Row> {
-    let answers = join_all(nodes.iter().map(probe)).await;
+pub async fn ask(conn: &Conn, nodes: &[Addr]) -> Vec<Row> {
+    let answers = join_all(nodes.iter().map(|n| probe(conn, n))).await;
     let (replication, servers): (Vec<_>, Vec<_>) = answers.into_iter().unzip();
     let mut rows = rows(nodes.iter().cloned().zip(replication).collect());
     for (row, server) in rows.iter_mut().zip(servers) {
@@ -54,8 +55,8 @@ pub async fn ask(nodes: &[Addr]) -> Vec<Row> {
     rows
 }
 
-async fn probe(addr: &Addr) -> (Result<Replication>, Option<ServerVersion>) {
-    let mut con = match client::connect(addr, Timeouts::CONTROL).await {
+async fn probe(conn: &Conn, addr: &Addr) -> (Result<Replication>, Option<ServerVersion>) {
+    let mut con = match conn.node(addr, Timeouts::CONTROL).await {
         Ok(con) => con,
         Err(e) => return (Err(e), None),
     };

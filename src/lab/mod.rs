@@ -8,6 +8,7 @@ pub mod config;
 pub mod docker;
 pub mod live;
 pub mod process;
+pub mod secure;
 pub mod stack;
 
 use std::path::{Path, PathBuf};
@@ -18,9 +19,10 @@ use nix::sys::signal::Signal;
 use serde::{Deserialize, Serialize};
 
 use crate::addr::Addr;
+use crate::conn::{self, Conn};
 use crate::error::{Error, Result};
 use crate::sentinel::health::{self, Expect, Health};
-pub use config::SentinelSettings;
+pub use config::{Security, SentinelSettings};
 
 /// Everything needed to start a lab.
 #[derive(Debug, Clone)]
@@ -37,6 +39,10 @@ pub struct LabSpec {
     pub redis_server: PathBuf,
     /// How long `up` waits for the cluster to agree and sync.
     pub ready_timeout: Duration,
+    /// Passwords: `requirepass` and an ACL user on the nodes, `requirepass` on the Sentinels.
+    pub auth: bool,
+    /// TLS only, with a throw-away CA.
+    pub tls: bool,
 }
 
 /// Data nodes in a lab (the first starts as the primary).
@@ -56,6 +62,8 @@ impl LabSpec {
             sentinel,
             redis_server: default_redis_server(),
             ready_timeout: Duration::from_secs(30),
+            auth: false,
+            tls: false,
         })
     }
 }
@@ -142,6 +150,22 @@ pub fn recorded_backend(dir: &Path) -> Result<Backend> {
     Ok(head.backend)
 }
 
+/// The connection settings a lab recorded in `dir` needs (either backend): the paths of its
+/// secrets and certificates, never their values.
+pub fn recorded_conn(dir: &Path) -> Result<conn::Spec> {
+    #[derive(Deserialize)]
+    struct Head {
+        #[serde(default)]
+        security: Security,
+    }
+    let text = read_state(dir)?;
+    let head: Head = serde_json::from_str(&text).map_err(|e| Error::LabState {
+        dir: dir.to_path_buf(),
+        message: format!("{STATE_FILE} is not a warden lab record: {e}"),
+    })?;
+    Ok(head.security.conn_spec())
+}
+
 /// The text of `dir/lab.json`.
 fn read_state(dir: &Path) -> Result<String> {
     std::fs::read_to_string(dir.join(STATE_FILE)).map_err(|e| Error::LabState {
@@ -166,6 +190,8 @@ struct State {
     redis_server: PathBuf,
     sentinel: SentinelSettings,
     members: Vec<Member>,
+    #[serde(default)]
+    security: Security,
 }
 
 /// A running lab. A lab started with [`Lab::up`] by this process is stopped when dropped
@@ -176,6 +202,7 @@ pub struct Lab {
     state: State,
     children: Vec<Child>,
     owned: bool,
+    conn: Conn,
 }
 
 const STATE_FILE: &str = "lab.json";
@@ -206,13 +233,21 @@ impl Lab {
         }
         std::fs::create_dir_all(&spec.dir).map_err(Error::io(&spec.dir))?;
         let dir = std::fs::canonicalize(&spec.dir).map_err(Error::io(&spec.dir))?;
+        let security = if spec.auth || spec.tls {
+            secure::create(&dir, spec.auth, spec.tls, &[])?
+        } else {
+            Security::default()
+        };
+        let secrets = secure::secrets(&security)?;
         let mut lab = Lab {
             dir: dir.clone(),
+            conn: Conn::build(&security.conn_spec())?,
             state: State {
                 backend: Backend::Process,
                 redis_server: binary.clone(),
                 sentinel: spec.sentinel.clone(),
                 members: Vec::new(),
+                security: security.clone(),
             },
             children: Vec::new(),
             owned: true,
@@ -225,12 +260,25 @@ impl Lab {
                 for (k, v) in config::write_limits(&spec.sentinel) {
                     c.push_str(&format!("{k} {v}\n"));
                 }
+                if let Some(s) = &secrets {
+                    c.push_str(&config::node_auth_lines(s));
+                }
+                if let Some(t) = &security.tls {
+                    c.push_str(&config::tls_lines(port, t));
+                }
                 c
             })?;
         }
         for &port in &spec.sentinel_ports {
             lab.start_member(Kind::Sentinel, port, |d| {
-                config::sentinel_conf(port, d, primary, &spec.sentinel)
+                let mut c = config::sentinel_conf(port, d, primary, &spec.sentinel);
+                if let Some(s) = &secrets {
+                    c.push_str(&config::sentinel_auth_lines(&spec.sentinel.master, s));
+                }
+                if let Some(t) = &security.tls {
+                    c.push_str(&config::tls_lines(port, t));
+                }
+                c
             })?;
         }
         lab.save()?;
@@ -258,7 +306,8 @@ impl Lab {
         let data = self.dir.join(&name);
         std::fs::create_dir_all(&data).map_err(Error::io(&data))?;
         let conf_path = self.dir.join(format!("{name}.conf"));
-        std::fs::write(&conf_path, conf(&data)).map_err(Error::io(&conf_path))?;
+        // 0600: with --auth the file holds the passwords.
+        secure::write_private(&conf_path, conf(&data).as_bytes())?;
         let log = self.dir.join(format!("{name}.log"));
         let child = process::spawn(
             &self.state.redis_server,
@@ -286,9 +335,16 @@ impl Lab {
         what: &str,
     ) -> Result<Health> {
         let (sentinels, master) = (self.sentinels(), self.state.sentinel.master.clone());
-        health::wait(&sentinels, &master, expect, timeout, what, async || {
-            self.check_alive()
-        })
+        let conn = self.conn.clone();
+        health::wait(
+            &conn,
+            &sentinels,
+            &master,
+            expect,
+            timeout,
+            what,
+            async || self.check_alive(),
+        )
         .await
     }
 
@@ -324,6 +380,7 @@ impl Lab {
         })?;
         Ok(Lab {
             dir: dir.to_path_buf(),
+            conn: Conn::build(&state.security.conn_spec())?,
             state,
             children: Vec::new(),
             owned: false,
@@ -358,6 +415,11 @@ impl Lab {
         }
         self.children.clear();
         self.owned = false;
+    }
+
+    /// How warden connects to this lab (its recorded credentials and certificates).
+    pub fn conn(&self) -> &Conn {
+        &self.conn
     }
 
     /// The state directory.

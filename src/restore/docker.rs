@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 use crate::addr::Addr;
 use crate::backup::container::{Files, download, running_addr, write_tar};
 use crate::backup::fetch::{live_now, unpack};
-use crate::client::{self, connect_node};
+use crate::client::{self, Timeouts};
+use crate::conn::Conn;
+
 use crate::docker::{self, ContainerInfo, LABEL_ROLE};
 use crate::error::{Error, Result};
 use crate::restore::checks;
@@ -29,6 +31,12 @@ use crate::restore::report::Restored;
 use crate::restore::scratch::wait_loaded;
 use crate::restore::{self, Spec};
 use crate::util::blocking;
+
+/// Timeouts on the restored node.
+const NODE: Timeouts = Timeouts {
+    connect: Duration::from_secs(2),
+    response: Duration::from_secs(10),
+};
 
 /// Seconds the engine waits after SIGTERM before it kills the container: long enough for the
 /// final save of a large node, so the checkpoint is complete.
@@ -74,13 +82,13 @@ pub async fn run(spec: &Spec, container: &str) -> Result<Restored> {
     let why = "warden reads the node's data dir and AOF settings with CONFIG GET and checks \
                it after the restore; start it first";
     let addr = running_addr(&docker, &id, &name, why).await?;
-    let cfg = node_config(&addr, spec.password.as_deref())
+    let cfg = node_config(&spec.conn, &addr)
         .await
         .map_err(|e| Error::Docker {
             what: format!("read the config of container {name}"),
             message: format!(
                 "{e}; warden reaches the node over the network: it needs protected-mode no, \
-                 and --password if it has requirepass"
+                 and --password-file or WARDEN_REDIS_PASSWORD if it has requirepass"
             ),
         })?;
     let (work, path, manifest) = restore::fetch(spec).await?;
@@ -151,10 +159,9 @@ pub async fn run(spec: &Spec, container: &str) -> Result<Restored> {
     let addr = running_addr(&docker, &id, &name, &why).await?;
     let alive = || async { running_addr(&docker, &id, &name, &why).await.map(drop) };
     let what = format!("container {name} did not finish loading the backup");
-    let pw = spec.password.as_deref();
-    wait_loaded(&addr, pw, LOAD_TIMEOUT, &what, &hint, alive).await?;
+    wait_loaded(&spec.conn, &addr, LOAD_TIMEOUT, &what, &hint, alive).await?;
     let load_ms = started.elapsed().as_millis() as u64;
-    let mut con = connect_node(&addr, pw).await?;
+    let mut con = spec.conn.node(&addr, NODE).await?;
     let dbsize: u64 = client::query(&mut con, &addr, &redis::cmd("DBSIZE")).await?;
     let live_before = summary.keys - summary.keys_expired;
     let live_after = if dbsize == live_before {
@@ -196,8 +203,8 @@ pub async fn run(spec: &Spec, container: &str) -> Result<Restored> {
     })
 }
 
-async fn node_config(addr: &Addr, password: Option<&str>) -> Result<NodeConfig> {
-    let mut con = connect_node(addr, password).await?;
+async fn node_config(conn: &Conn, addr: &Addr) -> Result<NodeConfig> {
+    let mut con = conn.node(addr, NODE).await?;
     let mut get = async |key: &str| -> Result<String> {
         let kv: Vec<String> =
             client::query(&mut con, addr, redis::cmd("CONFIG").arg("GET").arg(key)).await?;

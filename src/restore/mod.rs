@@ -40,8 +40,8 @@ pub struct Spec {
     pub appenddirname: String,
     /// The node's `appendfilename`.
     pub appendfilename: String,
-    /// `AUTH` password of a `docker:` node.
-    pub password: Option<String>,
+    /// How to connect to a `docker:` node (to read its config and check it afterwards).
+    pub conn: crate::conn::Conn,
 }
 
 /// Where `--into` points.

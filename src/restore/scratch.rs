@@ -6,10 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use redis::aio::MultiplexedConnection;
-
 use crate::addr::Addr;
-use crate::client::{self, Timeouts, connect_node};
+use crate::client::{self, Timeouts};
+use crate::conn::{Con, Conn};
 use crate::error::{Error, Result};
 use crate::lab::process;
 
@@ -64,27 +63,28 @@ impl Scratch {
         };
         let what = "the scratch redis-server did not finish loading";
         let hint = format!("see {}", log.display());
-        wait_loaded(&self.addr, None, timeout, what, &hint, alive).await
+        wait_loaded(&Conn::default(), &self.addr, timeout, what, &hint, alive).await
     }
 }
 
 /// A connection to a scratch server with generous reply timeouts (SCAN over millions of
 /// keys).
-pub async fn connect(addr: &Addr) -> Result<MultiplexedConnection> {
+pub async fn connect(addr: &Addr) -> Result<Con> {
     let t = Timeouts {
         connect: Duration::from_secs(1),
         response: Duration::from_secs(30),
     };
-    client::connect(addr, t).await
+    // The scratch server is warden's own, on loopback, without a password or TLS.
+    Conn::default().node(addr, t).await
 }
 
-/// Polls `INFO persistence` on `addr` (50 ms apart, after `AUTH password` when given) until
+/// Polls `INFO persistence` on `addr` (50 ms apart, connected as `conn` says) until
 /// it says `loading:0`, for at most
 /// `timeout`. `alive` is asked first on every round: its error (the server exited) ends the
 /// wait at once. On timeout the error says `what` and the last thing seen, then `hint`.
 pub async fn wait_loaded<F, Fut>(
+    conn: &Conn,
     addr: &Addr,
-    password: Option<&str>,
     timeout: Duration,
     what: &str,
     hint: &str,
@@ -97,7 +97,7 @@ where
     let deadline = Instant::now() + timeout;
     loop {
         alive().await?;
-        let last = match loading(addr, password).await {
+        let last = match loading(conn, addr).await {
             Ok(false) => return Ok(()),
             Ok(true) => "still loading".to_string(),
             Err(e) => e.to_string(),
@@ -114,8 +114,12 @@ where
 }
 
 /// Whether the node at `addr` is still loading its data (`INFO persistence`).
-async fn loading(addr: &Addr, password: Option<&str>) -> Result<bool> {
-    let mut con = connect_node(addr, password).await?;
+async fn loading(conn: &Conn, addr: &Addr) -> Result<bool> {
+    let t = Timeouts {
+        connect: Duration::from_secs(2),
+        response: Duration::from_secs(10),
+    };
+    let mut con = conn.node(addr, t).await?;
     let text: String = client::query(&mut con, addr, redis::cmd("INFO").arg("persistence")).await?;
     Ok(client::parse_info(&text).get("loading").map(String::as_str) != Some("0"))
 }

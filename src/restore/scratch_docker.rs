@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::addr::Addr;
 use crate::backup::container::{Files, running_addr, write_tar};
+use crate::conn::Conn;
 use crate::docker::{self, Engine, NewContainer};
 use crate::error::Result;
 use crate::lab::stack::DATA_DIR;
@@ -79,7 +80,7 @@ impl ScratchContainer {
         let alive = || async { running_addr(&s.docker, &s.id, &s.name, why).await.map(drop) };
         let what = format!("the scratch container {} did not finish loading", s.name);
         let hint = format!("image {image}");
-        wait_loaded(&s.addr, None, timeout, &what, &hint, alive).await?;
+        wait_loaded(&Conn::default(), &s.addr, timeout, &what, &hint, alive).await?;
         Ok(s)
     }
 }

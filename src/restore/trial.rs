@@ -127,7 +127,7 @@ pub async fn run(spec: &Spec) -> Result<Observed> {
 /// `SCAN … MATCH pattern` over the whole keyspace: the count, and a uniform reservoir sample
 /// of `n` keys. Never `KEYS`.
 async fn scan(
-    con: &mut redis::aio::MultiplexedConnection,
+    con: &mut crate::conn::Con,
     addr: &Addr,
     pattern: &str,
     n: usize,

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::addr::Addr;
 use crate::client::{self, Timeouts};
+use crate::conn::Conn;
 use crate::error::{Error, Result};
 use crate::sentinel::topology;
 
@@ -43,6 +44,7 @@ impl Health {
 /// each check; an error from it (a member of the cluster exited) ends the wait at once.
 /// `what` names the timeout in the error.
 pub async fn wait(
+    conn: &Conn,
     sentinels: &[Addr],
     master: &str,
     expect: &Expect,
@@ -53,7 +55,7 @@ pub async fn wait(
     let deadline = Instant::now() + timeout;
     loop {
         still_up().await?;
-        let health = check(sentinels, master, expect).await?;
+        let health = check(conn, sentinels, master, expect).await?;
         if health.ok() {
             return Ok(health);
         }
@@ -72,14 +74,22 @@ pub async fn wait(
 ///
 /// Fails only on errors a retry cannot fix (a master name no Sentinel knows); everything
 /// transient (an unreachable Sentinel, a lagging replica) is a problem in the result.
-pub async fn check(sentinels: &[Addr], master: &str, expect: &Expect) -> Result<Health> {
+pub async fn check(
+    conn: &Conn,
+    sentinels: &[Addr],
+    master: &str,
+    expect: &Expect,
+) -> Result<Health> {
     let t = Timeouts::CONTROL;
     let mut problems = Vec::new();
     let mut primaries: Vec<Addr> = Vec::new();
     let mut replicas: Vec<Addr> = Vec::new();
     for s in sentinels {
-        let mut con = match client::connect(s, t).await {
+        let mut con = match conn.sentinel(s, t).await {
             Ok(c) => c,
+            Err(e @ (Error::Auth { .. } | Error::NoPerm { .. } | Error::Tls { .. })) => {
+                return Err(e);
+            }
             Err(e) => {
                 problems.push(format!("sentinel {s} unreachable ({e})"));
                 continue;
@@ -87,7 +97,9 @@ pub async fn check(sentinels: &[Addr], master: &str, expect: &Expect) -> Result<
         };
         let view = match topology::master(&mut con, s, master).await {
             Ok(v) => v,
-            Err(e @ Error::UnknownMaster { .. }) => return Err(e),
+            Err(e @ (Error::UnknownMaster { .. } | Error::Auth { .. } | Error::NoPerm { .. })) => {
+                return Err(e);
+            }
             Err(e) => {
                 problems.push(e.to_string());
                 continue;
@@ -141,7 +153,7 @@ pub async fn check(sentinels: &[Addr], master: &str, expect: &Expect) -> Result<
         }
     };
     if let Some(p) = &primary {
-        check_replication(p, &replicas, expect.max_lag_bytes, &mut problems).await;
+        check_replication(conn, p, &replicas, expect.max_lag_bytes, &mut problems).await?;
     }
     Ok(Health {
         primary,
@@ -153,31 +165,26 @@ pub async fn check(sentinels: &[Addr], master: &str, expect: &Expect) -> Result<
 /// Asks the primary, then each replica, for its offset: a replica at or past the primary's
 /// earlier offset is caught up; otherwise its lag is the difference.
 async fn check_replication(
+    conn: &Conn,
     primary: &Addr,
     replicas: &[Addr],
     max_lag: u64,
     problems: &mut Vec<String>,
-) {
+) -> Result<()> {
     let t = Timeouts::CONTROL;
-    let primary_offset = match client::connect(primary, t).await {
+    let primary_offset = match conn.node(primary, t).await {
         Ok(mut con) => match client::replication(&mut con, primary).await {
             Ok(r) if r.is_master() => r.offset,
             Ok(r) => {
                 problems.push(format!("primary {primary} reports role {}", r.role));
-                return;
+                return Ok(());
             }
-            Err(e) => {
-                problems.push(e.to_string());
-                return;
-            }
+            Err(e) => return fatal(e, problems),
         },
-        Err(e) => {
-            problems.push(e.to_string());
-            return;
-        }
+        Err(e) => return fatal(e, problems),
     };
     for r in replicas {
-        let rep = match client::connect(r, t).await {
+        let rep = match conn.node(r, t).await {
             Ok(mut con) => client::replication(&mut con, r).await,
             Err(e) => Err(e),
         };
@@ -197,7 +204,20 @@ async fn check_replication(
                     problems.push(format!("replica {r} lags {lag} bytes (allowed {max_lag})"));
                 }
             }
-            Err(e) => problems.push(e.to_string()),
+            Err(e) => fatal(e, problems)?,
+        }
+    }
+    Ok(())
+}
+
+/// An authentication, permission or TLS error ends the check (waiting cannot fix it);
+/// anything else is a problem to report and retry.
+fn fatal(e: Error, problems: &mut Vec<String>) -> Result<()> {
+    match e {
+        Error::Auth { .. } | Error::NoPerm { .. } | Error::Tls { .. } => Err(e),
+        e => {
+            problems.push(e.to_string());
+            Ok(())
         }
     }
 }

@@ -19,7 +19,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::addr::Addr;
-use crate::client::{self, Timeouts};
+use crate::client::Timeouts;
+use crate::conn::Conn;
 use crate::sentinel::event::{self, SentinelEvent};
 use crate::sentinel::timeline::{Ingest, SourceId, Timeline};
 
@@ -126,25 +127,28 @@ impl Default for Backoff {
 /// Starts one task per Sentinel. The tasks end when `tx`'s receiver is dropped (or when the
 /// returned set is dropped).
 pub fn spawn(
+    conn: &Conn,
     sentinels: &[Addr],
     backoff: Backoff,
     tx: mpsc::UnboundedSender<MonitorEvent>,
 ) -> JoinSet<()> {
-    spawn_inner(sentinels, None, backoff, tx)
+    spawn_inner(conn, sentinels, None, backoff, tx)
 }
 
 /// Like [`spawn`], and each task also reports its Sentinel's answer about `master`
 /// ([`MonitorEvent::Primary`]) after every subscription.
 pub fn spawn_for(
+    conn: &Conn,
     sentinels: &[Addr],
     master: &str,
     backoff: Backoff,
     tx: mpsc::UnboundedSender<MonitorEvent>,
 ) -> JoinSet<()> {
-    spawn_inner(sentinels, Some(master), backoff, tx)
+    spawn_inner(conn, sentinels, Some(master), backoff, tx)
 }
 
 fn spawn_inner(
+    conn: &Conn,
     sentinels: &[Addr],
     master: Option<&str>,
     backoff: Backoff,
@@ -153,7 +157,14 @@ fn spawn_inner(
     let mut set = JoinSet::new();
     for (source, addr) in sentinels.iter().cloned().enumerate() {
         let master = master.map(str::to_owned);
-        set.spawn(follow(source, addr, master, backoff, tx.clone()));
+        set.spawn(follow(
+            conn.clone(),
+            source,
+            addr,
+            master,
+            backoff,
+            tx.clone(),
+        ));
     }
     set
 }
@@ -162,6 +173,7 @@ fn spawn_inner(
 /// as `Connected` / `Disconnected { reason }` reports; a failed reconnect attempt is reported
 /// again during an outage only when its reason changes (refused → authentication failed).
 async fn follow(
+    conn: Conn,
     source: SourceId,
     addr: Addr,
     master: Option<String>,
@@ -171,7 +183,7 @@ async fn follow(
     let mut delay = backoff.initial;
     let mut reported: Option<String> = None;
     loop {
-        match subscribe(&addr).await {
+        match subscribe(&conn, &addr).await {
             Ok(mut stream) => {
                 delay = backoff.initial;
                 let start = Instant::now();
@@ -182,7 +194,7 @@ async fn follow(
                     return;
                 }
                 let reason = tokio::select! {
-                    r = session(source, &addr, master.as_deref(), backoff, &mut stream, &tx) => r,
+                    r = session(&conn, source, &addr, master.as_deref(), backoff, &mut stream, &tx) => r,
                     _ = tx.closed() => None,
                 };
                 let Some(reason) = reason else { return };
@@ -223,6 +235,7 @@ async fn follow(
 /// One subscription: forwards events until the stream ends (`Some(reason)`) or the receiver
 /// is gone (`None`); meanwhile asks once where `master`'s primary is.
 async fn session(
+    conn: &Conn,
     source: SourceId,
     addr: &Addr,
     master: Option<&str>,
@@ -232,7 +245,7 @@ async fn session(
 ) -> Option<String> {
     let ask = async {
         match master {
-            Some(m) => ask_until_answered(source, addr, m, backoff, tx).await,
+            Some(m) => ask_until_answered(conn, source, addr, m, backoff, tx).await,
             None => std::future::pending().await,
         }
     };
@@ -259,6 +272,7 @@ async fn session(
 /// Asks `addr` where `master`'s primary is until it answers; sends the answer, or an
 /// `Unanswered` report each time the reason changes.
 async fn ask_until_answered(
+    conn: &Conn,
     source: SourceId,
     addr: &Addr,
     master: &str,
@@ -268,7 +282,7 @@ async fn ask_until_answered(
     let mut delay = backoff.initial;
     let mut reported: Option<String> = None;
     loop {
-        match ask_primary(addr, master).await {
+        match ask_primary(conn, addr, master).await {
             Ok((primary, config_epoch)) => {
                 let _ = tx.send(MonitorEvent::Primary {
                     source,
@@ -298,8 +312,9 @@ async fn ask_until_answered(
 }
 
 /// `SENTINEL GET-MASTER-ADDR-BY-NAME` and the `config-epoch` of `SENTINEL MASTER`.
-async fn ask_primary(addr: &Addr, master: &str) -> Result<(Addr, u64), String> {
-    let mut con = client::connect(addr, Timeouts::CONTROL)
+async fn ask_primary(conn: &Conn, addr: &Addr, master: &str) -> Result<(Addr, u64), String> {
+    let mut con = conn
+        .sentinel(addr, Timeouts::CONTROL)
         .await
         .map_err(|e| match e {
             crate::error::Error::Connect { source, .. } => describe(addr, "cannot reach", &source),
@@ -344,16 +359,20 @@ pub fn describe(addr: &Addr, doing: &str, e: &redis::RedisError) -> String {
     format!("{doing} {addr}: {e}")
 }
 
-async fn subscribe(addr: &Addr) -> Result<redis::aio::PubSubStream, String> {
-    let client = redis::Client::open(addr.url()).map_err(|e| e.to_string())?;
+async fn subscribe(conn: &Conn, addr: &Addr) -> Result<redis::aio::PubSubStream, String> {
     let connect = async {
-        let mut ps = client.get_async_pubsub().await?;
-        ps.psubscribe("*").await?;
-        Ok::<_, redis::RedisError>(ps.into_on_message())
+        let mut ps = conn
+            .subscribe(addr, Duration::from_secs(2))
+            .await
+            .map_err(|e| e.to_string())?;
+        ps.psubscribe("*")
+            .await
+            .map_err(|e| describe(addr, "cannot subscribe to", &e))?;
+        Ok::<_, String>(ps.into_on_message())
     };
     match tokio::time::timeout(Duration::from_secs(2), connect).await {
         Ok(Ok(stream)) => Ok(stream),
-        Ok(Err(e)) => Err(describe(addr, "cannot subscribe to", &e)),
+        Ok(Err(e)) => Err(e),
         Err(_) => Err(format!("cannot subscribe to {addr}: timed out")),
     }
 }

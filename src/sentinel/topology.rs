@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 
 use futures_util::future::join_all;
-use redis::aio::MultiplexedConnection;
 
 use crate::addr::Addr;
 use crate::client::{self, Timeouts};
+use crate::conn::{Con, Conn};
 use crate::error::{Error, Result};
 use crate::sentinel::view::{MasterView, PrimaryAnswer, ReplicaView};
 
@@ -24,11 +24,7 @@ fn unknown_master(e: Error, sentinel: &Addr, name: &str) -> Error {
 }
 
 /// `SENTINEL MASTER <name>` on one Sentinel.
-pub async fn master(
-    con: &mut MultiplexedConnection,
-    sentinel: &Addr,
-    name: &str,
-) -> Result<MasterView> {
+pub async fn master(con: &mut Con, sentinel: &Addr, name: &str) -> Result<MasterView> {
     let m: HashMap<String, String> = client::query(
         con,
         sentinel,
@@ -43,11 +39,7 @@ pub async fn master(
 }
 
 /// `SENTINEL REPLICAS <name>` on one Sentinel.
-pub async fn replicas(
-    con: &mut MultiplexedConnection,
-    sentinel: &Addr,
-    name: &str,
-) -> Result<Vec<ReplicaView>> {
+pub async fn replicas(con: &mut Con, sentinel: &Addr, name: &str) -> Result<Vec<ReplicaView>> {
     let list: Vec<HashMap<String, String>> = client::query(
         con,
         sentinel,
@@ -61,7 +53,7 @@ pub async fn replicas(
 /// `SENTINEL CKQUORUM <name>`: `Ok(text)` when the quorum and majority are reachable,
 /// `Err(text)` with Sentinel's explanation when not.
 pub async fn ckquorum(
-    con: &mut MultiplexedConnection,
+    con: &mut Con,
     sentinel: &Addr,
     name: &str,
 ) -> Result<std::result::Result<String, String>> {
@@ -72,7 +64,11 @@ pub async fn ckquorum(
         .await;
     Ok(match reply {
         Ok(text) => Ok(text),
-        Err(e) if e.code().is_some() => {
+        Err(e)
+            if e.code().is_some()
+                && e.code() != Some("NOPERM")
+                && !crate::conn::is_auth_error(&e) =>
+        {
             if e.to_string().contains("No such master") {
                 return Err(Error::UnknownMaster {
                     master: name.to_string(),
@@ -82,17 +78,14 @@ pub async fn ckquorum(
             Err(e.detail().unwrap_or("CKQUORUM failed").to_string())
         }
         Err(source) => {
-            return Err(Error::Command {
-                addr: sentinel.clone(),
-                command: "SENTINEL CKQUORUM".into(),
-                source,
-            });
+            let cmd = redis::cmd("SENTINEL").arg("CKQUORUM").to_owned();
+            return Err(con.error(sentinel, &cmd, source));
         }
     })
 }
 
 /// Whether the Sentinel is in TILT mode (`INFO sentinel` → `sentinel_tilt:1`).
-pub async fn tilt(con: &mut MultiplexedConnection, sentinel: &Addr) -> Result<bool> {
+pub async fn tilt(con: &mut Con, sentinel: &Addr) -> Result<bool> {
     let text: String = client::query(con, sentinel, redis::cmd("INFO").arg("sentinel")).await?;
     Ok(client::parse_info(&text)
         .get("sentinel_tilt")
@@ -101,27 +94,37 @@ pub async fn tilt(con: &mut MultiplexedConnection, sentinel: &Addr) -> Result<bo
 
 /// Asks the Sentinels in order for the master's address, as a Sentinel-aware client does:
 /// the first Sentinel that answers with an address wins; a null reply means "ask the next".
-pub async fn ask_primary(sentinels: &[Addr], name: &str, t: Timeouts) -> Result<Addr> {
+/// When every Sentinel refused the credentials (or a permission), that refusal is the error.
+pub async fn ask_primary(conn: &Conn, sentinels: &[Addr], name: &str, t: Timeouts) -> Result<Addr> {
     let mut last = String::from("no Sentinel given");
     let mut answered = false;
+    let mut refused = None;
     for s in sentinels {
-        let mut con = match client::connect(s, t).await {
-            Ok(c) => c,
-            Err(e) => {
-                last = e.to_string();
-                continue;
-            }
+        let asked = async {
+            let mut con = conn.sentinel(s, t).await?;
+            client::query::<Option<(String, u16)>>(
+                &mut con,
+                s,
+                redis::cmd("SENTINEL")
+                    .arg("GET-MASTER-ADDR-BY-NAME")
+                    .arg(name),
+            )
+            .await
         };
-        let reply: redis::RedisResult<Option<(String, u16)>> = redis::cmd("SENTINEL")
-            .arg("GET-MASTER-ADDR-BY-NAME")
-            .arg(name)
-            .query_async(&mut con)
-            .await;
-        match reply {
+        match asked.await {
             Ok(Some((host, port))) => return Ok(Addr::new(host, port)),
             Ok(None) => answered = true,
-            Err(e) => last = format!("{s}: {e}"),
+            Err(e @ (Error::Auth { .. } | Error::NoPerm { .. } | Error::Tls { .. })) => {
+                last = e.to_string();
+                refused = Some(e);
+            }
+            Err(e) => last = e.to_string(),
         }
+    }
+    if let Some(e) = refused
+        && !answered
+    {
+        return Err(e);
     }
     let list = join(sentinels);
     if answered {
@@ -140,12 +143,13 @@ pub async fn ask_primary(sentinels: &[Addr], name: &str, t: Timeouts) -> Result<
 /// Asks every Sentinel at once for the master's address (no first-answer-wins: a split view
 /// shows), in the order of `sentinels`.
 pub async fn primary_per_sentinel(
+    conn: &Conn,
     sentinels: &[Addr],
     name: &str,
     t: Timeouts,
 ) -> Vec<PrimaryAnswer> {
     join_all(sentinels.iter().map(|s| async move {
-        let mut con = client::connect(s, t).await.map_err(|e| e.to_string())?;
+        let mut con = conn.sentinel(s, t).await.map_err(|e| e.to_string())?;
         let cmd = redis::cmd("SENTINEL")
             .arg("GET-MASTER-ADDR-BY-NAME")
             .arg(name)

@@ -43,6 +43,8 @@ pub struct WatchSpec {
     pub episodes: Option<u32>,
     /// Stop after this long.
     pub duration: Option<Duration>,
+    /// How to connect to the Sentinels (credentials, TLS, hostname map).
+    pub conn: crate::conn::Conn,
 }
 
 /// Watches until the spec's limits, `shutdown`, or a write error on `out`; returns the
@@ -59,6 +61,7 @@ pub async fn run(
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
     let _monitor = monitor::spawn_for(
+        &spec.conn,
         &spec.sentinels,
         &spec.master,
         monitor::Backoff::default(),

@@ -7,15 +7,23 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::addr::Addr;
+use crate::conn::Conn;
 use crate::sentinel::event::Detail;
 use crate::sentinel::monitor::{self, MonitorEvent};
 
 /// Listens for `+switch-master` of `master` on every Sentinel; the receiver holds the newest
 /// announced primary. The listeners stop when the returned set is dropped.
-pub fn spawn(sentinels: &[Addr], master: &str) -> (watch::Receiver<Option<Addr>>, JoinSet<()>) {
+///
+/// The announced address is kept as announced; the connection settings' hostname map
+/// (`--resolve`) applies when a writer connects to it.
+pub fn spawn(
+    conn: &Conn,
+    sentinels: &[Addr],
+    master: &str,
+) -> (watch::Receiver<Option<Addr>>, JoinSet<()>) {
     let (tx, rx) = watch::channel(None);
     let (mtx, mut mrx) = mpsc::unbounded_channel();
-    let mut tasks = monitor::spawn(sentinels, monitor::Backoff::default(), mtx);
+    let mut tasks = monitor::spawn(conn, sentinels, monitor::Backoff::default(), mtx);
     let master = master.to_string();
     tasks.spawn(async move {
         while let Some(report) = mrx.recv().await {

@@ -7,14 +7,14 @@ use super::Plan;
 use super::history::{Ack, Found, History, classify};
 use super::tally::LossTally;
 use crate::addr::Addr;
-use crate::client::{self, Timeouts};
+use crate::client::Timeouts;
 use crate::error::Result;
 
 const BATCH: usize = 1000;
 
 /// Looks every acknowledged and unknown key of `history` up on `primary`.
 pub async fn check(plan: &Plan, history: &History, primary: &Addr) -> Result<LossTally> {
-    let mut con = client::connect(primary, Timeouts::CONTROL).await?;
+    let mut con = plan.conn.node(primary, Timeouts::CONTROL).await?;
     let mut tally = LossTally::default();
     let ttl_ms = plan.config.ttl.as_millis() as u64;
     let acks: Vec<(Ack, &Addr)> = history.acks().collect();
@@ -46,7 +46,7 @@ pub async fn check(plan: &Plan, history: &History, primary: &Addr) -> Result<Los
 }
 
 async fn pttl(
-    con: &mut redis::aio::MultiplexedConnection,
+    con: &mut crate::conn::Con,
     primary: &Addr,
     plan: &Plan,
     seqs: impl Iterator<Item = u32>,
@@ -55,11 +55,8 @@ async fn pttl(
     for seq in seqs {
         pipe.cmd("PTTL").arg(plan.key(seq));
     }
-    pipe.query_async(con)
-        .await
-        .map_err(|source| crate::error::Error::Command {
-            addr: primary.clone(),
-            command: "PTTL (pipelined)".into(),
-            source,
-        })
+    match pipe.query_async(&mut *con).await {
+        Ok(v) => Ok(v),
+        Err(source) => Err(con.error(primary, &redis::cmd("PTTL"), source)),
+    }
 }

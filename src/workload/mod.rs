@@ -31,6 +31,8 @@ pub struct Plan {
     pub sentinels: Vec<Addr>,
     /// Master name.
     pub master: String,
+    /// How to connect (credentials, TLS, hostname map).
+    pub conn: crate::conn::Conn,
     /// Time zero of the history.
     pub epoch: Instant,
 }
@@ -57,7 +59,7 @@ impl Workload {
         let epoch = plan.epoch;
         let (switched, listeners) = match plan.config.follow {
             Follow::SwitchMaster => {
-                let (rx, set) = follow::spawn(&plan.sentinels, &plan.master);
+                let (rx, set) = follow::spawn(&plan.conn, &plan.sentinels, &plan.master);
                 (Some(rx), set)
             }
             Follow::Errors => (None, JoinSet::new()),

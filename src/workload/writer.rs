@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::conn::Con;
 use rand::RngCore;
-use redis::aio::MultiplexedConnection;
 use tokio::sync::{mpsc, watch};
 
 use super::Plan;
@@ -71,7 +71,7 @@ pub async fn run(
         (cfg.rate > 0).then(|| Duration::from_secs_f64(cfg.writers as f64 / cfg.rate as f64));
     let mut seq = idx as u32;
     let mut next_at = Instant::now();
-    let mut con: Option<(Addr, MultiplexedConnection)> = None;
+    let mut con: Option<(Addr, Con)> = None;
     let mut first_ack_pending = false;
     let mut failures: u32 = 0;
     let mut unreported: u64 = 0;
@@ -196,10 +196,7 @@ fn newly_announced(rx: &mut watch::Receiver<Option<Addr>>) -> Option<Addr> {
 
 /// Connects to the primary `announced` by `+switch-master`, or else to the one the Sentinels
 /// name, and confirms its `ROLE` is master (an event alone is never trusted).
-async fn connect_primary(
-    plan: &Plan,
-    announced: Option<Addr>,
-) -> Option<(Addr, MultiplexedConnection)> {
+async fn connect_primary(plan: &Plan, announced: Option<Addr>) -> Option<(Addr, Con)> {
     if let Some(node) = announced
         && let Some(con) = connect_master(plan, &node).await
     {
@@ -209,7 +206,7 @@ async fn connect_primary(
         connect: Duration::from_millis(200),
         response: Duration::from_millis(500),
     };
-    let node = topology::ask_primary(&plan.sentinels, &plan.master, ask)
+    let node = topology::ask_primary(&plan.conn, &plan.sentinels, &plan.master, ask)
         .await
         .ok()?;
     let con = connect_master(plan, &node).await?;
@@ -217,12 +214,12 @@ async fn connect_primary(
 }
 
 /// A connection to `node` if its `ROLE` is master.
-async fn connect_master(plan: &Plan, node: &Addr) -> Option<MultiplexedConnection> {
+async fn connect_master(plan: &Plan, node: &Addr) -> Option<Con> {
     let t = Timeouts {
         connect: plan.config.op_timeout,
         response: plan.config.op_timeout,
     };
-    let mut con = client::connect(node, t).await.ok()?;
+    let mut con = plan.conn.node(node, t).await.ok()?;
     client::is_master(&mut con, node)
         .await
         .ok()

@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 
 use rand::RngCore;
-use redis::aio::MultiplexedConnection;
 use warden::addr::Addr;
 use warden::client::{self, Timeouts};
+use warden::conn::{Con, Conn};
 
 use crate::support::{TestLab, WAIT, wait_until};
 
@@ -16,8 +16,13 @@ const T: Timeouts = Timeouts {
     response: std::time::Duration::from_secs(30),
 };
 
-pub async fn con(addr: &Addr) -> MultiplexedConnection {
-    client::connect(addr, T).await.expect("connect")
+pub async fn con(addr: &Addr) -> Con {
+    con_with(&Conn::default(), addr).await
+}
+
+/// A connection made with `conn` (a secured lab's settings).
+pub async fn con_with(conn: &Conn, addr: &Addr) -> Con {
+    conn.node(addr, T).await.expect("connect")
 }
 
 /// `sessions` keys `session:<i>` (random `value_size`-byte values, TTL 1–3 h) and `others`

@@ -14,7 +14,7 @@ use bollard::query_parameters::{
 };
 use tempfile::TempDir;
 use warden::addr::Addr;
-use warden::client::{self, connect_node};
+use warden::client::{self, Timeouts};
 use warden::lab::SentinelSettings;
 use warden::lab::docker::{self, DockerLab, DockerLabSpec};
 
@@ -182,7 +182,15 @@ impl TestContainer {
     /// back as their decimal text.
     pub async fn cmd(&self, args: &[&str]) -> Option<String> {
         let addr = self.addr().await;
-        let mut con = connect_node(&addr, self.password.as_deref()).await.ok()?;
+        let spec = warden::conn::Spec {
+            password: self
+                .password
+                .as_deref()
+                .map(|p| warden::conn::Source::Value(warden::conn::Secret::new(p))),
+            ..Default::default()
+        };
+        let conn = warden::conn::Conn::build(&spec).ok()?;
+        let mut con = conn.node(&addr, Timeouts::CONTROL).await.ok()?;
         let mut c = redis::cmd(args[0]);
         for a in &args[1..] {
             c.arg(*a);

@@ -288,6 +288,9 @@ impl Warden {
             "WARDEN_MASTER",
             "WARDEN_LOG",
             "WARDEN_REDIS_PASSWORD",
+            "WARDEN_REDIS_USER",
+            "WARDEN_SENTINEL_USER",
+            "WARDEN_SENTINEL_PASSWORD",
         ] {
             cmd.env_remove(var);
         }
