@@ -67,9 +67,9 @@ fn usage_line(rendered: &str) -> String {
 }
 
 /// Sets up logging (and trace export), runs the command on a multi-threaded tokio runtime
-/// with Ctrl-C as the shutdown signal, and returns the process exit code. Errors are printed
-/// as one line on stderr; a closed stdout (`warden … | head -1`) ends the command quietly
-/// with 0.
+/// with SIGINT (Ctrl-C) or SIGTERM as the shutdown signal, flushes the trace exporter, and
+/// returns the process exit code. Errors are printed as one line on stderr; a closed stdout
+/// (`warden … | head -1`) ends the command quietly with 0.
 pub fn run(cli: Cli) -> u8 {
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -79,11 +79,13 @@ pub fn run(cli: Cli) -> u8 {
         }
     };
     let result = rt.block_on(async {
-        let telemetry = crate::telemetry::init(cli.verbose, cli.otlp_endpoint.as_deref())?;
-        let result = dispatch(cli, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await;
+        let otlp = crate::telemetry::otlp::resolve(
+            cli.otlp_endpoint.as_deref(),
+            cli.otlp_protocol,
+            |name| std::env::var(name).ok(),
+        )?;
+        let telemetry = crate::telemetry::init(cli.verbose, cli.log_format, otlp.as_ref())?;
+        let result = dispatch(cli, interrupted()).await;
         telemetry.shutdown().await;
         result
     });
@@ -94,6 +96,25 @@ pub fn run(cli: Cli) -> u8 {
             eprintln!("warden: {e}");
             e.exit_code()
         }
+    }
+}
+
+/// Completes on the first SIGINT or SIGTERM (a service manager's stop). Without a SIGTERM
+/// handler (it cannot be installed), Ctrl-C alone.
+async fn interrupted() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let sigterm = async {
+        match term.as_mut() {
+            Some(t) => {
+                t.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+        _ = sigterm => tracing::info!("SIGTERM: shutting down"),
     }
 }
 
@@ -183,12 +204,19 @@ async fn watch(args: WatchArgs, shutdown: impl Future<Output = ()> + Send) -> Re
             args.master.unwrap_or_else(|| "mymaster".into()),
         )
     };
+    let metrics = crate::metrics::Metrics::new();
+    // Bound before the watch starts: a taken port is an error now, not a silent absence.
+    let _server = match args.listen {
+        Some(addr) => Some(crate::metrics::server::serve(addr, metrics.clone()).await?),
+        None => None,
+    };
     let spec = crate::watch::WatchSpec {
         sentinels,
         master,
         json: args.json,
         episodes: args.episodes,
         duration: args.duration,
+        metrics,
     };
     crate::watch::run(&spec, &mut std::io::stdout(), shutdown).await?;
     Ok(EXIT_MET)
