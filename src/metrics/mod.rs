@@ -292,8 +292,17 @@ impl Metrics {
     }
 
     /// The watch starts following `sentinels` for `master`: each is down until subscribed,
-    /// and not in TILT until it says so.
+    /// and not in TILT until it says so. Every outcome's counter starts at 0, so `increase()` sees the first failover too.
     pub fn watching(&self, master: &str, sentinels: &[Addr]) {
+        for outcome in OUTCOMES {
+            self.inner
+                .failovers
+                .get_or_create(&MasterOutcome {
+                    master: master.into(),
+                    outcome: outcome.into(),
+                })
+                .inc_by(0);
+        }
         for s in sentinels {
             self.set_sentinel_up(master, &s.to_string(), false);
             self.set_tilt(master, &s.to_string(), false);
@@ -512,6 +521,17 @@ impl Metrics {
         text
     }
 }
+
+/// Every value of the `outcome` label.
+pub const OUTCOMES: [&str; 7] = [
+    "failed_over",
+    "timed_out",
+    "aborted",
+    "recovered",
+    "abandoned",
+    "switched",
+    "unfinished",
+];
 
 /// The `outcome` label: one fixed word per [`Outcome`] variant.
 pub fn outcome_label(o: &Outcome) -> &'static str {
