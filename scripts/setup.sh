@@ -9,6 +9,8 @@ command -v redis-cli >/dev/null && command -v redis-benchmark >/dev/null \
 # The docker backend's group partition enters container network namespaces from the host.
 command -v nsenter >/dev/null || need+=(util-linux)
 command -v iptables >/dev/null || need+=(iptables)
+# The real Prometheus server and promtool scrape and lint `watch --listen` (tests/metrics.rs).
+command -v prometheus >/dev/null && command -v promtool >/dev/null || need+=(prometheus)
 if ((${#need[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

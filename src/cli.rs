@@ -1,5 +1,6 @@
 //! The command line (clap derive). Declarations only: no logic lives here.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -7,6 +8,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::addr::Addr;
 use crate::lab::Backend;
+use crate::telemetry::LogFormat;
+use crate::telemetry::otlp::Protocol;
 
 /// Measure and trust Redis Sentinel high availability.
 ///
@@ -29,10 +32,24 @@ pub struct Cli {
     /// More log output on stderr (-v info, -vv debug); WARDEN_LOG overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
-    /// Export traces over OTLP/gRPC to this endpoint, e.g. http://127.0.0.1:4317: one trace
-    /// per failover that watch or drill observes, and warden's own spans (any command).
+    /// Log lines on stderr as text (human) or one JSON object per line (json).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "WARDEN_LOG_FORMAT",
+        default_value = "human"
+    )]
+    pub log_format: LogFormat,
+    /// Export traces over OTLP to this endpoint, e.g. http://127.0.0.1:4317 (gRPC) or
+    /// http://127.0.0.1:4318 (http/protobuf; /v1/traces is appended): one trace per failover
+    /// that watch or drill observes, and warden's own spans (any command).
+    /// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, used as it is, wins.
     #[arg(long, global = true, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
     pub otlp_endpoint: Option<String>,
+    /// The OTLP transport [default: grpc]; OTEL_EXPORTER_OTLP_TRACES_PROTOCOL wins.
+    #[arg(long, global = true, value_enum, env = "OTEL_EXPORTER_OTLP_PROTOCOL")]
+    pub otlp_protocol: Option<Protocol>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -434,9 +451,12 @@ pub struct WatchArgs {
     /// Stop after this many failover episodes have ended.
     #[arg(long)]
     pub episodes: Option<u32>,
-    /// Stop after this long (default: until Ctrl-C).
+    /// Stop after this long (default: until SIGINT or SIGTERM).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,
+    /// Serve /metrics (Prometheus), /healthz and /readyz on this address, e.g. 0.0.0.0:9121.
+    #[arg(long, env = "WARDEN_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub conn: ConnArgs,

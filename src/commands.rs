@@ -71,9 +71,9 @@ fn usage_line(rendered: &str) -> String {
 }
 
 /// Sets up logging (and trace export), runs the command on a multi-threaded tokio runtime
-/// with Ctrl-C as the shutdown signal, and returns the process exit code. Errors are printed
-/// as one line on stderr; a closed stdout (`warden … | head -1`) ends the command quietly
-/// with 0.
+/// with SIGINT (Ctrl-C) or SIGTERM as the shutdown signal, flushes the trace exporter, and
+/// returns the process exit code. Errors are printed as one line on stderr; a closed stdout
+/// (`warden … | head -1`) ends the command quietly with 0.
 pub fn run(cli: Cli) -> u8 {
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -86,7 +86,12 @@ pub fn run(cli: Cli) -> u8 {
         let signals = crate::shutdown::listen().map_err(|e| Error::Internal {
             what: format!("cannot install the signal handlers: {e}"),
         })?;
-        let telemetry = crate::telemetry::init(cli.verbose, cli.otlp_endpoint.as_deref())?;
+        let otlp = crate::telemetry::otlp::resolve(
+            cli.otlp_endpoint.as_deref(),
+            cli.otlp_protocol,
+            |name| std::env::var(name).ok(),
+        )?;
+        let telemetry = crate::telemetry::init(cli.verbose, cli.log_format, otlp.as_ref())?;
         let result = dispatch(cli, signals).await;
         telemetry.shutdown().await;
         result
@@ -249,6 +254,12 @@ async fn watch(args: WatchArgs, shutdown: impl Future<Output = ()> + Send) -> Re
             given,
         )
     };
+    let metrics = crate::metrics::Metrics::new();
+    // Bound before the watch starts: a taken port is an error now, not a silent absence.
+    let _server = match args.listen {
+        Some(addr) => Some(crate::metrics::server::serve(addr, metrics.clone()).await?),
+        None => None,
+    };
     let spec = crate::watch::WatchSpec {
         sentinels,
         master,
@@ -256,6 +267,7 @@ async fn watch(args: WatchArgs, shutdown: impl Future<Output = ()> + Send) -> Re
         episodes: args.episodes,
         duration: args.duration,
         conn: Conn::build(&spec)?,
+        metrics,
     };
     crate::watch::run(&spec, &mut std::io::stdout(), shutdown).await?;
     Ok(EXIT_MET)

@@ -20,6 +20,8 @@
 //!   node or proves it restores in a scratch server.
 //! - [`docker`] is the one edge to the Docker engine (lab, container faults, backup and
 //!   restore in containers all go through it).
+//! - [`metrics`] holds the Prometheus registry every part feeds and serves it with
+//!   `/healthz` and `/readyz`; [`telemetry`] sets up logs and the OTLP trace exporter.
 //! - [`bench`] times warden against the tools it is compared with.
 //! - Leaves: [`addr`], [`error`], [`util`] (clock, blocking work), [`client`] (connections),
 //!   [`server`] (which family and version a node runs; pure).
@@ -42,6 +44,7 @@ pub mod error;
 pub mod fault;
 pub mod journal;
 pub mod lab;
+pub mod metrics;
 pub mod rdb;
 pub mod restore;
 pub mod sentinel;

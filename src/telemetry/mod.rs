@@ -1,45 +1,67 @@
-//! Logging and traces: a `tracing` subscriber writing to stderr (filtered by `WARDEN_LOG` or
-//! `-v`) and, given an OTLP endpoint, an OpenTelemetry exporter that ships warden's spans and
-//! every failover as a trace ([`failover`]).
+//! Logging and traces: a `tracing` subscriber writing to stderr as text or JSON lines
+//! (filtered by `WARDEN_LOG` or `-v`) and, given an OTLP endpoint, an OpenTelemetry exporter
+//! ([`otlp`], gRPC or HTTP/protobuf) that ships warden's spans and every failover as a trace
+//! ([`failover`]).
 
 pub mod failover;
+pub mod otlp;
 
 use std::time::Duration;
 
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_otlp::WithExportConfig;
-use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The service name warden's spans carry.
 pub const SERVICE: &str = "warden";
+
+/// How log lines on stderr look.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One line of text per event.
+    #[default]
+    Human,
+    /// One JSON object per event (`timestamp`, `level`, `fields.message`, the event's fields,
+    /// `target`, and the spans it happened in), for a log collector.
+    Json,
+}
+
+/// How long exporting what is still queued may take at exit (a collector that does not
+/// answer must not hold up a shutdown).
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The installed telemetry; [`Telemetry::shutdown`] flushes what is still queued.
 pub struct Telemetry {
     provider: Option<SdkTracerProvider>,
 }
 
-/// Installs the global subscriber, and the OTLP/gRPC exporter when `otlp` names an endpoint
-/// (e.g. `http://127.0.0.1:4317`). Must run inside a tokio runtime (the exporter's client is
-/// built on it). `verbose` raises the default log level (0 = warn, 1 = info, 2+ = debug);
-/// `WARDEN_LOG` (an `EnvFilter` directive) overrides it.
-pub fn init(verbose: u8, otlp: Option<&str>) -> Result<Telemetry> {
+/// Installs the global subscriber in `format`, and the OTLP exporter when `otlp` is given
+/// (see [`otlp::resolve`]). Must run inside a tokio runtime (the gRPC client is built on it).
+/// `verbose` raises the default log level (0 = warn, 1 = info, 2+ = debug); `WARDEN_LOG`
+/// (an `EnvFilter` directive) overrides it.
+pub fn init(verbose: u8, format: LogFormat, otlp: Option<&otlp::Otlp>) -> Result<Telemetry> {
     let default = match verbose {
         0 => "warn",
         1 => "info",
         _ => "debug",
     };
     let filter = EnvFilter::try_from_env("WARDEN_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let fmt = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_filter(filter);
-    let provider = otlp.map(provider).transpose()?;
+    let fmt = match format {
+        LogFormat::Human => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+            .boxed(),
+    }
+    .with_filter(filter);
+    let provider = otlp.map(otlp::provider).transpose()?;
     // Spans go out at info whatever the terminal's log level is.
     let otel = provider.as_ref().map(|p| {
         tracing_opentelemetry::layer()
@@ -56,25 +78,13 @@ pub fn init(verbose: u8, otlp: Option<&str>) -> Result<Telemetry> {
     Ok(Telemetry { provider })
 }
 
-fn provider(endpoint: &str) -> Result<SdkTracerProvider> {
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_tonic()
-        .with_endpoint(endpoint)
-        .with_timeout(Duration::from_secs(5))
-        .build()
-        .map_err(|e| Error::Usage(format!("OTLP endpoint {endpoint}: {e}")))?;
-    Ok(SdkTracerProvider::builder()
-        .with_batch_exporter(exporter)
-        .with_resource(Resource::builder().with_service_name(SERVICE).build())
-        .build())
-}
-
 impl Telemetry {
-    /// Exports every span still queued and stops the exporter. The SDK's shutdown blocks, so
-    /// it runs off the async workers.
+    /// Exports every span still queued (for at most [`FLUSH_TIMEOUT`]) and stops the
+    /// exporter. The SDK's shutdown blocks, so it runs off the async workers.
     pub async fn shutdown(self) {
         if let Some(p) = self.provider {
-            let done = tokio::task::spawn_blocking(move || p.shutdown()).await;
+            let done =
+                tokio::task::spawn_blocking(move || p.shutdown_with_timeout(FLUSH_TIMEOUT)).await;
             if let Ok(Err(e)) = done {
                 tracing::warn!("exporting traces at exit failed: {e}");
             }

@@ -45,6 +45,8 @@ pub struct WatchSpec {
     pub duration: Option<Duration>,
     /// How to connect to the Sentinels (credentials, TLS, hostname map).
     pub conn: crate::conn::Conn,
+    /// The metrics the watch feeds (Sentinels up, TILT, primary, failovers, liveness).
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// Watches until the spec's limits, `shutdown`, or a write error on `out`; returns the
@@ -74,8 +76,11 @@ pub async fn run(
     let mut down_since: Vec<Option<Instant>> = vec![None; spec.sentinels.len()];
     let mut tick = tokio::time::interval(TICK);
     tokio::pin!(shutdown);
+    let metrics = &spec.metrics;
+    metrics.watching(&spec.master, &spec.sentinels);
 
     loop {
+        metrics.heartbeat(Instant::now());
         let report = tokio::select! {
             r = rx.recv() => r,
             _ = &mut shutdown => None,
@@ -89,6 +94,11 @@ pub async fn run(
             }
         };
         let Some(report) = report else { break };
+        let gap = match &report {
+            MonitorEvent::Connected { source, at } => down_since[*source].map(|from| *at - from),
+            _ => None,
+        };
+        metrics.report(&spec.master, &spec.sentinels, &report, gap);
         let mut closed = Vec::new();
         match &report {
             MonitorEvent::Connected { source, at } => {
@@ -134,8 +144,13 @@ pub async fn run(
                 return Ok(ended);
             }
         }
+        if let Some(addr) = episodes.primary().0 {
+            metrics.set_primary(&spec.master, &addr.to_string());
+        }
     }
-    // A transition whose end was not seen yet is recorded, not lost.
+    // Stopped (limit, SIGTERM/SIGINT): a transition whose end was not seen yet is recorded,
+    // not lost.
+    metrics.stopped();
     let last = episodes.finish(&timeline);
     record(&mut w, spec, last, &mut ended)?;
     Ok(ended)
@@ -150,6 +165,7 @@ fn record<W: Write>(
 ) -> Result<bool> {
     let Some(f) = f else { return Ok(false) };
     w.failover(&f)?;
+    spec.metrics.record(&f);
     crate::telemetry::failover::export(&f);
     ended.push(f);
     Ok(spec.episodes.is_some_and(|n| ended.len() >= n as usize))

@@ -1,0 +1,556 @@
+//! Prometheus metrics: the one registry of warden's counters, gauges and histograms, a typed
+//! setter per metric on a cheap-to-clone [`Metrics`] handle, and the liveness and readiness
+//! that `/healthz` and `/readyz` report ([`server`] serves them).
+//!
+//! Labels are bounded: master, sentinel, replica and primary addresses, phase, outcome,
+//! severity, kind — never a key. Counters are registered without `_total` (the encoder adds
+//! it); durations are `_seconds`. Time enters as an argument ([`Metrics::heartbeat`],
+//! [`Metrics::encode`]), so the handle is tested without a clock.
+
+pub mod server;
+mod watch;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime};
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+use crate::addr::Addr;
+use crate::watch::episode::{Failover, Outcome};
+
+/// Upper bounds of the phase histogram's buckets, seconds: a phase of a failover lasts from
+/// a tenth of a second (a manual failover's steps) to a minute (a slow reconfiguration).
+pub const PHASE_BUCKETS: [f64; 11] = [0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 60.0];
+
+/// `/healthz` turns 503 when the watch loop has not turned for this long (it turns at least
+/// once a second).
+pub const STALL: Duration = Duration::from_secs(10);
+
+/// A gauge holding a float.
+type GaugeF = Gauge<f64, AtomicU64>;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MasterL {
+    master: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MasterOutcome {
+    master: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MasterPhase {
+    master: String,
+    phase: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MasterSentinel {
+    master: String,
+    sentinel: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MasterAddr {
+    master: String,
+    addr: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MasterReplica {
+    master: String,
+    replica: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MasterKind {
+    master: String,
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SeverityL {
+    severity: String,
+}
+
+fn master(m: &str) -> MasterL {
+    MasterL { master: m.into() }
+}
+
+fn phase_histogram() -> Histogram {
+    Histogram::new(PHASE_BUCKETS)
+}
+
+/// The handle every part of warden feeds; clones share one registry.
+#[derive(Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry: Registry,
+    failovers: Family<MasterOutcome, Counter>,
+    phase_seconds: Family<MasterPhase, Histogram, fn() -> Histogram>,
+    last_failover: Family<MasterL, GaugeF>,
+    since_last_failover: Family<MasterL, GaugeF>,
+    sentinels_reachable: Family<MasterL, Gauge>,
+    sentinel_up: Family<MasterSentinel, Gauge>,
+    quorum_ok: Family<MasterL, Gauge>,
+    tilt: Family<MasterSentinel, Gauge>,
+    primary_info: Family<MasterAddr, Gauge>,
+    replica_lag: Family<MasterReplica, Gauge>,
+    exposure_writes: Family<MasterL, Gauge>,
+    exposure_seconds: Family<MasterL, GaugeF>,
+    hazards: Family<MasterKind, Counter>,
+    doctor_findings: Family<SeverityL, Gauge>,
+    backup_age: Family<MasterL, GaugeF>,
+    backup_last_status: Family<MasterL, Gauge>,
+    state: Mutex<State>,
+}
+
+/// What the gauges alone cannot answer: who is up, which primary is current, when the loop
+/// last turned.
+#[derive(Default)]
+struct State {
+    /// (master, sentinel) → subscribed.
+    up: BTreeMap<(String, String), bool>,
+    /// master → current primary.
+    primary: BTreeMap<String, String>,
+    /// master → wall-clock end of its last failover.
+    last_failover: BTreeMap<String, SystemTime>,
+    /// When the watch loop last turned; `None` before it started.
+    heartbeat: Option<Instant>,
+    /// The loop has ended (shutting down).
+    stopped: bool,
+}
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Whether `/readyz` says ready, and if not, why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Readiness {
+    /// At least one Sentinel is subscribed and the primary of a watched master is known.
+    Ready,
+    /// Not yet (or no longer); the reason is for a human.
+    NotReady(&'static str),
+}
+
+impl Metrics {
+    /// A fresh registry with every metric registered (families start empty).
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let failovers = Family::<MasterOutcome, Counter>::default();
+        let phase_seconds =
+            Family::<MasterPhase, Histogram, fn() -> Histogram>::new_with_constructor(
+                phase_histogram,
+            );
+        let last_failover = Family::<MasterL, GaugeF>::default();
+        let since_last_failover = Family::<MasterL, GaugeF>::default();
+        let sentinels_reachable = Family::<MasterL, Gauge>::default();
+        let sentinel_up = Family::<MasterSentinel, Gauge>::default();
+        let quorum_ok = Family::<MasterL, Gauge>::default();
+        let tilt = Family::<MasterSentinel, Gauge>::default();
+        let primary_info = Family::<MasterAddr, Gauge>::default();
+        let replica_lag = Family::<MasterReplica, Gauge>::default();
+        let exposure_writes = Family::<MasterL, Gauge>::default();
+        let exposure_seconds = Family::<MasterL, GaugeF>::default();
+        let hazards = Family::<MasterKind, Counter>::default();
+        let doctor_findings = Family::<SeverityL, Gauge>::default();
+        let backup_age = Family::<MasterL, GaugeF>::default();
+        let backup_last_status = Family::<MasterL, Gauge>::default();
+        let r = &mut registry;
+        r.register(
+            "warden_failovers",
+            "Failover episodes recorded, by how they ended",
+            failovers.clone(),
+        );
+        r.register(
+            "warden_failover_phase_seconds",
+            "How long each phase of a recorded failover lasted (until the next phase)",
+            phase_seconds.clone(),
+        );
+        r.register(
+            "warden_last_failover_timestamp_seconds",
+            "Unix time the last recorded failover ended",
+            last_failover.clone(),
+        );
+        r.register(
+            "warden_seconds_since_last_failover",
+            "Seconds from the end of the last recorded failover to this scrape",
+            since_last_failover.clone(),
+        );
+        r.register(
+            "warden_sentinels_reachable",
+            "Sentinels warden is subscribed to",
+            sentinels_reachable.clone(),
+        );
+        r.register(
+            "warden_sentinel_up",
+            "1 while warden is subscribed to this Sentinel",
+            sentinel_up.clone(),
+        );
+        r.register(
+            "warden_quorum_ok",
+            "1 while enough Sentinels agree to authorize a failover",
+            quorum_ok.clone(),
+        );
+        r.register(
+            "warden_tilt",
+            "1 while this Sentinel is in TILT mode",
+            tilt.clone(),
+        );
+        r.register(
+            "warden_primary_info",
+            "1 for the current primary of the master",
+            primary_info.clone(),
+        );
+        r.register(
+            "warden_replica_lag_bytes",
+            "Replication offset of the primary minus the replica's",
+            replica_lag.clone(),
+        );
+        r.register(
+            "warden_exposure_writes",
+            "Acknowledged writes a failover now could lose",
+            exposure_writes.clone(),
+        );
+        r.register(
+            "warden_exposure_seconds",
+            "Seconds of acknowledged writes a failover now could lose",
+            exposure_seconds.clone(),
+        );
+        r.register(
+            "warden_hazards",
+            "Hazards detected, by kind",
+            hazards.clone(),
+        );
+        r.register(
+            "warden_doctor_findings",
+            "Findings of the last warden doctor run, by severity",
+            doctor_findings.clone(),
+        );
+        r.register(
+            "warden_backup_age_seconds",
+            "Age of the newest verified backup",
+            backup_age.clone(),
+        );
+        r.register(
+            "warden_backup_last_status",
+            "1 if the last scheduled backup succeeded, 0 if it failed",
+            backup_last_status.clone(),
+        );
+        Metrics {
+            inner: Arc::new(Inner {
+                registry,
+                failovers,
+                phase_seconds,
+                last_failover,
+                since_last_failover,
+                sentinels_reachable,
+                sentinel_up,
+                quorum_ok,
+                tilt,
+                primary_info,
+                replica_lag,
+                exposure_writes,
+                exposure_seconds,
+                hazards,
+                doctor_findings,
+                backup_age,
+                backup_last_status,
+                state: Mutex::new(State::default()),
+            }),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves plain data behind: still usable.
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The watch starts following `sentinels` for `master`: each is down until subscribed,
+    /// and not in TILT until it says so. Every outcome's counter starts at 0, so `increase()` sees the first failover too.
+    pub fn watching(&self, master: &str, sentinels: &[Addr]) {
+        for outcome in OUTCOMES {
+            self.inner
+                .failovers
+                .get_or_create(&MasterOutcome {
+                    master: master.into(),
+                    outcome: outcome.into(),
+                })
+                .inc_by(0);
+        }
+        for s in sentinels {
+            self.set_sentinel_up(master, &s.to_string(), false);
+            self.set_tilt(master, &s.to_string(), false);
+        }
+    }
+
+    /// A failover episode was recorded: counts it by outcome, observes its phases, and
+    /// stamps its end as the last failover.
+    pub fn failover(&self, f: &Failover) {
+        let i = &self.inner;
+        i.failovers
+            .get_or_create(&MasterOutcome {
+                master: f.master.clone(),
+                outcome: outcome_label(&f.outcome).into(),
+            })
+            .inc();
+        for (phase, from, to) in f.intervals() {
+            i.phase_seconds
+                .get_or_create(&MasterPhase {
+                    master: f.master.clone(),
+                    phase: phase.into(),
+                })
+                .observe((to - from) / 1000.0);
+        }
+        let end = f.started + Duration::from_secs_f64(f.duration_ms.max(0.0) / 1000.0);
+        i.last_failover
+            .get_or_create(&master(&f.master))
+            .set(unix_seconds(end));
+        self.state().last_failover.insert(f.master.clone(), end);
+        if let Some(new) = &f.new {
+            self.set_primary(&f.master, &new.to_string());
+        }
+    }
+
+    /// Whether warden is subscribed to `sentinel`; `warden_sentinels_reachable` follows.
+    pub fn set_sentinel_up(&self, master: &str, sentinel: &str, up: bool) {
+        let i = &self.inner;
+        i.sentinel_up
+            .get_or_create(&MasterSentinel {
+                master: master.into(),
+                sentinel: sentinel.into(),
+            })
+            .set(up.into());
+        let mut st = self.state();
+        st.up.insert((master.into(), sentinel.into()), up);
+        let reachable = st
+            .up
+            .iter()
+            .filter(|((m, _), u)| m == master && **u)
+            .count();
+        i.sentinels_reachable
+            .get_or_create(&self::master(master))
+            .set(reachable as i64);
+    }
+
+    /// Whether `sentinel` is in TILT mode.
+    pub fn set_tilt(&self, master: &str, sentinel: &str, tilt: bool) {
+        self.inner
+            .tilt
+            .get_or_create(&MasterSentinel {
+                master: master.into(),
+                sentinel: sentinel.into(),
+            })
+            .set(tilt.into());
+    }
+
+    /// `addr` is the current primary of `master`; the previous primary's series is removed.
+    pub fn set_primary(&self, master: &str, addr: &str) {
+        let mut st = self.state();
+        if st.primary.get(master).is_some_and(|a| a == addr) {
+            return;
+        }
+        if let Some(old) = st.primary.insert(master.into(), addr.into()) {
+            self.inner.primary_info.remove(&MasterAddr {
+                master: master.into(),
+                addr: old,
+            });
+        }
+        self.inner
+            .primary_info
+            .get_or_create(&MasterAddr {
+                master: master.into(),
+                addr: addr.into(),
+            })
+            .set(1);
+    }
+
+    /// Whether enough Sentinels are reachable and agree to authorize a failover (`CKQUORUM`).
+    pub fn set_quorum_ok(&self, master: &str, ok: bool) {
+        self.inner
+            .quorum_ok
+            .get_or_create(&self::master(master))
+            .set(ok.into());
+    }
+
+    /// A replica's lag behind the primary, bytes of replication offset.
+    pub fn set_replica_lag_bytes(&self, master: &str, replica: &str, bytes: i64) {
+        self.inner
+            .replica_lag
+            .get_or_create(&MasterReplica {
+                master: master.into(),
+                replica: replica.into(),
+            })
+            .set(bytes);
+    }
+
+    /// A replica is gone from the topology: its lag series is removed.
+    pub fn remove_replica(&self, master: &str, replica: &str) {
+        self.inner.replica_lag.remove(&MasterReplica {
+            master: master.into(),
+            replica: replica.into(),
+        });
+    }
+
+    /// How much a failover now could lose: acknowledged writes and their span in seconds.
+    pub fn set_exposure(&self, master: &str, writes: i64, seconds: f64) {
+        let i = &self.inner;
+        i.exposure_writes
+            .get_or_create(&self::master(master))
+            .set(writes);
+        i.exposure_seconds
+            .get_or_create(&self::master(master))
+            .set(seconds);
+    }
+
+    /// A hazard of `kind` (a short fixed word, e.g. `no_quorum`) was detected.
+    pub fn hazard(&self, master: &str, kind: &str) {
+        self.inner
+            .hazards
+            .get_or_create(&MasterKind {
+                master: master.into(),
+                kind: kind.into(),
+            })
+            .inc();
+    }
+
+    /// The last `warden doctor` run found `count` findings of `severity`.
+    pub fn set_doctor_findings(&self, severity: &str, count: i64) {
+        self.inner
+            .doctor_findings
+            .get_or_create(&SeverityL {
+                severity: severity.into(),
+            })
+            .set(count);
+    }
+
+    /// Age of the newest verified backup of `master`.
+    pub fn set_backup_age(&self, master: &str, age: Duration) {
+        self.inner
+            .backup_age
+            .get_or_create(&self::master(master))
+            .set(age.as_secs_f64());
+    }
+
+    /// Whether the last scheduled backup of `master` succeeded.
+    pub fn set_backup_last_status(&self, master: &str, ok: bool) {
+        self.inner
+            .backup_last_status
+            .get_or_create(&self::master(master))
+            .set(ok.into());
+    }
+
+    /// The watch loop turned at `now`.
+    pub fn heartbeat(&self, now: Instant) {
+        self.state().heartbeat = Some(now);
+    }
+
+    /// The watch loop has ended: `/healthz` and `/readyz` say so from now on.
+    pub fn stopped(&self) {
+        self.state().stopped = true;
+    }
+
+    /// `/healthz`: the loop runs and turned within [`STALL`] of `now`.
+    pub fn healthy(&self, now: Instant) -> bool {
+        let st = self.state();
+        !st.stopped
+            && st
+                .heartbeat
+                .is_some_and(|h| now.saturating_duration_since(h) < STALL)
+    }
+
+    /// `/readyz`: some Sentinel is subscribed and the primary is known.
+    pub fn readiness(&self) -> Readiness {
+        let st = self.state();
+        if st.stopped {
+            return Readiness::NotReady("shutting down");
+        }
+        let up: Vec<&String> = st
+            .up
+            .iter()
+            .filter(|(_, u)| **u)
+            .map(|((m, _), _)| m)
+            .collect();
+        if up.is_empty() {
+            return Readiness::NotReady("no Sentinel subscribed");
+        }
+        if !up.iter().any(|m| st.primary.contains_key(*m)) {
+            return Readiness::NotReady("the primary is not known yet");
+        }
+        Readiness::Ready
+    }
+
+    /// The Prometheus text exposition (format 0.0.4) as of `now`.
+    pub fn encode(&self, now: SystemTime) -> String {
+        for (m, end) in &self.state().last_failover {
+            let since = now.duration_since(*end).unwrap_or_default();
+            self.inner
+                .since_last_failover
+                .get_or_create(&master(m))
+                .set(since.as_secs_f64());
+        }
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ =
+            prometheus_client::encoding::prometheus_text::encode(&mut text, &self.inner.registry);
+        text
+    }
+}
+
+/// Every value of the `outcome` label.
+pub const OUTCOMES: [&str; 7] = [
+    "failed_over",
+    "timed_out",
+    "aborted",
+    "recovered",
+    "abandoned",
+    "switched",
+    "unfinished",
+];
+
+/// The `outcome` label: one fixed word per [`Outcome`] variant.
+pub fn outcome_label(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::FailedOver => "failed_over",
+        Outcome::TimedOut => "timed_out",
+        Outcome::Aborted(_) => "aborted",
+        Outcome::Recovered => "recovered",
+        Outcome::Abandoned(_) => "abandoned",
+        Outcome::Switched => "switched",
+        Outcome::Unfinished => "unfinished",
+    }
+}
+
+fn unix_seconds(t: SystemTime) -> f64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
+}
+
+#[cfg(test)]
+mod tests;

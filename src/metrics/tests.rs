@@ -1,0 +1,165 @@
+use std::time::{Duration, Instant, SystemTime};
+
+use super::*;
+use crate::watch::episode::Observed;
+
+fn failover(started_s: u64) -> Failover {
+    Failover {
+        master: "mymaster".into(),
+        outcome: Outcome::FailedOver,
+        old: Some(Addr::new("127.0.0.1", 7001)),
+        new: Some(Addr::new("127.0.0.1", 7002)),
+        observed: Observed::Live,
+        epoch: Some(3),
+        phases_ms: vec![
+            ("try_failover", Some(0.0)),
+            ("promoted_slave", Some(150.0)),
+            ("switch_master", Some(1_400.0)),
+            ("failover_end", None),
+        ],
+        switch_reports: 3,
+        switch_spread_ms: Some(2.0),
+        duration_ms: 2_000.0,
+        started: SystemTime::UNIX_EPOCH + Duration::from_secs(started_s),
+    }
+}
+
+/// The value of the sample `series` (name and labels as printed) in `text`.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[test]
+fn a_failover_counts_observes_its_phases_and_stamps_its_end() {
+    let m = Metrics::new();
+    m.failover(&failover(1_000));
+    let text = m.encode(SystemTime::UNIX_EPOCH + Duration::from_secs(1_012));
+    let counted = r#"warden_failovers_total{master="mymaster",outcome="failed_over"}"#;
+    assert_eq!(sample(&text, counted), Some(1.0), "{text}");
+    // try_failover lasted 0.15 s, promoted_slave 1.25 s, switch_master 0.6 s (to the end).
+    let phase = |p: &str, le: &str| {
+        sample(
+            &text,
+            &format!(
+                r#"warden_failover_phase_seconds_bucket{{master="mymaster",phase="{p}",le="{le}"}}"#
+            ),
+        )
+    };
+    assert_eq!(phase("try_failover", "0.1"), Some(0.0), "{text}");
+    assert_eq!(phase("try_failover", "0.25"), Some(1.0), "{text}");
+    assert_eq!(phase("promoted_slave", "1"), Some(0.0), "{text}");
+    assert_eq!(phase("promoted_slave", "2"), Some(1.0), "{text}");
+    assert_eq!(phase("switch_master", "1"), Some(1.0), "{text}");
+    assert!(!text.contains("failover_end"), "{text}");
+    let last = r#"warden_last_failover_timestamp_seconds{master="mymaster"}"#;
+    assert_eq!(sample(&text, last), Some(1_002.0), "{text}");
+    let since = r#"warden_seconds_since_last_failover{master="mymaster"}"#;
+    assert_eq!(sample(&text, since), Some(10.0), "{text}");
+    let primary = r#"warden_primary_info{master="mymaster",addr="127.0.0.1:7002"}"#;
+    assert_eq!(sample(&text, primary), Some(1.0), "{text}");
+}
+
+#[test]
+fn a_new_primary_replaces_the_old_series() {
+    let m = Metrics::new();
+    m.set_primary("mymaster", "127.0.0.1:7001");
+    m.set_primary("mymaster", "127.0.0.1:7001");
+    m.set_primary("mymaster", "127.0.0.1:7002");
+    let text = m.encode(SystemTime::now());
+    let series: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("warden_primary_info{"))
+        .collect();
+    assert_eq!(
+        series,
+        [r#"warden_primary_info{master="mymaster",addr="127.0.0.1:7002"} 1"#]
+    );
+}
+
+#[test]
+fn ready_once_a_sentinel_is_subscribed_and_the_primary_known() {
+    let m = Metrics::new();
+    let s: Vec<Addr> = (0..3).map(|i| Addr::new("127.0.0.1", 26379 + i)).collect();
+    m.watching("mymaster", &s);
+    assert_eq!(m.readiness(), Readiness::NotReady("no Sentinel subscribed"));
+    m.set_sentinel_up("mymaster", &s[1].to_string(), true);
+    assert_eq!(
+        m.readiness(),
+        Readiness::NotReady("the primary is not known yet")
+    );
+    m.set_primary("mymaster", "127.0.0.1:7001");
+    assert_eq!(m.readiness(), Readiness::Ready);
+    let text = m.encode(SystemTime::now());
+    assert_eq!(
+        sample(&text, r#"warden_sentinels_reachable{master="mymaster"}"#),
+        Some(1.0),
+        "{text}"
+    );
+    // Counters exist from the start, so the first failover is an increase.
+    let aborted = r#"warden_failovers_total{master="mymaster",outcome="aborted"}"#;
+    assert_eq!(sample(&text, aborted), Some(0.0), "{text}");
+    m.set_sentinel_up("mymaster", &s[1].to_string(), false);
+    assert_eq!(m.readiness(), Readiness::NotReady("no Sentinel subscribed"));
+    m.set_sentinel_up("mymaster", &s[0].to_string(), true);
+    m.stopped();
+    assert_eq!(m.readiness(), Readiness::NotReady("shutting down"));
+}
+
+#[test]
+fn healthy_while_the_loop_turns() {
+    let m = Metrics::new();
+    let t0 = Instant::now();
+    assert!(!m.healthy(t0));
+    m.heartbeat(t0);
+    assert!(m.healthy(t0 + Duration::from_secs(1)));
+    assert!(!m.healthy(t0 + STALL));
+    m.heartbeat(t0 + STALL);
+    m.stopped();
+    assert!(!m.healthy(t0 + STALL));
+}
+
+#[test]
+fn the_setters_for_hazards_doctor_and_backups_reach_the_text() {
+    let m = Metrics::new();
+    m.set_quorum_ok("mymaster", false);
+    m.set_replica_lag_bytes("mymaster", "127.0.0.1:7002", 1234);
+    m.set_replica_lag_bytes("mymaster", "127.0.0.1:7003", 5);
+    m.remove_replica("mymaster", "127.0.0.1:7003");
+    m.set_exposure("mymaster", 17, 0.5);
+    m.hazard("mymaster", "no_quorum");
+    m.hazard("mymaster", "no_quorum");
+    m.set_doctor_findings("warning", 2);
+    m.set_backup_age("mymaster", Duration::from_secs(90));
+    m.set_backup_last_status("mymaster", true);
+    m.set_tilt("mymaster", "127.0.0.1:26379", true);
+    let text = m.encode(SystemTime::now());
+    for (series, value) in [
+        (r#"warden_quorum_ok{master="mymaster"}"#, 0.0),
+        (
+            r#"warden_replica_lag_bytes{master="mymaster",replica="127.0.0.1:7002"}"#,
+            1234.0,
+        ),
+        (r#"warden_exposure_writes{master="mymaster"}"#, 17.0),
+        (r#"warden_exposure_seconds{master="mymaster"}"#, 0.5),
+        (
+            r#"warden_hazards_total{master="mymaster",kind="no_quorum"}"#,
+            2.0,
+        ),
+        (r#"warden_doctor_findings{severity="warning"}"#, 2.0),
+        (r#"warden_backup_age_seconds{master="mymaster"}"#, 90.0),
+        (r#"warden_backup_last_status{master="mymaster"}"#, 1.0),
+        (
+            r#"warden_tilt{master="mymaster",sentinel="127.0.0.1:26379"}"#,
+            1.0,
+        ),
+    ] {
+        assert_eq!(sample(&text, series), Some(value), "{series} in {text}");
+    }
+    assert!(!text.contains("7003"), "{text}");
+    // Counters are described with their _total name.
+    assert!(
+        text.contains("# TYPE warden_hazards_total counter"),
+        "{text}"
+    );
+}

@@ -1,0 +1,372 @@
+//! For tests/metrics.rs: bounded polls, a bare HTTP/1.0 GET, a running `warden watch` with
+//! its stdout and stderr lines, the real Prometheus server on a temp config, `promtool`, and
+//! an OTLP http/protobuf receiver.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message;
+use serde_json::Value;
+use tempfile::TempDir;
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+
+use crate::support::{WAIT, Warden, free_ports, tail};
+
+/// How long a stopped watch may take to exit (its exporter flush is capped at 5 s).
+pub const PROMPT: Duration = Duration::from_secs(10);
+
+pub fn prometheus_required() -> bool {
+    std::env::var("WARDEN_REQUIRE_PROMETHEUS").is_ok_and(|v| v == "1")
+}
+
+/// True when `tool --version` runs; otherwise skips (false) or, when required, fails.
+pub fn have(tool: &str) -> bool {
+    match Command::new(tool).arg("--version").output() {
+        Ok(o) if o.status.success() => true,
+        r if !prometheus_required() => {
+            eprintln!(
+                "SKIPPED: {tool} not runnable ({r:?}); run scripts/setup.sh, or set WARDEN_REQUIRE_PROMETHEUS=1 to fail"
+            );
+            false
+        }
+        r => panic!("WARDEN_REQUIRE_PROMETHEUS=1 but {tool} cannot run: {r:?}"),
+    }
+}
+
+/// Polls `f` every 100 ms until it gives a value; panics naming `what` after `timeout`.
+pub fn poll<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `GET path` over HTTP/1.0 (no chunking, the server closes); `(status, body)`.
+pub fn get(addr: &str, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).ok()?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, body.to_string()))
+}
+
+pub fn status(addr: &str, path: &str) -> Option<u16> {
+    get(addr, path).map(|(s, _)| s)
+}
+
+/// A running `warden watch --json`, its stdout lines (parsed) and stderr lines.
+pub struct Watch {
+    child: Child,
+    out: mpsc::Receiver<String>,
+    err: mpsc::Receiver<String>,
+    /// Every stdout line read so far.
+    pub seen: Vec<Value>,
+}
+
+pub fn lines(r: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(r).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+impl Watch {
+    pub fn spawn(w: &Warden, args: &[&str], env: &[(&str, &str)]) -> Watch {
+        let mut cmd = w.command();
+        for var in [
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+            "OTEL_SERVICE_NAME",
+            "OTEL_RESOURCE_ATTRIBUTES",
+        ] {
+            cmd.env_remove(var);
+        }
+        let mut child = cmd
+            .args(["watch", "--json"])
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn warden watch");
+        let out = lines(child.stdout.take().expect("stdout"));
+        let err = lines(child.stderr.take().expect("stderr"));
+        Watch {
+            child,
+            out,
+            err,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Reads stdout lines until `pred` matches one; returns it.
+    pub fn read_until(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.out.recv_timeout(left) {
+                Ok(line) => {
+                    let v: Value =
+                        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+                    let hit = pred(&v);
+                    self.seen.push(v.clone());
+                    if hit {
+                        return v;
+                    }
+                }
+                Err(e) => panic!("no line for {what} ({e}); read so far: {:#?}", self.seen),
+            }
+        }
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the exit; returns the status and how long it took.
+    pub fn terminate(&mut self) -> (ExitStatus, Duration) {
+        let start = Instant::now();
+        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM).expect("SIGTERM");
+        let status = poll("watch to exit after SIGTERM", PROMPT, || {
+            self.child.try_wait().expect("try_wait")
+        });
+        (status, start.elapsed())
+    }
+
+    /// Every stderr line written so far (after the exit: all of them).
+    pub fn stderr(&self) -> Vec<String> {
+        let mut all = Vec::new();
+        while let Ok(l) = self.err.recv_timeout(Duration::from_millis(200)) {
+            all.push(l);
+        }
+        all
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The real Prometheus server scraping one target every second; killed on drop.
+pub struct Prometheus {
+    child: Child,
+    addr: String,
+    dir: TempDir,
+}
+
+impl Prometheus {
+    pub fn start(target: &str) -> Prometheus {
+        let dir = tempfile::Builder::new()
+            .prefix("warden-prometheus-")
+            .tempdir()
+            .expect("temp dir");
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+                 scrape_configs:\n  - job_name: warden\n    static_configs:\n      - targets: ['{target}']\n"
+            ),
+        )
+        .expect("write config");
+        let addr = format!("127.0.0.1:{}", free_ports(1)[0]);
+        let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("log");
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address={addr}"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn prometheus");
+        let p = Prometheus { child, addr, dir };
+        let deadline = Instant::now() + WAIT;
+        while status(&p.addr, "/-/ready") != Some(200) {
+            if Instant::now() >= deadline {
+                p.dump();
+                panic!("prometheus did not become ready on {}", p.addr);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        p
+    }
+
+    pub fn dump(&self) {
+        eprintln!("----- prometheus.log -----");
+        eprintln!("{}", tail(&self.dir.path().join("prometheus.log"), 40));
+    }
+
+    /// An instant query: each result's labels and value.
+    pub fn query(&self, q: &str) -> Vec<(HashMap<String, String>, f64)> {
+        let Some((200, body)) = get(&self.addr, &format!("/api/v1/query?query={}", encode(q)))
+        else {
+            return Vec::new();
+        };
+        let v: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+        v["data"]["result"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                let labels = r["metric"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                    .collect();
+                let value = r["value"][1].as_str().and_then(|s| s.parse().ok());
+                (labels, value.unwrap_or(f64::NAN))
+            })
+            .collect()
+    }
+
+    /// The single value of a query that yields one series.
+    pub fn value(&self, q: &str) -> Option<f64> {
+        match self.query(q).as_slice() {
+            [(_, v)] => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// Polls `q` until `pred` holds of its value.
+    pub fn until(&self, q: &str, pred: impl Fn(f64) -> bool) -> f64 {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(v) = self.value(q).filter(|v| pred(*v)) {
+                return v;
+            }
+            if Instant::now() >= deadline {
+                self.dump();
+                panic!("{q} never held; last: {:?}", self.query(q));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Percent-encodes everything but unreserved characters.
+pub fn encode(q: &str) -> String {
+    q.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Runs `promtool ARGS` with `stdin`; panics with its output unless it succeeds.
+pub fn promtool(args: &[&str], stdin: &str) {
+    let mut child = Command::new("promtool")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn promtool");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("promtool");
+    assert!(
+        out.status.success(),
+        "promtool {args:?}: {}\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// An OTLP http/protobuf receiver on a free loopback port: `(base endpoint, requests with
+/// the path they were posted to)`.
+pub async fn otlp_http_receiver() -> (
+    String,
+    UnboundedReceiver<(String, ExportTraceServiceRequest)>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                    let tx = tx.clone();
+                    async move {
+                        let path = req.uri().path().to_string();
+                        let body = req
+                            .into_body()
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
+                        let mut response = Response::new(Full::new(Bytes::new()));
+                        match ExportTraceServiceRequest::decode(body) {
+                            Ok(r) => {
+                                let _ = tx.send((path, r));
+                            }
+                            Err(_) => *response.status_mut() = hyper::StatusCode::BAD_REQUEST,
+                        }
+                        response.headers_mut().insert(
+                            hyper::header::CONTENT_TYPE,
+                            hyper::header::HeaderValue::from_static("application/x-protobuf"),
+                        );
+                        Ok::<_, Infallible>(response)
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (endpoint, rx)
+}
