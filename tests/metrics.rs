@@ -31,7 +31,8 @@ fn list(sentinels: &[Addr]) -> String {
 }
 
 async fn sentinel_failover(via: &Addr, master: &str) {
-    let mut con = warden::conn::Conn::default().sentinel(via, Timeouts::CONTROL)
+    let mut con = warden::conn::Conn::default()
+        .sentinel(via, Timeouts::CONTROL)
         .await
         .expect("sentinel");
     let ok: String = redis::cmd("SENTINEL")

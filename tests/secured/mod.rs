@@ -190,12 +190,25 @@ pub fn round(lab: &SecuredLab) -> Vec<String> {
 
     let dest = lab.w.path().join("backups").display().to_string();
     for method in ["stream", "bgsave"] {
-        let run = lab.run_with(
-            &[
-                "backup", "--dest", &dest, "--method", method, "--json", "-vv",
-            ],
-            &lab.conn_flags(),
-        );
+        // Right after the drill's failover the Sentinels may still list a replica's link as
+        // down (they refresh a replica's INFO every 10 s): poll until one is healthy.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let run = loop {
+            let run = lab.run_with(
+                &[
+                    "backup", "--dest", &dest, "--method", method, "--json", "-vv",
+                ],
+                &lab.conn_flags(),
+            );
+            if run.code == 0
+                || !run.stderr.contains("no healthy replica")
+                || std::time::Instant::now() >= deadline
+            {
+                break run;
+            }
+            seen.extend([run.stdout, run.stderr]);
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        };
         assert_eq!(run.code, 0, "backup {method}: {run:#?}");
         seen.extend([run.stdout, run.stderr]);
     }
