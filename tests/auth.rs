@@ -113,3 +113,50 @@ async fn a_user_missing_a_permission_is_told_which_command() {
         "{line}"
     );
 }
+
+/// Every command that authenticates, given a wrong password (for the nodes, then for the
+/// Sentinels): it fails, and the wrong password appears nowhere in what it printed or wrote.
+#[test]
+fn a_wrong_password_never_shows_in_any_commands_output() {
+    const WRONG: &str = "wrong-Pa55-zq81";
+    let lab = SecuredLab::up(false);
+    let lab_dir = lab.dir.display().to_string();
+    let s = lab.w.write("wrong.toml", &secured::scenario(&lab));
+    let scenario = s.display().to_string();
+    let json = lab.w.path().join("out.json");
+    let json_arg = json.display().to_string();
+    let commands: &[&[&str]] = &[
+        &["drill", &scenario, "--json", &json_arg, "-vv"],
+        &["lab", "status", "--dir", &lab_dir, "-vv"],
+        &["doctor", "--lab-dir", &lab_dir, "--json", "-vv"],
+        &[
+            "backup",
+            "--sentinels",
+            &lab.sentinels,
+            "--dest",
+            "bk",
+            "-vv",
+        ],
+        &["watch", "--lab-dir", &lab_dir, "--duration", "2s", "-vv"],
+    ];
+    for var in ["WARDEN_REDIS_PASSWORD", "WARDEN_SENTINEL_PASSWORD"] {
+        for args in commands {
+            let _ = std::fs::remove_file(&json);
+            let mut cmd = lab.w.command();
+            cmd.env(var, WRONG).args(*args);
+            let run = support::run(&mut cmd);
+            let written = std::fs::read_to_string(&json).unwrap_or_default();
+            for (what, text) in [
+                ("stdout", &run.stdout),
+                ("stderr", &run.stderr),
+                ("json", &written),
+            ] {
+                assert!(
+                    !text.contains(WRONG),
+                    "{var} {args:?}: the password is in its {what}: {text}"
+                );
+            }
+            assert!(!run.stderr.contains("panicked"), "{var} {args:?}: {run:#?}");
+        }
+    }
+}

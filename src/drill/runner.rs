@@ -343,20 +343,7 @@ impl Ctx<'_> {
             t.revert_all(target).await;
             return t.not_injected(self.s.fault.action.name());
         };
-        if !t.switched() && t.fault.as_ref().is_some_and(|f| f.applied.is_down()) {
-            // No failover: the primary is still the node that was taken down. Start it again
-            // first, so the loss check reads what it kept (instead of failing to reach it).
-            t.revert_fault(target).await;
-            self.progress.step(t.n, "restart");
-            let conn = target.conn.clone();
-            let serving = |n| serving(conn.clone(), n);
-            if !self.wait_until(&mut t, serving, &old).await && !t.cancelled {
-                t.errors.push(format!(
-                    "{old} did not serve again within {} of its restart",
-                    humantime::format_duration(self.s.timing.rejoin)
-                ));
-            }
-        }
+        self.restart_unreplaced(&mut t, target, &old).await;
         if t.cancelled {
             // Told to stop: the faults go first (a supervisor's SIGKILL may follow soon).
             t.revert_all(target).await;
@@ -397,6 +384,24 @@ impl Ctx<'_> {
             figures,
             verdict,
             reasons,
+        }
+    }
+
+    /// No failover, and the fault took the primary down: it is still the primary, so start it
+    /// again first, and the loss check reads what it kept (instead of failing to reach it).
+    async fn restart_unreplaced(&mut self, t: &mut Trial, target: &mut Target, old: &Addr) {
+        if t.switched() || !t.fault.as_ref().is_some_and(|f| f.applied.is_down()) {
+            return;
+        }
+        t.revert_fault(target).await;
+        self.progress.step(t.n, "restart");
+        let conn = target.conn.clone();
+        let serving = |n| serving(conn.clone(), n);
+        if !self.wait_until(t, serving, old).await && !t.cancelled {
+            t.errors.push(format!(
+                "{old} did not serve again within {} of its restart",
+                humantime::format_duration(self.s.timing.rejoin)
+            ));
         }
     }
 
