@@ -9,13 +9,13 @@
 
 use std::future::Future;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::{mpsc, watch};
 
 use super::checker::{self, Observation};
 use super::progress::Progress;
-use super::report::{DrillReport, TrialReport};
+use super::report::{DrillReport, Header, TrialReport};
 use super::scenario::Scenario;
 use super::target::{Target, inject_one, set_up};
 use super::trial::{InEffect, Input, State, Trial};
@@ -62,6 +62,7 @@ pub async fn run(
 }
 
 async fn drill(s: &Scenario, progress: bool, cancel: watch::Receiver<bool>) -> Result<DrillReport> {
+    let started = SystemTime::now();
     let mut target = set_up(s).await?;
     let (tx, monitor_rx) = mpsc::unbounded_channel();
     let monitor = monitor::spawn(&target.sentinels, monitor::Backoff::default(), tx);
@@ -82,14 +83,17 @@ async fn drill(s: &Scenario, progress: bool, cancel: watch::Receiver<bool>) -> R
     }
     ctx.progress.clear();
     drop(monitor);
-    let (description, down_after_ms) = (target.description.clone(), target.down_after_ms);
+    let header = Header {
+        scenario: s.name.clone(),
+        target: target.description.clone(),
+        down_after_ms: target.down_after_ms,
+        server: None,
+        started: Some(started),
+        sentinels: target.sentinels.iter().map(|a| a.to_string()).collect(),
+        targets: s.targets.clone(),
+    };
     target.tear_down().await?;
-    Ok(DrillReport::new(
-        s.name.clone(),
-        description,
-        down_after_ms,
-        trials,
-    ))
+    Ok(DrillReport::new(header, trials))
 }
 
 struct Ctx<'a> {
@@ -254,6 +258,7 @@ impl Ctx<'_> {
         }
         self.progress.step(t.n, "fault");
         let fault_at = Instant::now();
+        t.fault_wall = Some(SystemTime::now());
         let (d, result) = inject_one(&s.fault, &old, target).await;
         t.description = format!("{prefix}{d}");
         match result {
@@ -312,12 +317,14 @@ impl Ctx<'_> {
             history: &history,
             loss: loss.as_ref(),
             rejoined_at,
+            reverted_at: t.reverted_at,
             errors: &t.errors,
         };
         let (figures, verdict, reasons) = checker::check(&obs, &self.s.targets);
         TrialReport {
             trial: t.n,
             old_primary: Some(old.to_string()),
+            fault_wall: t.fault_wall,
             fault: t.description,
             injected: true,
             figures,
