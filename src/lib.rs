@@ -38,6 +38,7 @@ pub mod error;
 pub mod fault;
 pub mod lab;
 pub mod rdb;
+pub mod render;
 pub mod restore;
 pub mod sentinel;
 pub mod telemetry;

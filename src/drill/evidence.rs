@@ -124,7 +124,9 @@ pub fn leader(timeline: &Timeline, master: &str, fault_at: Instant) -> Option<us
 /// times of the lost writes (µs since the history's epoch).
 pub fn buckets(history: &History, lost_at_us: &[u32], fault_at: Instant) -> Buckets {
     let bucket_us = BUCKET.as_micros() as i64;
-    let fault_us = fault_at.saturating_duration_since(history.epoch).as_micros() as i64;
+    let fault_us = fault_at
+        .saturating_duration_since(history.epoch)
+        .as_micros() as i64;
     let index = |at_us: u32| (at_us as i64 - fault_us).div_euclid(bucket_us);
     let mut counts: BTreeMap<i64, [u64; 4]> = BTreeMap::new();
     let mut add = |at_us: u32, what: usize| counts.entry(index(at_us)).or_default()[what] += 1;

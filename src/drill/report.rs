@@ -1,7 +1,7 @@
 //! Pure: the drill report — per-trial figures, the spread over trials (min / median / p95 /
 //! max) — and its renderings as a table for people and JSON for machines.
 
-mod doc;
+pub mod doc;
 mod table;
 
 use std::time::SystemTime;
@@ -12,7 +12,7 @@ use super::checker::{Figures, Verdict};
 use super::scenario::Targets;
 use crate::sentinel::timeline::Phases;
 pub use doc::{Document, Judged, SCHEMA};
-pub use table::{figure_label, opt_ms, verdict_name};
+pub use table::{figure_label, opt_ms, table, verdict_name};
 
 /// One trial in the report.
 #[derive(Debug, Clone, Serialize)]

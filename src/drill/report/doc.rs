@@ -293,7 +293,12 @@ fn trial(t: &TrialReport, targets: &Targets) -> Trial {
             .collect(),
         sentinel_rto_ms: f.sentinel_rto_ms,
         client_rto_ms: match t.injected {
-            true => judge(f.client_rto_ms, targets.rto_ms, !targets.expect_failover, ms),
+            true => judge(
+                f.client_rto_ms,
+                targets.rto_ms,
+                !targets.expect_failover,
+                ms,
+            ),
             false => judge(None, targets.rto_ms, false, ms).unjudged(),
         },
         unavailable_ms: f.unavailable_ms,
