@@ -9,6 +9,8 @@ command -v redis-cli >/dev/null && command -v redis-benchmark >/dev/null \
 # The docker backend's group partition enters container network namespaces from the host.
 command -v nsenter >/dev/null || need+=(util-linux)
 command -v iptables >/dev/null || need+=(iptables)
+# Headless Chromium draws the HTML report in tests/report.rs (and the README's picture).
+command -v chromium >/dev/null || need+=(chromium)
 if ((${#need[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

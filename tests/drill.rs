@@ -10,6 +10,9 @@ fn drill_json(w: &Warden, scenario: &str) -> (Run, serde_json::Value) {
     let text =
         std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("no out.json ({e}): {run:#?}"));
     let json = serde_json::from_str(&text).expect("out.json is JSON");
+    // A real report holds to the shipped schema.
+    let wrong = support::schema::violations(&support::schema::report_schema(), &json);
+    assert!(wrong.is_empty(), "{wrong:#?}");
     (run, json)
 }
 

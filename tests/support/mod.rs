@@ -19,6 +19,7 @@ use warden::sentinel::monitor::MonitorEvent;
 use warden::sentinel::timeline::Timeline;
 
 pub mod docker;
+pub mod schema;
 
 /// Generous: the machine may be loaded, and a poll ends as soon as its condition holds.
 pub const WAIT: Duration = Duration::from_secs(60);
