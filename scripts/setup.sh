@@ -11,6 +11,8 @@ command -v nsenter >/dev/null || need+=(util-linux)
 command -v iptables >/dev/null || need+=(iptables)
 # The real Prometheus server and promtool scrape and lint `watch --listen` (tests/metrics.rs).
 command -v prometheus >/dev/null && command -v promtool >/dev/null || need+=(prometheus)
+# Headless Chromium draws the HTML report in tests/report.rs (and the README's picture).
+command -v chromium >/dev/null || need+=(chromium)
 if ((${#need[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -85,6 +85,31 @@ pub enum Command {
     /// $WARDEN_STATE_DIR): SIGCONT, restart a node, unpause / start / reconnect a container,
     /// delete tagged iptables rules, remove an orphaned ephemeral lab.
     Heal(HealArgs),
+    /// Render a saved drill report (table, SVG timelines, HTML page), or the trend of many.
+    Report(ReportArgs),
+}
+
+/// `warden report`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["report", "trend"])))]
+pub struct ReportArgs {
+    /// A drill report saved with `drill --json` or `--save`.
+    pub report: Option<PathBuf>,
+    /// Write one SVG timeline per trial into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub svg: Option<PathBuf>,
+    /// Write one self-contained HTML page (the report, or with --trend the trend).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// The trend over a directory of saved drill reports (exit 1 on a regression).
+    #[arg(long, value_name = "DIR", conflicts_with = "report")]
+    pub trend: Option<PathBuf>,
+    /// With --trend: compare the newest run with the median of this many runs before it.
+    #[arg(long, default_value_t = 5)]
+    pub window: usize,
+    /// With --trend: a regression is a figure more than this much above its baseline.
+    #[arg(long, default_value = "20%", value_parser = crate::render::trend::parse_threshold)]
+    pub threshold: f64,
 }
 
 /// `warden doctor`.
@@ -331,6 +356,12 @@ pub struct DrillArgs {
     /// Also write the report as JSON to this file (the terminal then gets no progress line).
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Also write one SVG timeline per trial into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub svg: Option<PathBuf>,
+    /// Also save the JSON report in this directory under a timestamped name (for `report --trend`).
+    #[arg(long, value_name = "DIR")]
+    pub save: Option<PathBuf>,
     /// Print what would be done and exit without touching anything.
     #[arg(long)]
     pub dry_run: bool,

@@ -33,6 +33,7 @@ macro_rules! outln {
 mod backup;
 mod docker_lab;
 mod doctor;
+mod report;
 
 /// What a command-line parse error ends the process with. `--help` and `--version` print as
 /// usual and exit 0 (a bare `warden` or `warden lab` prints the help on stderr and exits 2, as
@@ -172,6 +173,7 @@ async fn command(command: Command) -> Result<u8> {
         Command::Heal(a) => heal(a).await,
         Command::RestoreTest(a) => backup::restore_test(a).await,
         Command::Doctor(a) => doctor::doctor(a).await,
+        Command::Report(a) => report::report(a),
         Command::Lab(LabCommand::Up(args)) if args.backend == Backend::Docker => {
             docker_lab::up(args).await
         }
@@ -218,10 +220,17 @@ async fn drill(args: DrillArgs, signals: Listener) -> Result<u8> {
     }
     let progress = args.json.is_none() && std::io::stderr().is_terminal();
     let report = runner::run(&scenario, &given, progress, signals.clone().first()).await?;
+    let doc = report.document();
     if let Some(path) = &args.json {
-        write_atomically(path, report.to_json().as_bytes())?;
+        write_atomically(path, doc.to_json().as_bytes())?;
     }
-    out(&report.to_table())?;
+    if let Some(dir) = &args.save {
+        report::save(dir, &doc)?;
+    }
+    if let Some(dir) = &args.svg {
+        report::write_svgs(dir, &doc)?;
+    }
+    out(&crate::drill::report::table(&doc))?;
     if let Some(signal) = signals.received() {
         eprintln!(
             "warden: drill cancelled by {}: faults reverted, partial report written",

@@ -137,6 +137,14 @@ pub enum Error {
         /// What is wrong, with line and field where known.
         message: String,
     },
+    /// A saved drill report that cannot be read (not JSON, an unknown schema).
+    #[error("{path}: {message}")]
+    Report {
+        /// The report file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The lab's state directory is missing or unusable.
     #[error("lab state in {dir}: {message}")]
     LabState {
@@ -283,6 +291,7 @@ impl Error {
             | Error::UnknownMaster { .. }
             | Error::Timeout { .. }
             | Error::Scenario { .. }
+            | Error::Report { .. }
             | Error::LabState { .. }
             | Error::Io { .. }
             | Error::Usage(_)

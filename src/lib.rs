@@ -46,6 +46,7 @@ pub mod journal;
 pub mod lab;
 pub mod metrics;
 pub mod rdb;
+pub mod render;
 pub mod restore;
 pub mod sentinel;
 pub mod server;

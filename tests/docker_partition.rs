@@ -193,7 +193,7 @@ fn partition_drill_counts_the_writes_the_cut_off_primary_acknowledged() {
         "a failover on the majority side: {t}"
     );
     assert!(
-        t["lost"]["count"].as_u64().unwrap_or(0) > 0,
+        t["lost"]["count"]["value"].as_u64().unwrap_or(0) > 0,
         "writes lost: {t}"
     );
     assert!(

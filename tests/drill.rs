@@ -10,19 +10,22 @@ fn drill_json(w: &Warden, scenario: &str) -> (Run, serde_json::Value) {
     let text =
         std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("no out.json ({e}): {run:#?}"));
     let json = serde_json::from_str(&text).expect("out.json is JSON");
+    // A real report holds to the shipped schema.
+    let wrong = support::schema::violations(&support::schema::report_schema(), &json);
+    assert!(wrong.is_empty(), "{wrong:#?}");
     (run, json)
 }
 
-/// `phases_ms` as `(name, Option<ms>)`.
+/// `phases` as `(channel, Option<ms>)`.
 fn phases(trial: &serde_json::Value) -> Vec<(String, Option<f64>)> {
-    trial["phases_ms"]
+    trial["phases"]
         .as_array()
-        .expect("phases_ms")
+        .expect("phases")
         .iter()
         .map(|p| {
             (
-                p[0].as_str().expect("phase name").to_string(),
-                p[1].as_f64(),
+                p["phase"].as_str().expect("phase name").to_string(),
+                p["at_ms"].as_f64(),
             )
         })
         .collect()
@@ -49,9 +52,10 @@ fn shipped_manual_failover_scenario_meets_its_targets_and_blames_the_old_primary
     for t in trials {
         assert_eq!(t["injected"], true, "{t:#}");
         let p = phases(t);
-        let switch = p.iter().find(|(n, _)| n == "switch_master");
+        let switch = p.iter().find(|(n, _)| n == "+switch-master");
         assert!(matches!(switch, Some((_, Some(ms))) if *ms >= 0.0), "{t:#}");
-        assert!(t["client_rto_ms"].as_f64().is_some(), "{t:#}");
+        assert!(t["client_rto_ms"]["value"].as_f64().is_some(), "{t:#}");
+        assert_eq!(t["client_rto_ms"]["target"], 5000, "{t:#}");
         assert!(t["sentinel_rto_ms"].as_f64().is_some(), "{t:#}");
         assert!(
             t["latency_us"]["p99"].as_u64().is_some_and(|v| v > 0),
@@ -64,7 +68,7 @@ fn shipped_manual_failover_scenario_meets_its_targets_and_blames_the_old_primary
     // every lost write must have been acknowledged by the old primary: the new one never loses
     // what it acknowledged.
     for t in trials {
-        let count = t["lost"]["count"].as_u64().expect("lost.count");
+        let count = t["lost"]["count"]["value"].as_u64().expect("lost.count");
         for lost in t["lost"]["sample"].as_array().expect("lost.sample") {
             assert_eq!(
                 lost["node"], t["old_primary"],
@@ -73,7 +77,7 @@ fn shipped_manual_failover_scenario_meets_its_targets_and_blames_the_old_primary
             );
         }
         assert!(
-            count == 0 || t["lost"]["window_ms"].as_f64().is_some(),
+            count == 0 || t["lost"]["window_ms"]["value"].as_f64().is_some(),
             "{t:#}"
         );
     }
@@ -104,14 +108,14 @@ fn a_primary_kill_reports_phases_in_order_and_rto_above_down_after() {
     assert_eq!(
         names,
         [
-            "sdown",
-            "odown",
-            "try_failover",
-            "elected_leader",
-            "selected_slave",
-            "promoted_slave",
-            "switch_master",
-            "failover_end"
+            "+sdown",
+            "+odown",
+            "+try-failover",
+            "+elected-leader",
+            "+selected-slave",
+            "+promoted-slave",
+            "+switch-master",
+            "+failover-end"
         ]
     );
     let ms: Vec<f64> = p
@@ -133,7 +137,7 @@ fn a_primary_kill_reports_phases_in_order_and_rto_above_down_after() {
     assert!(ms[5] <= ms[7], "failover_end before promoted_slave: {p:?}");
 
     // Nobody can declare the primary down before down-after of silence.
-    let rto = t["client_rto_ms"].as_f64().expect("client_rto_ms");
+    let rto = t["client_rto_ms"]["value"].as_f64().expect("client_rto_ms");
     assert!(rto > 1000.0, "client RTO {rto} ms ≤ down-after: {t:#}");
     assert!(ms[0] >= 1000.0, "sdown {} ms < down-after", ms[0]);
     assert_ne!(t["new_primary"], t["old_primary"], "{t:#}");
@@ -160,8 +164,8 @@ fn a_pause_shorter_than_down_after_is_resumed_and_no_failover_happens() {
     // Writes stopped while the primary was stopped, and came back on the same primary.
     let gap = t["unavailable_ms"].as_f64().expect("unavailable_ms");
     assert!(gap >= 500.0, "the pause left no gap in the acks: {t:#}");
-    assert!(t["client_rto_ms"].is_null(), "{t:#}");
-    assert_eq!(t["lost"]["count"], 0, "{t:#}");
+    assert!(t["client_rto_ms"]["value"].is_null(), "{t:#}");
+    assert_eq!(t["lost"]["count"]["value"], 0, "{t:#}");
 }
 
 #[test]

@@ -76,6 +76,12 @@ fn verify_reads_raw_gzip_and_zstd_dumps() {
         assert_eq!(v["keys_matching"], 300);
         assert_eq!(v["keys_with_expiry"], 300);
         assert_eq!(v["checksum"]["status"], "ok");
+        // The CRC64 is a hex string: as a JSON number above 2^53, `jq` would round it.
+        let crc = v["checksum"]["value"].as_str().expect("crc as a string");
+        assert!(
+            crc.len() == 16 && crc.chars().all(|c| c.is_ascii_hexdigit()),
+            "{crc}"
+        );
     }
     let run = w.run(&[
         "verify",

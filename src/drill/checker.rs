@@ -4,8 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use super::evidence::{self, Buckets, TimelineRow};
 use super::scenario::Targets;
 use crate::addr::Addr;
 use crate::sentinel::event::EventKind;
@@ -14,7 +15,7 @@ use crate::workload::history::History;
 use crate::workload::tally::{LossTally, LostWrite};
 
 /// The outcome of a trial, merged over trials as Missed > Unknown > Met.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Every target met.
@@ -42,6 +43,8 @@ pub struct Observation<'a> {
     pub loss: Option<&'a LossTally>,
     /// When the old primary was seen back as a linked replica.
     pub rejoined_at: Option<Instant>,
+    /// When the fault was reverted.
+    pub reverted_at: Option<Instant>,
     /// Problems met while running the trial (they make the verdict unknown).
     pub errors: &'a [String],
 }
@@ -49,6 +52,8 @@ pub struct Observation<'a> {
 /// Lost acknowledged writes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Lost {
+    /// How many acknowledged writes the loss check looked up (`None`: it did not run).
+    pub checked: Option<u64>,
     /// How many.
     pub count: u64,
     /// Oldest lost ack, ms relative to the fault (negative: before it).
@@ -62,7 +67,7 @@ pub struct Lost {
 }
 
 /// Write outcomes.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Writes {
     /// Acknowledged by a server.
     pub acked: u64,
@@ -79,7 +84,7 @@ pub struct Writes {
 }
 
 /// Latency of acknowledged writes, µs.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Latency {
     /// Median.
     pub p50: u64,
@@ -120,19 +125,23 @@ pub struct Figures {
     pub sentinel_gaps: Vec<(usize, Option<f64>, String)>,
     /// A Sentinel entered TILT during the trial.
     pub tilt: bool,
+    /// Fault → its revert.
+    pub reverted_ms: Option<f64>,
+    /// The Sentinel that led the failover.
+    pub leader: Option<usize>,
+    /// The merged timeline, timed from the fault.
+    pub timeline: Vec<TimelineRow>,
+    /// The writes per time bucket.
+    pub workload: Buckets,
+    /// The fault, ms after the history's epoch (the origin of `lost.sample[].at_us`).
+    pub fault_since_epoch_ms: f64,
 }
 
 fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
-fn signed_ms(at: Instant, origin: Instant) -> f64 {
-    if at >= origin {
-        ms(at - origin)
-    } else {
-        -ms(origin - at)
-    }
-}
+use evidence::signed_ms;
 
 /// Computes a trial's figures and judges them against `targets`; returns the figures, the
 /// verdict and the reasons for it.
@@ -218,6 +227,7 @@ fn figures(o: &Observation<'_>) -> Figures {
         writes.recovered = l.recovered;
         writes.ttl_gone = l.ttl_gone;
         writes.ttl_off = l.ttl_off;
+        lost.checked = Some(l.checked);
         lost.count = l.lost;
         lost.sample = l.sample.clone();
         if let Some((lo, hi)) = l.lost_range_us {
@@ -263,6 +273,15 @@ fn figures(o: &Observation<'_>) -> Figures {
         latency_us,
         sentinel_gaps: gaps,
         tilt,
+        reverted_ms: o.reverted_at.map(since),
+        leader: evidence::leader(o.timeline, o.master, o.fault_at),
+        fault_since_epoch_ms: signed_ms(o.fault_at, epoch),
+        timeline: evidence::timeline_rows(o.timeline, o.fault_at),
+        workload: evidence::buckets(
+            o.history,
+            o.loss.map_or(&[][..], |l| &l.lost_at_us),
+            o.fault_at,
+        ),
     }
 }
 
@@ -377,6 +396,7 @@ mod tests {
                 history: &self.history,
                 loss,
                 rejoined_at: None,
+                reverted_at: None,
                 errors: &[],
             };
             assert!(self.epoch <= self.fault_at);

@@ -2,6 +2,7 @@
 //! checker that turns observations into RTO/RPO figures and a verdict, and the report.
 
 pub mod checker;
+pub mod evidence;
 pub mod progress;
 pub mod report;
 pub mod runner;

@@ -1,13 +1,18 @@
 //! Pure: the drill report — per-trial figures, the spread over trials (min / median / p95 /
 //! max) — and its renderings as a table for people and JSON for machines.
 
-use std::fmt::Write as _;
+pub mod doc;
+mod table;
 
-use serde::Serialize;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
 
 use super::checker::{Figures, Verdict};
+use super::scenario::Targets;
 use crate::sentinel::timeline::Phases;
-use crate::server::ServerVersion;
+pub use doc::{Document, Judged, SCHEMA};
+pub use table::{figure_label, opt_ms, table, verdict_name};
 
 /// One trial in the report.
 #[derive(Debug, Clone, Serialize)]
@@ -16,6 +21,8 @@ pub struct TrialReport {
     pub trial: u32,
     /// The primary the fault hit (absent when the trial did not inject).
     pub old_primary: Option<String>,
+    /// The wall-clock time of the fault (absent when the trial did not inject).
+    pub fault_wall: Option<SystemTime>,
     /// What was done.
     pub fault: String,
     /// Whether the fault was injected (false when the pre-flight failed).
@@ -30,7 +37,7 @@ pub struct TrialReport {
 }
 
 /// min / median / p95 / max of one figure over the trials that measured it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Spread {
     /// Trials that measured it.
     pub n: usize,
@@ -63,38 +70,59 @@ impl Spread {
     }
 }
 
-/// A whole drill.
-#[derive(Debug, Clone, Serialize)]
-pub struct DrillReport {
+/// Who and what a drill ran against, beside its trials.
+#[derive(Debug, Clone, Default)]
+pub struct Header {
     /// Scenario name.
     pub scenario: String,
     /// What the drill ran against.
     pub target: String,
-    /// The server family and version of the primary before the first trial (`INFO server`),
-    /// when it answered.
-    pub server: Option<ServerVersion>,
     /// Sentinel `down-after-milliseconds`, when warden knows it (its own lab).
     pub down_after_ms: Option<u64>,
+    /// The server family and version (`Redis 7.0.15`), when known.
+    pub server: Option<String>,
+    /// When the drill started.
+    pub started: Option<SystemTime>,
+    /// The Sentinels followed, in the order the timeline's sources index.
+    pub sentinels: Vec<String>,
+    /// The targets the trials were judged against.
+    pub targets: Targets,
+    /// The signal that cut the drill short (`SIGTERM`), when one did.
+    pub cancelled: Option<String>,
+}
+
+/// A whole drill.
+#[derive(Debug, Clone, Serialize)]
+pub struct DrillReport {
+    /// The version of warden that ran it.
+    pub warden: String,
+    /// The server family and version (`Redis 7.0.15`), when known.
+    pub server: Option<String>,
+    /// Scenario name.
+    pub scenario: String,
+    /// What the drill ran against.
+    pub target: String,
+    /// When the drill started.
+    pub started: Option<SystemTime>,
+    /// Sentinel `down-after-milliseconds`, when warden knows it (its own lab).
+    pub down_after_ms: Option<u64>,
+    /// The Sentinels followed.
+    pub sentinels: Vec<String>,
+    /// The targets.
+    pub targets: Targets,
+    /// The signal that cut the drill short (`SIGTERM`), when one did: a partial report.
+    pub cancelled: Option<String>,
     /// The trials.
     pub trials: Vec<TrialReport>,
-    /// Figures over all trials, by name.
+    /// Figures over all trials, by name (a phase's channel, `client_rto_ms`, …).
     pub summary: Vec<(String, Spread)>,
     /// The drill's verdict (the worst trial's).
     pub verdict: Verdict,
-    /// The signal that cancelled the drill (`SIGTERM`, …): the report is partial.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cancelled: Option<String>,
 }
 
 impl DrillReport {
     /// Builds the report and its summary from the trials.
-    pub fn new(
-        scenario: String,
-        target: String,
-        server: Option<ServerVersion>,
-        down_after_ms: Option<u64>,
-        trials: Vec<TrialReport>,
-    ) -> DrillReport {
+    pub fn new(header: Header, trials: Vec<TrialReport>) -> DrillReport {
         let verdict = trials
             .iter()
             .map(|t| t.verdict)
@@ -102,127 +130,34 @@ impl DrillReport {
             .unwrap_or(Verdict::Unknown);
         let summary = summarize(&trials);
         DrillReport {
-            scenario,
-            target,
-            server,
-            down_after_ms,
+            warden: env!("CARGO_PKG_VERSION").to_string(),
+            server: header.server,
+            scenario: header.scenario,
+            target: header.target,
+            started: header.started,
+            down_after_ms: header.down_after_ms,
+            sentinels: header.sentinels,
+            targets: header.targets,
+            cancelled: header.cancelled,
             trials,
             summary,
             verdict,
-            cancelled: None,
         }
     }
 
-    /// The report as pretty JSON.
+    /// The report as a versioned document (`"schema": 1`).
+    pub fn document(&self) -> Document {
+        Document::of(self)
+    }
+
+    /// The report as pretty JSON (the document).
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("report serializes")
+        self.document().to_json()
     }
 
     /// The report as a table for a terminal.
     pub fn to_table(&self) -> String {
-        let mut out = String::new();
-        let _ = write!(out, "drill {} against {}", self.scenario, self.target);
-        match &self.server {
-            Some(server) => {
-                let _ = writeln!(out, " ({server})");
-            }
-            None => out.push('\n'),
-        }
-        if let Some(sig) = &self.cancelled {
-            let _ = writeln!(
-                out,
-                "cancelled by {sig}: a partial report (faults reverted, no further trial run)"
-            );
-        }
-        for t in &self.trials {
-            let _ = writeln!(out, "\ntrial {}: {}", t.trial, t.fault);
-            if !t.injected {
-                let _ = writeln!(out, "  not injected: {}", t.reasons.join("; "));
-                continue;
-            }
-            let f = &t.figures;
-            for (name, v) in &f.phases_ms {
-                let _ = writeln!(out, "  {:<26} {}", Phases::channel(name), opt_ms(*v));
-            }
-            let _ = writeln!(
-                out,
-                "  {:<26} {}",
-                "sentinel RTO",
-                opt_ms(f.sentinel_rto_ms)
-            );
-            let _ = writeln!(out, "  {:<26} {}", "client RTO", opt_ms(f.client_rto_ms));
-            let _ = writeln!(
-                out,
-                "  {:<26} {}",
-                "writes unavailable",
-                opt_ms(f.unavailable_ms)
-            );
-            let _ = writeln!(
-                out,
-                "  {:<26} {}",
-                "old primary rejoined",
-                opt_ms(f.rejoin_ms)
-            );
-            let w = &f.writes;
-            let failed: u64 = w.failed.values().sum();
-            let _ = writeln!(
-                out,
-                "  writes                     {} acked, {failed} failed, {} unknown ({} recovered)",
-                w.acked, w.unknown, w.recovered
-            );
-            let _ = writeln!(
-                out,
-                "  lost acknowledged writes   {}{}",
-                f.lost.count,
-                lost_window(f)
-            );
-            if w.ttl_gone + w.ttl_off > 0 {
-                let _ = writeln!(
-                    out,
-                    "  TTL anomalies              {} gone, {} off",
-                    w.ttl_gone, w.ttl_off
-                );
-            }
-            let l = &f.latency_us;
-            let _ = writeln!(
-                out,
-                "  write latency (ms)         p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}",
-                l.p50 as f64 / 1e3,
-                l.p90 as f64 / 1e3,
-                l.p99 as f64 / 1e3,
-                l.p999 as f64 / 1e3,
-                l.max as f64 / 1e3
-            );
-            if f.tilt {
-                let _ = writeln!(out, "  a Sentinel entered TILT mode during the trial");
-            }
-            for (s, dur, why) in &f.sentinel_gaps {
-                let _ = writeln!(
-                    out,
-                    "  sentinel #{s} unreachable for {} ({why})",
-                    opt_ms(*dur)
-                );
-            }
-            let _ = writeln!(
-                out,
-                "  verdict: {}{}",
-                verdict_name(t.verdict),
-                reasons(&t.reasons)
-            );
-        }
-        if !self.summary.is_empty() {
-            let head = format!("over {} (ms)", count(self.trials.len(), "trial"));
-            let _ = writeln!(out, "\n{head:<27}min   median      p95      max");
-            for (name, s) in &self.summary {
-                let _ = writeln!(
-                    out,
-                    "  {:<20} {:>9.0} {:>8.0} {:>8.0} {:>8.0}",
-                    name, s.min, s.median, s.p95, s.max
-                );
-            }
-        }
-        let _ = writeln!(out, "\nverdict: {}", verdict_name(self.verdict));
-        out
+        table::table(&self.document())
     }
 }
 
@@ -242,97 +177,32 @@ fn summarize(trials: &[TrialReport]) -> Vec<(String, Spread)> {
         }
     }
     rows.push((
-        "sentinel RTO".into(),
+        "sentinel_rto_ms".into(),
         done.iter().filter_map(|f| f.sentinel_rto_ms).collect(),
     ));
     rows.push((
-        "client RTO".into(),
+        "client_rto_ms".into(),
         done.iter().filter_map(|f| f.client_rto_ms).collect(),
     ));
     rows.push((
-        "writes unavailable".into(),
+        "unavailable_ms".into(),
         done.iter().filter_map(|f| f.unavailable_ms).collect(),
     ));
     rows.push((
-        "lost writes (count)".into(),
-        done.iter().map(|f| f.lost.count as f64).collect(),
+        "lost_count".into(),
+        done.iter()
+            .filter(|f| f.lost.checked.is_some())
+            .map(|f| f.lost.count as f64)
+            .collect(),
     ));
     rows.into_iter()
         .filter_map(|(n, v)| Some((n, Spread::of(v)?)))
         .collect()
 }
 
-fn opt_ms(v: Option<f64>) -> String {
-    v.map(|v| format!("{v:>9.1} ms"))
-        .unwrap_or_else(|| format!("{:>9}", "—"))
-}
-
-fn lost_window(f: &Figures) -> String {
-    match (f.lost.oldest_ms, f.lost.newest_ms, f.lost.window_ms) {
-        (Some(o), Some(n), Some(w)) => {
-            format!(" (acked {o:.0} … {n:.0} ms from the fault; window {w:.0} ms)")
-        }
-        _ => String::new(),
-    }
-}
-
-/// `1 trial`, `3 trials`.
-fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("{n} {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
-fn verdict_name(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Met => "targets met",
-        Verdict::Missed => "targets MISSED",
-        Verdict::Unknown => "could not measure",
-    }
-}
-
-fn reasons(r: &[String]) -> String {
-    if r.is_empty() {
-        String::new()
-    } else {
-        format!(" — {}", r.join("; "))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_report_names_the_server_family_and_version() {
-        let valkey = ServerVersion {
-            family: crate::server::Family::Valkey,
-            version: "8.1.8".into(),
-        };
-        let r = DrillReport::new("kill".into(), "lab".into(), Some(valkey), None, vec![]);
-        insta::assert_snapshot!(r.to_table(), @r"
-        drill kill against lab (valkey 8.1.8)
-
-        verdict: could not measure
-        ");
-        let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
-        assert_eq!(
-            json["server"],
-            serde_json::json!({"family": "valkey", "version": "8.1.8"})
-        );
-        let unknown = DrillReport::new("kill".into(), "lab".into(), None, None, vec![]);
-        assert!(unknown.to_table().starts_with("drill kill against lab\n"));
-        assert!(unknown.to_json().contains("\"server\": null"));
-    }
-
-    #[test]
-    fn counts_are_pluralized() {
-        assert_eq!(count(1, "trial"), "1 trial");
-        assert_eq!(count(0, "trial"), "0 trials");
-        assert_eq!(count(3, "trial"), "3 trials");
-    }
 
     #[test]
     fn spread_uses_nearest_rank() {

@@ -11,13 +11,13 @@
 
 use std::future::Future;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::{mpsc, watch};
 
 use super::checker::{self, Observation};
 use super::progress::Progress;
-use super::report::{DrillReport, TrialReport};
+use super::report::{DrillReport, Header, TrialReport};
 use super::scenario::Scenario;
 use super::target::{Target, inject_one, set_up};
 use super::trial::{InEffect, Input, State, Trial};
@@ -88,6 +88,7 @@ async fn drill(
     progress: bool,
     cancel: watch::Receiver<Option<Signal>>,
 ) -> Result<DrillReport> {
+    let started = SystemTime::now();
     let run_id = format!("{:08x}", rand::random::<u32>());
     let mut target = set_up(s, given, &run_id).await?;
     let server = server_of(&target).await;
@@ -114,12 +115,19 @@ async fn drill(
     }
     ctx.progress.clear();
     drop(monitor);
-    let (description, down_after_ms) = (target.description.clone(), target.down_after_ms);
     let cancelled = *ctx.cancel.borrow();
+    let header = Header {
+        scenario: s.name.clone(),
+        target: target.description.clone(),
+        down_after_ms: target.down_after_ms,
+        server: server.map(|v| v.to_string()),
+        started: Some(started),
+        sentinels: target.sentinels.iter().map(|a| a.to_string()).collect(),
+        targets: s.targets.clone(),
+        cancelled: cancelled.map(|s| s.name().to_string()),
+    };
     target.tear_down().await?;
-    let mut report = DrillReport::new(s.name.clone(), description, server, down_after_ms, trials);
-    report.cancelled = cancelled.map(|s| s.name().to_string());
-    Ok(report)
+    Ok(DrillReport::new(header, trials))
 }
 
 /// The primary's server family and version, for the report; `None` when it cannot be asked.
@@ -311,6 +319,7 @@ impl Ctx<'_> {
         }
         self.progress.step(t.n, "fault");
         let fault_at = Instant::now();
+        t.fault_wall = Some(SystemTime::now());
         let (d, result) = inject_one(&s.fault, &old, target, &self.run_id).await;
         t.description = format!("{prefix}{d}");
         match result {
@@ -373,12 +382,14 @@ impl Ctx<'_> {
             history: &history,
             loss: loss.as_ref(),
             rejoined_at,
+            reverted_at: t.reverted_at,
             errors: &t.errors,
         };
         let (figures, verdict, reasons) = checker::check(&obs, &self.s.targets);
         TrialReport {
             trial: t.n,
             old_primary: Some(old.to_string()),
+            fault_wall: t.fault_wall,
             fault: t.description,
             injected: true,
             figures,

@@ -4,7 +4,7 @@
 //! Whatever state a trial ends in, [`Trial::stop`] stops its workload and [`Trial::revert_all`]
 //! reverts its faults: the runner calls both on its one way out.
 
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use tokio::sync::mpsc;
 
@@ -81,6 +81,10 @@ pub(super) struct Trial {
     pub(super) timeline: Timeline,
     /// The primary the fault hit, and the instant just before it (set once injected).
     pub(super) injected: Option<(Addr, Instant)>,
+    /// The wall-clock time taken beside the fault's instant (the report's UTC origin).
+    pub(super) fault_wall: Option<SystemTime>,
+    /// When the fault was reverted (for the report's picture).
+    pub(super) reverted_at: Option<Instant>,
     /// What was done, in words.
     pub(super) description: String,
     /// The `before` fault, then the fault.
@@ -104,6 +108,8 @@ impl Trial {
             writers,
             timeline,
             injected: None,
+            fault_wall: None,
+            reverted_at: None,
             description: String::new(),
             before: None,
             fault: None,
@@ -170,6 +176,7 @@ impl Trial {
     pub(super) async fn revert_fault(&mut self, target: &mut Target) {
         if let Some(f) = self.fault.take() {
             revert(f.applied, f.entry, target, &mut self.errors).await;
+            self.reverted_at = Some(Instant::now());
         }
     }
 
@@ -186,6 +193,7 @@ impl Trial {
         TrialReport {
             trial: self.n,
             old_primary: None,
+            fault_wall: None,
             fault: match self.description.is_empty() {
                 true => fault.to_string(),
                 false => self.description,

@@ -78,21 +78,28 @@ impl fmt::Display for Problem {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "status", content = "value", rename_all = "snake_case")]
 pub enum Checksum {
-    /// Stored checksum matches the computed one.
-    Ok(u64),
+    /// Stored checksum matches the computed one (JSON: 16 hex digits, which `jq` keeps whole).
+    Ok(#[serde(serialize_with = "hex64")] u64),
     /// Stored checksum is 0: the file was saved with `rdbchecksum no`.
     Disabled,
     /// Stored and computed checksums differ.
     Mismatch {
         /// Value in the file's last 8 bytes.
+        #[serde(serialize_with = "hex64")]
         stored: u64,
         /// CRC64 of everything up to and including the EOF opcode.
+        #[serde(serialize_with = "hex64")]
         computed: u64,
     },
     /// RDB version < 5 carries no checksum.
     Missing,
     /// The walk failed before reaching the checksum.
     NotReached,
+}
+
+/// A CRC64 as 16 hex digits: a JSON number above 2^53 is rounded by most readers.
+fn hex64<S: serde::Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&format_args!("{v:016x}"))
 }
 
 /// Per-database key counts.

@@ -92,6 +92,8 @@ pub struct WriterHistory {
     pub unknown: Vec<Ack>,
     /// Failed writes by error kind (e.g. `READONLY`).
     pub failed: BTreeMap<String, u64>,
+    /// When each failed write was invoked, µs since the epoch (for the report's picture).
+    pub failed_at_us: Vec<u32>,
     /// Latency of acknowledged writes, µs.
     pub latency: Histogram<u64>,
 }
@@ -103,6 +105,7 @@ impl Default for WriterHistory {
             eras: Vec::new(),
             unknown: Vec::new(),
             failed: BTreeMap::new(),
+            failed_at_us: Vec::new(),
             latency: new_latency_histogram(),
         }
     }

@@ -37,12 +37,16 @@ pub struct LossTally {
     pub ttl_off: u64,
     /// Unknown-outcome writes that did land.
     pub recovered: u64,
+    /// When each lost write was acknowledged, µs since the epoch (for the report's picture).
+    #[serde(skip)]
+    pub lost_at_us: Vec<u32>,
 }
 
 impl LossTally {
     /// Counts `ack` (of `key`, acknowledged by `node`) as lost.
     pub fn lost_one(&mut self, key: impl FnOnce() -> String, ack: Ack, node: &Addr) {
         self.lost += 1;
+        self.lost_at_us.push(ack.at_us);
         self.lost_range_us = Some(match self.lost_range_us {
             None => (ack.at_us, ack.at_us),
             Some((lo, hi)) => (lo.min(ack.at_us), hi.max(ack.at_us)),

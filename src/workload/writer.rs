@@ -154,7 +154,10 @@ pub async fn run(
                         seq,
                         at_us: micros(invoke - plan.epoch),
                     }),
-                    Failure::Refused(code) => *hist.failed.entry(code).or_insert(0) += 1,
+                    Failure::Refused(code) => {
+                        *hist.failed.entry(code).or_insert(0) += 1;
+                        hist.failed_at_us.push(micros(invoke - plan.epoch));
+                    }
                 }
                 if reconnect {
                     con = None;

@@ -19,6 +19,7 @@ use warden::sentinel::monitor::MonitorEvent;
 use warden::sentinel::timeline::Timeline;
 
 pub mod docker;
+pub mod schema;
 pub mod valkey;
 
 /// The server binary the tests start (data nodes and Sentinels alike), and that the

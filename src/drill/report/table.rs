@@ -1,0 +1,201 @@
+//! Pure: the drill report as a table for a terminal, from its [`Document`]: each judged figure
+//! beside its target (`client RTO  2190.0 ms ≤ 5000 ✓`).
+
+use std::fmt::Write as _;
+
+use super::doc::{Document, Judged, Trial};
+use crate::drill::checker::Verdict;
+
+/// The words for a summary figure: `client_rto_ms` → `client RTO`.
+pub fn figure_label(figure: &str) -> &str {
+    match figure {
+        "sentinel_rto_ms" => "sentinel RTO",
+        "client_rto_ms" => "client RTO",
+        "unavailable_ms" => "writes unavailable",
+        "lost_count" => "lost writes (count)",
+        other => other,
+    }
+}
+
+/// `  2190.0 ms`, or a dash when not measured.
+pub fn opt_ms(v: Option<f64>) -> String {
+    v.map(|v| format!("{v:>9.1} ms"))
+        .unwrap_or_else(|| format!("{:>9}", "—"))
+}
+
+/// ` ≤ 5000 ✓` / ` ≤ 5000 MISSED` / `` (no target).
+fn against<T>(j: &Judged<T>, unit: &str) -> String {
+    match (j.target, j.met) {
+        (Some(t), Some(true)) => format!("  ≤ {t}{unit} ✓"),
+        (Some(t), Some(false)) => format!("  ≤ {t}{unit} MISSED"),
+        (Some(t), None) => format!("  ≤ {t}{unit} (not judged)"),
+        (None, _) => String::new(),
+    }
+}
+
+/// The table.
+pub fn table(d: &Document) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "drill {} against {}", d.scenario, d.target);
+    let mut about = vec![format!("warden {}", d.warden)];
+    if let Some(s) = &d.server {
+        about.push(s.clone());
+    }
+    if let Some(at) = d.started {
+        about.push(format!("started {}", at.format("%Y-%m-%d %H:%M:%S UTC")));
+    }
+    let _ = writeln!(out, "{}", about.join(", "));
+    if let Some(sig) = &d.cancelled {
+        let _ = writeln!(
+            out,
+            "cancelled by {sig}: a partial report (faults reverted, no further trial run)"
+        );
+    }
+    for t in &d.trials {
+        trial(&mut out, t);
+    }
+    if !d.summary.is_empty() {
+        let head = format!("over {} (ms)", count(d.trials.len(), "trial"));
+        let _ = writeln!(out, "\n{head:<27}min   median      p95      max  target");
+        for r in &d.summary {
+            let s = &r.spread;
+            let target = r.target.map(|t| format!("  ≤ {t}")).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {:<20} {:>9.0} {:>8.0} {:>8.0} {:>8.0}{target}",
+                figure_label(&r.figure),
+                s.min,
+                s.median,
+                s.p95,
+                s.max
+            );
+        }
+    }
+    let _ = writeln!(out, "\nverdict: {}", verdict_name(d.verdict));
+    out
+}
+
+fn trial(out: &mut String, t: &Trial) {
+    let _ = writeln!(out, "\ntrial {}: {}", t.trial, t.fault);
+    if !t.injected {
+        let _ = writeln!(out, "  not injected: {}", t.reasons.join("; "));
+        return;
+    }
+    for p in &t.phases {
+        let _ = writeln!(out, "  {:<26} {}", p.phase, opt_ms(p.at_ms));
+    }
+    let row = |out: &mut String, name: &str, v: String| {
+        let _ = writeln!(out, "  {name:<26} {v}");
+    };
+    row(out, "sentinel RTO", opt_ms(t.sentinel_rto_ms));
+    let rto = &t.client_rto_ms;
+    row(
+        out,
+        "client RTO",
+        format!("{}{}", opt_ms(rto.value), against(rto, " ms")),
+    );
+    row(out, "writes unavailable", opt_ms(t.unavailable_ms));
+    row(out, "old primary rejoined", opt_ms(t.rejoin_ms));
+    let w = &t.writes;
+    let failed: u64 = w.failed.values().sum();
+    row(
+        out,
+        "writes",
+        format!(
+            "{} acked, {failed} failed, {} unknown ({} recovered)",
+            w.acked, w.unknown, w.recovered
+        ),
+    );
+    let l = &t.lost;
+    let count = l
+        .count
+        .value
+        .map_or_else(|| "— (no loss check)".to_string(), |c| c.to_string());
+    row(
+        out,
+        "lost acknowledged writes",
+        format!("{count}{}", against(&l.count, "")),
+    );
+    if l.window_ms.target.is_some() || l.window_ms.value.is_some() {
+        let window = match (l.oldest_ms, l.newest_ms) {
+            (Some(o), Some(n)) => format!(" (acked {o:.0} … {n:.0} ms from the fault)"),
+            _ => String::new(),
+        };
+        row(
+            out,
+            "lost-write window",
+            format!(
+                "{}{}{window}",
+                opt_ms(l.window_ms.value),
+                against(&l.window_ms, " ms")
+            ),
+        );
+    }
+    if w.ttl_gone + w.ttl_off > 0 {
+        row(
+            out,
+            "TTL anomalies",
+            format!("{} gone, {} off", w.ttl_gone, w.ttl_off),
+        );
+    }
+    let l = &t.latency_us;
+    row(
+        out,
+        "write latency (ms)",
+        format!(
+            "p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}",
+            l.p50 as f64 / 1e3,
+            l.p90 as f64 / 1e3,
+            l.p99 as f64 / 1e3,
+            l.p999 as f64 / 1e3,
+            l.max as f64 / 1e3
+        ),
+    );
+    if t.tilt {
+        let _ = writeln!(out, "  a Sentinel entered TILT mode during the trial");
+    }
+    for g in &t.sentinel_gaps {
+        let _ = writeln!(
+            out,
+            "  sentinel #{} unreachable for {} ({})",
+            g.sentinel,
+            opt_ms(g.out_ms),
+            g.reason
+        );
+    }
+    let reasons = match t.reasons.is_empty() {
+        true => String::new(),
+        false => format!(" — {}", t.reasons.join("; ")),
+    };
+    let _ = writeln!(out, "  verdict: {}{reasons}", verdict_name(t.verdict));
+}
+
+/// `1 trial`, `3 trials`.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// The verdict in words.
+pub fn verdict_name(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Met => "targets met",
+        Verdict::Missed => "targets MISSED",
+        Verdict::Unknown => "could not measure",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_pluralized() {
+        assert_eq!(count(1, "trial"), "1 trial");
+        assert_eq!(count(0, "trial"), "0 trials");
+        assert_eq!(count(3, "trial"), "3 trials");
+    }
+}

@@ -1,0 +1,8 @@
+//! Pure: pictures and pages of drill reports — a trial's timeline as SVG ([`picture`]), a
+//! whole report as one self-contained HTML page ([`html`]), and the trend of RTO and lost
+//! writes over saved reports ([`trend`]). Strings in, strings out: the caller writes them.
+
+pub mod html;
+pub mod picture;
+pub mod svg;
+pub mod trend;
