@@ -44,8 +44,8 @@ fn shipped_manual_failover_scenario_meets_its_targets_and_blames_the_old_primary
     } else {
         "redis"
     };
-    assert_eq!(report["server"]["family"], family, "{report:#}");
-    assert!(report["server"]["version"].is_string(), "{report:#}");
+    let server = report["server"].as_str().unwrap_or_default();
+    assert!(server.starts_with(&format!("{family} ")), "{report:#}");
     let trials = report["trials"].as_array().expect("trials");
     assert_eq!(trials.len(), 2, "{report:#}");
     // The report's shape first, so a missed target below still proves the figures exist.
