@@ -17,6 +17,7 @@ const PURE: &[&str] = &[
     "src/workload/history.rs",
     "src/workload/tally.rs",
     "src/lab/config.rs",
+    "src/conn/command.rs",
     "src/conn/secret.rs",
     "src/conn/spec.rs",
     "src/lab/stack.rs",

@@ -13,6 +13,7 @@
 //! from the settings. Secrets are [`Secret`]s: they print as `***`, and errors name the user
 //! and the address, never a password.
 
+pub mod command;
 pub mod secret;
 pub mod spec;
 pub mod tls;
@@ -28,8 +29,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use crate::addr::Addr;
-use crate::client::Timeouts;
 use crate::error::{Error, Result};
+pub use command::Timeouts;
 pub use secret::{Secret, Source};
 pub use spec::{Resolve, Spec, TlsOn, TlsSpec};
 use tls::Tls;
@@ -375,7 +376,7 @@ impl Con {
         }
         Error::Command {
             addr: addr.clone(),
-            command: crate::client::command_name(cmd),
+            command: command::command_name(cmd),
             source,
         }
     }
