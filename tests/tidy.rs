@@ -17,7 +17,6 @@ const PURE: &[&str] = &[
     "src/workload/history.rs",
     "src/workload/tally.rs",
     "src/lab/config.rs",
-    "src/conn/command.rs",
     "src/conn/secret.rs",
     "src/conn/spec.rs",
     "src/lab/stack.rs",

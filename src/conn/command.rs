@@ -1,4 +1,4 @@
-//! Pure: what a connection states about itself and its commands — its timeouts, and the
+//! What a connection states about itself and its commands — its timeouts, and the
 //! name of a command for an error, which never includes the command's arguments.
 
 use std::time::Duration;
