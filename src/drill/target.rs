@@ -178,6 +178,8 @@ pub(super) async fn set_up(s: &Scenario, given: &conn::Spec, drill: &str) -> Res
                 image: lab::docker::default_image(),
                 sentinel: settings,
                 ready_timeout: Duration::from_secs(60),
+                auth: false,
+                tls: false,
             };
             let (lab, entry) = closing(entry, DockerLab::up(lab_spec).await)?;
             let conn = match docker_conn(conn_spec, lab.docker(), &lab.project()).await {
