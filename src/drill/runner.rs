@@ -266,7 +266,17 @@ impl Ctx<'_> {
         let why =
             match health::check(&target.conn, &target.sentinels, &target.master, &expect).await {
                 Ok(h) => match h.primary.clone().filter(|_| h.ok()) {
-                    Some(primary) => return self.inject(t, target, primary).await,
+                    Some(primary) => match workload_allowed(target, &primary).await {
+                        Ok(()) => return self.inject(t, target, primary).await,
+                        Err(e @ (Error::NoPerm { .. } | Error::Auth { .. })) => e.to_string(),
+                        Err(e) if Instant::now() >= until => e.to_string(),
+                        Err(_) => {
+                            return State::Preflight {
+                                next: Instant::now() + Duration::from_millis(200),
+                                until,
+                            };
+                        }
+                    },
                     None if Instant::now() >= until => format!(
                         "the cluster was not healthy within {}: {}",
                         humantime::format_duration(self.s.timing.preflight),
@@ -499,4 +509,12 @@ mod tests {
         }
         assert!(n >= 2);
     }
+}
+
+/// Whether the writers' user may run what they need on `primary`: the `ROLE` a writer checks
+/// before it writes. A refusal (`NOPERM`, wrong credentials) fails the pre-flight, naming the
+/// command, instead of a fault injected while no write can be acknowledged.
+async fn workload_allowed(target: &Target, primary: &Addr) -> Result<()> {
+    let mut con = target.conn.node(primary, Timeouts::CONTROL).await?;
+    client::is_master(&mut con, primary).await.map(drop)
 }
