@@ -98,7 +98,7 @@ async fn set_user(conn: &Conn, on: &[Addr], sentinel: bool, user: &str, rules: &
             .await
             .expect("ACL SETUSER");
         if !sentinel {
-            let _: () = client::query(&mut con, addr, &redis::cmd("CONFIG").arg("REWRITE"))
+            let _: () = client::query(&mut con, addr, redis::cmd("CONFIG").arg("REWRITE"))
                 .await
                 .expect("CONFIG REWRITE");
         }
