@@ -12,14 +12,9 @@ use crate::sentinel::topology;
 
 /// Creates the docker lab and prints its containers.
 pub async fn up(a: LabUp) -> Result<u8> {
-    if a.auth || a.tls {
-        return Err(crate::error::Error::Usage(
-            "--auth and --tls are not supported with --backend docker yet: use the process \
-             backend"
-                .into(),
-        ));
-    }
     let spec = DockerLabSpec {
+        auth: a.auth,
+        tls: a.tls,
         sentinel: super::settings(&a),
         dir: a.dir.dir,
         image: a.image,
@@ -44,6 +39,17 @@ pub async fn up(a: LabUp) -> Result<u8> {
     }
     let sentinels: Vec<String> = lab.sentinels().iter().map(ToString::to_string).collect();
     outln!("sentinels: {}", sentinels.join(","));
+    if a.auth || a.tls {
+        let what = match (a.auth, a.tls) {
+            (true, true) => "secrets and certificates",
+            (true, false) => "secrets",
+            _ => "certificates",
+        };
+        outln!(
+            "{what} (0600) in {}; commands with --lab-dir use them",
+            lab.dir().display()
+        );
+    }
     lab.detach();
     Ok(EXIT_MET)
 }

@@ -64,6 +64,19 @@ impl Spec {
     }
 }
 
+impl Spec {
+    /// `self`, with `found` (hostnames discovered, e.g. a compose stack's containers) added
+    /// to the hostname map under the entries given: a name already mapped keeps its IP.
+    pub fn with_hosts(mut self, found: impl IntoIterator<Item = (String, IpAddr)>) -> Spec {
+        for (name, ip) in found {
+            if !self.resolve.iter().any(|r| r.name == name) {
+                self.resolve.push(Resolve { name, ip });
+            }
+        }
+        self
+    }
+}
+
 /// Which connections use TLS.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -178,5 +191,24 @@ mod tests {
         );
         assert_eq!(merged.tls, Some(TlsSpec::default()));
         assert_eq!(Spec::default().or(lab.clone()), lab);
+    }
+
+    #[test]
+    fn discovered_hosts_fill_the_map_and_given_entries_win() {
+        let given = Spec {
+            resolve: vec!["redis-primary=10.0.0.9".parse().unwrap()],
+            ..Spec::default()
+        };
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let merged = given.with_hosts([
+            ("redis-primary".to_string(), ip("172.20.0.2")),
+            ("sentinel-1".to_string(), ip("172.20.0.5")),
+        ]);
+        let got: Vec<String> = merged
+            .resolve
+            .iter()
+            .map(|r| format!("{}={}", r.name, r.ip))
+            .collect();
+        assert_eq!(got, ["redis-primary=10.0.0.9", "sentinel-1=172.20.0.5"]);
     }
 }

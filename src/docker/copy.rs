@@ -32,6 +32,25 @@ impl Engine {
             .map_err(api_error(format!("copy {file} into {name}")))
     }
 
+    /// Writes small private files (`(relative path, body)`, mode 0600, parent directories
+    /// created) into `dir` of container `id` before it starts: how secrets and certificates
+    /// reach a container without its command or environment.
+    pub async fn copy_private_in(
+        &self,
+        id: &str,
+        name: &str,
+        dir: &str,
+        files: &[(&str, &[u8])],
+    ) -> Result<()> {
+        let tar = tar_of(files, 0o600)?;
+        let opts = UploadToContainerOptionsBuilder::default().path(dir).build();
+        let r = self
+            .api
+            .upload_to_container(id, Some(opts), bollard::body_full(tar.into()));
+        r.await
+            .map_err(api_error(format!("copy private files into {name}")))
+    }
+
     /// Streams the tar archive at `tar` (on this host) into `dir` of container `id`,
     /// 64 KiB at a time, its files owned by the container's user (`copyUIDGID`).
     pub async fn copy_tar_in(&self, id: &str, name: &str, dir: &str, tar: &Path) -> Result<()> {
@@ -102,12 +121,19 @@ impl Engine {
 
 /// A tar archive holding one file `name` with `body` (what the upload API takes).
 fn tar_one(name: &str, body: &[u8]) -> Result<Vec<u8>> {
-    let mut header = tar::Header::new_gnu();
-    header.set_size(body.len() as u64);
-    header.set_mode(0o644);
-    header.set_cksum();
+    tar_of(&[(name, body)], 0o644)
+}
+
+/// A tar of `files` (relative paths; parents are created on unpacking), each `mode`.
+fn tar_of(files: &[(&str, &[u8])], mode: u32) -> Result<Vec<u8>> {
     let mut b = tar::Builder::new(Vec::new());
-    b.append_data(&mut header, name, body)
-        .and_then(|()| b.into_inner())
-        .map_err(Error::io(name))
+    for (name, body) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(body.len() as u64);
+        header.set_mode(mode);
+        header.set_cksum();
+        b.append_data(&mut header, name, *body)
+            .map_err(Error::io(name))?;
+    }
+    b.into_inner().map_err(Error::io("tar"))
 }

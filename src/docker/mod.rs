@@ -5,6 +5,8 @@
 //! - [`connect`] (`DOCKER_HOST`-aware, API version negotiated) → an [`Engine`];
 //! - finding containers: [`Engine::list`] (all, or by label), [`Engine::by_name`],
 //!   [`Engine::by_addr`], [`Engine::inspect`], [`Engine::ip_on`] — unguarded, for reading;
+//! - the hostnames of a compose project's containers and their IPs ([`Engine::hosts`]), for
+//!   the `--resolve` map of a drill against a stack that announces hostnames;
 //! - the opt-in guard for faults: [`Project`] (compose project + `io.warden.chaos=allowed`,
 //!   decided by the pure [`select`]);
 //! - lifecycle: start, stop, kill, pause, unpause, restart, network disconnect/connect;
@@ -21,6 +23,8 @@ mod create;
 mod exec;
 mod guard;
 pub mod select;
+
+use std::net::IpAddr;
 
 use bollard::Docker;
 use bollard::models::NetworkDisconnectRequest;
@@ -136,6 +140,18 @@ impl Engine {
             }
         }
         Ok(all)
+    }
+
+    /// Every hostname the containers of compose project `project` answer to (container
+    /// name, service, network aliases) with their IP on its network, as inspect reports
+    /// them (the list API of engine 20.10 reports no aliases): the names a Sentinel with
+    /// `announce-hostnames` hands out, for the connection model's `--resolve` map.
+    pub async fn hosts(&self, project: &str) -> Result<Vec<(String, IpAddr)>> {
+        let mut all = self.list(Some((LABEL_PROJECT, project))).await?;
+        for c in &mut all {
+            c.networks = self.inspect(&c.id, &c.name).await?.networks;
+        }
+        Ok(select::hosts(&all, project))
     }
 
     /// The container called `name` (or with that id), whatever its labels: for reading it or

@@ -2,6 +2,7 @@
 //! labels warden reads off a container and the opt-in guard: a fault may touch a container
 //! only if it carries `io.warden.chaos=allowed` and belongs to the selected compose project.
 
+use core::net::IpAddr;
 use std::collections::HashMap;
 
 use crate::error::{Error, Result};
@@ -96,6 +97,38 @@ pub fn by_host<'a>(
         .find(|c| c.label(LABEL_PROJECT) == project)
         .or(all.first())
         .copied()
+}
+
+/// Every hostname the containers of `project` answer to on their network — container name,
+/// compose service and network aliases — with that IP: what a Sentinel announcing hostnames
+/// names, mapped to where the host reaches it. A container without an IP (stopped) adds
+/// nothing; the first network (by name) with an IP gives its name's and service's IP.
+pub fn hosts(containers: &[ContainerInfo], project: &str) -> Vec<(String, IpAddr)> {
+    let mut out: Vec<(String, IpAddr)> = Vec::new();
+    let mut add = |name: &str, ip: IpAddr| {
+        if !name.is_empty() && !out.iter().any(|(n, _)| n == name) {
+            out.push((name.to_string(), ip));
+        }
+    };
+    for c in containers
+        .iter()
+        .filter(|c| c.label(LABEL_PROJECT) == project)
+    {
+        let attached = c
+            .networks
+            .iter()
+            .filter_map(|n| Some((n, n.ip.parse::<IpAddr>().ok()?)));
+        for (i, (n, ip)) in attached.enumerate() {
+            if i == 0 {
+                add(&c.name, ip);
+                add(c.label(LABEL_SERVICE), ip);
+            }
+            for a in &n.aliases {
+                add(a, ip);
+            }
+        }
+    }
+    out
 }
 
 /// The container called `name` (or whose id starts with `name`, at least 12 characters).
@@ -214,5 +247,27 @@ mod tests {
             guard(&loose, "a"),
             Err("it belongs to no compose project, not to the selected project 'a'".into())
         );
+    }
+
+    #[test]
+    fn a_projects_hostnames_map_to_its_containers_ips() {
+        let mut cs = stack();
+        cs[0].networks[0].aliases.push("4f2a9c1b7e3d".into());
+        let mut stopped = container("a-gone", "a", "allowed", "", "redis-gone");
+        stopped.networks[0].ip.clear();
+        cs.push(stopped);
+        let got: Vec<String> = hosts(&cs, "a")
+            .iter()
+            .map(|(n, ip)| format!("{n}={ip}"))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "a-primary=172.20.0.2",
+                "redis-primary=172.20.0.2",
+                "4f2a9c1b7e3d=172.20.0.2"
+            ]
+        );
+        assert!(hosts(&cs, "c").is_empty());
     }
 }

@@ -274,18 +274,17 @@ impl Ctx<'_> {
         let why =
             match health::check(&target.conn, &target.sentinels, &target.master, &expect).await {
                 Ok(h) => match h.primary.clone().filter(|_| h.ok()) {
-                    Some(primary) => return self.inject(t, target, primary).await,
+                    Some(primary) => match workload_allowed(target, &primary, until).await {
+                        Ok(true) => return self.inject(t, target, primary).await,
+                        Ok(false) => return preflight_again(until),
+                        Err(why) => why,
+                    },
                     None if Instant::now() >= until => format!(
                         "the cluster was not healthy within {}: {}",
                         humantime::format_duration(self.s.timing.preflight),
                         h.problems.join("; ")
                     ),
-                    None => {
-                        return State::Preflight {
-                            next: Instant::now() + Duration::from_millis(200),
-                            until,
-                        };
-                    }
+                    None => return preflight_again(until),
                 },
                 Err(e) => e.to_string(),
             };
@@ -495,6 +494,35 @@ async fn rejoined(conn: Conn, node: Addr) -> bool {
             .await
             .is_ok_and(|r| !r.is_master() && r.link_up),
         Err(_) => false,
+    }
+}
+
+/// Whether the writers' user may run what they need on `primary`: the `ROLE` a writer checks
+/// before it writes. A refusal (`NOPERM`, wrong credentials) is the pre-flight's failure,
+/// naming the command, instead of a fault injected while no write can be acknowledged;
+/// another error is asked again (`false`) until `until`.
+async fn workload_allowed(
+    target: &Target,
+    primary: &Addr,
+    until: Instant,
+) -> std::result::Result<bool, String> {
+    let asked = async {
+        let mut con = target.conn.node(primary, Timeouts::CONTROL).await?;
+        client::is_master(&mut con, primary).await
+    };
+    match asked.await {
+        Ok(_) => Ok(true),
+        Err(e @ (Error::NoPerm { .. } | Error::Auth { .. })) => Err(e.to_string()),
+        Err(e) if Instant::now() >= until => Err(e.to_string()),
+        Err(_) => Ok(false),
+    }
+}
+
+/// The pre-flight, asked again in 200 ms.
+fn preflight_again(until: Instant) -> State {
+    State::Preflight {
+        next: Instant::now() + Duration::from_millis(200),
+        until,
     }
 }
 

@@ -165,20 +165,31 @@ fn conn_spec(s: &Scenario, given: &conn::Spec) -> Result<conn::Spec> {
 /// `drill` is the drill's id, for the journal records of an ephemeral lab.
 pub(super) async fn set_up(s: &Scenario, given: &conn::Spec, drill: &str) -> Result<Target> {
     let master = s.master();
-    let conn = Conn::build(&conn_spec(s, given)?)?;
+    let spec = conn_spec(s, given)?;
     let mut settings = s.lab.clone();
     settings.master = master.clone();
     match deployment(s)? {
         Deployment::Ephemeral(LabKind::Docker) => {
             let dir = lab::temp_state_dir("warden-drill-")?;
             let entry = lab_record(drill, &dir, lab::Backend::Docker)?;
-            let spec = DockerLabSpec {
+            let conn_spec = spec;
+            let lab_spec = DockerLabSpec {
                 dir,
                 image: lab::docker::default_image(),
                 sentinel: settings,
                 ready_timeout: Duration::from_secs(60),
+                auth: false,
+                tls: false,
             };
-            let (lab, entry) = closing(entry, DockerLab::up(spec).await)?;
+            let (lab, entry) = closing(entry, DockerLab::up(lab_spec).await)?;
+            let conn = match docker_conn(conn_spec, lab.docker(), &lab.project()).await {
+                Ok(conn) => conn,
+                Err(e) => {
+                    let _ = lab.down().await;
+                    let _ = entry.close();
+                    return Err(e);
+                }
+            };
             let mut target = docker_target(lab, master, true, conn);
             target.lab_record = Some(entry);
             Ok(target)
@@ -186,6 +197,7 @@ pub(super) async fn set_up(s: &Scenario, given: &conn::Spec, drill: &str) -> Res
         Deployment::Ephemeral(LabKind::Process) => {
             let dir = lab::temp_state_dir("warden-drill-")?;
             let entry = lab_record(drill, &dir, lab::Backend::Process)?;
+            let conn = Conn::build(&spec)?;
             let spec = LabSpec::ephemeral(dir, settings)?;
             let (lab, entry) = closing(entry, Lab::up(spec).await)?;
             let sentinels = lab.sentinels();
@@ -206,9 +218,13 @@ pub(super) async fn set_up(s: &Scenario, given: &conn::Spec, drill: &str) -> Res
         Deployment::Recorded { dir, sentinels } => {
             let mut target = match lab::recorded_backend(dir)? {
                 lab::Backend::Docker => {
-                    docker_target(DockerLab::load(dir).await?, master, false, conn)
+                    let lab = DockerLab::load(dir).await?;
+                    let conn = docker_conn(spec, lab.docker(), &lab.project()).await?;
+                    docker_target(lab, master, false, conn)
                 }
-                lab::Backend::Process => process_target(Lab::load(dir)?, master, conn),
+                lab::Backend::Process => {
+                    process_target(Lab::load(dir)?, master, Conn::build(&spec)?)
+                }
             };
             if !sentinels.is_empty() {
                 target.sentinels = sentinels.to_vec();
@@ -220,12 +236,14 @@ pub(super) async fn set_up(s: &Scenario, given: &conn::Spec, drill: &str) -> Res
             sentinels,
             compose_project,
         } => {
-            let backend = match compose_project {
-                Some(project) => Backend::Docker {
-                    stack: Stack::new(Project::new(docker::connect().await?, project)),
-                    lab: None,
-                },
-                None => Backend::Commands,
+            let (backend, conn) = match compose_project {
+                Some(project) => {
+                    let engine = docker::connect().await?;
+                    let conn = docker_conn(spec, &engine, project).await?;
+                    let stack = Stack::new(Project::new(engine, project));
+                    (Backend::Docker { stack, lab: None }, conn)
+                }
+                None => (Backend::Commands, Conn::build(&spec)?),
             };
             let project = compose_project
                 .map(|p| format!(", compose project '{p}'"))
@@ -247,6 +265,20 @@ pub(super) async fn set_up(s: &Scenario, given: &conn::Spec, drill: &str) -> Res
             Ok(target)
         }
     }
+}
+
+/// The connection of a drill on containers of compose project `project`: every hostname its
+/// containers answer to (name, service, network alias) maps to the container's IP on the
+/// stack's network, so the names Sentinels announce (`announce-hostnames`) are reached from
+/// the host; entries given with `--resolve` (or in the scenario) win.
+async fn docker_conn(spec: conn::Spec, engine: &docker::Engine, project: &str) -> Result<Conn> {
+    let hosts = engine.hosts(project).await?;
+    tracing::debug!(
+        project,
+        hosts = hosts.len(),
+        "hostnames of the compose project mapped to container IPs"
+    );
+    Conn::build(&spec.with_hosts(hosts))
 }
 
 /// The scenario's deployment (validated when the scenario was read).

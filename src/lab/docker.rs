@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::config::{self, Secrets};
 use super::stack::{self, Role, SERVICES, Service};
-use super::{Backend, STATE_FILE, SentinelSettings};
+use super::{Backend, STATE_FILE, Security, SentinelSettings, secure};
 use crate::addr::Addr;
 use crate::docker::{self, ContainerInfo, Engine, NewContainer};
 use crate::error::{Error, Result};
@@ -28,6 +29,11 @@ pub struct DockerLabSpec {
     pub sentinel: SentinelSettings,
     /// How long `up` waits for the cluster to agree and sync.
     pub ready_timeout: Duration,
+    /// `--auth`: `requirepass`, `masterauth`, the ACL user `warden`, the Sentinels' own
+    /// password.
+    pub auth: bool,
+    /// `--tls`: TLS only, with a throw-away CA.
+    pub tls: bool,
 }
 
 /// `$WARDEN_REDIS_IMAGE`, else `redis:7.2` (what the compose file defaults to).
@@ -71,6 +77,8 @@ pub struct DockerLab {
     state: State,
     owned: bool,
     conn: crate::conn::Conn,
+    /// The secrets of a lab with `--auth`, while `up` writes them into config files.
+    secrets: Option<Secrets>,
 }
 
 impl std::fmt::Debug for DockerLab {
@@ -96,6 +104,17 @@ impl DockerLab {
         let lab_id = format!("{:08x}", rand::random::<u32>());
         std::fs::create_dir_all(&spec.dir).map_err(Error::io(&spec.dir))?;
         let dir = std::fs::canonicalize(&spec.dir).map_err(Error::io(&spec.dir))?;
+        let security = if spec.auth || spec.tls {
+            let hosts: Vec<String> = SERVICES.iter().map(|s| s.name.to_string()).collect();
+            let mut security = secure::create(&dir, spec.auth, spec.tls, &hosts)?;
+            // warden reaches the containers by IP, which the certificate cannot name.
+            if let Some(t) = &mut security.tls {
+                t.server_name = Some(secure::SERVER_NAME.into());
+            }
+            security
+        } else {
+            Security::default()
+        };
         let mut lab = DockerLab {
             dir,
             docker,
@@ -106,10 +125,11 @@ impl DockerLab {
                 image: spec.image.clone(),
                 sentinel: spec.sentinel.clone(),
                 containers: Vec::new(),
-                security: super::Security::default(),
+                security: security.clone(),
             },
             owned: true,
-            conn: crate::conn::Conn::default(),
+            conn: crate::conn::Conn::build(&security.conn_spec())?,
+            secrets: secure::secrets(&security)?,
         };
         // Recorded first, so `lab down` can clean up after an interrupted `up`.
         lab.save()?;
@@ -156,10 +176,15 @@ impl DockerLab {
         self.docker
             .create_volume(&volume, stack::lab_labels(id))
             .await?;
-        let cmd = match (service.role, primary_ip) {
-            (Role::Sentinel, _) => stack::sentinel_cmd(),
+        let secured = self.state.security != Security::default();
+        let node_cmd = match (service.role, primary_ip) {
             (Role::Primary, _) => stack::node_cmd(None, &self.state.sentinel),
-            (Role::Replica, ip) => stack::node_cmd(ip, &self.state.sentinel),
+            (_, ip) => stack::node_cmd(ip, &self.state.sentinel),
+        };
+        let cmd = match service.role {
+            Role::Sentinel => stack::sentinel_cmd(),
+            _ if secured => stack::node_conf_cmd(),
+            _ => node_cmd.clone(),
         };
         let created = self
             .docker
@@ -172,18 +197,36 @@ impl DockerLab {
                 binds: vec![format!("{volume}:{}", stack::DATA_DIR)],
             })
             .await?;
+        let port = service.role.port();
         if service.role == Role::Sentinel {
             let ip =
                 primary_ip.ok_or_else(|| Error::internal("no primary before the Sentinels"))?;
-            let conf = stack::sentinel_conf(ip, &self.state.sentinel);
+            let mut conf = stack::sentinel_conf(ip, &self.state.sentinel);
+            conf.push_str(&self.security_lines(service.role, port));
+            let file = [(stack::SENTINEL_CONF, conf.as_bytes())];
             self.docker
-                .copy_file_in(
-                    &created,
-                    &name,
-                    stack::DATA_DIR,
-                    stack::SENTINEL_CONF,
-                    conf.as_bytes(),
-                )
+                .copy_private_in(&created, &name, stack::DATA_DIR, &file)
+                .await?;
+        } else if secured {
+            let mut conf = stack::as_conf(&node_cmd);
+            conf.push_str(&self.security_lines(service.role, port));
+            let path = secure_path(stack::NODE_CONF);
+            self.docker
+                .copy_private_in(&created, &name, "/", &[(&path, conf.as_bytes())])
+                .await?;
+        }
+        if let Some(t) = &self.state.security.tls {
+            let read = |p: &Path| std::fs::read(p).map_err(Error::io(p));
+            let (ca, cert, key) = (read(&t.ca)?, read(&t.server_cert)?, read(&t.server_key)?);
+            let paths = ["tls/ca.crt", "tls/server.crt", "tls/server.key"].map(secure_path);
+            let files = [
+                (paths[0].as_str(), ca.as_slice()),
+                (paths[1].as_str(), cert.as_slice()),
+                (paths[2].as_str(), key.as_slice()),
+            ];
+            // Unpacked at the root: the image has no /etc/warden to unpack into.
+            self.docker
+                .copy_private_in(&created, &name, "/", &files)
                 .await?;
         }
         self.docker.start(&created, &name).await?;
@@ -195,6 +238,21 @@ impl DockerLab {
             id: created,
             addr: Addr::new(ip, service.role.port()),
         })
+    }
+
+    /// The `--auth` and `--tls` config lines of a container of `role` listening on `port`.
+    fn security_lines(&self, role: Role, port: u16) -> String {
+        let mut c = String::new();
+        if let Some(s) = &self.secrets {
+            c.push_str(&match role {
+                Role::Sentinel => config::sentinel_auth_lines(&self.state.sentinel.master, s),
+                _ => config::node_auth_lines(s),
+            });
+        }
+        if let Some(t) = &self.state.security.tls {
+            c.push_str(&config::tls_lines(port, &stack::container_tls(t)));
+        }
+        c
     }
 
     /// Polls the health check until it passes or `timeout` ends; a container that stops
@@ -249,6 +307,7 @@ impl DockerLab {
             conn: crate::conn::Conn::build(&state.security.conn_spec())?,
             state,
             owned: false,
+            secrets: None,
         })
     }
 
@@ -328,6 +387,11 @@ impl DockerLab {
             .map(|c| c.addr.clone())
             .collect()
     }
+}
+
+/// `file` under [`stack::SECURE_DIR`], relative to the container's root.
+fn secure_path(file: &str) -> String {
+    format!("{}/{file}", stack::SECURE_DIR.trim_start_matches('/'))
 }
 
 impl Drop for DockerLab {

@@ -5,10 +5,11 @@
 //! the two agree.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::config::{self, SentinelSettings, write_limits};
+use super::config::{self, SentinelSettings, TlsFiles, write_limits};
 use crate::docker::select::{CHAOS_ALLOWED, LABEL_CHAOS, LABEL_PROJECT, LABEL_ROLE, LABEL_SERVICE};
 
 /// Label naming the warden lab that created a container, network or volume (its lab id).
@@ -156,6 +157,54 @@ pub fn node_cmd(primary_ip: Option<&str>, s: &SentinelSettings) -> Vec<String> {
     c
 }
 
+/// Where a secured lab's container keeps its own private files (a node's config with its
+/// secrets, the TLS certificates and key): outside the data volume, so nothing copied out of
+/// `/data` (backups, restore checkpoints) carries them.
+pub const SECURE_DIR: &str = "/etc/warden";
+/// A secured node's config file, in [`SECURE_DIR`].
+pub const NODE_CONF: &str = "redis.conf";
+
+/// The command of a secured lab's node: everything, secrets included, is in its config file
+/// (never in `Config.Cmd`, which `docker inspect` shows).
+pub fn node_conf_cmd() -> Vec<String> {
+    vec!["redis-server".into(), format!("{SECURE_DIR}/{NODE_CONF}")]
+}
+
+/// A command's `--name value…` options as config-file lines (`name value…`).
+pub fn as_conf(cmd: &[String]) -> String {
+    let mut out = String::new();
+    for arg in cmd.iter().skip(1) {
+        match arg.strip_prefix("--") {
+            Some(name) => {
+                if !out.is_empty() {
+                    out.push('\n');
+                }
+                out.push_str(name);
+            }
+            None if arg.is_empty() => out.push_str(" \"\""),
+            None => {
+                out.push(' ');
+                out.push_str(arg);
+            }
+        }
+    }
+    out.push('\n');
+    out
+}
+
+/// The lab's TLS files as a container sees them, in [`SECURE_DIR`]`/tls`.
+pub fn container_tls(t: &TlsFiles) -> TlsFiles {
+    let at = |f: &str| PathBuf::from(format!("{SECURE_DIR}/tls/{f}"));
+    TlsFiles {
+        ca: at("ca.crt"),
+        server_cert: at("server.crt"),
+        server_key: at("server.key"),
+        client_cert: at("client.crt"),
+        client_key: at("client.key"),
+        server_name: t.server_name.clone(),
+    }
+}
+
 /// The command of a Sentinel container: its config is a writable file in its own volume.
 pub fn sentinel_cmd() -> Vec<String> {
     vec![
@@ -233,5 +282,34 @@ mod tests {
             sentinel_cmd().join(" "),
             "redis-server /data/sentinel.conf --sentinel"
         );
+    }
+
+    #[test]
+    fn a_secured_node_takes_its_command_as_a_config_file() {
+        let s = SentinelSettings::default();
+        let conf = as_conf(&node_cmd(Some("172.20.0.2"), &s));
+        assert!(
+            conf.starts_with("port 6379\nprotected-mode no\ndir /data\n"),
+            "{conf}"
+        );
+        assert!(conf.ends_with("replicaof 172.20.0.2 6379\n"), "{conf}");
+        assert_eq!(
+            node_conf_cmd().join(" "),
+            "redis-server /etc/warden/redis.conf"
+        );
+        let t = TlsFiles {
+            ca: "/lab/tls/ca.crt".into(),
+            server_cert: "/lab/tls/server.crt".into(),
+            server_key: "/lab/tls/server.key".into(),
+            client_cert: "/lab/tls/client.crt".into(),
+            client_key: "/lab/tls/client.key".into(),
+            server_name: Some("warden-lab".into()),
+        };
+        let inside = container_tls(&t);
+        assert_eq!(
+            inside.server_key,
+            PathBuf::from("/etc/warden/tls/server.key")
+        );
+        assert_eq!(inside.server_name.as_deref(), Some("warden-lab"));
     }
 }

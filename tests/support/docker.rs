@@ -78,6 +78,8 @@ impl TestDockerLab {
             image: docker::default_image(),
             sentinel: settings,
             ready_timeout: super::WAIT,
+            auth: false,
+            tls: false,
         };
         match DockerLab::up(spec).await {
             Ok(lab) => TestDockerLab { lab, dir },
