@@ -169,26 +169,58 @@ async fn drill(args: DrillArgs, shutdown: impl Future<Output = ()>) -> Result<u8
 }
 
 async fn watch(args: WatchArgs, shutdown: impl Future<Output = ()> + Send) -> Result<u8> {
-    let (sentinels, master) = if args.sentinels.is_empty() {
-        let lab = Lab::load(&args.lab_dir).map_err(|e| {
-            Error::Usage(format!(
-                "give --sentinels, or start a lab with `warden lab up` ({e})"
-            ))
-        })?;
-        let master = args.master.unwrap_or_else(|| lab.master().to_string());
-        (lab.sentinels(), master)
+    use crate::watch::config::Group;
+    let rto = args.rto_ms.map(std::time::Duration::from_millis);
+    let groups = if let Some(path) = &args.config {
+        let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
+        let mut groups = crate::watch::config::parse(&text, &path.display().to_string())?;
+        for g in &mut groups {
+            if !args.master.is_empty() {
+                g.masters = args.master.clone();
+            }
+            g.rto = g.rto.or(rto);
+        }
+        groups
     } else {
-        (
-            args.sentinels,
-            args.master.unwrap_or_else(|| "mymaster".into()),
-        )
+        let (sentinels, masters) = if args.sentinels.is_empty() {
+            let lab = Lab::load(&args.lab_dir).map_err(|e| {
+                Error::Usage(format!(
+                    "give --sentinels or --config, or start a lab with `warden lab up` ({e})"
+                ))
+            })?;
+            let masters = if args.master.is_empty() {
+                vec![lab.master().to_string()]
+            } else {
+                args.master
+            };
+            (lab.sentinels(), masters)
+        } else {
+            (args.sentinels, args.master)
+        };
+        vec![Group {
+            name: "default".into(),
+            sentinels,
+            masters,
+            rto,
+            rto_by_master: Default::default(),
+        }]
     };
     let spec = crate::watch::WatchSpec {
-        sentinels,
-        master,
+        groups,
         json: args.json,
         episodes: args.episodes,
         duration: args.duration,
+        poll: args.poll,
+        settings: crate::watch::follow::Settings {
+            limits: crate::watch::hazard::Limits {
+                max_lag_bytes: args.max_lag,
+                max_lag_secs: args.max_lag_time.as_secs(),
+                max_exposure_writes: args.max_exposure,
+                max_exposure_secs: args.max_exposure_time.as_secs_f64(),
+            },
+            flap_count: args.flap_count,
+            flap_window: args.flap_window,
+        },
     };
     crate::watch::run(&spec, &mut std::io::stdout(), shutdown).await?;
     Ok(EXIT_MET)

@@ -46,6 +46,8 @@ pub enum MonitorEvent {
     Primary {
         /// Which Sentinel.
         source: SourceId,
+        /// The master asked about.
+        master: String,
         /// When the answer arrived.
         at: Instant,
         /// Wall-clock time of the answer.
@@ -130,7 +132,7 @@ pub fn spawn(
     backoff: Backoff,
     tx: mpsc::UnboundedSender<MonitorEvent>,
 ) -> JoinSet<()> {
-    spawn_inner(sentinels, None, backoff, tx)
+    spawn_inner(sentinels, 0, None, backoff, tx)
 }
 
 /// Like [`spawn`], and each task also reports its Sentinel's answer about `master`
@@ -141,19 +143,33 @@ pub fn spawn_for(
     backoff: Backoff,
     tx: mpsc::UnboundedSender<MonitorEvent>,
 ) -> JoinSet<()> {
-    spawn_inner(sentinels, Some(master), backoff, tx)
+    spawn_inner(sentinels, 0, Some(vec![master.to_owned()]), backoff, tx)
+}
+
+/// Like [`spawn_for`] for several masters (`masters` empty: every master the Sentinel
+/// monitors, from `SENTINEL MASTERS`), numbering the Sentinels from `first_source`: one
+/// channel can then carry several groups' reports.
+pub fn spawn_for_masters(
+    sentinels: &[Addr],
+    first_source: SourceId,
+    masters: Vec<String>,
+    backoff: Backoff,
+    tx: mpsc::UnboundedSender<MonitorEvent>,
+) -> JoinSet<()> {
+    spawn_inner(sentinels, first_source, Some(masters), backoff, tx)
 }
 
 fn spawn_inner(
     sentinels: &[Addr],
-    master: Option<&str>,
+    first_source: SourceId,
+    masters: Option<Vec<String>>,
     backoff: Backoff,
     tx: mpsc::UnboundedSender<MonitorEvent>,
 ) -> JoinSet<()> {
     let mut set = JoinSet::new();
-    for (source, addr) in sentinels.iter().cloned().enumerate() {
-        let master = master.map(str::to_owned);
-        set.spawn(follow(source, addr, master, backoff, tx.clone()));
+    for (i, addr) in sentinels.iter().cloned().enumerate() {
+        let masters = masters.clone();
+        set.spawn(follow(first_source + i, addr, masters, backoff, tx.clone()));
     }
     set
 }
@@ -164,7 +180,7 @@ fn spawn_inner(
 async fn follow(
     source: SourceId,
     addr: Addr,
-    master: Option<String>,
+    masters: Option<Vec<String>>,
     backoff: Backoff,
     tx: mpsc::UnboundedSender<MonitorEvent>,
 ) {
@@ -182,7 +198,7 @@ async fn follow(
                     return;
                 }
                 let reason = tokio::select! {
-                    r = session(source, &addr, master.as_deref(), backoff, &mut stream, &tx) => r,
+                    r = session(source, &addr, masters.as_deref(), backoff, &mut stream, &tx) => r,
                     _ = tx.closed() => None,
                 };
                 let Some(reason) = reason else { return };
@@ -221,17 +237,17 @@ async fn follow(
 }
 
 /// One subscription: forwards events until the stream ends (`Some(reason)`) or the receiver
-/// is gone (`None`); meanwhile asks once where `master`'s primary is.
+/// is gone (`None`); meanwhile asks once where each master's primary is.
 async fn session(
     source: SourceId,
     addr: &Addr,
-    master: Option<&str>,
+    masters: Option<&[String]>,
     backoff: Backoff,
     stream: &mut redis::aio::PubSubStream,
     tx: &mpsc::UnboundedSender<MonitorEvent>,
 ) -> Option<String> {
     let ask = async {
-        match master {
+        match masters {
             Some(m) => ask_until_answered(source, addr, m, backoff, tx).await,
             None => std::future::pending().await,
         }
@@ -256,30 +272,51 @@ async fn session(
     }
 }
 
-/// Asks `addr` where `master`'s primary is until it answers; sends the answer, or an
-/// `Unanswered` report each time the reason changes.
+/// Asks `addr` where each of `masters`' primaries is (empty: every master it monitors) until
+/// it has answered for all; sends each answer once, or an `Unanswered` report each time the
+/// reason changes.
 async fn ask_until_answered(
     source: SourceId,
     addr: &Addr,
-    master: &str,
+    masters: &[String],
     backoff: Backoff,
     tx: &mpsc::UnboundedSender<MonitorEvent>,
 ) {
     let mut delay = backoff.initial;
     let mut reported: Option<String> = None;
+    let mut answered: Vec<String> = Vec::new();
     loop {
-        match ask_primary(addr, master).await {
-            Ok((primary, config_epoch)) => {
-                let _ = tx.send(MonitorEvent::Primary {
-                    source,
-                    at: Instant::now(),
-                    wall: SystemTime::now(),
-                    addr: primary,
-                    config_epoch,
-                });
-                return;
+        let mut names: Vec<String> = masters.to_vec();
+        let mut missing = None;
+        if names.is_empty() {
+            match monitored(addr).await {
+                Ok(all) if !all.is_empty() => names = all,
+                Ok(_) => missing = Some(format!("sentinel {addr} monitors no master (yet)")),
+                Err(reason) => missing = Some(reason),
             }
-            Err(reason) => {
+        }
+        let asking: Vec<&String> = names.iter().filter(|m| !answered.contains(m)).collect();
+        for master in asking {
+            match ask_primary(addr, master).await {
+                Ok((primary, config_epoch)) => {
+                    let _ = tx.send(MonitorEvent::Primary {
+                        source,
+                        master: master.clone(),
+                        at: Instant::now(),
+                        wall: SystemTime::now(),
+                        addr: primary,
+                        config_epoch,
+                    });
+                    answered.push(master.clone());
+                }
+                Err(reason) => {
+                    missing.get_or_insert(reason);
+                }
+            }
+        }
+        match missing {
+            None => return,
+            Some(reason) => {
                 if reported.as_deref() != Some(reason.as_str()) {
                     tracing::warn!(sentinel = %addr, "{reason}; asking again (backoff up to {:?})", backoff.max);
                     let at = Instant::now();
@@ -295,6 +332,22 @@ async fn ask_until_answered(
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(backoff.max);
     }
+}
+
+/// The names of every master `addr` monitors (`SENTINEL MASTERS`).
+async fn monitored(addr: &Addr) -> Result<Vec<String>, String> {
+    let mut con = client::connect(addr, Timeouts::CONTROL)
+        .await
+        .map_err(|e| e.to_string())?;
+    let list: Vec<std::collections::HashMap<String, String>> = redis::cmd("SENTINEL")
+        .arg("MASTERS")
+        .query_async(&mut con)
+        .await
+        .map_err(|e| describe(addr, "cannot ask", &e))?;
+    Ok(list
+        .into_iter()
+        .filter_map(|m| m.get("name").cloned())
+        .collect())
 }
 
 /// `SENTINEL GET-MASTER-ADDR-BY-NAME` and the `config-epoch` of `SENTINEL MASTER`.

@@ -7,149 +7,487 @@
 //! master; after every (re)subscription it asks that Sentinel where the primary is, so a
 //! switch made while it could not see it is recorded too (`"observed": "after_gap"`).
 
+pub mod config;
 pub mod episode;
+pub mod follow;
+pub mod hazard;
+pub mod poll;
+mod print;
 
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime};
 
-use serde_json::json;
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
 use crate::addr::Addr;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::sentinel::event::{Detail, EventKind};
 use crate::sentinel::monitor::{self, MonitorEvent};
 use crate::sentinel::timeline::{Entry, Timeline};
-use episode::{Episodes, Failover};
+use config::Group;
+use episode::Failover;
+use follow::{Followed, Settings};
+use hazard::{Hazard, HazardKind, Limits, Snapshot};
+use poll::Polled;
+use print::Printer;
 
 /// Reports of one event from several Sentinels within this window are merged (the leader's
 /// own `+switch-master` comes ~1 s after the observers').
 const MERGE_WINDOW: Duration = Duration::from_secs(5);
 /// With no episode open, a timeline longer than this is started afresh (a watch runs for days).
 const MAX_IDLE_ENTRIES: usize = 1000;
-/// How often a quiet episode is looked at ([`Episodes::tick`]).
+/// How often a quiet episode is looked at ([`episode::Episodes::tick`]).
 const TICK: Duration = Duration::from_secs(1);
 
 /// What to watch and for how long.
 #[derive(Debug, Clone)]
 pub struct WatchSpec {
-    /// The Sentinels.
-    pub sentinels: Vec<Addr>,
-    /// The master name.
-    pub master: String,
+    /// The Sentinel groups (one from `--sentinels`, or the `--config` file's).
+    pub groups: Vec<Group>,
     /// JSON lines instead of text.
     pub json: bool,
     /// Stop after this many episodes have ended.
     pub episodes: Option<u32>,
     /// Stop after this long.
     pub duration: Option<Duration>,
+    /// How often the topology is polled.
+    pub poll: Duration,
+    /// Hazard thresholds and the flap window.
+    pub settings: Settings,
+}
+
+/// The watch loop's inputs: one closed set, one `select!`.
+enum Input {
+    Monitor(MonitorEvent),
+    Polled(Polled),
+    Verified(Verified),
+    Tick,
+    Stop,
+}
+
+/// The outcome of checking a `+switch-master` ([`poll::confirm_switch`]).
+struct Verified {
+    group: usize,
+    master: String,
+    entry: Entry,
+    result: std::result::Result<(), String>,
+}
+
+/// One Sentinel group's live state.
+struct GroupState {
+    group: Group,
+    timeline: Timeline,
+    /// The group's latest `+new-epoch`.
+    epoch: Option<u64>,
+    masters: BTreeMap<String, Followed>,
+    /// `+switch-master` entries being checked.
+    verifying: usize,
 }
 
 /// Watches until the spec's limits, `shutdown`, or a write error on `out`; returns the
-/// episodes that ended. Unreachable Sentinels and an unknown master are waited for.
+/// episodes that ended. Unreachable Sentinels and unknown masters are waited for.
 pub async fn run(
     spec: &WatchSpec,
     out: &mut (impl Write + Send),
     shutdown: impl Future<Output = ()>,
 ) -> Result<Vec<Failover>> {
-    let mut w = Printer {
-        out,
-        json: spec.json,
-        sentinels: &spec.sentinels,
-    };
+    let sentinels: Vec<Addr> = spec
+        .groups
+        .iter()
+        .flat_map(|g| g.sentinels.clone())
+        .collect();
+    let mut group_of = Vec::new();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let _monitor = monitor::spawn_for(
-        &spec.sentinels,
-        &spec.master,
-        monitor::Backoff::default(),
-        tx,
-    );
-    let mut timeline = Timeline::new(MERGE_WINDOW);
-    let mut episodes = Episodes::new(spec.master.clone());
-    let mut ended = Vec::new();
+    let (poll_tx, mut poll_rx) = mpsc::unbounded_channel();
+    let (verify_tx, mut verify_rx) = mpsc::unbounded_channel::<Verified>();
+    let mut tasks = JoinSet::new();
+    let mut monitors = Vec::new();
+    for (i, g) in spec.groups.iter().enumerate() {
+        monitors.push(monitor::spawn_for_masters(
+            &g.sentinels,
+            group_of.len(),
+            g.masters.clone(),
+            monitor::Backoff::default(),
+            tx.clone(),
+        ));
+        group_of.extend(std::iter::repeat_n(i, g.sentinels.len()));
+        tasks.spawn(poll::run(i, g.clone(), spec.poll, poll_tx.clone()));
+    }
+    drop((tx, poll_tx));
+    let mut w = Watch {
+        p: Printer {
+            out,
+            json: spec.json,
+            sentinels: &sentinels,
+        },
+        spec,
+        groups: spec
+            .groups
+            .iter()
+            .map(|g| GroupState {
+                group: g.clone(),
+                timeline: Timeline::new(MERGE_WINDOW),
+                epoch: None,
+                masters: BTreeMap::new(),
+                verifying: 0,
+            })
+            .collect(),
+        counts: HashMap::new(),
+        ended: Vec::new(),
+    };
     let deadline = spec.duration.map(|d| tokio::time::Instant::now() + d);
-    let mut down_since: Vec<Option<Instant>> = vec![None; spec.sentinels.len()];
+    let mut down_since: Vec<Option<Instant>> = vec![None; sentinels.len()];
     let mut tick = tokio::time::interval(TICK);
     tokio::pin!(shutdown);
 
     loop {
-        let report = tokio::select! {
-            r = rx.recv() => r,
-            _ = &mut shutdown => None,
-            _ = sleep_until(deadline) => None,
-            _ = tick.tick() => {
-                let quiet = episodes.tick(&timeline, Instant::now());
-                if record(&mut w, spec, quiet, &mut ended)? {
-                    return Ok(ended);
-                }
-                continue;
+        let input = tokio::select! {
+            r = rx.recv() => r.map_or(Input::Stop, Input::Monitor),
+            Some(p) = poll_rx.recv() => Input::Polled(p),
+            Some(v) = verify_rx.recv() => Input::Verified(v),
+            _ = &mut shutdown => Input::Stop,
+            _ = sleep_until(deadline) => Input::Stop,
+            _ = tick.tick() => Input::Tick,
+        };
+        let done = match input {
+            Input::Stop => break,
+            Input::Tick => w.tick()?,
+            Input::Polled(p) => w.polled(p)?,
+            Input::Verified(v) => w.verified(v)?,
+            Input::Monitor(report) => {
+                let g = group_of[report_source(&report)];
+                w.monitor(g, report, &mut down_since, &verify_tx)?
             }
         };
-        let Some(report) = report else { break };
-        let mut closed = Vec::new();
+        if done {
+            return Ok(w.ended);
+        }
+    }
+    // A transition whose end was not seen yet is recorded, not lost.
+    for g in 0..w.groups.len() {
+        let names: Vec<String> = w.groups[g].masters.keys().cloned().collect();
+        for m in names {
+            let gs = &mut w.groups[g];
+            let last = gs
+                .masters
+                .get_mut(&m)
+                .and_then(|f| f.episodes.finish(&gs.timeline));
+            if w.record(g, &m, last)? {
+                return Ok(w.ended);
+            }
+        }
+    }
+    Ok(w.ended)
+}
+
+fn report_source(r: &MonitorEvent) -> usize {
+    match r {
+        MonitorEvent::Connected { source, .. }
+        | MonitorEvent::Disconnected { source, .. }
+        | MonitorEvent::Primary { source, .. }
+        | MonitorEvent::Unanswered { source, .. }
+        | MonitorEvent::Event { source, .. } => *source,
+    }
+}
+
+/// The loop's state: the printer, every group, the hazard counts, the ended episodes.
+struct Watch<'a, W> {
+    p: Printer<'a, W>,
+    spec: &'a WatchSpec,
+    groups: Vec<GroupState>,
+    /// Hazards raised so far, by master and kind.
+    counts: HashMap<(String, HazardKind), u64>,
+    ended: Vec<Failover>,
+}
+
+impl<W: Write> Watch<'_, W> {
+    /// The followed master `m` of group `g` (created on first sight), if the group follows it.
+    fn followed(&mut self, g: usize, m: &str) -> Option<&mut Followed> {
+        let gs = &mut self.groups[g];
+        if m.is_empty() || !gs.group.follows(m) {
+            return None;
+        }
+        let rto = gs.group.rto_for(m);
+        let settings = &self.spec.settings;
+        Some(
+            gs.masters
+                .entry(m.to_string())
+                .or_insert_with(|| Followed::new(m, rto, settings)),
+        )
+    }
+
+    /// The one place a hazard goes out: a WARN log line, the output, the count, and the
+    /// trace of the failover in progress.
+    fn emit(&mut self, g: usize, hazards: Vec<Hazard>) -> Result<()> {
+        for h in hazards {
+            let wall = SystemTime::now();
+            tracing::warn!(group = %self.groups[g].group.name, "{h}");
+            if h.state == hazard::State::Raised {
+                *self.counts.entry((h.master.clone(), h.kind)).or_default() += 1;
+            }
+            if let Some(f) = self.groups[g].masters.get_mut(&h.master) {
+                f.keep(wall, &h);
+            }
+            self.p.hazard(&self.groups[g].group.name, wall, &h)?;
+        }
+        Ok(())
+    }
+
+    fn tick(&mut self) -> Result<bool> {
+        let now = Instant::now();
+        for g in 0..self.groups.len() {
+            let names: Vec<String> = self.groups[g].masters.keys().cloned().collect();
+            for m in names {
+                let gs = &mut self.groups[g];
+                let Some(f) = gs.masters.get_mut(&m) else {
+                    continue;
+                };
+                let quiet = f.episodes.tick(&gs.timeline, now);
+                let hz = f.tick(now);
+                self.emit(g, hz)?;
+                if self.record(g, &m, quiet)? {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    fn polled(&mut self, p: Polled) -> Result<bool> {
+        let g = p.group;
+        let limits: Limits = self.spec.settings.limits;
+        let Some(f) = self.followed(g, &p.snapshot.master) else {
+            return Ok(false);
+        };
+        let hz = f.polled(p.at, &p.snapshot, &limits, p.bytes_per_sec);
+        let line = topology_key(&p.snapshot);
+        let changed = f.topology_changed(line);
+        self.emit(g, hz)?;
+        if changed {
+            let name = self.groups[g].group.name.clone();
+            self.p.topology(&name, &p.snapshot)?;
+        }
+        Ok(false)
+    }
+
+    fn verified(&mut self, v: Verified) -> Result<bool> {
+        let g = v.group;
+        self.groups[g].verifying -= 1;
+        let at = v.entry.first_at;
+        let Some(f) = self.followed(g, &v.master) else {
+            return Ok(false);
+        };
+        match v.result {
+            Ok(()) => {
+                let hz = f.switched(at);
+                self.emit(g, hz)?;
+                let gs = &mut self.groups[g];
+                let Some(f) = gs.masters.get_mut(&v.master) else {
+                    return Ok(false);
+                };
+                let closed = f.episodes.observe(&gs.timeline, &v.entry);
+                for c in closed {
+                    if self.record(g, &v.master, Some(c))? {
+                        return Ok(true);
+                    }
+                }
+            }
+            Err(why) => {
+                let hz = f.stale_switch(at, &v.entry.event.to_string(), &why);
+                self.emit(g, hz)?;
+            }
+        }
+        Ok(false)
+    }
+
+    fn monitor(
+        &mut self,
+        g: usize,
+        report: MonitorEvent,
+        down_since: &mut [Option<Instant>],
+        verify_tx: &mpsc::UnboundedSender<Verified>,
+    ) -> Result<bool> {
+        let mut closed: Vec<(String, Failover)> = Vec::new();
         match &report {
             MonitorEvent::Connected { source, at } => {
                 let gap = down_since[*source].take().map(|from| *at - from);
                 if gap.is_some() {
-                    episodes.resumed(*source, *at);
+                    for f in self.groups[g].masters.values_mut() {
+                        f.episodes.resumed(*source, *at);
+                    }
                 }
-                w.connection(*source, "connected", gap, None)?;
+                self.p.connection(*source, "connected", gap, None)?;
             }
             MonitorEvent::Disconnected { source, at, reason } => {
                 down_since[*source].get_or_insert(*at);
-                w.connection(*source, "disconnected", None, Some(reason))?;
+                self.p
+                    .connection(*source, "disconnected", None, Some(reason))?;
             }
             MonitorEvent::Unanswered { source, reason, .. } => {
-                w.connection(*source, "waiting", None, Some(reason))?;
+                self.p.connection(*source, "waiting", None, Some(reason))?;
             }
             MonitorEvent::Primary {
                 source,
+                master,
                 at,
                 wall,
                 addr,
                 config_epoch,
             } => {
-                let (known, epoch) = episodes.primary();
+                let Some(f) = self.followed(g, master) else {
+                    return Ok(false);
+                };
+                let (known, epoch) = f.episodes.primary();
                 let stale =
                     known.is_some_and(|k| k != addr) && epoch.is_some_and(|e| *config_epoch <= e);
-                w.primary(*source, &spec.master, addr, *config_epoch, stale)?;
-                closed = episodes.reconcile(&timeline, (*at, *wall), addr, *config_epoch);
+                self.p
+                    .primary(*source, master, addr, *config_epoch, stale)?;
+                let gs = &mut self.groups[g];
+                if let Some(f) = gs.masters.get_mut(master) {
+                    let ended =
+                        f.episodes
+                            .reconcile(&gs.timeline, (*at, *wall), addr, *config_epoch);
+                    closed.extend(ended.into_iter().map(|e| (master.clone(), e)));
+                }
             }
-            MonitorEvent::Event { .. } => {
-                if !episodes.is_open() && timeline.entries().len() > MAX_IDLE_ENTRIES {
-                    timeline = Timeline::new(MERGE_WINDOW);
+            MonitorEvent::Event {
+                source, at, event, ..
+            } => {
+                let idle = self.groups[g]
+                    .masters
+                    .values()
+                    .all(|f| !f.episodes.is_open())
+                    && self.groups[g].verifying == 0;
+                if idle && self.groups[g].timeline.entries().len() > MAX_IDLE_ENTRIES {
+                    self.groups[g].timeline = Timeline::new(MERGE_WINDOW);
+                }
+                // TILT is per Sentinel: taken from each Sentinel's own report, not the merge.
+                if matches!(event.kind, EventKind::Tilt | EventKind::TiltExited) {
+                    let sentinel = self.p.sentinels[*source].to_string();
+                    let names: Vec<String> = self.groups[g].masters.keys().cloned().collect();
+                    for m in names {
+                        let entered = event.kind == EventKind::Tilt;
+                        let hz = self
+                            .followed(g, &m)
+                            .map(|f| f.tilt(*at, &sentinel, entered))
+                            .unwrap_or_default();
+                        self.emit(g, hz)?;
+                    }
                 }
             }
         }
-        if let Some(i) = report.apply(&mut timeline) {
-            let entry = &timeline.entries()[i];
-            w.event(entry)?;
-            closed.extend(episodes.observe(&timeline, entry));
+        let gs = &mut self.groups[g];
+        if let Some(i) = report.apply(&mut gs.timeline) {
+            let entry = gs.timeline.entries()[i].clone();
+            self.p.event(&entry)?;
+            closed.extend(self.entry(g, &entry, verify_tx)?);
         }
-        for f in closed {
-            if record(&mut w, spec, Some(f), &mut ended)? {
-                return Ok(ended);
+        for (m, f) in closed {
+            if self.record(g, &m, Some(f))? {
+                return Ok(true);
             }
         }
+        Ok(false)
     }
-    // A transition whose end was not seen yet is recorded, not lost.
-    let last = episodes.finish(&timeline);
-    record(&mut w, spec, last, &mut ended)?;
-    Ok(ended)
+
+    /// A new timeline entry: to every followed master's episodes, except a `+switch-master`
+    /// to a new address, which is checked first ([`poll::confirm_switch`]).
+    fn entry(
+        &mut self,
+        g: usize,
+        entry: &Entry,
+        verify_tx: &mpsc::UnboundedSender<Verified>,
+    ) -> Result<Vec<(String, Failover)>> {
+        if let Detail::NewEpoch { epoch } | Detail::VoteForLeader { epoch, .. } = entry.event.detail
+        {
+            self.groups[g].epoch = self.groups[g].epoch.max(Some(epoch));
+        }
+        if let Some(m) = entry.event.master_name() {
+            let epoch = self.groups[g].epoch;
+            let hz = self
+                .followed(g, m)
+                .map(|f| f.entry(entry, epoch))
+                .unwrap_or_default();
+            self.emit(g, hz)?;
+        }
+        let mut closed = Vec::new();
+        let gs = &mut self.groups[g];
+        for (name, f) in gs.masters.iter_mut() {
+            if let Detail::SwitchMaster { master, new, .. } = &entry.event.detail
+                && master == name
+            {
+                let (known, epoch) = f.episodes.primary();
+                if known != Some(new) {
+                    gs.verifying += 1;
+                    let (tx, sentinels) = (verify_tx.clone(), gs.group.sentinels.clone());
+                    let (master, new, entry) = (master.clone(), new.clone(), entry.clone());
+                    tokio::spawn(async move {
+                        let result = poll::confirm_switch(&sentinels, &master, &new, epoch).await;
+                        let _ = tx.send(Verified {
+                            group: g,
+                            master,
+                            entry,
+                            result,
+                        });
+                    });
+                    continue;
+                }
+            }
+            let ended = f.episodes.observe(&gs.timeline, entry);
+            closed.extend(ended.into_iter().map(|e| (name.clone(), e)));
+        }
+        Ok(closed)
+    }
+
+    /// Prints, exports and keeps an ended episode, with the hazards it raises; true when the
+    /// `--episodes` limit is reached.
+    fn record(&mut self, g: usize, m: &str, f: Option<Failover>) -> Result<bool> {
+        let Some(f) = f else { return Ok(false) };
+        self.p.failover(&self.groups[g].group.name, &f)?;
+        let hz = self
+            .followed(g, m)
+            .map(|x| x.failover(Instant::now(), &f))
+            .unwrap_or_default();
+        self.emit(g, hz)?;
+        let during = self.groups[g]
+            .masters
+            .get(m)
+            .map(|x| x.during(&f))
+            .unwrap_or_default();
+        crate::telemetry::failover::export(&f, &during);
+        self.ended.push(f);
+        Ok(self
+            .spec
+            .episodes
+            .is_some_and(|n| self.ended.len() >= n as usize))
+    }
 }
 
-/// Prints, exports and keeps an ended episode; true when the `--episodes` limit is reached.
-fn record<W: Write>(
-    w: &mut Printer<'_, W>,
-    spec: &WatchSpec,
-    f: Option<Failover>,
-    ended: &mut Vec<Failover>,
-) -> Result<bool> {
-    let Some(f) = f else { return Ok(false) };
-    w.failover(&f)?;
-    crate::telemetry::failover::export(&f);
-    ended.push(f);
-    Ok(spec.episodes.is_some_and(|n| ended.len() >= n as usize))
+/// The topology as a comparable line, without the figures that move every poll.
+fn topology_key(s: &Snapshot) -> String {
+    let sentinels: Vec<String> = s
+        .sentinels
+        .iter()
+        .map(|x| match &x.answer {
+            Ok(a) => format!(
+                "{}:{:?}:{}:{:?}",
+                x.addr,
+                a.config_epoch,
+                a.quorum.is_ok(),
+                a.primary
+            ),
+            Err(_) => format!("{}:-", x.addr),
+        })
+        .collect();
+    let nodes: Vec<String> = s
+        .nodes
+        .iter()
+        .map(|n| format!("{}:{:?}:{:?}", n.addr, n.role, n.link_up))
+        .collect();
+    format!("{:?} {sentinels:?} {nodes:?}", s.primary_addr)
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
@@ -157,101 +495,4 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
     }
-}
-
-/// Renders the watch's lines, as text or JSON.
-struct Printer<'a, W> {
-    out: &'a mut W,
-    json: bool,
-    sentinels: &'a [Addr],
-}
-
-impl<W: Write> Printer<'_, W> {
-    fn line(&mut self, text: &str) -> Result<()> {
-        writeln!(self.out, "{text}")
-            .and_then(|_| self.out.flush())
-            .map_err(|source| Error::Io {
-                path: "<stdout>".into(),
-                source,
-            })
-    }
-
-    fn primary(
-        &mut self,
-        source: usize,
-        master: &str,
-        addr: &Addr,
-        config_epoch: u64,
-        stale: bool,
-    ) -> Result<()> {
-        let sentinel = &self.sentinels[source];
-        let line = if self.json {
-            json!({"type": "primary", "wall": wall(SystemTime::now()),
-                   "sentinel": sentinel.to_string(), "master": master,
-                   "addr": addr.to_string(), "config_epoch": config_epoch, "stale": stale})
-            .to_string()
-        } else {
-            let behind = if stale { " (behind: not believed)" } else { "" };
-            format!(
-                "{}  sentinel {sentinel} says {master} is at {addr}, config epoch {config_epoch}{behind}",
-                wall(SystemTime::now())
-            )
-        };
-        self.line(&line)
-    }
-
-    fn connection(
-        &mut self,
-        source: usize,
-        state: &str,
-        gap: Option<Duration>,
-        reason: Option<&str>,
-    ) -> Result<()> {
-        let sentinel = &self.sentinels[source];
-        let gap_ms = gap.map(|g| g.as_secs_f64() * 1000.0);
-        let line = if self.json {
-            json!({"type": state, "wall": wall(SystemTime::now()), "sentinel": sentinel.to_string(),
-                   "gap_ms": gap_ms, "reason": reason})
-            .to_string()
-        } else {
-            let mut text = format!("{}  sentinel {sentinel} {state}", wall(SystemTime::now()));
-            if let Some(ms) = gap_ms {
-                text += &format!(" after a gap of {ms:.0} ms");
-            }
-            if let Some(r) = reason {
-                text += &format!(": {r}");
-            }
-            text
-        };
-        self.line(&line)
-    }
-
-    fn event(&mut self, entry: &Entry) -> Result<()> {
-        let sentinel = &self.sentinels[entry.reports[0].source];
-        let at = entry.first_wall;
-        let line = if self.json {
-            json!({"type": "event", "wall": wall(at), "sentinel": sentinel.to_string(),
-                   "event": entry.event.kind.channel(), "detail": entry.event.detail,
-                   "text": entry.event.to_string()})
-            .to_string()
-        } else {
-            format!("{}  {}  (first from {sentinel})", wall(at), entry.event)
-        };
-        self.line(&line)
-    }
-
-    fn failover(&mut self, f: &Failover) -> Result<()> {
-        let text = if self.json {
-            let mut v = serde_json::to_value(f).unwrap_or_default();
-            v["type"] = "failover".into();
-            v.to_string()
-        } else {
-            f.to_string().trim_end().to_string()
-        };
-        self.line(&text)
-    }
-}
-
-fn wall(t: SystemTime) -> String {
-    humantime::format_rfc3339_millis(t).to_string()
 }
