@@ -305,12 +305,12 @@ pub fn exposure(p: &PrimarySeen, bytes_per_sec: Option<f64>) -> Option<Exposure>
     let secs = match bytes_per_sec {
         Some(rate) if rate > 0.0 => best as f64 / rate,
         _ if best == 0 => 0.0,
-        // Bytes behind and nothing written since the last poll: the replica stopped acking;
-        // its ack age bounds what is missing.
+        // Bytes behind and nothing written since the last poll: a replica that missed
+        // acknowledgements (one a second) stopped; its ack age bounds what is missing.
         _ => p
             .replicas
             .iter()
-            .filter(|r| lag_bytes(p, r) == best)
+            .filter(|r| lag_bytes(p, r) == best && r.lag_secs >= 2)
             .map(|r| r.lag_secs as f64)
             .fold(0.0, f64::max),
     };
@@ -328,6 +328,26 @@ fn lag_bytes(p: &PrimarySeen, r: &ReplicaLine) -> u64 {
 /// Every snapshot hazard in `s` under `limits`; `bytes_per_sec` is the primary's stream
 /// rate since the previous poll.
 pub fn detect(s: &Snapshot, limits: &Limits, bytes_per_sec: Option<f64>) -> Vec<Finding> {
+    let mut fresh;
+    let s = if s.nodes.iter().any(|n| n.offset.is_some()) && s.primary.is_some() {
+        // A replica's own offset is fresher than its last acknowledgement.
+        fresh = s.clone();
+        if let Some(p) = fresh.primary.as_mut() {
+            for r in &mut p.replicas {
+                if let Some(o) = s
+                    .nodes
+                    .iter()
+                    .find(|n| n.addr == r.addr)
+                    .and_then(|n| n.offset)
+                {
+                    r.offset = r.offset.max(o.min(p.offset));
+                }
+            }
+        }
+        &fresh
+    } else {
+        s
+    };
     let mut out = Vec::new();
     let answers: Vec<(&Addr, &SentinelAnswer)> = s
         .sentinels

@@ -85,6 +85,9 @@ struct GroupState {
     masters: BTreeMap<String, Followed>,
     /// `+switch-master` entries being checked.
     verifying: usize,
+    /// Per master with a switch being checked: the entries that came meanwhile, fed to its
+    /// episodes in order once the check is done.
+    held: BTreeMap<String, Vec<Entry>>,
 }
 
 /// Watches until the spec's limits, `shutdown`, or a write error on `out`; returns the
@@ -133,6 +136,7 @@ pub async fn run(
                 epoch: None,
                 masters: BTreeMap::new(),
                 verifying: 0,
+                held: BTreeMap::new(),
             })
             .collect(),
         counts: HashMap::new(),
@@ -276,6 +280,7 @@ impl<W: Write> Watch<'_, W> {
     fn verified(&mut self, v: Verified) -> Result<bool> {
         let g = v.group;
         self.groups[g].verifying -= 1;
+        let held = self.groups[g].held.remove(&v.master).unwrap_or_default();
         let at = v.entry.first_at;
         let Some(f) = self.followed(g, &v.master) else {
             return Ok(false);
@@ -298,6 +303,17 @@ impl<W: Write> Watch<'_, W> {
             Err(why) => {
                 let hz = f.stale_switch(at, &v.entry.event.to_string(), &why);
                 self.emit(g, hz)?;
+            }
+        }
+        for e in held {
+            let gs = &mut self.groups[g];
+            let Some(f) = gs.masters.get_mut(&v.master) else {
+                break;
+            };
+            for c in f.episodes.observe(&gs.timeline, &e) {
+                if self.record(g, &v.master, Some(c))? {
+                    return Ok(true);
+                }
             }
         }
         Ok(false)
@@ -420,8 +436,9 @@ impl<W: Write> Watch<'_, W> {
                 && master == name
             {
                 let (known, epoch) = f.episodes.primary();
-                if known != Some(new) {
+                if known != Some(new) && !gs.held.contains_key(name) {
                     gs.verifying += 1;
+                    gs.held.insert(name.clone(), Vec::new());
                     let (tx, sentinels) = (verify_tx.clone(), gs.group.sentinels.clone());
                     let (master, new, entry) = (master.clone(), new.clone(), entry.clone());
                     tokio::spawn(async move {
@@ -435,6 +452,10 @@ impl<W: Write> Watch<'_, W> {
                     });
                     continue;
                 }
+            }
+            if let Some(held) = gs.held.get_mut(name) {
+                held.push(entry.clone());
+                continue;
             }
             let ended = f.episodes.observe(&gs.timeline, entry);
             closed.extend(ended.into_iter().map(|e| (name.clone(), e)));

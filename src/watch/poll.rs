@@ -169,6 +169,7 @@ async fn snapshot(
                     addr: a.clone(),
                     role: None,
                     link_up: None,
+                    offset: None,
                 },
                 None,
             )
@@ -269,6 +270,7 @@ async fn ask_node(a: &Addr) -> (NodeSeen, Option<PrimarySeen>) {
         addr: a.clone(),
         role: None,
         link_up: None,
+        offset: None,
     };
     let Ok(mut con) = client::connect(a, POLL).await else {
         return (node, None);
@@ -285,6 +287,7 @@ async fn ask_node(a: &Addr) -> (NodeSeen, Option<PrimarySeen>) {
     let info = client::parse_info(&text);
     if role != "master" {
         node.link_up = info.get("master_link_status").map(|s| s == "up");
+        node.offset = info.get("slave_repl_offset").and_then(|o| o.parse().ok());
         return (node, None);
     }
     let stats: String = client::query(&mut con, a, redis::cmd("INFO").arg("stats"))

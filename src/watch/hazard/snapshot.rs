@@ -36,6 +36,9 @@ pub struct NodeSeen {
     pub role: Option<String>,
     /// For a replica: `master_link_status:up`, from its own `INFO replication`.
     pub link_up: Option<bool>,
+    /// For a replica: its own `slave_repl_offset` (fresher than the primary's view, which a
+    /// replica updates by an acknowledgement once a second).
+    pub offset: Option<i64>,
 }
 
 /// A replica line of the primary's `INFO replication` (`slaveN:ip=…,offset=…,lag=…`).

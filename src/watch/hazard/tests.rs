@@ -43,16 +43,19 @@ fn healthy() -> Snapshot {
                 addr: a(1),
                 role: Some("master".into()),
                 link_up: None,
+                offset: None,
             },
             NodeSeen {
                 addr: a(2),
                 role: Some("slave".into()),
                 link_up: Some(true),
+                offset: None,
             },
             NodeSeen {
                 addr: a(3),
                 role: Some("slave".into()),
                 link_up: Some(true),
+                offset: None,
             },
         ],
         primary: Some(PrimarySeen {
