@@ -344,18 +344,7 @@ impl Ctx<'_> {
             return t.not_injected(self.s.fault.action.name());
         };
         if !t.switched() && t.fault.as_ref().is_some_and(|f| f.applied.is_down()) {
-            // No failover: the primary is still the node that was taken down. Start it again
-            // first, so the loss check reads what it kept (instead of failing to reach it).
-            t.revert_fault(target).await;
-            self.progress.step(t.n, "restart");
-            let conn = target.conn.clone();
-            let serving = |n| serving(conn.clone(), n);
-            if !self.wait_until(&mut t, serving, &old).await && !t.cancelled {
-                t.errors.push(format!(
-                    "{old} did not serve again within {} of its restart",
-                    humantime::format_duration(self.s.timing.rejoin)
-                ));
-            }
+            self.restart_unswitched(&mut t, target, &old).await;
         }
         if t.cancelled {
             // Told to stop: the faults go first (a supervisor's SIGKILL may follow soon).
@@ -376,7 +365,7 @@ impl Ctx<'_> {
         let rejoined_at = back.then(Instant::now);
         self.drain(&mut t);
         for f in episode::replay(&t.timeline, &target.master) {
-            crate::telemetry::failover::export(&f);
+            crate::telemetry::failover::export(&f, &[]);
         }
         let obs = Observation {
             fault_at,
@@ -397,6 +386,21 @@ impl Ctx<'_> {
             figures,
             verdict,
             reasons,
+        }
+    }
+
+    /// No failover: the primary is still the node that was taken down. Starts it again
+    /// first, so the loss check reads what it kept (instead of failing to reach it).
+    async fn restart_unswitched(&mut self, t: &mut Trial, target: &mut Target, old: &Addr) {
+        t.revert_fault(target).await;
+        self.progress.step(t.n, "restart");
+        let conn = target.conn.clone();
+        let serving = |n| serving(conn.clone(), n);
+        if !self.wait_until(t, serving, old).await && !t.cancelled {
+            t.errors.push(format!(
+                "{old} did not serve again within {} of its restart",
+                humantime::format_duration(self.s.timing.rejoin)
+            ));
         }
     }
 
