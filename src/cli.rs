@@ -468,12 +468,20 @@ pub struct LabUp {
 #[derive(Debug, Args)]
 pub struct WatchArgs {
     /// Sentinel addresses (host:port, comma-separated); default: the lab's.
-    #[arg(long, env = "WARDEN_SENTINELS", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "WARDEN_SENTINELS",
+        value_delimiter = ',',
+        conflicts_with = "config"
+    )]
     pub sentinels: Vec<Addr>,
-    /// Master name the Sentinels monitor; default: the lab's, else mymaster.
-    #[arg(long, env = "WARDEN_MASTER")]
-    pub master: Option<String>,
-    /// The lab to watch when no --sentinels are given.
+    /// A master to follow (repeatable); default: every master the Sentinels monitor.
+    #[arg(long, env = "WARDEN_MASTER", value_delimiter = ',')]
+    pub master: Vec<String>,
+    /// Several Sentinel groups from a TOML file ([[group]] tables; see the README).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// The lab to watch when neither --sentinels nor --config is given.
     #[arg(long, env = "WARDEN_LAB_DIR", default_value = ".warden/lab")]
     pub lab_dir: PathBuf,
     /// One JSON object per line instead of text.
@@ -488,9 +496,50 @@ pub struct WatchArgs {
     /// Serve /metrics (Prometheus), /healthz and /readyz on this address, e.g. 0.0.0.0:9121.
     #[arg(long, env = "WARDEN_LISTEN", value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
+    /// How often each master's topology is polled.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub poll: Duration,
+    /// RTO target, ms: a failover whose clients could not write for longer is a hazard.
+    #[arg(long)]
+    pub rto_ms: Option<u64>,
+    /// Flapping: --flap-count failovers of one master within this window.
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    pub flap_window: Duration,
+    /// Failovers within --flap-window that make flapping.
+    #[arg(long, default_value_t = 2)]
+    pub flap_count: usize,
+    /// Replica lag above this is a hazard (bytes; K/KB/M/MB/G/GB suffixes, powers of 1024).
+    #[arg(long, default_value = "1MB", value_parser = parse_bytes)]
+    pub max_lag: u64,
+    /// Replica lag above this (seconds since its last acknowledgement) is a hazard.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub max_lag_time: Duration,
+    /// Exposure above this many writes (what a failover now would lose) is a hazard.
+    #[arg(long, default_value_t = 1000.0)]
+    pub max_exposure: f64,
+    /// Exposure above this much time of writes is a hazard.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    pub max_exposure_time: Duration,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub conn: ConnArgs,
+}
+
+/// `1048576`, `512K`, `1MB`, `2G`: bytes, with binary suffixes.
+pub fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n.parse().map_err(|_| format!("not a size: {s:?}"))?;
+    let mult: u64 = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" => 1 << 10,
+        "M" | "MB" => 1 << 20,
+        "G" | "GB" => 1 << 30,
+        _ => return Err(format!("unknown size unit in {s:?} (B, KB, MB, GB)")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("too large: {s:?}"))
 }
 
 /// How to connect: credentials of the data nodes and of the Sentinels, TLS, and the hostname

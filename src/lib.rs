@@ -6,8 +6,9 @@
 //!   code ([`error`] holds the policy).
 //! - [`lab`] starts and stops a local three-node, three-Sentinel cluster.
 //! - [`sentinel`] parses Sentinel events, follows every Sentinel, merges their reports into one
-//!   timeline, and queries topology and health; [`watch`] prints that timeline live and
-//!   sums up each failover episode.
+//!   timeline, and queries topology and health; [`watch`] prints that timeline live for
+//!   every master of one or more Sentinel groups, sums up each failover episode, and reports
+//!   hazards (a lost quorum, a lagging replica, a stale `+switch-master`, …).
 //! - [`doctor`] audits a live deployment's HA configuration once: it gathers what the
 //!   Sentinels and nodes say, and pure rules turn that into findings.
 //! - [`workload`] writes session keys like a Sentinel-aware client and checks which

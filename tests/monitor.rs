@@ -38,7 +38,10 @@ async fn a_killed_sentinel_is_a_closed_gap_after_its_restart() {
         "Disconnected from the killed Sentinel",
         &logs,
         |ev| {
-            if let MonitorEvent::Disconnected { source, at, reason } = &ev {
+            if let MonitorEvent::Disconnected {
+                source, at, reason, ..
+            } = &ev
+            {
                 assert_eq!(*source, victim, "another Sentinel dropped: {reason}");
                 assert!(!reason.is_empty());
                 down_at = Some(*at);

@@ -371,7 +371,7 @@ impl Ctx<'_> {
         let rejoined_at = back.then(Instant::now);
         self.drain(&mut t);
         for f in episode::replay(&t.timeline, &target.master) {
-            crate::telemetry::failover::export(&f);
+            crate::telemetry::failover::export(&f, &[]);
         }
         let obs = Observation {
             fault_at,

@@ -10,7 +10,7 @@
 pub mod server;
 mod watch;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -124,8 +124,12 @@ struct Inner {
 struct State {
     /// (master, sentinel) → subscribed.
     up: BTreeMap<(String, String), bool>,
+    /// The masters being watched.
+    watched: BTreeSet<String>,
     /// master → current primary.
     primary: BTreeMap<String, String>,
+    /// master → the replicas with a `warden_replica_lag_bytes` series.
+    replicas: BTreeMap<String, BTreeSet<String>>,
     /// master → wall-clock end of its last failover.
     last_failover: BTreeMap<String, SystemTime>,
     /// When the watch loop last turned; `None` before it started.
@@ -149,7 +153,7 @@ impl Default for Metrics {
 /// Whether `/readyz` says ready, and if not, why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Readiness {
-    /// At least one Sentinel is subscribed and the primary of a watched master is known.
+    /// At least one Sentinel is subscribed and the primary of every watched master is known.
     Ready,
     /// Not yet (or no longer); the reason is for a human.
     NotReady(&'static str),
@@ -294,6 +298,7 @@ impl Metrics {
     /// The watch starts following `sentinels` for `master`: each is down until subscribed,
     /// and not in TILT until it says so. Every outcome's counter starts at 0, so `increase()` sees the first failover too.
     pub fn watching(&self, master: &str, sentinels: &[Addr]) {
+        self.state().watched.insert(master.into());
         for outcome in OUTCOMES {
             self.inner
                 .failovers
@@ -428,7 +433,7 @@ impl Metrics {
             .set(seconds);
     }
 
-    /// A hazard of `kind` (a short fixed word, e.g. `no_quorum`) was detected.
+    /// A hazard of `kind` (a fixed word, e.g. `quorum-lost`) was detected.
     pub fn hazard(&self, master: &str, kind: &str) {
         self.inner
             .hazards
@@ -484,22 +489,16 @@ impl Metrics {
                 .is_some_and(|h| now.saturating_duration_since(h) < STALL)
     }
 
-    /// `/readyz`: some Sentinel is subscribed and the primary is known.
+    /// `/readyz`: some Sentinel is subscribed and every watched master's primary is known.
     pub fn readiness(&self) -> Readiness {
         let st = self.state();
         if st.stopped {
             return Readiness::NotReady("shutting down");
         }
-        let up: Vec<&String> = st
-            .up
-            .iter()
-            .filter(|(_, u)| **u)
-            .map(|((m, _), _)| m)
-            .collect();
-        if up.is_empty() {
+        if !st.up.values().any(|u| *u) {
             return Readiness::NotReady("no Sentinel subscribed");
         }
-        if !up.iter().any(|m| st.primary.contains_key(*m)) {
+        if st.watched.iter().any(|m| !st.primary.contains_key(m)) {
             return Readiness::NotReady("the primary is not known yet");
         }
         Readiness::Ready

@@ -163,3 +163,79 @@ fn the_setters_for_hazards_doctor_and_backups_reach_the_text() {
         "{text}"
     );
 }
+
+#[test]
+fn ready_only_once_every_watched_master_has_a_primary() {
+    let m = Metrics::new();
+    let s = [Addr::new("127.0.0.1", 26379)];
+    m.watching("orders", &s);
+    m.watching("sessions", &s);
+    m.set_sentinel_up("orders", &s[0].to_string(), true);
+    m.set_sentinel_up("sessions", &s[0].to_string(), true);
+    m.set_primary("orders", "127.0.0.1:7001");
+    assert_eq!(
+        m.readiness(),
+        Readiness::NotReady("the primary is not known yet")
+    );
+    m.set_primary("sessions", "127.0.0.1:7101");
+    assert_eq!(m.readiness(), Readiness::Ready);
+}
+
+#[test]
+fn a_poll_sets_quorum_lag_and_exposure_and_drops_a_replica_no_longer_listed() {
+    use crate::watch::hazard::{
+        NodeSeen, PrimarySeen, ReplicaLine, SentinelAnswer, SentinelSeen, Snapshot,
+    };
+    let line = |port, offset| ReplicaLine {
+        addr: Addr::new("127.0.0.1", port),
+        offset,
+        lag_secs: 0,
+    };
+    let mut snap = Snapshot {
+        master: "m".into(),
+        sentinels: vec![SentinelSeen {
+            addr: Addr::new("127.0.0.1", 26379),
+            answer: Ok(SentinelAnswer {
+                primary: Some(Addr::new("127.0.0.1", 7001)),
+                config_epoch: Some(1),
+                quorum: Ok(()),
+                tilt: false,
+                other_sentinels: 2,
+            }),
+        }],
+        nodes: vec![NodeSeen {
+            addr: Addr::new("127.0.0.1", 7001),
+            role: Some("master".into()),
+            link_up: None,
+            offset: None,
+        }],
+        primary: Some(PrimarySeen {
+            offset: 1000,
+            replicas: vec![line(7002, 900), line(7003, 1000)],
+            ops_per_sec: 100.0,
+        }),
+        primary_addr: Some(Addr::new("127.0.0.1", 7001)),
+    };
+    let m = Metrics::new();
+    m.polled("m", &snap, Some(1000.0));
+    let text = m.encode(SystemTime::now());
+    let lag =
+        |port: u16| format!(r#"warden_replica_lag_bytes{{master="m",replica="127.0.0.1:{port}"}}"#);
+    assert_eq!(sample(&text, r#"warden_quorum_ok{master="m"}"#), Some(1.0));
+    assert_eq!(sample(&text, &lag(7002)), Some(100.0), "{text}");
+    assert_eq!(sample(&text, &lag(7003)), Some(0.0), "{text}");
+    assert_eq!(
+        sample(&text, r#"warden_exposure_seconds{master="m"}"#),
+        Some(0.0)
+    );
+
+    snap.primary.as_mut().unwrap().replicas.remove(0);
+    if let Ok(a) = snap.sentinels[0].answer.as_mut() {
+        a.quorum = Err("NOQUORUM".into());
+    }
+    m.polled("m", &snap, Some(1000.0));
+    let text = m.encode(SystemTime::now());
+    assert_eq!(sample(&text, r#"warden_quorum_ok{master="m"}"#), Some(0.0));
+    assert_eq!(sample(&text, &lag(7002)), None, "{text}");
+    assert_eq!(sample(&text, &lag(7003)), Some(0.0), "{text}");
+}

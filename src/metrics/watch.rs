@@ -1,7 +1,9 @@
 //! What the watch loop reports besides its timeline on stdout, vector-style: each monitor
-//! report and failover record becomes a structured log line (through `tracing`) and the
-//! metrics it moves. The monitor itself logs its waits and retries.
+//! report, topology poll and failover record becomes a structured log line (through
+//! `tracing`) and the metrics it moves. The monitor itself logs its waits and retries; the
+//! hazards are logged and counted by the watch's one `Watch::emit`.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::{Metrics, outcome_label};
@@ -9,13 +11,16 @@ use crate::addr::Addr;
 use crate::sentinel::event::EventKind;
 use crate::sentinel::monitor::MonitorEvent;
 use crate::watch::episode::Failover;
+use crate::watch::hazard::{self, Snapshot};
 
 impl Metrics {
-    /// One monitor report from the watch of `master` over `sentinels`; `gap` is how long the
-    /// Sentinel was out of reach when it is a reconnection.
+    /// One monitor report from a Sentinel of `sentinels` (indexed by the report's source)
+    /// whose group follows `masters`; `gap` is how long the Sentinel was out of reach when it
+    /// is a reconnection. Logged once; the gauges move for each master (a `Primary` answer
+    /// only concerns the master it names).
     pub fn report(
         &self,
-        master: &str,
+        masters: &[String],
         sentinels: &[Addr],
         report: &MonitorEvent,
         gap: Option<Duration>,
@@ -26,18 +31,23 @@ impl Metrics {
                 let sentinel = name(*source);
                 match gap {
                     Some(g) => tracing::info!(
-                        %master, %sentinel, gap_ms = g.as_millis() as u64,
+                        %sentinel, gap_ms = g.as_millis() as u64,
                         "subscribed again after a gap"
                     ),
-                    None => tracing::info!(%master, %sentinel, "subscribed"),
+                    None => tracing::info!(%sentinel, "subscribed"),
                 }
-                self.set_sentinel_up(master, &sentinel, true);
+                for m in masters {
+                    self.set_sentinel_up(m, &sentinel, true);
+                }
             }
             MonitorEvent::Disconnected { source, .. } => {
-                self.set_sentinel_up(master, &name(*source), false);
+                for m in masters {
+                    self.set_sentinel_up(m, &name(*source), false);
+                }
             }
             MonitorEvent::Primary {
                 source,
+                master,
                 addr,
                 config_epoch,
                 ..
@@ -45,20 +55,49 @@ impl Metrics {
                 %master, sentinel = %name(*source), primary = %addr, config_epoch,
                 "the Sentinel names the primary"
             ),
-            MonitorEvent::Event { source, event, .. } => match event.kind {
-                EventKind::Tilt => {
-                    let sentinel = name(*source);
-                    tracing::warn!(%master, %sentinel, "the Sentinel entered TILT mode");
-                    self.set_tilt(master, &sentinel, true);
+            MonitorEvent::Event { source, event, .. } => {
+                let tilt = match event.kind {
+                    EventKind::Tilt => true,
+                    EventKind::TiltExited => false,
+                    _ => return,
+                };
+                let sentinel = name(*source);
+                if tilt {
+                    tracing::warn!(%sentinel, "the Sentinel entered TILT mode");
+                } else {
+                    tracing::info!(%sentinel, "the Sentinel left TILT mode");
                 }
-                EventKind::TiltExited => {
-                    let sentinel = name(*source);
-                    tracing::info!(%master, %sentinel, "the Sentinel left TILT mode");
-                    self.set_tilt(master, &sentinel, false);
+                for m in masters {
+                    self.set_tilt(m, &sentinel, tilt);
                 }
-                _ => {}
-            },
+            }
             MonitorEvent::Unanswered { .. } => {}
+        }
+    }
+
+    /// One topology poll of `master` (`bytes_per_sec`: the primary's stream rate since the
+    /// previous poll): the quorum, each replica's lag (a replica the primary no longer lists
+    /// loses its series) and the exposure, as the hazard detectors see them.
+    pub fn polled(&self, master: &str, s: &Snapshot, bytes_per_sec: Option<f64>) {
+        let g = hazard::gauges(s, bytes_per_sec);
+        self.set_quorum_ok(master, g.quorum_ok);
+        if let Some(lags) = g.replica_lag {
+            let now: BTreeSet<String> = lags.iter().map(|(a, _)| a.to_string()).collect();
+            let before = self
+                .state()
+                .replicas
+                .insert(master.to_string(), now.clone())
+                .unwrap_or_default();
+            for gone in before.difference(&now) {
+                self.remove_replica(master, gone);
+            }
+            for (replica, bytes) in lags {
+                let bytes = i64::try_from(bytes).unwrap_or(i64::MAX);
+                self.set_replica_lag_bytes(master, &replica.to_string(), bytes);
+            }
+        }
+        if let Some(e) = g.exposure {
+            self.set_exposure(master, e.writes.round() as i64, e.secs);
         }
     }
 

@@ -5,7 +5,10 @@
 //! 50 ms, at most 1 s apart, reset by every successful subscription); each session start and
 //! end is sent too, with the reason it ended, so a gap is recorded, never silently lost. An
 //! authentication failure (`NOAUTH`, `WRONGPASS`, `NOPERM`) is named as such, never with the
-//! password.
+//! password, and marked, like a TLS failure ([`Rejected`]); before a Sentinel's first
+//! subscription such a rejection is only sent, not logged: the receiver decides whether it is
+//! fatal (`watch` exits when every Sentinel of a group rejects it at startup) or logs it.
+//! Every connection comes from the one [`Conn`] given.
 //!
 //! Given a master name ([`spawn_for`]), each task also asks its Sentinel, right after every
 //! subscription, where the primary is and its config epoch (`SENTINEL
@@ -20,7 +23,7 @@ use tokio::task::JoinSet;
 
 use crate::addr::Addr;
 use crate::client::Timeouts;
-use crate::conn::Conn;
+use crate::conn::{Conn, Role};
 use crate::sentinel::event::{self, SentinelEvent};
 use crate::sentinel::timeline::{Ingest, SourceId, Timeline};
 
@@ -42,11 +45,16 @@ pub enum MonitorEvent {
         at: Instant,
         /// Why the session ended.
         reason: String,
+        /// Set when the Sentinel turned warden's connection settings away (credentials,
+        /// TLS) rather than being out of reach.
+        rejected: Option<Rejected>,
     },
     /// The Sentinel's answer, right after a subscription: where the primary is.
     Primary {
         /// Which Sentinel.
         source: SourceId,
+        /// The master asked about.
+        master: String,
         /// When the answer arrived.
         at: Instant,
         /// Wall-clock time of the answer.
@@ -81,14 +89,25 @@ pub enum MonitorEvent {
 }
 
 impl MonitorEvent {
+    /// The Sentinel that sent this report.
+    pub fn source(&self) -> SourceId {
+        match self {
+            MonitorEvent::Connected { source, .. }
+            | MonitorEvent::Disconnected { source, .. }
+            | MonitorEvent::Primary { source, .. }
+            | MonitorEvent::Unanswered { source, .. }
+            | MonitorEvent::Event { source, .. } => *source,
+        }
+    }
+
     /// Feeds this report into a timeline; returns the index of the entry it started, if it
     /// is an event no other Sentinel reported yet.
     pub fn apply(self, timeline: &mut Timeline) -> Option<usize> {
         match self {
             MonitorEvent::Connected { source, at } => timeline.connected(source, at),
-            MonitorEvent::Disconnected { source, at, reason } => {
-                timeline.disconnected(source, at, reason)
-            }
+            MonitorEvent::Disconnected {
+                source, at, reason, ..
+            } => timeline.disconnected(source, at, reason),
             MonitorEvent::Primary { .. } | MonitorEvent::Unanswered { .. } => {}
             MonitorEvent::Event {
                 source,
@@ -103,6 +122,18 @@ impl MonitorEvent {
         }
         None
     }
+}
+
+/// Why a Sentinel turned a connection away because of warden's own settings: waiting does
+/// not help with these (unless someone changes the server).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejected {
+    /// It refused the credentials (`WRONGPASS`, `NOAUTH`); what the server said, from which
+    /// [`Conn::auth_failed`] rebuilds the error.
+    Auth(String),
+    /// TLS failed: the handshake, or a server that drops a plain connection at once (a
+    /// TLS-only port); the line to report.
+    Tls(String),
 }
 
 /// Reconnect delays: doubled after each failed attempt, capped, reset by a successful
@@ -132,7 +163,7 @@ pub fn spawn(
     backoff: Backoff,
     tx: mpsc::UnboundedSender<MonitorEvent>,
 ) -> JoinSet<()> {
-    spawn_inner(conn, sentinels, None, backoff, tx)
+    spawn_inner(conn, sentinels, 0, None, backoff, tx)
 }
 
 /// Like [`spawn`], and each task also reports its Sentinel's answer about `master`
@@ -144,24 +175,46 @@ pub fn spawn_for(
     backoff: Backoff,
     tx: mpsc::UnboundedSender<MonitorEvent>,
 ) -> JoinSet<()> {
-    spawn_inner(conn, sentinels, Some(master), backoff, tx)
+    spawn_inner(
+        conn,
+        sentinels,
+        0,
+        Some(vec![master.to_owned()]),
+        backoff,
+        tx,
+    )
+}
+
+/// Like [`spawn_for`] for several masters (`masters` empty: every master the Sentinel
+/// monitors, from `SENTINEL MASTERS`), numbering the Sentinels from `first_source`: one
+/// channel can then carry several groups' reports.
+pub fn spawn_for_masters(
+    conn: &Conn,
+    sentinels: &[Addr],
+    first_source: SourceId,
+    masters: Vec<String>,
+    backoff: Backoff,
+    tx: mpsc::UnboundedSender<MonitorEvent>,
+) -> JoinSet<()> {
+    spawn_inner(conn, sentinels, first_source, Some(masters), backoff, tx)
 }
 
 fn spawn_inner(
     conn: &Conn,
     sentinels: &[Addr],
-    master: Option<&str>,
+    first_source: SourceId,
+    masters: Option<Vec<String>>,
     backoff: Backoff,
     tx: mpsc::UnboundedSender<MonitorEvent>,
 ) -> JoinSet<()> {
     let mut set = JoinSet::new();
-    for (source, addr) in sentinels.iter().cloned().enumerate() {
-        let master = master.map(str::to_owned);
+    for (i, addr) in sentinels.iter().cloned().enumerate() {
+        let masters = masters.clone();
         set.spawn(follow(
             conn.clone(),
-            source,
+            first_source + i,
             addr,
-            master,
+            masters,
             backoff,
             tx.clone(),
         ));
@@ -176,16 +229,18 @@ async fn follow(
     conn: Conn,
     source: SourceId,
     addr: Addr,
-    master: Option<String>,
+    masters: Option<Vec<String>>,
     backoff: Backoff,
     tx: mpsc::UnboundedSender<MonitorEvent>,
 ) {
     let mut delay = backoff.initial;
     let mut reported: Option<String> = None;
+    let mut subscribed_once = false;
     loop {
         match subscribe(&conn, &addr).await {
             Ok(mut stream) => {
                 delay = backoff.initial;
+                subscribed_once = true;
                 let start = Instant::now();
                 if tx
                     .send(MonitorEvent::Connected { source, at: start })
@@ -194,29 +249,39 @@ async fn follow(
                     return;
                 }
                 let reason = tokio::select! {
-                    r = session(&conn, source, &addr, master.as_deref(), backoff, &mut stream, &tx) => r,
+                    r = session(&conn, source, &addr, masters.as_deref(), backoff, &mut stream, &tx) => r,
                     _ = tx.closed() => None,
                 };
                 let Some(reason) = reason else { return };
                 let at = Instant::now();
                 tracing::warn!(sentinel = %addr, "{reason}; reconnecting");
                 reported = Some(reason.clone());
-                if tx
-                    .send(MonitorEvent::Disconnected { source, at, reason })
-                    .is_err()
-                {
+                let ended = MonitorEvent::Disconnected {
+                    source,
+                    at,
+                    reason,
+                    rejected: None,
+                };
+                if tx.send(ended).is_err() {
                     return;
                 }
             }
-            Err(reason) => {
+            Err(Failed { reason, rejected }) => {
                 if reported.as_deref() != Some(reason.as_str()) {
-                    tracing::warn!(sentinel = %addr, "{reason}; retrying (backoff up to {:?})", backoff.max);
+                    if rejected.is_some() && !subscribed_once {
+                        tracing::debug!(sentinel = %addr, "{reason}; retrying (backoff up to {:?})", backoff.max);
+                    } else {
+                        tracing::warn!(sentinel = %addr, "{reason}; retrying (backoff up to {:?})", backoff.max);
+                    }
                     reported = Some(reason.clone());
                     let at = Instant::now();
-                    if tx
-                        .send(MonitorEvent::Disconnected { source, at, reason })
-                        .is_err()
-                    {
+                    let ended = MonitorEvent::Disconnected {
+                        source,
+                        at,
+                        reason,
+                        rejected,
+                    };
+                    if tx.send(ended).is_err() {
                         return;
                     }
                 } else {
@@ -233,18 +298,18 @@ async fn follow(
 }
 
 /// One subscription: forwards events until the stream ends (`Some(reason)`) or the receiver
-/// is gone (`None`); meanwhile asks once where `master`'s primary is.
+/// is gone (`None`); meanwhile asks once where each master's primary is.
 async fn session(
     conn: &Conn,
     source: SourceId,
     addr: &Addr,
-    master: Option<&str>,
+    masters: Option<&[String]>,
     backoff: Backoff,
     stream: &mut redis::aio::PubSubStream,
     tx: &mpsc::UnboundedSender<MonitorEvent>,
 ) -> Option<String> {
     let ask = async {
-        match master {
+        match masters {
             Some(m) => ask_until_answered(conn, source, addr, m, backoff, tx).await,
             None => std::future::pending().await,
         }
@@ -269,31 +334,52 @@ async fn session(
     }
 }
 
-/// Asks `addr` where `master`'s primary is until it answers; sends the answer, or an
-/// `Unanswered` report each time the reason changes.
+/// Asks `addr` where each of `masters`' primaries is (empty: every master it monitors) until
+/// it has answered for all; sends each answer once, or an `Unanswered` report each time the
+/// reason changes.
 async fn ask_until_answered(
     conn: &Conn,
     source: SourceId,
     addr: &Addr,
-    master: &str,
+    masters: &[String],
     backoff: Backoff,
     tx: &mpsc::UnboundedSender<MonitorEvent>,
 ) {
     let mut delay = backoff.initial;
     let mut reported: Option<String> = None;
+    let mut answered: Vec<String> = Vec::new();
     loop {
-        match ask_primary(conn, addr, master).await {
-            Ok((primary, config_epoch)) => {
-                let _ = tx.send(MonitorEvent::Primary {
-                    source,
-                    at: Instant::now(),
-                    wall: SystemTime::now(),
-                    addr: primary,
-                    config_epoch,
-                });
-                return;
+        let mut names: Vec<String> = masters.to_vec();
+        let mut missing = None;
+        if names.is_empty() {
+            match monitored(conn, addr).await {
+                Ok(all) if !all.is_empty() => names = all,
+                Ok(_) => missing = Some(format!("sentinel {addr} monitors no master (yet)")),
+                Err(reason) => missing = Some(reason),
             }
-            Err(reason) => {
+        }
+        let asking: Vec<&String> = names.iter().filter(|m| !answered.contains(m)).collect();
+        for master in asking {
+            match ask_primary(conn, addr, master).await {
+                Ok((primary, config_epoch)) => {
+                    let _ = tx.send(MonitorEvent::Primary {
+                        source,
+                        master: master.clone(),
+                        at: Instant::now(),
+                        wall: SystemTime::now(),
+                        addr: primary,
+                        config_epoch,
+                    });
+                    answered.push(master.clone());
+                }
+                Err(reason) => {
+                    missing.get_or_insert(reason);
+                }
+            }
+        }
+        match missing {
+            None => return,
+            Some(reason) => {
                 if reported.as_deref() != Some(reason.as_str()) {
                     tracing::warn!(sentinel = %addr, "{reason}; asking again (backoff up to {:?})", backoff.max);
                     let at = Instant::now();
@@ -311,15 +397,29 @@ async fn ask_until_answered(
     }
 }
 
+/// The names of every master `addr` monitors (`SENTINEL MASTERS`).
+async fn monitored(conn: &Conn, addr: &Addr) -> Result<Vec<String>, String> {
+    let mut con = conn
+        .sentinel(addr, Timeouts::CONTROL)
+        .await
+        .map_err(|e| reach_error(addr, e))?;
+    let list: Vec<std::collections::HashMap<String, String>> = redis::cmd("SENTINEL")
+        .arg("MASTERS")
+        .query_async(&mut con)
+        .await
+        .map_err(|e| describe(addr, "cannot ask", &e))?;
+    Ok(list
+        .into_iter()
+        .filter_map(|m| m.get("name").cloned())
+        .collect())
+}
+
 /// `SENTINEL GET-MASTER-ADDR-BY-NAME` and the `config-epoch` of `SENTINEL MASTER`.
 async fn ask_primary(conn: &Conn, addr: &Addr, master: &str) -> Result<(Addr, u64), String> {
     let mut con = conn
         .sentinel(addr, Timeouts::CONTROL)
         .await
-        .map_err(|e| match e {
-            crate::error::Error::Connect { source, .. } => describe(addr, "cannot reach", &source),
-            other => other.to_string(),
-        })?;
+        .map_err(|e| reach_error(addr, e))?;
     let primary: Option<(String, u16)> = redis::cmd("SENTINEL")
         .arg("GET-MASTER-ADDR-BY-NAME")
         .arg(master)
@@ -344,6 +444,14 @@ async fn ask_primary(conn: &Conn, addr: &Addr, master: &str) -> Result<(Addr, u6
     Ok((Addr::new(host, port), epoch))
 }
 
+/// The line for a connection that could not be made.
+fn reach_error(addr: &Addr, e: crate::error::Error) -> String {
+    match e {
+        crate::error::Error::Connect { source, .. } => describe(addr, "cannot reach", &source),
+        other => other.to_string(),
+    }
+}
+
 /// One line for a failed call on `addr`; authentication failures say so (by their code
 /// only: nothing of the credentials).
 pub fn describe(addr: &Addr, doing: &str, e: &redis::RedisError) -> String {
@@ -359,20 +467,82 @@ pub fn describe(addr: &Addr, doing: &str, e: &redis::RedisError) -> String {
     format!("{doing} {addr}: {e}")
 }
 
-async fn subscribe(conn: &Conn, addr: &Addr) -> Result<redis::aio::PubSubStream, String> {
+/// Why a subscription could not be made.
+struct Failed {
+    /// The line to report.
+    reason: String,
+    /// Set when warden's own settings were turned away.
+    rejected: Option<Rejected>,
+}
+
+impl Failed {
+    fn new(reason: String) -> Self {
+        Failed {
+            reason,
+            rejected: None,
+        }
+    }
+}
+
+/// A server that accepted the TCP connection and dropped it before any answer: over plain
+/// TCP, a TLS-only port.
+fn dropped_at_once(e: &redis::RedisError) -> bool {
+    e.is_io_error() && e.is_connection_dropped() && !e.is_connection_refusal() && !e.is_timeout()
+}
+
+/// The failure for `e` in setting up a subscription to `addr`.
+fn setup_failed(conn: &Conn, addr: &Addr, reason: String, e: &redis::RedisError) -> Failed {
+    if crate::conn::is_auth_error(e) {
+        let detail = match (e.code(), e.detail()) {
+            (Some(code), Some(detail)) => format!("{code} {detail}"),
+            _ => crate::error::one_line(&e.to_string()),
+        };
+        return Failed {
+            reason,
+            rejected: Some(Rejected::Auth(detail)),
+        };
+    }
+    if !conn.tls(Role::Sentinel) && dropped_at_once(e) {
+        let line = format!(
+            "{addr} dropped the connection before answering ({e}): is it TLS-only? give --tls or --tls-sentinels"
+        );
+        return Failed {
+            reason,
+            rejected: Some(Rejected::Tls(line)),
+        };
+    }
+    Failed::new(reason)
+}
+
+async fn subscribe(conn: &Conn, addr: &Addr) -> Result<redis::aio::PubSubStream, Failed> {
     let connect = async {
         let mut ps = conn
             .subscribe(addr, Duration::from_secs(2))
             .await
-            .map_err(|e| e.to_string())?;
-        ps.psubscribe("*")
-            .await
-            .map_err(|e| describe(addr, "cannot subscribe to", &e))?;
-        Ok::<_, String>(ps.into_on_message())
+            .map_err(|e| match e {
+                crate::error::Error::Auth { ref detail, .. } => Failed {
+                    rejected: Some(Rejected::Auth(detail.clone())),
+                    reason: e.to_string(),
+                },
+                crate::error::Error::Tls { ref message } => Failed {
+                    rejected: Some(Rejected::Tls(message.clone())),
+                    reason: e.to_string(),
+                },
+                crate::error::Error::Connect { ref source, .. } => {
+                    setup_failed(conn, addr, e.to_string(), source)
+                }
+                other => Failed::new(other.to_string()),
+            })?;
+        ps.psubscribe("*").await.map_err(|e| {
+            // `NOAUTH` here: no password given to a Sentinel that wants one.
+            setup_failed(conn, addr, describe(addr, "cannot subscribe to", &e), &e)
+        })?;
+        Ok::<_, Failed>(ps.into_on_message())
     };
     match tokio::time::timeout(Duration::from_secs(2), connect).await {
-        Ok(Ok(stream)) => Ok(stream),
-        Ok(Err(e)) => Err(e),
-        Err(_) => Err(format!("cannot subscribe to {addr}: timed out")),
+        Ok(r) => r,
+        Err(_) => Err(Failed::new(format!(
+            "cannot subscribe to {addr}: timed out"
+        ))),
     }
 }

@@ -1,18 +1,20 @@
 //! A failover episode as an OpenTelemetry trace: one root span `failover <master>` from the
 //! first event to the end, with one child span per phase (`+sdown`, `+odown`, …), all with
-//! the times Sentinel reported, not the time of export. Goes to the global tracer provider,
+//! the times Sentinel reported, not the time of export; each hazard reported during the
+//! failover is a span event `hazard <kind>` on the root. Goes to the global tracer provider,
 //! which is a no-op unless an OTLP endpoint was given.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use opentelemetry::trace::{Span, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue, global};
 
 use super::SERVICE;
 use crate::watch::episode::Failover;
+use crate::watch::hazard::Hazard;
 
-/// Emits `f` as a trace.
-pub fn export(f: &Failover) {
+/// Emits `f` as a trace, with `hazards` (reported at their wall time) as span events.
+pub fn export(f: &Failover, hazards: &[(SystemTime, Hazard)]) {
     let tracer = global::tracer(SERVICE);
     let at = |ms: f64| f.started + Duration::from_secs_f64(ms.max(0.0) / 1000.0);
     let mut attributes = vec![
@@ -39,6 +41,21 @@ pub fn export(f: &Failover) {
             .with_start_time(at(from))
             .start_with_context(&tracer, &cx);
         span.end_with_timestamp(at(to));
+    }
+    for (wall, h) in hazards {
+        let mut attrs = vec![
+            KeyValue::new("warden.hazard.kind", h.kind.as_str()),
+            KeyValue::new(
+                "warden.hazard.state",
+                format!("{:?}", h.state).to_lowercase(),
+            ),
+            KeyValue::new("warden.hazard.detail", h.detail.clone()),
+        ];
+        if let Some(s) = &h.subject {
+            attrs.push(KeyValue::new("warden.hazard.subject", s.clone()));
+        }
+        cx.span()
+            .add_event_with_timestamp(format!("hazard {}", h.kind), *wall, attrs);
     }
     cx.span().end_with_timestamp(at(f.duration_ms));
 }

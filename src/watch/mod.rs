@@ -1,174 +1,557 @@
-//! `warden watch`: follows every Sentinel, prints the merged timeline as it happens (each
-//! event once, at its first report), sums up every failover episode of the master, and
-//! reports each Sentinel's connection gaps.
+//! `warden watch`: follows every Sentinel of one or more groups, prints the merged timeline
+//! as it happens (each event once, at its first report), sums up every failover episode of
+//! each followed master, reports each Sentinel's connection gaps and every hazard, and feeds
+//! the metrics per master.
 //!
 //! A daemon: it never gives up on a transient condition. It starts following at once and
 //! waits (logging on stderr, with backoff) for the Sentinels to answer and to monitor the
-//! master; after every (re)subscription it asks that Sentinel where the primary is, so a
-//! switch made while it could not see it is recorded too (`"observed": "after_gap"`).
+//! masters; after every (re)subscription it asks that Sentinel where each primary is, so a
+//! switch made while it could not see it is recorded too (`"observed": "after_gap"`). The one
+//! exception is at startup: when every Sentinel of a group rejects the credentials or the TLS
+//! settings before any was subscribed, it exits with that rejection ([`startup`]).
 
+pub mod config;
 pub mod episode;
+mod feed;
+pub mod follow;
+pub mod hazard;
+pub mod poll;
+mod print;
+pub mod startup;
 
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime};
 
-use serde_json::json;
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
 use crate::addr::Addr;
-use crate::error::{Error, Result};
+use crate::conn::Conn;
+use crate::error::Result;
+use crate::metrics::Metrics;
+use crate::sentinel::event::{Detail, EventKind};
 use crate::sentinel::monitor::{self, MonitorEvent};
 use crate::sentinel::timeline::{Entry, Timeline};
-use episode::{Episodes, Failover};
+use config::Group;
+use episode::Failover;
+use follow::{Followed, Settings};
+use hazard::{Hazard, HazardKind};
+use poll::Polled;
+use print::Printer;
+use startup::{Startup, Verdict};
 
 /// Reports of one event from several Sentinels within this window are merged (the leader's
 /// own `+switch-master` comes ~1 s after the observers').
 const MERGE_WINDOW: Duration = Duration::from_secs(5);
 /// With no episode open, a timeline longer than this is started afresh (a watch runs for days).
 const MAX_IDLE_ENTRIES: usize = 1000;
-/// How often a quiet episode is looked at ([`Episodes::tick`]).
+/// How often a quiet episode is looked at ([`episode::Episodes::tick`]).
 const TICK: Duration = Duration::from_secs(1);
 
 /// What to watch and for how long.
 #[derive(Debug, Clone)]
 pub struct WatchSpec {
-    /// The Sentinels.
-    pub sentinels: Vec<Addr>,
-    /// The master name.
-    pub master: String,
+    /// The Sentinel groups (one from `--sentinels`, or the `--config` file's).
+    pub groups: Vec<Group>,
     /// JSON lines instead of text.
     pub json: bool,
     /// Stop after this many episodes have ended.
     pub episodes: Option<u32>,
     /// Stop after this long.
     pub duration: Option<Duration>,
-    /// How to connect to the Sentinels (credentials, TLS, hostname map).
-    pub conn: crate::conn::Conn,
-    /// The metrics the watch feeds (Sentinels up, TILT, primary, failovers, liveness).
-    pub metrics: crate::metrics::Metrics,
+    /// How often the topology is polled.
+    pub poll: Duration,
+    /// Hazard thresholds and the flap window.
+    pub settings: Settings,
+    /// How to connect to every group's Sentinels and nodes (credentials, TLS, hostname map).
+    pub conn: Conn,
+    /// The metrics the watch feeds, per master (Sentinels up, TILT, primary, failovers,
+    /// hazards, quorum, replica lag, exposure, liveness).
+    pub metrics: Metrics,
+}
+
+/// The watch loop's inputs: one closed set, one `select!`.
+enum Input {
+    Monitor(MonitorEvent),
+    Polled(Polled),
+    Verified(Verified),
+    Tick,
+    Stop,
+}
+
+/// The outcome of checking a `+switch-master` ([`poll::confirm_switch`]).
+struct Verified {
+    group: usize,
+    master: String,
+    entry: Entry,
+    result: std::result::Result<(), String>,
+}
+
+/// One Sentinel group's live state.
+struct GroupState {
+    group: Group,
+    /// The source id of its first Sentinel (its Sentinels are numbered on from there).
+    first: usize,
+    /// Polls that came before the group's start was settled (the latest per master).
+    early: Vec<Polled>,
+    timeline: Timeline,
+    /// The group's latest `+new-epoch`.
+    epoch: Option<u64>,
+    masters: BTreeMap<String, Followed>,
+    /// `+switch-master` entries being checked.
+    verifying: usize,
+    /// Per master with a switch being checked: the entries that came meanwhile, fed to its
+    /// episodes in order once the check is done.
+    held: BTreeMap<String, Vec<Entry>>,
 }
 
 /// Watches until the spec's limits, `shutdown`, or a write error on `out`; returns the
-/// episodes that ended. Unreachable Sentinels and an unknown master are waited for.
+/// episodes that ended. Unreachable Sentinels and unknown masters are waited for; every
+/// Sentinel of a group rejecting the connection settings at startup is the error
+/// ([`crate::error::Error::Auth`], [`crate::error::Error::Tls`]).
 pub async fn run(
     spec: &WatchSpec,
     out: &mut (impl Write + Send),
     shutdown: impl Future<Output = ()>,
 ) -> Result<Vec<Failover>> {
-    let mut w = Printer {
-        out,
-        json: spec.json,
-        sentinels: &spec.sentinels,
-    };
+    let r = watch(spec, out, shutdown).await;
+    // Stopped (limit, signal, error): `/healthz` and `/readyz` say so from now on.
+    spec.metrics.stopped();
+    r
+}
+
+async fn watch(
+    spec: &WatchSpec,
+    out: &mut (impl Write + Send),
+    shutdown: impl Future<Output = ()>,
+) -> Result<Vec<Failover>> {
+    let sentinels: Vec<Addr> = spec
+        .groups
+        .iter()
+        .flat_map(|g| g.sentinels.clone())
+        .collect();
+    let mut group_of = Vec::new();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let _monitor = monitor::spawn_for(
-        &spec.conn,
-        &spec.sentinels,
-        &spec.master,
-        monitor::Backoff::default(),
-        tx,
-    );
-    let mut timeline = Timeline::new(MERGE_WINDOW);
-    let mut episodes = Episodes::new(spec.master.clone());
-    let mut ended = Vec::new();
+    let (poll_tx, mut poll_rx) = mpsc::unbounded_channel();
+    let (verify_tx, mut verify_rx) = mpsc::unbounded_channel::<Verified>();
+    let mut tasks = JoinSet::new();
+    let mut monitors = Vec::new();
+    let mut groups = Vec::new();
+    for (i, g) in spec.groups.iter().enumerate() {
+        monitors.push(monitor::spawn_for_masters(
+            &spec.conn,
+            &g.sentinels,
+            group_of.len(),
+            g.masters.clone(),
+            monitor::Backoff::default(),
+            tx.clone(),
+        ));
+        groups.push(GroupState {
+            group: g.clone(),
+            first: group_of.len(),
+            early: Vec::new(),
+            timeline: Timeline::new(MERGE_WINDOW),
+            epoch: None,
+            masters: BTreeMap::new(),
+            verifying: 0,
+            held: BTreeMap::new(),
+        });
+        group_of.extend(std::iter::repeat_n(i, g.sentinels.len()));
+        let conn = spec.conn.clone();
+        tasks.spawn(poll::run(conn, i, g.clone(), spec.poll, poll_tx.clone()));
+    }
+    drop((tx, poll_tx));
+    let mut w = Watch {
+        p: Printer {
+            out,
+            json: spec.json,
+            sentinels: &sentinels,
+        },
+        spec,
+        groups,
+        startup: Startup::new(spec.groups.iter().map(|g| g.sentinels.len())),
+        down_since: vec![None; sentinels.len()],
+        up: vec![false; sentinels.len()],
+        tilted: vec![false; sentinels.len()],
+        counts: HashMap::new(),
+        ended: Vec::new(),
+    };
+    // Named masters are watched (and not ready) from the start.
+    for (g, group) in spec.groups.iter().enumerate() {
+        for m in &group.masters {
+            w.followed(g, m);
+        }
+    }
     let deadline = spec.duration.map(|d| tokio::time::Instant::now() + d);
-    let mut down_since: Vec<Option<Instant>> = vec![None; spec.sentinels.len()];
     let mut tick = tokio::time::interval(TICK);
     tokio::pin!(shutdown);
-    let metrics = &spec.metrics;
-    metrics.watching(&spec.master, &spec.sentinels);
 
     loop {
-        metrics.heartbeat(Instant::now());
-        let report = tokio::select! {
-            r = rx.recv() => r,
-            _ = &mut shutdown => None,
-            _ = sleep_until(deadline) => None,
-            _ = tick.tick() => {
-                let quiet = episodes.tick(&timeline, Instant::now());
-                if record(&mut w, spec, quiet, &mut ended)? {
-                    return Ok(ended);
-                }
-                continue;
+        spec.metrics.heartbeat(Instant::now());
+        let input = tokio::select! {
+            r = rx.recv() => r.map_or(Input::Stop, Input::Monitor),
+            Some(p) = poll_rx.recv() => Input::Polled(p),
+            Some(v) = verify_rx.recv() => Input::Verified(v),
+            _ = &mut shutdown => Input::Stop,
+            _ = sleep_until(deadline) => Input::Stop,
+            _ = tick.tick() => Input::Tick,
+        };
+        let done = match input {
+            Input::Stop => break,
+            Input::Tick => w.tick()?,
+            Input::Polled(p) => w.polled(p)?,
+            Input::Verified(v) => w.verified(v)?,
+            Input::Monitor(report) => {
+                let g = group_of[report.source()];
+                w.monitor(g, report, &verify_tx)?
             }
         };
-        let Some(report) = report else { break };
-        let gap = match &report {
-            MonitorEvent::Connected { source, at } => down_since[*source].map(|from| *at - from),
-            _ => None,
+        w.publish_primaries();
+        if done {
+            return Ok(w.ended);
+        }
+    }
+    // A transition whose end was not seen yet is recorded, not lost.
+    for g in 0..w.groups.len() {
+        let names: Vec<String> = w.groups[g].masters.keys().cloned().collect();
+        for m in names {
+            let gs = &mut w.groups[g];
+            let last = gs
+                .masters
+                .get_mut(&m)
+                .and_then(|f| f.episodes.finish(&gs.timeline));
+            if w.record(g, &m, last)? {
+                return Ok(w.ended);
+            }
+        }
+    }
+    Ok(w.ended)
+}
+
+/// The loop's state: the printer, every group, each Sentinel's connection, the hazard
+/// counts, the ended episodes.
+struct Watch<'a, W> {
+    p: Printer<'a, W>,
+    spec: &'a WatchSpec,
+    groups: Vec<GroupState>,
+    startup: Startup,
+    /// Per Sentinel (source id): out of reach since, subscribed now, in TILT now.
+    down_since: Vec<Option<Instant>>,
+    up: Vec<bool>,
+    tilted: Vec<bool>,
+    /// Hazards raised so far, by master and kind.
+    counts: HashMap<(String, HazardKind), u64>,
+    ended: Vec<Failover>,
+}
+
+impl<W: Write> Watch<'_, W> {
+    /// The followed master `m` of group `g` (created on first sight), if the group follows it.
+    fn followed(&mut self, g: usize, m: &str) -> Option<&mut Followed> {
+        let gs = &mut self.groups[g];
+        if m.is_empty() || !gs.group.follows(m) {
+            return None;
+        }
+        if !gs.masters.contains_key(m) {
+            feed::watching(self.spec, gs, &self.up, &self.tilted, m);
+        }
+        let rto = gs.group.rto_for(m);
+        let settings = &self.spec.settings;
+        Some(
+            gs.masters
+                .entry(m.to_string())
+                .or_insert_with(|| Followed::new(m, rto, settings)),
+        )
+    }
+
+    /// The one place a hazard goes out: a WARN log line, the output, the count (and the
+    /// `warden_hazards_total` metric), and the trace of the failover in progress.
+    fn emit(&mut self, g: usize, hazards: Vec<Hazard>) -> Result<()> {
+        for h in hazards {
+            let wall = SystemTime::now();
+            tracing::warn!(group = %self.groups[g].group.name, "{h}");
+            if h.state == hazard::State::Raised {
+                *self.counts.entry((h.master.clone(), h.kind)).or_default() += 1;
+                self.spec.metrics.hazard(&h.master, h.kind.as_str());
+            }
+            if let Some(f) = self.groups[g].masters.get_mut(&h.master) {
+                f.keep(wall, &h);
+            }
+            self.p.hazard(&self.groups[g].group.name, wall, &h)?;
+        }
+        Ok(())
+    }
+
+    fn tick(&mut self) -> Result<bool> {
+        let now = Instant::now();
+        for g in 0..self.groups.len() {
+            let names: Vec<String> = self.groups[g].masters.keys().cloned().collect();
+            for m in names {
+                let gs = &mut self.groups[g];
+                let Some(f) = gs.masters.get_mut(&m) else {
+                    continue;
+                };
+                let quiet = f.episodes.tick(&gs.timeline, now);
+                let hz = f.tick(now);
+                self.emit(g, hz)?;
+                if self.record(g, &m, quiet)? {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    fn polled(&mut self, p: Polled) -> Result<bool> {
+        let g = p.group;
+        if !self.startup.settled(g) {
+            let early = &mut self.groups[g].early;
+            early.retain(|e| e.snapshot.master != p.snapshot.master);
+            early.push(p);
+            return Ok(false);
+        }
+        let spec = self.spec;
+        let Some(f) = self.followed(g, &p.snapshot.master) else {
+            return Ok(false);
         };
-        metrics.report(&spec.master, &spec.sentinels, &report, gap);
-        let mut closed = Vec::new();
+        let hz = f.polled(p.at, &p.snapshot, &spec.settings.limits, p.bytes_per_sec);
+        let s = &p.snapshot;
+        spec.metrics.polled(&s.master, s, p.bytes_per_sec);
+        let line = print::topology_key(&p.snapshot);
+        let changed = f.topology_changed(line);
+        self.emit(g, hz)?;
+        if changed {
+            let name = self.groups[g].group.name.clone();
+            self.p.topology(&name, &p.snapshot)?;
+        }
+        Ok(false)
+    }
+
+    fn verified(&mut self, v: Verified) -> Result<bool> {
+        let g = v.group;
+        self.groups[g].verifying -= 1;
+        let held = self.groups[g].held.remove(&v.master).unwrap_or_default();
+        let at = v.entry.first_at;
+        let Some(f) = self.followed(g, &v.master) else {
+            return Ok(false);
+        };
+        match v.result {
+            Ok(()) => {
+                let hz = f.switched(at);
+                self.emit(g, hz)?;
+                let gs = &mut self.groups[g];
+                let Some(f) = gs.masters.get_mut(&v.master) else {
+                    return Ok(false);
+                };
+                let closed = f.episodes.observe(&gs.timeline, &v.entry);
+                for c in closed {
+                    if self.record(g, &v.master, Some(c))? {
+                        return Ok(true);
+                    }
+                }
+            }
+            Err(why) => {
+                let hz = f.stale_switch(at, &v.entry.event.to_string(), &why);
+                self.emit(g, hz)?;
+            }
+        }
+        for e in held {
+            let gs = &mut self.groups[g];
+            let Some(f) = gs.masters.get_mut(&v.master) else {
+                break;
+            };
+            for c in f.episodes.observe(&gs.timeline, &e) {
+                if self.record(g, &v.master, Some(c))? {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    fn monitor(
+        &mut self,
+        g: usize,
+        report: MonitorEvent,
+        verify_tx: &mpsc::UnboundedSender<Verified>,
+    ) -> Result<bool> {
+        let verdict = self.startup_check(g, &report)?;
+        self.feed(g, &report);
+        let mut closed: Vec<(String, Failover)> = Vec::new();
         match &report {
             MonitorEvent::Connected { source, at } => {
-                let gap = down_since[*source].take().map(|from| *at - from);
+                self.up[*source] = true;
+                let gap = self.down_since[*source].take().map(|from| *at - from);
                 if gap.is_some() {
-                    episodes.resumed(*source, *at);
+                    for f in self.groups[g].masters.values_mut() {
+                        f.episodes.resumed(*source, *at);
+                    }
                 }
-                w.connection(*source, "connected", gap, None)?;
+                self.p.connection(*source, "connected", gap, None)?;
             }
-            MonitorEvent::Disconnected { source, at, reason } => {
-                down_since[*source].get_or_insert(*at);
-                w.connection(*source, "disconnected", None, Some(reason))?;
+            MonitorEvent::Disconnected {
+                source, at, reason, ..
+            } => {
+                self.up[*source] = false;
+                self.down_since[*source].get_or_insert(*at);
+                self.p
+                    .connection(*source, "disconnected", None, Some(reason))?;
             }
             MonitorEvent::Unanswered { source, reason, .. } => {
-                w.connection(*source, "waiting", None, Some(reason))?;
+                self.p.connection(*source, "waiting", None, Some(reason))?;
             }
             MonitorEvent::Primary {
                 source,
+                master,
                 at,
                 wall,
                 addr,
                 config_epoch,
             } => {
-                let (known, epoch) = episodes.primary();
+                let Some(f) = self.followed(g, master) else {
+                    return Ok(false);
+                };
+                let (known, epoch) = f.episodes.primary();
                 let stale =
                     known.is_some_and(|k| k != addr) && epoch.is_some_and(|e| *config_epoch <= e);
-                w.primary(*source, &spec.master, addr, *config_epoch, stale)?;
-                closed = episodes.reconcile(&timeline, (*at, *wall), addr, *config_epoch);
+                self.p
+                    .primary(*source, master, addr, *config_epoch, stale)?;
+                let gs = &mut self.groups[g];
+                if let Some(f) = gs.masters.get_mut(master) {
+                    let ended =
+                        f.episodes
+                            .reconcile(&gs.timeline, (*at, *wall), addr, *config_epoch);
+                    closed.extend(ended.into_iter().map(|e| (master.clone(), e)));
+                }
             }
-            MonitorEvent::Event { .. } => {
-                if !episodes.is_open() && timeline.entries().len() > MAX_IDLE_ENTRIES {
-                    timeline = Timeline::new(MERGE_WINDOW);
+            MonitorEvent::Event {
+                source, at, event, ..
+            } => {
+                let idle = self.groups[g]
+                    .masters
+                    .values()
+                    .all(|f| !f.episodes.is_open())
+                    && self.groups[g].verifying == 0;
+                if idle && self.groups[g].timeline.entries().len() > MAX_IDLE_ENTRIES {
+                    self.groups[g].timeline = Timeline::new(MERGE_WINDOW);
+                }
+                // TILT is per Sentinel: taken from each Sentinel's own report, not the merge.
+                if matches!(event.kind, EventKind::Tilt | EventKind::TiltExited) {
+                    self.tilted[*source] = event.kind == EventKind::Tilt;
+                    let sentinel = self.p.sentinels[*source].to_string();
+                    let names: Vec<String> = self.groups[g].masters.keys().cloned().collect();
+                    for m in names {
+                        let entered = event.kind == EventKind::Tilt;
+                        let hz = self
+                            .followed(g, &m)
+                            .map(|f| f.tilt(*at, &sentinel, entered))
+                            .unwrap_or_default();
+                        self.emit(g, hz)?;
+                    }
                 }
             }
         }
-        if let Some(i) = report.apply(&mut timeline) {
-            let entry = &timeline.entries()[i];
-            w.event(entry)?;
-            closed.extend(episodes.observe(&timeline, entry));
+        let gs = &mut self.groups[g];
+        if let Some(i) = report.apply(&mut gs.timeline) {
+            let entry = gs.timeline.entries()[i].clone();
+            self.p.event(&entry)?;
+            closed.extend(self.entry(g, &entry, verify_tx)?);
         }
-        for f in closed {
-            if record(&mut w, spec, Some(f), &mut ended)? {
-                return Ok(ended);
+        for (m, f) in closed {
+            if self.record(g, &m, Some(f))? {
+                return Ok(true);
             }
         }
-        if let Some(addr) = episodes.primary().0 {
-            metrics.set_primary(&spec.master, &addr.to_string());
+        if verdict == Verdict::Settled {
+            for p in std::mem::take(&mut self.groups[g].early) {
+                if self.polled(p)? {
+                    return Ok(true);
+                }
+            }
         }
+        Ok(false)
     }
-    // Stopped (limit, SIGTERM/SIGINT): a transition whose end was not seen yet is recorded,
-    // not lost.
-    metrics.stopped();
-    let last = episodes.finish(&timeline);
-    record(&mut w, spec, last, &mut ended)?;
-    Ok(ended)
-}
 
-/// Prints, exports and keeps an ended episode; true when the `--episodes` limit is reached.
-fn record<W: Write>(
-    w: &mut Printer<'_, W>,
-    spec: &WatchSpec,
-    f: Option<Failover>,
-    ended: &mut Vec<Failover>,
-) -> Result<bool> {
-    let Some(f) = f else { return Ok(false) };
-    w.failover(&f)?;
-    spec.metrics.record(&f);
-    crate::telemetry::failover::export(&f);
-    ended.push(f);
-    Ok(spec.episodes.is_some_and(|n| ended.len() >= n as usize))
+    /// A new timeline entry: to every followed master's episodes, except a `+switch-master`
+    /// to a new address, which is checked first ([`poll::confirm_switch`]).
+    fn entry(
+        &mut self,
+        g: usize,
+        entry: &Entry,
+        verify_tx: &mpsc::UnboundedSender<Verified>,
+    ) -> Result<Vec<(String, Failover)>> {
+        if let Detail::NewEpoch { epoch } | Detail::VoteForLeader { epoch, .. } = entry.event.detail
+        {
+            self.groups[g].epoch = self.groups[g].epoch.max(Some(epoch));
+        }
+        if let Some(m) = entry.event.master_name() {
+            let epoch = self.groups[g].epoch;
+            let hz = self
+                .followed(g, m)
+                .map(|f| f.entry(entry, epoch))
+                .unwrap_or_default();
+            self.emit(g, hz)?;
+        }
+        let mut closed = Vec::new();
+        let gs = &mut self.groups[g];
+        for (name, f) in gs.masters.iter_mut() {
+            if let Detail::SwitchMaster { master, new, .. } = &entry.event.detail
+                && master == name
+            {
+                let (known, epoch) = f.episodes.primary();
+                if known != Some(new) && !gs.held.contains_key(name) {
+                    gs.verifying += 1;
+                    gs.held.insert(name.clone(), Vec::new());
+                    let (tx, sentinels) = (verify_tx.clone(), gs.group.sentinels.clone());
+                    let (master, new, entry) = (master.clone(), new.clone(), entry.clone());
+                    let conn = self.spec.conn.clone();
+                    tokio::spawn(async move {
+                        let result =
+                            poll::confirm_switch(&conn, &sentinels, &master, &new, epoch).await;
+                        let _ = tx.send(Verified {
+                            group: g,
+                            master,
+                            entry,
+                            result,
+                        });
+                    });
+                    continue;
+                }
+            }
+            if let Some(held) = gs.held.get_mut(name) {
+                held.push(entry.clone());
+                continue;
+            }
+            let ended = f.episodes.observe(&gs.timeline, entry);
+            closed.extend(ended.into_iter().map(|e| (name.clone(), e)));
+        }
+        Ok(closed)
+    }
+
+    /// Prints, exports and keeps an ended episode, with the hazards it raises; true when the
+    /// `--episodes` limit is reached.
+    fn record(&mut self, g: usize, m: &str, f: Option<Failover>) -> Result<bool> {
+        let Some(f) = f else { return Ok(false) };
+        self.p.failover(&self.groups[g].group.name, &f)?;
+        self.spec.metrics.record(&f);
+        let hz = self
+            .followed(g, m)
+            .map(|x| x.failover(Instant::now(), &f))
+            .unwrap_or_default();
+        self.emit(g, hz)?;
+        let during = self.groups[g]
+            .masters
+            .get(m)
+            .map(|x| x.during(&f))
+            .unwrap_or_default();
+        crate::telemetry::failover::export(&f, &during);
+        self.ended.push(f);
+        Ok(self
+            .spec
+            .episodes
+            .is_some_and(|n| self.ended.len() >= n as usize))
+    }
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
@@ -176,101 +559,4 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
     }
-}
-
-/// Renders the watch's lines, as text or JSON.
-struct Printer<'a, W> {
-    out: &'a mut W,
-    json: bool,
-    sentinels: &'a [Addr],
-}
-
-impl<W: Write> Printer<'_, W> {
-    fn line(&mut self, text: &str) -> Result<()> {
-        writeln!(self.out, "{text}")
-            .and_then(|_| self.out.flush())
-            .map_err(|source| Error::Io {
-                path: "<stdout>".into(),
-                source,
-            })
-    }
-
-    fn primary(
-        &mut self,
-        source: usize,
-        master: &str,
-        addr: &Addr,
-        config_epoch: u64,
-        stale: bool,
-    ) -> Result<()> {
-        let sentinel = &self.sentinels[source];
-        let line = if self.json {
-            json!({"type": "primary", "wall": wall(SystemTime::now()),
-                   "sentinel": sentinel.to_string(), "master": master,
-                   "addr": addr.to_string(), "config_epoch": config_epoch, "stale": stale})
-            .to_string()
-        } else {
-            let behind = if stale { " (behind: not believed)" } else { "" };
-            format!(
-                "{}  sentinel {sentinel} says {master} is at {addr}, config epoch {config_epoch}{behind}",
-                wall(SystemTime::now())
-            )
-        };
-        self.line(&line)
-    }
-
-    fn connection(
-        &mut self,
-        source: usize,
-        state: &str,
-        gap: Option<Duration>,
-        reason: Option<&str>,
-    ) -> Result<()> {
-        let sentinel = &self.sentinels[source];
-        let gap_ms = gap.map(|g| g.as_secs_f64() * 1000.0);
-        let line = if self.json {
-            json!({"type": state, "wall": wall(SystemTime::now()), "sentinel": sentinel.to_string(),
-                   "gap_ms": gap_ms, "reason": reason})
-            .to_string()
-        } else {
-            let mut text = format!("{}  sentinel {sentinel} {state}", wall(SystemTime::now()));
-            if let Some(ms) = gap_ms {
-                text += &format!(" after a gap of {ms:.0} ms");
-            }
-            if let Some(r) = reason {
-                text += &format!(": {r}");
-            }
-            text
-        };
-        self.line(&line)
-    }
-
-    fn event(&mut self, entry: &Entry) -> Result<()> {
-        let sentinel = &self.sentinels[entry.reports[0].source];
-        let at = entry.first_wall;
-        let line = if self.json {
-            json!({"type": "event", "wall": wall(at), "sentinel": sentinel.to_string(),
-                   "event": entry.event.kind.channel(), "detail": entry.event.detail,
-                   "text": entry.event.to_string()})
-            .to_string()
-        } else {
-            format!("{}  {}  (first from {sentinel})", wall(at), entry.event)
-        };
-        self.line(&line)
-    }
-
-    fn failover(&mut self, f: &Failover) -> Result<()> {
-        let text = if self.json {
-            let mut v = serde_json::to_value(f).unwrap_or_default();
-            v["type"] = "failover".into();
-            v.to_string()
-        } else {
-            f.to_string().trim_end().to_string()
-        };
-        self.line(&text)
-    }
-}
-
-fn wall(t: SystemTime) -> String {
-    humantime::format_rfc3339_millis(t).to_string()
 }

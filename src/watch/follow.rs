@@ -1,0 +1,184 @@
+//! Pure: everything the watch keeps about one followed master — its failover episodes, its
+//! live topology line, and its hazard detectors — and the hazards each input raises or
+//! clears. The watch loop feeds it; it does no I/O and reads no clock.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use super::episode::{Episodes, Failover};
+use super::hazard::{
+    Attempts, Finding, Flaps, Hazard, HazardKind, Limits, SNAPSHOT_KINDS, Snapshot, Tracker,
+};
+use crate::sentinel::event::{Detail, EventKind};
+use crate::sentinel::timeline::Entry;
+
+/// How many recent hazards are kept for the next failover's trace.
+const KEPT: usize = 64;
+
+/// One followed master.
+#[derive(Debug, Clone)]
+pub struct Followed {
+    /// Its name.
+    pub master: String,
+    /// Its failover episodes.
+    pub episodes: Episodes,
+    tracker: Tracker,
+    flaps: Flaps,
+    attempts: Attempts,
+    rto: Option<Duration>,
+    /// Recent hazards (wall time, hazard), for the next failover's trace.
+    recent: Vec<(SystemTime, Hazard)>,
+    /// The last topology line printed (without the lag figures).
+    topology: Option<String>,
+}
+
+/// Settings every followed master shares.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Thresholds for snapshot hazards.
+    pub limits: Limits,
+    /// Flapping: this many failovers …
+    pub flap_count: usize,
+    /// … within this window.
+    pub flap_window: Duration,
+}
+
+impl Followed {
+    /// Follows `master` with its RTO target.
+    pub fn new(master: &str, rto: Option<Duration>, s: &Settings) -> Self {
+        Followed {
+            master: master.to_string(),
+            episodes: Episodes::new(master),
+            tracker: Tracker::new(master),
+            flaps: Flaps::new(s.flap_window, s.flap_count),
+            attempts: Attempts::default(),
+            rto,
+            recent: Vec::new(),
+            topology: None,
+        }
+    }
+
+    /// A poll's snapshot at `at`.
+    pub fn polled(
+        &mut self,
+        at: Instant,
+        snap: &Snapshot,
+        limits: &Limits,
+        bytes_per_sec: Option<f64>,
+    ) -> Vec<Hazard> {
+        let found = super::hazard::detect(snap, limits, bytes_per_sec);
+        let mut out = self.tracker.update(at, &SNAPSHOT_KINDS, found);
+        // TILT comes and goes with `±tilt`; a poll only notices one the events missed.
+        for s in &snap.sentinels {
+            if s.answer.as_ref().is_ok_and(|a| a.tilt) {
+                out.extend(self.tilt(at, &s.addr.to_string(), true));
+            }
+        }
+        out
+    }
+
+    /// `+tilt` (`entered`) or `-tilt` from the Sentinel `sentinel`.
+    pub fn tilt(&mut self, at: Instant, sentinel: &str, entered: bool) -> Vec<Hazard> {
+        let subject = Some(sentinel.to_string());
+        if entered {
+            let f = Finding {
+                kind: HazardKind::Tilt,
+                subject,
+                detail: "the Sentinel acts on nothing for 30 s".into(),
+            };
+            self.tracker.raise(at, f)
+        } else {
+            self.tracker.clear(HazardKind::Tilt, subject)
+        }
+    }
+
+    /// A new timeline entry of this master's group; `epoch` is the group's latest
+    /// `+new-epoch`. Counts failover attempts and aborts.
+    pub fn entry(&mut self, entry: &Entry, epoch: Option<u64>) -> Vec<Hazard> {
+        let event = &entry.event;
+        if event.master_name() != Some(self.master.as_str()) {
+            return Vec::new();
+        }
+        let at = entry.first_at;
+        let found = match (&event.kind, &event.detail) {
+            (EventKind::TryFailover | EventKind::ElectedLeader, _) => match epoch {
+                Some(e) => self.attempts.epoch(at, e),
+                None => return Vec::new(),
+            },
+            (kind, _) if kind.channel().starts_with("-failover-abort") => self.attempts.aborted(at),
+            (EventKind::SdownCleared | EventKind::OdownCleared, Detail::Instance { .. }) => {
+                self.attempts.switched();
+                Vec::new()
+            }
+            _ => return Vec::new(),
+        };
+        self.tracker.update(at, &[HazardKind::FailoverLoop], found)
+    }
+
+    /// A `+switch-master` was confirmed: a failover loop (if any) is over.
+    pub fn switched(&mut self, at: Instant) -> Vec<Hazard> {
+        self.attempts.switched();
+        self.tracker
+            .update(at, &[HazardKind::FailoverLoop], Vec::new())
+    }
+
+    /// A `+switch-master` that was not confirmed.
+    pub fn stale_switch(&mut self, at: Instant, announced: &str, why: &str) -> Vec<Hazard> {
+        let f = Finding {
+            kind: HazardKind::StaleSwitch,
+            subject: None,
+            detail: format!("{announced} not followed: {why}"),
+        };
+        self.tracker.update(at, &[], vec![f])
+    }
+
+    /// A failover record at `at`: flapping and the RTO target.
+    pub fn failover(&mut self, at: Instant, f: &Failover) -> Vec<Hazard> {
+        if f.new.is_none() {
+            return Vec::new();
+        }
+        let flapping = self.flaps.failover(at);
+        let mut out = self.tracker.update(at, &[HazardKind::Flapping], flapping);
+        if let Some(target) = self.rto {
+            let visible = f
+                .phases_ms
+                .iter()
+                .find(|(n, _)| *n == "switch_master")
+                .and_then(|(_, ms)| *ms)
+                .unwrap_or(f.duration_ms);
+            let found = super::hazard::rto(visible, target).into_iter().collect();
+            out.extend(self.tracker.update(at, &[], found));
+        }
+        out
+    }
+
+    /// The clock moved on: flapping ends when the window drains.
+    pub fn tick(&mut self, now: Instant) -> Vec<Hazard> {
+        let found = self.flaps.look(now);
+        self.tracker.update(now, &[HazardKind::Flapping], found)
+    }
+
+    /// Keeps `h` (reported at `wall`) for the trace of the failover in progress.
+    pub fn keep(&mut self, wall: SystemTime, h: &Hazard) {
+        self.recent.push((wall, h.clone()));
+        let excess = self.recent.len().saturating_sub(KEPT);
+        self.recent.drain(..excess);
+    }
+
+    /// The hazards reported since `f` started (for its trace).
+    pub fn during(&self, f: &Failover) -> Vec<(SystemTime, Hazard)> {
+        self.recent
+            .iter()
+            .filter(|(w, _)| *w >= f.started)
+            .cloned()
+            .collect()
+    }
+
+    /// Whether `line` differs from the topology last printed (and remembers it).
+    pub fn topology_changed(&mut self, line: String) -> bool {
+        if self.topology.as_ref() == Some(&line) {
+            return false;
+        }
+        self.topology = Some(line);
+        true
+    }
+}
