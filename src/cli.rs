@@ -520,6 +520,10 @@ pub struct WatchArgs {
     /// Exposure above this much time of writes is a hazard.
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     pub max_exposure_time: Duration,
+    /// Run `warden doctor`'s audit over every watched master this often and export the
+    /// findings as warden_doctor_findings{severity}; 0 turns it off.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub doctor_every: Duration,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub conn: ConnArgs,

@@ -294,6 +294,22 @@ async fn watch(args: WatchArgs, shutdown: impl Future<Output = ()> + Send) -> Re
         Some(addr) => Some(crate::metrics::server::serve(addr, metrics.clone()).await?),
         None => None,
     };
+    // The doctor's audit beside the watch, every --doctor-every, into the metrics.
+    let _audits = (!args.doctor_every.is_zero()).then(|| {
+        let audited = groups
+            .iter()
+            .map(|g| crate::doctor::audit::Audited {
+                sentinels: g.sentinels.clone(),
+                masters: g.masters.clone(),
+            })
+            .collect();
+        AbortOnDrop(tokio::spawn(crate::doctor::audit::every(
+            audited,
+            conn.clone(),
+            args.doctor_every,
+            metrics.clone(),
+        )))
+    });
     let spec = crate::watch::WatchSpec {
         groups,
         json: args.json,
@@ -315,6 +331,15 @@ async fn watch(args: WatchArgs, shutdown: impl Future<Output = ()> + Send) -> Re
     };
     crate::watch::run(&spec, &mut std::io::stdout(), shutdown).await?;
     Ok(EXIT_MET)
+}
+
+/// A background task that ends with the scope holding it.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// One line on stderr for each fault journal record whose drill is gone.

@@ -3,6 +3,7 @@
 //! and fills plain [`facts::Facts`]; [`checks`] turns them into findings and [`report`]
 //! prints them (both pure).
 
+pub mod audit;
 pub mod checks;
 pub mod facts;
 pub mod report;

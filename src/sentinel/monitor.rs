@@ -398,7 +398,7 @@ async fn ask_until_answered(
 }
 
 /// The names of every master `addr` monitors (`SENTINEL MASTERS`).
-async fn monitored(conn: &Conn, addr: &Addr) -> Result<Vec<String>, String> {
+pub async fn monitored(conn: &Conn, addr: &Addr) -> Result<Vec<String>, String> {
     let mut con = conn
         .sentinel(addr, Timeouts::CONTROL)
         .await
