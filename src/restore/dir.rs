@@ -9,6 +9,9 @@
 //! previous `dump.rdb` and AOF are kept beside them as `*.before-restore-<stamp>` unless
 //! `--no-checkpoint`.
 //!
+//! The restored files get the owner and mode of the files they replace, or else of the data
+//! dir ([`Plan`]): a restore run as root leaves files the node's own user can open.
+//!
 //! `--into docker:CONTAINER` is [`super::docker`]; it shares the fetch ([`super::fetch`]) and
 //! the AOF layout ([`Aof`]) with this module.
 
@@ -21,6 +24,7 @@ use crate::backup::aof::Aof;
 use crate::backup::fetch::unpack;
 use crate::backup::store::TMP_PREFIX;
 use crate::error::{Error, Result};
+use crate::restore::owner::Plan;
 use crate::restore::{Spec, fetch, file_name};
 use crate::util::blocking;
 
@@ -85,10 +89,13 @@ pub async fn run(spec: &Spec, dir: PathBuf) -> Result<Restored> {
             .map_err(Error::io(&dir))?;
         let summary = unpack(&path, &manifest, tmp.path())?;
         tmp.as_file().sync_all().map_err(Error::io(tmp.path()))?;
-        let aof_tmp = build_aof(&dir, tmp.path(), &spec.appendfilename)?;
-        let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string();
         let rdb = dir.join(&spec.dbfilename);
         let aof_dir = dir.join(&spec.appenddirname);
+        let aof = Aof::new(&spec.appendfilename);
+        let owners = Plan::look(&dir, &rdb, &aof_dir, Path::new(&aof.manifest))?;
+        owners.rdb.apply(tmp.path())?;
+        let aof_tmp = build_aof(&dir, tmp.path(), &aof, &owners)?;
+        let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string();
         let legacy_aof = dir.join(&spec.appendfilename);
         let mut previous = Vec::new();
         for old in [&rdb, &aof_dir, &legacy_aof] {
@@ -139,15 +146,16 @@ fn remove(p: &Path) -> Result<()> {
 }
 
 /// A multi-part AOF directory (under a temporary name in `dir`) whose base is `rdb`: base
-/// file, empty incr file, manifest; each fsynced.
-fn build_aof(dir: &Path, rdb: &Path, appendfilename: &str) -> Result<tempfile::TempDir> {
+/// file, empty incr file, manifest; each fsynced and given its owner from `owners`.
+fn build_aof(dir: &Path, rdb: &Path, aof: &Aof, owners: &Plan) -> Result<tempfile::TempDir> {
     let t = tempfile::Builder::new()
         .prefix(TMP_PREFIX)
         .tempdir_in(dir)
         .map_err(Error::io(dir))?;
-    let aof = Aof::new(appendfilename);
     let base_path = t.path().join(&aof.base);
-    if fs::hard_link(rdb, &base_path).is_err() {
+    // a hard link shares the RDB's owner and mode: only when the AOF files want the same
+    let linked = owners.aof_files == owners.rdb && fs::hard_link(rdb, &base_path).is_ok();
+    if !linked {
         fs::copy(rdb, &base_path).map_err(Error::io(&base_path))?;
     }
     for (name, bytes) in [
@@ -159,9 +167,11 @@ fn build_aof(dir: &Path, rdb: &Path, appendfilename: &str) -> Result<tempfile::T
     }
     for entry in fs::read_dir(t.path()).map_err(Error::io(t.path()))? {
         let p = entry.map_err(Error::io(t.path()))?.path();
+        owners.aof_files.apply(&p)?;
         fs::File::open(&p)
             .and_then(|f| f.sync_all())
             .map_err(Error::io(&p))?;
     }
+    owners.aof_dir.apply(t.path())?;
     Ok(t)
 }
