@@ -128,6 +128,26 @@ pub struct RestoreArgs {
 pub enum BackupsCommand {
     /// List the backups in a directory, oldest first, and any interrupted ones.
     List(BackupsListArgs),
+    /// Re-check every stored backup (checksum, RDB structure, key counts vs the manifest);
+    /// exit 1 if any is damaged.
+    Verify(BackupsVerifyArgs),
+}
+
+/// `warden backups verify --all`.
+#[derive(Debug, Args)]
+pub struct BackupsVerifyArgs {
+    /// Check every backup in --dest (required: the command checks a whole store).
+    #[arg(long, required = true)]
+    pub all: bool,
+    /// Backup directory, s3://bucket/prefix or gs://bucket/prefix.
+    #[arg(long, env = "WARDEN_BACKUP_DEST")]
+    pub dest: String,
+    /// S3-compatible endpoint URL for s3:// locations.
+    #[arg(long, env = "WARDEN_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// Print the verdicts as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `warden backups list`.
@@ -147,7 +167,8 @@ pub struct BackupsListArgs {
 /// `warden restore-test`.
 #[derive(Debug, Args)]
 pub struct RestoreTestArgs {
-    /// The stored backup file (its manifest beside it), or "latest" in --dest.
+    /// The stored backup file (its manifest beside it), "latest" in --dest, or "latest-good"
+    /// (the newest that passes `backups verify`).
     pub target: String,
     /// Backup directory, s3://bucket/prefix or gs://bucket/prefix (where "latest" is looked
     /// up).

@@ -6,9 +6,11 @@
 //! temporary name and renames it beside its [`manifest`]; [`remote`] copies it to object
 //! storage; [`retention`] decides what `--keep-last`/`--keep-days` delete. [`fetch`] finds,
 //! downloads and unpacks a stored backup for [`crate::restore`]. [`report`] formats the
-//! tables; [`aof`] is the AOF layout a restore writes beside the RDB.
+//! tables; [`aof`] is the AOF layout a restore writes beside the RDB. [`audit`] re-checks
+//! every stored backup (`backups verify --all`, `latest-good`).
 
 pub mod aof;
+pub mod audit;
 pub mod bgsave;
 pub mod compress;
 pub mod container;

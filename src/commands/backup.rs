@@ -1,4 +1,4 @@
-//! The backup and restore commands (`verify`, `backup`, `backups list`, `restore`,
+//! The backup and restore commands (`verify`, `backup`, `backups list`, `backups verify`, `restore`,
 //! `restore-test`, `bench backup`): arguments in, library spec out, report printed, exit code
 //! out. The work lives in [`crate::backup`] and [`crate::restore`].
 
@@ -9,9 +9,9 @@ use crate::backup::manifest::{Entry, Manifest};
 use crate::backup::remote::{Dest, Remote};
 use crate::backup::report;
 use crate::backup::retention::Policy;
-use crate::backup::{store, take};
+use crate::backup::{audit, store, take};
 use crate::cli::{
-    BackupArgs, BackupsListArgs, BenchBackup, RestoreArgs, RestoreTestArgs, VerifyArgs,
+    BackupArgs, BackupsListArgs, BackupsVerifyArgs, BenchBackup, RestoreArgs, RestoreTestArgs, VerifyArgs,
 };
 use crate::error::{EXIT_MET, EXIT_MISSED, Error, Result};
 use crate::rdb::{Options, Summary};
@@ -207,6 +207,28 @@ pub async fn list(args: BackupsListArgs) -> Result<u8> {
         outp!("{}", report::list_table(&entries, &incomplete));
     }
     Ok(EXIT_MET)
+}
+
+/// `warden backups verify --all`: exit 0 every backup is good, 1 one is damaged, 2 could
+/// not run.
+pub async fn verify_all(args: BackupsVerifyArgs) -> Result<u8> {
+    let audit = match Dest::parse(&args.dest) {
+        Dest::Local(dir) => blocking("checking backups", move || audit::local(&dir)).await?,
+        Dest::Bucket(url) => {
+            let r = Remote::open(&url, args.s3_endpoint.as_deref())?;
+            audit::remote(&r).await?
+        }
+    };
+    if args.json {
+        outln!("{}", json(&audit));
+    } else {
+        outp!("{}", audit.table());
+    }
+    Ok(if audit.damaged() == 0 {
+        EXIT_MET
+    } else {
+        EXIT_MISSED
+    })
 }
 
 #[derive(Serialize)]
