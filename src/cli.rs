@@ -239,6 +239,11 @@ pub struct BackupArgs {
     /// Longest wait for the node's snapshot.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "10m")]
     pub timeout: Duration,
+    /// Before the snapshot, wait up to this long for the replica to reach the primary's
+    /// master_repl_offset read at the start; then go ahead and record the lag in the
+    /// manifest (source.freshness: lag_bytes, caught_up). 0 measures without waiting.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "5s")]
+    pub catch_up: Duration,
     /// After a successful backup, keep the N newest backups of this master (and any kept by
     /// --keep-days); the newest is never deleted.
     #[arg(long)]

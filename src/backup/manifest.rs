@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::addr::Addr;
 use crate::backup::compress::Compression;
+use crate::backup::freshness::Freshness;
 use crate::backup::tee::Digested;
 use crate::rdb::Summary;
 
@@ -52,6 +53,10 @@ pub struct Source {
     /// The node's replication offset just before the snapshot (`slave_repl_offset` on a
     /// replica): how far into the primary's write stream the backup reaches, at least.
     pub master_repl_offset: i64,
+    /// The catch-up wait before the snapshot (absent for a backup from the primary, and in
+    /// manifests written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freshness: Option<Freshness>,
 }
 
 /// Key counts of the RDB, from the verifier.
@@ -200,6 +205,13 @@ mod tests {
                 primary: Addr::local(7100),
                 method: "stream".into(),
                 master_repl_offset: 42,
+                freshness: Some(Freshness {
+                    primary_repl_offset: 50,
+                    replica_repl_offset: 42,
+                    lag_bytes: 8,
+                    caught_up: false,
+                    waited_ms: 5000,
+                }),
             },
             duration_ms: 5,
             warden_version: "0.1.0".into(),

@@ -7,7 +7,8 @@
 //! storage; [`retention`] decides what `--keep-last`/`--keep-days` delete. [`fetch`] finds,
 //! downloads and unpacks a stored backup for [`crate::restore`]. [`report`] formats the
 //! tables; [`aof`] is the AOF layout a restore writes beside the RDB. [`audit`] re-checks
-//! every stored backup (`backups verify --all`, `latest-good`).
+//! every stored backup (`backups verify --all`, `latest-good`). [`freshness`] waits for the
+//! replica to reach the primary's offset before the snapshot.
 
 pub mod aof;
 pub mod audit;
@@ -15,6 +16,7 @@ pub mod bgsave;
 pub mod compress;
 pub mod container;
 pub mod fetch;
+pub mod freshness;
 pub mod manifest;
 pub mod remote;
 pub mod replica;

@@ -110,6 +110,7 @@ pub async fn backup(args: BackupArgs) -> Result<u8> {
         password: args.password,
         pattern: args.pattern,
         timeout: args.timeout,
+        catch_up: args.catch_up,
         taken,
         progress: !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
