@@ -60,6 +60,18 @@ pub enum Command {
     Restore(RestoreArgs),
     /// Audit a live deployment's HA configuration against known hazards (one shot).
     Doctor(DoctorArgs),
+    /// Time a restore of the newest backup against restore_rto and backup_rpo targets.
+    DrDrill(DrDrillArgs),
+}
+
+/// `warden dr-drill`.
+#[derive(Debug, Args)]
+pub struct DrDrillArgs {
+    /// The restore-drill scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `warden doctor`.

@@ -127,6 +127,7 @@ async fn dispatch(cli: Cli, shutdown: impl Future<Output = ()> + Send) -> Result
         Command::Backup(a) => backup::backup(a).await,
         Command::Backups(BackupsCommand::List(a)) => backup::list(a).await,
         Command::Backups(BackupsCommand::Verify(a)) => backup::verify_all(a).await,
+        Command::DrDrill(a) => backup::dr_drill(a).await,
         Command::Restore(a) => backup::restore(a).await,
         Command::RestoreTest(a) => backup::restore_test(a).await,
         Command::Doctor(a) => doctor::doctor(a).await,

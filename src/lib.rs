@@ -15,7 +15,8 @@
 //!   and judges the figures against targets.
 //! - [`rdb`] reads and verifies the RDB format (pure); [`backup`] takes verified backups from
 //!   a replica and stores them locally or in object storage; [`restore`] puts one back into a
-//!   node or proves it restores in a scratch server.
+//!   node or proves it restores in a scratch server; [`dr`] times a whole restore against
+//!   `restore_rto` and `backup_rpo` targets (`dr-drill`).
 //! - [`docker`] is the one edge to the Docker engine (lab, container faults, backup and
 //!   restore in containers all go through it).
 //! - [`bench`] times warden against the tools it is compared with.
@@ -33,6 +34,7 @@ pub mod cli;
 pub mod client;
 pub mod docker;
 pub mod doctor;
+pub mod dr;
 pub mod drill;
 pub mod error;
 pub mod fault;

@@ -80,8 +80,10 @@ fn verify_all_names_exactly_the_damaged_backups_and_the_newest_good_one() {
     let run = w.run(&["backups", "verify", "--all", "--dest", d]);
     assert_eq!(run.code, 1, "{run:#?}");
     assert!(
-        run.stdout
-            .contains(&format!("6 backups: 3 good, 3 damaged; newest good: {}", names[4])),
+        run.stdout.contains(&format!(
+            "6 backups: 3 good, 3 damaged; newest good: {}",
+            names[4]
+        )),
         "{}",
         run.stdout
     );
@@ -92,7 +94,15 @@ fn verify_all_names_exactly_the_damaged_backups_and_the_newest_good_one() {
     let into = format!("dir:{}", data.display());
     let run = w.run(&["restore", "latest", "--dest", d, "--into", &into]);
     assert_eq!(run.code, 1, "{run:#?}");
-    let run = w.run(&["restore", "latest-good", "--dest", d, "--into", &into, "--json"]);
+    let run = w.run(&[
+        "restore",
+        "latest-good",
+        "--dest",
+        d,
+        "--into",
+        &into,
+        "--json",
+    ]);
     assert_eq!(run.code, 0, "{run:#?}");
     let r: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
     assert_eq!(r["file"], names[4].as_str());
@@ -103,8 +113,7 @@ fn verify_all_names_exactly_the_damaged_backups_and_the_newest_good_one() {
         std::fs::remove_file(dest.join(n)).expect("rm");
     }
     for n in ["020000", "060000"] {
-        std::fs::remove_file(dest.join(format!("redis-m-20261125-{n}.manifest.json")))
-            .expect("rm");
+        std::fs::remove_file(dest.join(format!("redis-m-20261125-{n}.manifest.json"))).expect("rm");
     }
     let run = w.run(&["backups", "verify", "--all", "--dest", d]);
     assert_eq!(run.code, 0, "{run:#?}");

@@ -204,7 +204,12 @@ fn a_restore_as_root_gives_the_files_the_data_dirs_owner() {
     let aof = data.join("appendonlydir");
     assert_eq!(owned(&aof), (uid, gid, 0o750));
     for f in std::fs::read_dir(&aof).expect("aof dir").flatten() {
-        assert_eq!(owned(&f.path()), (uid, gid, 0o640), "{}", f.path().display());
+        assert_eq!(
+            owned(&f.path()),
+            (uid, gid, 0o640),
+            "{}",
+            f.path().display()
+        );
     }
 
     // a server running as that user loads them, through the AOF
@@ -244,8 +249,11 @@ fn a_restore_as_root_gives_the_files_the_data_dirs_owner() {
     assert_eq!(keys, "300", "{}", support::tail(&log, 20));
 
     // a second restore keeps the modes of the files it replaces
-    std::fs::set_permissions(data.join("dump.rdb"), std::fs::Permissions::from_mode(0o600))
-        .expect("chmod");
+    std::fs::set_permissions(
+        data.join("dump.rdb"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .expect("chmod");
     let run = w.run(&["restore", backup, "--into", &into, "--no-checkpoint"]);
     assert_eq!(run.code, 0, "{run:#?}");
     assert_eq!(owned(&data.join("dump.rdb")), (uid, gid, 0o600));

@@ -21,6 +21,8 @@ const PURE: &[&str] = &[
     "src/fault/target.rs",
     "src/docker/select.rs",
     "src/drill/scenario.rs",
+    "src/dr/scenario.rs",
+    "src/dr/report.rs",
     "src/drill/checker.rs",
     "src/drill/report.rs",
     "src/watch/episode.rs",

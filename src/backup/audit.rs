@@ -261,7 +261,11 @@ pub fn newest_good_local(dir: &Path) -> Result<(PathBuf, Manifest, Vec<Verdict>)
     let mut skipped = Vec::new();
     for e in store::list(dir)?.into_iter().rev() {
         if !e.path.is_file() {
-            skipped.push(damaged(&e.manifest.file, Some(&e.manifest), "data file missing".into()));
+            skipped.push(damaged(
+                &e.manifest.file,
+                Some(&e.manifest),
+                "data file missing".into(),
+            ));
             continue;
         }
         let v = check(&e.path, &e.manifest)?;
@@ -277,7 +281,13 @@ pub fn newest_good_local(dir: &Path) -> Result<(PathBuf, Manifest, Vec<Verdict>)
 pub fn no_good(dest: String, tried: &[Verdict]) -> Error {
     let why: Vec<String> = tried
         .iter()
-        .map(|v| format!("{}: {}", v.file, v.problems.first().cloned().unwrap_or_default()))
+        .map(|v| {
+            format!(
+                "{}: {}",
+                v.file,
+                v.problems.first().cloned().unwrap_or_default()
+            )
+        })
         .collect();
     Error::Manifest {
         path: PathBuf::from(dest),

@@ -130,6 +130,12 @@ pub async fn fetch(
 /// Checks the stored sha256, then unpacks into `out_path` while verifying the RDB (as of
 /// now) and its raw sha256. Blocking.
 pub fn unpack(path: &Path, m: &Manifest, out_path: &Path) -> Result<Summary> {
+    check_stored(path, m)?;
+    unpack_checked(path, m, out_path)
+}
+
+/// Checks the stored file's sha256 against the manifest. Blocking.
+pub fn check_stored(path: &Path, m: &Manifest) -> Result<()> {
     let file = std::fs::File::open(path).map_err(Error::io(path))?;
     let stored = tee::digest(BufReader::with_capacity(1 << 16, file)).map_err(Error::io(path))?;
     if stored.sha256 != m.stored.sha256 {
@@ -139,6 +145,12 @@ pub fn unpack(path: &Path, m: &Manifest, out_path: &Path) -> Result<Summary> {
             actual: stored.sha256,
         });
     }
+    Ok(())
+}
+
+/// [`unpack`] after [`check_stored`] passed: decompress into `out_path` while verifying
+/// the RDB, its raw sha256 and its key count. Blocking.
+pub fn unpack_checked(path: &Path, m: &Manifest, out_path: &Path) -> Result<Summary> {
     let file = std::fs::File::open(path).map_err(Error::io(path))?;
     let reader = Compression::from_path(path)
         .decoder(BufReader::with_capacity(1 << 16, file))

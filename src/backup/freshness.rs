@@ -6,32 +6,10 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use crate::addr::Addr;
+use crate::backup::manifest::{Freshness, lag};
 use crate::client::{self, connect_node};
 use crate::error::Result;
-
-/// What the catch-up wait found, recorded in the manifest's `source`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Freshness {
-    /// The primary's `master_repl_offset` when the backup started.
-    pub primary_repl_offset: i64,
-    /// The replica's `slave_repl_offset` when the snapshot was asked for.
-    pub replica_repl_offset: i64,
-    /// Bytes of the primary's stream the replica had not yet applied then (0 when caught up).
-    pub lag_bytes: u64,
-    /// Whether the replica had reached the primary's offset.
-    pub caught_up: bool,
-    /// Milliseconds spent waiting.
-    pub waited_ms: u64,
-}
-
-/// Bytes `replica` is behind `primary` (never negative: a replica can be ahead of an offset
-/// read earlier).
-pub fn lag(primary: i64, replica: i64) -> u64 {
-    u64::try_from(primary.saturating_sub(replica)).unwrap_or(0)
-}
 
 /// Reads the primary's offset, then polls the replica until it reaches it or `bound` passes.
 pub async fn catch_up(
@@ -58,15 +36,5 @@ pub async fn catch_up(
             });
         }
         tokio::time::sleep(Duration::from_millis(10).min(bound - waited)).await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn lag_is_never_negative() {
-        assert_eq!(super::lag(100, 40), 60);
-        assert_eq!(super::lag(100, 100), 0);
-        assert_eq!(super::lag(100, 140), 0);
     }
 }

@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::addr::Addr;
 use crate::backup::compress::Compression;
-use crate::backup::freshness::Freshness;
 use crate::backup::tee::Digested;
 use crate::rdb::Summary;
 
@@ -57,6 +56,27 @@ pub struct Source {
     /// manifests written before it existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub freshness: Option<Freshness>,
+}
+
+/// What the catch-up wait found, recorded in the manifest's `source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Freshness {
+    /// The primary's `master_repl_offset` when the backup started.
+    pub primary_repl_offset: i64,
+    /// The replica's `slave_repl_offset` when the snapshot was asked for.
+    pub replica_repl_offset: i64,
+    /// Bytes of the primary's stream the replica had not yet applied then (0 when caught up).
+    pub lag_bytes: u64,
+    /// Whether the replica had reached the primary's offset.
+    pub caught_up: bool,
+    /// Milliseconds spent waiting.
+    pub waited_ms: u64,
+}
+
+/// Bytes `replica` is behind `primary` (never negative: a replica can be ahead of an offset
+/// read earlier).
+pub fn lag(primary: i64, replica: i64) -> u64 {
+    u64::try_from(primary.saturating_sub(replica)).unwrap_or(0)
 }
 
 /// Key counts of the RDB, from the verifier.
@@ -158,6 +178,13 @@ pub struct Entry {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn lag_is_never_negative() {
+        assert_eq!(lag(100, 40), 60);
+        assert_eq!(lag(100, 100), 0);
+        assert_eq!(lag(100, 140), 0);
+    }
 
     #[test]
     fn names() {

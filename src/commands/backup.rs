@@ -11,7 +11,8 @@ use crate::backup::report;
 use crate::backup::retention::Policy;
 use crate::backup::{audit, store, take};
 use crate::cli::{
-    BackupArgs, BackupsListArgs, BackupsVerifyArgs, BenchBackup, RestoreArgs, RestoreTestArgs, VerifyArgs,
+    BackupArgs, BackupsListArgs, BackupsVerifyArgs, BenchBackup, DrDrillArgs, RestoreArgs,
+    RestoreTestArgs, VerifyArgs,
 };
 use crate::error::{EXIT_MET, EXIT_MISSED, Error, Result};
 use crate::rdb::{Options, Summary};
@@ -208,6 +209,18 @@ pub async fn list(args: BackupsListArgs) -> Result<u8> {
         outp!("{}", report::list_table(&entries, &incomplete));
     }
     Ok(EXIT_MET)
+}
+
+/// `warden dr-drill`: exit 0 every target and check met, 1 one missed, 2 could not run.
+pub async fn dr_drill(args: DrDrillArgs) -> Result<u8> {
+    let scenario = crate::dr::load(&args.scenario)?;
+    let report = crate::dr::run(&scenario).await?;
+    if args.json {
+        outln!("{}", json(&report));
+    } else {
+        outp!("{}", report.table());
+    }
+    Ok(if report.ok { EXIT_MET } else { EXIT_MISSED })
 }
 
 /// `warden backups verify --all`: exit 0 every backup is good, 1 one is damaged, 2 could

@@ -68,18 +68,7 @@ fn servers_in(dir: &Path) -> Vec<u32> {
 
 /// Restores the backup into the data dir `dir`; see the module doc.
 pub async fn run(spec: &Spec, dir: PathBuf) -> Result<Restored> {
-    if !dir.is_dir() {
-        return Err(Error::Io {
-            path: dir,
-            source: std::io::Error::from(std::io::ErrorKind::NotFound),
-        });
-    }
-    if let Some(pid) = servers_in(&dir).first() {
-        return Err(Error::Usage(format!(
-            "a redis-server (pid {pid}) is running in {}: stop the node before restoring into its data dir",
-            dir.display()
-        )));
-    }
+    check_stopped(&dir)?;
     let (_work, path, manifest) = fetch(spec).await?;
     let spec = spec.clone();
     blocking("restoring", move || {
@@ -88,52 +77,106 @@ pub async fn run(spec: &Spec, dir: PathBuf) -> Result<Restored> {
             .tempfile_in(&dir)
             .map_err(Error::io(&dir))?;
         let summary = unpack(&path, &manifest, tmp.path())?;
-        tmp.as_file().sync_all().map_err(Error::io(tmp.path()))?;
-        let rdb = dir.join(&spec.dbfilename);
-        let aof_dir = dir.join(&spec.appenddirname);
-        let aof = Aof::new(&spec.appendfilename);
-        let owners = Plan::look(&dir, &rdb, &aof_dir, Path::new(&aof.manifest))?;
-        owners.rdb.apply(tmp.path())?;
-        let aof_tmp = build_aof(&dir, tmp.path(), &aof, &owners)?;
-        let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string();
-        let legacy_aof = dir.join(&spec.appendfilename);
-        let mut previous = Vec::new();
-        for old in [&rdb, &aof_dir, &legacy_aof] {
-            if fs::symlink_metadata(old).is_err() {
-                continue;
-            }
-            if spec.no_checkpoint {
-                remove(old)?;
-                previous.push(old.clone());
-            } else {
-                let name = old.file_name().map(|n| n.to_string_lossy().into_owned());
-                let kept = dir.join(format!(
-                    "{}.before-restore-{stamp}",
-                    name.unwrap_or_default()
-                ));
-                fs::rename(old, &kept).map_err(Error::io(old))?;
-                previous.push(kept);
-            }
-        }
-        tmp.persist(&rdb).map_err(|e| Error::Io {
-            path: rdb.clone(),
-            source: e.error,
-        })?;
-        let aof_built = aof_tmp.keep();
-        fs::rename(&aof_built, &aof_dir).map_err(Error::io(&aof_dir))?;
-        fs::File::open(&dir)
-            .and_then(|d| d.sync_all())
-            .map_err(Error::io(&dir))?;
-        Ok(Restored {
-            file: file_name(&path),
-            keys: summary.keys,
-            rdb,
-            aof_dir,
-            previous,
-            checkpointed: !spec.no_checkpoint,
-        })
+        install(&dir, tmp, &spec, file_name(&path), summary.keys)
     })
     .await
+}
+
+/// Whether no running `redis-server` works in `dir` any more.
+pub fn servers_gone(dir: &Path) -> bool {
+    servers_in(dir).is_empty()
+}
+
+/// Fails unless `dir` is a directory no running `redis-server` works in.
+pub fn check_stopped(dir: &Path) -> Result<()> {
+    if !dir.is_dir() {
+        return Err(Error::Io {
+            path: dir.to_path_buf(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        });
+    }
+    if let Some(pid) = servers_in(dir).first() {
+        return Err(Error::Usage(format!(
+            "a redis-server (pid {pid}) is running in {}: stop the node before restoring into its data dir",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Installs an RDB already unpacked and verified (at `rdb`, e.g. by `dr-drill`) into the
+/// stopped node's data dir `dir`: copied in under a temporary name, then placed like
+/// [`run`] does. Blocking.
+pub fn install_unpacked(
+    dir: &Path,
+    rdb: &Path,
+    spec: &Spec,
+    file: String,
+    keys: u64,
+) -> Result<Restored> {
+    check_stopped(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(TMP_PREFIX)
+        .tempfile_in(dir)
+        .map_err(Error::io(dir))?;
+    let mut src = fs::File::open(rdb).map_err(Error::io(rdb))?;
+    std::io::copy(&mut src, tmp.as_file_mut()).map_err(Error::io(tmp.path()))?;
+    install(dir, tmp, spec, file, keys)
+}
+
+/// Puts the verified RDB `tmp` (a temporary file in `dir`) in place as the node's RDB and
+/// the base of a fresh AOF directory, keeping or deleting the previous files. Blocking.
+fn install(
+    dir: &Path,
+    tmp: tempfile::NamedTempFile,
+    spec: &Spec,
+    file: String,
+    keys: u64,
+) -> Result<Restored> {
+    tmp.as_file().sync_all().map_err(Error::io(tmp.path()))?;
+    let rdb = dir.join(&spec.dbfilename);
+    let aof_dir = dir.join(&spec.appenddirname);
+    let aof = Aof::new(&spec.appendfilename);
+    let owners = Plan::look(dir, &rdb, &aof_dir, Path::new(&aof.manifest))?;
+    owners.rdb.apply(tmp.path())?;
+    let aof_tmp = build_aof(dir, tmp.path(), &aof, &owners)?;
+    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string();
+    let legacy_aof = dir.join(&spec.appendfilename);
+    let mut previous = Vec::new();
+    for old in [&rdb, &aof_dir, &legacy_aof] {
+        if fs::symlink_metadata(old).is_err() {
+            continue;
+        }
+        if spec.no_checkpoint {
+            remove(old)?;
+            previous.push(old.clone());
+        } else {
+            let name = old.file_name().map(|n| n.to_string_lossy().into_owned());
+            let kept = dir.join(format!(
+                "{}.before-restore-{stamp}",
+                name.unwrap_or_default()
+            ));
+            fs::rename(old, &kept).map_err(Error::io(old))?;
+            previous.push(kept);
+        }
+    }
+    tmp.persist(&rdb).map_err(|e| Error::Io {
+        path: rdb.clone(),
+        source: e.error,
+    })?;
+    let aof_built = aof_tmp.keep();
+    fs::rename(&aof_built, &aof_dir).map_err(Error::io(&aof_dir))?;
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(Error::io(dir))?;
+    Ok(Restored {
+        file,
+        keys,
+        rdb,
+        aof_dir,
+        previous,
+        checkpointed: !spec.no_checkpoint,
+    })
 }
 
 fn remove(p: &Path) -> Result<()> {
