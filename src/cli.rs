@@ -62,6 +62,44 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Time a restore of the newest backup against restore_rto and backup_rpo targets.
     DrDrill(DrDrillArgs),
+    /// Read a multi-part AOF: commands by type, keys, the last complete command, a torn tail.
+    #[command(subcommand)]
+    Aof(AofCommand),
+}
+
+/// `warden aof …`.
+#[derive(Debug, Subcommand)]
+pub enum AofCommand {
+    /// Report what an AOF directory (or manifest, or lone .aof file) holds; exit 1 if damaged.
+    Inspect(AofInspectArgs),
+    /// Copy an AOF into a new directory, cut at its last complete command (never in place).
+    Trim(AofTrimArgs),
+}
+
+/// `warden aof inspect`.
+#[derive(Debug, Args)]
+pub struct AofInspectArgs {
+    /// The AOF directory (appendonlydir), its manifest, or a lone .aof file.
+    pub path: PathBuf,
+    /// Look for a torn tail only: exit 1 and name it when the input ends inside a command.
+    #[arg(long)]
+    pub truncated: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `warden aof trim`.
+#[derive(Debug, Args)]
+pub struct AofTrimArgs {
+    /// The AOF directory (appendonlydir) or its manifest.
+    pub path: PathBuf,
+    /// The new directory to write (must not exist).
+    #[arg(long)]
+    pub to: PathBuf,
+    /// Print what was done as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `warden dr-drill`.
@@ -251,6 +289,11 @@ pub struct BackupArgs {
     /// Longest wait for the node's snapshot.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "10m")]
     pub timeout: Duration,
+    /// Copy the replica's multi-part AOF directory instead of taking an RDB (BGREWRITEAOF,
+    /// then the files its manifest names; the replica's data dir must be on this host, or
+    /// mounted at --data-dir). Stored as DEST/redis-<master>-<time>.aof/.
+    #[arg(long)]
+    pub aof: bool,
     /// Before the snapshot, wait up to this long for the replica to reach the primary's
     /// master_repl_offset read at the start; then go ahead and record the lag in the
     /// manifest (source.freshness: lag_bytes, caught_up). 0 measures without waiting.

@@ -27,6 +27,7 @@ macro_rules! outln {
     };
 }
 
+mod aof;
 mod backup;
 mod docker_lab;
 mod doctor;
@@ -128,6 +129,8 @@ async fn dispatch(cli: Cli, shutdown: impl Future<Output = ()> + Send) -> Result
         Command::Backups(BackupsCommand::List(a)) => backup::list(a).await,
         Command::Backups(BackupsCommand::Verify(a)) => backup::verify_all(a).await,
         Command::DrDrill(a) => backup::dr_drill(a).await,
+        Command::Aof(crate::cli::AofCommand::Inspect(a)) => aof::inspect(a).await,
+        Command::Aof(crate::cli::AofCommand::Trim(a)) => aof::trim(a).await,
         Command::Restore(a) => backup::restore(a).await,
         Command::RestoreTest(a) => backup::restore_test(a).await,
         Command::Doctor(a) => doctor::doctor(a).await,

@@ -13,7 +13,7 @@
 //! - [`workload`] writes session keys like a Sentinel-aware client and checks which
 //!   acknowledged writes survived; [`fault`] injects faults; [`drill`] runs scenarios of both
 //!   and judges the figures against targets.
-//! - [`rdb`] reads and verifies the RDB format (pure); [`backup`] takes verified backups from
+//! - [`rdb`] reads and verifies the RDB format (pure); [`aof`] reads multi-part AOFs (pure); [`backup`] takes verified backups from
 //!   a replica and stores them locally or in object storage; [`restore`] puts one back into a
 //!   node or proves it restores in a scratch server; [`dr`] times a whole restore against
 //!   `restore_rto` and `backup_rpo` targets (`dr-drill`).
@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 
 pub mod addr;
+pub mod aof;
 pub mod backup;
 pub mod bench;
 pub mod cli;

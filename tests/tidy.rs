@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 const PURE: &[&str] = &[
     "src/addr.rs",
     "src/rdb",
+    "src/aof",
     "src/sentinel/event.rs",
     "src/sentinel/timeline.rs",
     "src/sentinel/view.rs",

@@ -8,9 +8,11 @@
 //! downloads and unpacks a stored backup for [`crate::restore`]. [`report`] formats the
 //! tables; [`aof`] is the AOF layout a restore writes beside the RDB. [`audit`] re-checks
 //! every stored backup (`backups verify --all`, `latest-good`). [`freshness`] waits for the
-//! replica to reach the primary's offset before the snapshot.
+//! replica to reach the primary's offset before the snapshot. [`aof_files`] opens, inspects,
+//! trims and copies (`backup --aof`) multi-part AOF directories.
 
 pub mod aof;
+pub mod aof_files;
 pub mod audit;
 pub mod bgsave;
 pub mod compress;

@@ -67,6 +67,9 @@ fn json(value: &impl Serialize) -> String {
 
 /// `warden backup`: exit 0 stored and verified, 1 the RDB failed verification, 2 could not run.
 pub async fn backup(args: BackupArgs) -> Result<u8> {
+    if args.aof {
+        return super::aof::backup_aof(args).await;
+    }
     let dests: Vec<Dest> = args.dest.iter().map(|d| Dest::parse(d)).collect();
     let mut locals = Vec::new();
     let mut remotes = Vec::new();
