@@ -136,6 +136,25 @@ pub fn backup_table(path: &str, m: &Manifest) -> String {
         ),
     );
     row("repl offset", m.source.master_repl_offset.to_string());
+    if let Some(f) = &m.source.freshness {
+        row(
+            "freshness",
+            if f.caught_up {
+                format!(
+                    "caught up with the primary's offset {} (waited {})",
+                    f.primary_repl_offset,
+                    ms(f.waited_ms)
+                )
+            } else {
+                format!(
+                    "{} bytes behind the primary's offset {} after {}",
+                    f.lag_bytes,
+                    f.primary_repl_offset,
+                    ms(f.waited_ms)
+                )
+            },
+        );
+    }
     row(
         "rdb",
         format!("{} raw, sha256 {}", bytes(m.raw.bytes), m.raw.sha256),
