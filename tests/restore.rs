@@ -258,3 +258,29 @@ fn a_restore_as_root_gives_the_files_the_data_dirs_owner() {
     assert_eq!(run.code, 0, "{run:#?}");
     assert_eq!(owned(&data.join("dump.rdb")), (uid, gid, 0o600));
 }
+
+/// Two restores within one second: the second's checkpoints must not meet the first's
+/// (`appendonlydir.before-restore-<stamp>` existed: "Directory not empty"; found by
+/// `tests/dr_drill.rs`).
+#[test]
+fn restores_in_the_same_second_keep_both_checkpoints() {
+    let w = Warden::new();
+    let backup = make_backup(&w.path().join("backups"), 50);
+    let backup = backup.to_str().expect("utf-8");
+    let data = w.path().join("node");
+    std::fs::create_dir_all(&data).expect("data dir");
+    let into = format!("dir:{}", data.display());
+    for _ in 0..3 {
+        let run = w.run(&["restore", backup, "--into", &into]);
+        assert_eq!(run.code, 0, "{run:#?}");
+    }
+    let kept = std::fs::read_dir(&data)
+        .expect("dir")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".before-restore-"))
+        .count();
+    assert_eq!(
+        kept, 4,
+        "two restores replaced dump.rdb and appendonlydir each"
+    );
+}

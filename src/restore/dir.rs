@@ -152,10 +152,15 @@ fn install(
             previous.push(old.clone());
         } else {
             let name = old.file_name().map(|n| n.to_string_lossy().into_owned());
-            let kept = dir.join(format!(
-                "{}.before-restore-{stamp}",
-                name.unwrap_or_default()
-            ));
+            let name = name.unwrap_or_default();
+            // a second restore within the same second must not meet the first's checkpoint
+            let kept = (1..)
+                .map(|n| match n {
+                    1 => dir.join(format!("{name}.before-restore-{stamp}")),
+                    n => dir.join(format!("{name}.before-restore-{stamp}-{n}")),
+                })
+                .find(|p| fs::symlink_metadata(p).is_err())
+                .unwrap_or_default();
             fs::rename(old, &kept).map_err(Error::io(old))?;
             previous.push(kept);
         }
