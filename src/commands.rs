@@ -30,6 +30,7 @@ macro_rules! outln {
     };
 }
 
+mod aof;
 mod backup;
 mod docker_lab;
 mod doctor;
@@ -169,6 +170,10 @@ async fn command(command: Command) -> Result<u8> {
         Command::Verify(a) => backup::verify(a).await,
         Command::Backup(a) => backup::backup(a).await,
         Command::Backups(BackupsCommand::List(a)) => backup::list(a).await,
+        Command::Backups(BackupsCommand::Verify(a)) => backup::verify_all(a).await,
+        Command::DrDrill(a) => backup::dr_drill(a).await,
+        Command::Aof(crate::cli::AofCommand::Inspect(a)) => aof::inspect(a).await,
+        Command::Aof(crate::cli::AofCommand::Trim(a)) => aof::trim(a).await,
         Command::Restore(a) => backup::restore(a).await,
         Command::Heal(a) => heal(a).await,
         Command::RestoreTest(a) => backup::restore_test(a).await,

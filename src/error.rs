@@ -180,6 +180,14 @@ pub enum Error {
     },
 
     // ---- backups (verify, backup, restore-test, restore) ----
+    /// An AOF cannot be used as it is (damaged, not just torn; or changed while copied).
+    #[error("{what}: {problem}")]
+    AofInvalid {
+        /// The AOF directory or file.
+        what: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// An RDB snapshot failed verification.
     #[error("{what} is not a valid RDB: {problem}")]
     RdbInvalid {
@@ -300,7 +308,9 @@ impl Error {
             | Error::Docker { .. }
             | Error::ContainerRefused { .. }
             | Error::NoContainer { .. } => EXIT_ERROR,
-            Error::RdbInvalid { .. } | Error::ChecksumMismatch { .. } => EXIT_MISSED,
+            Error::RdbInvalid { .. }
+            | Error::ChecksumMismatch { .. }
+            | Error::AofInvalid { .. } => EXIT_MISSED,
             Error::Cancelled { signal } => signal.exit_code(),
             Error::Manifest { .. }
             | Error::NoHealthyReplica { .. }

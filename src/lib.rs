@@ -16,9 +16,10 @@
 //!   those a killed drill left); [`drill`] runs scenarios of both and judges the figures
 //!   against targets. [`journal`] records every fault in effect durably, [`shutdown`] turns
 //!   SIGINT, SIGTERM and SIGHUP into a clean stop.
-//! - [`rdb`] reads and verifies the RDB format (pure); [`backup`] takes verified backups from
+//! - [`rdb`] reads and verifies the RDB format (pure); [`aof`] reads multi-part AOFs (pure); [`backup`] takes verified backups from
 //!   a replica and stores them locally or in object storage; [`restore`] puts one back into a
-//!   node or proves it restores in a scratch server.
+//!   node or proves it restores in a scratch server; [`dr`] times a whole restore against
+//!   `restore_rto` and `backup_rpo` targets (`dr-drill`).
 //! - [`docker`] is the one edge to the Docker engine (lab, container faults, backup and
 //!   restore in containers all go through it).
 //! - [`metrics`] holds the Prometheus registry every part feeds and serves it with
@@ -33,6 +34,7 @@
 #![warn(missing_docs)]
 
 pub mod addr;
+pub mod aof;
 pub mod backup;
 pub mod bench;
 pub mod cli;
@@ -40,6 +42,7 @@ pub mod client;
 pub mod conn;
 pub mod docker;
 pub mod doctor;
+pub mod dr;
 pub mod drill;
 pub mod error;
 pub mod fault;

@@ -413,7 +413,7 @@ fn broken_copies_report_where_and_what() {
     v[5..9].copy_from_slice(b"0099");
     assert_eq!(
         verify(&v[..], &opts()).problem.unwrap().message,
-        "RDB version 99 is newer than this verifier supports (max 12)"
+        "Redis RDB version 99 is newer than this verifier knows (Redis ≤ 15, Valkey 80–81)"
     );
     let mut v = bytes.clone();
     let n = v.len();

@@ -159,3 +159,128 @@ fn bad_inputs_get_one_line_and_leave_nothing_behind() {
         "nothing written"
     );
 }
+
+/// The issue "Disaster recovery as the runbook means it" (1): a restore run as root left
+/// `dump.rdb` and `appendonlydir/*` as `root:root 0600`, and Debian's redis-server (user
+/// `redis`) could not open the AOF. The restored files now take the data dir's owner (or
+/// the replaced files'), and a server running as that user loads them.
+#[test]
+fn a_restore_as_root_gives_the_files_the_data_dirs_owner() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt, chown};
+    let id = |args: &[&str]| -> Option<u32> {
+        let out = std::process::Command::new("id").args(args).output().ok()?;
+        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+    };
+    if id(&["-u"]) != Some(0) {
+        eprintln!("skipped: needs root to give a data dir to another user");
+        return;
+    }
+    let (Some(uid), Some(gid)) = (id(&["-u", "nobody"]), id(&["-g", "nobody"])) else {
+        eprintln!("skipped: no user `nobody` here");
+        return;
+    };
+    let w = Warden::new();
+    let backup = make_backup(&w.path().join("backups"), 300);
+    let backup = backup.to_str().expect("utf-8");
+    // a parent `nobody` can traverse (test temp dirs are 0700)
+    let open = tempfile::Builder::new()
+        .prefix("warden-owner-")
+        .tempdir()
+        .expect("tmp");
+    std::fs::set_permissions(open.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let data = open.path().join("data");
+    std::fs::create_dir(&data).expect("data dir");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o750)).expect("chmod");
+    chown(&data, Some(uid), Some(gid)).expect("chown");
+
+    let into = format!("dir:{}", data.display());
+    let run = w.run(&["restore", backup, "--into", &into]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let owned = |p: &Path| {
+        let m = std::fs::metadata(p).expect("meta");
+        (m.uid(), m.gid(), m.mode() & 0o777)
+    };
+    assert_eq!(owned(&data.join("dump.rdb")), (uid, gid, 0o640));
+    let aof = data.join("appendonlydir");
+    assert_eq!(owned(&aof), (uid, gid, 0o750));
+    for f in std::fs::read_dir(&aof).expect("aof dir").flatten() {
+        assert_eq!(
+            owned(&f.path()),
+            (uid, gid, 0o640),
+            "{}",
+            f.path().display()
+        );
+    }
+
+    // a server running as that user loads them, through the AOF
+    let port = free_ports(1)[0];
+    let conf = open.path().join("node.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "port {port}\nbind 127.0.0.1\ndir {}\nappendonly yes\nsave \"\"\n",
+            data.display()
+        ),
+    )
+    .expect("conf");
+    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let log = open.path().join("node.log");
+    let out = std::fs::File::create(&log).expect("log");
+    let mut child = std::process::Command::new("setpriv")
+        .args(["--reuid", &uid.to_string(), "--regid", &gid.to_string()])
+        .args(["--clear-groups", "redis-server"])
+        .arg(&conf)
+        .stdout(out.try_clone().expect("clone"))
+        .stderr(out)
+        .spawn()
+        .expect("setpriv redis-server");
+    let deadline = std::time::Instant::now() + support::WAIT;
+    while redis_cmd(port, &["PING"]) != "PONG" {
+        if std::time::Instant::now() > deadline || child.try_wait().ok().flatten().is_some() {
+            let _ = child.kill();
+            panic!("node as nobody did not start:\n{}", support::tail(&log, 20));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let keys = redis_cmd(port, &["DBSIZE"]);
+    let _ = redis_cmd(port, &["SHUTDOWN", "NOSAVE"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(keys, "300", "{}", support::tail(&log, 20));
+
+    // a second restore keeps the modes of the files it replaces
+    std::fs::set_permissions(
+        data.join("dump.rdb"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .expect("chmod");
+    let run = w.run(&["restore", backup, "--into", &into, "--no-checkpoint"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert_eq!(owned(&data.join("dump.rdb")), (uid, gid, 0o600));
+}
+
+/// Two restores within one second: the second's checkpoints must not meet the first's
+/// (`appendonlydir.before-restore-<stamp>` existed: "Directory not empty"; found by
+/// `tests/dr_drill.rs`).
+#[test]
+fn restores_in_the_same_second_keep_both_checkpoints() {
+    let w = Warden::new();
+    let backup = make_backup(&w.path().join("backups"), 50);
+    let backup = backup.to_str().expect("utf-8");
+    let data = w.path().join("node");
+    std::fs::create_dir_all(&data).expect("data dir");
+    let into = format!("dir:{}", data.display());
+    for _ in 0..3 {
+        let run = w.run(&["restore", backup, "--into", &into]);
+        assert_eq!(run.code, 0, "{run:#?}");
+    }
+    let kept = std::fs::read_dir(&data)
+        .expect("dir")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".before-restore-"))
+        .count();
+    assert_eq!(
+        kept, 4,
+        "two restores replaced dump.rdb and appendonlydir each"
+    );
+}

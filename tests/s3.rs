@@ -80,6 +80,22 @@ fn create_bucket(m: &Moto, bucket: &str) {
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
 }
 
+/// Overwrites an object with a bare `PUT /<bucket>/<key>` (moto does not check signatures).
+fn put_object(m: &Moto, bucket: &str, key: &str, body: &[u8]) {
+    let mut s = TcpStream::connect(("127.0.0.1", m.port)).expect("connect moto");
+    write!(
+        s,
+        "PUT /{bucket}/{key} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        m.port,
+        body.len()
+    )
+    .expect("send");
+    s.write_all(body).expect("body");
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).expect("reply");
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+}
+
 fn warden_s3(w: &Warden, m: &Moto, args: &[&str]) -> support::Run {
     let mut cmd = w.command();
     cmd.args(args)
@@ -180,6 +196,47 @@ async fn backup_to_a_bucket_list_prune_and_restore_test_from_it() {
     let one = format!("{bucket}/{}", files[0]);
     let report = json(&warden_s3(&w, &m, &["restore-test", &one, "--json"]));
     assert_eq!(report["sessions_found"], 3000);
+    // backups verify --all over the bucket: all good; then the newest object is replaced
+    // by other bytes: it is named damaged (object size and sha256), and latest-good skips it
+    let audit = json(&warden_s3(
+        &w,
+        &m,
+        &["backups", "verify", "--all", "--dest", bucket, "--json"],
+    ));
+    assert_eq!(audit["newest_good"], files[1], "{audit:#}");
+    put_object(
+        &m,
+        "warden",
+        &format!("redis/prod/{}", files[1]),
+        b"not a backup",
+    );
+    let run = warden_s3(
+        &w,
+        &m,
+        &["backups", "verify", "--all", "--dest", bucket, "--json"],
+    );
+    assert_eq!(run.code, 1, "{run:#?}");
+    let audit: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(audit["newest_good"], files[0], "{audit:#}");
+    let bad = &audit["backups"][1];
+    assert_eq!(bad["file"], files[1], "{audit:#}");
+    assert!(
+        bad["problems"][0]
+            .as_str()
+            .is_some_and(|p| p.starts_with("object size 12 bytes")),
+        "{audit:#}"
+    );
+    let report = json(&warden_s3(
+        &w,
+        &m,
+        &["restore-test", "latest-good", "--dest", bucket, "--json"],
+    ));
+    assert!(
+        report["file"]
+            .as_str()
+            .is_some_and(|f| f.ends_with(files[0])),
+        "{report:#}"
+    );
     // the local copy was not pruned: retention ran only where that run stored
     assert_eq!(
         json(&warden_s3(

@@ -1,10 +1,12 @@
-//! A stored backup, found and made usable: resolve `latest` or a path to the file and its
+//! A stored backup, found and made usable: resolve `latest`, `latest-good` (the newest that
+//! passes [`audit::check`]) or a path to the file and its
 //! manifest, download it from object storage, check its sha256 and unpack it while verifying
 //! the RDB. Shared by `restore` and `restore-test` ([`crate::restore`]), and `verify`.
 
 use std::io::{BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use crate::backup::audit;
 use crate::backup::compress::Compression;
 use crate::backup::manifest::{Manifest, manifest_name};
 use crate::backup::remote::{Dest, Remote, split_object_url};
@@ -28,6 +30,13 @@ pub fn verify_file(path: &Path, opts: &Options) -> Result<Summary> {
 
 /// The stored file and its manifest for `target`.
 pub fn resolve(target: &str, dest: &Path) -> Result<(PathBuf, Manifest)> {
+    if target == "latest-good" {
+        let (path, m, skipped) = audit::newest_good_local(dest)?;
+        for v in skipped {
+            tracing::warn!(file = %v.file, problems = %v.problems.join("; "), "latest-good: skipped a damaged backup");
+        }
+        return Ok((path, m));
+    }
     if target == "latest" {
         let entry = store::list(dest)?.pop().ok_or_else(|| Error::Manifest {
             path: dest.to_path_buf(),
@@ -71,6 +80,23 @@ pub async fn locate(
         return resolve(&local.display().to_string(), work);
     }
     match Dest::parse(dest) {
+        Dest::Bucket(url) if target == "latest-good" => {
+            let r = Remote::open(&url, endpoint)?;
+            let mut tried = Vec::new();
+            for m in r.list().await?.into_iter().rev() {
+                let local = r.download(&m.file, work).await?;
+                let m2 = m.clone();
+                let l2 = local.clone();
+                let v = blocking("checking a backup", move || audit::check(&l2, &m2)).await?;
+                if v.good {
+                    return resolve(&local.display().to_string(), work);
+                }
+                tracing::warn!(file = %v.file, problems = %v.problems.join("; "), "latest-good: skipped a damaged backup");
+                let _ = std::fs::remove_file(&local);
+                tried.push(v);
+            }
+            Err(audit::no_good(url, &tried))
+        }
         Dest::Bucket(url) if target == "latest" => {
             let r = Remote::open(&url, endpoint)?;
             let newest = r.list().await?.pop().ok_or_else(|| Error::Manifest {
@@ -104,6 +130,12 @@ pub async fn fetch(
 /// Checks the stored sha256, then unpacks into `out_path` while verifying the RDB (as of
 /// now) and its raw sha256. Blocking.
 pub fn unpack(path: &Path, m: &Manifest, out_path: &Path) -> Result<Summary> {
+    check_stored(path, m)?;
+    unpack_checked(path, m, out_path)
+}
+
+/// Checks the stored file's sha256 against the manifest. Blocking.
+pub fn check_stored(path: &Path, m: &Manifest) -> Result<()> {
     let file = std::fs::File::open(path).map_err(Error::io(path))?;
     let stored = tee::digest(BufReader::with_capacity(1 << 16, file)).map_err(Error::io(path))?;
     if stored.sha256 != m.stored.sha256 {
@@ -113,6 +145,12 @@ pub fn unpack(path: &Path, m: &Manifest, out_path: &Path) -> Result<Summary> {
             actual: stored.sha256,
         });
     }
+    Ok(())
+}
+
+/// [`unpack`] after [`check_stored`] passed: decompress into `out_path` while verifying
+/// the RDB, its raw sha256 and its key count. Blocking.
+pub fn unpack_checked(path: &Path, m: &Manifest, out_path: &Path) -> Result<Summary> {
     let file = std::fs::File::open(path).map_err(Error::io(path))?;
     let reader = Compression::from_path(path)
         .decoder(BufReader::with_capacity(1 << 16, file))

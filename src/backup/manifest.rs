@@ -52,6 +52,31 @@ pub struct Source {
     /// The node's replication offset just before the snapshot (`slave_repl_offset` on a
     /// replica): how far into the primary's write stream the backup reaches, at least.
     pub master_repl_offset: i64,
+    /// The catch-up wait before the snapshot (absent for a backup from the primary, and in
+    /// manifests written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freshness: Option<Freshness>,
+}
+
+/// What the catch-up wait found, recorded in the manifest's `source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Freshness {
+    /// The primary's `master_repl_offset` when the backup started.
+    pub primary_repl_offset: i64,
+    /// The replica's `slave_repl_offset` when the snapshot was asked for.
+    pub replica_repl_offset: i64,
+    /// Bytes of the primary's stream the replica had not yet applied then (0 when caught up).
+    pub lag_bytes: u64,
+    /// Whether the replica had reached the primary's offset.
+    pub caught_up: bool,
+    /// Milliseconds spent waiting.
+    pub waited_ms: u64,
+}
+
+/// Bytes `replica` is behind `primary` (never negative: a replica can be ahead of an offset
+/// read earlier).
+pub fn lag(primary: i64, replica: i64) -> u64 {
+    u64::try_from(primary.saturating_sub(replica)).unwrap_or(0)
 }
 
 /// Key counts of the RDB, from the verifier.
@@ -159,6 +184,13 @@ mod tests {
     use chrono::TimeZone;
 
     #[test]
+    fn lag_is_never_negative() {
+        assert_eq!(lag(100, 40), 60);
+        assert_eq!(lag(100, 100), 0);
+        assert_eq!(lag(100, 140), 0);
+    }
+
+    #[test]
     fn names() {
         let t = Utc.with_ymd_and_hms(2026, 11, 25, 1, 30, 5).unwrap();
         assert_eq!(
@@ -205,6 +237,13 @@ mod tests {
                 primary: Addr::local(7100),
                 method: "stream".into(),
                 master_repl_offset: 42,
+                freshness: Some(Freshness {
+                    primary_repl_offset: 50,
+                    replica_repl_offset: 42,
+                    lag_bytes: 8,
+                    caught_up: false,
+                    waited_ms: 5000,
+                }),
             },
             duration_ms: 5,
             warden_version: "0.1.0".into(),

@@ -6,13 +6,19 @@
 //! temporary name and renames it beside its [`manifest`]; [`remote`] copies it to object
 //! storage; [`retention`] decides what `--keep-last`/`--keep-days` delete. [`fetch`] finds,
 //! downloads and unpacks a stored backup for [`crate::restore`]. [`report`] formats the
-//! tables; [`aof`] is the AOF layout a restore writes beside the RDB.
+//! tables; [`aof`] is the AOF layout a restore writes beside the RDB. [`audit`] re-checks
+//! every stored backup (`backups verify --all`, `latest-good`). [`freshness`] waits for the
+//! replica to reach the primary's offset before the snapshot. [`aof_files`] opens, inspects,
+//! trims and copies (`backup --aof`) multi-part AOF directories.
 
 pub mod aof;
+pub mod aof_files;
+pub mod audit;
 pub mod bgsave;
 pub mod compress;
 pub mod container;
 pub mod fetch;
+pub mod freshness;
 pub mod manifest;
 pub mod remote;
 pub mod replica;

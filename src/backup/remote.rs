@@ -180,6 +180,19 @@ impl Remote {
         Ok(out)
     }
 
+    /// The name and size of every object under the prefix, as the store lists them.
+    pub async fn sizes(&self) -> Result<Vec<(String, u64)>> {
+        let mut out = Vec::new();
+        let mut s = self.store.list(Some(&self.prefix));
+        while let Some(meta) = s.next().await {
+            let meta = meta.map_err(self.err())?;
+            if let Some(name) = meta.location.filename() {
+                out.push((name.to_string(), meta.size));
+            }
+        }
+        Ok(out)
+    }
+
     /// Every complete backup (with a manifest), oldest first.
     pub async fn list(&self) -> Result<Vec<Manifest>> {
         let mut names = Vec::new();

@@ -71,6 +71,13 @@ pub fn verify_table(file: &str, pattern: &str, s: &Summary) -> String {
         (None, ..) => "unknown".into(),
     };
     row("rdb version", version);
+    if let (Some(magic), Some(name)) = (&s.format, &s.format_name) {
+        let valkey = s.aux.iter().find(|(k, _)| k == "valkey-ver");
+        let by = valkey
+            .map(|(_, v)| format!(", written by valkey {v}"))
+            .unwrap_or_default();
+        row("format", format!("{magic}: {name}{by}"));
+    }
     row("checksum", checksum(&s.checksum));
     row(
         "rdb size",
@@ -105,6 +112,15 @@ pub fn verify_table(file: &str, pattern: &str, s: &Summary) -> String {
     row("with expiry", s.keys_with_expiry.to_string());
     row("already expired", s.keys_expired.to_string());
     row(&format!("matching {pattern}"), s.keys_matching.to_string());
+    if s.hash_fields_with_expiry > 0 {
+        row(
+            "hash fields w/ ttl",
+            format!(
+                "{} ({} already expired)",
+                s.hash_fields_with_expiry, s.hash_fields_expired
+            ),
+        );
+    }
     if let Some(ttl) = s.ttl_ms {
         row(
             "ttl min/median/max",
@@ -136,6 +152,25 @@ pub fn backup_table(path: &str, m: &Manifest) -> String {
         ),
     );
     row("repl offset", m.source.master_repl_offset.to_string());
+    if let Some(f) = &m.source.freshness {
+        row(
+            "freshness",
+            if f.caught_up {
+                format!(
+                    "caught up with the primary's offset {} (waited {})",
+                    f.primary_repl_offset,
+                    ms(f.waited_ms)
+                )
+            } else {
+                format!(
+                    "{} bytes behind the primary's offset {} after {}",
+                    f.lag_bytes,
+                    f.primary_repl_offset,
+                    ms(f.waited_ms)
+                )
+            },
+        );
+    }
     row(
         "rdb",
         format!("{} raw, sha256 {}", bytes(m.raw.bytes), m.raw.sha256),

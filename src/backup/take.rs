@@ -1,6 +1,7 @@
 //! `warden backup`: find the primary and a healthy replica through the Sentinels, get a fresh
 //! RDB from the replica (`SYNC` stream or `BGSAVE` + copy), and store it verified with its
-//! manifest. The primary is never asked to fork unless `--allow-primary` is given and no
+//! manifest, after waiting up to `--catch-up` for the replica to reach the primary's offset
+//! ([`freshness`]). The primary is never asked to fork unless `--allow-primary` is given and no
 //! replica is fit.
 
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use crate::addr::Addr;
 use crate::backup::compress::Compression;
 use crate::backup::manifest::{self, Counts, Manifest, Source};
 use crate::backup::store::{self, Staged};
-use crate::backup::{bgsave, container, replica, sync};
+use crate::backup::{bgsave, container, freshness, replica, sync};
 use crate::client::{self, Timeouts};
 use crate::conn::Conn;
 
@@ -76,6 +77,9 @@ pub struct Spec {
     pub progress: bool,
     /// bgsave: copy the RDB out of the node's container through the Docker API.
     pub from_container: bool,
+    /// Longest wait for the replica to reach the primary's offset at the start
+    /// ([`freshness`]); zero only measures the lag.
+    pub catch_up: Duration,
 }
 
 /// The node a backup is taken from.
@@ -179,6 +183,11 @@ pub async fn run(spec: &Spec) -> Result<(Manifest, PathBuf)> {
     std::fs::create_dir_all(&spec.dest).map_err(Error::io(&spec.dest))?;
     let started = Instant::now();
     let created = Utc::now();
+    let fresh = if plan.replica {
+        Some(freshness::catch_up(&spec.conn, &plan.source, &plan.primary, spec.catch_up).await?)
+    } else {
+        None
+    };
     let mut con = spec.conn.node(&plan.source, NODE).await?;
     let offset = client::replication(&mut con, &plan.source).await?.offset;
     let opts = Options {
@@ -218,6 +227,7 @@ pub async fn run(spec: &Spec) -> Result<(Manifest, PathBuf)> {
             primary: plan.primary.clone(),
             method: spec.method.name().into(),
             master_repl_offset: offset,
+            freshness: fresh,
         },
         duration_ms: started.elapsed().as_millis() as u64,
         warden_version: env!("CARGO_PKG_VERSION").into(),

@@ -190,9 +190,21 @@ pub async fn run(spec: &Spec) -> Result<String> {
     let mut rows = Vec::new();
     let mut peak_kib = 0u64;
     for (name, method, compress) in [
-        ("warden backup --method stream (replica)", "stream", "gzip"),
-        ("warden backup --method bgsave (replica)", "bgsave", "gzip"),
-        ("warden backup stream --compress zstd", "stream", "zstd"),
+        (
+            "warden backup stream --compress gzip (replica)",
+            "stream",
+            "gzip",
+        ),
+        (
+            "warden backup bgsave --compress gzip (replica)",
+            "bgsave",
+            "gzip",
+        ),
+        (
+            "warden backup stream --compress zstd (default)",
+            "stream",
+            "zstd",
+        ),
     ] {
         let mut secs = Vec::new();
         let (mut forks, mut stored) = (0, 0);

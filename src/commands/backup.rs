@@ -1,4 +1,4 @@
-//! The backup and restore commands (`verify`, `backup`, `backups list`, `restore`,
+//! The backup and restore commands (`verify`, `backup`, `backups list`, `backups verify`, `restore`,
 //! `restore-test`, `bench backup`): arguments in, library spec out, report printed, exit code
 //! out. The work lives in [`crate::backup`] and [`crate::restore`].
 
@@ -9,9 +9,10 @@ use crate::backup::manifest::{Entry, Manifest};
 use crate::backup::remote::{Dest, Remote};
 use crate::backup::report;
 use crate::backup::retention::Policy;
-use crate::backup::{store, take};
+use crate::backup::{audit, store, take};
 use crate::cli::{
-    BackupArgs, BackupsListArgs, BenchBackup, RestoreArgs, RestoreTestArgs, VerifyArgs,
+    BackupArgs, BackupsListArgs, BackupsVerifyArgs, BenchBackup, DrDrillArgs, RestoreArgs,
+    RestoreTestArgs, VerifyArgs,
 };
 use crate::error::{EXIT_MET, EXIT_MISSED, Error, Result};
 use crate::rdb::{Options, Summary};
@@ -72,6 +73,9 @@ fn json(value: &impl Serialize) -> String {
 
 /// `warden backup`: exit 0 stored and verified, 1 the RDB failed verification, 2 could not run.
 pub async fn backup(args: BackupArgs) -> Result<u8> {
+    if args.aof {
+        return super::aof::backup_aof(args).await;
+    }
     let dests: Vec<Dest> = args.dest.iter().map(|d| Dest::parse(d)).collect();
     let mut locals = Vec::new();
     let mut remotes = Vec::new();
@@ -124,6 +128,7 @@ pub async fn backup(args: BackupArgs) -> Result<u8> {
         conn: crate::conn::Conn::build(&super::conn_spec(&args.conn)?)?,
         pattern: args.pattern,
         timeout: args.timeout,
+        catch_up: args.catch_up,
         taken,
         progress: !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
@@ -221,6 +226,40 @@ pub async fn list(args: BackupsListArgs) -> Result<u8> {
         outp!("{}", report::list_table(&entries, &incomplete));
     }
     Ok(EXIT_MET)
+}
+
+/// `warden dr-drill`: exit 0 every target and check met, 1 one missed, 2 could not run.
+pub async fn dr_drill(args: DrDrillArgs) -> Result<u8> {
+    let scenario = crate::dr::load(&args.scenario)?;
+    let report = crate::dr::run(&scenario).await?;
+    if args.json {
+        outln!("{}", json(&report));
+    } else {
+        outp!("{}", report.table());
+    }
+    Ok(if report.ok { EXIT_MET } else { EXIT_MISSED })
+}
+
+/// `warden backups verify --all`: exit 0 every backup is good, 1 one is damaged, 2 could
+/// not run.
+pub async fn verify_all(args: BackupsVerifyArgs) -> Result<u8> {
+    let audit = match Dest::parse(&args.dest) {
+        Dest::Local(dir) => blocking("checking backups", move || audit::local(&dir)).await?,
+        Dest::Bucket(url) => {
+            let r = Remote::open(&url, args.s3_endpoint.as_deref())?;
+            audit::remote(&r).await?
+        }
+    };
+    if args.json {
+        outln!("{}", json(&audit));
+    } else {
+        outp!("{}", audit.table());
+    }
+    Ok(if audit.damaged() == 0 {
+        EXIT_MET
+    } else {
+        EXIT_MISSED
+    })
 }
 
 #[derive(Serialize)]

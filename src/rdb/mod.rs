@@ -10,6 +10,8 @@
 //! one key's member fingerprints are held at a time); it never panics on any input.
 
 mod dedup;
+mod field_ttl;
+pub mod format;
 mod intset;
 mod listpack;
 mod lzf;
@@ -122,8 +124,13 @@ pub struct Summary {
     pub valid: bool,
     /// First fatal problem, if any.
     pub problem: Option<Problem>,
-    /// Version from the `REDISnnnn` header.
+    /// Version from the `REDISnnnn` / `VALKEYnnn` header.
     pub rdb_version: Option<u32>,
+    /// The magic as written (`REDIS0012`, `VALKEY080`): Redis and Valkey number types and
+    /// opcodes differently.
+    pub format: Option<String>,
+    /// The format and the servers that write it (`Valkey RDB 80 (Valkey 9.0)`).
+    pub format_name: Option<String>,
     /// AUX `redis-ver`.
     pub redis_version: Option<String>,
     /// AUX `valkey-ver` (Valkey writes it instead of `redis-ver`).
@@ -143,6 +150,10 @@ pub struct Summary {
     pub keys_expired: u64,
     /// Keys matching `Options::pattern`.
     pub keys_matching: u64,
+    /// Hash fields with their own TTL (Redis 7.4 hash field expiration, Valkey 9 `HASH_2`).
+    pub hash_fields_with_expiry: u64,
+    /// Of those, already expired at `now_ms`.
+    pub hash_fields_expired: u64,
     /// Remaining TTL over keys with an expiry that are not yet expired.
     pub ttl_ms: Option<TtlStats>,
     /// Key count per value type/encoding name, in type-byte order.
@@ -170,65 +181,10 @@ pub fn verify(reader: impl Read, opts: &Options) -> Summary {
     w.finish(result)
 }
 
-/// `atoi` on the four version digits, as `redis-check-rdb` parses them.
-fn atoi(s: &[u8]) -> i64 {
-    let mut i = 0;
-    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
-        i += 1;
-    }
-    let neg = i < s.len() && s[i] == b'-';
-    if i < s.len() && (s[i] == b'-' || s[i] == b'+') {
-        i += 1;
-    }
-    let mut v: i64 = 0;
-    while i < s.len() && s[i].is_ascii_digit() {
-        v = v * 10 + i64::from(s[i] - b'0');
-        i += 1;
-    }
-    if neg { -v } else { v }
-}
-
-/// Read and check the 9-byte header; returns the version.
-///
-/// Valkey up to 8.1 writes Redis's format (`REDIS0011`). Valkey 9 writes its own,
-/// `VALKEY` + 3 digits (`VALKEY080`), whose type and opcode numbers from 22 and 243 on mean
-/// other things than Redis's; it is recognised and named, not walked.
-fn header<R: Read>(src: &mut Src<R>) -> Res<u32> {
-    let h: [u8; 9] = src.array("the REDIS header")?;
-    if &h[..6] == b"VALKEY" {
-        return Err(Problem::new(
-            0,
-            format!(
-                "a Valkey 9+ snapshot (magic \"VALKEY\", RDB version {}): its format is Valkey's \
-                 own and not supported; this verifier reads Redis RDB 1 to {MAX_RDB_VERSION}, \
-                 which includes Valkey 7.2 to 8.1 (REDIS0011)",
-                atoi(&h[6..])
-            ),
-        ));
-    }
-    if &h[..5] != b"REDIS" {
-        return Err(Problem::new(
-            0,
-            format!(
-                "expected magic \"REDIS\" or \"VALKEY\", found {:?}",
-                String::from_utf8_lossy(&h[..5])
-            ),
-        ));
-    }
-    let v = atoi(&h[5..]);
-    if v < 1 {
-        return Err(Problem::new(
-            5,
-            format!("invalid RDB version {:?}", String::from_utf8_lossy(&h[5..])),
-        ));
-    }
-    if v > i64::from(MAX_RDB_VERSION) {
-        return Err(Problem::new(
-            5,
-            format!("RDB version {v} is newer than this verifier supports (max {MAX_RDB_VERSION})"),
-        ));
-    }
-    Ok(v as u32)
+/// Read and check the 9-byte header ([`format`]); returns the format.
+fn header<R: Read>(src: &mut Src<R>) -> Res<format::Format> {
+    let h: [u8; 9] = src.array("the RDB header")?;
+    format::parse(&h)
 }
 
 #[cfg(test)]

@@ -179,7 +179,7 @@ fn bad_inputs_are_reported_not_panicked() {
         ),
         (
             b"REDIS0099\xff".to_vec(),
-            "offset 5: RDB version 99 is newer than this verifier supports (max 12)",
+            "offset 5: Redis RDB version 99 is newer than this verifier knows",
         ),
         (b"REDIS0000\xff".to_vec(), "invalid RDB version"),
         (

@@ -27,7 +27,7 @@ impl<R: Read> Walker<'_, R> {
     }
 
     /// Read one member string into `self.elem` and record its fingerprint.
-    fn member(&mut self, what: &str) -> Res<()> {
+    pub(super) fn member(&mut self, what: &str) -> Res<()> {
         let mut e = std::mem::take(&mut self.elem);
         let r = self.src.string_into(&mut e, what);
         if r.is_ok() {
@@ -37,7 +37,7 @@ impl<R: Read> Walker<'_, R> {
         r
     }
 
-    fn dup_check(&mut self, at: u64, what: &str) -> Res<()> {
+    pub(super) fn dup_check(&mut self, at: u64, what: &str) -> Res<()> {
         if self.fps.has_duplicate() {
             Err(Problem::new(at, format!("duplicate {what} detected")))
         } else {
@@ -59,6 +59,9 @@ impl<R: Read> Walker<'_, R> {
     /// Walk the value of a key of type `t`.
     pub(super) fn value(&mut self, t: u8) -> Res<()> {
         let at = self.src.offset();
+        if self.format.is_hash2(t) {
+            return self.hash2(at);
+        }
         match t {
             0 => {
                 self.src.skip_string("a string value")?;
@@ -181,6 +184,9 @@ impl<R: Read> Walker<'_, R> {
                     format!("invalid hash field expireAt {expire_at}"),
                 ));
             }
+            let now = self.opts.now_ms;
+            self.field_ttls
+                .record((expire_at != 0).then_some(expire_at), now);
             self.member("a hash field")?;
             self.src.skip_string("a hash value")?;
         }
@@ -255,6 +261,10 @@ impl<R: Read> Walker<'_, R> {
         .map_err(|m| Problem::new(bat, m))?;
         if n == 0 {
             return Err(empty(at));
+        }
+        if t == 23 || t == 25 {
+            let now = self.opts.now_ms;
+            self.field_ttls.record_listpack_ex(&self.blob, now);
         }
         Ok(())
     }

@@ -3,52 +3,21 @@
 use std::io::Read;
 
 use super::dedup::Fingerprints;
+use super::field_ttl::FieldTtls;
+use super::format::{Family, Format};
 use super::reader::{Res, Src};
 use super::stats::{TtlAcc, glob};
 use super::{Checksum, DbStats, MAX_AUX, Options, Problem, Summary, header};
 
-/// Name of each value type byte (index = RDB type).
-pub(super) fn type_name(t: u8) -> &'static str {
-    match t {
-        0 => "string",
-        1 => "list-linked",
-        2 => "set-hashtable",
-        3 => "zset-v1",
-        4 => "hash-hashtable",
-        5 => "zset-skiplist",
-        6 => "module-pre-ga",
-        7 => "module",
-        9 => "hash-zipmap",
-        10 => "list-ziplist",
-        11 => "set-intset",
-        12 => "zset-ziplist",
-        13 => "hash-ziplist",
-        14 => "list-quicklist",
-        15 => "stream-v1",
-        16 => "hash-listpack",
-        17 => "zset-listpack",
-        18 => "list-quicklist2",
-        19 => "stream-v2",
-        20 => "set-listpack",
-        21 => "stream-v3",
-        22 => "hash-metadata-pre-ga",
-        23 => "hash-listpack-ex-pre-ga",
-        24 => "hash-metadata",
-        25 => "hash-listpack-ex",
-        _ => "unknown",
-    }
-}
-
-/// `rdbIsObjectType` for RDB 12.
-fn is_object_type(t: u8) -> bool {
-    t <= 7 || (9..=25).contains(&t)
-}
-
 /// Walk state: the source, reusable scratch buffers and the running stats.
 pub(super) struct Walker<'o, R: Read> {
     pub(super) src: Src<R>,
-    opts: &'o Options,
+    pub(super) opts: &'o Options,
     pub(super) version: u32,
+    /// The file's format (family and version), from its magic.
+    pub(super) format: Format,
+    /// Per-field TTLs of hashes.
+    pub(super) field_ttls: FieldTtls,
     /// Scratch for embedded blobs (listpack, ziplist, intset) of the current key.
     pub(super) blob: Vec<u8>,
     /// Scratch for one member string.
@@ -79,6 +48,11 @@ impl<'o, R: Read> Walker<'o, R> {
             src,
             opts,
             version: 0,
+            format: Format {
+                family: Family::Redis,
+                version: 0,
+            },
+            field_ttls: FieldTtls::default(),
             blob: Vec::new(),
             elem: Vec::new(),
             key: Vec::new(),
@@ -117,7 +91,9 @@ impl<'o, R: Read> Walker<'o, R> {
 
     /// The whole walk; stats accumulate in `self` even when it fails.
     pub(super) fn run(&mut self) -> Res<()> {
-        let v = header(&mut self.src)?;
+        let f = header(&mut self.src)?;
+        self.format = f;
+        let v = f.version;
         self.version = v;
         self.rdb_version = Some(v);
         let now = i64::try_from(self.opts.now_ms).unwrap_or(i64::MAX);
@@ -194,7 +170,30 @@ impl<'o, R: Read> Walker<'o, R> {
                     }
                     continue;
                 }
-                t if is_object_type(t) => {}
+                0xf3 if self.format.family == Family::Valkey => {
+                    // SLOT_IMPORT: job name, then (start, end) slot ranges
+                    self.src.skip_string("a SLOT_IMPORT job name")?;
+                    let n = self.src.len("a SLOT_IMPORT range count")?;
+                    for _ in 0..n {
+                        self.src.len("a SLOT_IMPORT range start")?;
+                        self.src.len("a SLOT_IMPORT range end")?;
+                    }
+                    continue;
+                }
+                0xf3 if self.format.version >= 13 => {
+                    return Err(Problem::new(
+                        at,
+                        format!(
+                            "opcode 243 (KEY_META, added in {}) is recognised but not walked by this verifier",
+                            self.format.name()
+                        ),
+                    ));
+                }
+                t if self.format.is_object_type(t) => {
+                    if let Some(m) = self.format.unwalked_type(t) {
+                        return Err(Problem::new(at, m));
+                    }
+                }
                 t => {
                     return Err(Problem::new(
                         at,
@@ -211,7 +210,7 @@ impl<'o, R: Read> Walker<'o, R> {
                         "{} (key {:?}, type {})",
                         p.message,
                         String::from_utf8_lossy(&self.key[..self.key.len().min(64)]),
-                        type_name(t)
+                        self.format.type_name(t)
                     ),
                 )
             })?;
@@ -292,12 +291,16 @@ impl<'o, R: Read> Walker<'o, R> {
         let problem = result.err();
         let types = (0..=255u8)
             .filter(|&t| self.types[t as usize] > 0)
-            .map(|t| (type_name(t).to_string(), self.types[t as usize]))
+            .map(|t| (self.format.type_name(t).to_string(), self.types[t as usize]))
             .collect();
         Summary {
             valid: problem.is_none(),
             problem,
             rdb_version: self.rdb_version,
+            format: self.rdb_version.map(|_| self.format.magic()),
+            format_name: self.rdb_version.map(|_| self.format.name()),
+            hash_fields_with_expiry: self.field_ttls.with_expiry,
+            hash_fields_expired: self.field_ttls.expired,
             redis_version: self.redis_version,
             valkey_version: self.valkey_version,
             aux: self.aux,

@@ -2,7 +2,8 @@
 //! a container through the Docker API ([`docker`]); `warden restore-test` ([`trial`]) proves
 //! one restores by loading it into a throw-away server ([`scratch`] process or
 //! [`scratch_docker`] container) and judging what it serves ([`checks`], pure). [`report`]
-//! formats what a restore into a container did (pure).
+//! formats what a restore into a container did (pure). [`owner`] gives restored files the
+//! owner and mode of the files they replace.
 //!
 //! Finding, downloading and unpacking a stored backup is [`crate::backup::fetch`]; this module
 //! only reads backups, it never takes them.
@@ -10,6 +11,7 @@
 pub mod checks;
 pub mod dir;
 pub mod docker;
+pub mod owner;
 pub mod report;
 pub mod scratch;
 pub mod scratch_docker;

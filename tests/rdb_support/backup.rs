@@ -38,6 +38,7 @@ pub fn make_backup(dest: &Path, keys: usize) -> PathBuf {
             primary: Addr::local(2),
             method: "stream".into(),
             master_repl_offset: 0,
+            freshness: None,
         },
         duration_ms: 0,
         warden_version: "test".into(),

@@ -201,7 +201,7 @@ pub fn free_ports(n: usize) -> Vec<u16> {
 pub struct RedisProc {
     pub port: u16,
     pub log: PathBuf,
-    child: Child,
+    pub child: Child,
 }
 
 impl RedisProc {
