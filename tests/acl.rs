@@ -240,7 +240,7 @@ async fn backups_and_restore_test_run_with_exactly_their_documented_acls() {
 /// The README's Sentinel rules for `watch` (and `drill`): every command that asks the
 /// Sentinels, plus Pub/Sub.
 const SENTINEL_RULES: &str = "+sentinel|get-master-addr-by-name +sentinel|master \
-     +sentinel|replicas +sentinel|ckquorum +info +ping";
+     +sentinel|masters +sentinel|replicas +sentinel|ckquorum +info +ping";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_runs_as_a_sentinel_acl_user_with_the_documented_rules() {
@@ -281,6 +281,9 @@ async fn watch_runs_as_a_sentinel_acl_user_with_the_documented_rules() {
                 user,
                 "--duration",
                 "3s",
+                // The doctor's audit needs the doctor's rules (README); this is watch alone.
+                "--doctor-every",
+                "0",
             ]);
         tokio::task::block_in_place(|| support::run(&mut cmd))
     };

@@ -201,11 +201,7 @@ pub struct Copied {
     pub report: Report,
 }
 
-async fn config_get(
-    con: &mut Con,
-    addr: &Addr,
-    key: &str,
-) -> Result<String> {
+async fn config_get(con: &mut Con, addr: &Addr, key: &str) -> Result<String> {
     let kv: Vec<String> =
         client::query(con, addr, redis::cmd("CONFIG").arg("GET").arg(key)).await?;
     kv.get(1)

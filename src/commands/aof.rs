@@ -182,14 +182,9 @@ pub async fn backup_aof(args: BackupArgs) -> Result<u8> {
         .map(|n| dir.join(format!("{}.aof", base_name(&spec.master, created, n))))
         .find(|p| !p.exists())
         .unwrap_or_default();
-    let c = aof_files::copy_from_replica(
-        &spec.conn,
-        &plan.source,
-        args.data_dir,
-        &to,
-        args.timeout,
-    )
-    .await?;
+    let c =
+        aof_files::copy_from_replica(&spec.conn, &plan.source, args.data_dir, &to, args.timeout)
+            .await?;
     if args.json {
         outln!("{}", json(&c));
     } else {
