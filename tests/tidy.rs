@@ -136,12 +136,7 @@ fn pure_modules_import_only_pure_modules() {
 }
 
 /// The CLI layer: the only files that may name `crate::cli`.
-const CLI_LAYER: &[&str] = &[
-    "src/cli",
-    "src/main.rs",
-    "src/commands.rs",
-    "src/commands",
-];
+const CLI_LAYER: &[&str] = &["src/cli", "src/main.rs", "src/commands.rs", "src/commands"];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
