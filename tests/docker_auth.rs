@@ -158,6 +158,121 @@ fn drill_and_status(lab: &SecuredDockerLab, seen: &mut Vec<String>) {
     }
 }
 
+/// The flags that reach the lab without its `lab.json`, as against a real cluster.
+fn conn_flags(lab: &SecuredDockerLab, sentinels: &str, tls: bool) -> Vec<String> {
+    let file = |rel: &str| lab.dir.join(rel).display().to_string();
+    let mut f = vec![
+        "--sentinels".to_string(),
+        sentinels.to_string(),
+        "--user".into(),
+        "warden".into(),
+        "--password-file".into(),
+        file("secrets/warden.pass"),
+        "--sentinel-password-file".into(),
+        file("secrets/sentinel.pass"),
+    ];
+    if tls {
+        f.extend([
+            "--tls".to_string(),
+            "--tls-ca".into(),
+            file("tls/ca.crt"),
+            "--tls-cert".into(),
+            file("tls/client.crt"),
+            "--tls-key".into(),
+            file("tls/client.key"),
+            "--tls-server-name".into(),
+            "warden-lab".into(),
+        ]);
+    }
+    f
+}
+
+/// `watch` (started before the drill) records its failover; a stream and a bgsave backup from
+/// a replica and a restore-test of the newest succeed, all through the lab's secrets.
+fn watch_drill_backup(lab: &SecuredDockerLab, up: &Run, tls: bool, seen: &mut Vec<String>) {
+    let sentinels = up
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("sentinels: "))
+        .expect("sentinels line")
+        .trim()
+        .to_string();
+    let out = lab.w.path().join("watch.out");
+    let mut watch = lab
+        .w
+        .command()
+        .args([
+            "watch",
+            "--lab-dir",
+            &lab.dir(),
+            "--episodes",
+            "1",
+            "--duration",
+            "120s",
+            "--doctor-every",
+            "0",
+            "-vv",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out).expect("watch.out"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn watch");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::fs::read_to_string(&out)
+        .unwrap_or_default()
+        .matches(" connected")
+        .count()
+        < 3
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "watch did not subscribe"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    drill_and_status(lab, seen);
+    let status = watch.wait().expect("watch");
+    let text = std::fs::read_to_string(&out).expect("watch.out");
+    assert!(status.success(), "watch: {text}");
+    assert!(
+        text.contains("switch-master"),
+        "watch saw no failover: {text}"
+    );
+    seen.push(text);
+
+    let dest = lab.w.path().join("backups").display().to_string();
+    let flags = conn_flags(lab, &sentinels, tls);
+    for method in [
+        &["--method", "stream"][..],
+        &["--method", "bgsave", "--from-container"],
+    ] {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let run = loop {
+            let mut args: Vec<&str> = vec!["backup", "--dest", &dest, "--json", "-vv"];
+            args.extend(method);
+            args.extend(flags.iter().map(String::as_str));
+            let run = lab.w.run(&args);
+            // The Sentinels refresh a replica's link state every 10 s after a failover.
+            if run.code == 0
+                || !run.stderr.contains("no healthy replica")
+                || std::time::Instant::now() >= deadline
+            {
+                break run;
+            }
+            seen.extend([run.stdout, run.stderr]);
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        };
+        assert_eq!(run.code, 0, "backup {method:?}: {run:#?}");
+        seen.extend([run.stdout, run.stderr]);
+    }
+    let run = lab
+        .w
+        .run(&["restore-test", "latest", "--dest", &dest, "--json", "-vv"]);
+    assert_eq!(run.code, 0, "restore-test: {run:#?}");
+    seen.extend([run.stdout, run.stderr]);
+}
+
 fn assert_no_leak(
     lab: &SecuredDockerLab,
     rt: &tokio::runtime::Runtime,
@@ -181,8 +296,8 @@ fn a_docker_lab_with_auth_drills_and_reports_without_leaking_a_secret() {
         return;
     };
     let (lab, up) = SecuredDockerLab::up(false);
-    let mut seen = vec![up.stdout, up.stderr];
-    drill_and_status(&lab, &mut seen);
+    let mut seen = vec![up.stdout.clone(), up.stderr.clone()];
+    watch_drill_backup(&lab, &up, false, &mut seen);
     assert_no_leak(&lab, &rt, &docker, &seen);
 }
 
@@ -207,7 +322,7 @@ fn a_docker_lab_with_auth_and_tls_drills_and_reports_without_leaking_a_secret() 
         client::query::<String>(&mut con, &addr, &redis::cmd("PING")).await
     });
     assert!(plain.is_err(), "plain TCP answered: {plain:?}");
-    let mut seen = vec![up.stdout, up.stderr];
-    drill_and_status(&lab, &mut seen);
+    let mut seen = vec![up.stdout.clone(), up.stderr.clone()];
+    watch_drill_backup(&lab, &up, true, &mut seen);
     assert_no_leak(&lab, &rt, &docker, &seen);
 }

@@ -12,6 +12,9 @@ use super::checks::Targets;
 use super::report::Severity;
 use super::{Spec, run};
 
+/// How long after `watch` starts the first audit runs.
+const FIRST: Duration = Duration::from_secs(30);
+
 /// One Sentinel group to audit: its Sentinels and its masters (empty: all they monitor).
 pub struct Audited {
     /// The group's Sentinels.
@@ -24,6 +27,8 @@ pub struct Audited {
 /// it), setting `warden_doctor_findings{severity}` to the counts over all masters. A master
 /// that cannot be audited is logged and counted nowhere.
 pub async fn every(groups: Vec<Audited>, conn: Conn, every: Duration, metrics: Metrics) {
+    // Not at once: `watch` settles its start first (it exits on rejected credentials).
+    tokio::time::sleep(FIRST.min(every)).await;
     loop {
         let mut counts = [0i64; 3];
         for g in &groups {
