@@ -93,11 +93,9 @@ pub async fn run(spec: &Spec) -> Result<Report> {
         samples: Vec::new(),
     };
     let ready_by = b.t0 + READY;
-    b.pump(&mut watch, ready_by, None, |b| {
-        b.reported.len() >= b.names.len()
-    })
-    .await?;
-    if b.reported.len() < b.names.len() {
+    b.pump(&mut watch, ready_by, None, |b| b.follows_all())
+        .await?;
+    if !b.follows_all() {
         let missing: Vec<_> = b
             .names
             .iter()
@@ -241,6 +239,11 @@ impl Bench<'_> {
         }
         self.requests_at.push(self.t0.elapsed().as_secs_f64());
         self.requests.push((master, ok));
+    }
+
+    /// Whether the watch has printed a `primary` (or `topology`) line for every master.
+    fn follows_all(&self) -> bool {
+        self.names.iter().all(|n| self.reported.contains(n))
     }
 
     /// Whether every request was confirmed (or is older than a failover can take) and every
