@@ -1,9 +1,10 @@
 //! The benchmarks. Here `warden bench workload`: the session workload's acknowledged-SET
 //! throughput against `redis-benchmark -t set` with the same connections and value size, on
 //! the same lab primary, in one run, plus the ledger's memory per million acknowledged writes.
-//! [`backup`] is `warden bench backup`.
+//! [`backup`] is `warden bench backup`, [`watch`] is `warden bench watch`.
 
 pub mod backup;
+pub mod watch;
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};

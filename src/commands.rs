@@ -167,6 +167,25 @@ async fn command(command: Command) -> Result<u8> {
             Ok(EXIT_MET)
         }
         Command::Bench(BenchCommand::Backup(a)) => backup::bench(a).await,
+        Command::Bench(BenchCommand::Watch(a)) => {
+            let spec = crate::bench::watch::Spec {
+                masters: usize::from(a.masters),
+                failover_every: a.failover_every.max(std::time::Duration::from_secs(1)),
+                duration: a.duration,
+                sample: a.sample.max(std::time::Duration::from_millis(100)),
+                idle: a.idle,
+            };
+            let report = crate::bench::watch::run(&spec).await?;
+            if a.json {
+                out(&format!(
+                    "{}\n",
+                    serde_json::to_string(&report).expect("report serializes")
+                ))?;
+            } else {
+                out(&crate::bench::watch::report::table(&report))?;
+            }
+            Ok(EXIT_MET)
+        }
         Command::Verify(a) => backup::verify(a).await,
         Command::Backup(a) => backup::backup(a).await,
         Command::Backups(BackupsCommand::List(a)) => backup::list(a).await,

@@ -52,6 +52,8 @@ const PURE: &[&str] = &[
     "src/doctor/checks.rs",
     "src/doctor/checks",
     "src/doctor/report.rs",
+    "src/bench/watch/report.rs",
+    "src/bench/watch/report",
 ];
 
 /// Modules every module may import: the crate's error type and plain addresses.

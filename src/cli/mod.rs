@@ -164,6 +164,33 @@ pub enum BenchCommand {
     Workload(BenchWorkload),
     /// Backup and verify timings vs redis-check-rdb, the runbook script and redis-cli --rdb.
     Backup(BenchBackup),
+    /// The production watch at scale: RSS, CPU and missed or doubled failover records while
+    /// 3 Sentinels fail N masters over in turn.
+    Watch(BenchWatch),
+}
+
+/// `warden bench watch`.
+#[derive(Debug, Args)]
+pub struct BenchWatch {
+    /// Masters the 3 Sentinels monitor (each with 2 replicas).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u16).range(1..=200))]
+    pub masters: u16,
+    /// Time between failover requests (the next master in turn).
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "20s")]
+    pub failover_every: Duration,
+    /// How long failovers are requested (after the quiet window).
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "10m")]
+    pub duration: Duration,
+    /// Time between samples of the watch's RSS and CPU.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "5s")]
+    pub sample: Duration,
+    /// The quiet window before the first failover, for idle CPU (default: 30s, at most a
+    /// quarter of --duration).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub idle: Option<Duration>,
+    /// The report as one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `warden bench backup`.
