@@ -198,13 +198,12 @@ fn watch_drill_backup(lab: &SecuredDockerLab, up: &Run, tls: bool, seen: &mut Ve
         .trim()
         .to_string();
     let out = lab.w.path().join("watch.out");
+    let flags = conn_flags(lab, &sentinels, tls);
     let mut watch = lab
         .w
         .command()
         .args([
             "watch",
-            "--lab-dir",
-            &lab.dir(),
             "--episodes",
             "1",
             "--duration",
@@ -213,6 +212,7 @@ fn watch_drill_backup(lab: &SecuredDockerLab, up: &Run, tls: bool, seen: &mut Ve
             "0",
             "-vv",
         ])
+        .args(&flags)
         .stdin(std::process::Stdio::null())
         .stdout(std::fs::File::create(&out).expect("watch.out"))
         .stderr(std::process::Stdio::piped())
@@ -242,7 +242,6 @@ fn watch_drill_backup(lab: &SecuredDockerLab, up: &Run, tls: bool, seen: &mut Ve
     seen.push(text);
 
     let dest = lab.w.path().join("backups").display().to_string();
-    let flags = conn_flags(lab, &sentinels, tls);
     for method in [
         &["--method", "stream"][..],
         &["--method", "bgsave", "--from-container"],
