@@ -1,12 +1,11 @@
 //! Dispatch: turns a parsed [`Cli`] into calls on the library and an exit code.
 
-use std::future::Future;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use crate::cli::{
     BackupsCommand, BenchCommand, Cli, Command, ConnArgs, DrillArgs, HealArgs, LabAt, LabCommand,
-    LabUp, WatchArgs,
+    LabUp,
 };
 use crate::conn::{self, Conn, Secret, Source, TlsOn, TlsSpec};
 use crate::drill::checker::Verdict;
@@ -35,6 +34,7 @@ mod backup;
 mod docker_lab;
 mod doctor;
 mod report;
+mod watch;
 
 /// What a command-line parse error ends the process with. `--help` and `--version` print as
 /// usual and exit 0 (a bare `warden` or `warden lab` prints the help on stderr and exits 2, as
@@ -136,7 +136,7 @@ async fn dispatch(cli: Cli, signals: Listener) -> Result<u8> {
     match cli.command {
         Command::Drill(args) => drill(args, signals).await,
         Command::Watch(args) => {
-            watch(args, async move {
+            watch::watch(args, async move {
                 signals.first().await;
             })
             .await
@@ -267,103 +267,6 @@ async fn drill(args: DrillArgs, signals: Listener) -> Result<u8> {
         Verdict::Missed => EXIT_MISSED,
         Verdict::Unknown => EXIT_ERROR,
     })
-}
-
-async fn watch(args: WatchArgs, shutdown: impl Future<Output = ()> + Send) -> Result<u8> {
-    use crate::watch::config::Group;
-    let given = conn_spec(&args.conn)?;
-    let rto = args.rto_ms.map(std::time::Duration::from_millis);
-    // One connection setting for every group: the flags, over a recorded lab's when the lab
-    // is what is watched.
-    let (groups, spec) = if let Some(path) = &args.config {
-        let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
-        let mut groups = crate::watch::config::parse(&text, &path.display().to_string())?;
-        for g in &mut groups {
-            if !args.master.is_empty() {
-                g.masters = args.master.clone();
-            }
-            g.rto = g.rto.or(rto);
-        }
-        (groups, given)
-    } else {
-        let (sentinels, masters, spec) = if args.sentinels.is_empty() {
-            let lab = Lab::load(&args.lab_dir).map_err(|e| {
-                Error::Usage(format!(
-                    "give --sentinels or --config, or start a lab with `warden lab up` ({e})"
-                ))
-            })?;
-            let masters = if args.master.is_empty() {
-                vec![lab.master().to_string()]
-            } else {
-                args.master
-            };
-            let recorded = crate::lab::recorded_conn(&args.lab_dir)?;
-            (lab.sentinels(), masters, given.or(recorded))
-        } else {
-            (args.sentinels, args.master, given)
-        };
-        let group = Group {
-            name: "default".into(),
-            sentinels,
-            masters,
-            rto,
-            rto_by_master: Default::default(),
-        };
-        (vec![group], spec)
-    };
-    let conn = Conn::build(&spec)?;
-    let metrics = crate::metrics::Metrics::new();
-    // Bound before the watch starts: a taken port is an error now, not a silent absence.
-    let _server = match args.listen {
-        Some(addr) => Some(crate::metrics::server::serve(addr, metrics.clone()).await?),
-        None => None,
-    };
-    // The doctor's audit beside the watch, every --doctor-every, into the metrics.
-    let _audits = (!args.doctor_every.is_zero()).then(|| {
-        let audited = groups
-            .iter()
-            .map(|g| crate::doctor::audit::Audited {
-                sentinels: g.sentinels.clone(),
-                masters: g.masters.clone(),
-            })
-            .collect();
-        AbortOnDrop(tokio::spawn(crate::doctor::audit::every(
-            audited,
-            conn.clone(),
-            args.doctor_every,
-            metrics.clone(),
-        )))
-    });
-    let spec = crate::watch::WatchSpec {
-        groups,
-        json: args.json,
-        episodes: args.episodes,
-        duration: args.duration,
-        poll: args.poll,
-        settings: crate::watch::follow::Settings {
-            limits: crate::watch::hazard::Limits {
-                max_lag_bytes: args.max_lag,
-                max_lag_secs: args.max_lag_time.as_secs(),
-                max_exposure_writes: args.max_exposure,
-                max_exposure_secs: args.max_exposure_time.as_secs_f64(),
-            },
-            flap_count: args.flap_count,
-            flap_window: args.flap_window,
-        },
-        conn,
-        metrics,
-    };
-    crate::watch::run(&spec, &mut std::io::stdout(), shutdown).await?;
-    Ok(EXIT_MET)
-}
-
-/// A background task that ends with the scope holding it.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 /// One line on stderr for each fault journal record whose drill is gone.
