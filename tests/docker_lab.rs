@@ -111,6 +111,25 @@ async fn missing_image_is_a_one_line_error() {
         line.contains("is not present and warden does not pull"),
         "{line}"
     );
+
+    // A dry run of a drill on an ephemeral docker lab checks the image too: it says it is
+    // missing (exit 2) instead of naming it and exiting 0.
+    let scenario = w.write(
+        "docker.toml",
+        "name = \"d\"\n[target]\nlab = \"docker\"\n[fault]\naction = \"kill\"\n",
+    );
+    let mut cmd = w.command();
+    cmd.env("WARDEN_REDIS_IMAGE", image).args([
+        "drill",
+        scenario.to_str().expect("utf-8"),
+        "--dry-run",
+    ]);
+    let dry = support::run(&mut cmd);
+    let line = dry.one_line_error();
+    assert!(
+        line.contains(&format!("image '{image}' is not present")),
+        "{line}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -83,6 +83,23 @@ impl Engine {
         }
     }
 
+    /// Refuses an image the engine does not have (warden never pulls), naming the fix.
+    pub async fn require_image(&self, image: &str) -> Result<()> {
+        match self.api.inspect_image(image).await {
+            Ok(_) => Ok(()),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Err(Error::Docker {
+                what: format!("find image {image}"),
+                message: format!(
+                    "image '{image}' is not present and warden does not pull: run \
+                     compose/build-local-image.sh and set WARDEN_REDIS_IMAGE=warden-redis:local"
+                ),
+            }),
+            Err(e) => Err(api_error(format!("inspect image {image}"))(e)),
+        }
+    }
+
     /// Removes container `id` by force, with its anonymous volumes.
     pub async fn remove_container(&self, id: &str) -> Result<()> {
         let opts = RemoveContainerOptionsBuilder::default()

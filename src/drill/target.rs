@@ -341,7 +341,11 @@ pub async fn dry_run(s: &Scenario, given: &conn::Spec) -> Result<String> {
                 let binary = lab::process::find_redis_server(&lab::default_redis_server())?;
                 ("process", binary.display().to_string())
             }
-            LabKind::Docker => ("docker", lab::docker::default_image()),
+            LabKind::Docker => {
+                let image = lab::docker::default_image();
+                docker::connect().await?.require_image(&image).await?;
+                ("docker", image)
+            }
         };
         return Ok(format!(
             "would start an ephemeral {kind} lab ({server}), run {trials} of: {} on the lab's {} \
