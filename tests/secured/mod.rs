@@ -141,6 +141,7 @@ pub fn round(lab: &SecuredLab) -> Vec<String> {
     let mut seen = Vec::new();
     let lab_dir = lab.dir.display().to_string();
     // watch follows the lab's Sentinels (settings from lab.json) while the drill runs.
+    let watch_out = lab.w.path().join("watch.out");
     let watch = Command::new(env!("CARGO_BIN_EXE_warden"))
         .args([
             "watch",
@@ -155,11 +156,25 @@ pub fn round(lab: &SecuredLab) -> Vec<String> {
         ])
         .current_dir(lab.w.path())
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(std::fs::File::create(&watch_out).expect("watch.out"))
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn watch");
-    std::thread::sleep(std::time::Duration::from_secs(1));
+    // The drill starts once watch has subscribed to all three Sentinels (a poll with a
+    // deadline on its own output, not a fixed pause).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::fs::read_to_string(&watch_out)
+        .unwrap_or_default()
+        .matches("\"connected\"")
+        .count()
+        < 3
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "watch did not subscribe"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 
     let s = lab.w.write("secured.toml", &scenario(lab));
     let json = lab.w.path().join("drill.json");
@@ -178,7 +193,7 @@ pub fn round(lab: &SecuredLab) -> Vec<String> {
 
     let out = watch.wait_with_output().expect("watch");
     let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
+        std::fs::read_to_string(&watch_out).expect("watch.out"),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     );
     assert_eq!(out.status.code(), Some(0), "watch: {stdout}\n{stderr}");
