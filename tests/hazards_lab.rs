@@ -142,6 +142,14 @@ async fn failover_attempts_without_a_promotable_replica_are_one_failover_loop() 
     );
     let switched = watch.seen.iter().any(|v| v["event"] == "+switch-master");
     assert!(!switched, "{:#?}", watch.seen);
+    // The primary's stall is no exposure: when it resumes, its replicas' acks look old and
+    // its stream (the Sentinels' queued hellos) ahead, until they ack within a second.
+    assert_eq!(
+        watch.count("exposure", "raised", None),
+        0,
+        "{:#?}",
+        watch.seen
+    );
 }
 
 /// One Sentinel frozen for 3 s: unreachable while stopped, then in TILT (its timer jumped
