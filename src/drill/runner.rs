@@ -15,12 +15,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::{mpsc, watch};
 
-use super::checker::{self, Observation};
+use super::checker::Observation;
+use super::compare::{self, Client};
 use super::progress::Progress;
 use super::report::{DrillReport, Header, TrialReport};
 use super::scenario::Scenario;
 use super::target::{Target, inject_one, set_up};
-use super::trial::{InEffect, Input, State, Trial};
+use super::trial::{InEffect, Input, State, Trial, plans};
 use crate::addr::Addr;
 use crate::client::{self, Timeouts};
 use crate::conn::Conn;
@@ -32,7 +33,7 @@ use crate::sentinel::topology;
 use crate::shutdown::Signal;
 use crate::watch::episode;
 use crate::workload::tally::LossTally;
-use crate::workload::{self, History, Plan};
+use crate::workload::{self, History, WriterEvent};
 
 /// Reports from two Sentinels of one occurrence merge when this close together.
 const MERGE_WINDOW: Duration = Duration::from_secs(15);
@@ -164,15 +165,8 @@ impl Ctx<'_> {
         while let Ok(ev) = self.monitor_rx.try_recv() {
             ev.apply(&mut timeline);
         }
-        let plan = Plan {
-            config: self.s.workload.clone(),
-            prefix: format!("session:{}-{n}", self.run_id),
-            sentinels: target.sentinels.clone(),
-            master: target.master.clone(),
-            conn: target.conn.clone(),
-            epoch: Instant::now(),
-        };
-        let mut t = Trial::start(n, plan, timeline);
+        let plans = plans(self.s, &self.run_id, n, target);
+        let mut t = Trial::start(n, plans, timeline);
         self.progress.step(n, "warm-up");
         let mut state = State::WarmUp {
             until: Instant::now() + self.s.timing.warmup,
@@ -212,6 +206,7 @@ impl Ctx<'_> {
     ) -> State {
         match input {
             Input::Sentinel(ev) => self.record_sentinel(ev, t),
+            Input::Write(WriterEvent::Failed(why)) => return t.fail(why),
             Input::Write(ev) => self.progress.acked(t.record_write(ev)),
             Input::FaultDone => t.revert_fault(target).await,
             Input::Cancel(sig) => return t.cancel(sig),
@@ -345,7 +340,7 @@ impl Ctx<'_> {
     /// downed primary nobody replaced, check for loss, revert every fault, wait for the old
     /// primary to rejoin, and judge.
     async fn finish(&mut self, mut t: Trial, target: &mut Target) -> TrialReport {
-        let history = t.stop().await;
+        let histories = t.stop().await;
         self.drain(&mut t);
         let Some((old, fault_at)) = t.injected.clone() else {
             t.revert_all(target).await;
@@ -357,7 +352,7 @@ impl Ctx<'_> {
             t.revert_all(target).await;
         }
         self.progress.step(t.n, "loss check");
-        let loss = self.loss_check(&mut t, &history, target).await;
+        let losses = self.loss_check(&mut t, &histories, target).await;
         if t.cancelled && !(t.switched() && t.new_primary_acked) {
             // Whatever it counted, it is not a verdict on a finished failover.
             t.errors
@@ -376,15 +371,16 @@ impl Ctx<'_> {
         let obs = Observation {
             fault_at,
             old_primary: &old,
-            master: &t.plan.master,
+            master: &target.master,
             timeline: &t.timeline,
-            history: &history,
-            loss: loss.as_ref(),
+            history: &histories[0],
+            loss: None,
             rejoined_at,
             reverted_at: t.reverted_at,
             errors: &t.errors,
         };
-        let (figures, verdict, reasons) = checker::check(&obs, &self.s.targets);
+        let clients = clients(&t, &histories, &losses);
+        let (figures, verdict, reasons) = compare::judge(&obs, &clients, &self.s.targets);
         TrialReport {
             trial: t.n,
             old_primary: Some(old.to_string()),
@@ -425,13 +421,13 @@ impl Ctx<'_> {
         }
     }
 
-    /// Looks the trial's writes up on the primary the Sentinels name now.
+    /// Looks each workload's writes up on the primary the Sentinels name now.
     async fn loss_check(
         &mut self,
         t: &mut Trial,
-        history: &History,
+        histories: &[History],
         target: &Target,
-    ) -> Option<LossTally> {
+    ) -> Vec<Option<LossTally>> {
         let primary = topology::ask_primary(
             &target.conn,
             &target.sentinels,
@@ -439,12 +435,28 @@ impl Ctx<'_> {
             Timeouts::CONTROL,
         )
         .await;
-        let loss = match primary {
-            Ok(primary) => workload::loss::check(&t.plan, history, &primary).await,
-            Err(e) => Err(e),
+        let primary = match primary {
+            Ok(p) => p,
+            Err(e) => {
+                t.errors.push(format!("loss check: {e}"));
+                return vec![None; histories.len()];
+            }
         };
-        loss.map_err(|e| t.errors.push(format!("loss check: {e}")))
-            .ok()
+        let mut out = Vec::new();
+        for (plan, history) in t.plans.iter().zip(histories) {
+            let who = match t.plans.len() {
+                1 => String::new(),
+                _ => format!(" of `{}`", plan.config.name()),
+            };
+            match workload::loss::check(plan, history, &primary).await {
+                Ok(l) => out.push(Some(l)),
+                Err(e) => {
+                    t.errors.push(format!("loss check{who}: {e}"));
+                    out.push(None);
+                }
+            }
+        }
+        out
     }
 
     /// Polls `probe(node)` every 100 ms (up to `timing.rejoin`) until it holds; keeps taking
@@ -475,6 +487,22 @@ impl Ctx<'_> {
         }
         false
     }
+}
+
+/// Each workload's record, for the side-by-side judgement.
+fn clients<'a>(
+    t: &Trial,
+    histories: &'a [History],
+    losses: &'a [Option<LossTally>],
+) -> Vec<Client<'a>> {
+    let rows = t.plans.iter().zip(histories).zip(losses);
+    rows.map(|((plan, history), loss)| Client {
+        name: plan.config.name(),
+        external: plan.config.command.is_some(),
+        history,
+        loss: loss.as_ref(),
+    })
+    .collect()
 }
 
 /// Whether `node` answers PING (not LOADING).

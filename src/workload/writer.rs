@@ -19,6 +19,8 @@ use crate::sentinel::topology;
 pub enum WriterEvent {
     /// The first write acknowledged on a newly connected primary.
     FirstAck {
+        /// The workload's index in the scenario.
+        workload: usize,
         /// Writer index.
         writer: usize,
         /// The primary that acknowledged it.
@@ -31,6 +33,9 @@ pub enum WriterEvent {
         /// How many since the last report.
         acked: u64,
     },
+    /// An external workload cannot go on (it did not start, exited, or wrote garbage): the
+    /// trial ends with this error.
+    Failed(String),
 }
 
 const PROGRESS_EVERY: u64 = 500;
@@ -45,6 +50,8 @@ enum Failure {
 
 /// What a writer listens to besides its replies.
 pub struct Signals {
+    /// The workload's index in the scenario.
+    pub workload: usize,
     /// Turns true when the workload stops.
     pub stop: watch::Receiver<bool>,
     /// The newest primary announced by `+switch-master`, when the writer follows it.
@@ -59,6 +66,7 @@ pub async fn run(
     events: mpsc::UnboundedSender<WriterEvent>,
 ) -> WriterHistory {
     let Signals {
+        workload,
         mut stop,
         mut switched,
     } = signals;
@@ -136,6 +144,7 @@ pub async fn run(
                 if first_ack_pending {
                     first_ack_pending = false;
                     let _ = events.send(WriterEvent::FirstAck {
+                        workload,
                         writer: idx,
                         node: node.clone(),
                         at: done,
