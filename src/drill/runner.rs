@@ -40,8 +40,8 @@ const MERGE_WINDOW: Duration = Duration::from_secs(15);
 
 pub use super::target::dry_run;
 
-/// Reads a scenario file and validates it ([`Scenario::parse`]), and its workload against
-/// this machine's memory ([`Scenario::check_memory`]).
+/// Reads a scenario file and validates it ([`Scenario::parse`]), its workloads against this
+/// machine's memory ([`Scenario::check_memory`]) and their programs against its files.
 pub fn load(path: &Path) -> Result<Scenario> {
     let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
     let invalid = |message| Error::Scenario {
@@ -50,6 +50,12 @@ pub fn load(path: &Path) -> Result<Scenario> {
     };
     let s = Scenario::parse(&text).map_err(invalid)?;
     s.check_memory(memory_bytes()).map_err(invalid)?;
+    for w in &s.workloads {
+        if let Some(argv) = &w.command {
+            workload::external::check_program(argv)
+                .map_err(|e| invalid(format!("[workload] `{}`: {e}", w.name())))?;
+        }
+    }
     Ok(s)
 }
 
