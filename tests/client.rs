@@ -63,6 +63,9 @@ fn side_by_side(client: &str) -> String {
     )
 }
 
+/// The longest the kill may take after the fault's instant (a loaded machine's fsync).
+const KILL_MS: f64 = 250.0;
+
 #[test]
 fn a_python_client_beside_the_built_in_writer_gets_its_own_row_timed_against_the_fault() {
     if !redis_py() {
@@ -83,21 +86,23 @@ fn a_python_client_beside_the_built_in_writer_gets_its_own_row_timed_against_the
         // Nobody writes to a new primary before Sentinel waited down-after (1 s).
         let rto = c["client_rto_ms"]["value"].as_f64().expect("client RTO");
         assert!(rto > 1000.0, "{c:#}");
-        // The longest silence is the failover: it spans the fault.
-        let from = c["unavailable_from_ms"].as_f64().expect("unavailable_from_ms");
+        // The longest silence is the failover: it begins at the kill (timed from the instant
+        // just before it, then the journal's fsync and the signal: a few ms, KILL_MS at most)
+        // and lasts past down-after.
+        let from = c["unavailable_from_ms"]
+            .as_f64()
+            .expect("unavailable_from_ms");
         let len = c["unavailable_ms"].as_f64().expect("unavailable_ms");
-        assert!(from <= 0.0 && from + len >= 0.0, "{c:#}");
-        assert!(len > 1000.0, "{c:#}");
-        // A killed primary acknowledges nothing after the fault: every lost write is older.
+        assert!(from <= KILL_MS && from + len > 1000.0, "{c:#}");
+        // A killed primary acknowledges nothing after the kill: every lost write is older.
         let lost = c["lost"]["value"].as_u64().expect("a loss check");
         if lost > 0 {
             let newest = c["lost_newest_ms"].as_f64().expect("lost_newest_ms");
-            assert!(newest <= 5.0, "{c:#}");
+            assert!(newest <= KILL_MS, "{c:#}");
         }
     }
     // The trial's own figures are the first workload's.
     assert_eq!(t["client_rto_ms"], rows[0]["client_rto_ms"], "{t:#}");
-    assert!(run.stdout.is_empty() || run.stdout.contains("py"), "{run:#?}");
     assert_eq!(run.code, 0, "{run:#?}");
 }
 
@@ -147,7 +152,10 @@ fn a_client_that_exits_early_ends_the_trial_with_its_name_and_stderr() {
             && reasons.contains("no sentinel for me"),
         "{t:#}"
     );
-    assert_eq!(t["injected"], false, "no fault while a client is missing: {t:#}");
+    assert_eq!(
+        t["injected"], false,
+        "no fault while a client is missing: {t:#}"
+    );
     assert_eq!(report["verdict"], "unknown");
     assert_eq!(run.code, 2, "{run:#?}");
     assert!(took < Duration::from_secs(60), "took {took:?}");
@@ -187,7 +195,9 @@ fn a_client_that_cannot_start_is_one_warden_line() {
     let run = w.run(&["drill", path.to_str().expect("utf-8")]);
     let line = run.one_line_error();
     assert!(
-        line.contains("[workload] `py`: `command`: `/nonexistent/warden-client` is not an executable file"),
+        line.contains(
+            "[workload] `py`: `command`: `/nonexistent/warden-client` is not an executable file"
+        ),
         "{line}"
     );
     let run = w.run(&["drill", path.to_str().expect("utf-8"), "--dry-run"]);
