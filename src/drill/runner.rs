@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{mpsc, watch};
 
 use super::checker::Observation;
-use super::compare::{self, Client};
+use super::compare;
 use super::progress::Progress;
 use super::report::{DrillReport, Header, TrialReport};
 use super::scenario::Scenario;
@@ -385,7 +385,7 @@ impl Ctx<'_> {
             reverted_at: t.reverted_at,
             errors: &t.errors,
         };
-        let clients = clients(&t, &histories, &losses);
+        let clients = t.clients(&histories, &losses);
         let (figures, verdict, reasons) = compare::judge(&obs, &clients, &self.s.targets);
         TrialReport {
             trial: t.n,
@@ -493,22 +493,6 @@ impl Ctx<'_> {
         }
         false
     }
-}
-
-/// Each workload's record, for the side-by-side judgement.
-fn clients<'a>(
-    t: &Trial,
-    histories: &'a [History],
-    losses: &'a [Option<LossTally>],
-) -> Vec<Client<'a>> {
-    let rows = t.plans.iter().zip(histories).zip(losses);
-    rows.map(|((plan, history), loss)| Client {
-        name: plan.config.name(),
-        external: plan.config.command.is_some(),
-        history,
-        loss: loss.as_ref(),
-    })
-    .collect()
 }
 
 /// Whether `node` answers PING (not LOADING).

@@ -528,4 +528,38 @@ action = "kill"
             "[fault]: there is one primary: `count` must be 1",
         );
     }
+
+    #[test]
+    fn one_workload_table_or_several_side_by_side() {
+        let one = Scenario::parse(&format!("{GOOD}[workload]\nrate = 7\n")).unwrap();
+        assert_eq!(one.workloads.len(), 1);
+        assert_eq!(one.workloads[0].rate, 7);
+        assert_eq!(Scenario::parse(GOOD).unwrap().workloads.len(), 1);
+        let two = format!(
+            "{GOOD}[[workload]]\nrate = 7\n[[workload]]\nname = \"py\"\ncommand = [\"python3\", \"c.py\"]\n"
+        );
+        let two = Scenario::parse(&two).unwrap();
+        let names: Vec<String> = two.workloads.iter().map(|w| w.name()).collect();
+        assert_eq!(names, ["warden", "py"]);
+        check(
+            &format!("{GOOD}[[workload]]\n[[workload]]\nrate = 5\n"),
+            "[[workload]] `warden`: two workloads are named `warden`: give each its own `name`",
+        );
+        check(
+            &format!("{GOOD}[workload]\ncommand = []\n"),
+            "[workload]: `command` is empty: give the program and its arguments",
+        );
+        check(
+            &format!("{GOOD}[workload]\ncommand = [\"x\"]\npreset = \"jedis\"\n"),
+            "[workload]: `preset` sets the built-in writer's policy; an external `command` has its own",
+        );
+        check(
+            &format!("{GOOD}[[workload]]\nname = \"a\"\n[[workload]]\nwriterz = 1\n"),
+            "line 10: unknown field `writerz`, expected one of `name`, `command`, `preset`, `writers`, `rate`, `ttl`, `value_size`, `op_timeout`, `retry`, `follow`",
+        );
+        check(
+            &format!("{GOOD}[workload]\npreset = \"hiredis\"\n"),
+            "line 8: unknown variant `hiredis`, expected one of `redis-py`, `go-redis`, `ioredis`, `jedis`, `lettuce`",
+        );
+    }
 }

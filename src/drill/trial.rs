@@ -9,6 +9,7 @@ use std::time::{Instant, SystemTime};
 use tokio::sync::mpsc;
 
 use super::checker::Verdict;
+use super::compare::Client;
 use super::report::TrialReport;
 use super::target::{Target, revert};
 use crate::addr::Addr;
@@ -18,6 +19,7 @@ use crate::sentinel::event::EventKind;
 use crate::sentinel::monitor::MonitorEvent;
 use crate::sentinel::timeline::Timeline;
 use crate::shutdown::Signal;
+use crate::workload::tally::LossTally;
 use crate::workload::{History, Plan, Workload, WriterEvent};
 
 /// The plans of trial `n`'s workloads, sharing one epoch: the first writes
@@ -223,6 +225,22 @@ impl Trial {
             }
         }
         out
+    }
+
+    /// Each workload's record, for the side-by-side judgement.
+    pub(super) fn clients<'a>(
+        &self,
+        histories: &'a [History],
+        losses: &'a [Option<LossTally>],
+    ) -> Vec<Client<'a>> {
+        let rows = self.plans.iter().zip(histories).zip(losses);
+        rows.map(|((plan, history), loss)| Client {
+            name: plan.config.name(),
+            external: plan.config.command.is_some(),
+            history,
+            loss: loss.as_ref(),
+        })
+        .collect()
     }
 
     /// Reverts the fault, if it is still in effect.
