@@ -162,6 +162,27 @@ fn a_client_that_exits_early_ends_the_trial_with_its_name_and_stderr() {
 }
 
 #[test]
+fn a_client_that_stops_after_the_fault_leaves_the_others_measured() {
+    // Quiet, then gone ~5 s after the fault (warm-up 3 s, pre-flight).
+    let (run, report, _) = misbehaving("[\"python3\", \"-c\", \"import time; time.sleep(8)\"]");
+    let t = &report["trials"][0];
+    assert_eq!(t["injected"], true, "{t:#}");
+    let reasons = t["reasons"].to_string();
+    assert!(
+        reasons.contains("client `py` stopped before the trial ended (exit status: 0)"),
+        "{t:#}"
+    );
+    let rows = t["clients"].as_array().expect("clients");
+    assert!(
+        rows[0]["client_rto_ms"]["value"].as_f64().is_some(),
+        "{t:#}"
+    );
+    assert_eq!(rows[1]["acked"], 0, "{t:#}");
+    assert_eq!(report["verdict"], "unknown");
+    assert_eq!(run.code, 2, "{run:#?}");
+}
+
+#[test]
 fn a_client_printing_garbage_is_named_and_killed() {
     let marker = format!("warden-garbage-{}", std::process::id());
     let client = format!(
@@ -177,12 +198,54 @@ fn a_client_printing_garbage_is_named_and_killed() {
     assert_eq!(run.code, 2, "{run:#?}");
     assert!(took < Duration::from_secs(60), "took {took:?}");
     // The sleeping client was killed with its process group, not left behind.
-    let alive = std::fs::read_dir("/proc")
+    assert!(!running(&marker), "the client outlived the drill");
+}
+
+/// Whether a process whose command line contains `marker` runs.
+fn running(marker: &str) -> bool {
+    std::fs::read_dir("/proc")
         .expect("/proc")
         .flatten()
         .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-        .any(|c| String::from_utf8_lossy(&c).contains(&marker));
-    assert!(!alive, "the client outlived the drill");
+        .any(|c| String::from_utf8_lossy(&c).contains(marker))
+}
+
+#[test]
+fn a_cancelled_drill_kills_a_client_that_ignores_sigterm() {
+    let marker = format!("warden-stubborn-{}", std::process::id());
+    let client = format!(
+        "[\"python3\", \"-c\", \"import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)\", \"{marker}\"]"
+    );
+    let w = Warden::new();
+    let path = w.write("scenario.toml", &side_by_side(&client));
+    let mut child = w
+        .command()
+        .args(["drill", path.to_str().expect("utf-8")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start warden");
+    let deadline = Instant::now() + support::WAIT;
+    while !running(&marker) {
+        assert!(Instant::now() < deadline, "the client never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("signal warden");
+    let deadline = Instant::now() + support::WAIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("warden did not exit after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(143), "SIGTERM exits 128 + 15");
+    // SIGTERM was ignored; SIGKILL to its group followed after the grace period.
+    assert!(!running(&marker), "the client outlived the drill");
 }
 
 #[test]

@@ -212,7 +212,10 @@ impl Ctx<'_> {
     ) -> State {
         match input {
             Input::Sentinel(ev) => self.record_sentinel(ev, t),
-            Input::Write(WriterEvent::Failed(why)) => return t.fail(why),
+            // No fault goes in while a client is missing; once it is in, the others go on.
+            Input::Write(WriterEvent::Failed { why, .. }) if t.injected.is_none() => {
+                return t.fail(why);
+            }
             Input::Write(ev) => self.progress.acked(t.record_write(ev)),
             Input::FaultDone => t.revert_fault(target).await,
             Input::Cancel(sig) => return t.cancel(sig),

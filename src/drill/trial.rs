@@ -190,8 +190,13 @@ impl Trial {
                 0
             }
             WriterEvent::Progress { acked } => acked,
-            WriterEvent::Failed(why) => {
+            WriterEvent::Failed { workload, why } => {
                 self.errors.push(why);
+                // Nothing more to wait for from it.
+                if let Some(done) = self.acked_new.get_mut(workload) {
+                    *done = true;
+                    self.new_primary_acked = self.acked_new.iter().all(|a| *a);
+                }
                 0
             }
         }

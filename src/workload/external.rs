@@ -59,7 +59,7 @@ pub fn check_program(argv: &[String]) -> Result<(), String> {
 
 /// Runs the program of `plan.config.command` until `stop` turns true; returns what it
 /// reported. A program that cannot start, exits early or writes a line that is not a write
-/// outcome ends the trial: [`WriterEvent::Failed`] names it.
+/// outcome is stopped and named in a [`WriterEvent::Failed`].
 pub async fn run(
     workload: usize,
     plan: &Plan,
@@ -72,7 +72,8 @@ pub async fn run(
     let (mut child, pid) = match spawn(plan, &log) {
         Ok(c) => c,
         Err(why) => {
-            let _ = events.send(WriterEvent::Failed(format!("client `{name}`: {why}")));
+            let why = format!("client `{name}`: {why}");
+            let _ = events.send(WriterEvent::Failed { workload, why });
             return rec.finish();
         }
     };
@@ -106,7 +107,7 @@ pub async fn run(
         Some(why) => {
             signal_group(pid, Signal::SIGKILL);
             let _ = child.wait().await;
-            let _ = events.send(WriterEvent::Failed(why));
+            let _ = events.send(WriterEvent::Failed { workload, why });
         }
         None => wind_down(&mut child, pid, &mut lines, &mut rec).await,
     }

@@ -33,9 +33,13 @@ pub enum WriterEvent {
         /// How many since the last report.
         acked: u64,
     },
-    /// An external workload cannot go on (it did not start, exited, or wrote garbage): the
-    /// trial ends with this error.
-    Failed(String),
+    /// An external workload cannot go on (it did not start, exited, or wrote garbage).
+    Failed {
+        /// The workload's index in the scenario.
+        workload: usize,
+        /// What happened, naming the client.
+        why: String,
+    },
 }
 
 const PROGRESS_EVERY: u64 = 500;
