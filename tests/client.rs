@@ -67,22 +67,31 @@ fn side_by_side(client: &str) -> String {
 const KILL_MS: f64 = 250.0;
 
 #[test]
-fn a_python_client_beside_the_built_in_writer_gets_its_own_row_timed_against_the_fault() {
+fn python_clients_beside_the_built_in_writer_get_their_own_rows_timed_against_the_fault() {
     if !redis_py() {
         return;
     }
     let w = Warden::new();
     let client = format!("[\"python3\", \"{ROOT}/clients/redis_py.py\"]");
-    let (run, report) = drill(&w, &side_by_side(&client));
+    let tight = format!(
+        "[[workload]]\nname = \"tight\"\ncommand = [\"python3\", \"{ROOT}/clients/redis_py_tight.py\"]\nrate = 300\n"
+    );
+    let scenario = side_by_side(&client).replace("[fault]", &format!("{tight}[fault]"));
+    let (run, report) = drill(&w, &scenario);
     let t = &report["trials"][0];
     assert_eq!(t["injected"], true, "{t:#}");
     let rows = t["clients"].as_array().expect("clients");
     let names: Vec<&str> = rows.iter().filter_map(|c| c["name"].as_str()).collect();
-    assert_eq!(names, ["warden", "py"], "{t:#}");
-    assert_eq!(rows[0]["external"], false);
-    assert_eq!(rows[1]["external"], true);
+    assert_eq!(names, ["warden", "py", "tight"], "{t:#}");
+    let external: Vec<bool> = rows
+        .iter()
+        .filter_map(|c| c["external"].as_bool())
+        .collect();
+    assert_eq!(external, [false, true, true], "{t:#}");
     for c in rows {
         assert!(c["acked"].as_u64().is_some_and(|n| n > 100), "{c:#}");
+        // Each wrote under its own prefix: the loss check looked up its own keys.
+        assert!(c["lost"]["value"].is_u64(), "{c:#}");
         // Nobody writes to a new primary before Sentinel waited down-after (1 s).
         let rto = c["client_rto_ms"]["value"].as_f64().expect("client RTO");
         assert!(rto > 1000.0, "{c:#}");
