@@ -175,24 +175,31 @@ fn trial(out: &mut String, t: &Trial) {
 
 /// The workloads side by side, one row each.
 fn clients(out: &mut String, rows: &[ClientDoc]) {
+    let name = |c: &ClientDoc| match c.external {
+        true => c.name.clone(),
+        false => format!("{} (built-in)", c.name),
+    };
+    let width = rows
+        .iter()
+        .map(|c| name(c).chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(6);
     let _ = writeln!(
         out,
-        "  {:<18} {:>12} {:>12} {:>8} {:>7} {:>7} {:>6}  verdict",
+        "  {:<width$} {:>12} {:>12} {:>8} {:>7} {:>7} {:>6}  verdict",
         "client", "client RTO", "unavailable", "acked", "failed", "unknown", "lost"
     );
     let cell = |v: Option<f64>| v.map_or_else(|| "—".to_string(), |v| format!("{v:.1} ms"));
     for c in rows {
-        let name = match c.external {
-            true => c.name.clone(),
-            false => format!("{} (built-in)", c.name),
-        };
         let lost = c
             .lost
             .value
             .map_or_else(|| "—".to_string(), |n| n.to_string());
         let _ = writeln!(
             out,
-            "  {name:<18} {:>12} {:>12} {:>8} {:>7} {:>7} {lost:>6}  {}",
+            "  {:<width$} {:>12} {:>12} {:>8} {:>7} {:>7} {lost:>6}  {}",
+            name(c),
             cell(c.client_rto_ms.value),
             cell(c.unavailable_ms),
             c.acked,
