@@ -98,7 +98,8 @@ pub async fn run(
                         ));
                     }
                 }
-                Ok(None) | Err(_) => break Some(exited(&name, &mut child, &log).await),
+                Ok(None) => break Some(exited(&name, &mut child, &log).await),
+                Err(e) => break Some(format!("client `{name}`: stdout after line {n}: {e}")),
             },
             changed = stop.changed() => if changed.is_err() { break None },
         }
