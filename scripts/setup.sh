@@ -27,6 +27,13 @@ if ! command -v moto_server >/dev/null; then
     || python3 -m pip install --quiet --break-system-packages 'moto[server]' \
     || echo "warning: could not install moto[server]; tests/s3.rs will skip (fail with WARDEN_REQUIRE_S3=1)" >&2
 fi
+# redis-py, which the shipped external workloads use (clients/redis_py*.py, tests/client.rs).
+if ! python3 -c 'import redis' 2>/dev/null; then
+  echo "installing redis (redis-py) from PyPI (the clients/ adapters)" >&2
+  python3 -m pip install --quiet redis \
+    || python3 -m pip install --quiet --break-system-packages redis \
+    || echo "warning: could not install redis-py; tests/client.rs will skip (fail with WARDEN_REQUIRE_PYTHON_REDIS=1)" >&2
+fi
 # The offline Kubernetes schema check of deploy/kubernetes/ in .ci/run (schemas ship in the package).
 if ! command -v kubernetes-validate >/dev/null; then
   echo "installing kubernetes-validate from PyPI (offline Kubernetes manifest schemas)" >&2

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use super::clients::ClientRow;
 use super::evidence::{self, Buckets, TimelineRow};
 use super::scenario::Targets;
 use crate::addr::Addr;
@@ -135,6 +136,8 @@ pub struct Figures {
     pub workload: Buckets,
     /// The fault, ms after the history's epoch (the origin of `lost.sample[].at_us`).
     pub fault_since_epoch_ms: f64,
+    /// Each workload's own figures, side by side (filled by `compare::judge`).
+    pub clients: Vec<ClientRow>,
 }
 
 fn ms(d: Duration) -> f64 {
@@ -264,7 +267,7 @@ fn figures(o: &Observation<'_>) -> Figures {
             .collect(),
         sentinel_rto_ms: phases.switch_master.map(ms),
         client_rto_ms: client_rto.map(since),
-        unavailable_ms: unavailable(o.history, o.fault_at).map(ms),
+        unavailable_ms: unavailable(o.history, o.fault_at).map(|(_, d)| ms(d)),
         new_primary,
         switch_master_reports: switch.map(|e| (e.count(), ms(e.spread()))),
         rejoin_ms: o.rejoined_at.map(since),
@@ -282,12 +285,14 @@ fn figures(o: &Observation<'_>) -> Figures {
             o.loss.map_or(&[][..], |l| &l.lost_at_us),
             o.fault_at,
         ),
+        clients: Vec::new(),
     }
 }
 
 /// The longest gap between consecutive acknowledged writes (all writers merged), from the last
-/// ack at or before the fault (or the fault itself) to the last ack of the trial.
-fn unavailable(h: &History, fault_at: Instant) -> Option<Duration> {
+/// ack at or before the fault (or the fault itself) to the last ack of the trial: its start
+/// and its length.
+pub(super) fn unavailable(h: &History, fault_at: Instant) -> Option<(Instant, Duration)> {
     let fault_us = u32::try_from(fault_at.saturating_duration_since(h.epoch).as_micros()).ok()?;
     let mut times: Vec<u32> = h.acks().map(|(a, _)| a.at_us).collect();
     times.sort_unstable();
@@ -298,13 +303,15 @@ fn unavailable(h: &History, fault_at: Instant) -> Option<Duration> {
         fault_us
     };
     let after = &times[start..];
-    let mut prev = from;
-    let mut longest = 0;
+    let (mut prev, mut longest) = (from, (from, 0));
     for &t in after {
-        longest = longest.max(t - prev);
+        if t - prev > longest.1 {
+            longest = (prev, t - prev);
+        }
         prev = t;
     }
-    (!after.is_empty()).then(|| Duration::from_micros(longest as u64))
+    let at = |us: u32| h.epoch + Duration::from_micros(us as u64);
+    (!after.is_empty()).then(|| (at(longest.0), Duration::from_micros(longest.1 as u64)))
 }
 
 #[cfg(test)]

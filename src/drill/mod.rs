@@ -2,6 +2,8 @@
 //! checker that turns observations into RTO/RPO figures and a verdict, and the report.
 
 pub mod checker;
+pub mod clients;
+pub mod compare;
 pub mod evidence;
 pub mod progress;
 pub mod report;

@@ -15,12 +15,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::{mpsc, watch};
 
-use super::checker::{self, Observation};
+use super::checker::Observation;
+use super::compare;
 use super::progress::Progress;
 use super::report::{DrillReport, Header, TrialReport};
 use super::scenario::Scenario;
 use super::target::{Target, inject_one, set_up};
-use super::trial::{InEffect, Input, State, Trial};
+use super::trial::{InEffect, Input, State, Trial, plans};
 use crate::addr::Addr;
 use crate::client::{self, Timeouts};
 use crate::conn::Conn;
@@ -32,15 +33,15 @@ use crate::sentinel::topology;
 use crate::shutdown::Signal;
 use crate::watch::episode;
 use crate::workload::tally::LossTally;
-use crate::workload::{self, History, Plan};
+use crate::workload::{self, History, WriterEvent};
 
 /// Reports from two Sentinels of one occurrence merge when this close together.
 const MERGE_WINDOW: Duration = Duration::from_secs(15);
 
 pub use super::target::dry_run;
 
-/// Reads a scenario file and validates it ([`Scenario::parse`]), and its workload against
-/// this machine's memory ([`Scenario::check_memory`]).
+/// Reads a scenario file and validates it ([`Scenario::parse`]), its workloads against this
+/// machine's memory ([`Scenario::check_memory`]) and their programs against its files.
 pub fn load(path: &Path) -> Result<Scenario> {
     let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
     let invalid = |message| Error::Scenario {
@@ -49,6 +50,12 @@ pub fn load(path: &Path) -> Result<Scenario> {
     };
     let s = Scenario::parse(&text).map_err(invalid)?;
     s.check_memory(memory_bytes()).map_err(invalid)?;
+    for w in &s.workloads {
+        if let Some(argv) = &w.command {
+            workload::external::check_program(argv)
+                .map_err(|e| invalid(format!("[workload] `{}`: {e}", w.name())))?;
+        }
+    }
     Ok(s)
 }
 
@@ -164,15 +171,8 @@ impl Ctx<'_> {
         while let Ok(ev) = self.monitor_rx.try_recv() {
             ev.apply(&mut timeline);
         }
-        let plan = Plan {
-            config: self.s.workload.clone(),
-            prefix: format!("session:{}-{n}", self.run_id),
-            sentinels: target.sentinels.clone(),
-            master: target.master.clone(),
-            conn: target.conn.clone(),
-            epoch: Instant::now(),
-        };
-        let mut t = Trial::start(n, plan, timeline);
+        let plans = plans(self.s, &self.run_id, n, target);
+        let mut t = Trial::start(n, plans, timeline);
         self.progress.step(n, "warm-up");
         let mut state = State::WarmUp {
             until: Instant::now() + self.s.timing.warmup,
@@ -212,6 +212,10 @@ impl Ctx<'_> {
     ) -> State {
         match input {
             Input::Sentinel(ev) => self.record_sentinel(ev, t),
+            // No fault goes in while a client is missing; once it is in, the others go on.
+            Input::Write(WriterEvent::Failed { why, .. }) if t.injected.is_none() => {
+                return t.fail(why);
+            }
             Input::Write(ev) => self.progress.acked(t.record_write(ev)),
             Input::FaultDone => t.revert_fault(target).await,
             Input::Cancel(sig) => return t.cancel(sig),
@@ -345,7 +349,7 @@ impl Ctx<'_> {
     /// downed primary nobody replaced, check for loss, revert every fault, wait for the old
     /// primary to rejoin, and judge.
     async fn finish(&mut self, mut t: Trial, target: &mut Target) -> TrialReport {
-        let history = t.stop().await;
+        let histories = t.stop().await;
         self.drain(&mut t);
         let Some((old, fault_at)) = t.injected.clone() else {
             t.revert_all(target).await;
@@ -357,7 +361,7 @@ impl Ctx<'_> {
             t.revert_all(target).await;
         }
         self.progress.step(t.n, "loss check");
-        let loss = self.loss_check(&mut t, &history, target).await;
+        let losses = self.loss_check(&mut t, &histories, target).await;
         if t.cancelled && !(t.switched() && t.new_primary_acked) {
             // Whatever it counted, it is not a verdict on a finished failover.
             t.errors
@@ -376,15 +380,16 @@ impl Ctx<'_> {
         let obs = Observation {
             fault_at,
             old_primary: &old,
-            master: &t.plan.master,
+            master: &target.master,
             timeline: &t.timeline,
-            history: &history,
-            loss: loss.as_ref(),
+            history: &histories[0],
+            loss: None,
             rejoined_at,
             reverted_at: t.reverted_at,
             errors: &t.errors,
         };
-        let (figures, verdict, reasons) = checker::check(&obs, &self.s.targets);
+        let clients = t.clients(&histories, &losses);
+        let (figures, verdict, reasons) = compare::judge(&obs, &clients, &self.s.targets);
         TrialReport {
             trial: t.n,
             old_primary: Some(old.to_string()),
@@ -425,13 +430,13 @@ impl Ctx<'_> {
         }
     }
 
-    /// Looks the trial's writes up on the primary the Sentinels name now.
+    /// Looks each workload's writes up on the primary the Sentinels name now.
     async fn loss_check(
         &mut self,
         t: &mut Trial,
-        history: &History,
+        histories: &[History],
         target: &Target,
-    ) -> Option<LossTally> {
+    ) -> Vec<Option<LossTally>> {
         let primary = topology::ask_primary(
             &target.conn,
             &target.sentinels,
@@ -439,12 +444,28 @@ impl Ctx<'_> {
             Timeouts::CONTROL,
         )
         .await;
-        let loss = match primary {
-            Ok(primary) => workload::loss::check(&t.plan, history, &primary).await,
-            Err(e) => Err(e),
+        let primary = match primary {
+            Ok(p) => p,
+            Err(e) => {
+                t.errors.push(format!("loss check: {e}"));
+                return vec![None; histories.len()];
+            }
         };
-        loss.map_err(|e| t.errors.push(format!("loss check: {e}")))
-            .ok()
+        let mut out = Vec::new();
+        for (plan, history) in t.plans.iter().zip(histories) {
+            let who = match t.plans.len() {
+                1 => String::new(),
+                _ => format!(" of `{}`", plan.config.name()),
+            };
+            match workload::loss::check(plan, history, &primary).await {
+                Ok(l) => out.push(Some(l)),
+                Err(e) => {
+                    t.errors.push(format!("loss check{who}: {e}"));
+                    out.push(None);
+                }
+            }
+        }
+        out
     }
 
     /// Polls `probe(node)` every 100 ms (up to `timing.rejoin`) until it holds; keeps taking

@@ -11,7 +11,8 @@ use crate::conn::secret::Source;
 use crate::conn::spec::{Resolve, Spec, TlsSpec};
 use crate::fault::spec::{Fault, Reach, Target as FaultTarget};
 use crate::lab::config::SentinelSettings;
-use crate::workload::config::{RetryPolicy, VALUE_POOL, WorkloadConfig};
+pub use crate::workload::config::{MAX_RATE, MAX_VALUE_SIZE};
+use crate::workload::config::{VALUE_POOL, WorkloadConfig};
 
 /// A drill: what to hit, with what workload, which fault, and the targets to meet.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -30,9 +31,14 @@ pub struct Scenario {
     /// Sentinel settings of an ephemeral lab (`target.lab = "process"`).
     #[serde(default)]
     pub lab: SentinelSettings,
-    /// The session workload.
-    #[serde(default)]
-    pub workload: WorkloadConfig,
+    /// The session workloads: one `[workload]` table, or several `[[workload]]` tables run
+    /// side by side (each with its own `name` and key prefix).
+    #[serde(
+        rename = "workload",
+        default = "one_workload",
+        deserialize_with = "one_or_many"
+    )]
+    pub workloads: Vec<WorkloadConfig>,
     /// The fault.
     pub fault: Fault,
     /// A fault injected just before `fault` and reverted after it, at the end of the trial
@@ -51,10 +57,30 @@ fn one() -> u32 {
     1
 }
 
-/// Largest `value_size`: 512 MiB, the largest string Redis accepts (`proto-max-bulk-len`).
-pub const MAX_VALUE_SIZE: usize = 512 << 20;
-/// Largest `rate` (acknowledged writes per second over all writers).
-pub const MAX_RATE: u32 = 1_000_000;
+fn one_workload() -> Vec<WorkloadConfig> {
+    vec![WorkloadConfig::default()]
+}
+
+/// `[workload]` (a table) or `[[workload]]` (an array of tables).
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<WorkloadConfig>, D::Error> {
+    struct OneOrMany;
+    impl<'de> serde::de::Visitor<'de> for OneOrMany {
+        type Value = Vec<WorkloadConfig>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a [workload] table or [[workload]] tables")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            let one =
+                WorkloadConfig::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+            Ok(vec![one])
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            Vec::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+        }
+    }
+    d.deserialize_any(OneOrMany)
+}
+
 /// Longest single timing, timeout or retry delay.
 const MAX_STEP: Duration = Duration::from_secs(3600);
 
@@ -326,44 +352,12 @@ impl Scenario {
         if self.trials == 0 {
             return Err("`trials` must be at least 1".into());
         }
-        let w = &self.workload;
-        if w.writers == 0 || w.writers > 1024 {
-            return Err("[workload]: `writers` must be between 1 and 1024".into());
-        }
-        if w.ttl < Duration::from_secs(1) {
-            return Err("[workload]: `ttl` must be at least 1s".into());
-        }
-        if w.value_size == 0 || w.value_size > MAX_VALUE_SIZE {
-            return Err(format!(
-                "[workload]: `value_size` must be between 1 and {MAX_VALUE_SIZE} (512 MiB, the largest Redis string), not {}",
-                w.value_size
-            ));
-        }
-        if w.rate > MAX_RATE {
-            return Err(format!(
-                "[workload]: `rate` must be at most {MAX_RATE} writes/s (0 = as fast as possible)"
-            ));
-        }
+        self.validate_workloads()?;
         let positive = |d: Duration, what: &str| match d {
             Duration::ZERO => Err(format!("{what} must be above 0")),
             d if d > MAX_STEP => Err(format!("{what} must be at most 1h")),
             _ => Ok(()),
         };
-        positive(w.op_timeout, "[workload]: `op_timeout`")?;
-        match w.retry {
-            RetryPolicy::Immediate => {}
-            RetryPolicy::Fixed { delay } if delay > MAX_STEP => {
-                return Err("[workload.retry]: `delay` must be at most 1h".into());
-            }
-            RetryPolicy::Fixed { .. } => {}
-            RetryPolicy::Exponential { initial, max } => {
-                positive(initial, "[workload.retry]: `initial`")?;
-                positive(max, "[workload.retry]: `max`")?;
-                if max < initial {
-                    return Err("[workload.retry]: `max` must be at least `initial`".into());
-                }
-            }
-        }
         let t = &self.timing;
         positive(t.observe, "[timing]: `observe`")?;
         positive(t.rejoin, "[timing]: `rejoin`")?;
@@ -390,17 +384,42 @@ impl Scenario {
         Ok(())
     }
 
-    /// Refuses a workload whose values would not fit in `memory` bytes (the machine's):
-    /// each writer keeps [`VALUE_POOL`] random values of `value_size` bytes, and they may
+    /// Each workload's table checked; names unique when there are several.
+    fn validate_workloads(&self) -> std::result::Result<(), String> {
+        let many = self.workloads.len() > 1;
+        if self.workloads.is_empty() {
+            return Err("[[workload]]: give at least one workload".into());
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for w in &self.workloads {
+            let table = match many {
+                true => format!("[[workload]] `{}`", w.name()),
+                false => "[workload]".to_string(),
+            };
+            w.validate().map_err(|e| format!("{table}: {e}"))?;
+            if !names.insert(w.name()) {
+                return Err(format!(
+                    "{table}: two workloads are named `{}`: give each its own `name`",
+                    w.name()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses workloads whose values would not fit in `memory` bytes (the machine's): each
+    /// built-in writer keeps [`VALUE_POOL`] random values of `value_size` bytes, and they may
     /// take at most half of it.
     pub fn check_memory(&self, memory: u64) -> std::result::Result<(), String> {
-        let w = &self.workload;
-        let need = (w.writers as u128) * (VALUE_POOL as u128) * (w.value_size as u128);
+        let builtin = self.workloads.iter().filter(|w| w.command.is_none());
+        let need: u128 = builtin
+            .clone()
+            .map(|w| (w.writers as u128) * (VALUE_POOL as u128) * (w.value_size as u128))
+            .sum();
         if need > u128::from(memory / 2) {
+            let writers: usize = builtin.map(|w| w.writers).sum();
             return Err(format!(
-                "[workload]: {} writers × {VALUE_POOL} values × value_size {} B = {} MiB, more than half this machine's memory ({} MiB); lower `writers` or `value_size`",
-                w.writers,
-                w.value_size,
+                "[workload]: {writers} writers × {VALUE_POOL} values × value_size = {} MiB, more than half this machine's memory ({} MiB); lower `writers` or `value_size`",
                 need >> 20,
                 memory >> 20
             ));
@@ -507,6 +526,40 @@ action = "kill"
                 .replace("process", "docker")
                 .replace("kill\"", "kill\"\ncount = 2"),
             "[fault]: there is one primary: `count` must be 1",
+        );
+    }
+
+    #[test]
+    fn one_workload_table_or_several_side_by_side() {
+        let one = Scenario::parse(&format!("{GOOD}[workload]\nrate = 7\n")).unwrap();
+        assert_eq!(one.workloads.len(), 1);
+        assert_eq!(one.workloads[0].rate, 7);
+        assert_eq!(Scenario::parse(GOOD).unwrap().workloads.len(), 1);
+        let two = format!(
+            "{GOOD}[[workload]]\nrate = 7\n[[workload]]\nname = \"py\"\ncommand = [\"python3\", \"c.py\"]\n"
+        );
+        let two = Scenario::parse(&two).unwrap();
+        let names: Vec<String> = two.workloads.iter().map(|w| w.name()).collect();
+        assert_eq!(names, ["warden", "py"]);
+        check(
+            &format!("{GOOD}[[workload]]\n[[workload]]\nrate = 5\n"),
+            "[[workload]] `warden`: two workloads are named `warden`: give each its own `name`",
+        );
+        check(
+            &format!("{GOOD}[workload]\ncommand = []\n"),
+            "[workload]: `command` is empty: give the program and its arguments",
+        );
+        check(
+            &format!("{GOOD}[workload]\ncommand = [\"x\"]\npreset = \"jedis\"\n"),
+            "[workload]: `preset` sets the built-in writer's policy; an external `command` has its own",
+        );
+        check(
+            &format!("{GOOD}[[workload]]\nname = \"a\"\n[[workload]]\nwriterz = 1\n"),
+            "line 10: unknown field `writerz`, expected one of `name`, `command`, `preset`, `writers`, `rate`, `ttl`, `value_size`, `op_timeout`, `retry`, `follow`",
+        );
+        check(
+            &format!("{GOOD}[workload]\npreset = \"hiredis\"\n"),
+            "line 8: unknown variant `hiredis`, expected one of `redis-py`, `go-redis`, `ioredis`, `jedis`, `lettuce`",
         );
     }
 }

@@ -9,6 +9,7 @@ use std::time::{Instant, SystemTime};
 use tokio::sync::mpsc;
 
 use super::checker::Verdict;
+use super::compare::Client;
 use super::report::TrialReport;
 use super::target::{Target, revert};
 use crate::addr::Addr;
@@ -18,7 +19,35 @@ use crate::sentinel::event::EventKind;
 use crate::sentinel::monitor::MonitorEvent;
 use crate::sentinel::timeline::Timeline;
 use crate::shutdown::Signal;
+use crate::workload::tally::LossTally;
 use crate::workload::{History, Plan, Workload, WriterEvent};
+
+/// The plans of trial `n`'s workloads, sharing one epoch: the first writes
+/// `session:<run>-<n>:<seq>`, workload `i` `session:<run>-<n>.<i>:<seq>`.
+pub(super) fn plans(
+    s: &super::scenario::Scenario,
+    run_id: &str,
+    n: u32,
+    target: &Target,
+) -> Vec<Plan> {
+    let epoch = Instant::now();
+    let prefix = |i: usize| match i {
+        0 => format!("session:{run_id}-{n}"),
+        i => format!("session:{run_id}-{n}.{i}"),
+    };
+    s.workloads
+        .iter()
+        .enumerate()
+        .map(|(i, config)| Plan {
+            config: config.clone(),
+            prefix: prefix(i),
+            sentinels: target.sentinels.clone(),
+            master: target.master.clone(),
+            conn: target.conn.clone(),
+            epoch,
+        })
+        .collect()
+}
 
 /// What moves a trial forward (a closed set: nothing else wakes the runner).
 #[derive(Debug)]
@@ -75,8 +104,11 @@ pub(super) struct InEffect {
 /// One trial in progress.
 pub(super) struct Trial {
     pub(super) n: u32,
-    pub(super) plan: Plan,
-    workload: Option<Workload>,
+    /// One plan per workload (the first's epoch is every history's).
+    pub(super) plans: Vec<Plan>,
+    workloads: Vec<Workload>,
+    /// Which workloads were acknowledged by a new primary after the fault.
+    acked_new: Vec<bool>,
     pub(super) writers: mpsc::UnboundedReceiver<WriterEvent>,
     pub(super) timeline: Timeline,
     /// The primary the fault hit, and the instant just before it (set once injected).
@@ -90,21 +122,26 @@ pub(super) struct Trial {
     /// The `before` fault, then the fault.
     pub(super) before: Option<InEffect>,
     pub(super) fault: Option<InEffect>,
-    /// A writer was acknowledged by a primary other than the old one, after the fault.
+    /// Every workload was acknowledged by a primary other than the old one, after the fault.
     pub(super) new_primary_acked: bool,
     pub(super) cancelled: bool,
     pub(super) errors: Vec<String>,
 }
 
 impl Trial {
-    /// Starts the workload of trial `n`.
-    pub(super) fn start(n: u32, plan: Plan, timeline: Timeline) -> Trial {
+    /// Starts the workloads of trial `n`.
+    pub(super) fn start(n: u32, plans: Vec<Plan>, timeline: Timeline) -> Trial {
         let (tx, writers) = mpsc::unbounded_channel();
-        let workload = Workload::start(plan.clone(), tx);
+        let workloads = plans
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Workload::start_as(i, p.clone(), tx.clone()))
+            .collect();
         Trial {
             n,
-            plan,
-            workload: Some(workload),
+            acked_new: vec![false; plans.len()],
+            plans,
+            workloads,
             writers,
             timeline,
             injected: None,
@@ -139,16 +176,29 @@ impl Trial {
     /// Records a writer's report; returns how many writes it acknowledged.
     pub(super) fn record_write(&mut self, ev: WriterEvent) -> u64 {
         match ev {
-            WriterEvent::FirstAck { node, at, .. } => {
+            WriterEvent::FirstAck {
+                workload, node, at, ..
+            } => {
                 if let Some((old, fault_at)) = &self.injected
                     && node != *old
                     && at >= *fault_at
+                    && let Some(acked) = self.acked_new.get_mut(workload)
                 {
-                    self.new_primary_acked = true;
+                    *acked = true;
+                    self.new_primary_acked = self.acked_new.iter().all(|a| *a);
                 }
                 0
             }
             WriterEvent::Progress { acked } => acked,
+            WriterEvent::Failed { workload, why } => {
+                self.errors.push(why);
+                // Nothing more to wait for from it.
+                if let Some(done) = self.acked_new.get_mut(workload) {
+                    *done = true;
+                    self.new_primary_acked = self.acked_new.iter().all(|a| *a);
+                }
+                0
+            }
         }
     }
 
@@ -156,20 +206,46 @@ impl Trial {
     pub(super) fn switched(&self) -> bool {
         self.injected.as_ref().is_some_and(|(_, fault_at)| {
             self.timeline
-                .first(&EventKind::SwitchMaster, &self.plan.master, *fault_at)
+                .first(&EventKind::SwitchMaster, &self.plans[0].master, *fault_at)
                 .is_some()
         })
     }
 
-    /// Stops the workload (once) and returns what it did.
-    pub(super) async fn stop(&mut self) -> History {
-        match self.workload.take() {
-            Some(w) => w.stop().await,
-            None => History {
-                epoch: self.plan.epoch,
-                writers: Vec::new(),
-            },
+    /// Stops the workloads (together, once) and returns what each did, in scenario order.
+    pub(super) async fn stop(&mut self) -> Vec<History> {
+        let mut stopping = tokio::task::JoinSet::new();
+        for (i, w) in self.workloads.drain(..).enumerate() {
+            stopping.spawn(async move { (i, w.stop().await) });
         }
+        let epoch = self.plans[0].epoch;
+        let mut out: Vec<History> = (0..self.plans.len())
+            .map(|_| History {
+                epoch,
+                writers: Vec::new(),
+            })
+            .collect();
+        while let Some(res) = stopping.join_next().await {
+            if let Ok((i, h)) = res {
+                out[i] = h;
+            }
+        }
+        out
+    }
+
+    /// Each workload's record, for the side-by-side judgement.
+    pub(super) fn clients<'a>(
+        &self,
+        histories: &'a [History],
+        losses: &'a [Option<LossTally>],
+    ) -> Vec<Client<'a>> {
+        let rows = self.plans.iter().zip(histories).zip(losses);
+        rows.map(|((plan, history), loss)| Client {
+            name: plan.config.name(),
+            external: plan.config.command.is_some(),
+            history,
+            loss: loss.as_ref(),
+        })
+        .collect()
     }
 
     /// Reverts the fault, if it is still in effect.

@@ -1,5 +1,7 @@
-//! Pure: the workload's settings (a scenario's `[workload]` table): how many writers, how
-//! fast, what they write, and how the client retries and follows a failover.
+//! Pure: the workload's settings (a scenario's `[workload]` table, or each of its
+//! `[[workload]]` tables): how many writers, how fast, what they write, how the client retries
+//! and follows a failover (set one by one or by a client library's `preset`), or the external
+//! program that writes instead of the built-in writer.
 
 use std::time::Duration;
 
@@ -8,6 +10,13 @@ use serde::{Deserialize, Serialize};
 /// Random values each writer keeps and cycles through (so `writers × VALUE_POOL ×
 /// value_size` bytes are held in memory).
 pub const VALUE_POOL: usize = 64;
+
+/// Largest `value_size`: 512 MiB, the largest string Redis accepts (`proto-max-bulk-len`).
+pub const MAX_VALUE_SIZE: usize = 512 << 20;
+/// Largest `rate` (acknowledged writes per second over all writers).
+pub const MAX_RATE: u32 = 1_000_000;
+/// Longest timeout or retry delay.
+const MAX_STEP: Duration = Duration::from_secs(3600);
 
 /// How a client waits before asking the Sentinels again after a failed write or connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +29,15 @@ pub enum RetryPolicy {
         /// The delay.
         #[serde(with = "humantime_serde")]
         delay: Duration,
+    },
+    /// Grow the delay by `step` after each consecutive failure, up to `max`.
+    Linear {
+        /// The first delay, and what each failure adds.
+        #[serde(with = "humantime_serde")]
+        step: Duration,
+        /// The cap.
+        #[serde(with = "humantime_serde")]
+        max: Duration,
     },
     /// Double the delay after each consecutive failure, up to `max`.
     Exponential {
@@ -38,6 +56,9 @@ impl RetryPolicy {
         match *self {
             RetryPolicy::Immediate => Duration::ZERO,
             RetryPolicy::Fixed { delay } => delay,
+            RetryPolicy::Linear { step, max } => {
+                step.saturating_mul(attempt.saturating_add(1)).min(max)
+            }
             RetryPolicy::Exponential { initial, max } => {
                 initial.saturating_mul(1u32 << attempt.min(20)).min(max)
             }
@@ -45,10 +66,17 @@ impl RetryPolicy {
     }
 }
 
-/// The workload's settings (a scenario's `[workload]` table).
+/// The workload's settings (a scenario's `[workload]` table, or one `[[workload]]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(from = "Table")]
 pub struct WorkloadConfig {
+    /// The name in the report (default: [`WorkloadConfig::name`]).
+    pub name: Option<String>,
+    /// An external program that writes instead of the built-in writer (argv; see
+    /// `workload::external`).
+    pub command: Option<Vec<String>>,
+    /// The client library whose documented defaults set `retry`, `follow` and `op_timeout`.
+    pub preset: Option<Preset>,
     /// Concurrent writers, each with its own connection and one request in flight.
     pub writers: usize,
     /// Target acknowledged writes per second over all writers; 0 = as fast as possible.
@@ -81,16 +109,240 @@ pub enum Follow {
 
 impl Default for WorkloadConfig {
     fn default() -> Self {
-        WorkloadConfig {
-            writers: 4,
-            rate: 2000,
-            ttl: Duration::from_secs(1800),
-            value_size: 512,
-            op_timeout: Duration::from_millis(500),
-            retry: RetryPolicy::Fixed {
+        Table::default().into()
+    }
+}
+
+impl WorkloadConfig {
+    /// What is wrong with the table, in one line (the caller names the table).
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(argv) = &self.command {
+            if argv.first().is_none_or(|p| p.is_empty()) {
+                return Err("`command` is empty: give the program and its arguments".into());
+            }
+            if self.preset.is_some() {
+                return Err(
+                    "`preset` sets the built-in writer's policy; an external `command` has its own"
+                        .into(),
+                );
+            }
+        }
+        if self.name.as_deref().is_some_and(|n| {
+            n.is_empty() || n.len() > 64 || n.chars().any(|c| c.is_whitespace() || c.is_control())
+        }) {
+            return Err("`name` must be 1 to 64 characters without spaces".into());
+        }
+        if self.writers == 0 || self.writers > 1024 {
+            return Err("`writers` must be between 1 and 1024".into());
+        }
+        if self.ttl < Duration::from_secs(1) {
+            return Err("`ttl` must be at least 1s".into());
+        }
+        if self.value_size == 0 || self.value_size > MAX_VALUE_SIZE {
+            return Err(format!(
+                "`value_size` must be between 1 and {MAX_VALUE_SIZE} (512 MiB, the largest Redis string), not {}",
+                self.value_size
+            ));
+        }
+        if self.rate > MAX_RATE {
+            return Err(format!(
+                "`rate` must be at most {MAX_RATE} writes/s (0 = as fast as possible)"
+            ));
+        }
+        let positive = |d: Duration, what: &str| match d {
+            Duration::ZERO => Err(format!("{what} must be above 0")),
+            d if d > MAX_STEP => Err(format!("{what} must be at most 1h")),
+            _ => Ok(()),
+        };
+        positive(self.op_timeout, "`op_timeout`")?;
+        let (first, max) = match self.retry {
+            RetryPolicy::Immediate => return Ok(()),
+            RetryPolicy::Fixed { delay } if delay > MAX_STEP => {
+                return Err("`retry`: `delay` must be at most 1h".into());
+            }
+            RetryPolicy::Fixed { .. } => return Ok(()),
+            RetryPolicy::Linear { step, max } => (("step", step), max),
+            RetryPolicy::Exponential { initial, max } => (("initial", initial), max),
+        };
+        positive(first.1, &format!("`retry`: `{}`", first.0))?;
+        positive(max, "`retry`: `max`")?;
+        if max < first.1 {
+            return Err(format!("`retry`: `max` must be at least `{}`", first.0));
+        }
+        Ok(())
+    }
+
+    /// The name in the report: `name`, else the external program's file stem
+    /// (`clients/redis_py.py` → `redis_py`), else `warden` (the built-in writer).
+    pub fn name(&self) -> String {
+        if let Some(n) = &self.name {
+            return n.clone();
+        }
+        let Some(argv) = &self.command else {
+            return "warden".into();
+        };
+        let last = argv.last().map(String::as_str).unwrap_or_default();
+        let file = last.rsplit('/').next().unwrap_or(last);
+        let stem = file.split('.').next().unwrap_or(file);
+        match stem.is_empty() {
+            true => "client".into(),
+            false => stem.into(),
+        }
+    }
+}
+
+/// A client library whose documented defaults the built-in writer takes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Preset {
+    /// redis-py's `Sentinel(...).master_for(...)`.
+    RedisPy,
+    /// go-redis's `NewFailoverClient`.
+    GoRedis,
+    /// ioredis with `sentinels`.
+    Ioredis,
+    /// Jedis's `JedisSentinelPool`.
+    Jedis,
+    /// Lettuce's Sentinel-aware `RedisClient`.
+    Lettuce,
+}
+
+impl Preset {
+    /// `(retry, follow, op_timeout)` as each library documents its defaults.
+    pub fn defaults(self) -> (RetryPolicy, Follow, Duration) {
+        let ms = Duration::from_millis;
+        match self {
+            // redis-py 6+ (redis/_defaults.py, redis/client.py): `retry = Retry(
+            // ExponentialWithJitterBackoff(base=0.01, cap=1), 10)`, `socket_timeout = 5`;
+            // redis/sentinel.py: a `SentinelManagedConnection` asks the Sentinels for the
+            // master again when it (re)connects and turns READONLY into a reconnect; it never
+            // subscribes to `+switch-master`.
+            Preset::RedisPy => (
+                RetryPolicy::Exponential {
+                    initial: ms(10),
+                    max: ms(1000),
+                },
+                Follow::Errors,
+                ms(5000),
+            ),
+            // go-redis v9 options.go (`Options.init`): MaxRetries 3, MinRetryBackoff 8 ms,
+            // MaxRetryBackoff 512 ms, ReadTimeout 3 s; sentinel.go: the failover client
+            // subscribes to `+switch-master` and moves its pool at once.
+            Preset::GoRedis => (
+                RetryPolicy::Exponential {
+                    initial: ms(8),
+                    max: ms(512),
+                },
+                Follow::SwitchMaster,
+                ms(3000),
+            ),
+            // ioredis lib/redis/RedisOptions.ts: `retryStrategy: times => Math.min(times *
+            // 50, 2000)`, `failoverDetector: false` (no `+switch-master`), no
+            // `commandTimeout`: its 10 s `connectTimeout` stands in for one.
+            Preset::Ioredis => (
+                RetryPolicy::Linear {
+                    step: ms(50),
+                    max: ms(2000),
+                },
+                Follow::Errors,
+                ms(10_000),
+            ),
+            // Jedis Protocol.java: `DEFAULT_TIMEOUT = 2000` ms; JedisSentinelPool's
+            // `MasterListener` subscribes to `+switch-master` and re-initialises the pool; a
+            // failed command is not retried, the next one borrows a new connection at once.
+            Preset::Jedis => (RetryPolicy::Immediate, Follow::SwitchMaster, ms(2000)),
+            // Lettuce RedisURI.java: `DEFAULT_TIMEOUT = 60` s; ClientResources'
+            // `reconnectDelay = Delay.exponential()` (1 ms doubling to 30 s, the
+            // ConnectionWatchdog); Sentinel-aware connections follow `+switch-master`.
+            Preset::Lettuce => (
+                RetryPolicy::Exponential {
+                    initial: ms(1),
+                    max: ms(30_000),
+                },
+                Follow::SwitchMaster,
+                ms(60_000),
+            ),
+        }
+    }
+}
+
+/// The table as written: `retry`, `follow` and `op_timeout` left out take the preset's
+/// value, or the built-in default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Table {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    command: Option<Vec<String>>,
+    #[serde(default)]
+    preset: Option<Preset>,
+    #[serde(default = "writers")]
+    writers: usize,
+    #[serde(default = "rate")]
+    rate: u32,
+    #[serde(default = "ttl", with = "humantime_serde")]
+    ttl: Duration,
+    #[serde(default = "value_size")]
+    value_size: usize,
+    #[serde(default, with = "humantime_serde")]
+    op_timeout: Option<Duration>,
+    #[serde(default)]
+    retry: Option<RetryPolicy>,
+    #[serde(default)]
+    follow: Option<Follow>,
+}
+
+impl Default for Table {
+    fn default() -> Self {
+        Table {
+            name: None,
+            command: None,
+            preset: None,
+            writers: writers(),
+            rate: rate(),
+            ttl: ttl(),
+            value_size: value_size(),
+            op_timeout: None,
+            retry: None,
+            follow: None,
+        }
+    }
+}
+
+fn writers() -> usize {
+    4
+}
+fn rate() -> u32 {
+    2000
+}
+fn ttl() -> Duration {
+    Duration::from_secs(1800)
+}
+fn value_size() -> usize {
+    512
+}
+
+impl From<Table> for WorkloadConfig {
+    fn from(t: Table) -> Self {
+        let (retry, follow, op_timeout) = t.preset.map(Preset::defaults).unwrap_or((
+            RetryPolicy::Fixed {
                 delay: Duration::from_millis(10),
             },
-            follow: Follow::SwitchMaster,
+            Follow::SwitchMaster,
+            Duration::from_millis(500),
+        ));
+        WorkloadConfig {
+            name: t.name,
+            command: t.command,
+            preset: t.preset,
+            writers: t.writers,
+            rate: t.rate,
+            ttl: t.ttl,
+            value_size: t.value_size,
+            op_timeout: t.op_timeout.unwrap_or(op_timeout),
+            retry: t.retry.unwrap_or(retry),
+            follow: t.follow.unwrap_or(follow),
         }
     }
 }
@@ -111,5 +363,40 @@ mod tests {
         assert_eq!(exp.delay(u32::MAX), ms(1000));
         assert_eq!(RetryPolicy::Immediate.delay(3), Duration::ZERO);
         assert_eq!(RetryPolicy::Fixed { delay: ms(7) }.delay(9), ms(7));
+        let lin = RetryPolicy::Linear {
+            step: ms(50),
+            max: ms(120),
+        };
+        let got: Vec<_> = (0..4).map(|a| lin.delay(a).as_millis()).collect();
+        assert_eq!(got, [50, 100, 120, 120]);
+    }
+
+    fn parse(text: &str) -> WorkloadConfig {
+        toml::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    #[test]
+    fn a_preset_sets_the_policy_and_explicit_fields_override_it() {
+        let ms = Duration::from_millis;
+        let go = parse("preset = \"go-redis\"");
+        assert_eq!(go.follow, Follow::SwitchMaster);
+        assert_eq!(go.op_timeout, ms(3000));
+        assert_eq!(go.retry.delay(0), ms(8));
+        assert_eq!(go.retry.delay(9), ms(512));
+        let mine = parse("preset = \"go-redis\"\nop_timeout = \"1s\"\nfollow = \"errors\"");
+        assert_eq!((mine.op_timeout, mine.follow), (ms(1000), Follow::Errors));
+        assert_eq!(mine.retry, go.retry);
+        assert_eq!(parse("preset = \"redis-py\"").follow, Follow::Errors);
+        assert_eq!(parse("preset = \"jedis\"").retry, RetryPolicy::Immediate);
+        assert_eq!(parse(""), WorkloadConfig::default());
+        assert_eq!(WorkloadConfig::default().op_timeout, ms(500));
+    }
+
+    #[test]
+    fn a_workload_is_named_by_its_program_unless_named() {
+        let ext = parse("command = [\"python3\", \"clients/redis_py.py\"]");
+        assert_eq!(ext.name(), "redis_py");
+        assert_eq!(WorkloadConfig::default().name(), "warden");
+        assert_eq!(parse("name = \"mine\"").name(), "mine");
     }
 }

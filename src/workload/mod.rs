@@ -1,11 +1,13 @@
 //! The session workload: writers that store `session:<run>:<seq>` keys with a TTL through a
-//! Sentinel-aware client, the history of what they did, and the loss check against the new
-//! primary.
+//! Sentinel-aware client (the built-in writer, or an external program speaking the line
+//! protocol), the history of what they did, and the loss check against the new primary.
 
 pub mod config;
+pub mod external;
 pub mod follow;
 pub mod history;
 pub mod loss;
+pub mod protocol;
 pub mod tally;
 pub mod writer;
 
@@ -16,7 +18,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::addr::Addr;
-pub use config::{Follow, RetryPolicy, WorkloadConfig};
+pub use config::{Follow, Preset, RetryPolicy, WorkloadConfig};
 pub use history::History;
 pub use writer::WriterEvent;
 
@@ -55,8 +57,28 @@ pub struct Workload {
 impl Workload {
     /// Starts `plan.config.writers` writers; they report first acks and progress on `events`.
     pub fn start(plan: Plan, events: mpsc::UnboundedSender<WriterEvent>) -> Workload {
+        Workload::start_as(0, plan, events)
+    }
+
+    /// Starts workload number `workload` of a scenario: the built-in writers, or the
+    /// external program of `plan.config.command`.
+    pub fn start_as(
+        workload: usize,
+        plan: Plan,
+        events: mpsc::UnboundedSender<WriterEvent>,
+    ) -> Workload {
         let (stop, stop_rx) = watch::channel(false);
         let epoch = plan.epoch;
+        if plan.config.command.is_some() {
+            let mut tasks = JoinSet::new();
+            tasks.spawn(async move { (0, external::run(workload, &plan, stop_rx, events).await) });
+            return Workload {
+                stop,
+                tasks,
+                epoch,
+                _listeners: JoinSet::new(),
+            };
+        }
         let (switched, listeners) = match plan.config.follow {
             Follow::SwitchMaster => {
                 let (rx, set) = follow::spawn(&plan.conn, &plan.sentinels, &plan.master);
@@ -69,6 +91,7 @@ impl Workload {
         for idx in 0..plan.config.writers {
             let (plan, events) = (plan.clone(), events.clone());
             let signals = writer::Signals {
+                workload,
                 stop: stop_rx.clone(),
                 switched: switched.clone(),
             };

@@ -19,6 +19,8 @@ use crate::sentinel::topology;
 pub enum WriterEvent {
     /// The first write acknowledged on a newly connected primary.
     FirstAck {
+        /// The workload's index in the scenario.
+        workload: usize,
         /// Writer index.
         writer: usize,
         /// The primary that acknowledged it.
@@ -30,6 +32,13 @@ pub enum WriterEvent {
     Progress {
         /// How many since the last report.
         acked: u64,
+    },
+    /// An external workload cannot go on (it did not start, exited, or wrote garbage).
+    Failed {
+        /// The workload's index in the scenario.
+        workload: usize,
+        /// What happened, naming the client.
+        why: String,
     },
 }
 
@@ -45,6 +54,8 @@ enum Failure {
 
 /// What a writer listens to besides its replies.
 pub struct Signals {
+    /// The workload's index in the scenario.
+    pub workload: usize,
     /// Turns true when the workload stops.
     pub stop: watch::Receiver<bool>,
     /// The newest primary announced by `+switch-master`, when the writer follows it.
@@ -59,6 +70,7 @@ pub async fn run(
     events: mpsc::UnboundedSender<WriterEvent>,
 ) -> WriterHistory {
     let Signals {
+        workload,
         mut stop,
         mut switched,
     } = signals;
@@ -136,6 +148,7 @@ pub async fn run(
                 if first_ack_pending {
                     first_ack_pending = false;
                     let _ = events.send(WriterEvent::FirstAck {
+                        workload,
                         writer: idx,
                         node: node.clone(),
                         at: done,

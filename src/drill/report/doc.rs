@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{DrillReport, Spread, TrialReport};
 use crate::drill::checker::{Latency, Verdict, Writes};
+use crate::drill::clients::ClientRow;
 use crate::drill::evidence::{Buckets, TimelineRow};
 use crate::drill::scenario::Targets;
 use crate::sentinel::timeline::Phases;
@@ -175,10 +176,45 @@ pub struct Trial {
     pub timeline: Vec<TimelineRow>,
     /// The writes per time bucket.
     pub workload: Buckets,
+    /// Each workload side by side (absent from reports written before workloads could run
+    /// side by side).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<ClientDoc>,
     /// The trial's verdict.
     pub verdict: Verdict,
     /// Why the verdict is not `met`, or what went wrong.
     pub reasons: Vec<String>,
+}
+
+/// One workload's figures in a trial, every `*_ms` from the fault.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientDoc {
+    /// The workload's name.
+    pub name: String,
+    /// An external program (`command`), not the built-in writer.
+    pub external: bool,
+    /// Fault → its first write acknowledged by a new primary, against `rto_ms`.
+    pub client_rto_ms: Judged<f64>,
+    /// Its longest stretch after the fault with no acknowledged write.
+    pub unavailable_ms: Option<f64>,
+    /// When that stretch began.
+    pub unavailable_from_ms: Option<f64>,
+    /// Acknowledged writes.
+    pub acked: u64,
+    /// Refused writes.
+    pub failed: u64,
+    /// Writes with no reply.
+    pub unknown: u64,
+    /// Acknowledged writes lost, against `rpo_keys` (`null`: no loss check).
+    pub lost: Judged<u64>,
+    /// The oldest lost ack.
+    pub lost_oldest_ms: Option<f64>,
+    /// The newest lost ack.
+    pub lost_newest_ms: Option<f64>,
+    /// From the oldest lost ack to the later of the fault and the newest, against `rpo_ms`.
+    pub lost_window_ms: Judged<f64>,
+    /// Its verdict.
+    pub verdict: Verdict,
 }
 
 /// One figure over all trials.
@@ -352,8 +388,37 @@ fn trial(t: &TrialReport, targets: &Targets) -> Trial {
         leader: f.leader,
         timeline: f.timeline.clone(),
         workload: f.workload.clone(),
+        clients: f.clients.iter().map(|c| client(c, targets)).collect(),
         verdict: t.verdict,
         reasons: t.reasons.clone(),
+    }
+}
+
+fn client(c: &ClientRow, targets: &Targets) -> ClientDoc {
+    let loss_ran = c.lost.is_some();
+    let judged = |j: Judged<f64>| if loss_ran { j } else { j.unjudged() };
+    ClientDoc {
+        name: c.name.clone(),
+        external: c.external,
+        client_rto_ms: judge(
+            c.client_rto_ms,
+            targets.rto_ms,
+            !targets.expect_failover,
+            ms,
+        ),
+        unavailable_ms: c.unavailable_ms,
+        unavailable_from_ms: c.unavailable_from_ms,
+        acked: c.acked,
+        failed: c.failed,
+        unknown: c.unknown,
+        lost: match c.lost {
+            Some(n) => judge(Some(n), targets.rpo_keys, true, count),
+            None => judge(None, targets.rpo_keys, false, count).unjudged(),
+        },
+        lost_oldest_ms: c.lost_oldest_ms,
+        lost_newest_ms: c.lost_newest_ms,
+        lost_window_ms: judged(judge(c.lost_window_ms, targets.rpo_ms, true, ms)),
+        verdict: c.verdict,
     }
 }
 

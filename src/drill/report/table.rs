@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::doc::{Document, Judged, Trial};
+use super::doc::{ClientDoc, Document, Judged, Trial};
 use crate::drill::checker::Verdict;
 
 /// The words for a summary figure: `client_rto_ms` → `client RTO`.
@@ -163,11 +163,51 @@ fn trial(out: &mut String, t: &Trial) {
             g.reason
         );
     }
+    if t.clients.len() > 1 {
+        clients(out, &t.clients);
+    }
     let reasons = match t.reasons.is_empty() {
         true => String::new(),
         false => format!(" — {}", t.reasons.join("; ")),
     };
     let _ = writeln!(out, "  verdict: {}{reasons}", verdict_name(t.verdict));
+}
+
+/// The workloads side by side, one row each.
+fn clients(out: &mut String, rows: &[ClientDoc]) {
+    let name = |c: &ClientDoc| match c.external {
+        true => c.name.clone(),
+        false => format!("{} (built-in)", c.name),
+    };
+    let width = rows
+        .iter()
+        .map(|c| name(c).chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    let _ = writeln!(
+        out,
+        "  {:<width$} {:>12} {:>12} {:>8} {:>7} {:>7} {:>6}  verdict",
+        "client", "client RTO", "unavailable", "acked", "failed", "unknown", "lost"
+    );
+    let cell = |v: Option<f64>| v.map_or_else(|| "—".to_string(), |v| format!("{v:.1} ms"));
+    for c in rows {
+        let lost = c
+            .lost
+            .value
+            .map_or_else(|| "—".to_string(), |n| n.to_string());
+        let _ = writeln!(
+            out,
+            "  {:<width$} {:>12} {:>12} {:>8} {:>7} {:>7} {lost:>6}  {}",
+            name(c),
+            cell(c.client_rto_ms.value),
+            cell(c.unavailable_ms),
+            c.acked,
+            c.failed,
+            c.unknown,
+            verdict_name(c.verdict)
+        );
+    }
 }
 
 /// `1 trial`, `3 trials`.

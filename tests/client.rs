@@ -1,0 +1,277 @@
+//! Bring your own client: external workloads (`[workload] command = [...]`) beside the
+//! built-in writer on a process lab — one report row per client, each client's figures
+//! timed against the fault — and the clients that cannot run (exit early, print garbage,
+//! cannot start) named in one error, without a hang.
+//!
+//! The redis-py tests skip with a message when `import redis` fails, unless
+//! `WARDEN_REQUIRE_PYTHON_REDIS=1` (CI), where they fail.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::{Run, Warden};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Whether redis-py can be imported; panics instead of skipping when CI requires it.
+fn redis_py() -> bool {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import redis"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("WARDEN_REQUIRE_PYTHON_REDIS").is_none_or(|v| v != "1"),
+            "WARDEN_REQUIRE_PYTHON_REDIS=1 but `python3 -c 'import redis'` fails: run scripts/setup.sh"
+        );
+        eprintln!("skipped: redis-py is not installed (`pip install redis`, or scripts/setup.sh)");
+    }
+    ok
+}
+
+/// Runs the drill of `scenario` with `--json`; returns the run and the report, held to the
+/// shipped schema.
+fn drill(w: &Warden, scenario: &str) -> (Run, Value) {
+    let path = w.write("scenario.toml", scenario);
+    let out = w.path().join("out.json");
+    let run = w.run(&[
+        "drill",
+        path.to_str().expect("utf-8"),
+        "--json",
+        out.to_str().expect("utf-8"),
+    ]);
+    let text =
+        std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("no out.json ({e}): {run:#?}"));
+    let json: Value = serde_json::from_str(&text).expect("out.json is JSON");
+    let wrong = support::schema::violations(&support::schema::report_schema(), &json);
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    (run, json)
+}
+
+/// A one-trial primary kill with the built-in writer and `client` side by side.
+fn side_by_side(client: &str) -> String {
+    format!(
+        "name = \"byoc\"\ntrials = 1\n\
+         [target]\nlab = \"process\"\n\
+         [lab]\ndown_after = \"1s\"\n\
+         [[workload]]\nwriters = 2\nrate = 400\n\
+         [[workload]]\nname = \"py\"\ncommand = {client}\nrate = 400\n\
+         [fault]\naction = \"kill\"\n\
+         [timing]\nwarmup = \"3s\"\nobserve = \"30s\"\nsettle = \"1s\"\n"
+    )
+}
+
+/// The longest the kill may take after the fault's instant (a loaded machine's fsync).
+const KILL_MS: f64 = 250.0;
+
+#[test]
+fn python_clients_beside_the_built_in_writer_get_their_own_rows_timed_against_the_fault() {
+    if !redis_py() {
+        return;
+    }
+    let w = Warden::new();
+    let client = format!("[\"python3\", \"{ROOT}/clients/redis_py.py\"]");
+    let tight = format!(
+        "[[workload]]\nname = \"tight\"\ncommand = [\"python3\", \"{ROOT}/clients/redis_py_tight.py\"]\nrate = 300\n"
+    );
+    let scenario = side_by_side(&client).replace("[fault]", &format!("{tight}[fault]"));
+    let (run, report) = drill(&w, &scenario);
+    let t = &report["trials"][0];
+    assert_eq!(t["injected"], true, "{t:#}");
+    let rows = t["clients"].as_array().expect("clients");
+    let names: Vec<&str> = rows.iter().filter_map(|c| c["name"].as_str()).collect();
+    assert_eq!(names, ["warden", "py", "tight"], "{t:#}");
+    let external: Vec<bool> = rows
+        .iter()
+        .filter_map(|c| c["external"].as_bool())
+        .collect();
+    assert_eq!(external, [false, true, true], "{t:#}");
+    for c in rows {
+        assert!(c["acked"].as_u64().is_some_and(|n| n > 100), "{c:#}");
+        // Each wrote under its own prefix: the loss check looked up its own keys.
+        assert!(c["lost"]["value"].is_u64(), "{c:#}");
+        // Nobody writes to a new primary before Sentinel waited down-after (1 s).
+        let rto = c["client_rto_ms"]["value"].as_f64().expect("client RTO");
+        assert!(rto > 1000.0, "{c:#}");
+        // The longest silence is the failover: it begins at the kill (timed from the instant
+        // just before it, then the journal's fsync and the signal: a few ms, KILL_MS at most)
+        // and lasts past down-after.
+        let from = c["unavailable_from_ms"]
+            .as_f64()
+            .expect("unavailable_from_ms");
+        let len = c["unavailable_ms"].as_f64().expect("unavailable_ms");
+        assert!(from <= KILL_MS && from + len > 1000.0, "{c:#}");
+        // A killed primary acknowledges nothing after the kill: every lost write is older.
+        let lost = c["lost"]["value"].as_u64().expect("a loss check");
+        if lost > 0 {
+            let newest = c["lost_newest_ms"].as_f64().expect("lost_newest_ms");
+            assert!(newest <= KILL_MS, "{c:#}");
+        }
+    }
+    // The trial's own figures are the first workload's.
+    assert_eq!(t["client_rto_ms"], rows[0]["client_rto_ms"], "{t:#}");
+    assert_eq!(run.code, 0, "{run:#?}");
+}
+
+#[test]
+fn the_shipped_comparison_puts_redis_py_behind_a_writer_that_follows_switch_master() {
+    if !redis_py() {
+        return;
+    }
+    let w = Warden::new();
+    let out = w.path().join("out.json");
+    let scenario = format!("{ROOT}/scenarios/client-compare.toml");
+    // The scenario names `clients/redis_py.py` relative to the repository root.
+    let run = support::run(w.command().current_dir(ROOT).args([
+        "drill",
+        &scenario,
+        "--json",
+        out.to_str().expect("utf-8"),
+    ]));
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("out.json")).expect("JSON");
+    let rows = report["trials"][0]["clients"].as_array().expect("clients");
+    let rto = |i: usize| rows[i]["client_rto_ms"]["value"].as_f64();
+    let (warden, redis_py) = (rto(0).expect("warden's RTO"), rto(1).expect("redis-py's"));
+    // redis-py only moves when the demoted primary answers READONLY (~10 s later).
+    assert!(redis_py > warden + 2000.0, "{rows:#?}");
+    assert!(run.stdout.contains("redis-py: client RTO"), "{run:#?}");
+}
+
+/// Runs a drill whose external client misbehaves; returns the run, its report and how long
+/// it took.
+fn misbehaving(client: &str) -> (Run, Value, Duration) {
+    let w = Warden::new();
+    let started = Instant::now();
+    let (run, report) = drill(&w, &side_by_side(client));
+    (run, report, started.elapsed())
+}
+
+#[test]
+fn a_client_that_exits_early_ends_the_trial_with_its_name_and_stderr() {
+    let (run, report, took) = misbehaving(
+        "[\"python3\", \"-c\", \"import sys; print('no sentinel for me', file=sys.stderr); sys.exit(3)\"]",
+    );
+    let t = &report["trials"][0];
+    let reasons = t["reasons"].to_string();
+    assert!(
+        reasons.contains("client `py` stopped before the trial ended (exit status: 3)")
+            && reasons.contains("no sentinel for me"),
+        "{t:#}"
+    );
+    assert_eq!(
+        t["injected"], false,
+        "no fault while a client is missing: {t:#}"
+    );
+    assert_eq!(report["verdict"], "unknown");
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(took < Duration::from_secs(60), "took {took:?}");
+}
+
+#[test]
+fn a_client_that_stops_after_the_fault_leaves_the_others_measured() {
+    // Quiet, then gone ~5 s after the fault (warm-up 3 s, pre-flight).
+    let (run, report, _) = misbehaving("[\"python3\", \"-c\", \"import time; time.sleep(8)\"]");
+    let t = &report["trials"][0];
+    assert_eq!(t["injected"], true, "{t:#}");
+    let reasons = t["reasons"].to_string();
+    assert!(
+        reasons.contains("client `py` stopped before the trial ended (exit status: 0)"),
+        "{t:#}"
+    );
+    let rows = t["clients"].as_array().expect("clients");
+    assert!(
+        rows[0]["client_rto_ms"]["value"].as_f64().is_some(),
+        "{t:#}"
+    );
+    assert_eq!(rows[1]["acked"], 0, "{t:#}");
+    assert_eq!(report["verdict"], "unknown");
+    assert_eq!(run.code, 2, "{run:#?}");
+}
+
+#[test]
+fn a_client_printing_garbage_is_named_and_killed() {
+    let marker = format!("warden-garbage-{}", std::process::id());
+    let client = format!(
+        "[\"python3\", \"-c\", \"import time; print('hello world', flush=True); time.sleep(600)\", \"{marker}\"]"
+    );
+    let (run, report, took) = misbehaving(&client);
+    let reasons = report["trials"][0]["reasons"].to_string();
+    assert!(
+        reasons.contains("client `py`: stdout line 1 is not a write outcome")
+            && reasons.contains("hello world"),
+        "{report:#}"
+    );
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(took < Duration::from_secs(60), "took {took:?}");
+    // The sleeping client was killed with its process group, not left behind.
+    assert!(!running(&marker), "the client outlived the drill");
+}
+
+/// Whether a process whose command line contains `marker` runs.
+fn running(marker: &str) -> bool {
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .any(|c| String::from_utf8_lossy(&c).contains(marker))
+}
+
+#[test]
+fn a_cancelled_drill_kills_a_client_that_ignores_sigterm() {
+    let marker = format!("warden-stubborn-{}", std::process::id());
+    let client = format!(
+        "[\"python3\", \"-c\", \"import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)\", \"{marker}\"]"
+    );
+    let w = Warden::new();
+    let path = w.write("scenario.toml", &side_by_side(&client));
+    let mut child = w
+        .command()
+        .args(["drill", path.to_str().expect("utf-8")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start warden");
+    let deadline = Instant::now() + support::WAIT;
+    while !running(&marker) {
+        assert!(Instant::now() < deadline, "the client never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("signal warden");
+    let deadline = Instant::now() + support::WAIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("warden did not exit after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(143), "SIGTERM exits 128 + 15");
+    // SIGTERM was ignored; SIGKILL to its group followed after the grace period.
+    assert!(!running(&marker), "the client outlived the drill");
+}
+
+#[test]
+fn a_client_that_cannot_start_is_one_warden_line() {
+    let w = Warden::new();
+    let path = w.write(
+        "scenario.toml",
+        &side_by_side("[\"/nonexistent/warden-client\", \"--go\"]"),
+    );
+    let run = w.run(&["drill", path.to_str().expect("utf-8")]);
+    let line = run.one_line_error();
+    assert!(
+        line.contains(
+            "[workload] `py`: `command`: `/nonexistent/warden-client` is not an executable file"
+        ),
+        "{line}"
+    );
+    let run = w.run(&["drill", path.to_str().expect("utf-8"), "--dry-run"]);
+    run.one_line_error();
+}
