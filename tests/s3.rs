@@ -342,3 +342,56 @@ async fn a_trend_over_reports_saved_in_a_bucket_flags_a_worse_rto() {
         "{run:#?}"
     );
 }
+
+/// A one-trial planned switchover on an ephemeral process lab, for `drill --save`.
+const ONE_TRIAL: &str = r#"
+name = "saved-switchover"
+trials = 1
+
+[target]
+lab = "process"
+
+[workload]
+writers = 2
+rate = 500
+follow = "switch-master"
+
+[fault]
+action = "sentinel-failover"
+
+[timing]
+warmup = "1s"
+observe = "20s"
+settle = "1s"
+"#;
+
+/// `drill --save s3://…` puts the report under the prefix, where `report --trend` finds it;
+/// a bucket that does not exist is one line before the drill starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drill_saves_its_report_in_a_bucket_for_the_trend() {
+    let Some(m) = moto() else { return };
+    create_bucket(&m, "chaos");
+    let w = Warden::new();
+    w.write("one.toml", ONE_TRIAL);
+    let missing = warden_s3(&w, &m, &["drill", "one.toml", "--save", "s3://no-such/x"]);
+    assert_eq!(missing.code, 2, "{missing:#?}");
+    let line = missing.one_line_error();
+    assert!(line.contains("s3://no-such/x"), "{line}");
+    assert!(
+        !missing.stdout.contains("trial"),
+        "no drill ran: {missing:#?}"
+    );
+
+    let run = warden_s3(
+        &w,
+        &m,
+        &["drill", "one.toml", "--save", "s3://chaos/nightly/"],
+    );
+    assert!(run.code <= 1, "a report, met or missed: {run:#?}");
+    let trend = warden_s3(&w, &m, &["report", "--trend", "s3://chaos/nightly"]);
+    assert_eq!(trend.code, 0, "{trend:#?}");
+    assert!(
+        trend.stdout.contains("saved-switchover-") && trend.stdout.contains("no regression"),
+        "{trend:#?}"
+    );
+}
