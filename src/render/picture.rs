@@ -6,7 +6,7 @@
 //! No script: hovering a mark shows its `<title>`.
 //!
 //! A drill trial ([`trial_svg`]) and a watched episode ([`episode_svg`]) each become one
-//! [`Scene`], drawn by [`Scene::draw`].
+//! `Scene`, drawn by `Scene::draw`.
 
 mod episode;
 mod parts;

@@ -60,7 +60,7 @@ pub struct WatchSpec {
     pub json: bool,
     /// Stop after this many episodes have ended.
     pub episodes: Option<u32>,
-    /// Write one SVG timeline per episode into this directory ([`picture`]).
+    /// Write one SVG timeline per episode into this directory (`watch::picture`).
     pub svg: Option<std::path::PathBuf>,
     /// Stop after this long.
     pub duration: Option<Duration>,

@@ -1,4 +1,4 @@
-//! A failover episode that `warden watch` recorded, as a [`Scene`]: time 0 is the episode's
+//! A failover episode that `warden watch` recorded, as a `Scene`: time 0 is the episode's
 //! first event; a lane per Sentinel of the group, the old and new primary and the replicas
 //! the poll knows; a bracket to the first `+switch-master`, one per phase, and the outcome.
 //! No workload lane: the watch writes nothing.

@@ -1,4 +1,4 @@
-//! A drill trial as a [`Scene`]: time 0 is the fault; the brackets are Sentinel RTO, client
+//! A drill trial as a `Scene`: time 0 is the fault; the brackets are Sentinel RTO, client
 //! RTO and the lost-write window; the verdict is judged against the targets.
 
 use super::parts::{Story, TRIAL_LEGEND};
