@@ -197,7 +197,7 @@ async fn command(command: Command) -> Result<u8> {
         Command::Heal(a) => heal(a).await,
         Command::RestoreTest(a) => backup::restore_test(a).await,
         Command::Doctor(a) => doctor::doctor(a).await,
-        Command::Report(a) => report::report(a),
+        Command::Report(a) => report::report(a).await,
         Command::Lab(LabCommand::Up(args)) if args.backend == Backend::Docker => {
             docker_lab::up(args).await
         }
@@ -232,6 +232,9 @@ async fn drill(args: DrillArgs, signals: Listener) -> Result<u8> {
         out(&format!("{}\n", runner::dry_run(&scenario, &given).await?))?;
         return Ok(EXIT_MET);
     }
+    if let Some(dest) = &args.save {
+        report::check_dest(dest, args.s3_endpoint.as_deref()).await?;
+    }
     // Before the pre-flight: a leftover fault would fail it (or skew it).
     for (r, result) in crate::fault::heal::leftovers().await? {
         match result {
@@ -248,8 +251,8 @@ async fn drill(args: DrillArgs, signals: Listener) -> Result<u8> {
     if let Some(path) = &args.json {
         write_atomically(path, doc.to_json().as_bytes())?;
     }
-    if let Some(dir) = &args.save {
-        report::save(dir, &doc)?;
+    if let Some(dest) = &args.save {
+        report::save(dest, args.s3_endpoint.as_deref(), &doc).await?;
     }
     if let Some(dir) = &args.svg {
         report::write_svgs(dir, &doc)?;
@@ -389,20 +392,7 @@ pub(crate) fn conn_spec(a: &ConnArgs) -> Result<conn::Spec> {
     })
 }
 
-/// Writes `bytes` to a temporary file beside `path`, then renames it into place.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(Error::io(dir))?;
-    tmp.write_all(bytes).map_err(Error::io(path))?;
-    tmp.persist(path).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: e.error,
-    })?;
-    Ok(())
-}
+use crate::util::write_atomically;
 
 /// The backend recorded in the lab's directory, checked against `--backend` if given.
 fn lab_backend(a: &LabAt) -> Result<Backend> {

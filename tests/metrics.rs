@@ -92,11 +92,11 @@ async fn prometheus_sees_a_failover_in_the_counter_and_the_phase_histogram() {
         |_| true,
     );
     let duration_s = record["duration_ms"].as_f64().expect("duration_ms") / 1000.0;
-    let first_phase_s = record["phases_ms"]
+    let first_phase_s = record["phases"]
         .as_array()
-        .expect("phases_ms")
+        .expect("phases")
         .iter()
-        .find_map(|p| p[1].as_f64())
+        .find_map(|p| p["at_ms"].as_f64())
         .expect("a phase")
         / 1000.0;
     assert!(
@@ -104,7 +104,7 @@ async fn prometheus_sees_a_failover_in_the_counter_and_the_phase_histogram() {
         "{sum} + {first_phase_s} vs {duration_s}"
     );
     // Exactly one primary series, the new one.
-    let new = record["new"].as_str().expect("new");
+    let new = record["new_primary"].as_str().expect("new_primary");
     poll("the primary series to follow the switch", WAIT, || {
         let q = prom.query(&format!("warden_primary_info{{{m}}}"));
         (q.len() == 1 && q[0].0.get("addr").is_some_and(|a| a == new)).then_some(())

@@ -1,6 +1,7 @@
 //! Object-storage destinations against a real S3-compatible server (`moto_server` from PyPI's
 //! `moto[server]`, installed by `scripts/setup.sh`): backup to a directory and a bucket in one
-//! run, list, retention, restore-test from the bucket, and a bucket that does not exist.
+//! run, list, retention, restore-test from the bucket, a bucket that does not exist, and the
+//! trend over drill reports saved under a prefix.
 //!
 //! Without `moto_server` on PATH these tests skip with a message, unless
 //! `WARDEN_REQUIRE_S3=1`, which makes them fail instead.
@@ -268,4 +269,129 @@ async fn a_missing_bucket_is_one_line_before_any_snapshot() {
     let line = run.one_line_error();
     assert!(line.contains("s3://no-such-bucket/x"), "{line}");
     assert_eq!(std::fs::read_dir(w.path()).expect("dir").count(), 0);
+}
+
+/// `report --trend s3://…` reads every saved drill report under a prefix (and nothing else):
+/// five runs a day apart, the newest with a worse client RTO p95 → the regression is named
+/// and the exit code is 1; within the threshold of the previous run, no regression (exit 0).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trend_over_reports_saved_in_a_bucket_flags_a_worse_rto() {
+    let Some(m) = moto() else { return };
+    create_bucket(&m, "drills");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/reports/primary-kill.json"
+    );
+    let base: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture).expect("fixture")).expect("JSON");
+    let p95s = [2200.0, 2300.0, 2250.0, 2280.0, 3400.0];
+    for (i, p95) in p95s.into_iter().enumerate() {
+        let mut d = base.clone();
+        d["started"] = format!("2026-03-0{}T10:00:00Z", i + 1).into();
+        for row in d["summary"].as_array_mut().expect("summary") {
+            if row["figure"] == "client_rto_ms" {
+                row["median"] = (p95 - 100.0).into();
+                row["p95"] = p95.into();
+            }
+        }
+        let key = format!("nightly/primary-kill-2026030{}T100000Z.json", i + 1);
+        put_object(&m, "drills", &key, d.to_string().as_bytes());
+    }
+    put_object(&m, "drills", "nightly/README.txt", b"not a report");
+    put_object(
+        &m,
+        "drills",
+        "other/primary-kill-20260306T100000Z.json",
+        b"{}",
+    );
+    let w = Warden::new();
+    let run = warden_s3(
+        &w,
+        &m,
+        &["report", "--trend", "s3://drills/nightly/", "--window", "5"],
+    );
+    assert_eq!(run.code, 1, "{run:#?}");
+    assert!(
+        run.stdout.contains(
+            "REGRESSION: client RTO p95 3400 ms in primary-kill-20260305T100000Z.json is more \
+             than 20% above the median of the 4 runs before it (2265 ms)"
+        ),
+        "{run:#?}"
+    );
+    let run = warden_s3(
+        &w,
+        &m,
+        &[
+            "report",
+            "--trend",
+            "s3://drills/nightly",
+            "--window",
+            "1",
+            "--threshold",
+            "0.6",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(run.stdout.contains("no regression"), "{run:#?}");
+    // An empty prefix is named.
+    let run = warden_s3(&w, &m, &["report", "--trend", "s3://drills/none"]);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert!(
+        run.stderr
+            .starts_with("warden: no saved drill reports (*.json) under s3://drills/none"),
+        "{run:#?}"
+    );
+}
+
+/// A one-trial planned switchover on an ephemeral process lab, for `drill --save`.
+const ONE_TRIAL: &str = r#"
+name = "saved-switchover"
+trials = 1
+
+[target]
+lab = "process"
+
+[workload]
+writers = 2
+rate = 500
+follow = "switch-master"
+
+[fault]
+action = "sentinel-failover"
+
+[timing]
+warmup = "1s"
+observe = "20s"
+settle = "1s"
+"#;
+
+/// `drill --save s3://…` puts the report under the prefix, where `report --trend` finds it;
+/// a bucket that does not exist is one line before the drill starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drill_saves_its_report_in_a_bucket_for_the_trend() {
+    let Some(m) = moto() else { return };
+    create_bucket(&m, "chaos");
+    let w = Warden::new();
+    w.write("one.toml", ONE_TRIAL);
+    let missing = warden_s3(&w, &m, &["drill", "one.toml", "--save", "s3://no-such/x"]);
+    assert_eq!(missing.code, 2, "{missing:#?}");
+    let line = missing.one_line_error();
+    assert!(line.contains("s3://no-such/x"), "{line}");
+    assert!(
+        !missing.stdout.contains("trial"),
+        "no drill ran: {missing:#?}"
+    );
+
+    let run = warden_s3(
+        &w,
+        &m,
+        &["drill", "one.toml", "--save", "s3://chaos/nightly/"],
+    );
+    assert!(run.code <= 1, "a report, met or missed: {run:#?}");
+    let trend = warden_s3(&w, &m, &["report", "--trend", "s3://chaos/nightly"]);
+    assert_eq!(trend.code, 0, "{trend:#?}");
+    assert!(
+        trend.stdout.contains("saved-switchover-") && trend.stdout.contains("no regression"),
+        "{trend:#?}"
+    );
 }

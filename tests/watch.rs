@@ -1,7 +1,7 @@
 //! `warden watch` against a real lab: a manual failover is printed as it happens and summed up
 //! as one episode, and exported as one OTLP trace; started before the Sentinels it waits for
 //! them; a Sentinel restart is bridged and a switch made during the gap is recorded after it;
-//! only bad input is an error.
+//! `--svg` draws the episode; only bad input is an error.
 
 mod support;
 
@@ -116,17 +116,19 @@ async fn a_manual_failover_is_one_episode_with_its_phases_in_order() {
 
     let f = seen.last().expect("summary");
     assert_eq!(f["outcome"], "failed_over", "{f:#}");
-    assert_ne!(f["old"], f["new"], "{f:#}");
+    assert_ne!(f["old_primary"], f["new_primary"], "{f:#}");
     assert!(
-        f["switch_reports"].as_u64().is_some_and(|n| n >= 1),
+        f["switch_master"]["sentinels"]
+            .as_u64()
+            .is_some_and(|n| n >= 1),
         "{f:#}"
     );
     // A manual failover has no +sdown/+odown; the phases it has come in failover order.
-    let times: Vec<f64> = f["phases_ms"]
+    let times: Vec<f64> = f["phases"]
         .as_array()
         .expect("phases")
         .iter()
-        .filter_map(|p| p[1].as_f64())
+        .filter_map(|p| p["at_ms"].as_f64())
         .collect();
     assert!(times.len() >= 5, "{f:#}");
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "{f:#}");
@@ -151,6 +153,69 @@ async fn a_manual_failover_is_one_episode_with_its_phases_in_order() {
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(run.stdout.contains(r#""type":"waiting""#), "{run:#?}");
     assert!(run.stderr.contains("nosuchmaster"), "{run:#?}");
+}
+
+/// `watch --svg DIR` draws the one episode it records: exactly one picture (no temporary file
+/// left), named by the master and the failover's epoch, well-formed XML with a lane per
+/// Sentinel and per data node, and no workload lane.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn svg_draws_one_picture_of_the_one_failover() {
+    let t = TestLab::up().await;
+    let logs = t.logs();
+    let sentinels = t.lab.sentinels();
+    let list = sentinels
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let w = Warden::new();
+    let dir = w.path().join("pictures");
+    let dir_arg = dir.to_str().expect("utf-8");
+    let args = [
+        "--sentinels",
+        &list,
+        "--master",
+        t.lab.master(),
+        "--svg",
+        dir_arg,
+    ];
+    let (mut child, rx) = spawn_watch(&w, &args);
+    let mut seen = Vec::new();
+    failover_when_watched(&t, &rx, &mut seen).await;
+    read_until(&rx, &mut seen, "the failover summary", |v| {
+        v["type"] == "failover"
+    });
+    let status = child.wait().expect("watch exits after one episode");
+    if !status.success() {
+        dump_logs(&logs);
+        panic!("watch exited with {status}: {seen:#?}");
+    }
+    let f = seen.last().expect("summary");
+    let files: Vec<String> = std::fs::read_dir(&dir)
+        .expect("the picture directory")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    let epoch = f["epoch"].as_u64().expect("a manual failover has an epoch");
+    assert_eq!(files, [format!("{}-{epoch}.svg", t.lab.master())], "{f:#}");
+    let svg = std::fs::read_to_string(dir.join(&files[0])).expect("svg");
+    let doc = roxmltree::Document::parse(&svg).expect("the SVG parses as XML");
+    let texts: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text())
+        .collect();
+    let new = f["new_primary"].as_str().expect("new_primary");
+    for want in ["sentinel #0", "sentinel #2", new, "outcome: failed over"] {
+        assert!(
+            texts.iter().any(|t| t.starts_with(want)),
+            "{want}: {texts:?}"
+        );
+    }
+    assert!(
+        texts.iter().any(|t| t.ends_with("★ leader")),
+        "the leader is marked: {texts:?}"
+    );
+    assert!(!texts.contains(&"writes"), "no workload lane: {texts:?}");
 }
 
 #[test]
@@ -388,8 +453,8 @@ async fn started_before_the_sentinels_it_waits_and_records_a_failover() {
     });
     let f = seen.last().expect("record").clone();
     assert_eq!(f["outcome"], "failed_over", "{f:#}");
-    assert_eq!(f["old"], old.to_string(), "{f:#}");
-    assert_eq!(f["new"], new.to_string(), "{f:#}");
+    assert_eq!(f["old_primary"], old.to_string(), "{f:#}");
+    assert_eq!(f["new_primary"], new.to_string(), "{f:#}");
     assert_eq!(f["observed"], "live", "{f:#}");
     let status = child.wait().expect("watch exits after one episode");
     assert!(status.success(), "{status}: {seen:#?}");
@@ -437,8 +502,8 @@ async fn a_restart_is_bridged_and_a_switch_in_the_gap_is_recorded_after_it() {
         v["type"] == "failover"
     });
     let f = seen.last().expect("record").clone();
-    assert_eq!(f["old"], old.to_string(), "{f:#}");
-    assert_eq!(f["new"], new.to_string(), "{f:#}");
+    assert_eq!(f["old_primary"], old.to_string(), "{f:#}");
+    assert_eq!(f["new_primary"], new.to_string(), "{f:#}");
     assert_eq!(f["observed"], "after_gap", "{f:#}");
     let status = child.wait().expect("watch exits after one episode");
     assert!(status.success(), "{status}: {seen:#?}");

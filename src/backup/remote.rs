@@ -180,6 +180,28 @@ impl Remote {
         Ok(out)
     }
 
+    /// The bytes of the object `name` under the prefix (a small one: read whole).
+    pub async fn get(&self, name: &str) -> Result<Vec<u8>> {
+        let bytes = self
+            .store
+            .get(&self.path(name))
+            .await
+            .map_err(self.err())?
+            .bytes()
+            .await
+            .map_err(self.err())?;
+        Ok(bytes.to_vec())
+    }
+
+    /// Puts `bytes` as the object `name` under the prefix (it appears whole or not at all).
+    pub async fn put(&self, name: &str, bytes: Vec<u8>) -> Result<()> {
+        self.store
+            .put(&self.path(name), PutPayload::from(bytes))
+            .await
+            .map_err(self.err())?;
+        Ok(())
+    }
+
     /// The name and size of every object under the prefix, as the store lists them.
     pub async fn sizes(&self) -> Result<Vec<(String, u64)>> {
         let mut out = Vec::new();

@@ -112,9 +112,13 @@ pub struct ReportArgs {
     /// Write one self-contained HTML page (the report, or with --trend the trend).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
-    /// The trend over a directory of saved drill reports (exit 1 on a regression).
-    #[arg(long, value_name = "DIR", conflicts_with = "report")]
-    pub trend: Option<PathBuf>,
+    /// The trend over the saved drill reports in a directory or an `s3://bucket/prefix`
+    /// (exit 1 on a regression).
+    #[arg(long, value_name = "DIR|URL", conflicts_with = "report")]
+    pub trend: Option<String>,
+    /// S3-compatible endpoint URL for an s3:// --trend.
+    #[arg(long, env = "WARDEN_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
     /// With --trend: compare the newest run with the median of this many runs before it.
     #[arg(long, default_value_t = 5)]
     pub window: usize,
@@ -235,9 +239,13 @@ pub struct DrillArgs {
     /// Also write one SVG timeline per trial into this directory.
     #[arg(long, value_name = "DIR")]
     pub svg: Option<PathBuf>,
-    /// Also save the JSON report in this directory under a timestamped name (for `report --trend`).
-    #[arg(long, value_name = "DIR")]
-    pub save: Option<PathBuf>,
+    /// Also save the JSON report in this directory or `s3://bucket/prefix` under a timestamped
+    /// name (for `report --trend`).
+    #[arg(long, value_name = "DIR|URL")]
+    pub save: Option<String>,
+    /// S3-compatible endpoint URL for an s3:// --save.
+    #[arg(long, env = "WARDEN_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
     /// Print what would be done and exit without touching anything.
     #[arg(long)]
     pub dry_run: bool,
@@ -366,6 +374,10 @@ pub struct WatchArgs {
     /// Stop after this many failover episodes have ended.
     #[arg(long)]
     pub episodes: Option<u32>,
+    /// Also write one SVG timeline per failover episode into this directory
+    /// (`<master>-<epoch>.svg`).
+    #[arg(long, value_name = "DIR")]
+    pub svg: Option<PathBuf>,
     /// Stop after this long (default: until SIGINT or SIGTERM).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,

@@ -1,18 +1,23 @@
 //! `warden report` and the report files of `warden drill` (`--svg`, `--save`): reads and writes
-//! report files; the rendering is `render`'s.
+//! report files (the trend's from a directory or object storage); the rendering is `render`'s.
 
 use std::path::{Path, PathBuf};
 
 use super::{out, write_atomically};
+use crate::backup::remote::{Remote, is_bucket_url};
 use crate::cli::ReportArgs;
 use crate::drill::report::Document;
 use crate::error::{EXIT_MET, EXIT_MISSED, Error, Result};
 use crate::render::{html, picture, trend};
 
-/// `warden report REPORT.json [--svg DIR] [--html FILE]`, or `warden report --trend DIR`.
-pub fn report(a: ReportArgs) -> Result<u8> {
-    if let Some(dir) = &a.trend {
-        return trend(dir, &a);
+/// `warden report REPORT.json [--svg DIR] [--html FILE]`, or `warden report --trend DIR|URL`.
+pub async fn report(a: ReportArgs) -> Result<u8> {
+    if let Some(src) = &a.trend {
+        let runs = match is_bucket_url(src) {
+            true => remote_runs(src, a.s3_endpoint.as_deref()).await?,
+            false => local_runs(Path::new(src))?,
+        };
+        return trend(runs, &a);
     }
     let path = a
         .report
@@ -33,7 +38,11 @@ pub fn report(a: ReportArgs) -> Result<u8> {
 /// Reads a saved report.
 pub fn read(path: &Path) -> Result<Document> {
     let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
-    Document::parse(&text).map_err(|message| Error::Report {
+    parse(path, &text)
+}
+
+fn parse(path: &Path, text: &str) -> Result<Document> {
+    Document::parse(text).map_err(|message| Error::Report {
         path: path.to_path_buf(),
         message,
     })
@@ -51,19 +60,41 @@ pub fn write_svgs(dir: &Path, doc: &Document) -> Result<Vec<PathBuf>> {
     Ok(written)
 }
 
-/// Saves `doc` in `dir` under a name made of its scenario and start time (UTC).
-pub fn save(dir: &Path, doc: &Document) -> Result<PathBuf> {
-    std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+/// Fails before a drill whose `--save` bucket is unreachable or missing (a directory is
+/// created when the report is saved).
+pub async fn check_dest(dest: &str, endpoint: Option<&str>) -> Result<()> {
+    match is_bucket_url(dest) {
+        true => {
+            Remote::open(dest.trim_end_matches('/'), endpoint)?
+                .check()
+                .await
+        }
+        false => Ok(()),
+    }
+}
+
+/// Saves `doc` in the directory or object-storage prefix `dest` under a name made of its
+/// scenario and start time (UTC); returns where.
+pub async fn save(dest: &str, endpoint: Option<&str>, doc: &Document) -> Result<String> {
     let when = doc
         .started
         .unwrap_or_else(chrono::Utc::now)
         .format("%Y%m%dT%H%M%SZ");
-    let path = dir.join(format!("{}-{when}.json", doc.scenario));
+    let name = format!("{}-{when}.json", doc.scenario);
+    if is_bucket_url(dest) {
+        let remote = Remote::open(dest.trim_end_matches('/'), endpoint)?;
+        remote.put(&name, doc.to_json().into_bytes()).await?;
+        return Ok(format!("{}/{name}", remote.url));
+    }
+    let dir = Path::new(dest);
+    std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+    let path = dir.join(name);
     write_atomically(&path, doc.to_json().as_bytes())?;
-    Ok(path)
+    Ok(path.display().to_string())
 }
 
-fn trend(dir: &Path, a: &ReportArgs) -> Result<u8> {
+/// Every saved report (`*.json`) in `dir`, as a run named by its file.
+fn local_runs(dir: &Path) -> Result<Vec<trend::Run>> {
     let entries = std::fs::read_dir(dir).map_err(Error::io(dir))?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -84,6 +115,36 @@ fn trend(dir: &Path, a: &ReportArgs) -> Result<u8> {
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         runs.push(trend::Run::of(&name, &doc));
     }
+    Ok(runs)
+}
+
+/// Every saved report (`*.json`) under the object-storage prefix `url`, as a run named by
+/// its object.
+async fn remote_runs(url: &str, endpoint: Option<&str>) -> Result<Vec<trend::Run>> {
+    let remote = Remote::open(url.trim_end_matches('/'), endpoint)?;
+    let mut names: Vec<String> = remote
+        .names()
+        .await?
+        .into_iter()
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    names.sort();
+    if names.is_empty() {
+        return Err(Error::Usage(format!(
+            "no saved drill reports (*.json) under {url}"
+        )));
+    }
+    let mut runs = Vec::new();
+    for name in &names {
+        let bytes = remote.get(name).await?;
+        let path = PathBuf::from(format!("{}/{name}", remote.url));
+        let doc = parse(&path, &String::from_utf8_lossy(&bytes))?;
+        runs.push(trend::Run::of(name, &doc));
+    }
+    Ok(runs)
+}
+
+fn trend(runs: Vec<trend::Run>, a: &ReportArgs) -> Result<u8> {
     let rule = trend::Rule {
         window: a.window,
         threshold: a.threshold,

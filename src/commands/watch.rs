@@ -56,6 +56,9 @@ pub(super) async fn watch(
         (vec![group], spec)
     };
     let conn = Conn::build(&spec)?;
+    if let Some(dir) = &args.svg {
+        std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+    }
     let metrics = crate::metrics::Metrics::new();
     // Bound before the watch starts: a taken port is an error now, not a silent absence.
     let _server = match args.listen {
@@ -82,6 +85,7 @@ pub(super) async fn watch(
         groups,
         json: args.json,
         episodes: args.episodes,
+        svg: args.svg,
         duration: args.duration,
         poll: args.poll,
         settings: crate::watch::follow::Settings {

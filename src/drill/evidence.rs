@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::sentinel::event::{Detail, EventKind};
-use crate::sentinel::timeline::Timeline;
+use crate::sentinel::timeline::{Entry, Timeline};
 use crate::workload::history::History;
 
 /// The width of a workload bucket.
@@ -72,9 +72,13 @@ pub fn signed_ms(at: Instant, origin: Instant) -> f64 {
 
 /// Every entry of `timeline`, timed from `fault_at`.
 pub fn timeline_rows(timeline: &Timeline, fault_at: Instant) -> Vec<TimelineRow> {
-    let mut rows: Vec<TimelineRow> = timeline
-        .entries()
-        .iter()
+    rows(timeline.entries(), fault_at)
+}
+
+/// `entries` as rows timed from `origin`, in order of their first report.
+pub fn rows<'e>(entries: impl IntoIterator<Item = &'e Entry>, origin: Instant) -> Vec<TimelineRow> {
+    let mut rows: Vec<TimelineRow> = entries
+        .into_iter()
         .map(|e| {
             let (instance, address) = match &e.event.detail {
                 Detail::Instance { instance, .. } => (
@@ -89,14 +93,14 @@ pub fn timeline_rows(timeline: &Timeline, fault_at: Instant) -> Vec<TimelineRow>
                 instance,
                 address,
                 text: e.event.to_string(),
-                first_ms: signed_ms(e.first_at, fault_at),
+                first_ms: signed_ms(e.first_at, origin),
                 spread_ms: signed_ms(e.first_at + e.spread(), e.first_at),
                 reports: e
                     .reports
                     .iter()
                     .map(|r| Arrival {
                         sentinel: r.source,
-                        at_ms: signed_ms(r.at, fault_at),
+                        at_ms: signed_ms(r.at, origin),
                     })
                     .collect(),
             }

@@ -1,6 +1,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use super::*;
+use crate::drill::report::doc::SwitchReports;
 use crate::watch::episode::Observed;
 
 fn failover(started_s: u64) -> Failover {
@@ -11,16 +12,19 @@ fn failover(started_s: u64) -> Failover {
         new: Some(Addr::new("127.0.0.1", 7002)),
         observed: Observed::Live,
         epoch: Some(3),
-        phases_ms: vec![
+        phases: vec![
             ("try_failover", Some(0.0)),
             ("promoted_slave", Some(150.0)),
             ("switch_master", Some(1_400.0)),
             ("failover_end", None),
         ],
-        switch_reports: 3,
-        switch_spread_ms: Some(2.0),
+        switch_master: Some(SwitchReports {
+            sentinels: 3,
+            spread_ms: 2.0,
+        }),
         duration_ms: 2_000.0,
         started: SystemTime::UNIX_EPOCH + Duration::from_secs(started_s),
+        origin: Instant::now(),
     }
 }
 

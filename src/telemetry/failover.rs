@@ -21,7 +21,10 @@ pub fn export(f: &Failover, hazards: &[(SystemTime, Hazard)]) {
         KeyValue::new("db.system.name", "redis"),
         KeyValue::new("warden.master", f.master.clone()),
         KeyValue::new("warden.outcome", f.outcome.to_string()),
-        KeyValue::new("warden.switch_reports", f.switch_reports as i64),
+        KeyValue::new(
+            "warden.switch_reports",
+            f.switch_master.as_ref().map_or(0, |s| s.sentinels as i64),
+        ),
     ];
     if let Some(old) = &f.old {
         attributes.push(KeyValue::new("warden.old_primary", old.to_string()));

@@ -25,6 +25,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::addr::Addr;
+use crate::drill::report::doc::SwitchReports;
 use crate::sentinel::event::{Detail, EventKind, InstanceRole, SentinelEvent};
 use crate::sentinel::timeline::{Entry, Phases, SourceId, Timeline};
 pub use record::{Failover, Observed, Outcome};
@@ -442,14 +443,17 @@ impl Episodes {
             new: switch.as_ref().map(|s| s.new.clone()),
             observed: switch.as_ref().map_or(Observed::Live, |s| s.observed),
             epoch: open.epoch,
-            phases_ms: phases
+            phases: phases
                 .iter()
                 .map(|(n, d)| (n, d.filter(|d| *d <= duration).map(ms)))
                 .collect(),
-            switch_reports: entry.map_or(0, Entry::count),
-            switch_spread_ms: entry.map(|e| ms(e.spread())),
+            switch_master: entry.map(|e| SwitchReports {
+                sentinels: e.count(),
+                spread_ms: ms(e.spread()),
+            }),
             duration_ms: ms(duration),
             started: open.origin_wall,
+            origin: open.origin,
         })
     }
 
@@ -503,9 +507,12 @@ fn master_instance(e: &SentinelEvent) -> Option<&Addr> {
     }
 }
 
+/// `d` in ms, rounded to µs (as the drill report's times are).
 fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
+    (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
+#[cfg(test)]
+pub(crate) mod sample;
 #[cfg(test)]
 mod tests;

@@ -32,6 +32,8 @@ pub struct Followed {
     recent: Vec<(SystemTime, Hazard)>,
     /// The last topology line printed (without the lag figures).
     topology: Option<String>,
+    /// The data nodes the last poll saw.
+    pub nodes: Vec<crate::addr::Addr>,
 }
 
 /// Settings every followed master shares.
@@ -58,6 +60,7 @@ impl Followed {
             tilted: BTreeMap::new(),
             recent: Vec::new(),
             topology: None,
+            nodes: Vec::new(),
         }
     }
 
@@ -69,6 +72,7 @@ impl Followed {
         limits: &Limits,
         bytes_per_sec: Option<f64>,
     ) -> Vec<Hazard> {
+        self.nodes = snap.nodes.iter().map(|n| n.addr.clone()).collect();
         let found = super::hazard::detect(snap, limits, bytes_per_sec);
         let mut out = self.tracker.update(at, &SNAPSHOT_KINDS, found);
         // TILT comes and goes with `±tilt`. A poll notices one the events missed, and ends
@@ -162,7 +166,7 @@ impl Followed {
         let mut out = self.tracker.update(at, &[HazardKind::Flapping], flapping);
         if let Some(target) = self.rto {
             let visible = f
-                .phases_ms
+                .phases
                 .iter()
                 .find(|(n, _)| *n == "switch_master")
                 .and_then(|(_, ms)| *ms)

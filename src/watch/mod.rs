@@ -15,6 +15,7 @@ pub mod episode;
 mod feed;
 pub mod follow;
 pub mod hazard;
+mod picture;
 pub mod poll;
 mod print;
 pub mod startup;
@@ -59,6 +60,8 @@ pub struct WatchSpec {
     pub json: bool,
     /// Stop after this many episodes have ended.
     pub episodes: Option<u32>,
+    /// Write one SVG timeline per episode into this directory (`watch::picture`).
+    pub svg: Option<std::path::PathBuf>,
     /// Stop after this long.
     pub duration: Option<Duration>,
     /// How often the topology is polled.
@@ -551,6 +554,9 @@ impl<W: Write> Watch<'_, W> {
             .map(|x| x.during(&f))
             .unwrap_or_default();
         crate::telemetry::failover::export(&f, &during);
+        if let Some(dir) = &self.spec.svg {
+            picture::write(dir, &self.groups[g], &f);
+        }
         self.ended.push(f);
         Ok(self
             .spec

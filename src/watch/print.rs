@@ -200,3 +200,6 @@ pub(super) fn topology_key(s: &Snapshot) -> String {
 fn wall(t: SystemTime) -> String {
     humantime::format_rfc3339_millis(t).to_string()
 }
+
+#[cfg(test)]
+mod tests;

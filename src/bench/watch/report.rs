@@ -63,8 +63,8 @@ pub fn parse_record(line: &str) -> Option<Record> {
     Some(Record {
         master: s("master")?,
         outcome,
-        old: s("old"),
-        new: s("new"),
+        old: s("old_primary"),
+        new: s("new_primary"),
     })
 }
 

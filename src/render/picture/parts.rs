@@ -1,9 +1,8 @@
-//! The parts of a trial's picture below the Sentinel lanes: the data nodes' roles, the
-//! workload bars and the legend.
+//! The parts of a picture below the Sentinel lanes: the data nodes' roles, the workload bars
+//! and the legend.
 
 use super::{Axis, Svg, WORKLOAD, X0, X1, num};
-use crate::drill::evidence::TimelineRow;
-use crate::drill::report::doc::Trial;
+use crate::drill::evidence::{Buckets, TimelineRow};
 use crate::render::svg::Attr;
 
 /// A data node's role during a stretch of time.
@@ -25,18 +24,39 @@ fn first(rows: &[TimelineRow], channel: &str, address: &str) -> Option<f64> {
 /// A stretch of a node's lane: from, to (ms from the fault), its role.
 pub(super) type Segment = (f64, f64, Role);
 
-/// Each data node with its roles over `[from, to]`.
-pub(super) fn node_lanes(t: &Trial, axis: Axis) -> Vec<(String, Vec<Segment>)> {
+/// What is known of the data nodes during a failover (times in ms from time 0).
+pub(super) struct Story {
+    /// The primary before.
+    pub old: Option<String>,
+    /// The primary after.
+    pub new: Option<String>,
+    /// The first `+switch-master`.
+    pub switch_ms: Option<f64>,
+    /// The first `+promoted-slave`.
+    pub promoted_ms: Option<f64>,
+    /// The old primary back as a replica, when known otherwise than by `+convert-to-slave`.
+    pub rejoin_ms: Option<f64>,
+    /// Replicas known otherwise than by the timeline (a poll of the nodes).
+    pub replicas: Vec<String>,
+}
+
+/// Each data node with its roles over the axis: the old primary, the new one, then every
+/// other replica (named by the timeline or the story).
+pub(super) fn node_lanes(
+    story: &Story,
+    timeline: &[TimelineRow],
+    axis: Axis,
+) -> Vec<(String, Vec<Segment>)> {
     let (from, to) = (axis.from, axis.to);
-    let switch = t.sentinel_rto_ms;
+    let switch = story.switch_ms;
     let mut lanes = Vec::new();
-    if let Some(old) = &t.old_primary {
+    if let Some(old) = &story.old {
         let mut segs = Vec::new();
         match switch {
             Some(s) => {
                 segs.push((from, s, Role::Primary));
-                let back = first(&t.timeline, "+convert-to-slave", old)
-                    .or(t.rejoin_ms)
+                let back = first(timeline, "+convert-to-slave", old)
+                    .or(story.rejoin_ms)
                     .map(|b| b.max(s));
                 match back {
                     Some(b) => {
@@ -50,14 +70,8 @@ pub(super) fn node_lanes(t: &Trial, axis: Axis) -> Vec<(String, Vec<Segment>)> {
         }
         lanes.push((old.clone(), segs));
     }
-    if let Some(new) = &t.new_primary {
-        let promoted = t
-            .phases
-            .iter()
-            .find(|p| p.phase == "+promoted-slave")
-            .and_then(|p| p.at_ms)
-            .or(switch)
-            .unwrap_or(to);
+    if let Some(new) = &story.new {
+        let promoted = story.promoted_ms.or(switch).unwrap_or(to);
         lanes.push((
             new.clone(),
             vec![
@@ -66,12 +80,12 @@ pub(super) fn node_lanes(t: &Trial, axis: Axis) -> Vec<(String, Vec<Segment>)> {
             ],
         ));
     }
-    let mut others: Vec<String> = t
-        .timeline
+    let mut others: Vec<String> = timeline
         .iter()
         .filter(|r| r.instance.as_deref() == Some("slave"))
         .filter_map(|r| r.address.clone())
-        .filter(|a| Some(a) != t.old_primary.as_ref() && Some(a) != t.new_primary.as_ref())
+        .chain(story.replicas.iter().cloned())
+        .filter(|a| Some(a) != story.old.as_ref() && Some(a) != story.new.as_ref())
         .collect();
     others.sort();
     others.dedup();
@@ -81,8 +95,8 @@ pub(super) fn node_lanes(t: &Trial, axis: Axis) -> Vec<(String, Vec<Segment>)> {
     lanes
 }
 
-pub(super) fn workload(s: &mut Svg, t: &Trial, axis: Axis, y: f64) {
-    let b = &t.workload;
+/// The writes per time bucket, from `y`.
+pub(super) fn workload(s: &mut Svg, b: &Buckets, axis: Axis, y: f64) {
     let width = b.bucket_ms.max(1) as f64;
     let px = width / (axis.to - axis.from) * (X1 - X0);
     let k = (3.0 / px).ceil().max(1.0) as usize;
@@ -168,19 +182,34 @@ pub(super) fn workload(s: &mut Svg, t: &Trial, axis: Axis, y: f64) {
     }
 }
 
-pub(super) fn legend(s: &mut Svg, y: f64) {
-    let items: [(&str, &str); 8] = [
-        ("#1f4e99", "primary"),
-        ("#9ecae1", "replica"),
-        ("#f4a259", "replaced, not yet a replica"),
-        ("#cf222e", "fault / lost writes"),
-        ("#2da44e", "acknowledged"),
-        ("#e69f00", "failed (error reply)"),
-        ("#8c8c8c", "unknown (no reply)"),
-        ("#009e73", "+switch-master"),
-    ];
+/// The legend of a drill trial's picture: (colour, meaning).
+pub(super) const TRIAL_LEGEND: &[(&str, &str)] = &[
+    ("#1f4e99", "primary"),
+    ("#9ecae1", "replica"),
+    ("#f4a259", "replaced, not yet a replica"),
+    ("#cf222e", "fault / lost writes"),
+    ("#2da44e", "acknowledged"),
+    ("#e69f00", "failed (error reply)"),
+    ("#8c8c8c", "unknown (no reply)"),
+    ("#009e73", "+switch-master"),
+];
+
+/// The legend of a watched episode's picture (no fault, no workload).
+pub(super) const EPISODE_LEGEND: &[(&str, &str)] = &[
+    ("#1f4e99", "primary"),
+    ("#9ecae1", "replica"),
+    ("#f4a259", "replaced, not yet a replica"),
+    ("#e69f00", "+sdown"),
+    ("#d55e00", "+odown"),
+    ("#8e44ad", "election"),
+    ("#0072b2", "promotion"),
+    ("#009e73", "+switch-master"),
+];
+
+/// The legend along `y`.
+pub(super) fn legend(s: &mut Svg, items: &[(&str, &str)], y: f64) {
     let mut x = 20.0;
-    for (fill, name) in items {
+    for &(fill, name) in items {
         let attrs: [Attr<'_>; 1] = [("fill", fill.into())];
         s.rect(x, y - 9.0, 10.0, 10.0, &attrs, None);
         s.text(x + 14.0, y, &[("font-size", "11".into())], name);

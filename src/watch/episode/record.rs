@@ -1,12 +1,17 @@
 //! Pure: what a failover episode sums up to — outcome, old and new primary, how the switch
 //! was seen, phase times — and its terminal block.
+//!
+//! Its JSON uses the drill report's names (schema 1) where they mean the same thing:
+//! `old_primary`, `new_primary`, `phases` (`{"phase": "+odown", "at_ms": 12.5}`) and
+//! `switch_master` (`{"sentinels": 3, "spread_ms": 1.2}`).
 
 use std::fmt;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use serde::Serialize;
 
 use crate::addr::Addr;
+use crate::drill::report::doc::{Phase, SwitchReports};
 use crate::sentinel::timeline::Phases;
 
 /// How an episode ended.
@@ -48,25 +53,31 @@ pub struct Failover {
     pub master: String,
     /// How it ended.
     pub outcome: Outcome,
-    /// Address before the switch.
+    /// Address before the switch (`old_primary`).
+    #[serde(rename = "old_primary")]
     pub old: Option<Addr>,
-    /// Address after the switch.
+    /// Address after the switch (`new_primary`).
+    #[serde(rename = "new_primary")]
     pub new: Option<Addr>,
     /// Whether the switch was seen live or only after a gap.
     pub observed: Observed,
     /// The failover's epoch, when an epoch event or a Sentinel's answer gave it.
     pub epoch: Option<u64>,
-    /// Each phase's first report, in ms from the episode's first event.
-    pub phases_ms: Vec<(&'static str, Option<f64>)>,
-    /// How many Sentinels have announced `+switch-master` so far.
-    pub switch_reports: usize,
-    /// Time between the first and the last of those announcements, ms.
-    pub switch_spread_ms: Option<f64>,
+    /// Each phase (snake_case name) and its first report, in ms from the episode's first
+    /// event; in JSON a list of [`Phase`] objects named by channel (`+odown`).
+    #[serde(serialize_with = "named_phases")]
+    pub phases: Vec<(&'static str, Option<f64>)>,
+    /// How many Sentinels have announced `+switch-master` so far, and from the first to the
+    /// last announcement (`None`: none was seen).
+    pub switch_master: Option<SwitchReports>,
     /// From the first event to the end, ms.
     pub duration_ms: f64,
     /// Wall-clock time of the first event.
     #[serde(serialize_with = "rfc3339")]
     pub started: SystemTime,
+    /// The monotonic time of the first event: the origin of every `*_ms` (not serialized).
+    #[serde(skip)]
+    pub origin: Instant,
 }
 
 impl Failover {
@@ -74,7 +85,7 @@ impl Failover {
     /// until the next recorded one, the last until the end.
     pub fn intervals(&self) -> Vec<(&'static str, f64, f64)> {
         let seen: Vec<(&'static str, f64)> = self
-            .phases_ms
+            .phases
             .iter()
             .filter_map(|(n, at)| at.map(|at| (*n, at)))
             .collect();
@@ -86,6 +97,16 @@ impl Failover {
             })
             .collect()
     }
+}
+
+fn named_phases<S: serde::Serializer>(
+    phases: &[(&'static str, Option<f64>)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_seq(phases.iter().map(|(name, at_ms)| Phase {
+        phase: Phases::channel(name),
+        at_ms: *at_ms,
+    }))
 }
 
 fn rfc3339<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
@@ -118,16 +139,16 @@ impl fmt::Display for Failover {
             f.write_str(" (seen after a connection gap)")?;
         }
         writeln!(f)?;
-        for (name, at) in &self.phases_ms {
+        for (name, at) in &self.phases {
             if let Some(at) = at {
                 writeln!(f, "   {:<18}{at:>9.1} ms", Phases::channel(name))?;
             }
         }
-        if let Some(spread) = self.switch_spread_ms {
+        if let Some(s) = &self.switch_master {
             writeln!(
                 f,
-                "   +switch-master announced by {} Sentinel(s) so far, spread {spread:.1} ms",
-                self.switch_reports
+                "   +switch-master announced by {} Sentinel(s) so far, spread {:.1} ms",
+                s.sentinels, s.spread_ms
             )?;
         }
         Ok(())

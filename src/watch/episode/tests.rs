@@ -105,11 +105,11 @@ fn a_failover_is_timed_from_the_first_sdown_to_failover_end() {
         &["failed_over 7000->7001"],
     );
     let f = &ended[0];
-    assert_eq!(f.switch_reports, 2);
-    assert_eq!(f.switch_spread_ms, Some(150.0));
+    let reports = f.switch_master.as_ref().expect("switch reports");
+    assert_eq!((reports.sentinels, reports.spread_ms), (2, 150.0));
     assert_eq!(f.duration_ms, 2200.0);
     assert_eq!(f.epoch, Some(1));
-    let phase = |n: &str| f.phases_ms.iter().find(|(p, _)| *p == n).and_then(|p| p.1);
+    let phase = |n: &str| f.phases.iter().find(|(p, _)| *p == n).and_then(|p| p.1);
     assert_eq!(phase("sdown"), Some(0.0));
     assert_eq!(phase("switch_master"), Some(1150.0));
     assert_eq!(phase("failover_end"), Some(2200.0));

@@ -20,7 +20,7 @@ fn r(master: &str, outcome: &str, old: Option<&str>, new: Option<&str>) -> Recor
 
 #[test]
 fn a_failover_line_is_read_and_other_lines_are_not() {
-    let line = r#"{"type":"failover","master":"bench-01","outcome":"failed_over","old":"127.0.0.1:7000","new":"127.0.0.1:7002","observed":"live","epoch":3}"#;
+    let line = r#"{"type":"failover","master":"bench-01","outcome":"failed_over","old_primary":"127.0.0.1:7000","new_primary":"127.0.0.1:7002","observed":"live","epoch":3}"#;
     assert_eq!(
         parse_record(line),
         Some(r(
@@ -30,7 +30,7 @@ fn a_failover_line_is_read_and_other_lines_are_not() {
             Some("127.0.0.1:7002")
         ))
     );
-    let aborted = r#"{"type":"failover","master":"m","outcome":{"aborted":"-failover-abort-no-good-slave"},"old":"127.0.0.1:1","new":null}"#;
+    let aborted = r#"{"type":"failover","master":"m","outcome":{"aborted":"-failover-abort-no-good-slave"},"old_primary":"127.0.0.1:1","new_primary":null}"#;
     let rec = parse_record(aborted).unwrap();
     assert_eq!(rec.outcome, "aborted");
     assert!(!rec.is_switch());
