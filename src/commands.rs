@@ -9,6 +9,7 @@ use crate::cli::{
 };
 use crate::conn::{self, Conn, Secret, Source, TlsOn, TlsSpec};
 use crate::drill::checker::Verdict;
+use crate::drill::report::UntilStable;
 use crate::drill::runner;
 use crate::error::{EXIT_ERROR, EXIT_MET, EXIT_MISSED, Error, Result};
 use crate::lab::docker::DockerLab;
@@ -31,6 +32,7 @@ macro_rules! outln {
 
 mod aof;
 mod backup;
+mod check;
 mod docker_lab;
 mod doctor;
 mod report;
@@ -198,6 +200,7 @@ async fn command(command: Command) -> Result<u8> {
         Command::RestoreTest(a) => backup::restore_test(a).await,
         Command::Doctor(a) => doctor::doctor(a).await,
         Command::Report(a) => report::report(a),
+        Command::Check(a) => check::check(a).await,
         Command::Lab(LabCommand::Up(args)) if args.backend == Backend::Docker => {
             docker_lab::up(args).await
         }
@@ -242,8 +245,15 @@ async fn drill(args: DrillArgs, signals: Listener) -> Result<u8> {
             Err(e) => eprintln!("warden: {e} (drill pid {}); the drill goes on", r.owner.pid),
         }
     }
-    let progress = args.json.is_none() && std::io::stderr().is_terminal();
-    let report = runner::run(&scenario, &given, progress, signals.clone().first()).await?;
+    let opts = runner::Options {
+        progress: args.json.is_none() && std::io::stderr().is_terminal(),
+        history: args.history.clone(),
+        until_stable: args.until_stable.map(|fraction| UntilStable {
+            fraction,
+            min_trials: args.min_trials,
+        }),
+    };
+    let report = runner::run_with(&scenario, &given, &opts, signals.clone().first()).await?;
     let doc = report.document();
     if let Some(path) = &args.json {
         write_atomically(path, doc.to_json().as_bytes())?;

@@ -18,6 +18,8 @@ use crate::sentinel::event::EventKind;
 use crate::sentinel::monitor::MonitorEvent;
 use crate::sentinel::timeline::Timeline;
 use crate::shutdown::Signal;
+use crate::workload::history_file::HistoryFile;
+use crate::workload::tally::LossTally;
 use crate::workload::{History, Plan, Workload, WriterEvent};
 
 /// What moves a trial forward (a closed set: nothing else wakes the runner).
@@ -169,6 +171,25 @@ impl Trial {
                 epoch: self.plan.epoch,
                 writers: Vec::new(),
             },
+        }
+    }
+
+    /// Appends the trial's writes to the history `file`, if one is written, with what the loss
+    /// check found; a failure is the trial's error, and no history file is written.
+    pub(super) fn write_history(
+        &mut self,
+        file: &mut Option<HistoryFile>,
+        history: &History,
+        loss: Option<&LossTally>,
+    ) {
+        let Some(f) = file.as_mut() else { return };
+        let anchor = match (&self.injected, self.fault_wall) {
+            (Some((_, at)), Some(wall)) => (*at, wall),
+            _ => (Instant::now(), SystemTime::now()),
+        };
+        if let Err(e) = f.trial(self.n, &self.plan, history, loss, anchor) {
+            self.errors.push(format!("history not written: {e}"));
+            *file = None;
         }
     }
 

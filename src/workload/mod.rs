@@ -4,8 +4,11 @@
 
 pub mod config;
 pub mod follow;
+pub mod history_file;
 pub mod history;
 pub mod loss;
+pub mod recheck;
+pub mod record;
 pub mod tally;
 pub mod writer;
 
