@@ -66,14 +66,30 @@ fn history_matches_the_report(report: &Value, lines: &[Value]) {
         let n = t["trial"].as_u64().expect("trial");
         let w = &t["writes"];
         assert_eq!(count(lines, n, "outcome", "ok"), w["acked"], "trial {n}");
-        assert_eq!(count(lines, n, "outcome", "unknown"), w["unknown"], "trial {n}");
-        assert_eq!(count(lines, n, "check", "recovered"), w["recovered"], "trial {n}");
-        let failed: u64 = w["failed"].as_object().expect("failed").values().map(|v| v.as_u64().unwrap()).sum();
+        assert_eq!(
+            count(lines, n, "outcome", "unknown"),
+            w["unknown"],
+            "trial {n}"
+        );
+        assert_eq!(
+            count(lines, n, "check", "recovered"),
+            w["recovered"],
+            "trial {n}"
+        );
+        let failed: u64 = w["failed"]
+            .as_object()
+            .expect("failed")
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
         assert_eq!(count(lines, n, "outcome", "error"), failed, "trial {n}");
         let lost = keys(lines, n, "lost");
         assert_eq!(lost.len() as u64, t["lost"]["count"]["value"], "trial {n}");
         for s in t["lost"]["sample"].as_array().expect("sample") {
-            assert!(lost.contains(s["key"].as_str().unwrap()), "{s} not lost in the history");
+            assert!(
+                lost.contains(s["key"].as_str().unwrap()),
+                "{s} not lost in the history"
+            );
         }
         // The oldest lost write completed `oldest_ms` after the fault, on both clocks.
         if let Some(oldest_ms) = t["lost"]["oldest_ms"].as_f64() {
@@ -91,7 +107,12 @@ fn history_matches_the_report(report: &Value, lines: &[Value]) {
         let mono = l["complete_mono_ns"].as_i64().unwrap() - l["invoke_mono_ns"].as_i64().unwrap();
         let utc = ns(&l["complete_utc"]) - ns(&l["invoke_utc"]);
         assert!(mono >= 0 && i128::from(mono) == utc, "{l}");
-        assert!(l["node"].as_str().is_some_and(|n| n.starts_with("127.0.0.1:")), "{l}");
+        assert!(
+            l["node"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("127.0.0.1:")),
+            "{l}"
+        );
     }
 }
 
@@ -101,7 +122,11 @@ fn anchors_are_in_the_report(report: &Value) {
         let fault = ns(&t["fault_at"]);
         for p in t["phases"].as_array().expect("phases") {
             if let Some(ms) = p["at_ms"].as_f64() {
-                assert_eq!(ns(&p["at"]), fault + (ms * 1e3).round() as i128 * 1000, "{p}");
+                assert_eq!(
+                    ns(&p["at"]),
+                    fault + (ms * 1e3).round() as i128 * 1000,
+                    "{p}"
+                );
             }
         }
         let rows = t["timeline"].as_array().expect("timeline");
@@ -110,9 +135,15 @@ fn anchors_are_in_the_report(report: &Value) {
             .find(|r| r["channel"] == "+switch-master")
             .unwrap_or_else(|| panic!("no +switch-master row: {t:#}"));
         assert_eq!(switch["address"], t["new_primary"], "{switch}");
-        assert!(!switch["reports"].as_array().unwrap().is_empty(), "{switch}");
+        assert!(
+            !switch["reports"].as_array().unwrap().is_empty(),
+            "{switch}"
+        );
         let first_ms = switch["first_ms"].as_f64().unwrap();
-        assert_eq!(ns(&switch["first_at"]), fault + (first_ms * 1e3).round() as i128 * 1000);
+        assert_eq!(
+            ns(&switch["first_at"]),
+            fault + (first_ms * 1e3).round() as i128 * 1000
+        );
     }
 }
 
@@ -142,9 +173,18 @@ async fn a_history_rechecks_to_what_the_drill_counted_plus_what_was_deleted() {
     assert!(wrong.is_empty(), "{wrong:#?}");
     // Two trials measured a client RTO; a second within 90 % of the first's p95 is stable.
     let u = &report["until_stable"];
-    assert_eq!((u["measured"].as_u64(), u["stable"].as_bool()), (Some(2), Some(true)), "{report:#}");
+    assert_eq!(
+        (u["measured"].as_u64(), u["stable"].as_bool()),
+        (Some(2), Some(true)),
+        "{report:#}"
+    );
     assert_eq!(report["trials"].as_array().unwrap().len(), 2, "{drill:#?}");
-    assert!(drill.stdout.contains("until stable (90.0 %, at least 2 trials)"), "{drill:#?}");
+    assert!(
+        drill
+            .stdout
+            .contains("until stable (90.0 %, at least 2 trials)"),
+        "{drill:#?}"
+    );
 
     let lines = read_lines(&w.path().join("history.jsonl"));
     history_matches_the_report(&report, &lines);
@@ -162,10 +202,20 @@ async fn a_history_rechecks_to_what_the_drill_counted_plus_what_was_deleted() {
     .expect("primary");
     let mut deleted = BTreeSet::new();
     for trial in [1, 2] {
-        deleted.extend(keys(&lines, trial, "present").into_iter().step_by(97).take(3));
+        deleted.extend(
+            keys(&lines, trial, "present")
+                .into_iter()
+                .step_by(97)
+                .take(3),
+        );
     }
     assert_eq!(deleted.len(), 6);
-    let mut con = lab.lab.conn().node(&primary, Timeouts::CONTROL).await.expect("connect");
+    let mut con = lab
+        .lab
+        .conn()
+        .node(&primary, Timeouts::CONTROL)
+        .await
+        .expect("connect");
     let mut del = redis::cmd("DEL");
     for k in &deleted {
         del.arg(k);
@@ -190,8 +240,18 @@ async fn a_history_rechecks_to_what_the_drill_counted_plus_what_was_deleted() {
     assert_eq!(check.code, 0, "{check:#?}");
     let counts: Value = serde_json::from_str(&check.stdout).expect("JSON");
     assert_eq!(counts["primary"], primary.to_string(), "{counts:#}");
-    let lost: u64 = counts["trials"].as_array().unwrap().iter().map(|t| t["lost"].as_u64().unwrap()).sum();
-    let changed: u64 = counts["trials"].as_array().unwrap().iter().map(|t| t["changed"].as_u64().unwrap()).sum();
+    let lost: u64 = counts["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["lost"].as_u64().unwrap())
+        .sum();
+    let changed: u64 = counts["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["changed"].as_u64().unwrap())
+        .sum();
     assert_eq!(lost, lost_before.len() as u64 + 6, "{counts:#}");
     assert_eq!(changed, 6, "{counts:#}");
     let after = read_lines(&w.path().join("rechecked.jsonl"));
@@ -205,18 +265,37 @@ async fn a_history_rechecks_to_what_the_drill_counted_plus_what_was_deleted() {
         w.run(&["check", "bad.jsonl", "--sentinels", &sentinels.join(",")])
     });
     let line = bad.one_line_error();
-    assert!(line.contains("bad.jsonl: line 1: not a history line"), "{line}");
+    assert!(
+        line.contains("bad.jsonl: line 1: not a history line"),
+        "{line}"
+    );
 }
 
 #[test]
 fn bad_flags_and_files_are_one_line_errors() {
     let w = Warden::new();
-    let s = w.write("s.toml", "name = \"t\"\n[target]\nlab = \"process\"\n[fault]\naction = \"kill\"\n");
+    let s = w.write(
+        "s.toml",
+        "name = \"t\"\n[target]\nlab = \"process\"\n[fault]\naction = \"kill\"\n",
+    );
     let fraction = w.run(&["drill", s.to_str().unwrap(), "--until-stable", "5"]);
-    assert!(fraction.one_line_error().contains("not a fraction between 0 and 1"), "{fraction:#?}");
+    assert!(
+        fraction
+            .one_line_error()
+            .contains("not a fraction between 0 and 1"),
+        "{fraction:#?}"
+    );
     let missing = w.run(&["check", "missing.jsonl", "--sentinels", "127.0.0.1:1"]);
-    assert!(missing.one_line_error().contains("missing.jsonl"), "{missing:#?}");
-    let dir = w.run(&["drill", s.to_str().unwrap(), "--history", "no/such/dir/h.jsonl"]);
+    assert!(
+        missing.one_line_error().contains("missing.jsonl"),
+        "{missing:#?}"
+    );
+    let dir = w.run(&[
+        "drill",
+        s.to_str().unwrap(),
+        "--history",
+        "no/such/dir/h.jsonl",
+    ]);
     assert!(dir.one_line_error().contains("no/such/dir"), "{dir:#?}");
     assert!(!w.path().join("no").exists());
 }

@@ -62,7 +62,8 @@ pub struct Spread {
 }
 
 /// Percentiles of a figure over many trials, from an HdrHistogram of 3 significant digits
-/// (each within 0.1 % of the true order statistic); `max` is exact.
+/// (each the highest value equivalent to the order statistic: at most 0.1 % above it); `max`
+/// is exact.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
     /// 50th percentile.
@@ -263,19 +264,30 @@ mod tests {
         assert_eq!((s.min, s.median, s.p95, s.max), (1.0, 3.0, 5.0, 5.0));
         assert_eq!(Spread::of(vec![7.0]).unwrap().median, 7.0);
         assert!(Spread::of(vec![]).is_none());
-        assert!(Spread::of(vec![1.0; PERCENTILES_FROM - 1]).unwrap().percentiles.is_none());
+        assert!(
+            Spread::of(vec![1.0; PERCENTILES_FROM - 1])
+                .unwrap()
+                .percentiles
+                .is_none()
+        );
     }
 
     #[test]
     fn from_twenty_trials_on_the_spread_has_hdr_percentiles() {
-        // 1..=100 ms in a shuffled order: p50 50, p90 90, p99 99, max 100.
+        // 1..=100 ms in a shuffled order: p50 50, p90 90, p99 99 (each rounded up by at most
+        // 0.1 %), max 100 exactly.
+        let close = |got: f64, want: f64| got >= want && got <= want * 1.001;
         let values: Vec<f64> = (0..100).map(|i| ((i * 37) % 100 + 1) as f64).collect();
         let p = Spread::of(values).unwrap().percentiles.unwrap();
-        assert_eq!((p.p50, p.p90, p.p99, p.max), (50.0, 90.0, 99.0, 100.0));
-        // Within 0.1 % on ms with fractions, and counts of zero are fine.
+        assert!(
+            close(p.p50, 50.0) && close(p.p90, 90.0) && close(p.p99, 99.0),
+            "{p:?}"
+        );
+        assert_eq!(p.max, 100.0);
+        // ms with fractions: the 18th of 20 values is the p90.
         let rtos: Vec<f64> = (0..20).map(|i| 2000.0 + i as f64 * 10.5).collect();
         let p = Spread::of(rtos).unwrap().percentiles.unwrap();
-        assert!((p.p90 - 2189.0).abs() <= 2.2, "{p:?}");
+        assert!(close(p.p90, 2178.5), "{p:?}");
         assert_eq!(p.max, 2199.5);
         let zeros = Spread::of(vec![0.0; 25]).unwrap().percentiles.unwrap();
         assert_eq!((zeros.p50, zeros.p99, zeros.max), (0.0, 0.0, 0.0));

@@ -115,7 +115,11 @@ async fn drill(
     cancel: watch::Receiver<Option<Signal>>,
 ) -> Result<DrillReport> {
     let started = SystemTime::now();
-    let history = opts.history.as_deref().map(HistoryFile::create).transpose()?;
+    let history = opts
+        .history
+        .as_deref()
+        .map(HistoryFile::create)
+        .transpose()?;
     let run_id = format!("{:08x}", rand::random::<u32>());
     let mut target = set_up(s, given, &run_id).await?;
     let server = server_of(&target).await;
@@ -165,7 +169,10 @@ async fn drill(
 
 /// The client RTOs the trials measured, in trial order.
 fn client_rtos(trials: &[TrialReport]) -> Vec<f64> {
-    trials.iter().filter_map(|t| t.figures.client_rto_ms).collect()
+    trials
+        .iter()
+        .filter_map(|t| t.figures.client_rto_ms)
+        .collect()
 }
 
 /// The primary's server family and version, for the report; `None` when it cannot be asked.

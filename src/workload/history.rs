@@ -201,7 +201,9 @@ impl WriterHistory {
 
     /// The error code of a refused write.
     pub fn code(&self, r: &Refused) -> &str {
-        self.codes.get(r.code as usize).map_or("ERR", String::as_str)
+        self.codes
+            .get(r.code as usize)
+            .map_or("ERR", String::as_str)
     }
 
     /// Heap bytes held by the ledger, the unknown and the refused writes.

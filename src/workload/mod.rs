@@ -4,8 +4,8 @@
 
 pub mod config;
 pub mod follow;
-pub mod history_file;
 pub mod history;
+pub mod history_file;
 pub mod loss;
 pub mod recheck;
 pub mod record;

@@ -43,8 +43,7 @@ pub struct Recheck {
 pub async fn run(spec: &Spec, input: &Path, out: Option<&Path>) -> Result<Recheck> {
     let file = std::fs::File::open(input).map_err(Error::io(input))?;
     let primary =
-        topology::ask_primary(&spec.conn, &spec.sentinels, &spec.master, Timeouts::CONTROL)
-            .await?;
+        topology::ask_primary(&spec.conn, &spec.sentinels, &spec.master, Timeouts::CONTROL).await?;
     let mut con = spec.conn.node(&primary, Timeouts::CONTROL).await?;
     let mut sink = out.map(HistoryFile::create).transpose()?;
     let mut per_trial = BTreeMap::new();
@@ -60,10 +59,24 @@ pub async fn run(spec: &Spec, input: &Path, out: Option<&Path>) -> Result<Rechec
         })?;
         batch.push(line);
         if batch.len() == BATCH {
-            check(&mut con, &primary, &mut batch, &mut per_trial, sink.as_mut()).await?;
+            check(
+                &mut con,
+                &primary,
+                &mut batch,
+                &mut per_trial,
+                sink.as_mut(),
+            )
+            .await?;
         }
     }
-    check(&mut con, &primary, &mut batch, &mut per_trial, sink.as_mut()).await?;
+    check(
+        &mut con,
+        &primary,
+        &mut batch,
+        &mut per_trial,
+        sink.as_mut(),
+    )
+    .await?;
     if let Some(sink) = sink {
         sink.commit()?;
     }
@@ -79,7 +92,11 @@ async fn check(
     mut sink: Option<&mut HistoryFile>,
 ) -> Result<()> {
     let checked = |l: &&mut Line| l.outcome != Outcome::Error;
-    let keys: Vec<String> = batch.iter_mut().filter(checked).map(|l| l.key.clone()).collect();
+    let keys: Vec<String> = batch
+        .iter_mut()
+        .filter(checked)
+        .map(|l| l.key.clone())
+        .collect();
     let pttls = match keys.is_empty() {
         true => Vec::new(),
         false => pttl(con, primary, keys.into_iter()).await?,
@@ -92,7 +109,10 @@ async fn check(
         per_trial.entry(line.trial).or_default().add(line, before);
     }
     for line in batch.iter().filter(|l| l.outcome == Outcome::Error) {
-        per_trial.entry(line.trial).or_default().add(line, line.check);
+        per_trial
+            .entry(line.trial)
+            .or_default()
+            .add(line, line.check);
     }
     if let Some(sink) = sink.as_mut() {
         batch.iter().try_for_each(|l| sink.write(l))?;

@@ -177,15 +177,18 @@ fn writer_ops<'a>(
     acks_at: usize,
     unknown_at: usize,
 ) -> [Ops<'a>; 3] {
-    let acks = w.acks_with_node().enumerate().map(move |(i, (a, node))| Op {
-        seq: a.seq,
-        invoke_us: a.invoke_us,
-        at_us: a.at_us,
-        node: Some(node),
-        outcome: Outcome::Ok,
-        error: None,
-        check: found.and_then(|(f, _)| f.get(acks_at + i).map(|f| Check::acked(*f))),
-    });
+    let acks = w
+        .acks_with_node()
+        .enumerate()
+        .map(move |(i, (a, node))| Op {
+            seq: a.seq,
+            invoke_us: a.invoke_us,
+            at_us: a.at_us,
+            node: Some(node),
+            outcome: Outcome::Ok,
+            error: None,
+            check: found.and_then(|(f, _)| f.get(acks_at + i).map(|f| Check::acked(*f))),
+        });
     let unknown = w.unknown.iter().enumerate().map(move |(i, u)| Op {
         seq: u.seq,
         invoke_us: u.invoke_us,
@@ -205,7 +208,11 @@ fn writer_ops<'a>(
         check: None,
     });
     let boxed = |i: Box<dyn Iterator<Item = Op<'a>> + 'a>| i.peekable();
-    [boxed(Box::new(acks)), boxed(Box::new(unknown)), boxed(Box::new(refused))]
+    [
+        boxed(Box::new(acks)),
+        boxed(Box::new(unknown)),
+        boxed(Box::new(refused)),
+    ]
 }
 
 fn line(op: Op<'_>, t: &Trial<'_>) -> Line {
@@ -396,7 +403,10 @@ mod tests {
         );
         let json = serde_json::to_string(&lines[3]).unwrap();
         assert_eq!(serde_json::from_str::<Line>(&json).unwrap(), lines[3]);
-        assert!(json.contains(r#""outcome":"error","error":"READONLY""#), "{json}");
+        assert!(
+            json.contains(r#""outcome":"error","error":"READONLY""#),
+            "{json}"
+        );
     }
 
     #[test]

@@ -284,7 +284,8 @@ fn trial(t: &TrialReport, targets: &Targets) -> Trial {
     let happened = f.sentinel_rto_ms.is_some();
     let loss_ran = f.lost.checked.is_some();
     let fault_at = t.fault_wall.map(DateTime::<Utc>::from);
-    let utc = |ms: Option<f64>| Some(fault_at? + TimeDelta::microseconds((ms? * 1e3).round() as i64));
+    let utc =
+        |ms: Option<f64>| Some(fault_at? + TimeDelta::microseconds((ms? * 1e3).round() as i64));
     Trial {
         trial: t.trial,
         fault: t.fault.clone(),

@@ -33,8 +33,7 @@ pub struct Stability {
 impl UntilStable {
     /// Whether `rtos` (client RTOs in trial order, ms) meet the rule.
     pub fn reached(&self, rtos: &[f64]) -> bool {
-        rtos.len() >= self.min_trials.max(2)
-            && last_move(rtos).is_some_and(|m| m < self.fraction)
+        rtos.len() >= self.min_trials.max(2) && last_move(rtos).is_some_and(|m| m < self.fraction)
     }
 
     /// The rule's verdict on `rtos`, for the report.
@@ -75,12 +74,12 @@ mod tests {
         let cases: &[(&[f64], bool)] = &[
             (&[], false),
             (&[2000.0], false),
-            (&[2000.0, 2000.0, 2000.0], false),            // below the minimum
-            (&[2000.0, 2000.0, 2000.0, 2000.0], true),     // p95 did not move
-            (&[2000.0, 2000.0, 2000.0, 3000.0], false),    // p95 moved 50 %
+            (&[2000.0, 2000.0, 2000.0], false), // below the minimum
+            (&[2000.0, 2000.0, 2000.0, 2000.0], true), // p95 did not move
+            (&[2000.0, 2000.0, 2000.0, 3000.0], false), // p95 moved 50 %
             (&[2000.0, 2100.0, 2200.0, 2300.0, 2500.0], false), // p95 (the max) 2300 → 2500: 8.7 %
-            (&[2000.0, 2100.0, 2200.0, 2300.0, 2340.0], true),  // 2300 → 2340: 1.7 %
-            (&[2000.0, 2100.0, 2200.0, 2300.0, 2000.0], true),  // a low value leaves the p95
+            (&[2000.0, 2100.0, 2200.0, 2300.0, 2340.0], true), // 2300 → 2340: 1.7 %
+            (&[2000.0, 2100.0, 2200.0, 2300.0, 2000.0], true), // a low value leaves the p95
         ];
         for (rtos, want) in cases {
             assert_eq!(RULE.reached(rtos), *want, "{rtos:?}: {:?}", last_move(rtos));
