@@ -190,6 +190,12 @@ async fn a_history_rechecks_to_what_the_drill_counted_plus_what_was_deleted() {
     history_matches_the_report(&report, &lines);
     anchors_are_in_the_report(&report);
     let lost_before = keys(&lines, 0, "lost");
+    eprintln!(
+        "{} lines, {} lost: {}",
+        lines.len(),
+        lost_before.len(),
+        drill.stdout
+    );
 
     // Delete three present keys of each trial on the primary the Sentinels name now.
     let primary = topology::ask_primary(

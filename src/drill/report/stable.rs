@@ -53,10 +53,8 @@ fn last_move(rtos: &[f64]) -> Option<f64> {
     let (_, before) = rtos.split_last()?;
     let p95 = |v: &[f64]| Spread::of(v.to_vec()).map(|s| s.p95);
     let (now, was) = (p95(rtos)?, p95(before)?);
-    Some(match (now - was).abs() {
-        d if d == 0.0 => 0.0,
-        d => d / was.abs(),
-    })
+    let d = (now - was).abs();
+    Some(if d == 0.0 { 0.0 } else { d / was.abs() })
 }
 
 #[cfg(test)]
