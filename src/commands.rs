@@ -230,6 +230,13 @@ async fn command(command: Command) -> Result<u8> {
 
 async fn drill(args: DrillArgs, signals: Listener) -> Result<u8> {
     let scenario = runner::load(&args.scenario)?;
+    if args.until_stable.is_some() && (scenario.trials as usize) < args.min_trials.max(2) {
+        return Err(Error::Usage(format!(
+            "--until-stable needs the scenario's trials (the cap, here {}) to be at least \
+             --min-trials ({}) and 2",
+            scenario.trials, args.min_trials
+        )));
+    }
     let given = conn_spec(&args.conn)?;
     if args.dry_run {
         out(&format!("{}\n", runner::dry_run(&scenario, &given).await?))?;

@@ -291,6 +291,12 @@ fn bad_flags_and_files_are_one_line_errors() {
             .contains("not a fraction between 0 and 1"),
         "{fraction:#?}"
     );
+    let cap = w.run(&["drill", s.to_str().unwrap(), "--until-stable", "0.05"]);
+    let line = cap.one_line_error();
+    assert!(
+        line.contains("trials (the cap, here 1) to be at least --min-trials (20)"),
+        "{line}"
+    );
     let missing = w.run(&["check", "missing.jsonl", "--sentinels", "127.0.0.1:1"]);
     assert!(
         missing.one_line_error().contains("missing.jsonl"),
