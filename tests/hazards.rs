@@ -4,14 +4,11 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use serde_json::Value;
-use support::{RedisProc, TestLab, WAIT, Warden, dump_logs};
+use support::watch::{Watch, hazard, list, manual_failover};
+use support::{RedisProc, TestLab, WAIT, Warden};
 use warden::addr::Addr;
 use warden::client::{self, Timeouts};
 use warden::conn::Conn;
@@ -21,127 +18,6 @@ const SLOW: Timeouts = Timeouts {
     connect: Duration::from_secs(2),
     response: Duration::from_secs(10),
 };
-
-/// A running `warden watch --json`; killed on drop.
-struct Watch {
-    child: Child,
-    rx: mpsc::Receiver<String>,
-    seen: Vec<Value>,
-    logs: Vec<std::path::PathBuf>,
-}
-
-impl Watch {
-    fn start(w: &Warden, args: &[&str], logs: Vec<std::path::PathBuf>) -> Watch {
-        let mut child = w
-            .command()
-            .args(["watch", "--json", "--poll", "500ms"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn warden watch");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Watch {
-            child,
-            rx,
-            seen: Vec::new(),
-            logs,
-        }
-    }
-
-    /// Reads lines until `pred` matches one; panics with what was read after [`WAIT`].
-    fn until(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.rx.recv_timeout(left) {
-                Ok(line) => {
-                    let v: Value =
-                        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
-                    self.seen.push(v.clone());
-                    if pred(&v) {
-                        return v;
-                    }
-                }
-                Err(e) => {
-                    dump_logs(&self.logs);
-                    panic!("no line for {what} ({e}); read so far: {:#?}", self.seen);
-                }
-            }
-        }
-    }
-
-    /// Reads whatever arrives within `d`.
-    fn drain_for(&mut self, d: Duration) {
-        let deadline = Instant::now() + d;
-        while let Ok(line) = self
-            .rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-        {
-            if let Ok(v) = serde_json::from_str(&line) {
-                self.seen.push(v);
-            }
-        }
-    }
-
-    /// How many `hazard` lines of `kind` in `state` were read (for `subject`, if given).
-    fn count(&self, kind: &str, state: &str, subject: Option<&str>) -> usize {
-        self.seen
-            .iter()
-            .filter(|v| v["type"] == "hazard" && v["kind"] == kind && v["state"] == state)
-            .filter(|v| subject.is_none_or(|s| v["subject"] == s))
-            .count()
-    }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn hazard(kind: &'static str, state: &'static str) -> impl Fn(&Value) -> bool {
-    move |v| v["type"] == "hazard" && v["kind"] == kind && v["state"] == state
-}
-
-fn list(addrs: &[Addr]) -> String {
-    addrs
-        .iter()
-        .map(Addr::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// `SENTINEL FAILOVER master` on `via`, retried while a previous failover is in progress.
-async fn manual_failover(via: &Addr, master: &str) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let mut con = Conn::default()
-            .sentinel(via, Timeouts::CONTROL)
-            .await
-            .expect("sentinel");
-        let r: redis::RedisResult<String> = redis::cmd("SENTINEL")
-            .arg("FAILOVER")
-            .arg(master)
-            .query_async(&mut con)
-            .await;
-        match r {
-            Ok(_) => return,
-            Err(e) if Instant::now() < deadline => eprintln!("SENTINEL FAILOVER: {e}; again"),
-            Err(e) => panic!("SENTINEL FAILOVER {master}: {e}"),
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
 
 /// Stopping two of three Sentinels loses the quorum: reported once, with each stopped
 /// Sentinel unreachable once; both cleared once when they continue (and their TILT, which a

@@ -2,13 +2,14 @@
 //! live topology line, and its hazard detectors — and the hazards each input raises or
 //! clears. The watch loop feeds it; it does no I/O and reads no clock.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::episode::{Episodes, Failover};
 use super::hazard::{
     Attempts, Finding, Flaps, Hazard, HazardKind, Limits, SNAPSHOT_KINDS, Snapshot, Tracker,
 };
-use crate::sentinel::event::{Detail, EventKind};
+use crate::sentinel::event::{Detail, EventKind, InstanceRole};
 use crate::sentinel::timeline::Entry;
 
 /// How many recent hazards are kept for the next failover's trace.
@@ -25,6 +26,8 @@ pub struct Followed {
     flaps: Flaps,
     attempts: Attempts,
     rto: Option<Duration>,
+    /// Sentinels in TILT: since when, and how many polls ended since found them out of it.
+    tilted: BTreeMap<String, (Instant, u8)>,
     /// Recent hazards (wall time, hazard), for the next failover's trace.
     recent: Vec<(SystemTime, Hazard)>,
     /// The last topology line printed (without the lag figures).
@@ -52,6 +55,7 @@ impl Followed {
             flaps: Flaps::new(s.flap_window, s.flap_count),
             attempts: Attempts::default(),
             rto,
+            tilted: BTreeMap::new(),
             recent: Vec::new(),
             topology: None,
         }
@@ -67,10 +71,21 @@ impl Followed {
     ) -> Vec<Hazard> {
         let found = super::hazard::detect(snap, limits, bytes_per_sec);
         let mut out = self.tracker.update(at, &SNAPSHOT_KINDS, found);
-        // TILT comes and goes with `±tilt`; a poll only notices one the events missed.
+        // TILT comes and goes with `±tilt`. A poll notices one the events missed, and ends
+        // one whose `-tilt` never came (a Sentinel restarted in TILT publishes none) when two
+        // polls ended since the raise find it out of TILT: the second began after the raise.
         for s in &snap.sentinels {
-            if s.answer.as_ref().is_ok_and(|a| a.tilt) {
-                out.extend(self.tilt(at, &s.addr.to_string(), true));
+            let Ok(answer) = &s.answer else { continue };
+            let name = s.addr.to_string();
+            if answer.tilt {
+                out.extend(self.tilt(at, &name, true));
+            } else if let Some((since, calm)) = self.tilted.get_mut(&name)
+                && at > *since
+            {
+                *calm += 1;
+                if *calm >= 2 {
+                    out.extend(self.tilt(at, &name, false));
+                }
             }
         }
         out
@@ -80,6 +95,7 @@ impl Followed {
     pub fn tilt(&mut self, at: Instant, sentinel: &str, entered: bool) -> Vec<Hazard> {
         let subject = Some(sentinel.to_string());
         if entered {
+            self.tilted.entry(sentinel.to_string()).or_insert((at, 0)).1 = 0;
             let f = Finding {
                 kind: HazardKind::Tilt,
                 subject,
@@ -87,6 +103,7 @@ impl Followed {
             };
             self.tracker.raise(at, f)
         } else {
+            self.tilted.remove(sentinel);
             self.tracker.clear(HazardKind::Tilt, subject)
         }
     }
@@ -105,7 +122,12 @@ impl Followed {
                 None => return Vec::new(),
             },
             (kind, _) if kind.channel().starts_with("-failover-abort") => self.attempts.aborted(at),
-            (EventKind::SdownCleared | EventKind::OdownCleared, Detail::Instance { .. }) => {
+            // The master is back: the attempts end. A replica's or a Sentinel's `-sdown`
+            // (which names the master after `@`) ends nothing.
+            (
+                EventKind::SdownCleared | EventKind::OdownCleared,
+                Detail::Instance { instance, .. },
+            ) if instance.role == InstanceRole::Master => {
                 self.attempts.switched();
                 Vec::new()
             }
@@ -182,3 +204,6 @@ impl Followed {
         true
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -180,10 +180,13 @@ impl Tracker {
 
     /// How long a condition must hold before it is a hazard: the Sentinels disagree for a
     /// moment during every failover, and an old primary answers `ROLE master` until it is
-    /// converted, so those two must persist over two polls.
+    /// converted, so those two must persist over two polls. A primary resuming after a stall
+    /// answers the poll's queued questions before it reads its replicas' queued acks: for
+    /// one poll they look seconds behind (seen on a lab), so lag and exposure must last 1 s.
     pub fn hold(kind: HazardKind) -> Duration {
         match kind {
             HazardKind::SplitView | HazardKind::TwoPrimaries => Duration::from_secs(2),
+            HazardKind::ReplicaLag | HazardKind::Exposure => Duration::from_secs(1),
             _ => Duration::ZERO,
         }
     }

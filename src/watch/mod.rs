@@ -275,6 +275,11 @@ impl<W: Write> Watch<'_, W> {
                 *self.counts.entry((h.master.clone(), h.kind)).or_default() += 1;
                 self.spec.metrics.hazard(&h.master, h.kind.as_str());
             }
+            // A poll may raise or end TILT too: the gauge follows the hazard.
+            if let (HazardKind::Tilt, Some(s)) = (h.kind, &h.subject) {
+                let on = h.state == hazard::State::Raised;
+                self.spec.metrics.set_tilt(&h.master, s, on);
+            }
             if let Some(f) = self.groups[g].masters.get_mut(&h.master) {
                 f.keep(wall, &h);
             }

@@ -21,6 +21,7 @@ use warden::sentinel::timeline::Timeline;
 pub mod docker;
 pub mod schema;
 pub mod valkey;
+pub mod watch;
 
 /// The server binary the tests start (data nodes and Sentinels alike), and that the
 /// `warden` binary they run is pointed at:

@@ -217,6 +217,35 @@ fn exposure_is_the_best_replicas_lag_at_the_write_rate() {
 }
 
 #[test]
+fn lag_and_exposure_of_one_poll_after_a_primary_stall_are_no_hazard() {
+    let mut behind = healthy();
+    let p = behind.primary.as_mut().unwrap();
+    p.offset += 34_000;
+    for r in &mut p.replicas {
+        r.lag_secs = 12;
+    }
+    assert!(
+        detect(&behind, &Limits::default(), None)
+            .iter()
+            .any(|f| f.kind == HazardKind::Exposure)
+    );
+    // Answered as the primary resumed; the next poll, a moment later, is healthy.
+    assert!(run(&[(0, behind.clone()), (0, healthy())], None).is_empty());
+    let got = run(&[(0, behind.clone()), (1, behind), (2, healthy())], None);
+    assert_eq!(
+        got,
+        [
+            "replica-lag Raised",
+            "replica-lag Raised",
+            "exposure Raised",
+            "replica-lag Cleared",
+            "replica-lag Cleared",
+            "exposure Cleared",
+        ]
+    );
+}
+
+#[test]
 fn exposure_without_a_rate_uses_the_ack_age() {
     let p = PrimarySeen {
         offset: 100,

@@ -1,0 +1,107 @@
+//! What a followed master raises and clears from events and polls, on a virtual clock.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use super::*;
+use crate::addr::Addr;
+use crate::sentinel::event::parse;
+use crate::watch::hazard::{SentinelAnswer, SentinelSeen, State};
+
+fn followed() -> Followed {
+    let s = Settings {
+        limits: Limits::default(),
+        flap_count: 3,
+        flap_window: Duration::from_secs(600),
+    };
+    Followed::new("m", None, &s)
+}
+
+fn entry(at: Instant, channel: &str, payload: &str) -> Entry {
+    Entry {
+        event: parse(channel, payload),
+        first_at: at,
+        first_wall: SystemTime::UNIX_EPOCH,
+        reports: Vec::new(),
+    }
+}
+
+/// One Sentinel at port 26379 answering, in TILT or not.
+fn poll(tilt: bool) -> Snapshot {
+    let primary = Addr::local(6379);
+    Snapshot {
+        master: "m".into(),
+        sentinels: vec![SentinelSeen {
+            addr: Addr::local(26379),
+            answer: Ok(SentinelAnswer {
+                primary: Some(primary.clone()),
+                config_epoch: Some(1),
+                quorum: Ok(()),
+                tilt,
+                other_sentinels: 2,
+            }),
+        }],
+        nodes: Vec::new(),
+        primary: None,
+        primary_addr: Some(primary),
+    }
+}
+
+fn states(hz: &[Hazard]) -> Vec<(HazardKind, State)> {
+    hz.iter().map(|h| (h.kind, h.state)).collect()
+}
+
+#[test]
+fn a_failover_loop_ends_when_the_master_is_back_not_a_replica_or_a_sentinel() {
+    let (t, mut f) = (Instant::now(), followed());
+    let master = "master m 127.0.0.1 6379";
+    assert!(
+        f.entry(&entry(t, "+try-failover", master), Some(1))
+            .is_empty()
+    );
+    let abort = entry(t, "-failover-abort-no-good-slave", master);
+    assert!(f.entry(&abort, Some(1)).is_empty());
+    let again = f.entry(&entry(t, "+try-failover", master), Some(2));
+    assert_eq!(states(&again), [(HazardKind::FailoverLoop, State::Raised)]);
+    for other in [
+        "slave 127.0.0.1:6380 127.0.0.1 6380 @ m 127.0.0.1 6379",
+        "sentinel 0123abcd 127.0.0.1 26380 @ m 127.0.0.1 6379",
+    ] {
+        assert!(f.entry(&entry(t, "-sdown", other), Some(2)).is_empty());
+    }
+    assert!(f.entry(&abort, Some(2)).is_empty(), "still one loop");
+    let back = f.entry(&entry(t, "-odown", master), Some(2));
+    assert_eq!(states(&back), [(HazardKind::FailoverLoop, State::Cleared)]);
+}
+
+#[test]
+fn tilt_whose_end_was_missed_is_cleared_by_two_polls_after_it() {
+    let (t, mut f) = (Instant::now(), followed());
+    let limits = Limits::default();
+    let s = "127.0.0.1:26379";
+    let ms = |n: u64| t + Duration::from_millis(n);
+    let raised = f.tilt(ms(100), s, true);
+    assert_eq!(states(&raised), [(HazardKind::Tilt, State::Raised)]);
+    // A poll that ended before the `+tilt` arrived saw the Sentinel before it.
+    assert!(f.polled(ms(50), &poll(false), &limits, None).is_empty());
+    // The first poll after it may have asked before TILT began; the second cannot have.
+    assert!(f.polled(ms(600), &poll(false), &limits, None).is_empty());
+    let cleared = f.polled(ms(1100), &poll(false), &limits, None);
+    assert_eq!(states(&cleared), [(HazardKind::Tilt, State::Cleared)]);
+    assert!(f.polled(ms(1600), &poll(false), &limits, None).is_empty());
+}
+
+#[test]
+fn tilt_seen_again_by_a_poll_needs_two_calm_polls_anew_and_is_reported_once() {
+    let (t, mut f) = (Instant::now(), followed());
+    let limits = Limits::default();
+    let ms = |n: u64| t + Duration::from_millis(n);
+    let raised = f.polled(ms(0), &poll(true), &limits, None);
+    assert_eq!(states(&raised), [(HazardKind::Tilt, State::Raised)]);
+    assert!(f.polled(ms(500), &poll(false), &limits, None).is_empty());
+    assert!(f.polled(ms(1000), &poll(true), &limits, None).is_empty());
+    assert!(f.polled(ms(1500), &poll(false), &limits, None).is_empty());
+    let cleared = f.polled(ms(2000), &poll(false), &limits, None);
+    assert_eq!(states(&cleared), [(HazardKind::Tilt, State::Cleared)]);
+    // A `-tilt` after the polls ended it ends nothing more.
+    assert!(f.tilt(ms(2100), "127.0.0.1:26379", false).is_empty());
+}
