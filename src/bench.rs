@@ -66,7 +66,7 @@ pub async fn workload(spec: &BenchSpec) -> Result<String> {
     let _ = writeln!(
         out,
         "ledger memory: {:.1} MB per million acknowledged writes at this count \
-         (8 B per write plus at most one 32 KiB chunk per writer)",
+         (12 B per write: its send and ack times; plus at most one 48 KiB chunk per writer)",
         ledger_per_million / 1e6
     );
     lab.down()?;

@@ -9,6 +9,7 @@ use crate::cli::{
 };
 use crate::conn::{self, Conn, Secret, Source, TlsOn, TlsSpec};
 use crate::drill::checker::Verdict;
+use crate::drill::report::UntilStable;
 use crate::drill::runner;
 use crate::error::{EXIT_ERROR, EXIT_MET, EXIT_MISSED, Error, Result};
 use crate::lab::docker::DockerLab;
@@ -31,6 +32,7 @@ macro_rules! outln {
 
 mod aof;
 mod backup;
+mod check;
 mod docker_lab;
 mod doctor;
 mod report;
@@ -198,6 +200,7 @@ async fn command(command: Command) -> Result<u8> {
         Command::RestoreTest(a) => backup::restore_test(a).await,
         Command::Doctor(a) => doctor::doctor(a).await,
         Command::Report(a) => report::report(a).await,
+        Command::Check(a) => check::check(a).await,
         Command::Lab(LabCommand::Up(args)) if args.backend == Backend::Docker => {
             docker_lab::up(args).await
         }
@@ -227,6 +230,13 @@ async fn command(command: Command) -> Result<u8> {
 
 async fn drill(args: DrillArgs, signals: Listener) -> Result<u8> {
     let scenario = runner::load(&args.scenario)?;
+    if args.until_stable.is_some() && (scenario.trials as usize) < args.min_trials.max(2) {
+        return Err(Error::Usage(format!(
+            "--until-stable needs the scenario's trials (the cap, here {}) to be at least \
+             --min-trials ({}) and 2",
+            scenario.trials, args.min_trials
+        )));
+    }
     let given = conn_spec(&args.conn)?;
     if args.dry_run {
         out(&format!("{}\n", runner::dry_run(&scenario, &given).await?))?;
@@ -245,8 +255,15 @@ async fn drill(args: DrillArgs, signals: Listener) -> Result<u8> {
             Err(e) => eprintln!("warden: {e} (drill pid {}); the drill goes on", r.owner.pid),
         }
     }
-    let progress = args.json.is_none() && std::io::stderr().is_terminal();
-    let report = runner::run(&scenario, &given, progress, signals.clone().first()).await?;
+    let opts = runner::Options {
+        progress: args.json.is_none() && std::io::stderr().is_terminal(),
+        history: args.history.clone(),
+        until_stable: args.until_stable.map(|fraction| UntilStable {
+            fraction,
+            min_trials: args.min_trials,
+        }),
+    };
+    let report = runner::run_with(&scenario, &given, &opts, signals.clone().first()).await?;
     let doc = report.document();
     if let Some(path) = &args.json {
         write_atomically(path, doc.to_json().as_bytes())?;

@@ -16,6 +16,7 @@ const PURE: &[&str] = &[
     "src/sentinel/view.rs",
     "src/workload/config.rs",
     "src/workload/history.rs",
+    "src/workload/record.rs",
     "src/workload/tally.rs",
     "src/workload/protocol.rs",
     "src/lab/config.rs",

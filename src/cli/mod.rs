@@ -69,6 +69,8 @@ pub enum Command {
     Lab(LabCommand),
     /// Run a failover drill from a scenario file and report RTO and lost writes.
     Drill(DrillArgs),
+    /// Run the loss check again from a drill's --history file against a live cluster.
+    Check(CheckArgs),
     /// Follow every Sentinel's events live and time each failover of the master.
     Watch(WatchArgs),
     /// Benchmarks (tables, not pass/fail).
@@ -249,6 +251,44 @@ pub struct DrillArgs {
     /// Print what would be done and exit without touching anything.
     #[arg(long)]
     pub dry_run: bool,
+    /// Also write every write as a JSON line to this file (key, node, times, outcome, what the
+    /// loss check found); see the README for the format.
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+    /// Run trials until the p95 of client RTO moves by less than this fraction (0.05 = 5 %)
+    /// with a trial, once --min-trials measured it; the scenario's `trials` is the cap.
+    #[arg(long, value_name = "FRACTION", value_parser = parse_fraction)]
+    pub until_stable: Option<f64>,
+    /// With --until-stable: trials that must measure a client RTO before it may stop.
+    #[arg(long, default_value_t = 20, requires = "until_stable")]
+    pub min_trials: usize,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub conn: ConnArgs,
+}
+
+/// A fraction in (0, 1).
+fn parse_fraction(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(f) if f > 0.0 && f < 1.0 => Ok(f),
+        _ => Err(format!("not a fraction between 0 and 1: {s:?} (e.g. 0.05)")),
+    }
+}
+
+/// `warden check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// A history file written by `drill --history`.
+    pub history: PathBuf,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub at: SentinelArgs,
+    /// Also write the history again with what this check found.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print the counts as JSON.
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub conn: ConnArgs,

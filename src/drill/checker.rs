@@ -362,18 +362,12 @@ mod tests {
                 }
                 w.begin_era(Addr::local(port));
                 for &ms in times {
-                    w.acks.push(Ack {
-                        seq,
-                        at_us: Self::us(ms),
-                    });
+                    w.acked(seq, Self::us(ms) - 200, Self::us(ms));
                     seq += 1;
                 }
             }
             for &ms in unknown {
-                w.unknown.push(Ack {
-                    seq,
-                    at_us: Self::us(ms),
-                });
+                w.unknown(seq, Self::us(ms), Self::us(ms) + 1000);
                 seq += 1;
             }
             self.history.writers.push(w);
@@ -420,6 +414,7 @@ mod tests {
         for (seq, &ms) in lost.iter().enumerate() {
             let ack = Ack {
                 seq: seq as u32,
+                invoke_us: Trial::us(ms) - 200,
                 at_us: Trial::us(ms),
             };
             t.lost_one(|| format!("session:t:{seq}"), ack, &Addr::local(OLD));

@@ -36,6 +36,9 @@ pub struct TimelineRow {
     pub text: String,
     /// The first report, ms from the fault.
     pub first_ms: f64,
+    /// The first report's UTC time: the fault's plus `first_ms` (set in the report document).
+    #[serde(default)]
+    pub first_at: Option<chrono::DateTime<chrono::Utc>>,
     /// From the first report to the last, ms.
     pub spread_ms: f64,
     /// Every Sentinel's report, in arrival order.
@@ -94,6 +97,7 @@ pub fn rows<'e>(entries: impl IntoIterator<Item = &'e Entry>, origin: Instant) -
                 address,
                 text: e.event.to_string(),
                 first_ms: signed_ms(e.first_at, origin),
+                first_at: None,
                 spread_ms: signed_ms(e.first_at + e.spread(), e.first_at),
                 reports: e
                     .reports
@@ -138,8 +142,8 @@ pub fn buckets(history: &History, lost_at_us: &[u32], fault_at: Instant) -> Buck
         add(ack.at_us, 0);
     }
     for w in &history.writers {
-        w.failed_at_us.iter().for_each(|&t| add(t, 1));
-        w.unknown.iter().for_each(|u| add(u.at_us, 2));
+        w.refused.iter().for_each(|r| add(r.attempt.invoke_us, 1));
+        w.unknown.iter().for_each(|u| add(u.invoke_us, 2));
     }
     lost_at_us.iter().for_each(|&t| add(t, 3));
     let (Some(&first), Some(&last)) = (counts.keys().next(), counts.keys().next_back()) else {
@@ -170,7 +174,7 @@ mod tests {
     use super::*;
     use crate::addr::Addr;
     use crate::sentinel::event::parse;
-    use crate::workload::history::{Ack, WriterHistory};
+    use crate::workload::history::WriterHistory;
 
     #[test]
     fn buckets_are_aligned_on_the_fault() {
@@ -179,16 +183,10 @@ mod tests {
         let mut w = WriterHistory::default();
         w.begin_era(Addr::local(1));
         for (seq, ms) in [(0, 960), (1, 1049), (2, 1051), (3, 1300)] {
-            w.acks.push(Ack {
-                seq,
-                at_us: ms * 1000,
-            });
+            w.acked(seq, ms * 1000 - 500, ms * 1000);
         }
-        w.failed_at_us.push(1_200_000);
-        w.unknown.push(Ack {
-            seq: 4,
-            at_us: 1_210_000,
-        });
+        w.refused(5, "READONLY", 1_200_000, 1_400_000);
+        w.unknown(4, 1_210_000, 1_410_000);
         let h = History {
             epoch,
             writers: vec![w],

@@ -1,7 +1,9 @@
 //! Pure: the drill report — per-trial figures, the spread over trials (min / median / p95 /
-//! max) — and its renderings as a table for people and JSON for machines.
+//! max, and HdrHistogram p50 / p90 / p99 / max from 20 trials on) — and its renderings as a
+//! table for people and JSON for machines.
 
 pub mod doc;
+mod stable;
 mod table;
 
 use std::time::SystemTime;
@@ -12,6 +14,7 @@ use super::checker::{Figures, Verdict};
 use super::scenario::Targets;
 use crate::sentinel::timeline::Phases;
 pub use doc::{Document, Judged, SCHEMA};
+pub use stable::{Stability, UntilStable};
 pub use table::{figure_label, opt_ms, table, verdict_name};
 
 /// One trial in the report.
@@ -36,7 +39,11 @@ pub struct TrialReport {
     pub reasons: Vec<String>,
 }
 
-/// min / median / p95 / max of one figure over the trials that measured it.
+/// From this many trials on, a figure's spread also carries HdrHistogram percentiles.
+pub const PERCENTILES_FROM: usize = 20;
+
+/// min / median / p95 / max of one figure over the trials that measured it, and from
+/// [`PERCENTILES_FROM`] trials on its HdrHistogram percentiles.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Spread {
     /// Trials that measured it.
@@ -47,6 +54,24 @@ pub struct Spread {
     pub median: f64,
     /// 95th percentile (nearest rank).
     pub p95: f64,
+    /// Largest.
+    pub max: f64,
+    /// HdrHistogram percentiles, from [`PERCENTILES_FROM`] trials on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percentiles: Option<Percentiles>,
+}
+
+/// Percentiles of a figure over many trials, from an HdrHistogram of 3 significant digits
+/// (each the highest value equivalent to the order statistic: at most 0.1 % above it); `max`
+/// is exact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    /// 50th percentile.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
     /// Largest.
     pub max: f64,
 }
@@ -66,6 +91,30 @@ impl Spread {
             median: rank(0.5),
             p95: rank(0.95),
             max: values[values.len() - 1],
+            percentiles: (values.len() >= PERCENTILES_FROM)
+                .then(|| Percentiles::of(&values))
+                .flatten(),
+        })
+    }
+}
+
+impl Percentiles {
+    /// The percentiles of `values` (ms or counts, recorded in thousandths); `None` when one
+    /// is negative or not finite.
+    fn of(values: &[f64]) -> Option<Percentiles> {
+        let mut h = hdrhistogram::Histogram::<u64>::new(3).ok()?;
+        for v in values {
+            if !v.is_finite() || *v < 0.0 {
+                return None;
+            }
+            h.record((v * 1000.0).round() as u64).ok()?;
+        }
+        let at = |q: f64| (h.value_at_quantile(q) as f64).round() / 1000.0;
+        Some(Percentiles {
+            p50: at(0.5),
+            p90: at(0.9),
+            p99: at(0.99),
+            max: values.iter().copied().fold(f64::MIN, f64::max),
         })
     }
 }
@@ -89,6 +138,8 @@ pub struct Header {
     pub targets: Targets,
     /// The signal that cut the drill short (`SIGTERM`), when one did.
     pub cancelled: Option<String>,
+    /// How a `--until-stable` run ended, when it was one.
+    pub until_stable: Option<Stability>,
 }
 
 /// A whole drill.
@@ -112,6 +163,8 @@ pub struct DrillReport {
     pub targets: Targets,
     /// The signal that cut the drill short (`SIGTERM`), when one did: a partial report.
     pub cancelled: Option<String>,
+    /// How a `--until-stable` run ended, when it was one.
+    pub until_stable: Option<Stability>,
     /// The trials.
     pub trials: Vec<TrialReport>,
     /// Figures over all trials, by name (a phase's channel, `client_rto_ms`, …).
@@ -139,6 +192,7 @@ impl DrillReport {
             sentinels: header.sentinels,
             targets: header.targets,
             cancelled: header.cancelled,
+            until_stable: header.until_stable,
             trials,
             summary,
             verdict,
@@ -210,5 +264,33 @@ mod tests {
         assert_eq!((s.min, s.median, s.p95, s.max), (1.0, 3.0, 5.0, 5.0));
         assert_eq!(Spread::of(vec![7.0]).unwrap().median, 7.0);
         assert!(Spread::of(vec![]).is_none());
+        assert!(
+            Spread::of(vec![1.0; PERCENTILES_FROM - 1])
+                .unwrap()
+                .percentiles
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn from_twenty_trials_on_the_spread_has_hdr_percentiles() {
+        // 1..=100 ms in a shuffled order: p50 50, p90 90, p99 99 (each rounded up by at most
+        // 0.1 %), max 100 exactly.
+        let close = |got: f64, want: f64| got >= want && got <= want * 1.001;
+        let values: Vec<f64> = (0..100).map(|i| ((i * 37) % 100 + 1) as f64).collect();
+        let p = Spread::of(values).unwrap().percentiles.unwrap();
+        assert!(
+            close(p.p50, 50.0) && close(p.p90, 90.0) && close(p.p99, 99.0),
+            "{p:?}"
+        );
+        assert_eq!(p.max, 100.0);
+        // ms with fractions: the 18th of 20 values is the p90.
+        let rtos: Vec<f64> = (0..20).map(|i| 2000.0 + i as f64 * 10.5).collect();
+        let p = Spread::of(rtos).unwrap().percentiles.unwrap();
+        assert!(close(p.p90, 2178.5), "{p:?}");
+        assert_eq!(p.max, 2199.5);
+        let zeros = Spread::of(vec![0.0; 25]).unwrap().percentiles.unwrap();
+        assert_eq!((zeros.p50, zeros.p99, zeros.max), (0.0, 0.0, 0.0));
+        assert!(Spread::of(vec![-1.0; 25]).unwrap().percentiles.is_none());
     }
 }

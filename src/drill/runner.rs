@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, watch};
 use super::checker::Observation;
 use super::compare;
 use super::progress::Progress;
-use super::report::{DrillReport, Header, TrialReport};
+use super::report::{DrillReport, Header, TrialReport, UntilStable};
 use super::scenario::Scenario;
 use super::target::{Target, inject_one, set_up};
 use super::trial::{InEffect, Input, State, Trial, plans};
@@ -32,6 +32,7 @@ use crate::sentinel::timeline::Timeline;
 use crate::sentinel::topology;
 use crate::shutdown::Signal;
 use crate::watch::episode;
+use crate::workload::history_file::HistoryFile;
 use crate::workload::tally::LossTally;
 use crate::workload::{self, History, WriterEvent};
 
@@ -68,6 +69,17 @@ fn memory_bytes() -> u64 {
         .map_or(4 << 30, |kb| kb * 1024)
 }
 
+/// What a drill does beyond its scenario.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Draw a status line on stderr.
+    pub progress: bool,
+    /// Write every write's outcome to this file (JSON lines, renamed into place at the end).
+    pub history: Option<std::path::PathBuf>,
+    /// Stop before `trials` once the client RTO's p95 is stable.
+    pub until_stable: Option<UntilStable>,
+}
+
 /// Runs the drill; returns its report. `progress` draws a status line on stderr. When
 /// `shutdown` resolves, the trial in progress ends (its faults reverted, its workload
 /// stopped, its reasons saying which signal cancelled it), no further trial starts, and the
@@ -78,6 +90,20 @@ pub async fn run(
     progress: bool,
     shutdown: impl Future<Output = Signal>,
 ) -> Result<DrillReport> {
+    let opts = Options {
+        progress,
+        ..Options::default()
+    };
+    run_with(scenario, given, &opts, shutdown).await
+}
+
+/// [`run`], with a history file and the `--until-stable` rule.
+pub async fn run_with(
+    scenario: &Scenario,
+    given: &crate::conn::Spec,
+    opts: &Options,
+    shutdown: impl Future<Output = Signal>,
+) -> Result<DrillReport> {
     let (cancel_tx, cancel) = watch::channel(None);
     let watcher = async move {
         tokio::select! {
@@ -85,17 +111,22 @@ pub async fn run(
             _ = cancel_tx.closed() => {}
         }
     };
-    let (report, ()) = tokio::join!(drill(scenario, given, progress, cancel), watcher);
+    let (report, ()) = tokio::join!(drill(scenario, given, opts, cancel), watcher);
     report
 }
 
 async fn drill(
     s: &Scenario,
     given: &crate::conn::Spec,
-    progress: bool,
+    opts: &Options,
     cancel: watch::Receiver<Option<Signal>>,
 ) -> Result<DrillReport> {
     let started = SystemTime::now();
+    let history = opts
+        .history
+        .as_deref()
+        .map(HistoryFile::create)
+        .transpose()?;
     let run_id = format!("{:08x}", rand::random::<u32>());
     let mut target = set_up(s, given, &run_id).await?;
     let server = server_of(&target).await;
@@ -110,12 +141,14 @@ async fn drill(
         s,
         monitor_rx,
         cancel,
-        progress: Progress::new(progress, s.trials),
+        progress: Progress::new(opts.progress, s.trials),
         run_id,
+        history,
     };
     let mut trials = Vec::new();
+    let stable = |t: &[TrialReport]| opts.until_stable.map(|u| u.outcome(&client_rtos(t)));
     for n in 1..=s.trials {
-        if ctx.cancelled() {
+        if ctx.cancelled() || stable(&trials).is_some_and(|s| s.stable) {
             break;
         }
         trials.push(ctx.trial(n, &mut target).await);
@@ -132,9 +165,21 @@ async fn drill(
         sentinels: target.sentinels.iter().map(|a| a.to_string()).collect(),
         targets: s.targets.clone(),
         cancelled: cancelled.map(|s| s.name().to_string()),
+        until_stable: stable(&trials),
     };
     target.tear_down().await?;
+    if let Some(h) = ctx.history.take() {
+        h.commit()?;
+    }
     Ok(DrillReport::new(header, trials))
+}
+
+/// The client RTOs the trials measured, in trial order.
+fn client_rtos(trials: &[TrialReport]) -> Vec<f64> {
+    trials
+        .iter()
+        .filter_map(|t| t.figures.client_rto_ms)
+        .collect()
 }
 
 /// The primary's server family and version, for the report; `None` when it cannot be asked.
@@ -153,6 +198,8 @@ struct Ctx<'a> {
     cancel: watch::Receiver<Option<Signal>>,
     progress: Progress,
     run_id: String,
+    /// The history file being written (`None`: not asked for, or its writing failed).
+    history: Option<HistoryFile>,
 }
 
 impl Ctx<'_> {
@@ -353,6 +400,7 @@ impl Ctx<'_> {
         self.drain(&mut t);
         let Some((old, fault_at)) = t.injected.clone() else {
             t.revert_all(target).await;
+            t.write_history(&mut self.history, &history, None);
             return t.not_injected(self.s.fault.action.name());
         };
         self.restart_unreplaced(&mut t, target, &old).await;
@@ -362,6 +410,7 @@ impl Ctx<'_> {
         }
         self.progress.step(t.n, "loss check");
         let losses = self.loss_check(&mut t, &histories, target).await;
+        t.write_history(&mut self.history, &histories, &losses);
         if t.cancelled && !(t.switched() && t.new_primary_acked) {
             // Whatever it counted, it is not a verdict on a finished failover.
             t.errors

@@ -19,6 +19,7 @@ use crate::sentinel::event::EventKind;
 use crate::sentinel::monitor::MonitorEvent;
 use crate::sentinel::timeline::Timeline;
 use crate::shutdown::Signal;
+use crate::workload::history_file::HistoryFile;
 use crate::workload::tally::LossTally;
 use crate::workload::{History, Plan, Workload, WriterEvent};
 
@@ -246,6 +247,29 @@ impl Trial {
             loss: loss.as_ref(),
         })
         .collect()
+    }
+
+    /// Appends every workload's writes to the history `file`, if one is written, with what
+    /// the loss check found; a failure is the trial's error, and no history file is written.
+    pub(super) fn write_history(
+        &mut self,
+        file: &mut Option<HistoryFile>,
+        histories: &[History],
+        losses: &[Option<LossTally>],
+    ) {
+        let Some(f) = file.as_mut() else { return };
+        let anchor = match (&self.injected, self.fault_wall) {
+            (Some((_, at)), Some(wall)) => (*at, wall),
+            _ => (Instant::now(), SystemTime::now()),
+        };
+        let each = self.plans.iter().zip(histories).zip(losses);
+        let written = each.map(|((plan, history), loss)| {
+            f.trial(self.n, plan, history, loss.as_ref(), anchor)
+        });
+        if let Err(e) = written.collect::<crate::error::Result<Vec<()>>>() {
+            self.errors.push(format!("history not written: {e}"));
+            *file = None;
+        }
     }
 
     /// Reverts the fault, if it is still in effect.

@@ -12,19 +12,45 @@ use hdrhistogram::Histogram;
 
 use crate::addr::Addr;
 
-/// One acknowledged (or unknown) write: its sequence number and a time in µs since the
-/// history's epoch (the ack time for acks, the invoke time for unknown writes).
+/// One acknowledged write: its sequence number, when it was sent and when its ack arrived,
+/// in µs since the history's epoch (12 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ack {
     /// Global sequence number; the key is `<prefix>:<seq>`.
     pub seq: u32,
-    /// Microseconds since the epoch.
+    /// When the write was sent, µs since the epoch.
+    pub invoke_us: u32,
+    /// When its ack arrived, µs since the epoch.
     pub at_us: u32,
+}
+
+/// A write without an ack: sent at `invoke_us`, ended at `at_us` (its error reply, or the
+/// timeout or broken connection), on the node of era `era`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempt {
+    /// Global sequence number; the key is `<prefix>:<seq>`.
+    pub seq: u32,
+    /// When the write was sent, µs since the epoch.
+    pub invoke_us: u32,
+    /// When it ended, µs since the epoch.
+    pub at_us: u32,
+    /// Index in the writer's `eras` of the node it was sent to.
+    pub era: u32,
+}
+
+/// A write the server refused: the attempt and its error code's index in
+/// [`WriterHistory::codes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused {
+    /// The attempt.
+    pub attempt: Attempt,
+    /// Index of its error code (`READONLY`, …) in the writer's `codes`.
+    pub code: u16,
 }
 
 const CHUNK: usize = 4096;
 
-/// Append-only list of acks stored in fixed-size chunks: 8 bytes per write, and no
+/// Append-only list of acks stored in fixed-size chunks: 12 bytes per write, and no
 /// doubling-growth slack beyond one chunk.
 #[derive(Debug, Default, Clone)]
 pub struct Ledger {
@@ -88,12 +114,12 @@ pub struct WriterHistory {
     pub acks: Ledger,
     /// Primary eras; `eras[i]` covers acks from `eras[i].start` to the next era's start.
     pub eras: Vec<Era>,
-    /// Writes whose outcome is unknown, with their invoke time.
-    pub unknown: Vec<Ack>,
-    /// Failed writes by error kind (e.g. `READONLY`).
-    pub failed: BTreeMap<String, u64>,
-    /// When each failed write was invoked, µs since the epoch (for the report's picture).
-    pub failed_at_us: Vec<u32>,
+    /// Writes whose outcome is unknown.
+    pub unknown: Vec<Attempt>,
+    /// Writes the server refused with an error reply.
+    pub refused: Vec<Refused>,
+    /// The error codes of `refused` (`READONLY`, …), each once.
+    pub codes: Vec<String>,
     /// Latency of acknowledged writes, µs.
     pub latency: Histogram<u64>,
 }
@@ -104,8 +130,8 @@ impl Default for WriterHistory {
             acks: Ledger::default(),
             eras: Vec::new(),
             unknown: Vec::new(),
-            failed: BTreeMap::new(),
-            failed_at_us: Vec::new(),
+            refused: Vec::new(),
+            codes: Vec::new(),
             latency: new_latency_histogram(),
         }
     }
@@ -123,6 +149,68 @@ impl WriterHistory {
             start: self.acks.len(),
             node,
         });
+    }
+
+    /// Records an acknowledged write (and its latency).
+    pub fn acked(&mut self, seq: u32, invoke_us: u32, at_us: u32) {
+        self.acks.push(Ack {
+            seq,
+            invoke_us,
+            at_us,
+        });
+        let _ = self
+            .latency
+            .record(u64::from(at_us.saturating_sub(invoke_us)).max(1));
+    }
+
+    /// Records a write without a reply.
+    pub fn unknown(&mut self, seq: u32, invoke_us: u32, at_us: u32) {
+        let attempt = self.attempt(seq, invoke_us, at_us);
+        self.unknown.push(attempt);
+    }
+
+    /// Records a write refused with error `code`.
+    pub fn refused(&mut self, seq: u32, code: &str, invoke_us: u32, at_us: u32) {
+        let attempt = self.attempt(seq, invoke_us, at_us);
+        let code = match self.codes.iter().position(|c| c == code) {
+            Some(i) => i,
+            None => {
+                self.codes.push(code.to_string());
+                self.codes.len() - 1
+            }
+        };
+        self.refused.push(Refused {
+            attempt,
+            code: u16::try_from(code).unwrap_or(u16::MAX),
+        });
+    }
+
+    fn attempt(&self, seq: u32, invoke_us: u32, at_us: u32) -> Attempt {
+        Attempt {
+            seq,
+            invoke_us,
+            at_us,
+            era: self.eras.len().saturating_sub(1) as u32,
+        }
+    }
+
+    /// The node of era `era`, if there is one.
+    pub fn node_of(&self, era: u32) -> Option<&Addr> {
+        self.eras.get(era as usize).map(|e| &e.node)
+    }
+
+    /// The error code of a refused write.
+    pub fn code(&self, r: &Refused) -> &str {
+        self.codes
+            .get(r.code as usize)
+            .map_or("ERR", String::as_str)
+    }
+
+    /// Heap bytes held by the ledger, the unknown and the refused writes.
+    pub fn heap_bytes(&self) -> usize {
+        self.acks.heap_bytes()
+            + self.unknown.capacity() * std::mem::size_of::<Attempt>()
+            + self.refused.capacity() * std::mem::size_of::<Refused>()
     }
 
     /// Acks with the node that acknowledged each.
@@ -157,12 +245,12 @@ impl History {
         self.writers.iter().map(|w| w.unknown.len() as u64).sum()
     }
 
-    /// Failed writes by error kind, over all writers.
+    /// Failed writes by error code, over all writers.
     pub fn failed(&self) -> BTreeMap<String, u64> {
         let mut all = BTreeMap::new();
         for w in &self.writers {
-            for (k, n) in &w.failed {
-                *all.entry(k.clone()).or_insert(0) += n;
+            for r in &w.refused {
+                *all.entry(w.code(r).to_string()).or_insert(0) += 1;
             }
         }
         all
@@ -182,9 +270,9 @@ impl History {
         self.writers.iter().flat_map(WriterHistory::acks_with_node)
     }
 
-    /// Heap bytes held by the ledgers.
+    /// Heap bytes held by the ledgers (acks, unknown and refused writes).
     pub fn ledger_bytes(&self) -> usize {
-        self.writers.iter().map(|w| w.acks.heap_bytes()).sum()
+        self.writers.iter().map(WriterHistory::heap_bytes).sum()
     }
 }
 
@@ -245,24 +333,51 @@ mod tests {
     fn acks_carry_the_node_of_their_era() {
         let mut w = WriterHistory::default();
         w.begin_era(Addr::local(1));
-        w.acks.push(Ack { seq: 0, at_us: 1 });
-        w.acks.push(Ack { seq: 2, at_us: 2 });
+        w.acked(0, 0, 1);
+        w.acked(2, 1, 2);
         w.begin_era(Addr::local(2));
+        w.unknown(3, 2, 3);
         w.begin_era(Addr::local(3));
-        w.acks.push(Ack { seq: 4, at_us: 3 });
+        w.acked(4, 3, 4);
+        w.refused(5, "READONLY", 5, 6);
         let nodes: Vec<u16> = w.acks_with_node().map(|(_, n)| n.port).collect();
         assert_eq!(nodes, [1, 1, 3]);
+        assert_eq!(w.node_of(w.unknown[0].era), Some(&Addr::local(2)));
+        assert_eq!(w.node_of(w.refused[0].attempt.era), Some(&Addr::local(3)));
+        assert_eq!(w.code(&w.refused[0]), "READONLY");
+        assert_eq!(w.latency.len(), 3);
     }
 
     #[test]
-    fn ledger_costs_eight_bytes_per_write_plus_one_chunk() {
+    fn refused_writes_are_counted_by_code() {
+        let mut w = WriterHistory::default();
+        w.begin_era(Addr::local(1));
+        for (seq, code) in [(0, "READONLY"), (1, "LOADING"), (2, "READONLY")] {
+            w.refused(seq, code, seq, seq + 1);
+        }
+        assert_eq!(w.codes, ["READONLY", "LOADING"]);
+        let h = History {
+            epoch: std::time::Instant::now(),
+            writers: vec![w],
+        };
+        let failed: Vec<(String, u64)> = h.failed().into_iter().collect();
+        assert_eq!(failed, [("LOADING".into(), 1), ("READONLY".into(), 2)]);
+    }
+
+    #[test]
+    fn ledger_costs_twelve_bytes_per_write_plus_one_chunk() {
         let mut l = Ledger::default();
         for seq in 0..1_000_000 {
-            l.push(Ack { seq, at_us: seq });
+            l.push(Ack {
+                seq,
+                invoke_us: seq,
+                at_us: seq + 1,
+            });
         }
+        assert_eq!(std::mem::size_of::<Ack>(), 12);
         assert_eq!(l.len(), 1_000_000);
         assert!(
-            l.heap_bytes() <= 8 * 1_000_000 + 8 * CHUNK + 64 * 1024,
+            l.heap_bytes() <= 12 * 1_000_000 + 12 * CHUNK + 64 * 1024,
             "{}",
             l.heap_bytes()
         );
@@ -270,7 +385,8 @@ mod tests {
             l.iter().nth(123_456),
             Some(Ack {
                 seq: 123_456,
-                at_us: 123_456
+                invoke_us: 123_456,
+                at_us: 123_457
             })
         );
     }

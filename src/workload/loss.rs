@@ -1,5 +1,6 @@
 //! The loss check: every acknowledged key (and every unknown one) is looked up on the new
-//! primary with pipelined `PTTL` in batches — never `KEYS` — and classified.
+//! primary with pipelined `PTTL` in batches — never `KEYS` — and classified; the tally keeps
+//! what was found for each write (for `drill --history`).
 
 use std::time::Instant;
 
@@ -10,7 +11,8 @@ use crate::addr::Addr;
 use crate::client::Timeouts;
 use crate::error::Result;
 
-const BATCH: usize = 1000;
+/// Keys per pipeline.
+pub(super) const BATCH: usize = 1000;
 
 /// Looks every acknowledged and unknown key of `history` up on `primary`.
 pub async fn check(plan: &Plan, history: &History, primary: &Addr) -> Result<LossTally> {
@@ -20,12 +22,15 @@ pub async fn check(plan: &Plan, history: &History, primary: &Addr) -> Result<Los
     let acks: Vec<(Ack, &Addr)> = history.acks().collect();
     for batch in acks.chunks(BATCH) {
         let checked_at = Instant::now();
-        let pttls = pttl(&mut con, primary, plan, batch.iter().map(|(a, _)| a.seq)).await?;
+        let keys = batch.iter().map(|(a, _)| plan.key(a.seq));
+        let pttls = pttl(&mut con, primary, keys).await?;
         for ((ack, node), pttl) in batch.iter().zip(pttls) {
             tally.checked += 1;
             let acked_at = history.epoch + std::time::Duration::from_micros(ack.at_us as u64);
             let age_ms = checked_at.saturating_duration_since(acked_at).as_millis() as u64;
-            match classify(pttl, ttl_ms, age_ms) {
+            let found = classify(pttl, ttl_ms, age_ms);
+            tally.found.push(found);
+            match found {
                 Found::Present => {}
                 Found::Lost => tally.lost_one(|| plan.key(ack.seq), *ack, node),
                 Found::TtlGone => tally.ttl_gone += 1,
@@ -39,21 +44,22 @@ pub async fn check(plan: &Plan, history: &History, primary: &Addr) -> Result<Los
         .flat_map(|w| w.unknown.iter().map(|a| a.seq))
         .collect();
     for batch in unknown.chunks(BATCH) {
-        let pttls = pttl(&mut con, primary, plan, batch.iter().copied()).await?;
+        let pttls = pttl(&mut con, primary, batch.iter().map(|s| plan.key(*s))).await?;
+        tally.landed.extend(pttls.iter().map(|p| *p != -2));
         tally.recovered += pttls.iter().filter(|p| **p != -2).count() as u64;
     }
     Ok(tally)
 }
 
-async fn pttl(
+/// `PTTL` of each of `keys` on `primary`, in one pipeline.
+pub(super) async fn pttl(
     con: &mut crate::conn::Con,
     primary: &Addr,
-    plan: &Plan,
-    seqs: impl Iterator<Item = u32>,
+    keys: impl Iterator<Item = String>,
 ) -> Result<Vec<i64>> {
     let mut pipe = redis::pipe();
-    for seq in seqs {
-        pipe.cmd("PTTL").arg(plan.key(seq));
+    for key in keys {
+        pipe.cmd("PTTL").arg(key);
     }
     match pipe.query_async(&mut *con).await {
         Ok(v) => Ok(v),

@@ -6,8 +6,11 @@ pub mod config;
 pub mod external;
 pub mod follow;
 pub mod history;
+pub mod history_file;
 pub mod loss;
 pub mod protocol;
+pub mod recheck;
+pub mod record;
 pub mod tally;
 pub mod writer;
 

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::history::Ack;
+use super::history::{Ack, Found};
 use crate::addr::Addr;
 
 /// How many lost keys a report names.
@@ -40,6 +40,12 @@ pub struct LossTally {
     /// When each lost write was acknowledged, µs since the epoch (for the report's picture).
     #[serde(skip)]
     pub lost_at_us: Vec<u32>,
+    /// What the check found for each acknowledged write, in `History::acks` order.
+    #[serde(skip)]
+    pub found: Vec<Found>,
+    /// Whether each unknown write landed, writer by writer in `unknown` order.
+    #[serde(skip)]
+    pub landed: Vec<bool>,
 }
 
 impl LossTally {

@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::Plan;
 use super::config::VALUE_POOL;
-use super::history::{Ack, WriterHistory};
+use super::history::WriterHistory;
 use crate::addr::Addr;
 use crate::client::{self, Timeouts};
 use crate::sentinel::topology;
@@ -137,13 +137,10 @@ pub async fn run(
             .query_async(c)
             .await;
         let done = Instant::now();
-        let at_us = micros(done - plan.epoch);
+        let (invoke_us, at_us) = (micros(invoke - plan.epoch), micros(done - plan.epoch));
         match reply {
             Ok(()) => {
-                hist.acks.push(Ack { seq, at_us });
-                let _ = hist
-                    .latency
-                    .record((done - invoke).as_micros().max(1) as u64);
+                hist.acked(seq, invoke_us, at_us);
                 failures = 0;
                 if first_ack_pending {
                     first_ack_pending = false;
@@ -163,14 +160,8 @@ pub async fn run(
             Err(e) => {
                 let (failure, reconnect) = classify(&e);
                 match failure {
-                    Failure::Unknown => hist.unknown.push(Ack {
-                        seq,
-                        at_us: micros(invoke - plan.epoch),
-                    }),
-                    Failure::Refused(code) => {
-                        *hist.failed.entry(code).or_insert(0) += 1;
-                        hist.failed_at_us.push(micros(invoke - plan.epoch));
-                    }
+                    Failure::Unknown => hist.unknown(seq, invoke_us, at_us),
+                    Failure::Refused(code) => hist.refused(seq, &code, invoke_us, at_us),
                 }
                 if reconnect {
                     con = None;

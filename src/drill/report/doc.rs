@@ -2,13 +2,14 @@
 //! `docs/report.schema.json`) — what `drill --json` writes and `warden report` reads.
 //!
 //! Named objects throughout; one time origin per trial: every `*_ms` of a trial counts from
-//! its fault, whose UTC time is `fault_at`. Each judged figure carries its target
+//! its fault, whose UTC time is `fault_at` (each phase and timeline row also carries its own
+//! UTC time, the fault's plus its offset). Each judged figure carries its target
 //! (`{"value": 2190.0, "target": 5000, "met": true}`).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{DrillReport, Spread, TrialReport};
+use super::{DrillReport, Spread, Stability, TrialReport};
 use crate::drill::checker::{Latency, Verdict, Writes};
 use crate::drill::clients::ClientRow;
 use crate::drill::evidence::{Buckets, TimelineRow};
@@ -42,6 +43,9 @@ pub struct Document {
     /// The signal that cut the drill short (`SIGTERM`), when one did: a partial report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancelled: Option<String>,
+    /// How a `--until-stable` run ended, when it was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until_stable: Option<Stability>,
     /// The trials.
     pub trials: Vec<Trial>,
     /// Figures over all trials.
@@ -79,6 +83,9 @@ pub struct Phase {
     pub phase: String,
     /// ms from the fault (`null`: not seen).
     pub at_ms: Option<f64>,
+    /// Its UTC time: the fault's plus `at_ms` (`null`: not seen).
+    #[serde(default)]
+    pub at: Option<DateTime<Utc>>,
 }
 
 /// How many Sentinels announced `+switch-master`, and over how long.
@@ -263,6 +270,7 @@ impl Document {
             sentinels: r.sentinels.clone(),
             targets: r.targets.clone(),
             cancelled: r.cancelled.clone(),
+            until_stable: r.until_stable.clone(),
             trials: r.trials.iter().map(|t| trial(t, &r.targets)).collect(),
             summary: r
                 .summary
@@ -311,11 +319,14 @@ fn trial(t: &TrialReport, targets: &Targets) -> Trial {
     let f = &t.figures;
     let happened = f.sentinel_rto_ms.is_some();
     let loss_ran = f.lost.checked.is_some();
+    let fault_at = t.fault_wall.map(DateTime::<Utc>::from);
+    let utc =
+        |ms: Option<f64>| Some(fault_at? + TimeDelta::microseconds((ms? * 1e3).round() as i64));
     Trial {
         trial: t.trial,
         fault: t.fault.clone(),
         injected: t.injected,
-        fault_at: t.fault_wall.map(DateTime::<Utc>::from),
+        fault_at,
         old_primary: t.old_primary.clone(),
         new_primary: f.new_primary.as_ref().map(|a| a.to_string()),
         failover: FailoverCheck {
@@ -329,6 +340,7 @@ fn trial(t: &TrialReport, targets: &Targets) -> Trial {
             .map(|(name, at_ms)| Phase {
                 phase: Phases::channel(name),
                 at_ms: *at_ms,
+                at: utc(*at_ms),
             })
             .collect(),
         sentinel_rto_ms: f.sentinel_rto_ms,
@@ -386,7 +398,14 @@ fn trial(t: &TrialReport, targets: &Targets) -> Trial {
             .collect(),
         tilt: f.tilt,
         leader: f.leader,
-        timeline: f.timeline.clone(),
+        timeline: f
+            .timeline
+            .iter()
+            .map(|row| TimelineRow {
+                first_at: utc(Some(row.first_ms)),
+                ..row.clone()
+            })
+            .collect(),
         workload: f.workload.clone(),
         clients: f.clients.iter().map(|c| client(c, targets)).collect(),
         verdict: t.verdict,

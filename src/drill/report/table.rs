@@ -70,9 +70,53 @@ pub fn table(d: &Document) -> String {
                 s.max
             );
         }
+        percentiles(&mut out, d);
+    }
+    if let Some(u) = &d.until_stable {
+        let moved = u
+            .last_move
+            .map_or("—".into(), |m| format!("{:.1} %", m * 100.0));
+        let _ = writeln!(
+            out,
+            "\nuntil stable ({:.1} %, at least {} trials): client RTO p95 moved {moved} with \
+             the last of {} trials that measured it: {}",
+            u.fraction * 100.0,
+            u.min_trials,
+            u.measured,
+            if u.stable { "stable" } else { "NOT stable" }
+        );
     }
     let _ = writeln!(out, "\nverdict: {}", verdict_name(d.verdict));
     out
+}
+
+/// The HdrHistogram percentiles of the figures that have them (20 trials or more).
+fn percentiles(out: &mut String, d: &Document) {
+    let rows: Vec<_> = d
+        .summary
+        .iter()
+        .filter_map(|r| Some((r, r.spread.percentiles.as_ref()?)))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n{:<27}  n      p50      p90      p99      max",
+        "percentiles (HdrHistogram)"
+    );
+    for (r, p) in rows {
+        let _ = writeln!(
+            out,
+            "  {:<20} {:>6} {:>8.0} {:>8.0} {:>8.0} {:>8.0}",
+            figure_label(&r.figure),
+            r.spread.n,
+            p.p50,
+            p.p90,
+            p.p99,
+            p.max
+        );
+    }
 }
 
 fn trial(out: &mut String, t: &Trial) {
