@@ -5,6 +5,8 @@ pub mod checker;
 pub mod clients;
 pub mod compare;
 pub mod evidence;
+mod load;
+mod probe;
 pub mod progress;
 pub mod report;
 pub mod runner;

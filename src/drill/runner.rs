@@ -39,35 +39,9 @@ use crate::workload::{self, History, WriterEvent};
 /// Reports from two Sentinels of one occurrence merge when this close together.
 const MERGE_WINDOW: Duration = Duration::from_secs(15);
 
+pub use super::load::load;
+use super::probe::{rejoined, serving, workload_allowed};
 pub use super::target::dry_run;
-
-/// Reads a scenario file and validates it ([`Scenario::parse`]), its workloads against this
-/// machine's memory ([`Scenario::check_memory`]) and their programs against its files.
-pub fn load(path: &Path) -> Result<Scenario> {
-    let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
-    let invalid = |message| Error::Scenario {
-        path: path.to_path_buf(),
-        message,
-    };
-    let s = Scenario::parse(&text).map_err(invalid)?;
-    s.check_memory(memory_bytes()).map_err(invalid)?;
-    for w in &s.workloads {
-        if let Some(argv) = &w.command {
-            workload::external::check_program(argv)
-                .map_err(|e| invalid(format!("[workload] `{}`: {e}", w.name())))?;
-        }
-    }
-    Ok(s)
-}
-
-/// `MemTotal` from `/proc/meminfo`; 4 GiB (conservatively) when it cannot be read.
-fn memory_bytes() -> u64 {
-    let text = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    text.lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(4 << 30, |kb| kb * 1024)
-}
 
 /// What a drill does beyond its scenario.
 #[derive(Debug, Clone, Default)]
@@ -547,70 +521,10 @@ impl Ctx<'_> {
     }
 }
 
-/// Whether `node` answers PING (not LOADING).
-async fn serving(conn: Conn, node: Addr) -> bool {
-    match conn.node(&node, Timeouts::CONTROL).await {
-        Ok(mut con) => client::query::<String>(&mut con, &node, &redis::cmd("PING"))
-            .await
-            .is_ok(),
-        Err(_) => false,
-    }
-}
-
-/// Whether `node` is a replica with its link to the primary up.
-async fn rejoined(conn: Conn, node: Addr) -> bool {
-    match conn.node(&node, Timeouts::CONTROL).await {
-        Ok(mut con) => client::replication(&mut con, &node)
-            .await
-            .is_ok_and(|r| !r.is_master() && r.link_up),
-        Err(_) => false,
-    }
-}
-
-/// Whether the writers' user may run what they need on `primary`: the `ROLE` a writer checks
-/// before it writes. A refusal (`NOPERM`, wrong credentials) is the pre-flight's failure,
-/// naming the command, instead of a fault injected while no write can be acknowledged;
-/// another error is asked again (`false`) until `until`.
-async fn workload_allowed(
-    target: &Target,
-    primary: &Addr,
-    until: Instant,
-) -> std::result::Result<bool, String> {
-    let asked = async {
-        let mut con = target.conn.node(primary, Timeouts::CONTROL).await?;
-        client::is_master(&mut con, primary).await
-    };
-    match asked.await {
-        Ok(_) => Ok(true),
-        Err(e @ (Error::NoPerm { .. } | Error::Auth { .. })) => Err(e.to_string()),
-        Err(e) if Instant::now() >= until => Err(e.to_string()),
-        Err(_) => Ok(false),
-    }
-}
-
 /// The pre-flight, asked again in 200 ms.
 fn preflight_again(until: Instant) -> State {
     State::Preflight {
         next: Instant::now() + Duration::from_millis(200),
         until,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shipped_scenarios_parse() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-        let mut n = 0;
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "toml") {
-                load(&path).unwrap_or_else(|e| panic!("{e}"));
-                n += 1;
-            }
-        }
-        assert!(n >= 2);
     }
 }

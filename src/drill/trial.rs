@@ -263,9 +263,8 @@ impl Trial {
             _ => (Instant::now(), SystemTime::now()),
         };
         let each = self.plans.iter().zip(histories).zip(losses);
-        let written = each.map(|((plan, history), loss)| {
-            f.trial(self.n, plan, history, loss.as_ref(), anchor)
-        });
+        let written = each
+            .map(|((plan, history), loss)| f.trial(self.n, plan, history, loss.as_ref(), anchor));
         if let Err(e) = written.collect::<crate::error::Result<Vec<()>>>() {
             self.errors.push(format!("history not written: {e}"));
             *file = None;
