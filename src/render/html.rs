@@ -163,6 +163,7 @@ pub fn report_page(d: &Document, table: &str) -> String {
             );
         }
         h.push_str("</table>\n");
+        percentiles(&mut h, d);
     }
 
     h.push_str(
@@ -193,6 +194,10 @@ pub fn report_page(d: &Document, table: &str) -> String {
     }
     h.push_str("</table>\n");
 
+    if d.trials.iter().any(|t| t.clients.len() > 1) {
+        clients(&mut h, d);
+    }
+
     for tr in &d.trials {
         let _ = writeln!(h, "<h2>Trial {}: {}</h2>", tr.trial, e(&tr.fault));
         if !tr.injected {
@@ -220,6 +225,92 @@ pub fn report_page(d: &Document, table: &str) -> String {
     let _ = writeln!(h, "<h2>The table</h2>\n<pre>{}</pre>", e(table));
     h.push_str("</body>\n</html>\n");
     h
+}
+
+/// HdrHistogram percentiles of the figures (from 20 trials), and how `--until-stable` ended.
+fn percentiles(h: &mut String, d: &Document) {
+    let rows: Vec<_> = d
+        .summary
+        .iter()
+        .filter_map(|r| r.spread.percentiles.as_ref().map(|p| (r, p)))
+        .collect();
+    if !rows.is_empty() {
+        h.push_str(
+            "<h3>Percentiles</h3>\n<table>\n<tr><th class=\"l\">figure</th><th>n</th>\
+             <th>p50</th><th>p90</th><th>p99</th><th>max</th></tr>\n",
+        );
+        for (r, p) in rows {
+            let _ = writeln!(
+                h,
+                "<tr><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+                 <td>{}</td></tr>",
+                escape(figure_label(&r.figure)),
+                r.spread.n,
+                num(p.p50),
+                num(p.p90),
+                num(p.p99),
+                num(p.max)
+            );
+        }
+        h.push_str("</table>\n");
+    }
+    if let Some(u) = &d.until_stable {
+        let moved = u
+            .last_move
+            .map_or_else(|| "—".into(), |m| format!("{:.1} %", m * 100.0));
+        let _ = writeln!(
+            h,
+            "<p>--until-stable {:.1} %: {} after {} measured trial(s) (minimum {}), the p95 of \
+             client RTO last moved {}.</p>",
+            u.fraction * 100.0,
+            if u.stable { "stable" } else { "not stable" },
+            u.measured,
+            u.min_trials,
+            moved
+        );
+    }
+}
+
+/// The workloads that ran side by side, one row per client and trial, each judged.
+fn clients(h: &mut String, d: &Document) {
+    let e = escape;
+    h.push_str(
+        "<h2>Clients side by side</h2>\n<table>\n<tr><th>trial</th><th class=\"l\">client</th>\
+         <th>client RTO</th><th>writes unavailable</th><th>acked</th><th>failed</th>\
+         <th>unknown</th><th>lost writes</th><th>lost-write window</th><th>verdict</th></tr>\n",
+    );
+    for tr in d.trials.iter().filter(|t| t.clients.len() > 1) {
+        for c in &tr.clients {
+            let lost = Judged {
+                value: c.lost.value.map(|v| v as f64),
+                target: c.lost.target,
+                met: c.lost.met,
+            };
+            let kind = if c.external {
+                " (program)"
+            } else {
+                " (built-in)"
+            };
+            let _ = writeln!(
+                h,
+                "<tr><td>{}</td><td class=\"l\">{}{}</td>{}<td>{}</td><td>{}</td><td>{}</td>\
+                 <td>{}</td>{}{}<td class=\"{}\">{}</td></tr>",
+                tr.trial,
+                e(&c.name),
+                kind,
+                cell(&c.client_rto_ms, " ms"),
+                e(&opt(c.unavailable_ms)),
+                c.acked,
+                c.failed,
+                c.unknown,
+                cell(&lost, ""),
+                cell(&c.lost_window_ms, " ms"),
+                class(c.verdict),
+                e(verdict_name(c.verdict))
+            );
+        }
+    }
+    h.push_str("</table>\n");
 }
 
 /// The page of a trend: the chart, then the table and the regressions.
