@@ -1,7 +1,8 @@
 //! Object-storage destinations against a real S3-compatible server (`moto_server` from PyPI's
 //! `moto[server]`, installed by `scripts/setup.sh`): backup to a directory and a bucket in one
-//! run, list, retention, restore-test from the bucket, a bucket that does not exist, and the
-//! trend over drill reports saved under a prefix.
+//! run, list, retention, restore-test from the bucket, `backups verify --all` (the objects'
+//! ETags checked against the bytes downloaded, also through a proxy that damages them), a
+//! bucket that does not exist, and the trend over drill reports saved under a prefix.
 //!
 //! Without `moto_server` on PATH these tests skip with a message, unless
 //! `WARDEN_REQUIRE_S3=1`, which makes them fail instead.
@@ -95,6 +96,73 @@ fn put_object(m: &Moto, bucket: &str, key: &str, body: &[u8]) {
     let mut reply = String::new();
     s.read_to_string(&mut reply).expect("reply");
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+}
+
+/// An HTTP proxy to moto on `port` that changes the last byte of every response to a `GET`
+/// of a data object (`….rdb…`, not a manifest): bytes other than those the store received,
+/// as damage at rest or in transit would give. One request per connection (it asks moto to
+/// close after each); returns its URL.
+fn corrupting_proxy(port: u16) -> String {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            std::thread::spawn(move || relay(client, port));
+        }
+    });
+    url
+}
+
+fn relay(mut client: TcpStream, port: u16) {
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match client.read(&mut b) {
+            Ok(1) => head.push(b[0]),
+            _ => return,
+        }
+    }
+    let text = String::from_utf8_lossy(&head).into_owned();
+    let body_len: usize = text
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap_or(0))
+        })
+        .unwrap_or(0);
+    let mut body = vec![0u8; body_len];
+    if client.read_exact(&mut body).is_err() {
+        return;
+    }
+    let mut lines: Vec<&str> = text
+        .trim_end()
+        .lines()
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
+    lines.push("Connection: close");
+    let request_line = lines[0].to_string();
+    let mut server = TcpStream::connect(("127.0.0.1", port)).expect("connect moto");
+    server
+        .write_all(format!("{}\r\n\r\n", lines.join("\r\n")).as_bytes())
+        .expect("send head");
+    server.write_all(&body).expect("send body");
+    let mut reply = Vec::new();
+    server.read_to_end(&mut reply).expect("reply");
+    let data_get = request_line.starts_with("GET ")
+        && request_line.contains(".rdb")
+        && !request_line.contains(".manifest");
+    let header_end = reply
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 4);
+    if let (true, Some(h)) = (data_get, header_end)
+        && reply.len() > h
+        && let Some(last) = reply.last_mut()
+    {
+        *last ^= 0xff;
+    }
+    let _ = client.write_all(&reply);
 }
 
 fn warden_s3(w: &Warden, m: &Moto, args: &[&str]) -> support::Run {
@@ -205,6 +273,32 @@ async fn backup_to_a_bucket_list_prune_and_restore_test_from_it() {
         &["backups", "verify", "--all", "--dest", bucket, "--json"],
     ));
     assert_eq!(audit["newest_good"], files[1], "{audit:#}");
+    // moto's ETags (multipart: MD5 of the parts' MD5s) match the bytes downloaded
+    for b in audit["backups"].as_array().expect("backups") {
+        assert_eq!(b["etag"], "match", "{audit:#}");
+    }
+    // through a proxy that changes the last byte of every data object it serves, each
+    // backup is damaged, and its ETag names it
+    let proxy = corrupting_proxy(m.port);
+    let mut cmd = w.command();
+    cmd.args(["backups", "verify", "--all", "--dest", bucket, "--json"])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("WARDEN_S3_ENDPOINT", &proxy);
+    let run = tokio::task::block_in_place(|| support::run(&mut cmd));
+    assert_eq!(run.code, 1, "{run:#?}");
+    let audit: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(audit["newest_good"], serde_json::Value::Null, "{audit:#}");
+    for b in audit["backups"].as_array().expect("backups") {
+        assert_eq!(b["etag"], "mismatch", "{audit:#}");
+        assert!(
+            b["problems"][0]
+                .as_str()
+                .is_some_and(|p| p.starts_with("ETag ")),
+            "{audit:#}"
+        );
+    }
     put_object(
         &m,
         "warden",

@@ -45,6 +45,7 @@ const PURE: &[&str] = &[
     "src/watch/startup.rs",
     "src/backup/aof.rs",
     "src/backup/compress.rs",
+    "src/backup/etag.rs",
     "src/backup/manifest.rs",
     "src/backup/replica.rs",
     "src/backup/report.rs",

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::backup::compress::Compression;
+use crate::backup::etag::Outcome;
 use crate::backup::manifest::{MANIFEST_SUFFIX, Manifest, manifest_name};
 use crate::backup::remote::Remote;
 use crate::backup::store::{self, TMP_PREFIX};
@@ -36,6 +37,10 @@ pub struct Verdict {
     pub problems: Vec<String>,
     /// Keys the verifier counted (absent when it could not read the RDB).
     pub keys: Option<u64>,
+    /// Object storage only: the store's ETag against the bytes downloaded — `match`,
+    /// `mismatch` (then also a problem), or why it could not be checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
 }
 
 /// Every backup's verdict, oldest first.
@@ -153,6 +158,7 @@ pub fn check(path: &Path, m: &Manifest) -> Result<Verdict> {
         good: problems.is_empty(),
         problems,
         keys,
+        etag: None,
     })
 }
 
@@ -211,12 +217,15 @@ fn damaged(file: &str, m: Option<&Manifest>, problem: String) -> Verdict {
         good: false,
         problems: vec![problem],
         keys: None,
+        etag: None,
     }
 }
 
 /// Every backup under an object-storage prefix: each is downloaded into a temporary
 /// directory (one at a time) and checked like a local one; the object's size as the store
-/// lists it is compared with the manifest first.
+/// lists it is compared with the manifest first, and its ETag with the bytes downloaded
+/// ([`crate::backup::etag`]): a mismatch means the store holds or sent other bytes than it
+/// received.
 pub async fn remote(r: &Remote) -> Result<Audit> {
     let names = r.names().await?;
     let manifests = r.list().await?;
@@ -231,9 +240,21 @@ pub async fn remote(r: &Remote) -> Result<Audit> {
             .prefix("warden-audit-")
             .tempdir()
             .map_err(Error::io(std::env::temp_dir()))?;
-        let local = r.download(&m.file, work.path()).await?;
+        let (local, etag) = r.download_checked(&m.file, work.path()).await?;
         let m2 = m.clone();
         let mut v = blocking("checking a backup", move || check(&local, &m2)).await?;
+        v.etag = Some(match etag {
+            Outcome::Match(_) => "match".into(),
+            Outcome::Mismatch { store, computed } => {
+                v.problems.insert(
+                    0,
+                    format!("ETag {store}, the downloaded bytes give {computed}"),
+                );
+                v.good = false;
+                "mismatch".into()
+            }
+            Outcome::Unchecked(why) => why,
+        });
         if size != m.stored.bytes {
             v.problems.insert(
                 0,

@@ -7,7 +7,8 @@
 //! storage; [`retention`] decides what `--keep-last`/`--keep-days` delete. [`fetch`] finds,
 //! downloads and unpacks a stored backup for [`crate::restore`]. [`report`] formats the
 //! tables; [`aof`] is the AOF layout a restore writes beside the RDB. [`audit`] re-checks
-//! every stored backup (`backups verify --all`, `latest-good`). [`freshness`] waits for the
+//! every stored backup (`backups verify --all`, `latest-good`), with an object's ETag
+//! recomputed by [`etag`]. [`freshness`] waits for the
 //! replica to reach the primary's offset before the snapshot. [`aof_files`] opens, inspects,
 //! trims and copies (`backup --aof`) multi-part AOF directories.
 
@@ -17,6 +18,7 @@ pub mod audit;
 pub mod bgsave;
 pub mod compress;
 pub mod container;
+pub mod etag;
 pub mod fetch;
 pub mod freshness;
 pub mod manifest;

@@ -14,6 +14,7 @@ use object_store::path::Path as ObjPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::backup::etag::{self, Outcome};
 use crate::backup::manifest::{MANIFEST_SUFFIX, Manifest, manifest_name};
 use crate::backup::retention::{Item, Policy, to_delete};
 use crate::error::{Error, Result};
@@ -289,24 +290,58 @@ impl Remote {
 
     /// Downloads `file` and its manifest into `dir`; returns the local data path.
     pub async fn download(&self, file: &str, dir: &Path) -> Result<PathBuf> {
-        for name in [manifest_name(file), file.to_string()] {
-            let to = dir.join(&name);
-            let mut out = tokio::fs::File::create(&to).await.map_err(Error::io(&to))?;
-            let mut s = self
-                .store
-                .get(&self.path(&name))
-                .await
-                .map_err(self.err())?
-                .into_stream();
-            while let Some(chunk) = s.next().await {
-                out.write_all(&chunk.map_err(self.err())?)
-                    .await
-                    .map_err(Error::io(&to))?;
-            }
-            out.flush().await.map_err(Error::io(&to))?;
-        }
+        self.get_to(&manifest_name(file), dir, |_| {}).await?;
+        self.get_to(file, dir, |_| {}).await?;
         Ok(dir.join(file))
     }
+
+    /// [`Remote::download`], also recomputing the data object's ETag from the bytes as
+    /// they arrive ([`etag`]) and comparing it with the one the store served them under.
+    pub async fn download_checked(&self, file: &str, dir: &Path) -> Result<(PathBuf, Outcome)> {
+        self.get_to(&manifest_name(file), dir, |_| {}).await?;
+        let mut hasher = None;
+        self.get_to(file, dir, |got| match got {
+            Got::Meta(meta) => {
+                hasher = Some(etag::Hasher::new(
+                    meta.e_tag.as_deref(),
+                    meta.size,
+                    PART as u64,
+                ));
+            }
+            Got::Bytes(b) => {
+                if let Some(h) = hasher.as_mut() {
+                    h.update(b);
+                }
+            }
+        })
+        .await?;
+        let outcome = hasher.map_or(Outcome::Unchecked("no object metadata".into()), |h| {
+            h.finish()
+        });
+        Ok((dir.join(file), outcome))
+    }
+
+    /// Streams object `name` into `dir/name`, showing `seen` the object's metadata, then
+    /// every chunk.
+    async fn get_to(&self, name: &str, dir: &Path, mut seen: impl FnMut(Got<'_>)) -> Result<()> {
+        let to = dir.join(name);
+        let mut out = tokio::fs::File::create(&to).await.map_err(Error::io(&to))?;
+        let got = self.store.get(&self.path(name)).await.map_err(self.err())?;
+        seen(Got::Meta(&got.meta));
+        let mut s = got.into_stream();
+        while let Some(chunk) = s.next().await {
+            let chunk = chunk.map_err(self.err())?;
+            seen(Got::Bytes(&chunk));
+            out.write_all(&chunk).await.map_err(Error::io(&to))?;
+        }
+        out.flush().await.map_err(Error::io(&to))
+    }
+}
+
+/// What [`Remote::get_to`] shows its observer.
+enum Got<'a> {
+    Meta(&'a object_store::ObjectMeta),
+    Bytes(&'a [u8]),
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ use crate::client::{self, Timeouts};
 use crate::conn::Conn;
 use crate::error::{Error, Result};
 use crate::lab::Lab;
+use crate::lab::docker::default_image;
 use crate::rdb::{self, Options, Summary};
 use crate::restore::scratch::{Scratch, connect, wait_loaded};
 use crate::restore::scratch_docker::ScratchContainer;
@@ -142,8 +143,8 @@ pub async fn run(s: &DrScenario) -> Result<Report> {
                 (Node::Process(sc), into)
             }
             ScratchBackend::Docker => {
-                let sc =
-                    ScratchContainer::start(&s.restore.image, &rdb_dir, s.restore.timeout).await?;
+                let image = s.restore.image.clone().unwrap_or_else(default_image);
+                let sc = ScratchContainer::start(&image, &rdb_dir, s.restore.timeout).await?;
                 let into = format!("scratch container {}", sc.addr);
                 (Node::Container(sc), into)
             }

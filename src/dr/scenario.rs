@@ -84,9 +84,10 @@ pub struct RestoreSpec {
     /// The `redis-server` binary (process scratch node).
     #[serde(default = "redis_server")]
     pub redis_server: PathBuf,
-    /// The image of a docker scratch node (never pulled).
-    #[serde(default = "image")]
-    pub image: String,
+    /// The image of a docker scratch node (never pulled); default `$WARDEN_REDIS_IMAGE`,
+    /// else `redis:7.2`, as for `restore-test --backend docker`.
+    #[serde(default)]
+    pub image: Option<String>,
     /// Longest wait for the node to load.
     #[serde(default = "five_minutes", with = "humantime_serde")]
     pub timeout: Duration,
@@ -94,10 +95,6 @@ pub struct RestoreSpec {
 
 fn redis_server() -> PathBuf {
     PathBuf::from("redis-server")
-}
-
-fn image() -> String {
-    "redis:7.2".into()
 }
 
 fn five_minutes() -> Duration {
@@ -112,7 +109,7 @@ impl Default for RestoreSpec {
             lab_dir: None,
             expect_size: None,
             redis_server: redis_server(),
-            image: image(),
+            image: None,
             timeout: five_minutes(),
         }
     }

@@ -5,14 +5,12 @@ use std::io::Read;
 use super::Problem;
 use super::lzf;
 
-/// CRC-64/Jones (`crc::CRC_64_REDIS`) with a 16-slice table for speed.
-static CRC64: crc::Crc<u64, crc::Table<16>> =
-    crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_REDIS);
-
 /// Internal result type: every failure carries the offset it was detected at.
 pub(super) type Res<T> = Result<T, Problem>;
 
-const BUF_SIZE: usize = 64 * 1024;
+/// Read size: large enough that the CRC runs on long slices (SIMD) and reads are few; the
+/// whole walk holds this one buffer, whatever the file's size.
+const BUF_SIZE: usize = 256 * 1024;
 
 /// Decoded RDB length field (`rdbLoadLen`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +30,8 @@ pub(super) struct Src<R: Read> {
     /// Start of the bytes in `buf` not yet fed to the CRC (only while `crc_on`).
     crc_from: usize,
     crc_on: bool,
-    digest: crc::Digest<'static, u64, crc::Table<16>>,
+    /// CRC-64/Jones (`CRC-64/REDIS`), carry-less-multiply folding where the CPU has it.
+    digest: crc_fast::Digest,
     /// Absolute offset of `buf[0]`.
     base: u64,
     eof: bool,
@@ -47,7 +46,7 @@ impl<R: Read> Src<R> {
             end: 0,
             crc_from: 0,
             crc_on: true,
-            digest: CRC64.digest(),
+            digest: crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Redis),
             base: 0,
             eof: false,
         }
@@ -100,7 +99,7 @@ impl<R: Read> Src<R> {
             self.digest.update(&self.buf[self.crc_from..self.pos]);
             self.crc_on = false;
         }
-        self.digest.clone().finalize()
+        self.digest.finalize()
     }
 
     #[inline]
@@ -114,7 +113,18 @@ impl<R: Read> Src<R> {
     }
 
     /// Read exactly `out.len()` bytes.
+    #[inline]
     pub(super) fn exact(&mut self, out: &mut [u8], what: &str) -> Res<()> {
+        if let Some(b) = self.buf[self.pos..self.end].get(..out.len()) {
+            out.copy_from_slice(b);
+            self.pos += out.len();
+            return Ok(());
+        }
+        self.exact_slow(out, what)
+    }
+
+    #[cold]
+    fn exact_slow(&mut self, out: &mut [u8], what: &str) -> Res<()> {
         let mut done = 0;
         while done < out.len() {
             if self.pos == self.end && !self.fill()? {
@@ -128,6 +138,7 @@ impl<R: Read> Src<R> {
         Ok(())
     }
 
+    #[inline]
     pub(super) fn array<const N: usize>(&mut self, what: &str) -> Res<[u8; N]> {
         let mut a = [0u8; N];
         self.exact(&mut a, what)?;

@@ -64,6 +64,34 @@ impl TtlAcc {
     }
 }
 
+/// A pattern prepared once for a million keys: most (`session:*`) are a literal prefix and
+/// one trailing `*`, matched with a prefix compare instead of [`glob`].
+pub(super) enum Glob<'p> {
+    /// A literal prefix, then `*`.
+    Prefix(&'p [u8]),
+    /// Any other pattern.
+    General(&'p [u8]),
+}
+
+impl<'p> Glob<'p> {
+    pub(super) fn new(pat: &'p [u8]) -> Self {
+        match pat.split_last() {
+            Some((b'*', head)) if !head.iter().any(|c| matches!(c, b'*' | b'?' | b'\\')) => {
+                Glob::Prefix(head)
+            }
+            _ => Glob::General(pat),
+        }
+    }
+
+    #[inline]
+    pub(super) fn matches(&self, s: &[u8]) -> bool {
+        match self {
+            Glob::Prefix(p) => s.starts_with(p),
+            Glob::General(p) => glob(p, s),
+        }
+    }
+}
+
 /// Glob match with `*`, `?` and `\` escapes, over bytes, iterative (no recursion, no allocation).
 pub(super) fn glob(pat: &[u8], s: &[u8]) -> bool {
     let (mut p, mut i) = (0usize, 0usize);
@@ -129,7 +157,12 @@ mod tests {
         ];
         for &(p, s, want) in cases {
             assert_eq!(glob(p.as_bytes(), s.as_bytes()), want, "{p} vs {s}");
+            let g = Glob::new(p.as_bytes());
+            assert_eq!(g.matches(s.as_bytes()), want, "prepared {p} vs {s}");
         }
+        assert!(matches!(Glob::new(b"session:*"), Glob::Prefix(b"session:")));
+        assert!(matches!(Glob::new(b"a\\*"), Glob::General(_)));
+        assert!(matches!(Glob::new(b"*:*"), Glob::General(_)));
     }
 
     #[test]

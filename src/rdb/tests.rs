@@ -108,6 +108,27 @@ fn crc_catalog_check_value() {
 }
 
 #[test]
+fn streamed_crc_matches_the_reference_across_refills() {
+    // 600 KiB arriving 4093 bytes a read: several refills, SIMD blocks and odd tails
+    struct Dribble<'a>(&'a [u8]);
+    impl std::io::Read for Dribble<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = out.len().min(4093).min(self.0.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+    let data: Vec<u8> = (0..600 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let mut src = Src::new(Dribble(&data));
+    src.skip(data.len() as u64 - 1, "bytes").expect("skip");
+    src.u8("the last byte").expect("last");
+    assert_eq!(src.finish_crc(), CRC.checksum(&data));
+}
+
+#[test]
 fn hand_built_file_stats() {
     let mut body = vec![0xfa];
     body.extend(s("redis-ver"));

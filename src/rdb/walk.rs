@@ -6,7 +6,7 @@ use super::dedup::Fingerprints;
 use super::field_ttl::FieldTtls;
 use super::format::{Family, Format};
 use super::reader::{Res, Src};
-use super::stats::{TtlAcc, glob};
+use super::stats::{Glob, TtlAcc};
 use super::{Checksum, DbStats, MAX_AUX, Options, Problem, Summary, header};
 
 /// Walk state: the source, reusable scratch buffers and the running stats.
@@ -97,7 +97,7 @@ impl<'o, R: Read> Walker<'o, R> {
         self.version = v;
         self.rdb_version = Some(v);
         let now = i64::try_from(self.opts.now_ms).unwrap_or(i64::MAX);
-        let pattern = self.opts.pattern.as_bytes();
+        let pattern = Glob::new(self.opts.pattern.as_bytes());
         let mut expire: i64 = -1;
         loop {
             let at = self.src.offset();
@@ -221,7 +221,7 @@ impl<'o, R: Read> Walker<'o, R> {
             self.types[t as usize] += 1;
             let db = &mut self.dbs[self.cur_db];
             db.keys += 1;
-            if glob(pattern, &self.key) {
+            if pattern.matches(&self.key) {
                 self.matching += 1;
             }
             if expire != -1 {
