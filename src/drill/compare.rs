@@ -111,7 +111,11 @@ mod tests {
         for (port, times) in [(1, on_old), (2, on_new)] {
             w.begin_era(Addr::local(port));
             for &ms in times {
-                w.acks.push(Ack { seq, at_us: us(ms) });
+                w.acks.push(Ack {
+                    seq,
+                    invoke_us: us(ms),
+                    at_us: us(ms),
+                });
                 seq += 1;
             }
         }
@@ -129,6 +133,7 @@ mod tests {
         for (seq, &ms) in lost_at_ms.iter().enumerate() {
             let ack = Ack {
                 seq: seq as u32,
+                invoke_us: us(ms),
                 at_us: us(ms),
             };
             t.lost_one(|| format!("k:{seq}"), ack, &Addr::local(1));

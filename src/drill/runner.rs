@@ -374,7 +374,7 @@ impl Ctx<'_> {
         self.drain(&mut t);
         let Some((old, fault_at)) = t.injected.clone() else {
             t.revert_all(target).await;
-            t.write_history(&mut self.history, &history, None);
+            t.write_history(&mut self.history, &histories, &[]);
             return t.not_injected(self.s.fault.action.name());
         };
         self.restart_unreplaced(&mut t, target, &old).await;

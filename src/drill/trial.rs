@@ -250,7 +250,7 @@ impl Trial {
     }
 
     /// Appends every workload's writes to the history `file`, if one is written, with what
-    /// the loss check found; a failure is the trial's error, and no history file is written.
+    /// the loss check found (`losses` empty: none ran); a failure is the trial's error, and no history file is written.
     pub(super) fn write_history(
         &mut self,
         file: &mut Option<HistoryFile>,
@@ -262,9 +262,11 @@ impl Trial {
             (Some((_, at)), Some(wall)) => (*at, wall),
             _ => (Instant::now(), SystemTime::now()),
         };
-        let each = self.plans.iter().zip(histories).zip(losses);
-        let written = each
-            .map(|((plan, history), loss)| f.trial(self.n, plan, history, loss.as_ref(), anchor));
+        let each = self.plans.iter().zip(histories).enumerate();
+        let written = each.map(|(i, (plan, history))| {
+            let loss = losses.get(i).and_then(Option::as_ref);
+            f.trial(self.n, plan, history, loss, anchor)
+        });
         if let Err(e) = written.collect::<crate::error::Result<Vec<()>>>() {
             self.errors.push(format!("history not written: {e}"));
             *file = None;

@@ -269,17 +269,16 @@ impl<'a> Recorder<'a> {
             Some(ns) => protocol::since_epoch_us(ns, self.epoch_ns),
             None => u32::try_from(self.plan.epoch.elapsed().as_micros()).unwrap_or(u32::MAX),
         };
+        // A line carries one time, its outcome's: the invoke time is not known.
         let ack = Ack {
             seq: line.seq,
+            invoke_us: at_us,
             at_us,
         };
         match line.outcome {
             Outcome::Ok => self.acked(ack, line.node),
-            Outcome::Unknown => self.hist.unknown.push(ack),
-            Outcome::Failed(kind) => {
-                *self.hist.failed.entry(kind).or_insert(0) += 1;
-                self.hist.failed_at_us.push(at_us);
-            }
+            Outcome::Unknown => self.hist.unknown(line.seq, at_us, at_us),
+            Outcome::Failed(kind) => self.hist.refused(line.seq, &kind, at_us, at_us),
         }
         Ok(())
     }

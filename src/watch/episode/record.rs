@@ -106,6 +106,7 @@ fn named_phases<S: serde::Serializer>(
     s.collect_seq(phases.iter().map(|(name, at_ms)| Phase {
         phase: Phases::channel(name),
         at_ms: *at_ms,
+        at: None,
     }))
 }
 
