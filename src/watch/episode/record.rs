@@ -11,7 +11,7 @@ use std::time::{Instant, SystemTime};
 use serde::Serialize;
 
 use crate::addr::Addr;
-use crate::drill::report::doc::{Phase, SwitchReports};
+use crate::drill::report::doc::SwitchReports;
 use crate::sentinel::timeline::Phases;
 
 /// How an episode ended.
@@ -64,7 +64,7 @@ pub struct Failover {
     /// The failover's epoch, when an epoch event or a Sentinel's answer gave it.
     pub epoch: Option<u64>,
     /// Each phase (snake_case name) and its first report, in ms from the episode's first
-    /// event; in JSON a list of [`Phase`] objects named by channel (`+odown`).
+    /// event; in JSON a list of phase objects named by channel, as in the drill report's `phases` (`+odown`).
     #[serde(serialize_with = "named_phases")]
     pub phases: Vec<(&'static str, Option<f64>)>,
     /// How many Sentinels have announced `+switch-master` so far, and from the first to the
@@ -103,10 +103,15 @@ fn named_phases<S: serde::Serializer>(
     phases: &[(&'static str, Option<f64>)],
     s: S,
 ) -> Result<S::Ok, S::Error> {
+    /// A phase as the drill report names it, without its UTC time.
+    #[derive(Serialize)]
+    struct Phase {
+        phase: String,
+        at_ms: Option<f64>,
+    }
     s.collect_seq(phases.iter().map(|(name, at_ms)| Phase {
         phase: Phases::channel(name),
         at_ms: *at_ms,
-        at: None,
     }))
 }
 
