@@ -10,7 +10,6 @@
 //! drill killed outright leaves a record `warden heal` reverts.
 
 use std::future::Future;
-use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::{mpsc, watch};
@@ -24,8 +23,7 @@ use super::target::{Target, inject_one, set_up};
 use super::trial::{InEffect, Input, State, Trial, plans};
 use crate::addr::Addr;
 use crate::client::{self, Timeouts};
-use crate::conn::Conn;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::sentinel::health::{self, Expect};
 use crate::sentinel::monitor::{self, MonitorEvent};
 use crate::sentinel::timeline::Timeline;

@@ -363,6 +363,7 @@ mod tests {
     fn trial<'a>(found: Option<(&'a [Found], &'a [bool])>) -> Trial<'a> {
         Trial {
             trial: 3,
+            client: "warden",
             prefix: "session:x-3",
             ttl_ms: 1_800_000,
             anchor: Anchor {
