@@ -6,6 +6,7 @@ pub mod config;
 pub mod follow;
 pub mod history;
 pub mod loss;
+pub mod resp;
 pub mod tally;
 pub mod writer;
 
