@@ -10,10 +10,12 @@
 //!
 //! Streams are opened here (TCP, then `tokio-rustls` when TLS applies) and handed to the
 //! redis crate (`MultiplexedConnection::new_with_config`, `PubSub::new`), which sends `AUTH`
-//! from the settings. Secrets are [`Secret`]s: they print as `***`, and errors name the user
-//! and the address, never a password.
+//! from the settings; [`raw::RawCon`] keeps the stream for callers that frame their own
+//! commands, and sends `AUTH` itself. Secrets are [`Secret`]s: they print as `***`, and
+//! errors name the user and the address, never a password.
 
 pub mod command;
+pub mod raw;
 pub mod secret;
 pub mod spec;
 pub mod tls;

@@ -11,6 +11,7 @@ pub mod loss;
 pub mod protocol;
 pub mod recheck;
 pub mod record;
+pub mod resp;
 pub mod tally;
 pub mod writer;
 

@@ -3,15 +3,15 @@
 
 use std::time::{Duration, Instant};
 
-use crate::conn::Con;
 use rand::RngCore;
 use tokio::sync::{mpsc, watch};
 
 use super::Plan;
 use super::config::VALUE_POOL;
 use super::history::WriterHistory;
+use super::resp::{SetCon, SetError};
 use crate::addr::Addr;
-use crate::client::{self, Timeouts};
+use crate::client::Timeouts;
 use crate::sentinel::topology;
 
 /// What a writer tells the runner while it runs.
@@ -83,7 +83,7 @@ pub async fn run(
         (cfg.rate > 0).then(|| Duration::from_secs_f64(cfg.writers as f64 / cfg.rate as f64));
     let mut seq = idx as u32;
     let mut next_at = Instant::now();
-    let mut con: Option<(Addr, Con)> = None;
+    let mut con: Option<(Addr, SetCon)> = None;
     let mut first_ack_pending = false;
     let mut failures: u32 = 0;
     let mut unreported: u64 = 0;
@@ -126,16 +126,9 @@ pub async fn run(
         let Some((node, c)) = con.as_mut() else {
             continue;
         };
-        let key = plan.key(seq);
         let value = &values[seq as usize % VALUE_POOL];
         let invoke = Instant::now();
-        let reply: redis::RedisResult<()> = redis::cmd("SET")
-            .arg(&key)
-            .arg(value)
-            .arg("EX")
-            .arg(ttl_s)
-            .query_async(c)
-            .await;
+        let reply = c.set(&plan.prefix, seq, value, ttl_s).await;
         let done = Instant::now();
         let (invoke_us, at_us) = (micros(invoke - plan.epoch), micros(done - plan.epoch));
         match reply {
@@ -158,7 +151,7 @@ pub async fn run(
                 }
             }
             Err(e) => {
-                let (failure, reconnect) = classify(&e);
+                let (failure, reconnect) = classify(e);
                 match failure {
                     Failure::Unknown => hist.unknown(seq, invoke_us, at_us),
                     Failure::Refused(code) => hist.refused(seq, &code, invoke_us, at_us),
@@ -203,7 +196,7 @@ fn newly_announced(rx: &mut watch::Receiver<Option<Addr>>) -> Option<Addr> {
 
 /// Connects to the primary `announced` by `+switch-master`, or else to the one the Sentinels
 /// name, and confirms its `ROLE` is master (an event alone is never trusted).
-async fn connect_primary(plan: &Plan, announced: Option<Addr>) -> Option<(Addr, Con)> {
+async fn connect_primary(plan: &Plan, announced: Option<Addr>) -> Option<(Addr, SetCon)> {
     if let Some(node) = announced
         && let Some(con) = connect_master(plan, &node).await
     {
@@ -221,27 +214,21 @@ async fn connect_primary(plan: &Plan, announced: Option<Addr>) -> Option<(Addr, 
 }
 
 /// A connection to `node` if its `ROLE` is master.
-async fn connect_master(plan: &Plan, node: &Addr) -> Option<Con> {
-    let t = Timeouts {
-        connect: plan.config.op_timeout,
-        response: plan.config.op_timeout,
-    };
-    let mut con = plan.conn.node(node, t).await.ok()?;
-    client::is_master(&mut con, node)
+async fn connect_master(plan: &Plan, node: &Addr) -> Option<SetCon> {
+    let mut con = SetCon::connect(&plan.conn, node, plan.config.op_timeout)
         .await
-        .ok()
-        .filter(|m| *m)
-        .map(|_| con)
+        .ok()?;
+    con.is_master().await.filter(|m| *m).map(|_| con)
 }
 
 /// Sorts a failed write: `(how it ended, whether to find the primary again)`.
-fn classify(e: &redis::RedisError) -> (Failure, bool) {
-    match e.code() {
-        Some(code) => {
-            let reconnect = matches!(code, "READONLY" | "MASTERDOWN" | "LOADING");
-            (Failure::Refused(code.to_string()), reconnect)
+fn classify(e: SetError) -> (Failure, bool) {
+    match e {
+        SetError::Refused(code) => {
+            let reconnect = matches!(code.as_str(), "READONLY" | "MASTERDOWN" | "LOADING");
+            (Failure::Refused(code), reconnect)
         }
-        None => (Failure::Unknown, true),
+        SetError::NoReply => (Failure::Unknown, true),
     }
 }
 
