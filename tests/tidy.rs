@@ -29,6 +29,7 @@ const PURE: &[&str] = &[
     "src/dr/report.rs",
     "src/drill/checker.rs",
     "src/drill/evidence.rs",
+    "src/drill/primaries.rs",
     "src/drill/report.rs",
     "src/drill/report",
     "src/render",

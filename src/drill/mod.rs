@@ -3,8 +3,10 @@
 
 pub mod checker;
 pub mod evidence;
+pub mod primaries;
 pub mod progress;
 pub mod report;
+mod roles;
 pub mod runner;
 pub mod scenario;
 mod target;

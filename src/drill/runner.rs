@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, watch};
 use super::checker::{self, Observation};
 use super::progress::Progress;
 use super::report::{DrillReport, Header, TrialReport};
+use super::roles::Sampler;
 use super::scenario::Scenario;
 use super::target::{Target, inject_one, set_up};
 use super::trial::{InEffect, Input, State, Trial};
@@ -92,6 +93,10 @@ async fn drill(
     let run_id = format!("{:08x}", rand::random::<u32>());
     let mut target = set_up(s, given, &run_id).await?;
     let server = server_of(&target).await;
+    if let Some(why) = server.as_ref().and_then(|v| unsupported(s, v)) {
+        target.tear_down().await?;
+        return Err(Error::Usage(why));
+    }
     let (tx, monitor_rx) = mpsc::unbounded_channel();
     let monitor = monitor::spawn(
         &target.conn,
@@ -140,6 +145,12 @@ async fn server_of(target: &Target) -> Option<crate::server::ServerVersion> {
     client::server_version(&mut con, &primary).await.ok()
 }
 
+/// Why the primary's server cannot carry out one of the scenario's faults, if it cannot.
+fn unsupported(s: &Scenario, server: &crate::server::ServerVersion) -> Option<String> {
+    s.faults()
+        .find_map(|(table, f)| Some(format!("[{table}]: {}", f.runs_on(server).err()?)))
+}
+
 struct Ctx<'a> {
     s: &'a Scenario,
     monitor_rx: mpsc::UnboundedReceiver<MonitorEvent>,
@@ -181,7 +192,9 @@ impl Ctx<'_> {
             let input = self.next(&mut t, deadline).await;
             state = self.on(state, input, &mut t, target).await;
         }
-        self.finish(t, target).await
+        let mut report = self.finish(t, target).await;
+        report.versus = self.s.fault_of(n).1;
+        report
     }
 
     /// Waits for the next input: whichever comes first of a Sentinel event, a writer report,
@@ -275,7 +288,11 @@ impl Ctx<'_> {
             match health::check(&target.conn, &target.sentinels, &target.master, &expect).await {
                 Ok(h) => match h.primary.clone().filter(|_| h.ok()) {
                     Some(primary) => match workload_allowed(target, &primary, until).await {
-                        Ok(true) => return self.inject(t, target, primary).await,
+                        Ok(true) => {
+                            let nodes = std::iter::once(primary.clone()).chain(h.replicas);
+                            t.roles = Some(Sampler::start(&target.conn, nodes.collect()));
+                            return self.inject(t, target, primary).await;
+                        }
                         Ok(false) => return preflight_again(until),
                         Err(why) => why,
                     },
@@ -298,6 +315,7 @@ impl Ctx<'_> {
     /// Injects `before` (if any), then the fault, on `old`, the primary.
     async fn inject(&mut self, t: &mut Trial, target: &mut Target, old: Addr) -> State {
         let s = self.s;
+        let fault = s.fault_of(t.n).0;
         let mut prefix = String::new();
         if let Some(b) = &s.before {
             let (d, result) = inject_one(b, &old, target, &self.run_id).await;
@@ -319,14 +337,13 @@ impl Ctx<'_> {
         self.progress.step(t.n, "fault");
         let fault_at = Instant::now();
         t.fault_wall = Some(SystemTime::now());
-        let (d, result) = inject_one(&s.fault, &old, target, &self.run_id).await;
+        let (d, result) = inject_one(fault, &old, target, &self.run_id).await;
         t.description = format!("{prefix}{d}");
         match result {
             Ok((applied, entry)) => {
-                let until = s
-                    .fault
+                let until = fault
                     .timed()
-                    .then(|| fault_at + s.fault.duration.unwrap_or_default());
+                    .then(|| fault_at + fault.duration.unwrap_or_default());
                 t.fault = Some(InEffect {
                     applied,
                     entry,
@@ -349,7 +366,8 @@ impl Ctx<'_> {
         self.drain(&mut t);
         let Some((old, fault_at)) = t.injected.clone() else {
             t.revert_all(target).await;
-            return t.not_injected(self.s.fault.action.name());
+            let name = self.s.fault_of(t.n).0.action.name();
+            return t.not_injected(name);
         };
         self.restart_unreplaced(&mut t, target, &old).await;
         if t.cancelled {
@@ -369,6 +387,10 @@ impl Ctx<'_> {
         let rejoined = |n| rejoined(conn.clone(), n);
         let back = t.switched() && !t.cancelled && self.wait_until(&mut t, rejoined, &old).await;
         let rejoined_at = back.then(Instant::now);
+        let rounds = match t.roles.take() {
+            Some(sampler) => sampler.stop().await,
+            None => Vec::new(),
+        };
         self.drain(&mut t);
         for f in episode::replay(&t.timeline, &target.master) {
             crate::telemetry::failover::export(&f, &[]);
@@ -383,14 +405,16 @@ impl Ctx<'_> {
             rejoined_at,
             reverted_at: t.reverted_at,
             errors: &t.errors,
+            rounds: &rounds,
         };
-        let (figures, verdict, reasons) = checker::check(&obs, &self.s.targets);
+        let (figures, verdict, reasons) = checker::check(&obs, &self.s.targets_of(t.n));
         TrialReport {
             trial: t.n,
             old_primary: Some(old.to_string()),
             fault_wall: t.fault_wall,
             fault: t.description,
             injected: true,
+            versus: false,
             figures,
             verdict,
             reasons,

@@ -139,7 +139,12 @@ impl Stack {
                     applied.done.push(Done::Disconnected(c.clone(), n));
                 }
             }
-            Action::Partition | Action::DebugSleep | Action::SentinelFailover => {
+            Action::Partition
+            | Action::DebugSleep
+            | Action::SentinelFailover
+            | Action::CoordinatedFailover
+            | Action::SentinelReset
+            | Action::PrimaryWithSentinel => {
                 return Err(Error::Usage(format!(
                     "`{}` is not a per-container docker action",
                     action.name()
@@ -395,7 +400,11 @@ pub fn describe(fault: &Fault, sel: &Selection) -> String {
             names(&sel.hit),
             names(&sel.other_side)
         ),
-        Action::DebugSleep | Action::SentinelFailover => fault.action.name().into(),
+        Action::DebugSleep
+        | Action::SentinelFailover
+        | Action::CoordinatedFailover
+        | Action::SentinelReset
+        | Action::PrimaryWithSentinel => fault.action.name().into(),
     };
     if fault.action == Action::Partition {
         return format!("{how} {}", sel.why);
