@@ -75,6 +75,10 @@ pub struct TwoPrimaries {
     pub total_ms: f64,
     /// Each stretch, timed from the fault.
     pub spans: Vec<SpanRow>,
+    /// The nodes that answered `master` in the last round: one primary emerged when it
+    /// holds exactly one.
+    #[serde(default)]
+    pub at_end: Vec<String>,
 }
 
 /// One stretch with two or more masters.
@@ -106,6 +110,9 @@ pub fn figure(rounds: &[Round], fault_at: Instant) -> TwoPrimaries {
         rounds: rounds.len() as u64,
         total_ms: rows.iter().map(|r| r.ms).sum(),
         spans: rows,
+        at_end: rounds.last().map_or_else(Vec::new, |r| {
+            r.masters.iter().map(ToString::to_string).collect()
+        }),
     }
 }
 
@@ -158,6 +165,7 @@ mod tests {
             f.spans[0].nodes,
             ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"]
         );
+        assert_eq!(f.at_end, ["127.0.0.1:3"]);
     }
 
     fn ms(n: u64) -> Duration {

@@ -79,7 +79,11 @@ fn describe(fault: &Fault, node: &Addr, lab: Option<&Lab>) -> String {
                     "the Sentinel on its host {s}"
                 ))
         ),
-        Action::Restart | Action::Disconnect | Action::Partition => {
+        Action::Restart
+        | Action::RestartAll
+        | Action::Disconnect
+        | Action::NewIp
+        | Action::Partition => {
             format!("{} (docker only)", fault.action.name())
         }
     }

@@ -46,9 +46,16 @@ pub enum Action {
     PrimaryWithSentinel,
     /// Docker only: restart the container (graceful stop, then start); nothing to revert.
     Restart,
+    /// Docker only: restart every data node at once (graceful stop, then start); the
+    /// report's `two_primaries.at_end` says how many primaries emerged. Nothing to revert.
+    RestartAll,
     /// Docker only: disconnect the container from its networks for `duration`, then
     /// reconnect it with its aliases (and its IP where the network allows pinning it).
     Disconnect,
+    /// Docker only: disconnect the container from its networks for `duration`, then
+    /// reconnect it with its aliases but a different IP (a pod rescheduled with a new
+    /// address); the old IP is not given back.
+    NewIp,
     /// Docker only: for `duration`, drop all traffic between the target (plus
     /// `with_sentinels` Sentinels) and the rest of the stack, inside each container's network
     /// namespace; the host still reaches both sides.
@@ -165,7 +172,11 @@ impl Fault {
         }
         matches!(
             self.action,
-            Action::Restart | Action::Disconnect | Action::Partition
+            Action::Restart
+                | Action::RestartAll
+                | Action::Disconnect
+                | Action::NewIp
+                | Action::Partition
         ) || self.target != Target::Primary
             || self.count.is_some()
     }
@@ -215,7 +226,7 @@ impl Fault {
     pub fn timed(&self) -> bool {
         matches!(
             self.action,
-            Action::Pause | Action::Disconnect | Action::Partition
+            Action::Pause | Action::Disconnect | Action::NewIp | Action::Partition
         )
     }
 }
@@ -233,6 +244,8 @@ impl Action {
             Action::SentinelReset => "sentinel-reset",
             Action::PrimaryWithSentinel => "primary-with-sentinel",
             Action::Restart => "restart",
+            Action::RestartAll => "restart-all",
+            Action::NewIp => "new-ip",
             Action::Disconnect => "disconnect",
             Action::Partition => "partition",
         }

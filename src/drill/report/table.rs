@@ -217,6 +217,16 @@ fn two_primaries(out: &mut String, t: &Trial) {
         }
     };
     let _ = writeln!(out, "  {:<26} {what}", "two primaries");
+    let end = match p.at_end.len() {
+        1 => "1 (one primary emerged)".to_string(),
+        n => format!("{n} — not exactly one"),
+    };
+    let _ = writeln!(
+        out,
+        "  {:<26} {end} {}",
+        "masters at the end",
+        p.at_end.join(", ")
+    );
 }
 
 /// `1 trial`, `3 trials`.
