@@ -85,8 +85,8 @@ pub struct Writes {
     /// Present keys whose TTL is off by more than the time since the write.
     pub ttl_off: u64,
     /// Acknowledged after the first `+switch-master` by a node other than the new primary
-    /// (a demoted or stale primary): a client that missed the switch.
-    #[serde(default)]
+    /// (a demoted or stale primary): a client that missed the switch (absent: 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub stale_acked: u64,
 }
 
@@ -144,6 +144,10 @@ pub struct Figures {
     pub fault_since_epoch_ms: f64,
     /// Stretches with two nodes answering `ROLE` master.
     pub two_primaries: TwoPrimaries,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn ms(d: Duration) -> f64 {

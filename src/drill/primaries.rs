@@ -81,6 +81,13 @@ pub struct TwoPrimaries {
     pub at_end: Vec<String>,
 }
 
+impl TwoPrimaries {
+    /// No round was taken (the trial never passed its pre-flight, or an older report).
+    pub fn unsampled(&self) -> bool {
+        self.rounds == 0
+    }
+}
+
 /// One stretch with two or more masters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpanRow {

@@ -460,7 +460,7 @@ impl Ctx<'_> {
         let (conn, sentinels, master) = (&target.conn, &target.sentinels, &target.master);
         let answers =
             topology::primary_per_sentinel(conn, sentinels, master, Timeouts::CONTROL).await;
-        let primary = match most_named(&answers) {
+        let primary = match crate::sentinel::view::most_named(&answers) {
             Some(primary) => Ok(primary),
             None => topology::ask_primary(conn, sentinels, master, Timeouts::CONTROL).await,
         };
@@ -500,23 +500,6 @@ impl Ctx<'_> {
         }
         false
     }
-}
-
-/// The address most Sentinels answered with (the first named among equals).
-fn most_named(answers: &[crate::sentinel::view::PrimaryAnswer]) -> Option<Addr> {
-    let named: Vec<&Addr> = answers
-        .iter()
-        .filter_map(|a| a.as_ref().ok()?.as_ref())
-        .collect();
-    let votes = |a: &Addr| named.iter().filter(|n| **n == a).count();
-    let mut best: Option<(&Addr, usize)> = None;
-    for a in &named {
-        let v = votes(a);
-        if best.is_none_or(|(_, most)| v > most) {
-            best = Some((a, v));
-        }
-    }
-    best.map(|(a, _)| a.clone())
 }
 
 /// Whether `node` answers PING (not LOADING).
@@ -571,20 +554,6 @@ fn preflight_again(until: Instant) -> State {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_loss_check_goes_to_the_primary_most_sentinels_name() {
-        let (old, new) = (Addr::local(1), Addr::local(2));
-        let answers = vec![
-            Ok(Some(old.clone())),
-            Ok(Some(new.clone())),
-            Err("down".to_string()),
-            Ok(Some(new.clone())),
-        ];
-        assert_eq!(most_named(&answers), Some(new.clone()));
-        assert_eq!(most_named(&answers[..2]), Some(old));
-        assert_eq!(most_named(&[Ok(None), Err("x".into())]), None);
-    }
 
     #[test]
     fn shipped_scenarios_parse() {

@@ -175,8 +175,8 @@ pub struct Trial {
     /// A Sentinel entered TILT during the trial.
     pub tilt: bool,
     /// Stretches in which two nodes answered `ROLE` master at once (sampled every 200 ms
-    /// from the pre-flight to the end of the trial; absent in older reports).
-    #[serde(default)]
+    /// from the pre-flight to the end of the trial; absent when not sampled).
+    #[serde(default, skip_serializing_if = "TwoPrimaries::unsampled")]
     pub two_primaries: TwoPrimaries,
     /// The Sentinel that led the failover (index in `sentinels`).
     pub leader: Option<usize>,

@@ -26,7 +26,7 @@ fn scenarios_are_validated_with_one_line_errors() {
     );
     check(
         &GOOD.replace("kill", "explode"),
-        "line 6: unknown variant `explode`, expected one of `kill`, `stop`, `pause`, `debug-sleep`, `sentinel-failover`, `coordinated-failover`, `sentinel-reset`, `primary-with-sentinel`, `restart`, `disconnect`, `partition`",
+        "line 6: unknown variant `explode`, expected one of `kill`, `stop`, `pause`, `debug-sleep`, `sentinel-failover`, `coordinated-failover`, `sentinel-reset`, `primary-with-sentinel`, `restart`, `restart-all`, `disconnect`, `new-ip`, `partition`",
     );
     check(
         &GOOD.replace("kill", "pause"),
