@@ -132,6 +132,9 @@ fn sentinel_reset_just_before_a_kill_is_seen_by_every_sentinel() {
         "{fault}"
     );
     assert_eq!(reporters(t, "+reset-master"), [0, 1, 2], "{t:#}");
+    // Whether or not a failover follows, the loss check reads the restarted primary once it
+    // serves (not while it loads).
+    assert!(t["lost"]["checked"].as_u64().is_some(), "{t:#}");
 }
 
 #[test]

@@ -422,13 +422,18 @@ impl Ctx<'_> {
     }
 
     /// No failover, and the fault took the primary down: it is still the primary, so start it
-    /// again first, and the loss check reads what it kept (instead of failing to reach it).
+    /// again first (unless the settle timer did), and wait until it serves: the loss check
+    /// reads what it kept (instead of failing to reach it, or finding it still loading).
     async fn restart_unreplaced(&mut self, t: &mut Trial, target: &mut Target, old: &Addr) {
-        if t.switched() || !t.fault.as_ref().is_some_and(|f| f.applied.is_down()) {
+        let down = t.fault.as_ref().is_some_and(|f| f.applied.is_down());
+        // Reverted already (restarted when the settle time ended), it may still be loading.
+        if t.switched() || !(down || t.reverted_at.is_some()) {
             return;
         }
-        t.revert_fault(target).await;
-        self.progress.step(t.n, "restart");
+        if down {
+            t.revert_fault(target).await;
+            self.progress.step(t.n, "restart");
+        }
         let conn = target.conn.clone();
         let serving = |n| serving(conn.clone(), n);
         if !self.wait_until(t, serving, old).await && !t.cancelled {
