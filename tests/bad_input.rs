@@ -80,6 +80,21 @@ const CASES: &[(&str, &str, &str)] = &[
         "[fault]\naction = \"kill\"\n[workload.retry]\npolicy = \"exponential\"\ninitial = \"0s\"\nmax = \"1s\"\n",
         "`initial` must be above 0",
     ),
+    (
+        "a docker-only fault on a process lab",
+        "[fault]\naction = \"restart-all\"\n",
+        "`restart-all` on primary needs the docker backend",
+    ),
+    (
+        "sentinel-reset without target = sentinel",
+        "[fault]\naction = \"sentinel-reset\"\n",
+        "`sentinel-reset` acts on Sentinels",
+    ),
+    (
+        "a versus fault missing its duration",
+        "[fault]\naction = \"kill\"\n[versus]\naction = \"pause\"\n",
+        "[versus]: fault `pause` needs a `duration`",
+    ),
 ];
 
 /// Partitions whose sides are empty or overlap (on the docker lab).
@@ -97,6 +112,16 @@ const DOCKER_CASES: &[(&str, &str, &str)] = &[
     (
         "more Sentinels on the side than the lab has",
         "[fault]\naction = \"partition\"\nwith_sentinels = 4\nduration = \"5s\"\n",
+        "the lab has 3 Sentinels",
+    ),
+    (
+        "primary-with-sentinel on the docker lab",
+        "[fault]\naction = \"primary-with-sentinel\"\n",
+        "`primary-with-sentinel` runs on a process lab",
+    ),
+    (
+        "sentinel-reset on more Sentinels than the lab has",
+        "[fault]\naction = \"sentinel-reset\"\ntarget = \"sentinel\"\ncount = 4\n",
         "the lab has 3 Sentinels",
     ),
 ];

@@ -33,6 +33,7 @@ const PURE: &[&str] = &[
     "src/drill/clients.rs",
     "src/drill/compare.rs",
     "src/drill/evidence.rs",
+    "src/drill/primaries.rs",
     "src/drill/report.rs",
     "src/drill/report",
     "src/render",

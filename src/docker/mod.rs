@@ -194,6 +194,11 @@ impl Engine {
             status: state.status.map(|s| s.to_string()).unwrap_or_default(),
             pid: state.pid.unwrap_or_default(),
             networks: attachments(info.network_settings.and_then(|n| n.networks)),
+            image: info
+                .config
+                .as_ref()
+                .and_then(|c| c.image.clone())
+                .unwrap_or_default(),
             cmd: info.config.and_then(|c| c.cmd).unwrap_or_default(),
         })
     }

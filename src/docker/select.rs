@@ -59,6 +59,8 @@ pub struct Inspected {
     pub networks: Vec<Attachment>,
     /// Its command (`Config.Cmd`).
     pub cmd: Vec<String>,
+    /// Its image (`Config.Image`).
+    pub image: String,
 }
 
 impl ContainerInfo {

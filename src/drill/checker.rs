@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::clients::ClientRow;
 use super::evidence::{self, Buckets, TimelineRow};
+use super::primaries::{self, Round, TwoPrimaries};
 use super::scenario::Targets;
 use crate::addr::Addr;
 use crate::sentinel::event::EventKind;
@@ -48,6 +49,8 @@ pub struct Observation<'a> {
     pub reverted_at: Option<Instant>,
     /// Problems met while running the trial (they make the verdict unknown).
     pub errors: &'a [String],
+    /// The `ROLE` rounds of the two-primaries sampler.
+    pub rounds: &'a [Round],
 }
 
 /// Lost acknowledged writes.
@@ -82,6 +85,10 @@ pub struct Writes {
     pub ttl_gone: u64,
     /// Present keys whose TTL is off by more than the time since the write.
     pub ttl_off: u64,
+    /// Acknowledged after the first `+switch-master` by a node other than the new primary
+    /// (a demoted or stale primary): a client that missed the switch (absent: 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stale_acked: u64,
 }
 
 /// Latency of acknowledged writes, µs.
@@ -138,6 +145,12 @@ pub struct Figures {
     pub fault_since_epoch_ms: f64,
     /// Each workload's own figures, side by side (filled by `compare::judge`).
     pub clients: Vec<ClientRow>,
+    /// Stretches with two nodes answering `ROLE` master.
+    pub two_primaries: TwoPrimaries,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn ms(d: Duration) -> f64 {
@@ -219,7 +232,16 @@ fn figures(o: &Observation<'_>) -> Figures {
         .map(|(ack, _)| at(ack.at_us))
         .filter(|t| *t >= o.fault_at)
         .min();
+    let stale_acked = match (switch, &new_primary) {
+        (Some(s), Some(new)) => o
+            .history
+            .acks()
+            .filter(|(ack, node)| *node != new && at(ack.at_us) >= s.first_at)
+            .count() as u64,
+        _ => 0,
+    };
     let mut writes = Writes {
+        stale_acked,
         acked: o.history.acked(),
         failed: o.history.failed(),
         unknown: o.history.unknown(),
@@ -279,6 +301,7 @@ fn figures(o: &Observation<'_>) -> Figures {
         reverted_ms: o.reverted_at.map(since),
         leader: evidence::leader(o.timeline, o.master, o.fault_at),
         fault_since_epoch_ms: signed_ms(o.fault_at, epoch),
+        two_primaries: primaries::figure(o.rounds, o.fault_at),
         timeline: evidence::timeline_rows(o.timeline, o.fault_at),
         workload: evidence::buckets(
             o.history,
@@ -399,6 +422,7 @@ mod tests {
                 rejoined_at: None,
                 reverted_at: None,
                 errors: &[],
+                rounds: &[],
             };
             assert!(self.epoch <= self.fault_at);
             check(&obs, targets)
@@ -560,5 +584,15 @@ mod tests {
         assert_eq!(f.sentinel_rto_ms, Some(2000.0));
         assert_eq!(f.new_primary, Some(Addr::local(NEW)));
         assert_eq!(f.switch_master_reports, Some((1, 0.0)));
+        assert_eq!(f.writes.stale_acked, 0);
+    }
+
+    #[test]
+    fn acks_by_the_old_primary_after_the_switch_are_stale() {
+        let t = Trial::new()
+            .writer(&[-10, 1900, 2050, 2100], &[2200], &[])
+            .switch_at(2000);
+        let (f, _, _) = t.check(Some(&tally(&[], 0)), &targets(None, None, None));
+        assert_eq!(f.writes.stale_acked, 2);
     }
 }

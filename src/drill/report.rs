@@ -30,6 +30,8 @@ pub struct TrialReport {
     pub fault: String,
     /// Whether the fault was injected (false when the pre-flight failed).
     pub injected: bool,
+    /// A trial of the scenario's `versus` fault (compared with `fault`, not judged on it).
+    pub versus: bool,
     /// The figures (empty when not injected).
     #[serde(flatten)]
     pub figures: Figures,
@@ -216,11 +218,22 @@ impl DrillReport {
 }
 
 fn summarize(trials: &[TrialReport]) -> Vec<(String, Spread)> {
-    let done: Vec<&Figures> = trials
-        .iter()
-        .filter(|t| t.injected)
-        .map(|t| &t.figures)
-        .collect();
+    let mut rows = summary_of(trials.iter().filter(|t| !t.versus));
+    let versus = summary_of(trials.iter().filter(|t| t.versus));
+    rows.extend(
+        versus
+            .into_iter()
+            .filter(|(n, _)| VERSUS_FIGURES.contains(&n.as_str()))
+            .map(|(n, s)| (format!("versus_{n}"), s)),
+    );
+    rows
+}
+
+/// The figures the summary repeats for a scenario's `versus` trials (as `versus_<figure>`).
+const VERSUS_FIGURES: [&str; 3] = ["client_rto_ms", "unavailable_ms", "lost_count"];
+
+fn summary_of<'a>(trials: impl Iterator<Item = &'a TrialReport>) -> Vec<(String, Spread)> {
+    let done: Vec<&Figures> = trials.filter(|t| t.injected).map(|t| &t.figures).collect();
     let mut rows: Vec<(String, Vec<f64>)> = Vec::new();
     if let Some(first) = done.first() {
         for (i, (name, _)) in first.phases_ms.iter().enumerate() {

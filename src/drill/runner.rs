@@ -18,6 +18,7 @@ use super::checker::Observation;
 use super::compare;
 use super::progress::Progress;
 use super::report::{DrillReport, Header, TrialReport, UntilStable};
+use super::roles::Sampler;
 use super::scenario::Scenario;
 use super::target::{Target, inject_one, set_up};
 use super::trial::{InEffect, Input, State, Trial, plans};
@@ -102,6 +103,10 @@ async fn drill(
     let run_id = format!("{:08x}", rand::random::<u32>());
     let mut target = set_up(s, given, &run_id).await?;
     let server = server_of(&target).await;
+    if let Some(why) = server.as_ref().and_then(|v| unsupported(s, v)) {
+        target.tear_down().await?;
+        return Err(Error::Usage(why));
+    }
     let (tx, monitor_rx) = mpsc::unbounded_channel();
     let monitor = monitor::spawn(
         &target.conn,
@@ -164,6 +169,12 @@ async fn server_of(target: &Target) -> Option<crate::server::ServerVersion> {
     client::server_version(&mut con, &primary).await.ok()
 }
 
+/// Why the primary's server cannot carry out one of the scenario's faults, if it cannot.
+fn unsupported(s: &Scenario, server: &crate::server::ServerVersion) -> Option<String> {
+    s.faults()
+        .find_map(|(table, f)| Some(format!("[{table}]: {}", f.runs_on(server).err()?)))
+}
+
 struct Ctx<'a> {
     s: &'a Scenario,
     monitor_rx: mpsc::UnboundedReceiver<MonitorEvent>,
@@ -200,7 +211,9 @@ impl Ctx<'_> {
             let input = self.next(&mut t, deadline).await;
             state = self.on(state, input, &mut t, target).await;
         }
-        self.finish(t, target).await
+        let mut report = self.finish(t, target).await;
+        report.versus = self.s.fault_of(n).1;
+        report
     }
 
     /// Waits for the next input: whichever comes first of a Sentinel event, a writer report,
@@ -298,7 +311,11 @@ impl Ctx<'_> {
             match health::check(&target.conn, &target.sentinels, &target.master, &expect).await {
                 Ok(h) => match h.primary.clone().filter(|_| h.ok()) {
                     Some(primary) => match workload_allowed(target, &primary, until).await {
-                        Ok(true) => return self.inject(t, target, primary).await,
+                        Ok(true) => {
+                            let nodes = std::iter::once(primary.clone()).chain(h.replicas);
+                            t.roles = Some(Sampler::start(&target.conn, nodes.collect()));
+                            return self.inject(t, target, primary).await;
+                        }
                         Ok(false) => return preflight_again(until),
                         Err(why) => why,
                     },
@@ -321,6 +338,7 @@ impl Ctx<'_> {
     /// Injects `before` (if any), then the fault, on `old`, the primary.
     async fn inject(&mut self, t: &mut Trial, target: &mut Target, old: Addr) -> State {
         let s = self.s;
+        let fault = s.fault_of(t.n).0;
         let mut prefix = String::new();
         if let Some(b) = &s.before {
             let (d, result) = inject_one(b, &old, target, &self.run_id).await;
@@ -342,14 +360,13 @@ impl Ctx<'_> {
         self.progress.step(t.n, "fault");
         let fault_at = Instant::now();
         t.fault_wall = Some(SystemTime::now());
-        let (d, result) = inject_one(&s.fault, &old, target, &self.run_id).await;
+        let (d, result) = inject_one(fault, &old, target, &self.run_id).await;
         t.description = format!("{prefix}{d}");
         match result {
             Ok((applied, entry)) => {
-                let until = s
-                    .fault
+                let until = fault
                     .timed()
-                    .then(|| fault_at + s.fault.duration.unwrap_or_default());
+                    .then(|| fault_at + fault.duration.unwrap_or_default());
                 t.fault = Some(InEffect {
                     applied,
                     entry,
@@ -373,7 +390,8 @@ impl Ctx<'_> {
         let Some((old, fault_at)) = t.injected.clone() else {
             t.revert_all(target).await;
             t.write_history(&mut self.history, &histories, &[]);
-            return t.not_injected(self.s.fault.action.name());
+            let name = self.s.fault_of(t.n).0.action.name();
+            return t.not_injected(name);
         };
         self.restart_unreplaced(&mut t, target, &old).await;
         if t.cancelled {
@@ -394,6 +412,10 @@ impl Ctx<'_> {
         let rejoined = |n| rejoined(conn.clone(), n);
         let back = t.switched() && !t.cancelled && self.wait_until(&mut t, rejoined, &old).await;
         let rejoined_at = back.then(Instant::now);
+        let rounds = match t.roles.take() {
+            Some(sampler) => sampler.stop().await,
+            None => Vec::new(),
+        };
         self.drain(&mut t);
         for f in episode::replay(&t.timeline, &target.master) {
             crate::telemetry::failover::export(&f, &[]);
@@ -408,15 +430,18 @@ impl Ctx<'_> {
             rejoined_at,
             reverted_at: t.reverted_at,
             errors: &t.errors,
+            rounds: &rounds,
         };
         let clients = t.clients(&histories, &losses);
-        let (figures, verdict, reasons) = compare::judge(&obs, &clients, &self.s.targets);
+        let targets = self.s.targets_of(t.n);
+        let (figures, verdict, reasons) = compare::judge(&obs, &clients, &targets);
         TrialReport {
             trial: t.n,
             old_primary: Some(old.to_string()),
             fault_wall: t.fault_wall,
             fault: t.description,
             injected: true,
+            versus: false,
             figures,
             verdict,
             reasons,
@@ -424,13 +449,18 @@ impl Ctx<'_> {
     }
 
     /// No failover, and the fault took the primary down: it is still the primary, so start it
-    /// again first, and the loss check reads what it kept (instead of failing to reach it).
+    /// again first (unless the settle timer did), and wait until it serves: the loss check
+    /// reads what it kept (instead of failing to reach it, or finding it still loading).
     async fn restart_unreplaced(&mut self, t: &mut Trial, target: &mut Target, old: &Addr) {
-        if t.switched() || !t.fault.as_ref().is_some_and(|f| f.applied.is_down()) {
+        let down = t.fault.as_ref().is_some_and(|f| f.applied.is_down());
+        // Reverted already (restarted when the settle time ended), it may still be loading.
+        if t.switched() || !(down || t.reverted_at.is_some()) {
             return;
         }
-        t.revert_fault(target).await;
-        self.progress.step(t.n, "restart");
+        if down {
+            t.revert_fault(target).await;
+            self.progress.step(t.n, "restart");
+        }
         let conn = target.conn.clone();
         let serving = |n| serving(conn.clone(), n);
         if !self.wait_until(t, serving, old).await && !t.cancelled {
@@ -451,20 +481,21 @@ impl Ctx<'_> {
         }
     }
 
-    /// Looks each workload's writes up on the primary the Sentinels name now.
+    /// Looks each workload's writes up on the primary most Sentinels name now (a Sentinel
+    /// restarted after missing the failover names the old primary until it hears the others).
     async fn loss_check(
         &mut self,
         t: &mut Trial,
         histories: &[History],
         target: &Target,
     ) -> Vec<Option<LossTally>> {
-        let primary = topology::ask_primary(
-            &target.conn,
-            &target.sentinels,
-            &target.master,
-            Timeouts::CONTROL,
-        )
-        .await;
+        let (conn, sentinels, master) = (&target.conn, &target.sentinels, &target.master);
+        let answers =
+            topology::primary_per_sentinel(conn, sentinels, master, Timeouts::CONTROL).await;
+        let primary = match crate::sentinel::view::most_named(&answers) {
+            Some(primary) => Ok(primary),
+            None => topology::ask_primary(conn, sentinels, master, Timeouts::CONTROL).await,
+        };
         let primary = match primary {
             Ok(p) => p,
             Err(e) => {

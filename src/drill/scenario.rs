@@ -42,9 +42,14 @@ pub struct Scenario {
     /// The fault.
     pub fault: Fault,
     /// A fault injected just before `fault` and reverted after it, at the end of the trial
-    /// (e.g. kill Sentinels, then the primary). `kill` or `stop` only.
+    /// (e.g. kill Sentinels, then the primary). `kill`, `stop` or `sentinel-reset`.
     #[serde(default)]
     pub before: Option<Fault>,
+    /// A second fault the same drill compares with `fault` (`[versus]`): trials alternate,
+    /// odd ones run `fault`, even ones `versus`. The `versus` trials are judged only on
+    /// whether a failover happened; their figures are reported beside the others.
+    #[serde(default)]
+    pub versus: Option<Fault>,
     /// Durations of the trial's steps.
     #[serde(default)]
     pub timing: Timing,
@@ -287,6 +292,16 @@ pub struct Targets {
     pub rpo_ms: Option<u64>,
 }
 
+impl Targets {
+    /// These targets without the RTO and RPO ones: what a `versus` trial is judged against.
+    pub fn failover_only(&self) -> Targets {
+        Targets {
+            expect_failover: self.expect_failover,
+            ..Targets::default()
+        }
+    }
+}
+
 fn yes() -> bool {
     true
 }
@@ -338,10 +353,19 @@ impl Scenario {
                 .reaches(reach)
                 .map_err(|e| format!("[fault]: {e}"))?;
         }
+        if let Some(v) = &self.versus {
+            v.validate().map_err(|e| format!("[versus]: {e}"))?;
+            if let Some(reach) = reach {
+                v.reaches(reach).map_err(|e| format!("[versus]: {e}"))?;
+            }
+        }
         if let Some(b) = &self.before {
-            if b.timed() || !b.needs_process() {
+            let instant = b.action == crate::fault::spec::Action::SentinelReset;
+            if b.timed() || !(b.needs_process() || instant) {
                 return Err(
-                    "[before]: a `before` fault lasts the whole trial: use `kill` or `stop`".into(),
+                    "[before]: a `before` fault lasts the whole trial: use `kill` or \
+                     `stop` (or `sentinel-reset`, which needs no revert)"
+                        .into(),
                 );
             }
             b.validate().map_err(|e| format!("[before]: {e}"))?;
@@ -368,13 +392,8 @@ impl Scenario {
             }
         }
         if let Deployment::Ephemeral(LabKind::Docker) = self.target.deployment()? {
-            for (table, f) in [
-                ("fault", Some(&self.fault)),
-                ("before", self.before.as_ref()),
-            ] {
-                if let Some(f) = f {
-                    fits_the_lab(f).map_err(|e| format!("[{table}]: {e}"))?;
-                }
+            for (table, f) in self.faults() {
+                fits_the_lab(f).map_err(|e| format!("[{table}]: {e}"))?;
             }
         }
         let total = self.timing.warmup + self.timing.observe + self.timing.settle;
@@ -427,6 +446,33 @@ impl Scenario {
         Ok(())
     }
 
+    /// The fault trial `n` runs, and whether it is a `versus` trial (the even ones).
+    pub fn fault_of(&self, n: u32) -> (&Fault, bool) {
+        match &self.versus {
+            Some(v) if n.is_multiple_of(2) => (v, true),
+            _ => (&self.fault, false),
+        }
+    }
+
+    /// Every fault the drill may inject (`fault`, `before`, `versus`), by table name.
+    pub fn faults(&self) -> impl Iterator<Item = (&'static str, &Fault)> {
+        [
+            ("fault", Some(&self.fault)),
+            ("before", self.before.as_ref()),
+            ("versus", self.versus.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(t, f)| Some((t, f?)))
+    }
+
+    /// What trial `n` is judged against: a `versus` trial only on whether a failover happened.
+    pub fn targets_of(&self, n: u32) -> Targets {
+        match self.fault_of(n) {
+            (_, true) => self.targets.failover_only(),
+            _ => self.targets.clone(),
+        }
+    }
+
     /// The master name to use.
     pub fn master(&self) -> String {
         self.target
@@ -456,110 +502,4 @@ fn fits_the_lab(f: &Fault) -> std::result::Result<(), String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const GOOD: &str = r#"
-name = "t"
-[target]
-lab = "process"
-[fault]
-action = "kill"
-"#;
-
-    fn check(text: &str, expect: &str) {
-        match Scenario::parse(text) {
-            Ok(_) => assert_eq!("ok", expect),
-            Err(e) => assert_eq!(e, expect),
-        }
-    }
-
-    #[test]
-    fn scenarios_are_validated_with_one_line_errors() {
-        check(GOOD, "ok");
-        check(
-            &GOOD.replace("action = \"kill\"", "action = \"kill\"\nsignal = 9"),
-            "line 7: unknown field `signal`, expected one of `action`, `target`, `duration`, `count`, `with_sentinels`",
-        );
-        check(
-            &GOOD.replace("kill", "explode"),
-            "line 6: unknown variant `explode`, expected one of `kill`, `stop`, `pause`, `debug-sleep`, `sentinel-failover`, `restart`, `disconnect`, `partition`",
-        );
-        check(
-            &GOOD.replace("kill", "pause"),
-            "[fault]: fault `pause` needs a `duration`",
-        );
-        check(
-            &GOOD.replace("lab = \"process\"", "sentinels = [\"127.0.0.1:1\"]"),
-            "[fault]: `kill` acts on a process or container: set target.lab, lab_dir or compose_project",
-        );
-        check(
-            &GOOD.replace("lab = \"process\"", "sentinels = [\"nope\"]"),
-            "line 4: address \"nope\" has no `:port`",
-        );
-        check(
-            &format!("{GOOD}trials = 0"),
-            "line 7: unknown field `trials`, expected one of `action`, `target`, `duration`, `count`, `with_sentinels`",
-        );
-        check(
-            &GOOD.replace("name = \"t\"", "name = \"t\"\ntrials = 0"),
-            "`trials` must be at least 1",
-        );
-        check(
-            &GOOD.replace("\"kill\"", "\"partition\"\nduration = \"5s\""),
-            "[fault]: `partition` on primary needs the docker backend: set target.lab = \"docker\"",
-        );
-        check(
-            &GOOD
-                .replace("process", "docker")
-                .replace("kill", "partition"),
-            "[fault]: fault `partition` needs a `duration`",
-        );
-        check(
-            &GOOD
-                .replace("process", "docker")
-                .replace("kill\"", "kill\"\ntarget = \"sentinel\"\ncount = 2"),
-            "ok",
-        );
-        check(
-            &GOOD
-                .replace("process", "docker")
-                .replace("kill\"", "kill\"\ncount = 2"),
-            "[fault]: there is one primary: `count` must be 1",
-        );
-    }
-
-    #[test]
-    fn one_workload_table_or_several_side_by_side() {
-        let one = Scenario::parse(&format!("{GOOD}[workload]\nrate = 7\n")).unwrap();
-        assert_eq!(one.workloads.len(), 1);
-        assert_eq!(one.workloads[0].rate, 7);
-        assert_eq!(Scenario::parse(GOOD).unwrap().workloads.len(), 1);
-        let two = format!(
-            "{GOOD}[[workload]]\nrate = 7\n[[workload]]\nname = \"py\"\ncommand = [\"python3\", \"c.py\"]\n"
-        );
-        let two = Scenario::parse(&two).unwrap();
-        let names: Vec<String> = two.workloads.iter().map(|w| w.name()).collect();
-        assert_eq!(names, ["warden", "py"]);
-        check(
-            &format!("{GOOD}[[workload]]\n[[workload]]\nrate = 5\n"),
-            "[[workload]] `warden`: two workloads are named `warden`: give each its own `name`",
-        );
-        check(
-            &format!("{GOOD}[workload]\ncommand = []\n"),
-            "[workload]: `command` is empty: give the program and its arguments",
-        );
-        check(
-            &format!("{GOOD}[workload]\ncommand = [\"x\"]\npreset = \"jedis\"\n"),
-            "[workload]: `preset` sets the built-in writer's policy; an external `command` has its own",
-        );
-        check(
-            &format!("{GOOD}[[workload]]\nname = \"a\"\n[[workload]]\nwriterz = 1\n"),
-            "line 10: unknown field `writerz`, expected one of `name`, `command`, `preset`, `writers`, `rate`, `ttl`, `value_size`, `op_timeout`, `retry`, `follow`",
-        );
-        check(
-            &format!("{GOOD}[workload]\npreset = \"hiredis\"\n"),
-            "line 8: unknown variant `hiredis`, expected one of `redis-py`, `go-redis`, `ioredis`, `jedis`, `lettuce`",
-        );
-    }
-}
+mod tests;

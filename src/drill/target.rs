@@ -313,11 +313,9 @@ async fn reachable(s: &Scenario, target: &Target) -> Result<Addr> {
         Backend::Process(_) => fault::Reach::Process,
         Backend::Docker { .. } => fault::Reach::Docker,
     };
-    for (table, f) in [("fault", Some(&s.fault)), ("before", s.before.as_ref())] {
-        if let Some(f) = f {
-            f.reaches(reach)
-                .map_err(|e| Error::Usage(format!("[{table}]: {e}")))?;
-        }
+    for (table, f) in s.faults() {
+        f.reaches(reach)
+            .map_err(|e| Error::Usage(format!("[{table}]: {e}")))?;
     }
     topology::ask_primary(
         &target.conn,

@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use super::checker::Verdict;
 use super::compare::Client;
 use super::report::TrialReport;
+use super::roles::Sampler;
 use super::target::{Target, revert};
 use crate::addr::Addr;
 use crate::fault::Applied;
@@ -127,6 +128,8 @@ pub(super) struct Trial {
     pub(super) new_primary_acked: bool,
     pub(super) cancelled: bool,
     pub(super) errors: Vec<String>,
+    /// The two-primaries sampler, from the pre-flight that passed to the end of the trial.
+    pub(super) roles: Option<Sampler>,
 }
 
 impl Trial {
@@ -154,6 +157,7 @@ impl Trial {
             new_primary_acked: false,
             cancelled: false,
             errors: Vec::new(),
+            roles: None,
         }
     }
 
@@ -300,6 +304,7 @@ impl Trial {
                 false => self.description,
             },
             injected: false,
+            versus: false,
             figures: Default::default(),
             verdict: Verdict::Unknown,
             reasons: self.errors,

@@ -12,7 +12,10 @@ use std::time::Duration;
 use super::target::{self, Selection};
 use super::{Action, Fault};
 use crate::addr::Addr;
-use crate::docker::{Attachment, ContainerInfo, Engine, Project};
+use crate::docker::{
+    Attachment, ContainerInfo, Engine, LABEL_CHAOS, LABEL_ROLE, LABEL_SERVICE, NewContainer,
+    Project,
+};
 use crate::error::{Error, Result, one_line};
 use crate::journal::{Entry, Undo};
 
@@ -68,6 +71,7 @@ impl Stack {
         };
         let step = match fault.action {
             Action::Partition => self.partition(sel, &mut applied, journal).await,
+            Action::RestartAll => self.restart_all(sel).await,
             _ => {
                 let mut r = Ok(());
                 for c in &sel.hit {
@@ -92,6 +96,19 @@ impl Stack {
                 }),
             },
         }
+    }
+
+    /// Restarts every selected container at once; the first failure is the error.
+    async fn restart_all(&self, sel: &Selection) -> Result<()> {
+        let e = self.engine();
+        let all = sel
+            .hit
+            .iter()
+            .map(|c| e.restart(&c.id, &c.name, STOP_TIMEOUT_S));
+        futures_util::future::join_all(all)
+            .await
+            .into_iter()
+            .collect()
     }
 
     async fn act(
@@ -139,7 +156,25 @@ impl Stack {
                     applied.done.push(Done::Disconnected(c.clone(), n));
                 }
             }
-            Action::Partition | Action::DebugSleep | Action::SentinelFailover => {
+            Action::NewIp => {
+                for n in e.inspect(id, name).await?.networks {
+                    // Healed without its old IP: any address will do.
+                    let anywhere = Attachment {
+                        ip: String::new(),
+                        ..n.clone()
+                    };
+                    journal.will(Undo::reconnect(id, name, &anywhere))?;
+                    e.disconnect(id, name, &n.network).await?;
+                    applied.done.push(Done::Moved(c.clone(), n));
+                }
+            }
+            Action::Partition
+            | Action::RestartAll
+            | Action::DebugSleep
+            | Action::SentinelFailover
+            | Action::CoordinatedFailover
+            | Action::SentinelReset
+            | Action::PrimaryWithSentinel => {
                 return Err(Error::Usage(format!(
                     "`{}` is not a per-container docker action",
                     action.name()
@@ -289,6 +324,9 @@ enum Done {
     Paused(ContainerInfo),
     /// Disconnected from one network: reconnect with the same aliases (and IP if possible).
     Disconnected(ContainerInfo, Attachment),
+    /// Disconnected from one network for a new IP: reconnect with the same aliases and an IP
+    /// other than the old one.
+    Moved(ContainerInfo, Attachment),
     /// DROP rules in a namespace: delete them.
     Dropping(Rule),
 }
@@ -337,6 +375,7 @@ async fn undo(e: &Engine, step: Done) -> Result<()> {
         Done::Down(c) => e.start(&c.id, &c.name).await,
         Done::Paused(c) => e.unpause(&c.id, &c.name).await,
         Done::Disconnected(c, n) => reconnect(e, &c, &n).await,
+        Done::Moved(c, n) => reconnect_elsewhere(e, &c, &n).await,
         Done::Dropping(rule) => rule.apply("-D").await,
     }
 }
@@ -369,6 +408,74 @@ pub(crate) async fn reconnect(e: &Engine, c: &ContainerInfo, n: &Attachment) -> 
     })
 }
 
+/// Reconnects `c` to `n.network` with its aliases and a new IP: the engine's address
+/// management hands out addresses in turn, so a released one is not given back at once; if
+/// it is, the container is moved again (up to 3 times).
+async fn reconnect_elsewhere(e: &Engine, c: &ContainerInfo, n: &Attachment) -> Result<()> {
+    let short = c.id.get(..12).unwrap_or(&c.id);
+    let aliases: Vec<String> = n.aliases.iter().filter(|a| *a != short).cloned().collect();
+    let (id, name, net) = (c.id.as_str(), c.name.as_str(), n.network.as_str());
+    e.connect_network(id, name, net, &aliases, None).await?;
+    if e.ip_on(id, net).await? != n.ip {
+        return Ok(());
+    }
+    // Given back its old IP: hold that one with a stand-in container, then move again.
+    e.disconnect(id, name, net).await?;
+    let holder = hold_ip(e, c, net).await;
+    let moved = match &holder {
+        Ok(_) => e.connect_network(id, name, net, &aliases, None).await,
+        Err(_) => Ok(()),
+    };
+    if let Ok(h) = &holder {
+        e.remove_container(h).await?;
+    }
+    holder?;
+    moved?;
+    let now = e.ip_on(id, net).await?;
+    match now != n.ip {
+        true => Ok(()),
+        false => Err(Error::Docker {
+            what: format!("reconnect {name} to {net}"),
+            message: format!("the engine gave back its old IP {} again", n.ip),
+        }),
+    }
+}
+
+/// Starts a stand-in for `c` on `net` (its image, an idle `redis-server` on no TCP port,
+/// its labels but role, opt-in and service, so it is torn down with the lab and never
+/// chosen), which takes the next free IP; returns its id.
+async fn hold_ip(e: &Engine, c: &ContainerInfo, net: &str) -> Result<String> {
+    let image = e.inspect(&c.id, &c.name).await?.image;
+    let mut labels = c.labels.clone();
+    for k in [LABEL_ROLE, LABEL_CHAOS, LABEL_SERVICE] {
+        labels.remove(k);
+    }
+    let stand_in = NewContainer {
+        name: format!("{}-ip-holder", c.name),
+        image,
+        cmd: [
+            "redis-server",
+            "--port",
+            "0",
+            "--save",
+            "",
+            "--unixsocket",
+            "/tmp/r.sock",
+        ]
+        .map(String::from)
+        .to_vec(),
+        labels,
+        network: Some((net.to_string(), Vec::new())),
+        binds: Vec::new(),
+    };
+    let id = e.create_container(&stand_in).await?;
+    if let Err(err) = e.start(&id, &stand_in.name).await {
+        let _ = e.remove_container(&id).await;
+        return Err(err);
+    }
+    Ok(id)
+}
+
 /// What a docker fault does, in words: action, containers, reason (for `--dry-run` and the
 /// report).
 pub fn describe(fault: &Fault, sel: &Selection) -> String {
@@ -388,14 +495,23 @@ pub fn describe(fault: &Fault, sel: &Selection) -> String {
         ),
         Action::Pause => format!("pause for {}:", human(fault.duration)),
         Action::Restart => "restart:".into(),
+        Action::RestartAll => format!("restart at once (stop timeout {STOP_TIMEOUT_S}s):"),
         Action::Disconnect => format!("disconnect from the network for {}:", human(fault.duration)),
+        Action::NewIp => format!(
+            "disconnect from the network for {}, then reconnect with a new IP:",
+            human(fault.duration)
+        ),
         Action::Partition => format!(
             "partition for {}: [{}] cut off from [{}]; reason:",
             human(fault.duration),
             names(&sel.hit),
             names(&sel.other_side)
         ),
-        Action::DebugSleep | Action::SentinelFailover => fault.action.name().into(),
+        Action::DebugSleep
+        | Action::SentinelFailover
+        | Action::CoordinatedFailover
+        | Action::SentinelReset
+        | Action::PrimaryWithSentinel => fault.action.name().into(),
     };
     if fault.action == Action::Partition {
         return format!("{how} {}", sel.why);

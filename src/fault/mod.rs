@@ -27,6 +27,8 @@ pub enum Applied {
     Sleeping(tokio::task::JoinHandle<Result<()>>),
     /// A container fault; it holds its own API client, so revert needs no lab.
     Containers(docker::Applied),
+    /// Several faults at once (the primary and its Sentinel); revert reverts each.
+    Several(Vec<Applied>),
     /// Nothing to revert.
     Done,
 }
@@ -37,6 +39,7 @@ impl Applied {
         match self {
             Applied::Down(_) => true,
             Applied::Containers(a) => a.is_down(),
+            Applied::Several(all) => all.iter().any(Applied::is_down),
             Applied::Paused(_) | Applied::Sleeping(_) | Applied::Done => false,
         }
     }
@@ -61,7 +64,26 @@ fn describe(fault: &Fault, node: &Addr, lab: Option<&Lab>) -> String {
             fault.duration.unwrap_or_default().as_secs_f64()
         ),
         Action::SentinelFailover => format!("SENTINEL FAILOVER (primary now {node})"),
-        Action::Restart | Action::Disconnect | Action::Partition => {
+        Action::CoordinatedFailover => format!(
+            "CLIENT PAUSE WRITE on the primary {node}, replicas caught up, SENTINEL FAILOVER, \
+             REPLICAOF the new primary, CLIENT UNPAUSE"
+        ),
+        Action::SentinelReset => format!(
+            "SENTINEL RESET on {} Sentinel(s) (primary now {node})",
+            fault.count.unwrap_or(1)
+        ),
+        Action::PrimaryWithSentinel => format!(
+            "SIGKILL the primary {node}{pid} and {}, restart both after the loss check",
+            lab.and_then(|l| process::colocated_sentinel(l, node).ok())
+                .map_or("the Sentinel on its host".into(), |s| format!(
+                    "the Sentinel on its host {s}"
+                ))
+        ),
+        Action::Restart
+        | Action::RestartAll
+        | Action::Disconnect
+        | Action::NewIp
+        | Action::Partition => {
             format!("{} (docker only)", fault.action.name())
         }
     }
@@ -156,12 +178,38 @@ pub async fn inject(
             fault.duration.unwrap_or_default(),
         )),
         (Action::SentinelFailover, _) => redis::sentinel_failover(conn, sentinels, master).await,
+        (Action::SentinelReset, _) => {
+            redis::sentinel_reset(conn, sentinels, master, fault.count.unwrap_or(1)).await
+        }
+        (Action::PrimaryWithSentinel, Some(lab)) => with_sentinel(lab, node, journal),
+        (Action::CoordinatedFailover, _) => {
+            redis::coordinated_failover(conn, node, sentinels, master).await
+        }
         (action, _) => Err(Error::Usage(format!(
             "fault `{}` needs a lab (lab = \"process\", lab = \"docker\" or lab_dir)",
             action.name()
         ))),
     };
     (description, result)
+}
+
+/// SIGKILLs `node` (the primary) and the Sentinel on its host, each recorded first.
+fn with_sentinel(lab: &mut Lab, node: &Addr, journal: &mut Entry) -> Result<Applied> {
+    let sentinel = process::colocated_sentinel(lab, node)?;
+    let mut done = Vec::new();
+    for addr in [node, &sentinel] {
+        record(Action::Kill, lab, addr, journal)?;
+        match process::kill(lab, addr) {
+            Ok(a) => done.push(a),
+            Err(e) if done.is_empty() => return Err(e),
+            // The primary is down already: leave it to the revert, report the rest.
+            Err(e) => {
+                tracing::warn!(%sentinel, "could not kill the Sentinel beside the primary: {e}");
+                break;
+            }
+        }
+    }
+    Ok(Applied::Several(done))
 }
 
 /// Records in `journal` how a process fault on `node` is undone, before it is done.
@@ -192,6 +240,17 @@ pub async fn revert(applied: Applied, lab: Option<&mut Lab>) -> Result<()> {
             })
         }),
         Applied::Containers(applied) => applied.revert().await,
+        Applied::Several(all) => {
+            let lab = lab.ok_or_else(no_lab)?;
+            let mut first = Ok(());
+            for a in all {
+                let r = Box::pin(revert(a, Some(&mut *lab))).await;
+                if first.is_ok() {
+                    first = r;
+                }
+            }
+            first
+        }
         Applied::Done => Ok(()),
     }
 }

@@ -33,6 +33,15 @@ pub async fn stop(lab: &mut Lab, node: &Addr) -> Result<Applied> {
     Ok(Applied::Down(node.clone()))
 }
 
+/// The Sentinel that shares a host with `node` in a process lab: the lab pairs its *i*-th
+/// data node with its *i*-th Sentinel (one host each).
+pub fn colocated_sentinel(lab: &Lab, node: &Addr) -> Result<Addr> {
+    let port = lab.member(node)?.port;
+    let i = lab.nodes().iter().position(|n| n.port == port);
+    i.and_then(|i| lab.sentinels().get(i).cloned())
+        .ok_or_else(|| Error::internal(format!("no Sentinel pairs with {node} in the lab")))
+}
+
 /// SIGSTOP.
 pub fn pause(lab: &mut Lab, node: &Addr) -> Result<Applied> {
     lab.signal(node, Signal::SIGSTOP)?;

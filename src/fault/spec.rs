@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::server::{Family, ServerVersion};
+
 /// How far a drill's faults reach into the deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reach {
@@ -31,11 +33,29 @@ pub enum Action {
     DebugSleep,
     /// `SENTINEL FAILOVER <master>`: a manual failover, the primary stays healthy.
     SentinelFailover,
+    /// A failover with the writers paused (Redis ≥ 6.2): `CLIENT PAUSE WRITE` on the
+    /// primary, wait until every replica has its offset, `SENTINEL FAILOVER`, then
+    /// `REPLICAOF` the new primary on the old one and `CLIENT UNPAUSE`: no acknowledged
+    /// write can be lost.
+    CoordinatedFailover,
+    /// `SENTINEL RESET <master>` on `count` Sentinels (`target = "sentinel"`): each forgets
+    /// the replicas and Sentinels it knew and finds them again; nothing to revert.
+    SentinelReset,
+    /// SIGKILL the primary and the Sentinel on its host together (process lab: node *i*
+    /// shares a host with Sentinel *i*); both restarted at the end of the trial.
+    PrimaryWithSentinel,
     /// Docker only: restart the container (graceful stop, then start); nothing to revert.
     Restart,
+    /// Docker only: restart every data node at once (graceful stop, then start); the
+    /// report's `two_primaries.at_end` says how many primaries emerged. Nothing to revert.
+    RestartAll,
     /// Docker only: disconnect the container from its networks for `duration`, then
     /// reconnect it with its aliases (and its IP where the network allows pinning it).
     Disconnect,
+    /// Docker only: disconnect the container from its networks for `duration`, then
+    /// reconnect it with its aliases but a different IP (a pod rescheduled with a new
+    /// address); the old IP is not given back.
+    NewIp,
     /// Docker only: for `duration`, drop all traffic between the target (plus
     /// `with_sentinels` Sentinels) and the rest of the stack, inside each container's network
     /// namespace; the host still reaches both sides.
@@ -96,6 +116,12 @@ impl Fault {
         if self.with_sentinels.is_some() && self.action != Action::Partition {
             return Err("`with_sentinels` goes only with `partition`".into());
         }
+        if self.action == Action::SentinelReset && self.target != Target::Sentinel {
+            return Err("`sentinel-reset` acts on Sentinels: set `target = \"sentinel\"`".into());
+        }
+        if self.action == Action::PrimaryWithSentinel && self.target != Target::Primary {
+            return Err("`primary-with-sentinel` hits the primary (and its Sentinel)".into());
+        }
         if self.count == Some(0) {
             return Err("`count` must be at least 1".into());
         }
@@ -133,14 +159,24 @@ impl Fault {
 
     /// Whether the fault acts on a process, so it needs a lab that knows the PIDs.
     pub fn needs_process(&self) -> bool {
-        matches!(self.action, Action::Kill | Action::Stop | Action::Pause)
+        matches!(
+            self.action,
+            Action::Kill | Action::Stop | Action::Pause | Action::PrimaryWithSentinel
+        )
     }
 
     /// Whether only the docker backend can carry the fault out.
     pub fn docker_only(&self) -> bool {
+        if matches!(self.action, Action::SentinelReset) {
+            return false;
+        }
         matches!(
             self.action,
-            Action::Restart | Action::Disconnect | Action::Partition
+            Action::Restart
+                | Action::RestartAll
+                | Action::Disconnect
+                | Action::NewIp
+                | Action::Partition
         ) || self.target != Target::Primary
             || self.count.is_some()
     }
@@ -152,6 +188,10 @@ impl Fault {
                 "`{}` acts on a process or container: set target.lab, lab_dir or compose_project",
                 self.action.name()
             )),
+            Reach::Docker if self.action == Action::PrimaryWithSentinel => Err(
+                "`primary-with-sentinel` runs on a process lab (lab = \"process\" or a process lab_dir)"
+                    .into(),
+            ),
             Reach::Process if self.docker_only() => Err(format!(
                 "`{}` on {} needs the docker backend: set target.lab = \"docker\"",
                 self.action.name(),
@@ -161,11 +201,32 @@ impl Fault {
         }
     }
 
+    /// The oldest Redis version (major, minor) the fault works on; Valkey has them all.
+    pub fn min_redis(&self) -> Option<(u32, u32)> {
+        (self.action == Action::CoordinatedFailover).then_some((6, 2))
+    }
+
+    /// Whether `server` can carry the fault out; what is wrong when not (an unknown version
+    /// is let through: the commands then say it themselves).
+    pub fn runs_on(&self, server: &ServerVersion) -> std::result::Result<(), String> {
+        let (Some((major, minor)), Family::Redis) = (self.min_redis(), server.family) else {
+            return Ok(());
+        };
+        let mut parts = server.version.split('.').map(|p| p.parse::<u32>().ok());
+        match (parts.next().flatten(), parts.next().flatten()) {
+            (Some(a), Some(b)) if (a, b) < (major, minor) => Err(format!(
+                "`{}` needs Redis {major}.{minor} or later (`CLIENT PAUSE … WRITE`); the primary runs {server}",
+                self.action.name()
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Whether the fault is reverted when its `duration` ends (rather than after the trial).
     pub fn timed(&self) -> bool {
         matches!(
             self.action,
-            Action::Pause | Action::Disconnect | Action::Partition
+            Action::Pause | Action::Disconnect | Action::NewIp | Action::Partition
         )
     }
 }
@@ -179,9 +240,61 @@ impl Action {
             Action::Pause => "pause",
             Action::DebugSleep => "debug-sleep",
             Action::SentinelFailover => "sentinel-failover",
+            Action::CoordinatedFailover => "coordinated-failover",
+            Action::SentinelReset => "sentinel-reset",
+            Action::PrimaryWithSentinel => "primary-with-sentinel",
             Action::Restart => "restart",
+            Action::RestartAll => "restart-all",
+            Action::NewIp => "new-ip",
             Action::Disconnect => "disconnect",
             Action::Partition => "partition",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fault(action: Action) -> Fault {
+        Fault {
+            action,
+            target: Target::Primary,
+            duration: None,
+            count: None,
+            with_sentinels: None,
+        }
+    }
+
+    fn server(family: Family, version: &str) -> ServerVersion {
+        ServerVersion {
+            family,
+            version: version.into(),
+        }
+    }
+
+    #[test]
+    fn a_coordinated_failover_needs_redis_6_2() {
+        let f = fault(Action::CoordinatedFailover);
+        assert_eq!(
+            f.runs_on(&server(Family::Redis, "6.0.16")),
+            Err(
+                "`coordinated-failover` needs Redis 6.2 or later (`CLIENT PAUSE … WRITE`); \
+                 the primary runs redis 6.0.16"
+                    .into()
+            )
+        );
+        for ok in [
+            server(Family::Redis, "6.2.0"),
+            server(Family::Redis, "7.0.15"),
+            server(Family::Redis, "unknown"),
+            server(Family::Valkey, "7.2.4"),
+        ] {
+            assert_eq!(f.runs_on(&ok), Ok(()), "{ok}");
+        }
+        assert_eq!(
+            fault(Action::Kill).runs_on(&server(Family::Redis, "5.0.0")),
+            Ok(())
+        );
     }
 }

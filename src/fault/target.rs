@@ -45,13 +45,21 @@ pub fn select(
     containers: &[ContainerInfo],
     project: &str,
 ) -> Result<Selection> {
-    let count = fault.count.unwrap_or(1) as usize;
+    let count = match fault.action {
+        Action::RestartAll => usize::MAX,
+        _ => fault.count.unwrap_or(1) as usize,
+    };
     let primary_container = || {
         by_host(containers, &primary.host, project).ok_or_else(|| Error::NoContainer {
             what: format!("has the address {primary} that the Sentinels report for the primary"),
         })
     };
     let (hit, why): (Vec<&ContainerInfo>, String) = match fault.target {
+        Target::Primary if fault.action == Action::RestartAll => {
+            let all = of_roles(containers, project, &["primary", "replica"], "");
+            let n = all.len();
+            (all, format!("every data node of the project ({n})"))
+        }
         Target::Primary => (
             vec![primary_container()?],
             format!("it is the primary the Sentinels report ({primary})"),
@@ -66,7 +74,7 @@ pub fn select(
         ),
     };
     let mut hit: Vec<ContainerInfo> = hit.into_iter().take(count).cloned().collect();
-    if hit.len() < count {
+    if hit.len() < count && fault.action != Action::RestartAll {
         return Err(Error::NoContainer {
             what: format!(
                 "enough: the fault wants {count} {} container(s) in project '{project}', found {}",

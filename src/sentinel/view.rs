@@ -78,6 +78,23 @@ fn addr_of(m: &HashMap<String, String>) -> Option<Addr> {
 /// does not monitor the master, or why it did not answer.
 pub type PrimaryAnswer = Result<Option<Addr>, String>;
 
+/// The address most Sentinels answered with (the first named among equals).
+pub fn most_named(answers: &[PrimaryAnswer]) -> Option<Addr> {
+    let named: Vec<&Addr> = answers
+        .iter()
+        .filter_map(|a| a.as_ref().ok()?.as_ref())
+        .collect();
+    let votes = |a: &Addr| named.iter().filter(|n| **n == a).count();
+    let mut best: Option<(&Addr, usize)> = None;
+    for a in &named {
+        let v = votes(a);
+        if best.is_none_or(|(_, most)| v > most) {
+            best = Some((a, v));
+        }
+    }
+    best.map(|(a, _)| a.clone())
+}
+
 /// The primary per Sentinels in one line: the address and how many agree; when they
 /// disagree (a split view), every address with the Sentinels that name it.
 pub fn primary_line(sentinels: &[Addr], answers: &[PrimaryAnswer]) -> String {
@@ -117,6 +134,20 @@ pub fn primary_line(sentinels: &[Addr], answers: &[PrimaryAnswer]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_most_named_primary_wins_the_first_among_equals() {
+        let (old, new) = (Addr::local(1), Addr::local(2));
+        let answers = vec![
+            Ok(Some(old.clone())),
+            Ok(Some(new.clone())),
+            Err("down".to_string()),
+            Ok(Some(new.clone())),
+        ];
+        assert_eq!(most_named(&answers), Some(new.clone()));
+        assert_eq!(most_named(&answers[..2]), Some(old));
+        assert_eq!(most_named(&[Ok(None), Err("x".into())]), None);
+    }
 
     #[test]
     fn the_primary_line_shows_agreement_and_split_views() {

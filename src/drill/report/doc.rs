@@ -13,6 +13,7 @@ use super::{DrillReport, Spread, Stability, TrialReport};
 use crate::drill::checker::{Latency, Verdict, Writes};
 use crate::drill::clients::ClientRow;
 use crate::drill::evidence::{Buckets, TimelineRow};
+use crate::drill::primaries::TwoPrimaries;
 use crate::drill::scenario::Targets;
 use crate::sentinel::timeline::Phases;
 
@@ -145,6 +146,10 @@ pub struct Trial {
     pub fault: String,
     /// Whether the fault was injected (false when the pre-flight failed).
     pub injected: bool,
+    /// A trial of the scenario's `versus` fault: reported for comparison, judged only on
+    /// whether a failover happened (absent: `false`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub versus: bool,
     /// The fault's UTC time: the origin of every `*_ms` of this trial.
     pub fault_at: Option<DateTime<Utc>>,
     /// The primary the fault hit.
@@ -177,6 +182,10 @@ pub struct Trial {
     pub sentinel_gaps: Vec<SentinelGap>,
     /// A Sentinel entered TILT during the trial.
     pub tilt: bool,
+    /// Stretches in which two nodes answered `ROLE` master at once (sampled every 200 ms
+    /// from the pre-flight to the end of the trial; absent when not sampled).
+    #[serde(default, skip_serializing_if = "TwoPrimaries::unsampled")]
+    pub two_primaries: TwoPrimaries,
     /// The Sentinel that led the failover (index in `sentinels`).
     pub leader: Option<usize>,
     /// The merged Sentinel timeline.
@@ -271,7 +280,14 @@ impl Document {
             targets: r.targets.clone(),
             cancelled: r.cancelled.clone(),
             until_stable: r.until_stable.clone(),
-            trials: r.trials.iter().map(|t| trial(t, &r.targets)).collect(),
+            trials: r
+                .trials
+                .iter()
+                .map(|t| match t.versus {
+                    true => trial(t, &r.targets.failover_only()),
+                    false => trial(t, &r.targets),
+                })
+                .collect(),
             summary: r
                 .summary
                 .iter()
@@ -326,6 +342,7 @@ fn trial(t: &TrialReport, targets: &Targets) -> Trial {
         trial: t.trial,
         fault: t.fault.clone(),
         injected: t.injected,
+        versus: t.versus,
         fault_at,
         old_primary: t.old_primary.clone(),
         new_primary: f.new_primary.as_ref().map(|a| a.to_string()),
@@ -397,6 +414,7 @@ fn trial(t: &TrialReport, targets: &Targets) -> Trial {
             })
             .collect(),
         tilt: f.tilt,
+        two_primaries: f.two_primaries.clone(),
         leader: f.leader,
         timeline: f
             .timeline

@@ -13,6 +13,9 @@ pub fn figure_label(figure: &str) -> &str {
         "client_rto_ms" => "client RTO",
         "unavailable_ms" => "writes unavailable",
         "lost_count" => "lost writes (count)",
+        "versus_client_rto_ms" => "versus: client RTO",
+        "versus_unavailable_ms" => "versus: unavailable",
+        "versus_lost_count" => "versus: lost writes",
         other => other,
     }
 }
@@ -120,7 +123,8 @@ fn percentiles(out: &mut String, d: &Document) {
 }
 
 fn trial(out: &mut String, t: &Trial) {
-    let _ = writeln!(out, "\ntrial {}: {}", t.trial, t.fault);
+    let versus = if t.versus { " (versus)" } else { "" };
+    let _ = writeln!(out, "\ntrial {}{versus}: {}", t.trial, t.fault);
     if !t.injected {
         let _ = writeln!(out, "  not injected: {}", t.reasons.join("; "));
         return;
@@ -175,6 +179,17 @@ fn trial(out: &mut String, t: &Trial) {
             ),
         );
     }
+    let readonly = w.failed.get("READONLY").copied().unwrap_or(0);
+    if w.stale_acked + readonly > 0 {
+        row(
+            out,
+            "writes to a demoted node",
+            format!(
+                "{} acked after the switch by a node not the new primary, {readonly} READONLY",
+                w.stale_acked
+            ),
+        );
+    }
     if w.ttl_gone + w.ttl_off > 0 {
         row(
             out,
@@ -195,6 +210,7 @@ fn trial(out: &mut String, t: &Trial) {
             l.max as f64 / 1e3
         ),
     );
+    two_primaries(out, t);
     if t.tilt {
         let _ = writeln!(out, "  a Sentinel entered TILT mode during the trial");
     }
@@ -252,6 +268,49 @@ fn clients(out: &mut String, rows: &[ClientDoc]) {
             verdict_name(c.verdict)
         );
     }
+}
+
+/// The two-primaries line, when the roles were sampled.
+fn two_primaries(out: &mut String, t: &Trial) {
+    let p = &t.two_primaries;
+    if p.rounds == 0 {
+        return;
+    }
+    let what = match p.spans.len() {
+        0 => format!("none ({} ROLE rounds)", p.rounds),
+        n => {
+            let mut nodes: Vec<&str> = p
+                .spans
+                .iter()
+                .flat_map(|s| &s.nodes)
+                .map(String::as_str)
+                .collect();
+            nodes.sort_unstable();
+            nodes.dedup();
+            let open = if p.spans.iter().any(|s| s.open) {
+                ", still at the end"
+            } else {
+                ""
+            };
+            format!(
+                "{} in {} ({}){open}",
+                opt_ms(Some(p.total_ms)).trim_start(),
+                count(n, "span"),
+                nodes.join(", ")
+            )
+        }
+    };
+    let _ = writeln!(out, "  {:<26} {what}", "two primaries");
+    let end = match p.at_end.len() {
+        1 => "1 (one primary emerged)".to_string(),
+        n => format!("{n} — not exactly one"),
+    };
+    let _ = writeln!(
+        out,
+        "  {:<26} {end} {}",
+        "masters at the end",
+        p.at_end.join(", ")
+    );
 }
 
 /// `1 trial`, `3 trials`.
