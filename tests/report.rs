@@ -232,3 +232,46 @@ fn headless_chromium_draws_the_page() {
         "the page is blank ({differ} pixels differ from the first)"
     );
 }
+
+/// Two workloads side by side: the table and the page each give one row per client.
+#[test]
+fn clients_side_by_side_are_one_row_each_in_the_table_and_the_page() {
+    let w = Warden::new();
+    let mut doc: Value = serde_json::from_str(&fixture()).expect("fixture parses");
+    let client = |name: &str, external: bool, rto: f64, lost: u64| {
+        serde_json::json!({
+            "name": name, "external": external,
+            "client_rto_ms": {"value": rto, "target": 5000, "met": rto <= 5000.0},
+            "unavailable_ms": rto, "unavailable_from_ms": 0.0,
+            "acked": 9000, "failed": 3, "unknown": 1,
+            "lost": {"value": lost, "target": 100, "met": lost <= 100},
+            "lost_oldest_ms": null, "lost_newest_ms": null,
+            "lost_window_ms": {"value": null, "target": 1000, "met": true},
+            "verdict": if rto <= 5000.0 && lost <= 100 { "met" } else { "missed" },
+        })
+    };
+    doc["trials"][0]["clients"] = serde_json::json!([
+        client("warden", false, 1157.0, 0),
+        client("redis_py.py", true, 11283.0, 5190),
+    ]);
+    let path = w.write("two-clients.json", &doc.to_string());
+    let run = w.run(&["report", path.to_str().unwrap(), "--html", "page.html"]);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let rows: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains("warden (built-in)") || l.contains("redis_py.py"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{}", run.stdout);
+    assert!(
+        rows[1].contains("11283.0 ms") && rows[1].contains("5190"),
+        "{rows:?}"
+    );
+    let html = std::fs::read_to_string(w.path().join("page.html")).expect("page");
+    let side = &html[html
+        .find("Clients side by side")
+        .expect("the side-by-side table")..];
+    let side = &side[..side.find("</table>").expect("its end")];
+    assert_eq!(side.matches("<tr><td>").count(), 2, "{side}");
+    assert!(side.contains("redis_py.py (program)") && side.contains("warden (built-in)"));
+}

@@ -166,6 +166,7 @@ mod tests {
             rejoined_at: None,
             reverted_at: None,
             errors: &[],
+            rounds: &[],
         };
         let client = |name: &str, history, loss| Client {
             name: name.into(),

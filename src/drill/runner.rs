@@ -24,7 +24,7 @@ use super::target::{Target, inject_one, set_up};
 use super::trial::{InEffect, Input, State, Trial, plans};
 use crate::addr::Addr;
 use crate::client::{self, Timeouts};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::sentinel::health::{self, Expect};
 use crate::sentinel::monitor::{self, MonitorEvent};
 use crate::sentinel::timeline::Timeline;
