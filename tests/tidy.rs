@@ -30,6 +30,7 @@ const PURE: &[&str] = &[
     "src/dr/scenario.rs",
     "src/dr/report.rs",
     "src/drill/checker.rs",
+    "src/drill/verdict.rs",
     "src/drill/clients.rs",
     "src/drill/compare.rs",
     "src/drill/evidence.rs",

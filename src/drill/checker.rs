@@ -10,23 +10,12 @@ use super::clients::ClientRow;
 use super::evidence::{self, Buckets, TimelineRow};
 use super::primaries::{self, Round, TwoPrimaries};
 use super::scenario::Targets;
+pub use super::verdict::Verdict;
 use crate::addr::Addr;
 use crate::sentinel::event::EventKind;
 use crate::sentinel::timeline::{Phases, Timeline};
 use crate::workload::history::History;
 use crate::workload::tally::{LossTally, LostWrite};
-
-/// The outcome of a trial, merged over trials as Missed > Unknown > Met.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// Every target met.
-    Met,
-    /// Not measured (pre-flight failed, the run was cancelled, a step errored).
-    Unknown,
-    /// A target was missed.
-    Missed,
-}
 
 /// What a trial observed, handed to [`check`].
 #[derive(Debug)]

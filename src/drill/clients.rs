@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::checker::Verdict;
+use super::verdict::Verdict;
 
 /// One workload's figures in one trial, every `*_ms` from the fault.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

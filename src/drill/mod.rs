@@ -15,3 +15,4 @@ pub mod runner;
 pub mod scenario;
 mod target;
 mod trial;
+mod verdict;
