@@ -28,6 +28,8 @@ pub struct Followed {
     rto: Option<Duration>,
     /// Sentinels in TILT: since when, and how many polls ended since found them out of it.
     tilted: BTreeMap<String, (Instant, u8)>,
+    /// Sentinels whose `-tilt` came: when (a poll begun before it saw the TILT it ended).
+    calmed: BTreeMap<String, Instant>,
     /// Recent hazards (wall time, hazard), for the next failover's trace.
     recent: Vec<(SystemTime, Hazard)>,
     /// The last topology line printed (without the lag figures).
@@ -58,15 +60,17 @@ impl Followed {
             attempts: Attempts::default(),
             rto,
             tilted: BTreeMap::new(),
+            calmed: BTreeMap::new(),
             recent: Vec::new(),
             topology: None,
             nodes: Vec::new(),
         }
     }
 
-    /// A poll's snapshot at `at`.
+    /// A poll's snapshot: the poll began at `began` and ended at `at`.
     pub fn polled(
         &mut self,
+        began: Instant,
         at: Instant,
         snap: &Snapshot,
         limits: &Limits,
@@ -78,10 +82,14 @@ impl Followed {
         // TILT comes and goes with `±tilt`. A poll notices one the events missed, and ends
         // one whose `-tilt` never came (a Sentinel restarted in TILT publishes none) when two
         // polls ended since the raise find it out of TILT: the second began after the raise.
+        // A poll begun before a `-tilt` reports the TILT that `-tilt` ended: not a new one.
         for s in &snap.sentinels {
             let Ok(answer) = &s.answer else { continue };
             let name = s.addr.to_string();
             if answer.tilt {
+                if self.calmed.get(&name).is_some_and(|c| *c >= began) {
+                    continue;
+                }
                 out.extend(self.tilt(at, &name, true));
             } else if let Some((since, calm)) = self.tilted.get_mut(&name)
                 && at > *since
@@ -108,6 +116,7 @@ impl Followed {
             self.tracker.raise(at, f)
         } else {
             self.tilted.remove(sentinel);
+            self.calmed.insert(sentinel.to_string(), at);
             self.tracker.clear(HazardKind::Tilt, subject)
         }
     }

@@ -323,7 +323,13 @@ impl<W: Write> Watch<'_, W> {
         let Some(f) = self.followed(g, &p.snapshot.master) else {
             return Ok(false);
         };
-        let hz = f.polled(p.at, &p.snapshot, &spec.settings.limits, p.bytes_per_sec);
+        let hz = f.polled(
+            p.began,
+            p.at,
+            &p.snapshot,
+            &spec.settings.limits,
+            p.bytes_per_sec,
+        );
         let s = &p.snapshot;
         spec.metrics.polled(&s.master, s, p.bytes_per_sec);
         let line = print::topology_key(&p.snapshot);

@@ -32,6 +32,8 @@ const POLL: Timeouts = Timeouts {
 pub struct Polled {
     /// Index of the group in the watch's list.
     pub group: usize,
+    /// When the poll began.
+    pub began: Instant,
     /// When the poll ended.
     pub at: Instant,
     /// What it saw.
@@ -56,11 +58,13 @@ pub async fn run(
             _ = tick.tick() => {}
             _ = tx.closed() => return,
         }
+        let began = Instant::now();
         for snapshot in poll(&conn, &group).await {
             let at = Instant::now();
             let bytes_per_sec = rate(&mut last, &snapshot, at);
             let msg = Polled {
                 group: group_ix,
+                began,
                 at,
                 snapshot,
                 bytes_per_sec,

@@ -82,12 +82,21 @@ fn tilt_whose_end_was_missed_is_cleared_by_two_polls_after_it() {
     let raised = f.tilt(ms(100), s, true);
     assert_eq!(states(&raised), [(HazardKind::Tilt, State::Raised)]);
     // A poll that ended before the `+tilt` arrived saw the Sentinel before it.
-    assert!(f.polled(ms(50), &poll(false), &limits, None).is_empty());
+    assert!(
+        f.polled(ms(50), ms(50), &poll(false), &limits, None)
+            .is_empty()
+    );
     // The first poll after it may have asked before TILT began; the second cannot have.
-    assert!(f.polled(ms(600), &poll(false), &limits, None).is_empty());
-    let cleared = f.polled(ms(1100), &poll(false), &limits, None);
+    assert!(
+        f.polled(ms(600), ms(600), &poll(false), &limits, None)
+            .is_empty()
+    );
+    let cleared = f.polled(ms(1100), ms(1100), &poll(false), &limits, None);
     assert_eq!(states(&cleared), [(HazardKind::Tilt, State::Cleared)]);
-    assert!(f.polled(ms(1600), &poll(false), &limits, None).is_empty());
+    assert!(
+        f.polled(ms(1600), ms(1600), &poll(false), &limits, None)
+            .is_empty()
+    );
 }
 
 #[test]
@@ -95,13 +104,46 @@ fn tilt_seen_again_by_a_poll_needs_two_calm_polls_anew_and_is_reported_once() {
     let (t, mut f) = (Instant::now(), followed());
     let limits = Limits::default();
     let ms = |n: u64| t + Duration::from_millis(n);
-    let raised = f.polled(ms(0), &poll(true), &limits, None);
+    let raised = f.polled(ms(0), ms(0), &poll(true), &limits, None);
     assert_eq!(states(&raised), [(HazardKind::Tilt, State::Raised)]);
-    assert!(f.polled(ms(500), &poll(false), &limits, None).is_empty());
-    assert!(f.polled(ms(1000), &poll(true), &limits, None).is_empty());
-    assert!(f.polled(ms(1500), &poll(false), &limits, None).is_empty());
-    let cleared = f.polled(ms(2000), &poll(false), &limits, None);
+    assert!(
+        f.polled(ms(500), ms(500), &poll(false), &limits, None)
+            .is_empty()
+    );
+    assert!(
+        f.polled(ms(1000), ms(1000), &poll(true), &limits, None)
+            .is_empty()
+    );
+    assert!(
+        f.polled(ms(1500), ms(1500), &poll(false), &limits, None)
+            .is_empty()
+    );
+    let cleared = f.polled(ms(2000), ms(2000), &poll(false), &limits, None);
     assert_eq!(states(&cleared), [(HazardKind::Tilt, State::Cleared)]);
     // A `-tilt` after the polls ended it ends nothing more.
     assert!(f.tilt(ms(2100), "127.0.0.1:26379", false).is_empty());
+}
+
+#[test]
+fn a_poll_begun_before_a_minus_tilt_does_not_raise_tilt_again() {
+    let (t, mut f) = (Instant::now(), followed());
+    let limits = Limits::default();
+    let s = "127.0.0.1:26379";
+    let ms = |n: u64| t + Duration::from_millis(n);
+    assert_eq!(
+        states(&f.tilt(ms(0), s, true)),
+        [(HazardKind::Tilt, State::Raised)]
+    );
+    assert_eq!(
+        states(&f.tilt(ms(300), s, false)),
+        [(HazardKind::Tilt, State::Cleared)]
+    );
+    // Asked at 200 ms, while still in TILT, answered after the `-tilt`.
+    assert!(
+        f.polled(ms(200), ms(400), &poll(true), &limits, None)
+            .is_empty()
+    );
+    // A poll begun after it that finds TILT again is a new occurrence.
+    let again = f.polled(ms(500), ms(600), &poll(true), &limits, None);
+    assert_eq!(states(&again), [(HazardKind::Tilt, State::Raised)]);
 }
