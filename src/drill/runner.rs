@@ -122,14 +122,7 @@ async fn drill(
         run_id,
         history,
     };
-    let mut trials = Vec::new();
-    let stable = |t: &[TrialReport]| opts.until_stable.map(|u| u.outcome(&client_rtos(t)));
-    for n in 1..=s.trials {
-        if ctx.cancelled() || stable(&trials).is_some_and(|s| s.stable) {
-            break;
-        }
-        trials.push(ctx.trial(n, &mut target).await);
-    }
+    let trials = ctx.trials(&mut target, opts.until_stable).await;
     ctx.progress.clear();
     drop(monitor);
     let cancelled = *ctx.cancel.borrow();
@@ -142,7 +135,7 @@ async fn drill(
         sentinels: target.sentinels.iter().map(|a| a.to_string()).collect(),
         targets: s.targets.clone(),
         cancelled: cancelled.map(|s| s.name().to_string()),
-        until_stable: stable(&trials),
+        until_stable: opts.until_stable.map(|u| u.outcome(&client_rtos(&trials))),
     };
     target.tear_down().await?;
     if let Some(h) = ctx.history.take() {
@@ -193,6 +186,23 @@ impl Ctx<'_> {
     /// The signal that cancelled the drill (SIGINT when told to stop without one).
     fn signal(&self) -> Signal {
         self.cancel.borrow().unwrap_or(Signal::Int)
+    }
+
+    /// Runs the trials until the scenario's count, a cancellation, or (`until`) a stable p95.
+    async fn trials(
+        &mut self,
+        target: &mut Target,
+        until: Option<UntilStable>,
+    ) -> Vec<TrialReport> {
+        let mut trials = Vec::new();
+        for n in 1..=self.s.trials {
+            let stable = until.is_some_and(|u| u.outcome(&client_rtos(&trials)).stable);
+            if self.cancelled() || stable {
+                break;
+            }
+            trials.push(self.trial(n, target).await);
+        }
+        trials
     }
 
     /// Runs trial `n` from warm-up to its report.
