@@ -416,12 +416,7 @@ impl Ctx<'_> {
             t.errors
                 .push("cancelled: loss check taken before the failover finished".into());
         }
-        t.revert_all(target).await;
-        self.progress.step(t.n, "rejoin");
-        let conn = target.conn.clone();
-        let rejoined = |n| rejoined(conn.clone(), n);
-        let back = t.switched() && !t.cancelled && self.wait_until(&mut t, rejoined, &old).await;
-        let rejoined_at = back.then(Instant::now);
+        let rejoined_at = self.rejoin(&mut t, target, &old).await;
         let rounds = match t.roles.take() {
             Some(sampler) => sampler.stop().await,
             None => Vec::new(),
@@ -456,6 +451,17 @@ impl Ctx<'_> {
             verdict,
             reasons,
         }
+    }
+
+    /// Reverts every fault and, after a failover, waits for the old primary to rejoin as a
+    /// replica; when it did.
+    async fn rejoin(&mut self, t: &mut Trial, target: &mut Target, old: &Addr) -> Option<Instant> {
+        t.revert_all(target).await;
+        self.progress.step(t.n, "rejoin");
+        let conn = target.conn.clone();
+        let rejoined = |n| rejoined(conn.clone(), n);
+        let back = t.switched() && !t.cancelled && self.wait_until(t, rejoined, old).await;
+        back.then(Instant::now)
     }
 
     /// No failover, and the fault took the primary down: it is still the primary, so start it
