@@ -34,20 +34,7 @@ fn redis_py() -> bool {
 /// Runs the drill of `scenario` with `--json`; returns the run and the report, held to the
 /// shipped schema.
 fn drill(w: &Warden, scenario: &str) -> (Run, Value) {
-    let path = w.write("scenario.toml", scenario);
-    let out = w.path().join("out.json");
-    let run = w.run(&[
-        "drill",
-        path.to_str().expect("utf-8"),
-        "--json",
-        out.to_str().expect("utf-8"),
-    ]);
-    let text =
-        std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("no out.json ({e}): {run:#?}"));
-    let json: Value = serde_json::from_str(&text).expect("out.json is JSON");
-    let wrong = support::schema::violations(&support::schema::report_schema(), &json);
-    assert!(wrong.is_empty(), "{wrong:#?}");
-    (run, json)
+    w.drill_report(&w.write("scenario.toml", scenario))
 }
 
 /// A one-trial primary kill with the built-in writer and `client` side by side.

@@ -21,20 +21,7 @@ fn drill(w: &Warden, name: &str, trials: u32) -> (Run, Value) {
         })
         .collect::<Vec<_>>()
         .join("\n");
-    let scenario = w.write(&format!("{name}.toml"), &text);
-    let out = w.path().join("out.json");
-    let run = w.run(&[
-        "drill",
-        scenario.to_str().expect("utf-8"),
-        "--json",
-        out.to_str().expect("utf-8"),
-    ]);
-    let text =
-        std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("no out.json ({e}): {run:#?}"));
-    let json: Value = serde_json::from_str(&text).expect("out.json is JSON");
-    let wrong = support::schema::violations(&support::schema::report_schema(), &json);
-    assert!(wrong.is_empty(), "{wrong:#?}");
-    (run, json)
+    w.drill_report(&w.write(&format!("{name}.toml"), &text))
 }
 
 fn trials(report: &Value) -> &Vec<Value> {

@@ -305,6 +305,24 @@ impl Warden {
         run(self.command().args(args))
     }
 
+    /// Runs `warden drill SCENARIO --json`; returns the run and its report, held to the
+    /// shipped schema.
+    pub fn drill_report(&self, scenario: &Path) -> (Run, serde_json::Value) {
+        let out = self.path().join("out.json");
+        let run = run(self
+            .command()
+            .arg("drill")
+            .arg(scenario)
+            .arg("--json")
+            .arg(&out));
+        let text =
+            std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("no out.json ({e}): {run:#?}"));
+        let json: serde_json::Value = serde_json::from_str(&text).expect("out.json is JSON");
+        let wrong = schema::violations(&schema::report_schema(), &json);
+        assert!(wrong.is_empty(), "{wrong:#?}");
+        (run, json)
+    }
+
     /// Writes `text` to `name` in the working dir; returns its path.
     pub fn write(&self, name: &str, text: &str) -> PathBuf {
         let path = self.dir.path().join(name);
