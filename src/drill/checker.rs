@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::clients::ClientRow;
+use super::cluster::{self, ClusterFigures, End};
 use super::evidence::{self, Buckets, TimelineRow};
 use super::primaries::{self, Round, TwoPrimaries};
 use super::scenario::Targets;
@@ -40,6 +41,12 @@ pub struct Observation<'a> {
     pub errors: &'a [String],
     /// The `ROLE` rounds of the two-primaries sampler.
     pub rounds: &'a [Round],
+    /// How many Sentinels were followed.
+    pub sentinels: usize,
+    /// Sentinel's `down-after-milliseconds`, when known.
+    pub down_after: Option<Duration>,
+    /// How the trial ended: settled or not, the loss checks.
+    pub end: &'a End,
 }
 
 /// Lost acknowledged writes.
@@ -136,6 +143,8 @@ pub struct Figures {
     pub clients: Vec<ClientRow>,
     /// Stretches with two nodes answering `ROLE` master.
     pub two_primaries: TwoPrimaries,
+    /// What the cluster did: every failover, settling, loss checks, split brain.
+    pub cluster: ClusterFigures,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -195,10 +204,14 @@ pub fn check(o: &Observation<'_>, targets: &Targets) -> (Figures, Verdict, Vec<S
     {
         miss(format!("lost-write window {w:.0} ms > target {t} ms"));
     }
+    let (missed, notes) =
+        cluster::judge(&f.cluster, &f.two_primaries, o.end, o.down_after, targets);
+    missed.into_iter().for_each(&mut miss);
     if o.loss.is_none() && verdict == Verdict::Met {
         verdict = Verdict::Unknown;
         reasons.push("the loss check did not run".into());
     }
+    reasons.extend(notes);
     (f, verdict, reasons)
 }
 
@@ -298,6 +311,16 @@ fn figures(o: &Observation<'_>) -> Figures {
             o.fault_at,
         ),
         clients: Vec::new(),
+        cluster: cluster::figures(
+            o.timeline,
+            o.master,
+            o.old_primary,
+            o.sentinels,
+            o.down_after,
+            o.rounds,
+            o.end,
+            o.fault_at,
+        ),
     }
 }
 
@@ -412,6 +435,9 @@ mod tests {
                 reverted_at: None,
                 errors: &[],
                 rounds: &[],
+                sentinels: 1,
+                down_after: None,
+                end: &End::default(),
             };
             assert!(self.epoch <= self.fault_at);
             check(&obs, targets)
@@ -437,10 +463,10 @@ mod tests {
 
     fn targets(rto_ms: Option<u64>, rpo_keys: Option<u64>, rpo_ms: Option<u64>) -> Targets {
         Targets {
-            expect_failover: true,
             rto_ms,
             rpo_keys,
             rpo_ms,
+            ..Targets::default()
         }
     }
 

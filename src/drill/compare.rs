@@ -167,6 +167,9 @@ mod tests {
             reverted_at: None,
             errors: &[],
             rounds: &[],
+            sentinels: 1,
+            down_after: None,
+            end: &crate::drill::cluster::End::default(),
         };
         let client = |name: &str, history, loss| Client {
             name: name.into(),

@@ -3,9 +3,12 @@
 
 pub mod checker;
 pub mod clients;
+pub mod cluster;
 pub mod compare;
 pub mod evidence;
+pub mod failovers;
 mod load;
+mod machine;
 pub mod primaries;
 mod probe;
 pub mod progress;
@@ -13,6 +16,7 @@ pub mod report;
 mod roles;
 pub mod runner;
 pub mod scenario;
+pub mod split;
 mod target;
 mod trial;
 mod verdict;

@@ -9,13 +9,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::addr::Addr;
 
-/// One sampling round: when it was sent, and the nodes that answered `master`.
+/// One sampling round: when it was sent, and what the nodes answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Round {
     /// When the round's `ROLE`s were sent (all nodes at once).
     pub at: Instant,
     /// The nodes that answered `master` (a node that did not answer is not among them).
     pub masters: Vec<Addr>,
+    /// The nodes that answered as a replica.
+    pub replicas: Vec<Addr>,
 }
 
 /// A stretch with two or more nodes answering `master`.
@@ -134,6 +136,7 @@ mod tests {
             .map(|(i, ports)| Round {
                 at: t0 + Duration::from_millis(200 * i as u64),
                 masters: ports.iter().map(|&p| Addr::local(p)).collect(),
+                replicas: Vec::new(),
             })
             .collect()
     }

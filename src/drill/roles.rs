@@ -49,13 +49,18 @@ impl Sampler {
                     .zip(cons.iter_mut())
                     .map(|(node, con)| is_master(&conn, node, con));
                 let answers = join_all(asked).await;
-                let masters = nodes
-                    .iter()
-                    .zip(answers)
-                    .filter(|(_, m)| *m)
-                    .map(|(n, _)| n.clone())
-                    .collect();
-                rounds.push(Round { at, masters });
+                let answered = |want: bool| {
+                    let each = nodes.iter().zip(&answers);
+                    each.filter(|(_, m)| **m == Some(want))
+                        .map(|(n, _)| n.clone())
+                        .collect()
+                };
+                let (masters, replicas) = (answered(true), answered(false));
+                rounds.push(Round {
+                    at,
+                    masters,
+                    replicas,
+                });
             }
             rounds
         });
@@ -84,19 +89,14 @@ impl Drop for Sampler {
 }
 
 /// Whether `node` answers `ROLE` with master, on its kept connection (opened again after a
-/// failure); false when it does not answer in time.
-async fn is_master(conn: &Conn, node: &Addr, con: &mut Option<Con>) -> bool {
+/// failure); `None` when it does not answer in time.
+async fn is_master(conn: &Conn, node: &Addr, con: &mut Option<Con>) -> Option<bool> {
     if con.is_none() {
         *con = conn.node(node, ASK).await.ok();
     }
-    let Some(c) = con.as_mut() else {
-        return false;
-    };
-    match client::is_master(c, node).await {
-        Ok(m) => m,
-        Err(_) => {
-            *con = None;
-            false
-        }
+    let answer = client::is_master(con.as_mut()?, node).await;
+    if answer.is_err() {
+        *con = None;
     }
+    answer.ok()
 }

@@ -1,9 +1,11 @@
 //! The drill runner: sets up the target, then runs each trial as a state machine — warm-up →
-//! pre-flight → (inject) → observe → settle — driven by one [`Input`] stream (Sentinel events,
-//! writer reports, timers, the end of a timed fault, Ctrl-C). Every state leaves through
-//! [`Ctx::finish`]: stop the workload, restart a downed primary that was not replaced, check
-//! for loss, revert every fault, wait for the old primary to rejoin, and hand the recorded
-//! history to the checker.
+//! pre-flight → (inject) → observe → settle → stabilize — driven by one [`Input`] stream
+//! (Sentinel events, writer reports, timers, the end of a timed fault, Ctrl-C). The decisions
+//! are the pure [`super::machine`]'s; this module does the I/O they ask for. Every state
+//! leaves through [`Ctx::finish`]: stop the workload, restart a downed primary that was not
+//! replaced, check for loss on the primary the cluster settled on, revert every fault, wait
+//! for the old primary to rejoin — and when a failover started after the loss check, settle
+//! and check again — then hand the recorded history to the checker.
 //!
 //! Shutdown (SIGINT, SIGTERM or SIGHUP) is passed in; an injected fault is reverted on every
 //! path, and recorded in the fault journal ([`crate::journal`]) while it is in effect, so a
@@ -16,12 +18,13 @@ use tokio::sync::{mpsc, watch};
 
 use super::checker::Observation;
 use super::compare;
+use super::machine::{self, Action, State};
 use super::progress::Progress;
 use super::report::{DrillReport, Header, TrialReport, UntilStable};
 use super::roles::Sampler;
 use super::scenario::Scenario;
 use super::target::{Target, inject_one, set_up};
-use super::trial::{InEffect, Input, State, Trial, plans};
+use super::trial::{InEffect, Input, Trial, plans};
 use crate::addr::Addr;
 use crate::client::{self, Timeouts};
 use crate::error::{Error, Result};
@@ -39,7 +42,7 @@ use crate::workload::{self, History, WriterEvent};
 const MERGE_WINDOW: Duration = Duration::from_secs(15);
 
 pub use super::load::load;
-use super::probe::{rejoined, serving, workload_allowed};
+use super::probe::{self, rejoined, serving, workload_allowed};
 pub use super::target::dry_run;
 
 /// What a drill does beyond its scenario.
@@ -102,6 +105,9 @@ async fn drill(
         .transpose()?;
     let run_id = format!("{:08x}", rand::random::<u32>());
     let mut target = set_up(s, given, &run_id).await?;
+    if target.down_after_ms.is_none() {
+        target.down_after_ms = probe::down_after_ms(&target).await;
+    }
     let server = server_of(&target).await;
     if let Some(why) = server.as_ref().and_then(|v| unsupported(s, v)) {
         target.tear_down().await?;
@@ -212,18 +218,31 @@ impl Ctx<'_> {
             ev.apply(&mut timeline);
         }
         let plans = plans(self.s, &self.run_id, n, target);
-        let mut t = Trial::start(n, plans, timeline);
-        self.progress.step(n, "warm-up");
-        let mut state = State::WarmUp {
-            until: Instant::now() + self.s.timing.warmup,
+        let timing = &self.s.timing;
+        let cfg = machine::Config {
+            expect_failover: self.s.targets_of(n).expect_failover,
+            observe: timing.observe,
+            settle: timing.settle,
+            stable_for: (timing.stable)
+                .unwrap_or_else(|| machine::Config::default_window(target.down_after_ms)),
         };
-        while let Some(deadline) = state.deadline() {
-            let input = self.next(&mut t, deadline).await;
-            state = self.on(state, input, &mut t, target).await;
-        }
+        let mut t = Trial::start(n, plans, timeline, cfg);
+        self.progress.step(n, "warm-up");
+        let warm_up = State::WarmUp {
+            until: Instant::now() + timing.warmup,
+        };
+        self.run(warm_up, &mut t, target).await;
         let mut report = self.finish(t, target).await;
         report.versus = self.s.fault_of(n).1;
         report
+    }
+
+    /// Runs the trial's states from `state` until it is finished.
+    async fn run(&mut self, mut state: State, t: &mut Trial, target: &mut Target) {
+        while let Some(deadline) = state.deadline() {
+            let input = self.next(t, deadline).await;
+            state = self.on(state, input, t, target).await;
+        }
     }
 
     /// Waits for the next input: whichever comes first of a Sentinel event, a writer report,
@@ -263,14 +282,7 @@ impl Ctx<'_> {
             Input::Cancel(sig) => return t.cancel(sig),
             Input::Timer => return self.on_timer(state, t, target).await,
         }
-        match state {
-            State::Observe { .. }
-                if self.s.targets.expect_failover && t.switched() && t.new_primary_acked =>
-            {
-                self.settle(t)
-            }
-            other => other,
-        }
+        machine::on_progress(state, &t.facts(), &t.cfg, Instant::now())
     }
 
     fn record_sentinel(&mut self, ev: MonitorEvent, t: &mut Trial) {
@@ -280,33 +292,35 @@ impl Ctx<'_> {
         ev.apply(&mut t.timeline);
     }
 
-    /// The state's deadline passed.
+    /// The state's deadline passed: the machine decides, this does what it asks.
     async fn on_timer(&mut self, state: State, t: &mut Trial, target: &mut Target) -> State {
-        match state {
-            State::WarmUp { .. } => {
-                self.progress.step(t.n, "pre-flight");
-                let now = Instant::now();
-                State::Preflight {
-                    next: now,
-                    until: now + self.s.timing.preflight,
-                }
-            }
-            State::Preflight { until, .. } => self.preflight(t, target, until).await,
-            State::Observe { .. } => self.settle(t),
-            State::Settle { .. } | State::Finished => {
+        let preflight = self.s.timing.preflight;
+        let (next, action) =
+            machine::on_timer(state, &t.facts(), &t.cfg, preflight, Instant::now());
+        let next = match action {
+            Action::Wait => next,
+            Action::Preflight { until } => return self.preflight(t, target, until).await,
+            Action::RevertFault => {
                 t.revert_fault(target).await;
-                State::Finished
+                next
             }
+            Action::Probe => {
+                let seen = probe::cluster(target, &t.nodes).await;
+                t.stability.observe(next, &seen, &t.cfg, Instant::now())
+            }
+        };
+        match (state, next) {
+            (State::Stabilize { .. }, State::Finished) if t.stability.settled().is_none() => {
+                t.end.unstable = Some(format!(
+                    "not stable within {}: {}",
+                    humantime::format_duration(t.cfg.observe),
+                    t.stability.why_not().unwrap_or("no probe answered")
+                ));
+            }
+            (State::Settle { .. }, State::Stabilize { .. }) => self.progress.step(t.n, "stabilize"),
+            _ => {}
         }
-    }
-
-    /// The failover is over (or the observe window): settle until the later of the settle
-    /// time and the end of a timed fault.
-    fn settle(&mut self, t: &Trial) -> State {
-        let until = Instant::now() + self.s.timing.settle;
-        State::Settle {
-            until: t.resume_at().map_or(until, |r| r.max(until)),
-        }
+        next
     }
 
     /// Runs the health check; injects once it passes.
@@ -323,7 +337,8 @@ impl Ctx<'_> {
                     Some(primary) => match workload_allowed(target, &primary, until).await {
                         Ok(true) => {
                             let nodes = std::iter::once(primary.clone()).chain(h.replicas);
-                            t.roles = Some(Sampler::start(&target.conn, nodes.collect()));
+                            t.nodes = nodes.collect();
+                            t.roles = Some(Sampler::start(&target.conn, t.nodes.clone()));
                             return self.inject(t, target, primary).await;
                         }
                         Ok(false) => return preflight_again(until),
@@ -409,14 +424,27 @@ impl Ctx<'_> {
             t.revert_all(target).await;
         }
         self.progress.step(t.n, "loss check");
-        let losses = self.loss_check(&mut t, &histories, target).await;
+        let mut losses = self.loss_check(&mut t, &histories, target).await;
+        let rejoined_at = self.rejoin(&mut t, target, &old).await;
+        if let Some(why) = self.failover_after_check(&mut t) {
+            // The primary the check read was replaced: settle again, then check again.
+            self.progress.step(t.n, "stabilize again");
+            t.stability.reset();
+            let now = Instant::now();
+            let again = State::Stabilize {
+                next: now,
+                until: now + t.cfg.observe,
+            };
+            self.run(again, &mut t, target).await;
+            t.end.rechecked = Some(why);
+            losses = self.loss_check(&mut t, &histories, target).await;
+        }
         t.write_history(&mut self.history, &histories, &losses);
         if t.cancelled && !(t.switched() && t.new_primary_acked) {
             // Whatever it counted, it is not a verdict on a finished failover.
             t.errors
                 .push("cancelled: loss check taken before the failover finished".into());
         }
-        let rejoined_at = self.rejoin(&mut t, target, &old).await;
         let rounds = match t.roles.take() {
             Some(sampler) => sampler.stop().await,
             None => Vec::new(),
@@ -425,6 +453,7 @@ impl Ctx<'_> {
         for f in episode::replay(&t.timeline, &target.master) {
             crate::telemetry::failover::export(&f, &[]);
         }
+        t.end.settled = t.stability.settled().cloned();
         let obs = Observation {
             fault_at,
             old_primary: &old,
@@ -436,6 +465,9 @@ impl Ctx<'_> {
             reverted_at: t.reverted_at,
             errors: &t.errors,
             rounds: &rounds,
+            sentinels: target.sentinels.len(),
+            down_after: target.down_after_ms.map(Duration::from_millis),
+            end: &t.end,
         };
         let clients = t.clients(&histories, &losses);
         let targets = self.s.targets_of(t.n);
@@ -497,8 +529,9 @@ impl Ctx<'_> {
         }
     }
 
-    /// Looks each workload's writes up on the primary most Sentinels name now (a Sentinel
-    /// restarted after missing the failover names the old primary until it hears the others).
+    /// Looks each workload's writes up on the primary the cluster settled on, else the one
+    /// most Sentinels name now (a Sentinel restarted after missing the failover names the
+    /// old primary until it hears the others); records the check in the trial's end.
     async fn loss_check(
         &mut self,
         t: &mut Trial,
@@ -506,11 +539,16 @@ impl Ctx<'_> {
         target: &Target,
     ) -> Vec<Option<LossTally>> {
         let (conn, sentinels, master) = (&target.conn, &target.sentinels, &target.master);
-        let answers =
-            topology::primary_per_sentinel(conn, sentinels, master, Timeouts::CONTROL).await;
-        let primary = match crate::sentinel::view::most_named(&answers) {
-            Some(primary) => Ok(primary),
-            None => topology::ask_primary(conn, sentinels, master, Timeouts::CONTROL).await,
+        let primary = match t.stability.settled() {
+            Some((_, p)) => Ok(p.clone()),
+            None => {
+                let t = Timeouts::CONTROL;
+                let answers = topology::primary_per_sentinel(conn, sentinels, master, t).await;
+                match crate::sentinel::view::most_named(&answers) {
+                    Some(primary) => Ok(primary),
+                    None => topology::ask_primary(conn, sentinels, master, t).await,
+                }
+            }
         };
         let primary = match primary {
             Ok(p) => p,
@@ -520,6 +558,7 @@ impl Ctx<'_> {
             }
         };
         let mut out = Vec::new();
+        let at = Instant::now();
         for (plan, history) in t.plans.iter().zip(histories) {
             let who = match t.plans.len() {
                 1 => String::new(),
@@ -533,7 +572,18 @@ impl Ctx<'_> {
                 }
             }
         }
+        let lost = out.first().and_then(|l| l.as_ref().map(|l| l.lost));
+        t.end.checks.push((at, primary, lost));
         out
+    }
+
+    /// Why the loss check must run again: a failover that started after the last check
+    /// (`None`: none did, or the trial was cancelled).
+    fn failover_after_check(&mut self, t: &mut Trial) -> Option<String> {
+        self.drain(t);
+        let (at, primary, _) = t.end.checks.last()?;
+        let why = machine::failover_since(&t.timeline, &t.plans[0].master, *at)?;
+        (!t.cancelled).then(|| format!("{why} after the check on {primary}"))
     }
 
     /// Polls `probe(node)` every 100 ms (up to `timing.rejoin`) until it holds; keeps taking

@@ -259,6 +259,10 @@ pub struct Timing {
     pub preflight: Duration,
     /// Largest replica lag (bytes of replication offset) the pre-flight accepts.
     pub max_lag_bytes: u64,
+    /// How long the cluster must stay stable before the loss check (default: twice
+    /// down-after, at least 2 s).
+    #[serde(default, with = "humantime_serde")]
+    pub stable: Option<Duration>,
 }
 
 impl Default for Timing {
@@ -270,6 +274,7 @@ impl Default for Timing {
             rejoin: Duration::from_secs(30),
             preflight: Duration::from_secs(60),
             max_lag_bytes: 1 << 20,
+            stable: None,
         }
     }
 }
@@ -290,6 +295,15 @@ pub struct Targets {
     /// Longest lost-write window, ms, in a trial.
     #[serde(default)]
     pub rpo_ms: Option<u64>,
+    /// How many failovers a trial must have (default: 1 when a failover is expected, else 0).
+    #[serde(default)]
+    pub failovers: Option<u32>,
+    /// Exactly one node answers `ROLE master` when the trial ends (default: judged).
+    #[serde(default = "yes")]
+    pub one_primary_at_end: bool,
+    /// Longest split brain, ms, in a trial (default: not judged).
+    #[serde(default)]
+    pub split_brain_ms: Option<u64>,
 }
 
 impl Targets {
@@ -297,8 +311,16 @@ impl Targets {
     pub fn failover_only(&self) -> Targets {
         Targets {
             expect_failover: self.expect_failover,
+            failovers: self.failovers,
+            one_primary_at_end: self.one_primary_at_end,
+            split_brain_ms: self.split_brain_ms,
             ..Targets::default()
         }
+    }
+
+    /// How many failovers a trial must have.
+    pub fn failovers_expected(&self) -> u32 {
+        self.failovers.unwrap_or(u32::from(self.expect_failover))
     }
 }
 
@@ -313,6 +335,9 @@ impl Default for Targets {
             rto_ms: None,
             rpo_keys: None,
             rpo_ms: None,
+            failovers: None,
+            one_primary_at_end: true,
+            split_brain_ms: None,
         }
     }
 }
@@ -386,6 +411,20 @@ impl Scenario {
         positive(t.observe, "[timing]: `observe`")?;
         positive(t.rejoin, "[timing]: `rejoin`")?;
         positive(t.preflight, "[timing]: `preflight`")?;
+        if let Some(stable) = t.stable {
+            positive(stable, "[timing]: `stable`")?;
+        }
+        match (self.targets.expect_failover, self.targets.failovers) {
+            (true, Some(0)) => {
+                return Err("[targets]: `failovers = 0` needs `expect_failover = false`".into());
+            }
+            (false, Some(n)) if n > 0 => {
+                return Err(format!(
+                    "[targets]: `failovers = {n}` contradicts `expect_failover = false`"
+                ));
+            }
+            _ => {}
+        }
         for (d, what) in [(t.warmup, "warmup"), (t.settle, "settle")] {
             if d > MAX_STEP {
                 return Err(format!("[timing]: `{what}` must be at most 1h"));

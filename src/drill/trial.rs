@@ -9,7 +9,9 @@ use std::time::{Instant, SystemTime};
 use tokio::sync::mpsc;
 
 use super::checker::Verdict;
+use super::cluster::End;
 use super::compare::Client;
+use super::machine::{self, Facts, Stability, State};
 use super::report::TrialReport;
 use super::roles::Sampler;
 use super::target::{Target, revert};
@@ -66,34 +68,6 @@ pub(super) enum Input {
     Cancel(Signal),
 }
 
-/// Where a trial is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum State {
-    /// The workload runs before anything is checked.
-    WarmUp { until: Instant },
-    /// The health check runs at `next`, until it passes or `until` passes.
-    Preflight { next: Instant, until: Instant },
-    /// The fault is in: waiting for the failover and a write on the new primary.
-    Observe { until: Instant },
-    /// The failover (or the observe window) is over; the workload runs on until `until`.
-    Settle { until: Instant },
-    /// Nothing more to wait for: done, failed or cancelled.
-    Finished,
-}
-
-impl State {
-    /// When the state's timer fires.
-    pub(super) fn deadline(&self) -> Option<Instant> {
-        match *self {
-            State::WarmUp { until } | State::Observe { until } | State::Settle { until } => {
-                Some(until)
-            }
-            State::Preflight { next, .. } => Some(next),
-            State::Finished => None,
-        }
-    }
-}
-
 /// A fault in effect.
 pub(super) struct InEffect {
     pub(super) applied: Applied,
@@ -130,11 +104,24 @@ pub(super) struct Trial {
     pub(super) errors: Vec<String>,
     /// The two-primaries sampler, from the pre-flight that passed to the end of the trial.
     pub(super) roles: Option<Sampler>,
+    /// The data nodes the pre-flight found (the primary first).
+    pub(super) nodes: Vec<Addr>,
+    /// What the trial's decisions depend on.
+    pub(super) cfg: machine::Config,
+    /// How long the cluster has been stable.
+    pub(super) stability: Stability,
+    /// How the trial ended: settled or not, the loss checks.
+    pub(super) end: End,
 }
 
 impl Trial {
     /// Starts the workloads of trial `n`.
-    pub(super) fn start(n: u32, plans: Vec<Plan>, timeline: Timeline) -> Trial {
+    pub(super) fn start(
+        n: u32,
+        plans: Vec<Plan>,
+        timeline: Timeline,
+        cfg: machine::Config,
+    ) -> Trial {
         let (tx, writers) = mpsc::unbounded_channel();
         let workloads = plans
             .iter()
@@ -158,6 +145,19 @@ impl Trial {
             cancelled: false,
             errors: Vec::new(),
             roles: None,
+            nodes: Vec::new(),
+            cfg,
+            stability: Stability::default(),
+            end: End::default(),
+        }
+    }
+
+    /// What the trial's decisions need to know now.
+    pub(super) fn facts(&self) -> Facts {
+        Facts {
+            switched: self.switched(),
+            new_primary_acked: self.new_primary_acked,
+            resume_at: self.resume_at(),
         }
     }
 

@@ -190,6 +190,8 @@ struct Scene<'a> {
     brackets: Vec<Bracket>,
     /// A target drawn as a dotted line (the RTO target), ms.
     target_ms: Option<f64>,
+    /// A mark across the lanes per failover: where it started, ms, and its label.
+    marks: Vec<(f64, String)>,
     /// The verdict line and its colour, then plain lines, then reasons (in red).
     verdict: (String, &'static str),
     lines: Vec<String>,
@@ -274,6 +276,20 @@ impl Scene<'_> {
             zero,
         );
 
+        for (ms, label) in self.marks.iter().filter(|m| axis.contains(m.0)) {
+            let x = axis.x(*ms);
+            let purple = [
+                ("stroke", "#8e44ad".into()),
+                ("stroke-dasharray", "3 3".into()),
+            ];
+            s.line((x, top - 8.0), (x, y), &purple);
+            s.text(
+                x + 3.0,
+                y - 3.0,
+                &[("font-size", "10".into()), ("fill", "#8e44ad".into())],
+                label,
+            );
+        }
         y = self.brackets(&mut s, y + 10.0);
         if let Some(target) = self.target_ms.filter(|t| axis.contains(*t)) {
             let x = axis.x(target);
@@ -427,6 +443,7 @@ impl Scene<'_> {
                     Role::Primary => ("#1f4e99", "primary"),
                     Role::Replica => ("#9ecae1", "replica"),
                     Role::Demoted => ("#f4a259", "replaced by the Sentinels, not yet a replica"),
+                    Role::Silent => ("#d0d0d0", "no answer to ROLE"),
                 };
                 let tip = format!("{addr}: {name} from {} to {} ms", num(a), num(b));
                 s.rect(

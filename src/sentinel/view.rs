@@ -17,6 +17,8 @@ pub struct MasterView {
     pub num_replicas: u32,
     /// Other Sentinels this Sentinel knows.
     pub num_other_sentinels: u32,
+    /// Its `down-after-milliseconds`, when given.
+    pub down_after_ms: Option<u64>,
 }
 
 /// One Sentinel's view of a replica (`SENTINEL REPLICAS <name>`).
@@ -42,7 +44,13 @@ impl MasterView {
             flags: field(m, "flags").to_string(),
             num_replicas: field(m, "num-slaves").parse().unwrap_or(0),
             num_other_sentinels: field(m, "num-other-sentinels").parse().unwrap_or(0),
+            down_after_ms: field(m, "down-after-milliseconds").parse().ok(),
         })
+    }
+
+    /// This Sentinel has a failover of the master in progress.
+    pub fn failing_over(&self) -> bool {
+        self.flags.split(',').any(|f| f == "failover_in_progress")
     }
 }
 

@@ -27,6 +27,7 @@ fn sentinel(me: &str) -> SentinelFacts {
                 flags: "master".into(),
                 num_replicas: 2,
                 num_other_sentinels: 2,
+                down_after_ms: Some(5000),
             },
             settings: MasterSettings {
                 quorum: 2,

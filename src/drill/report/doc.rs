@@ -12,13 +12,16 @@ use serde::{Deserialize, Serialize};
 use super::{DrillReport, Spread, Stability, TrialReport};
 use crate::drill::checker::{Latency, Verdict, Writes};
 use crate::drill::clients::ClientRow;
+use crate::drill::cluster::ClusterFigures;
 use crate::drill::evidence::{Buckets, TimelineRow};
 use crate::drill::primaries::TwoPrimaries;
 use crate::drill::scenario::Targets;
 use crate::sentinel::timeline::Phases;
 
-/// The schema version this warden writes and reads.
-pub const SCHEMA: u64 = 1;
+/// The schema version this warden writes. It reads this one and schema 1, which lacks the
+/// cluster's figures (`failovers`, `stable`, `loss_checks`, `split_brain`, `returning`,
+/// `node_roles`: read as empty).
+pub const SCHEMA: u64 = 2;
 
 /// A whole drill.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -196,6 +199,10 @@ pub struct Trial {
     /// side by side).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub clients: Vec<ClientDoc>,
+    /// What the cluster did: every failover, when it settled, the loss checks, split brain,
+    /// the returning old primary, each node's `ROLE` answers (schema 2).
+    #[serde(flatten, default)]
+    pub cluster: ClusterFigures,
     /// The trial's verdict.
     pub verdict: Verdict,
     /// Why the verdict is not `met`, or what went wrong.
@@ -315,10 +322,10 @@ impl Document {
                  (reports written before schema 1 cannot be read; run the drill again)"
                     .into(),
             ),
-            Some(Some(SCHEMA)) => serde_json::from_value(v)
+            Some(Some(1 | SCHEMA)) => serde_json::from_value(v)
                 .map_err(|e| format!("a schema {SCHEMA} report with a bad field: {e}")),
             Some(Some(n)) => Err(format!(
-                "unknown report schema {n}: this warden ({}) reads schema {SCHEMA}",
+                "unknown report schema {n}: this warden ({}) reads schemas 1 and {SCHEMA}",
                 env!("CARGO_PKG_VERSION")
             )),
             Some(None) => Err(format!("\"schema\" is not a number: {}", v["schema"])),
@@ -426,6 +433,7 @@ fn trial(t: &TrialReport, targets: &Targets) -> Trial {
             .collect(),
         workload: f.workload.clone(),
         clients: f.clients.iter().map(|c| client(c, targets)).collect(),
+        cluster: f.cluster.clone(),
         verdict: t.verdict,
         reasons: t.reasons.clone(),
     }

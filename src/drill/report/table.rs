@@ -211,6 +211,7 @@ fn trial(out: &mut String, t: &Trial) {
         ),
     );
     two_primaries(out, t);
+    cluster(out, t);
     if t.tilt {
         let _ = writeln!(out, "  a Sentinel entered TILT mode during the trial");
     }
@@ -311,6 +312,95 @@ fn two_primaries(out: &mut String, t: &Trial) {
         "masters at the end",
         p.at_end.join(", ")
     );
+}
+
+/// Every failover, whether the cluster settled and on what, the loss checks, split brain and
+/// the returning old primary (schema 2; absent from older reports).
+fn cluster(out: &mut String, t: &Trial) {
+    let c = &t.cluster;
+    let row = |out: &mut String, name: &str, v: String| {
+        let _ = writeln!(out, "  {name:<26} {v}");
+    };
+    if !c.failovers.is_empty() {
+        row(out, "failovers", c.failovers.len().to_string());
+    }
+    for (i, f) in c.failovers.iter().enumerate() {
+        let epoch = f.epoch.map_or("?".into(), |e| e.to_string());
+        let switch = f.phases.iter().find(|p| p.phase == "+switch-master");
+        let mut about = vec![format!("from {:.0} ms", f.started_ms)];
+        if let Some(s) = switch {
+            about.push(format!("+switch-master {:.0} ms", s.at_ms));
+        }
+        if let Some(l) = f.leader {
+            about.push(format!("led by sentinel #{l}"));
+        }
+        if let Some(g) = f.after_own_switch_ms {
+            about.push(format!("{g:.0} ms after its leader's own +switch-master"));
+        }
+        about.push(f.outcome.clone());
+        let _ = writeln!(
+            out,
+            "    {}. epoch {epoch}: {} → {} ({})",
+            i + 1,
+            f.old_primary.as_deref().unwrap_or("?"),
+            f.new_primary.as_deref().unwrap_or("no switch"),
+            about.join(", ")
+        );
+    }
+    match (&c.stable.primary, c.stable.at_ms, &c.stable.not_stable) {
+        (Some(p), Some(at), _) => row(out, "settled", format!("on {p}, stable at {at:.0} ms")),
+        (_, _, Some(why)) => row(out, "settled", format!("NO — {why}")),
+        _ => {}
+    }
+    for (i, l) in c.loss_checks.iter().enumerate() {
+        let lost = l.lost.map_or("failed".into(), |n| format!("{n} lost"));
+        let name = if i == 0 {
+            "loss check"
+        } else {
+            "loss check again"
+        };
+        row(
+            out,
+            name,
+            format!("on {} at {:.0} ms: {lost}", l.primary, l.at_ms),
+        );
+    }
+    if !c.split_brain.is_empty() {
+        row(
+            out,
+            "split brain",
+            format!(
+                "{:.0} ms in {} ({})",
+                c.split_brain.total_ms,
+                count(c.split_brain.spans.len(), "span"),
+                nodes(&c.split_brain)
+            ),
+        );
+    }
+    if !c.returning.is_empty() {
+        row(
+            out,
+            "old primary back as master",
+            format!(
+                "{:.0} ms before it was converted ({})",
+                c.returning.total_ms,
+                nodes(&c.returning)
+            ),
+        );
+    }
+}
+
+/// Every node named in `s`'s stretches, once.
+fn nodes(s: &crate::drill::split::Stretches) -> String {
+    let mut all: Vec<&str> = s
+        .spans
+        .iter()
+        .flat_map(|s| &s.nodes)
+        .map(String::as_str)
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    all.join(", ")
 }
 
 /// `1 trial`, `3 trials`.

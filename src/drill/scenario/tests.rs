@@ -48,6 +48,19 @@ fn scenarios_are_validated_with_one_line_errors() {
         &GOOD.replace("name = \"t\"", "name = \"t\"\ntrials = 0"),
         "`trials` must be at least 1",
     );
+    check(&format!("{GOOD}[targets]\nfailovers = 2"), "ok");
+    check(
+        &format!("{GOOD}[targets]\nfailovers = 0"),
+        "[targets]: `failovers = 0` needs `expect_failover = false`",
+    );
+    check(
+        &format!("{GOOD}[targets]\nexpect_failover = false\nfailovers = 1"),
+        "[targets]: `failovers = 1` contradicts `expect_failover = false`",
+    );
+    check(
+        &format!("{GOOD}[timing]\nstable = \"0s\""),
+        "[timing]: `stable` must be above 0",
+    );
     check(
         &GOOD.replace("\"kill\"", "\"partition\"\nduration = \"5s\""),
         "[fault]: `partition` on primary needs the docker backend: set target.lab = \"docker\"",

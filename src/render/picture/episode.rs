@@ -118,6 +118,7 @@ pub fn episode_svg(e: &Episode) -> String {
         }
     });
     Scene {
+        marks: Vec::new(),
         title: format!(
             "{} — failover at {}: {}",
             f.master,

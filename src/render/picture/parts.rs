@@ -3,6 +3,7 @@
 
 use super::{Axis, Svg, WORKLOAD, X0, X1, num};
 use crate::drill::evidence::{Buckets, TimelineRow};
+use crate::drill::split::NodeLane;
 use crate::render::svg::Attr;
 
 /// A data node's role during a stretch of time.
@@ -12,6 +13,8 @@ pub(super) enum Role {
     Replica,
     /// Replaced by the Sentinels but not (yet) seen as a replica.
     Demoted,
+    /// Did not answer `ROLE`.
+    Silent,
 }
 
 fn first(rows: &[TimelineRow], channel: &str, address: &str) -> Option<f64> {
@@ -93,6 +96,23 @@ pub(super) fn node_lanes(
         lanes.push((o, vec![(from, to, Role::Replica)]));
     }
     lanes
+}
+
+/// Each sampled node's lane from what it answered to `ROLE`.
+pub(super) fn sampled_lanes(lanes: &[NodeLane]) -> Vec<(String, Vec<Segment>)> {
+    let role = |r: &str| match r {
+        "master" => Role::Primary,
+        "replica" => Role::Replica,
+        _ => Role::Silent,
+    };
+    lanes
+        .iter()
+        .map(|l| {
+            let segs = l.spans.iter();
+            let segs = segs.map(|s| (s.from_ms, s.to_ms, role(&s.role))).collect();
+            (l.node.clone(), segs)
+        })
+        .collect()
 }
 
 /// The writes per time bucket, from `y`.
@@ -184,9 +204,9 @@ pub(super) fn workload(s: &mut Svg, b: &Buckets, axis: Axis, y: f64) {
 
 /// The legend of a drill trial's picture: (colour, meaning).
 pub(super) const TRIAL_LEGEND: &[(&str, &str)] = &[
-    ("#1f4e99", "primary"),
-    ("#9ecae1", "replica"),
-    ("#f4a259", "replaced, not yet a replica"),
+    ("#1f4e99", "ROLE master"),
+    ("#9ecae1", "ROLE replica"),
+    ("#d0d0d0", "no answer"),
     ("#cf222e", "fault / lost writes"),
     ("#2da44e", "acknowledged"),
     ("#e69f00", "failed (error reply)"),

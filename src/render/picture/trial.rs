@@ -1,7 +1,7 @@
 //! A drill trial as a `Scene`: time 0 is the fault; the brackets are Sentinel RTO, client
 //! RTO and the lost-write window; the verdict is judged against the targets.
 
-use super::parts::{Story, TRIAL_LEGEND};
+use super::parts::{Story, TRIAL_LEGEND, sampled_lanes};
 use super::{Axis, Bracket, Fault, Scene, judged_text, node_lanes, num, verdict_colour};
 use crate::drill::report::doc::Trial;
 use crate::drill::report::{Document, Judged, verdict_name};
@@ -16,7 +16,26 @@ pub fn trial_svg(d: &Document, t: &Trial) -> String {
         t.lost.newest_ms,
     ];
     let phases = t.phases.iter().map(|p| p.at_ms);
-    let axis = Axis::fit(times.into_iter().chain(phases), t.lost.oldest_ms);
+    // Drawn to the trial's last event: the last report of any Sentinel, every failover's
+    // phases, when the cluster settled and the loss checks ran.
+    let c = &t.cluster;
+    let last_report = t
+        .timeline
+        .iter()
+        .flat_map(|r| r.reports.iter().map(|a| Some(a.at_ms)));
+    let failovers = c
+        .failovers
+        .iter()
+        .flat_map(|f| f.phases.iter().map(|p| Some(p.at_ms)));
+    let checks = c.loss_checks.iter().map(|l| Some(l.at_ms));
+    let later = last_report
+        .chain(failovers)
+        .chain(checks)
+        .chain([c.stable.at_ms]);
+    let axis = Axis::fit(
+        times.into_iter().chain(phases).chain(later),
+        t.lost.oldest_ms,
+    );
     let story = Story {
         old: t.old_primary.clone(),
         new: t.new_primary.clone(),
@@ -57,7 +76,10 @@ pub fn trial_svg(d: &Document, t: &Trial) -> String {
         sentinels: super::sentinel_lanes(&d.sentinels, &t.timeline),
         leader: t.leader,
         timeline: &t.timeline,
-        nodes: node_lanes(&story, &t.timeline, axis),
+        nodes: match c.node_roles.is_empty() {
+            true => node_lanes(&story, &t.timeline, axis),
+            false => sampled_lanes(&c.node_roles),
+        },
         fault: t
             .old_primary
             .clone()
@@ -70,6 +92,15 @@ pub fn trial_svg(d: &Document, t: &Trial) -> String {
         workload: Some(&t.workload).filter(|w| !w.acked.is_empty()),
         brackets: brackets(t),
         target_ms: t.client_rto_ms.target.map(|t| t as f64),
+        marks: c
+            .failovers
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let epoch = f.epoch.map_or(String::new(), |e| format!(" · epoch {e}"));
+                (f.started_ms, format!("failover {}{epoch}", i + 1))
+            })
+            .collect(),
         verdict: (
             format!("verdict: {}", verdict_name(t.verdict)),
             verdict_colour(t.verdict),
