@@ -17,6 +17,12 @@ const FIXTURE: &str = concat!(
     "/testdata/reports/primary-kill.json"
 );
 
+/// The same drill as written by a warden of schema 1 (before the cluster's figures).
+const SCHEMA_1: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/testdata/reports/primary-kill-schema1.json"
+);
+
 fn fixture() -> String {
     std::fs::read_to_string(FIXTURE).expect("fixture")
 }
@@ -74,7 +80,7 @@ fn assert_no_external_resource(html: &str) {
 #[test]
 fn the_document_round_trips_and_holds_to_the_shipped_schema() {
     let text = fixture();
-    let doc = Document::parse(&text).expect("schema 1");
+    let doc = Document::parse(&text).expect("schema 2");
     let again: Value = serde_json::from_str(&doc.to_json()).expect("JSON");
     let original: Value = serde_json::from_str(&text).expect("JSON");
     assert_eq!(again, original, "reading and writing changes nothing");
@@ -84,9 +90,20 @@ fn the_document_round_trips_and_holds_to_the_shipped_schema() {
     // The check does catch a wrong document.
     let mut broken = again.clone();
     broken["trials"][0]["client_rto_ms"] = Value::from(2190.0);
-    broken["schema"] = Value::from(2);
+    broken["schema"] = Value::from(3);
     let wrong = support::schema::violations(&support::schema::report_schema(), &broken);
     assert_eq!(wrong.len(), 2, "{wrong:#?}");
+}
+
+/// A report of schema 1 is still read: the cluster's figures come back empty, the rest whole.
+#[test]
+fn a_schema_1_report_is_read_with_empty_cluster_figures() {
+    let old = std::fs::read_to_string(SCHEMA_1).expect("fixture");
+    let doc = Document::parse(&old).expect("schema 1 is read");
+    let new = Document::parse(&fixture()).expect("schema 2");
+    assert!(doc.trials[0].cluster.failovers.is_empty());
+    assert_eq!(doc.trials[0].lost, new.trials[0].lost);
+    assert_eq!(doc.trials[0].timeline, new.trials[0].timeline);
 }
 
 #[test]

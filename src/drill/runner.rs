@@ -426,18 +426,8 @@ impl Ctx<'_> {
         self.progress.step(t.n, "loss check");
         let mut losses = self.loss_check(&mut t, &histories, target).await;
         let rejoined_at = self.rejoin(&mut t, target, &old).await;
-        if let Some(why) = self.failover_after_check(&mut t) {
-            // The primary the check read was replaced: settle again, then check again.
-            self.progress.step(t.n, "stabilize again");
-            t.stability.reset();
-            let now = Instant::now();
-            let again = State::Stabilize {
-                next: now,
-                until: now + t.cfg.observe,
-            };
-            self.run(again, &mut t, target).await;
-            t.end.rechecked = Some(why);
-            losses = self.loss_check(&mut t, &histories, target).await;
+        if let Some(again) = self.recheck(&mut t, &histories, target).await {
+            losses = again;
         }
         t.write_history(&mut self.history, &histories, &losses);
         if t.cancelled && !(t.switched() && t.new_primary_acked) {
@@ -575,6 +565,27 @@ impl Ctx<'_> {
         let lost = out.first().and_then(|l| l.as_ref().map(|l| l.lost));
         t.end.checks.push((at, primary, lost));
         out
+    }
+
+    /// When a failover started after the loss check, the primary it read was replaced: settle
+    /// again, then check again; the new tallies (`None`: no failover started).
+    async fn recheck(
+        &mut self,
+        t: &mut Trial,
+        histories: &[History],
+        target: &mut Target,
+    ) -> Option<Vec<Option<LossTally>>> {
+        let why = self.failover_after_check(t)?;
+        self.progress.step(t.n, "stabilize again");
+        t.stability.reset();
+        let now = Instant::now();
+        let again = State::Stabilize {
+            next: now,
+            until: now + t.cfg.observe,
+        };
+        self.run(again, t, target).await;
+        t.end.rechecked = Some(why);
+        Some(self.loss_check(t, histories, target).await)
     }
 
     /// Why the loss check must run again: a failover that started after the last check

@@ -216,6 +216,23 @@ pub fn report_page(d: &Document, table: &str) -> String {
             e(verdict_name(tr.verdict))
         );
         let mut why = vec![judged_text("client RTO", &tr.client_rto_ms, " ms")];
+        why.extend(tr.cluster.failovers.iter().enumerate().map(|(i, f)| {
+            format!(
+                "failover {} (epoch {}): {} → {}, from {} ms, {}",
+                i + 1,
+                f.epoch.map_or("?".into(), |e| e.to_string()),
+                f.old_primary.as_deref().unwrap_or("?"),
+                f.new_primary.as_deref().unwrap_or("no switch"),
+                num(f.started_ms),
+                f.outcome
+            )
+        }));
+        if let (Some(p), Some(at)) = (&tr.cluster.stable.primary, tr.cluster.stable.at_ms) {
+            why.push(format!(
+                "settled on {p} at {} ms; the loss check read it",
+                num(at)
+            ));
+        }
         why.extend(tr.reasons.iter().cloned());
         for r in why {
             let _ = writeln!(h, "<li>{}</li>", e(&r));

@@ -204,6 +204,18 @@ pub(super) fn workload(s: &mut Svg, b: &Buckets, axis: Axis, y: f64) {
 
 /// The legend of a drill trial's picture: (colour, meaning).
 pub(super) const TRIAL_LEGEND: &[(&str, &str)] = &[
+    ("#1f4e99", "primary"),
+    ("#9ecae1", "replica"),
+    ("#f4a259", "replaced, not yet a replica"),
+    ("#cf222e", "fault / lost writes"),
+    ("#2da44e", "acknowledged"),
+    ("#e69f00", "failed (error reply)"),
+    ("#8c8c8c", "unknown (no reply)"),
+    ("#009e73", "+switch-master"),
+];
+
+/// The legend of a trial whose node lanes are the nodes' own `ROLE` answers.
+pub(super) const SAMPLED_LEGEND: &[(&str, &str)] = &[
     ("#1f4e99", "ROLE master"),
     ("#9ecae1", "ROLE replica"),
     ("#d0d0d0", "no answer"),

@@ -1,7 +1,7 @@
 //! A drill trial as a `Scene`: time 0 is the fault; the brackets are Sentinel RTO, client
 //! RTO and the lost-write window; the verdict is judged against the targets.
 
-use super::parts::{Story, TRIAL_LEGEND, sampled_lanes};
+use super::parts::{SAMPLED_LEGEND, Story, TRIAL_LEGEND, sampled_lanes};
 use super::{Axis, Bracket, Fault, Scene, judged_text, node_lanes, num, verdict_colour};
 use crate::drill::report::doc::Trial;
 use crate::drill::report::{Document, Judged, verdict_name};
@@ -114,7 +114,10 @@ pub fn trial_svg(d: &Document, t: &Trial) -> String {
             ),
         ],
         reasons: t.reasons.clone(),
-        legend: TRIAL_LEGEND,
+        legend: match c.node_roles.is_empty() {
+            true => TRIAL_LEGEND,
+            false => SAMPLED_LEGEND,
+        },
     }
     .draw()
 }
