@@ -5,6 +5,7 @@ pub mod checker;
 pub mod clients;
 pub mod cluster;
 pub mod compare;
+mod ending;
 pub mod evidence;
 pub mod failovers;
 mod load;
