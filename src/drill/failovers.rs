@@ -64,7 +64,7 @@ pub fn list(
     down_after: Option<Duration>,
 ) -> Vec<FailoverRow> {
     let since = |at: Instant| signed_ms(at, fault_at);
-    episode::replay(timeline, master)
+    let rows = episode::replay(timeline, master)
         .into_iter()
         .filter(|f| f.origin >= fault_at && f.outcome != Outcome::Recovered)
         .map(|f| {
@@ -93,9 +93,45 @@ pub fn list(
                 leader,
                 after_own_switch_ms,
             }
-        })
-        .collect()
+        });
+    joined(rows)
 }
+
+/// The failovers with each leader's late `+switch-master` joined to its own failover: the
+/// leader announces the switch just after its `+failover-end`, and when no observer
+/// announced it first, the replay closes the failover on the end (no switch) and opens a
+/// "switched" one for the announcement.
+fn joined(rows: impl Iterator<Item = FailoverRow>) -> Vec<FailoverRow> {
+    let mut out: Vec<FailoverRow> = Vec::new();
+    for row in rows {
+        let end = |f: &FailoverRow| {
+            f.phases
+                .iter()
+                .find(|p| p.phase == "+failover-end")
+                .map(|p| p.at_ms)
+        };
+        let late = out.last().and_then(|prev| {
+            let ended = end(prev)?;
+            let announced = prev.new_primary.is_none()
+                && row.epoch.is_none()
+                && row.outcome == "switched"
+                && row.started_ms - ended <= LATE_SWITCH_MS;
+            announced.then_some(())
+        });
+        match (late, out.last_mut()) {
+            (Some(()), Some(prev)) => {
+                prev.old_primary = row.old_primary;
+                prev.new_primary = row.new_primary;
+                prev.phases.extend(row.phases);
+            }
+            _ => out.push(row),
+        }
+    }
+    out
+}
+
+/// How long after its `+failover-end` a leader's own `+switch-master` still belongs to it.
+const LATE_SWITCH_MS: f64 = 100.0;
 
 /// The trial's reasons about its failovers: each one that followed its leader's own switch
 /// too soon, named with its likely cause.
@@ -106,14 +142,15 @@ pub fn causes(rows: &[FailoverRow], down_after: Option<Duration>) -> Vec<String>
         .filter_map(|(i, f)| {
             let gap = f.after_own_switch_ms?;
             Some(format!(
-                "failover {} ({}{} → {}) started {gap:.0} ms after Sentinel {}'s own \
+                "failover {} ({}{} → {}) started {gap:.0} ms after sentinel #{}'s own \
                  +switch-master (within down-after {d} ms + 1 s): likely caused by that switch \
-                 (its new primary judged down before the new link answered a PING)",
+                 (the new primary judged down before the Sentinel's new link sent its first \
+                 PING, and quorum from the old primary's down reports)",
                 i + 1,
                 f.epoch.map_or(String::new(), |e| format!("epoch {e}, ")),
                 f.old_primary.as_deref().unwrap_or("?"),
                 f.new_primary.as_deref().unwrap_or("no switch"),
-                f.leader.map_or(0, |l| l + 1),
+                f.leader.map_or(0, |l| l),
             ))
         })
         .collect()

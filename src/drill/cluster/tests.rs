@@ -21,7 +21,11 @@ fn timeline(text: &str, t0: Instant) -> Timeline {
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
     {
         let f: Vec<&str> = l.splitn(4, '\t').collect();
-        let at = t0 + Duration::from_secs_f64(f[0].parse::<f64>().expect("ms") / 1e3);
+        let ms: f64 = f[0].parse().expect("ms");
+        let at = match ms >= 0.0 {
+            true => t0 + Duration::from_secs_f64(ms / 1e3),
+            false => t0 - Duration::from_secs_f64(-ms / 1e3),
+        };
         let source = f[1].parse().expect("source");
         t.ingest(source, at, SystemTime::UNIX_EPOCH, parse(f[2], f[3]));
     }
@@ -101,7 +105,7 @@ fn two_failovers_where_one_is_expected_miss_and_name_the_cause() {
     assert!(
         notes[0].starts_with(
             "failover 2 (epoch 4, 127.0.0.1:17501 → 127.0.0.1:17502) started 1005 ms after \
-             Sentinel 1's own +switch-master"
+             sentinel #0's own +switch-master"
         ),
         "{}",
         notes[0]
@@ -206,4 +210,42 @@ fn masters_at_the_end_and_an_unsettled_cluster_miss() {
         ..Targets::default()
     };
     assert_eq!(judge(&f, &two, &end, None, &off).0.len(), 1);
+}
+
+const RECORDED: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/testdata/trials/recorded-second-failover.tsv"
+));
+
+/// The recorded trial: the second failover's leader announced its own +switch-master just
+/// after its +failover-end, before any observer; it is still one failover with its switch.
+#[test]
+fn a_recorded_second_failover_is_two_failovers_with_the_late_switch_joined() {
+    let t0 = Instant::now();
+    let t = timeline(RECORDED, t0);
+    let rows = failovers::list(&t, "mymaster", t0, Some(Duration::from_millis(500)));
+    let a = |p: u16| Some(format!("127.0.0.1:{p}"));
+    let got: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            let new = r.new_primary.clone();
+            (
+                r.epoch,
+                r.old_primary.clone(),
+                new,
+                r.leader,
+                r.after_own_switch_ms,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Some(2), a(45497), a(42551), Some(0), None),
+            (Some(3), a(42551), a(45931), Some(0), Some(500.808)),
+        ]
+    );
+    let switch = rows[1].phases.iter().find(|p| p.phase == "+switch-master");
+    let at = switch.map(|p| p.at_ms).expect("its +switch-master");
+    assert!((at - 3301.171).abs() < 1.0, "{at}");
 }
