@@ -146,6 +146,8 @@ def run(lib, name, **client_options):
         **node_tls,
     )
     client = sentinel.master_for(cfg["master"], connection_class=traced(base), **client_options)
+    # redis-py's base error is RedisError; valkey-py renamed it ValkeyError.
+    base_error = getattr(lib.exceptions, "RedisError", None) or lib.exceptions.ValkeyError
     value = os.urandom(cfg["value_size"])
     period = 1.0 / cfg["rate"] if cfg["rate"] > 0 else 0.0
     out = sys.stdout
@@ -170,7 +172,7 @@ def run(lib, name, **client_options):
             if str(e).startswith(("WRONGPASS", "NOAUTH", "invalid password")):
                 refused(name, e)
             outcome = outcome_of(lib, e)
-        except lib.exceptions.RedisError as e:
+        except base_error as e:
             outcome = outcome_of(lib, e)
         out.write(f"{key} {outcome} {_PEER[0]} {time.monotonic_ns()}\n")
         out.flush()

@@ -275,3 +275,198 @@ fn a_client_that_cannot_start_is_one_warden_line() {
     let run = w.run(&["drill", path.to_str().expect("utf-8"), "--dry-run"]);
     run.one_line_error();
 }
+
+/// The adapters of the client matrix: name, program, its arguments, and the check that the
+/// library is installed.
+const ADAPTERS: [(&str, &str, &str, &[&str]); 5] = [
+    (
+        "redis-py",
+        "python3",
+        "clients/redis_py.py",
+        &["python3", "-c", "import redis"],
+    ),
+    (
+        "valkey-py",
+        "python3",
+        "clients/valkey_py.py",
+        &["python3", "-c", "import valkey"],
+    ),
+    (
+        "redis-rb",
+        "ruby",
+        "clients/redis_rb.rb",
+        &["ruby", "-e", "require 'redis'"],
+    ),
+    (
+        "phpredis",
+        "php",
+        "clients/phpredis.php",
+        &["php", "-r", "exit(class_exists('RedisSentinel') ? 0 : 1);"],
+    ),
+    (
+        "redis-py-tight",
+        "python3",
+        "clients/redis_py_tight.py",
+        &["python3", "-c", "import redis"],
+    ),
+];
+
+/// Whether every adapter's library is installed; panics instead of skipping when CI requires
+/// the clients (`WARDEN_REQUIRE_PYTHON_REDIS=1`, which scripts/setup.sh satisfies).
+fn adapters_installed() -> bool {
+    let missing: Vec<&str> = ADAPTERS
+        .iter()
+        .filter(|(_, _, _, check)| {
+            !std::process::Command::new(check[0])
+                .args(&check[1..])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .map(|(name, ..)| *name)
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("WARDEN_REQUIRE_PYTHON_REDIS").is_none_or(|v| v != "1"),
+        "WARDEN_REQUIRE_PYTHON_REDIS=1 but {missing:?} are not installed: run scripts/setup.sh"
+    );
+    eprintln!("skipped: {missing:?} not installed (scripts/setup.sh installs them)");
+    false
+}
+
+#[test]
+fn every_adapter_names_a_wrong_password_in_one_line_without_it() {
+    if !adapters_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ports = support::free_ports(2);
+    let node = support::RedisProc::start(
+        dir.path(),
+        "node",
+        ports[0],
+        &format!(
+            "port {}\nbind 127.0.0.1\nrequirepass right-one\ndir {}\n",
+            ports[0],
+            dir.path().display()
+        ),
+        false,
+    );
+    let sentinel = support::RedisProc::start(
+        dir.path(),
+        "sentinel",
+        ports[1],
+        &format!(
+            "port {}\nbind 127.0.0.1\ndir {}\nsentinel monitor mymaster 127.0.0.1 {} 1\n\
+             sentinel auth-pass mymaster right-one\n",
+            ports[1],
+            dir.path().display(),
+            ports[0]
+        ),
+        true,
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let secret = "wrong-Pa55-6d1f";
+    for (name, prog, script, _) in ADAPTERS {
+        let out = std::process::Command::new(prog)
+            .arg(format!("{ROOT}/{script}"))
+            .env("WARDEN_SENTINELS", sentinel.addr().to_string())
+            .env("WARDEN_MASTER", "mymaster")
+            .env("WARDEN_KEY_PREFIX", "pw:1")
+            .env("WARDEN_RATE", "20")
+            .env("WARDEN_REDIS_PASSWORD", secret)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run the adapter");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert_eq!(lines.len(), 1, "{name}: {stderr}");
+        assert!(
+            lines[0].contains("authentication failed")
+                && lines[0].starts_with(name.trim_end_matches("-tight")),
+            "{name}: {stderr}"
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !format!("{stdout}{stderr}").contains(secret),
+            "{name} printed the password"
+        );
+    }
+    drop(node);
+}
+
+/// Runs the shipped matrix scenario `file` short and slow (one trial, 50 writes/s each, a
+/// 20 s observe), with `--json` and `--history`; checks every client wrote on the old primary
+/// before the fault and on the new one after it, and that its lost writes are the history's.
+fn matrix(file: &str) {
+    if !adapters_installed() {
+        return;
+    }
+    let w = Warden::new();
+    let text = std::fs::read_to_string(format!("{ROOT}/scenarios/{file}"))
+        .expect("scenario")
+        .replace("rate = 200", "rate = 50")
+        .replace("observe = \"30s\"", "observe = \"20s\"")
+        .replace("warmup = \"3s\"", "warmup = \"2s\"");
+    let scenario = w.write("matrix.toml", &text);
+    let (json, history) = (w.path().join("out.json"), w.path().join("h.jsonl"));
+    // The scenario names its adapters relative to the repository root.
+    let run = support::run(w.command().current_dir(ROOT).args([
+        "drill".as_ref(),
+        scenario.as_os_str(),
+        "--json".as_ref(),
+        json.as_os_str(),
+        "--history".as_ref(),
+        history.as_os_str(),
+    ]));
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).expect("report"))
+        .unwrap_or_else(|e| panic!("{e}: {run:#?}"));
+    let t = &report["trials"][0];
+    assert_eq!(t["injected"], true, "{run:#?}");
+    let (old, new) = (t["old_primary"].as_str(), t["new_primary"].as_str());
+    assert!(old.is_some() && new.is_some() && old != new, "{t:#}");
+    let lines: Vec<Value> = std::fs::read_to_string(&history)
+        .expect("history")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let rows = t["clients"].as_array().expect("clients");
+    assert_eq!(rows.len(), 9, "{t:#}");
+    for c in rows {
+        let name = c["name"].as_str().expect("name");
+        let mine = || lines.iter().filter(move |l| l["client"] == name);
+        let acked_on = |node: Option<&str>| {
+            mine()
+                .filter(|l| l["outcome"] == "ok" && l["node"].as_str() == node)
+                .count()
+        };
+        assert!(
+            acked_on(old) > 0,
+            "{name} never wrote to the old primary: {c:#}"
+        );
+        assert!(
+            acked_on(new) > 0,
+            "{name} never wrote to the new primary: {c:#}"
+        );
+        let lost = mine().filter(|l| l["check"] == "lost").count() as u64;
+        assert_eq!(Some(lost), c["lost"]["value"].as_u64(), "{name}: {c:#}");
+    }
+    assert!(matches!(run.code, 0 | 1), "{run:#?}");
+}
+
+#[test]
+fn the_client_matrix_follows_a_sentinel_failover() {
+    matrix("client-matrix.toml");
+}
+
+#[test]
+fn the_client_matrix_follows_a_primary_kill() {
+    matrix("client-matrix-kill.toml");
+}
+
+#[test]
+fn the_client_matrix_follows_a_frozen_primary() {
+    matrix("client-matrix-pause.toml");
+}
