@@ -45,6 +45,13 @@ if ! python3 -c 'import valkey' 2>/dev/null; then
     || python3 -m pip install --quiet --break-system-packages valkey \
     || echo "warning: could not install valkey-py; the client matrix test will skip it" >&2
 fi
+# redis-rs, the client matrix's Rust adapter: a package of its own (clients/redis_rs, outside
+# warden's workspace), built once into clients/redis_rs/target/release (cargo does nothing
+# when it is up to date).
+if command -v cargo >/dev/null; then
+  cargo build --quiet --release --locked --manifest-path "$(dirname "$0")/../clients/redis_rs/Cargo.toml" \
+    || echo "warning: could not build clients/redis_rs; the client matrix test will fail or skip" >&2
+fi
 # The offline Kubernetes schema check of deploy/kubernetes/ in .ci/run (schemas ship in the package).
 if ! command -v kubernetes-validate >/dev/null; then
   echo "installing kubernetes-validate from PyPI (offline Kubernetes manifest schemas)" >&2

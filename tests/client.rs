@@ -276,40 +276,59 @@ fn a_client_that_cannot_start_is_one_warden_line() {
     run.one_line_error();
 }
 
-/// The adapters of the client matrix: name, program, its arguments, and the check that the
-/// library is installed.
-const ADAPTERS: [(&str, &str, &str, &[&str]); 5] = [
+/// The adapters of the client matrix: name, interpreter (none: the file is the program), the
+/// file, and the check that the library is installed.
+type Adapter = (
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    &'static [&'static str],
+);
+
+const ADAPTERS: [Adapter; 6] = [
     (
         "redis-py",
-        "python3",
+        Some("python3"),
         "clients/redis_py.py",
         &["python3", "-c", "import redis"],
     ),
     (
         "valkey-py",
-        "python3",
+        Some("python3"),
         "clients/valkey_py.py",
         &["python3", "-c", "import valkey"],
     ),
     (
         "redis-rb",
-        "ruby",
+        Some("ruby"),
         "clients/redis_rb.rb",
         &["ruby", "-e", "require 'redis'"],
     ),
     (
         "phpredis",
-        "php",
+        Some("php"),
         "clients/phpredis.php",
         &["php", "-r", "exit(class_exists('RedisSentinel') ? 0 : 1);"],
     ),
     (
         "redis-py-tight",
-        "python3",
+        Some("python3"),
         "clients/redis_py_tight.py",
         &["python3", "-c", "import redis"],
     ),
+    (
+        "redis-rs",
+        None,
+        "clients/redis_rs/target/release/warden-client-redis-rs",
+        &["test", "-x", REDIS_RS],
+    ),
 ];
+
+/// The redis-rs adapter, built by scripts/setup.sh.
+const REDIS_RS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/clients/redis_rs/target/release/warden-client-redis-rs"
+);
 
 /// Whether every adapter's library is installed; panics instead of skipping when CI requires
 /// the clients (`WARDEN_REQUIRE_PYTHON_REDIS=1`, which scripts/setup.sh satisfies).
@@ -369,8 +388,12 @@ fn every_adapter_names_a_wrong_password_in_one_line_without_it() {
     std::thread::sleep(Duration::from_millis(500));
     let secret = "wrong-Pa55-6d1f";
     for (name, prog, script, _) in ADAPTERS {
-        let out = std::process::Command::new(prog)
-            .arg(format!("{ROOT}/{script}"))
+        let file = format!("{ROOT}/{script}");
+        let mut cmd = std::process::Command::new(prog.unwrap_or(&file));
+        if prog.is_some() {
+            cmd.arg(&file);
+        }
+        let out = cmd
             .env("WARDEN_SENTINELS", sentinel.addr().to_string())
             .env("WARDEN_MASTER", "mymaster")
             .env("WARDEN_KEY_PREFIX", "pw:1")
@@ -433,7 +456,7 @@ fn matrix(file: &str) {
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect();
     let rows = t["clients"].as_array().expect("clients");
-    assert_eq!(rows.len(), 9, "{t:#}");
+    assert_eq!(rows.len(), 11, "{t:#}");
     for c in rows {
         let name = c["name"].as_str().expect("name");
         let mine = || lines.iter().filter(move |l| l["client"] == name);
