@@ -73,7 +73,7 @@ function discover(array $sentinels, string $master, float $timeout): ?array
     return null;
 }
 
-/** A `Redis` connected (and authenticated) to the primary; null with the reason's kind. */
+/** A `Redis` connected (and authenticated) to `addr`; a rejected password ends the program. */
 function open(array $addr, array $env, array $resolve, float $timeout, string $name): Redis
 {
     [$host, $port] = $addr;
