@@ -12,13 +12,12 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import redis  # noqa: E402
+import redis.sentinel  # noqa: E402,F401
 from redis.backoff import NoBackoff  # noqa: E402
 from redis.retry import Retry  # noqa: E402
 
-import redis_py  # noqa: E402
+import sentinel_py  # noqa: E402
 
 if __name__ == "__main__":
-    try:
-        redis_py.run(retry=Retry(NoBackoff(), 10))
-    except (BrokenPipeError, KeyboardInterrupt):
-        pass
+    sentinel_py.main(redis, "redis-py (tight)", retry=Retry(NoBackoff(), 10))

@@ -13,6 +13,10 @@ command -v iptables >/dev/null || need+=(iptables)
 command -v prometheus >/dev/null && command -v promtool >/dev/null || need+=(prometheus)
 # Headless Chromium draws the HTML report in tests/report.rs (and the README's picture).
 command -v chromium >/dev/null || need+=(chromium)
+# The client matrix's Ruby and PHP adapters (clients/redis_rb.rb, clients/phpredis.php).
+command -v ruby >/dev/null && ruby -e 'require "redis"' 2>/dev/null || need+=(ruby-redis)
+command -v php >/dev/null && php -r 'exit(class_exists("RedisSentinel") ? 0 : 1);' 2>/dev/null \
+  || need+=(php-cli php-redis)
 if ((${#need[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -33,6 +37,20 @@ if ! python3 -c 'import redis' 2>/dev/null; then
   python3 -m pip install --quiet redis \
     || python3 -m pip install --quiet --break-system-packages redis \
     || echo "warning: could not install redis-py; tests/client.rs will skip (fail with WARDEN_REQUIRE_PYTHON_REDIS=1)" >&2
+fi
+# valkey-py, the client matrix's other Python adapter (clients/valkey_py*.py).
+if ! python3 -c 'import valkey' 2>/dev/null; then
+  echo "installing valkey (valkey-py) from PyPI (the clients/ adapters)" >&2
+  python3 -m pip install --quiet valkey \
+    || python3 -m pip install --quiet --break-system-packages valkey \
+    || echo "warning: could not install valkey-py; the client matrix test will skip it" >&2
+fi
+# redis-rs, the client matrix's Rust adapter: a package of its own (clients/redis_rs, outside
+# warden's workspace), built once into clients/redis_rs/target/release (cargo does nothing
+# when it is up to date).
+if command -v cargo >/dev/null; then
+  cargo build --quiet --release --locked --manifest-path "$(dirname "$0")/../clients/redis_rs/Cargo.toml" \
+    || echo "warning: could not build clients/redis_rs; the client matrix test will fail or skip" >&2
 fi
 # The offline Kubernetes schema check of deploy/kubernetes/ in .ci/run (schemas ship in the package).
 if ! command -v kubernetes-validate >/dev/null; then

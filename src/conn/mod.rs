@@ -58,6 +58,8 @@ struct Inner {
     nodes: Side,
     sentinels: Side,
     resolve: HashMap<String, IpAddr>,
+    /// The TLS settings as given (paths, not contents), for external workloads.
+    tls_spec: Option<TlsSpec>,
 }
 
 /// The connection settings of a run; cheap to clone (one `Arc`). `Conn::default()` is plain
@@ -118,6 +120,7 @@ impl Conn {
                 .iter()
                 .map(|r| (r.name.clone(), r.ip))
                 .collect(),
+            tls_spec: spec.tls.clone(),
         })))
     }
 
@@ -146,6 +149,23 @@ impl Conn {
     /// The IP `host` maps to in `--resolve`, if it is listed.
     pub fn resolved(&self, host: &str) -> Option<IpAddr> {
         self.0.resolve.get(host).copied()
+    }
+
+    /// The TLS settings as given (file paths, never their contents), if TLS is on.
+    pub fn tls_settings(&self) -> Option<&TlsSpec> {
+        self.0.tls_spec.as_ref()
+    }
+
+    /// The hostname map (`--resolve`), sorted by name.
+    pub fn resolve_map(&self) -> Vec<(&str, IpAddr)> {
+        let mut map: Vec<(&str, IpAddr)> = self
+            .0
+            .resolve
+            .iter()
+            .map(|(n, ip)| (n.as_str(), *ip))
+            .collect();
+        map.sort();
+        map
     }
 
     /// Opens a TCP (and, for `role`, TLS) stream to `addr`, mapping its host through the

@@ -212,11 +212,13 @@ impl Preset {
     pub fn defaults(self) -> (RetryPolicy, Follow, Duration) {
         let ms = Duration::from_millis;
         match self {
-            // redis-py 6+ (redis/_defaults.py, redis/client.py): `retry = Retry(
-            // ExponentialWithJitterBackoff(base=0.01, cap=1), 10)`, `socket_timeout = 5`;
-            // redis/sentinel.py: a `SentinelManagedConnection` asks the Sentinels for the
-            // master again when it (re)connects and turns READONLY into a reconnect; it never
-            // subscribes to `+switch-master`.
+            // Checked against the source (file:line at the commit or release named):
+            // redis-py 8.2.0 (installed wheel): redis/_defaults.py:37-39 `DEFAULT_RETRY_COUNT
+            // = 10`, `DEFAULT_RETRY_BASE = 0.01`, `DEFAULT_RETRY_CAP = 1`, used by
+            // redis/client.py:346-350 `Retry(ExponentialWithJitterBackoff(base, cap), 10)`;
+            // redis/_defaults.py:7 `DEFAULT_SOCKET_TIMEOUT = 5`. redis/sentinel.py: a
+            // `SentinelManagedConnection` asks the Sentinels again when it (re)connects and
+            // turns READONLY into a reconnect; nothing subscribes to `+switch-master`.
             Preset::RedisPy => (
                 RetryPolicy::Exponential {
                     initial: ms(10),
@@ -225,35 +227,42 @@ impl Preset {
                 Follow::Errors,
                 ms(5000),
             ),
-            // go-redis v9 options.go (`Options.init`): MaxRetries 3, MinRetryBackoff 8 ms,
-            // MaxRetryBackoff 512 ms, ReadTimeout 3 s; sentinel.go: the failover client
-            // subscribes to `+switch-master` and moves its pool at once.
+            // go-redis v9.22.0 (216593cc): options.go:551 `MaxRetries = 3`, :557
+            // `MinRetryBackoff = 10 * time.Millisecond`, :563 `MaxRetryBackoff = time.Second`,
+            // :524 `ReadTimeout = 5 * time.Second` (8 ms, 512 ms and 3 s until 5c82f57a,
+            // 2026-07-23); sentinel.go:1208 the failover client subscribes to
+            // `+switch-master` and :1247 moves its pool on it.
             Preset::GoRedis => (
                 RetryPolicy::Exponential {
-                    initial: ms(8),
-                    max: ms(512),
+                    initial: ms(10),
+                    max: ms(1000),
                 },
                 Follow::SwitchMaster,
-                ms(3000),
+                ms(5000),
             ),
-            // ioredis lib/redis/RedisOptions.ts: `retryStrategy: times => Math.min(times *
-            // 50, 2000)`, `failoverDetector: false` (no `+switch-master`), no
-            // `commandTimeout`: its 10 s `connectTimeout` stands in for one.
+            // ioredis v6.0.0 (dfd5428): lib/redis/RedisOptions.ts:291-296 `retryStrategy`:
+            // `min(2^(times-1) * 50, 5000)` ms plus 0-199 ms of jitter (the jitter is not
+            // imitated; `min(times * 50, 2000)` until 6d0716e, v5), :320 `failoverDetector:
+            // false` (no `+switch-master`), :289 `connectTimeout: 10000`; no `commandTimeout`
+            // by default (:28), so the connect timeout stands in for one.
             Preset::Ioredis => (
-                RetryPolicy::Linear {
-                    step: ms(50),
-                    max: ms(2000),
+                RetryPolicy::Exponential {
+                    initial: ms(50),
+                    max: ms(5000),
                 },
                 Follow::Errors,
                 ms(10_000),
             ),
-            // Jedis Protocol.java: `DEFAULT_TIMEOUT = 2000` ms; JedisSentinelPool's
-            // `MasterListener` subscribes to `+switch-master` and re-initialises the pool; a
+            // Jedis 8.0.0-beta1 (9bcb5c602): src/main/java/redis/clients/jedis/Protocol.java:25
+            // `DEFAULT_TIMEOUT = 2000`; JedisSentinelPool.java:415 its `MasterListener`
+            // subscribes to `+switch-master` (:348 waits 5000 ms before resubscribing); a
             // failed command is not retried, the next one borrows a new connection at once.
             Preset::Jedis => (RetryPolicy::Immediate, Follow::SwitchMaster, ms(2000)),
-            // Lettuce RedisURI.java: `DEFAULT_TIMEOUT = 60` s; ClientResources'
-            // `reconnectDelay = Delay.exponential()` (1 ms doubling to 30 s, the
-            // ConnectionWatchdog); Sentinel-aware connections follow `+switch-master`.
+            // Lettuce 7.7.0 (b0bcdd814): src/main/java/io/lettuce/core/RedisURI.java:225
+            // `DEFAULT_TIMEOUT = 60` s; resource/DefaultClientResources.java:112
+            // `DEFAULT_RECONNECT_DELAY = Delay::exponential`, resource/Delay.java:44-48 from 0
+            // (the first delay 1 ms) doubling to 30 s. Sentinel-aware connections follow
+            // `+switch-master` (not re-read here: taken from the Lettuce docs).
             Preset::Lettuce => (
                 RetryPolicy::Exponential {
                     initial: ms(1),
@@ -380,9 +389,9 @@ mod tests {
         let ms = Duration::from_millis;
         let go = parse("preset = \"go-redis\"");
         assert_eq!(go.follow, Follow::SwitchMaster);
-        assert_eq!(go.op_timeout, ms(3000));
-        assert_eq!(go.retry.delay(0), ms(8));
-        assert_eq!(go.retry.delay(9), ms(512));
+        assert_eq!(go.op_timeout, ms(5000));
+        assert_eq!(go.retry.delay(0), ms(10));
+        assert_eq!(go.retry.delay(9), ms(1000));
         let mine = parse("preset = \"go-redis\"\nop_timeout = \"1s\"\nfollow = \"errors\"");
         assert_eq!((mine.op_timeout, mine.follow), (ms(1000), Follow::Errors));
         assert_eq!(mine.retry, go.retry);

@@ -9,7 +9,10 @@
 //! (keys are `<prefix>:<seq>`), `WARDEN_RATE` (writes/s, 0 = as fast as possible),
 //! `WARDEN_WRITERS`, `WARDEN_TTL_SECONDS`, `WARDEN_VALUE_SIZE` (bytes), and with credentials
 //! only `WARDEN_REDIS_USER` / `WARDEN_REDIS_PASSWORD` and `WARDEN_SENTINEL_USER` /
-//! `WARDEN_SENTINEL_PASSWORD` (never on the command line).
+//! `WARDEN_SENTINEL_PASSWORD` (never on the command line); with TLS `WARDEN_TLS` (`both`,
+//! `nodes` or `sentinels`), `WARDEN_TLS_CA`, `WARDEN_TLS_CERT`, `WARDEN_TLS_KEY` (paths),
+//! `WARDEN_TLS_SERVER_NAME`, `WARDEN_TLS_INSECURE=1`; with a hostname map `WARDEN_RESOLVE`
+//! (`name=ip,…`). A stdout line longer than [`MAX_LINE`] ends the client with a reason.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -18,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, ChildStdout, Command};
 use tokio::sync::{mpsc, watch};
 
@@ -27,12 +30,15 @@ use super::history::{Ack, WriterHistory};
 use super::protocol::{self, FORM, Outcome};
 use super::writer::WriterEvent;
 use crate::addr::Addr;
-use crate::conn::Role;
+use crate::conn::{Role, TlsOn};
 
 /// How long a client has to exit after SIGTERM before its process group is killed.
 pub const GRACE: Duration = Duration::from_secs(3);
 
 const PROGRESS_EVERY: u64 = 500;
+
+/// The longest stdout line a client may print (64 KiB); a longer one ends the client.
+pub const MAX_LINE: usize = 64 * 1024;
 
 /// Whether `argv` names a program that can be started: its first word is an executable file,
 /// as a path (with a `/`) or found on `PATH`. The error is a sentence.
@@ -80,7 +86,7 @@ pub async fn run(
     let Some(stdout) = child.stdout.take() else {
         return rec.finish();
     };
-    let mut lines = BufReader::new(stdout).lines();
+    let mut lines = Lines::new(BufReader::new(stdout));
     let mut n: u64 = 0;
     let failure = loop {
         if *stop.borrow() {
@@ -99,7 +105,14 @@ pub async fn run(
                     }
                 }
                 Ok(None) => break Some(exited(&name, &mut child, &log).await),
-                Err(e) => break Some(format!("client `{name}`: stdout after line {n}: {e}")),
+                Err(LineError::TooLong) => break Some(format!(
+                    "client `{name}`: stdout line {} is longer than {} KiB (no newline)",
+                    n + 1,
+                    MAX_LINE / 1024
+                )),
+                Err(LineError::Io(e)) => {
+                    break Some(format!("client `{name}`: stdout after line {n}: {e}"))
+                }
             },
             changed = stop.changed() => if changed.is_err() { break None },
         }
@@ -131,6 +144,54 @@ async fn wind_down(
     }
     signal_group(pid, Signal::SIGKILL);
     let _ = tokio::time::timeout(GRACE, child.wait()).await;
+}
+
+/// Why a line could not be read.
+#[derive(Debug)]
+enum LineError {
+    /// More than [`MAX_LINE`] bytes without a newline.
+    TooLong,
+    /// The pipe failed.
+    Io(std::io::Error),
+}
+
+/// A client's stdout, line by line, each at most [`MAX_LINE`] bytes. Reading a line is
+/// cancel-safe: the bytes of a line cut short by `select!` stay in `buf`.
+struct Lines<R> {
+    reader: R,
+    buf: Vec<u8>,
+}
+
+impl<R: AsyncBufRead + Unpin> Lines<R> {
+    fn new(reader: R) -> Self {
+        Lines {
+            reader,
+            buf: Vec::new(),
+        }
+    }
+
+    /// The next line without its newline (invalid UTF-8 replaced), `None` at EOF.
+    async fn next_line(&mut self) -> Result<Option<String>, LineError> {
+        loop {
+            let room = (MAX_LINE + 1).saturating_sub(self.buf.len()) as u64;
+            let read = (&mut self.reader)
+                .take(room)
+                .read_until(b'\n', &mut self.buf)
+                .await
+                .map_err(LineError::Io)?;
+            if self.buf.last() == Some(&b'\n') || (read == 0 && !self.buf.is_empty()) {
+                let line = String::from_utf8_lossy(&self.buf).trim_end().to_string();
+                self.buf.clear();
+                return Ok(Some(line));
+            }
+            if self.buf.len() > MAX_LINE {
+                return Err(LineError::TooLong);
+            }
+            if read == 0 {
+                return Ok(None);
+            }
+        }
+    }
 }
 
 fn signal_group(pid: i32, sig: Signal) {
@@ -177,6 +238,42 @@ fn spawn(plan: &Plan, log: &Path) -> Result<(Child, i32), String> {
             None => cmd.env_remove(user).env_remove(password),
         };
     }
+    if let Some(tls) = plan.conn.tls_settings() {
+        let on = match tls.on {
+            TlsOn::Both => "both",
+            TlsOn::Nodes => "nodes",
+            TlsOn::Sentinels => "sentinels",
+        };
+        cmd.env("WARDEN_TLS", on);
+        for (var, path) in [
+            ("WARDEN_TLS_CA", &tls.ca),
+            ("WARDEN_TLS_CERT", &tls.cert),
+            ("WARDEN_TLS_KEY", &tls.key),
+        ] {
+            match path {
+                Some(p) => cmd.env(var, absolute(p)),
+                None => cmd.env_remove(var),
+            };
+        }
+        match &tls.server_name {
+            Some(n) => cmd.env("WARDEN_TLS_SERVER_NAME", n),
+            None => cmd.env_remove("WARDEN_TLS_SERVER_NAME"),
+        };
+        match tls.insecure {
+            true => cmd.env("WARDEN_TLS_INSECURE", "1"),
+            false => cmd.env_remove("WARDEN_TLS_INSECURE"),
+        };
+    }
+    let resolve: Vec<String> = plan
+        .conn
+        .resolve_map()
+        .iter()
+        .map(|(name, ip)| format!("{name}={ip}"))
+        .collect();
+    match resolve.is_empty() {
+        true => cmd.env_remove("WARDEN_RESOLVE"),
+        false => cmd.env("WARDEN_RESOLVE", resolve.join(",")),
+    };
     let child = cmd
         .spawn()
         .map_err(|e| format!("cannot start `{prog}`: {e}"))?;
@@ -185,6 +282,11 @@ fn spawn(plan: &Plan, log: &Path) -> Result<(Child, i32), String> {
         .and_then(|p| i32::try_from(p).ok())
         .ok_or_else(|| format!("`{prog}` exited at once"))?;
     Ok((child, pid))
+}
+
+/// `path` made absolute against the current directory (the client may change its own).
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Where the client's stderr goes: `$TMPDIR/warden-<prefix>-<name>.log`.
@@ -318,5 +420,43 @@ impl<'a> Recorder<'a> {
             });
         }
         self.hist
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn read_all(input: &[u8]) -> Vec<Result<String, String>> {
+        let mut lines = Lines::new(BufReader::with_capacity(1024, input));
+        let mut out = Vec::new();
+        loop {
+            match lines.next_line().await {
+                Ok(Some(l)) => out.push(Ok(l)),
+                Ok(None) => return out,
+                Err(e) => {
+                    out.push(Err(format!("{e:?}")));
+                    return out;
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn lines_are_bounded() {
+        let ok = |s: &str| Ok(s.to_string());
+        assert_eq!(
+            read_all(b"a 1\nb 2\r\nlast").await,
+            [ok("a 1"), ok("b 2"), ok("last")]
+        );
+        let mut long = vec![b'x'; MAX_LINE];
+        long.push(b'\n');
+        assert_eq!(read_all(&long).await, [ok(&"x".repeat(MAX_LINE))]);
+        let mut endless = b"first\n".to_vec();
+        endless.extend(vec![b'y'; 3 * MAX_LINE]);
+        assert_eq!(
+            read_all(&endless).await,
+            [ok("first"), Err("TooLong".to_string())]
+        );
     }
 }

@@ -1,0 +1,20 @@
+#!/usr/bin/env python3
+"""warden external workload: valkey-py's Sentinel client (PyPI `valkey`, a redis-py fork)
+with its library defaults.
+
+`Sentinel(...).master_for(...)` as an application writes it; the writer loop, the
+environment and the line protocol are in `sentinel_py.py`.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import valkey  # noqa: E402
+import valkey.sentinel  # noqa: E402,F401
+
+import sentinel_py  # noqa: E402
+
+if __name__ == "__main__":
+    sentinel_py.main(valkey, "valkey-py")
