@@ -1,9 +1,11 @@
 //! The benchmarks. Here `warden bench workload`: the session workload's acknowledged-SET
 //! throughput against `redis-benchmark -t set` with the same connections and value size, on
 //! the same lab primary, in one run, plus the ledger's memory per million acknowledged writes.
-//! [`backup`] is `warden bench backup`, [`watch`] is `warden bench watch`.
+//! [`backup`] is `warden bench backup`, [`watch`] is `warden bench watch`, [`loss`] is
+//! `warden bench loss`.
 
 pub mod backup;
+pub mod loss;
 pub mod watch;
 
 use std::fmt::Write as _;

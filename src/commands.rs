@@ -169,6 +169,14 @@ async fn command(command: Command) -> Result<u8> {
             Ok(EXIT_MET)
         }
         Command::Bench(BenchCommand::Backup(a)) => backup::bench(a).await,
+        Command::Bench(BenchCommand::Loss(a)) => {
+            let spec = crate::bench::loss::Spec {
+                keys: a.keys,
+                rounds: a.rounds,
+            };
+            out(&crate::bench::loss::run(&spec).await?)?;
+            Ok(EXIT_MET)
+        }
         Command::Bench(BenchCommand::Watch(a)) => {
             let spec = crate::bench::watch::Spec {
                 masters: usize::from(a.masters),

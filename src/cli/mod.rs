@@ -173,6 +173,19 @@ pub enum BenchCommand {
     /// The production watch at scale: RSS, CPU and missed or doubled failover records while
     /// 3 Sentinels fail N masters over in turn.
     Watch(BenchWatch),
+    /// The drill's loss check over N acknowledged keys on a scratch redis-server.
+    Loss(BenchLoss),
+}
+
+/// `warden bench loss`.
+#[derive(Debug, Args)]
+pub struct BenchLoss {
+    /// Acknowledged keys to check.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub keys: u32,
+    /// Rounds (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub rounds: u32,
 }
 
 /// `warden bench watch`.

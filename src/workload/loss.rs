@@ -1,8 +1,11 @@
 //! The loss check: every acknowledged key (and every unknown one) is looked up on the new
-//! primary with pipelined `PTTL` in batches — never `KEYS` — and classified; the tally keeps
-//! what was found for each write (for `drill --history`).
+//! primary with pipelined `PTTL` in batches of 1000, a few batches in flight — never `KEYS` —
+//! and classified in ack order; the tally keeps what was found for each write (for
+//! `drill --history`).
 
 use std::time::Instant;
+
+use futures_util::StreamExt;
 
 use super::Plan;
 use super::history::{Ack, Found, History, classify};
@@ -14,16 +17,30 @@ use crate::error::Result;
 /// Keys per pipeline.
 pub(super) const BATCH: usize = 1000;
 
+/// Pipelines in flight at once on the multiplexed connection (replies are taken in order).
+const IN_FLIGHT: usize = 4;
+
 /// Looks every acknowledged and unknown key of `history` up on `primary`.
 pub async fn check(plan: &Plan, history: &History, primary: &Addr) -> Result<LossTally> {
     let mut con = plan.conn.node(primary, Timeouts::CONTROL).await?;
     let mut tally = LossTally::default();
     let ttl_ms = plan.config.ttl.as_millis() as u64;
     let acks: Vec<(Ack, &Addr)> = history.acks().collect();
-    for batch in acks.chunks(BATCH) {
-        let checked_at = Instant::now();
-        let keys = batch.iter().map(|(a, _)| plan.key(a.seq));
-        let pttls = pttl(&mut con, primary, keys).await?;
+    let shared = con.clone();
+    let asked = futures_util::stream::iter(acks.chunks(BATCH))
+        .map(|batch| {
+            let mut con = shared.clone();
+            let keys: Vec<String> = batch.iter().map(|(a, _)| plan.key(a.seq)).collect();
+            async move {
+                let checked_at = Instant::now();
+                let pttls = pttl(&mut con, primary, keys.into_iter()).await?;
+                Ok::<_, crate::error::Error>((checked_at, pttls))
+            }
+        })
+        .buffered(IN_FLIGHT);
+    let mut answers = asked.zip(futures_util::stream::iter(acks.chunks(BATCH)));
+    while let Some((answer, batch)) = answers.next().await {
+        let (checked_at, pttls) = answer?;
         for ((ack, node), pttl) in batch.iter().zip(pttls) {
             tally.checked += 1;
             let acked_at = history.epoch + std::time::Duration::from_micros(ack.at_us as u64);
@@ -38,6 +55,7 @@ pub async fn check(plan: &Plan, history: &History, primary: &Addr) -> Result<Los
             }
         }
     }
+    drop(answers);
     let unknown: Vec<u32> = history
         .writers
         .iter()
