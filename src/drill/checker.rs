@@ -207,6 +207,10 @@ pub fn check(o: &Observation<'_>, targets: &Targets) -> (Figures, Verdict, Vec<S
     let (missed, notes) =
         cluster::judge(&f.cluster, &f.two_primaries, o.end, o.down_after, targets);
     missed.into_iter().for_each(&mut miss);
+    if o.history.acked() == 0 && verdict == Verdict::Met {
+        verdict = Verdict::Unknown;
+        reasons.push("no write was acknowledged: nothing was measured".into());
+    }
     if o.loss.is_none() && verdict == Verdict::Met {
         verdict = Verdict::Unknown;
         reasons.push("the loss check did not run".into());
