@@ -30,6 +30,16 @@ pub struct SentinelSettings {
     /// Nodes' `min-replicas-max-lag` (whole seconds, at least 1).
     #[serde(with = "humantime_serde")]
     pub min_replicas_max_lag: Duration,
+    /// Sentinel's ping period, which also spaces its reconnects to an instance (`SENTINEL
+    /// DEBUG ping-period`, Redis ≥ 7.0; default 1 s). Longer than `down_after`, a Sentinel
+    /// that switches to a new primary judges it down before its new link opens: a failover
+    /// follows every failover (`scenarios/second-failover.toml`). `None`: the server's own.
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub reconnect_period: Option<Duration>,
 }
 
 impl Default for SentinelSettings {
@@ -42,6 +52,7 @@ impl Default for SentinelSettings {
             parallel_syncs: 1,
             min_replicas_to_write: 0,
             min_replicas_max_lag: Duration::from_secs(10),
+            reconnect_period: None,
         }
     }
 }

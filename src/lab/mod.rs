@@ -290,6 +290,7 @@ impl Lab {
         };
         lab.wait_healthy(&expect, spec.ready_timeout, "the lab did not become ready")
             .await?;
+        set_reconnect_period(&lab.conn, &lab.sentinels(), &spec.sentinel).await?;
         Ok(lab)
     }
 
@@ -563,4 +564,25 @@ fn check_shape(nodes: &[u16], sentinels: &[u16]) -> Result<()> {
 
 fn is_loopback(host: &str) -> bool {
     host == "127.0.0.1" || host == "localhost"
+}
+
+/// Applies `settings.reconnect_period` to every Sentinel (`SENTINEL DEBUG ping-period`).
+pub(crate) async fn set_reconnect_period(
+    conn: &Conn,
+    sentinels: &[Addr],
+    settings: &SentinelSettings,
+) -> Result<()> {
+    let Some(period) = settings.reconnect_period else {
+        return Ok(());
+    };
+    for s in sentinels {
+        let mut con = conn.sentinel(s, crate::client::Timeouts::CONTROL).await?;
+        let cmd = redis::cmd("SENTINEL")
+            .arg("DEBUG")
+            .arg("ping-period")
+            .arg(period.as_millis() as u64)
+            .clone();
+        crate::client::query::<()>(&mut con, s, &cmd).await?;
+    }
+    Ok(())
 }
