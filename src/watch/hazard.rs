@@ -24,6 +24,9 @@ pub enum HazardKind {
     FailoverLoop,
     /// Several failovers within the flap window.
     Flapping,
+    /// A failover starts within a few down-after periods of the master's last switch (at
+    /// down-after 1 s a Sentinel may put the new primary down right after switching to it).
+    FailoverAfterFailover,
     /// `SENTINEL CKQUORUM` fails (or no Sentinel answers).
     QuorumLost,
     /// A Sentinel does not answer the poll.
@@ -46,10 +49,11 @@ pub enum HazardKind {
 
 impl HazardKind {
     /// Every kind, in the README's order.
-    pub const ALL: [HazardKind; 12] = [
+    pub const ALL: [HazardKind; 13] = [
         HazardKind::RtoExceeded,
         HazardKind::FailoverLoop,
         HazardKind::Flapping,
+        HazardKind::FailoverAfterFailover,
         HazardKind::QuorumLost,
         HazardKind::SentinelUnreachable,
         HazardKind::Tilt,
@@ -67,6 +71,7 @@ impl HazardKind {
             HazardKind::RtoExceeded => "rto-exceeded",
             HazardKind::FailoverLoop => "failover-loop",
             HazardKind::Flapping => "flapping",
+            HazardKind::FailoverAfterFailover => "failover-after-failover",
             HazardKind::QuorumLost => "quorum-lost",
             HazardKind::SentinelUnreachable => "sentinel-unreachable",
             HazardKind::Tilt => "tilt",
@@ -503,7 +508,7 @@ mod gauges;
 mod history;
 mod snapshot;
 pub use gauges::{Gauges, gauges};
-pub use history::{Attempts, Flaps, LOOP_WINDOW};
+pub use history::{Attempts, Flaps, LOOP_WINDOW, Refailovers};
 pub use snapshot::{
     Limits, NodeSeen, PrimarySeen, ReplicaLine, SentinelAnswer, SentinelSeen, Snapshot,
 };

@@ -501,9 +501,10 @@ impl<W: Write> Watch<'_, W> {
         }
         if let Some(m) = entry.event.master_name() {
             let epoch = self.groups[g].epoch;
+            let sender = self.p.sentinels[entry.reports[0].source].to_string();
             let hz = self
                 .followed(g, m)
-                .map(|f| f.entry(entry, epoch))
+                .map(|f| f.entry(entry, &sender, epoch))
                 .unwrap_or_default();
             self.emit(g, hz)?;
         }
