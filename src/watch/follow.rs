@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::episode::{Episodes, Failover};
+use super::episode::{Episodes, Failover, Outvoted};
 use super::hazard::{
     Attempts, Finding, Flaps, Hazard, HazardKind, Limits, Refailovers, SNAPSHOT_KINDS, Snapshot,
     Tracker,
@@ -54,11 +54,11 @@ pub struct Settings {
 }
 
 impl Followed {
-    /// Follows `master` with its RTO target.
-    pub fn new(master: &str, rto: Option<Duration>, s: &Settings) -> Self {
+    /// Follows `master` of a group of `sentinels` Sentinels, with its RTO target.
+    pub fn new(master: &str, sentinels: usize, rto: Option<Duration>, s: &Settings) -> Self {
         Followed {
             master: master.to_string(),
-            episodes: Episodes::new(master),
+            episodes: Episodes::of_group(master, sentinels),
             tracker: Tracker::new(master),
             flaps: Flaps::new(s.flap_window, s.flap_count),
             attempts: Attempts::default(),
@@ -182,6 +182,20 @@ impl Followed {
             detail: format!("{announced} not followed: {why}"),
         };
         self.tracker.update(at, &[], vec![f])
+    }
+
+    /// The Sentinel `sentinel` named a newer primary than most of its group (`o`): a split
+    /// view now, not a failover record; the next poll keeps it or clears it.
+    pub fn outvoted(&mut self, at: Instant, sentinel: &str, o: &Outvoted) -> Vec<Hazard> {
+        let f = Finding {
+            kind: HazardKind::SplitView,
+            subject: None,
+            detail: format!(
+                "{sentinel} names {} (config epoch {}), {} of {} Sentinels: not followed, {} stays the primary",
+                o.named, o.epoch, o.support.0, o.support.1, o.primary
+            ),
+        };
+        self.tracker.raise(at, f)
     }
 
     /// A failover record at `at`: flapping and the RTO target.

@@ -13,7 +13,7 @@ fn followed() -> Followed {
         flap_count: 3,
         flap_window: Duration::from_secs(600),
     };
-    Followed::new("m", None, &s)
+    Followed::new("m", 3, None, &s)
 }
 
 fn entry(at: Instant, channel: &str, payload: &str) -> Entry {
