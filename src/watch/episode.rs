@@ -87,8 +87,11 @@ pub struct Episodes {
     recorded_old: Vec<Addr>,
     /// When each Sentinel's connection last came back after a gap.
     resumed: HashMap<SourceId, Instant>,
-    /// What each Sentinel named last (an answer or a `+switch-master`).
+    /// What each Sentinel named last: its answer, or a `+switch-master` to the primary as
+    /// known (confirmed).
     named: HashMap<SourceId, Addr>,
+    /// `+switch-master` announcements not confirmed yet: named once their switch is.
+    announced: HashMap<SourceId, Addr>,
     /// How many Sentinels the group has (a majority of them makes a reconcile).
     sentinels: usize,
 }
@@ -104,6 +107,7 @@ impl Episodes {
             recorded_old: Vec::new(),
             resumed: HashMap::new(),
             named: HashMap::new(),
+            announced: HashMap::new(),
             sentinels: 1,
         }
     }
@@ -116,9 +120,15 @@ impl Episodes {
         }
     }
 
-    /// `source` announced `+switch-master` to `new` (every report, the first or not).
+    /// `source` announced `+switch-master` to `new` (every report, the first or not). It
+    /// counts as naming `new` once that switch is confirmed: a stale announcement (a Sentinel
+    /// following a crashed leader's config to a node that is no primary) does not.
     pub fn announced(&mut self, source: SourceId, new: &Addr) {
-        self.named.insert(source, new.clone());
+        if self.primary.as_ref() == Some(new) {
+            self.named.insert(source, new.clone());
+        } else {
+            self.announced.insert(source, new.clone());
+        }
     }
 
     /// Whether an episode has started and not ended.
@@ -378,6 +388,13 @@ impl Episodes {
             self.epoch = open.epoch.max(bound).or(self.epoch);
         }
         self.primary = Some(new.clone());
+        let confirmed: Vec<SourceId> = (self.announced.iter())
+            .filter_map(|(s, a)| (a == new).then_some(*s))
+            .collect();
+        for s in confirmed {
+            self.announced.remove(&s);
+            self.named.insert(s, new.clone());
+        }
         if announced_alone {
             // Nothing led up to it (a Sentinel catching up, or only observers watched):
             // nothing more of it will come.
@@ -450,7 +467,8 @@ impl Episodes {
         let open = self.open.take()?;
         let old_hint = open.master_addr.as_ref().or(ended_addr);
         // The switch as this episode saw it, else the first one in the timeline since it
-        // opened (e.g. merged into an entry before the episode's events).
+        // opened (e.g. merged into an entry before the episode's events) that was followed:
+        // one found stale (to a node that is no primary) is not this episode's switch.
         let switch = open.switch.clone().or_else(|| {
             let e = self
                 .switch_entry(t, open.origin, None)
@@ -458,7 +476,8 @@ impl Episodes {
             let Detail::SwitchMaster { old, new, .. } = &e.event.detail else {
                 return None;
             };
-            (old_hint.is_none_or(|h| h == old)).then(|| Switch {
+            let followed = self.primary.as_ref() == Some(new);
+            (followed && old_hint.is_none_or(|h| h == old)).then(|| Switch {
                 old: old.clone(),
                 new: new.clone(),
                 observed: Observed::Live,

@@ -122,7 +122,7 @@ impl Followed {
                 subject,
                 detail: "the Sentinel acts on nothing for 30 s".into(),
             };
-            self.tracker.raise(at, f)
+            self.tracker.raise(f)
         } else {
             self.tilted.remove(sentinel);
             self.calmed.insert(sentinel.to_string(), at);
@@ -186,7 +186,7 @@ impl Followed {
 
     /// The Sentinel `sentinel` named a newer primary than most of its group (`o`): a split
     /// view now, not a failover record; the next poll keeps it or clears it.
-    pub fn outvoted(&mut self, at: Instant, sentinel: &str, o: &Outvoted) -> Vec<Hazard> {
+    pub fn outvoted(&mut self, sentinel: &str, o: &Outvoted) -> Vec<Hazard> {
         let f = Finding {
             kind: HazardKind::SplitView,
             subject: None,
@@ -195,7 +195,7 @@ impl Followed {
                 o.named, o.epoch, o.support.0, o.support.1, o.primary
             ),
         };
-        self.tracker.raise(at, f)
+        self.tracker.raise(f)
     }
 
     /// A failover record at `at`: flapping and the RTO target.

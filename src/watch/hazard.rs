@@ -246,16 +246,18 @@ impl Tracker {
         out
     }
 
-    /// Raises one condition now (an event such as `+tilt`) unless already raised.
-    pub fn raise(&mut self, now: Instant, f: Finding) -> Vec<Hazard> {
-        if self.active.contains_key(&(f.kind, f.subject.clone())) {
+    /// Raises one condition at once (an event such as `+tilt`, or a Sentinel's answer: a
+    /// fact, not a sample, so no hold time) unless already raised.
+    pub fn raise(&mut self, f: Finding) -> Vec<Hazard> {
+        let key = (f.kind, f.subject.clone());
+        if self.active.contains_key(&key) {
             return Vec::new();
         }
-        let kind = f.kind;
-        // Nothing is in scope: nothing else is cleared.
-        let mut out = self.update(now, &[], vec![f]);
-        out.retain(|h| h.kind == kind);
-        out
+        self.pending.remove(&key);
+        if !f.kind.instant() {
+            self.active.insert(key, f.detail.clone());
+        }
+        vec![self.hazard(f.kind, f.subject, State::Raised, f.detail)]
     }
 
     /// Clears one condition (an event such as `-tilt`), if raised.

@@ -443,7 +443,7 @@ impl<W: Write> Watch<'_, W> {
                     Ok(ended) => closed.extend(ended.into_iter().map(|e| (master.clone(), e))),
                     Err(outvoted) => {
                         let sentinel = self.p.sentinels[*source].to_string();
-                        let hz = f.outvoted(*at, &sentinel, &outvoted);
+                        let hz = f.outvoted(&sentinel, &outvoted);
                         self.emit(g, hz)?;
                     }
                 }

@@ -19,6 +19,9 @@ enum Step<'a> {
     AnswerFrom(f64, usize, Addr, u64),
     /// `(ms, sentinel)`: its connection came back after a gap.
     Resumed(f64, usize),
+    /// `(ms, sentinel, payload)`: a `+switch-master` found stale (its check failed): in the
+    /// timeline, never observed.
+    Stale(f64, usize, &'a str),
 }
 
 /// Feeds the steps one by one to the episodes of a group of one Sentinel; returns the
@@ -64,6 +67,13 @@ fn run_in(sentinels: usize, steps: &[Step]) -> (Vec<Failover>, Vec<Outvoted>) {
             Step::Answer(ms, addr, epoch) => answer(*ms, 0, addr, *epoch),
             Step::AnswerFrom(ms, source, addr, epoch) => answer(*ms, *source, addr, *epoch),
             Step::Resumed(ms, source) => episodes.resumed(*source, at(*ms)),
+            Step::Stale(ms, source, payload) => {
+                let event = parse("+switch-master", payload);
+                if let Detail::SwitchMaster { new, .. } = &event.detail {
+                    episodes.announced(*source, new);
+                }
+                timeline.ingest(*source, at(*ms), wall(*ms), event);
+            }
         }
     }
     ended.extend(episodes.finish(&timeline));
@@ -101,7 +111,7 @@ fn check(steps: &[Step], expect: &[&str]) -> Vec<Failover> {
     ended
 }
 
-use Step::{Answer, AnswerFrom, Report as R, Resumed};
+use Step::{Answer, AnswerFrom, Report as R, Resumed, Stale};
 
 const M: &str = "master m 127.0.0.1 7000";
 const M1: &str = "master m 127.0.0.1 7001";
@@ -505,4 +515,54 @@ fn the_switch_count_includes_the_leaders_own_announcement() {
         .filter_map(|f| f.switch_master.as_ref().map(|s| s.sentinels))
         .collect();
     assert_eq!(again, [3, 3, 3], "a replay counts each once");
+}
+
+/// Issue 23: the others may follow the restarted leader's config to a node that is no
+/// primary (its `+switch-master` is found stale and not observed): those announcements do
+/// not make its answer a majority.
+#[test]
+fn stale_announcements_do_not_count_for_a_reconcile() {
+    let a = |port| Addr::new("127.0.0.1", port);
+    let (t, wall) = (
+        Timeline::new(Duration::from_secs(5)),
+        SystemTime::UNIX_EPOCH,
+    );
+    let at = (Instant::now(), wall);
+    let mut e = Episodes::of_group("m", 3);
+    for s in 0..3 {
+        assert!(
+            e.reconcile(&t, s, at, &a(7000), 1)
+                .is_ok_and(|x| x.is_empty())
+        );
+    }
+    e.announced(1, &a(7001));
+    e.announced(2, &a(7001));
+    let got = e.reconcile(&t, 0, at, &a(7001), 2).map(|x| x.len());
+    assert_eq!(got.map_err(|o| o.support), Err((1, 3)));
+    assert_eq!(e.primary(), (Some(&a(7000)), Some(1)));
+}
+
+/// Issue 23: the crashed leader's attempt is superseded by the others' own failover; the
+/// stale `+switch-master` to the node it had promoted (which the others converted back) is
+/// in the timeline but was never followed: the attempt's record names no switch.
+#[test]
+fn a_stale_switch_in_the_timeline_is_not_an_episodes_switch() {
+    let a = |port| Addr::new("127.0.0.1", port);
+    let steps = [
+        AnswerFrom(0.0, 0, a(7000), 0),
+        AnswerFrom(1.0, 1, a(7000), 0),
+        AnswerFrom(2.0, 2, a(7000), 0),
+        R(100.0, 0, "+new-epoch", "1"),
+        R(110.0, 0, "+try-failover", M),
+        R(115.0, 0, "+vote-for-leader", "578f616f 1"),
+        R(120.0, 0, "+elected-leader", M),
+        R(130.0, 0, "+selected-slave", RP),
+        Stale(12_000.0, 1, S01),
+        R(15_000.0, 1, "+sdown", M1),
+        R(15_100.0, 1, "+new-epoch", "2"),
+    ];
+    let (ended, outvoted) = run_in(3, &steps);
+    let got: Vec<String> = ended.into_iter().map(summary).collect();
+    assert_eq!(got, ["unfinished"]);
+    assert_eq!(outvoted, []);
 }

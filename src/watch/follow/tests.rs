@@ -184,3 +184,26 @@ fn a_failover_right_after_a_switch_is_raised_once_with_its_sender() {
         [(HazardKind::FailoverAfterFailover, State::Cleared)]
     );
 }
+
+/// Issue 23: a Sentinel's answer that only a minority shares is a split view at once (no
+/// hold: it is an answer, not a sample), reported once; a poll where all agree clears it.
+#[test]
+fn an_outvoted_answer_is_a_split_view_at_once_until_a_poll_agrees() {
+    let (t, mut f) = (Instant::now(), followed());
+    let o = crate::watch::episode::Outvoted {
+        named: Addr::local(6380),
+        epoch: 2,
+        primary: Addr::local(6379),
+        support: (1, 3),
+    };
+    let raised = f.outvoted("127.0.0.1:26379", &o);
+    assert_eq!(states(&raised), [(HazardKind::SplitView, State::Raised)]);
+    assert_eq!(
+        raised[0].detail,
+        "127.0.0.1:26379 names 127.0.0.1:6380 (config epoch 2), 1 of 3 Sentinels: not followed, \
+         127.0.0.1:6379 stays the primary"
+    );
+    assert!(f.outvoted("127.0.0.1:26379", &o).is_empty(), "once");
+    let agreed = f.polled(t, t, &poll(false), &Limits::default(), None);
+    assert_eq!(states(&agreed), [(HazardKind::SplitView, State::Cleared)]);
+}

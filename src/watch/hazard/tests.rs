@@ -356,9 +356,9 @@ fn tilt_from_events_is_raised_once_per_sentinel_and_cleared_once() {
             "#tilt mode entered".into(),
         )
     };
-    assert_eq!(tr.raise(start, tilt("s1")).len(), 1);
-    assert!(tr.raise(start, tilt("s1")).is_empty(), "a repeat");
-    assert_eq!(tr.raise(start, tilt("s2")).len(), 1);
+    assert_eq!(tr.raise(tilt("s1")).len(), 1);
+    assert!(tr.raise(tilt("s1")).is_empty(), "a repeat");
+    assert_eq!(tr.raise(tilt("s2")).len(), 1);
     // A snapshot does not decide tilt: it stays raised.
     assert!(tr.update(start, &SNAPSHOT_KINDS, vec![]).is_empty());
     assert_eq!(tr.clear(HazardKind::Tilt, Some("s1".into())).len(), 1);
