@@ -91,6 +91,31 @@ const CASES: &[(&str, &str, &str)] = &[
         "`sentinel-reset` acts on Sentinels",
     ),
     (
+        "sentinel-leader-crash without `when` (issue 23)",
+        "[fault]\naction = \"sentinel-leader-crash\"\n",
+        "`sentinel-leader-crash` needs `when = \"after-election\"`",
+    ),
+    (
+        "`when` on another fault",
+        "[fault]\naction = \"kill\"\nwhen = \"after-election\"\n",
+        "`when` goes only with `sentinel-leader-crash`",
+    ),
+    (
+        "an unknown crash point",
+        "[fault]\naction = \"sentinel-leader-crash\"\nwhen = \"after-lunch\"\n",
+        "unknown variant `after-lunch`, expected `after-election` or `after-promotion`",
+    ),
+    (
+        "a leader crash with a duration",
+        "[fault]\naction = \"sentinel-leader-crash\"\nwhen = \"after-election\"\nduration = \"5s\"\n",
+        "takes no `duration`",
+    ),
+    (
+        "a leader crash aimed at a replica",
+        "[fault]\naction = \"sentinel-leader-crash\"\nwhen = \"after-election\"\ntarget = \"replica\"\n",
+        "fails the primary over (its leader crashes): no `target`",
+    ),
+    (
         "a versus fault missing its duration",
         "[fault]\naction = \"kill\"\n[versus]\naction = \"pause\"\n",
         "[versus]: fault `pause` needs a `duration`",
@@ -118,6 +143,11 @@ const DOCKER_CASES: &[(&str, &str, &str)] = &[
         "primary-with-sentinel on the docker lab",
         "[fault]\naction = \"primary-with-sentinel\"\n",
         "`primary-with-sentinel` runs on a process lab",
+    ),
+    (
+        "sentinel-leader-crash on the docker lab",
+        "[fault]\naction = \"sentinel-leader-crash\"\nwhen = \"after-promotion\"\n",
+        "`sentinel-leader-crash` runs on a process lab",
     ),
     (
         "sentinel-reset on more Sentinels than the lab has",

@@ -108,7 +108,7 @@ async fn a_default_lab_has_a_known_set_of_findings() {
         table.stdout
     );
     assert!(
-        table.stdout.contains("1 error, 3 warn, 3 info"),
+        table.stdout.contains("1 error, 4 warn, 3 info"),
         "{}",
         table.stdout
     );

@@ -1,6 +1,7 @@
 //! Issue "Production watch", the hazards `tests/hazards.rs` does not provoke: each one made
 //! on a real lab and reported by `warden watch --json` exactly once per occurrence (raised
-//! when it starts, cleared when it ends), never once per Sentinel or per poll.
+//! when it starts, cleared when it ends), never once per Sentinel or per poll. Issue 23: a
+//! failover leader that crashes after promoting a replica.
 
 mod support;
 
@@ -9,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 use serde_json::Value;
-use support::watch::{Watch, hazard, list};
+use support::watch::{Watch, hazard, list, manual_failover};
 use support::{TestLab, WAIT, Warden};
 use warden::addr::Addr;
 use warden::client::Timeouts;
@@ -285,4 +286,88 @@ async fn a_sentinel_restarted_in_tilt_is_cleared_by_the_polls() {
     once(&watch, "tilt", Some(&frozen.to_string()));
     let ended = watch.seen.iter().any(|v| v["event"] == "-tilt");
     assert!(!ended, "no -tilt was published: {:#?}", watch.seen);
+}
+
+/// Whether `node` answers `ROLE` with `role` (a node that drops the connection as it changes
+/// role does not, yet).
+async fn role_is(node: &Addr, role: &str) -> bool {
+    let Ok(mut con) = Conn::default().node(node, Timeouts::CONTROL).await else {
+        return false;
+    };
+    let reply: redis::RedisResult<Vec<redis::Value>> =
+        redis::cmd("ROLE").query_async(&mut con).await;
+    matches!(reply.as_deref(), Ok([redis::Value::BulkString(b), ..]) if b == role.as_bytes())
+}
+
+/// Issue 23: the failover leader crashes right after promoting a replica
+/// (`SENTINEL SIMULATE-FAILURE crash-after-promotion`, then `SENTINEL FAILOVER` on it). The
+/// old primary and the promoted replica both answer `ROLE master` until the others convert
+/// the replica back: two primaries. Restarted, the leader's config names the replica at a
+/// newer epoch while the others name the old primary: a split view at once, and no failover
+/// record for a switch only the crashed leader believes in (in `testdata/episodes` terms: a
+/// minority's answer is outvoted, and a stale `+switch-master` is no episode's switch).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_crashed_after_promotion_is_two_primaries_then_a_split_view_not_a_failover() {
+    let mut t = TestLab::up().await;
+    let w = Warden::new();
+    let (mut watch, primary, replicas) = healthy_watch(&t, &w, &[]);
+    quick_info(&t).await;
+    let sentinels = t.lab.sentinels();
+    let leader = sentinels[0].clone();
+    for s in &sentinels {
+        let args = ["SENTINEL", "SIMULATE-FAILURE", "crash-after-promotion"];
+        let _: String = on(s, true, &args).await;
+    }
+    manual_failover(&leader, t.lab.master()).await;
+    let deadline = Instant::now() + WAIT;
+    while t.lab.is_running(&leader).expect("lab") {
+        assert!(Instant::now() < deadline, "{leader} did not crash");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for s in &sentinels[1..] {
+        let _: Vec<String> = on(s, true, &["SENTINEL", "SIMULATE-FAILURE", "HELP"]).await;
+    }
+    let two = watch.until("two primaries", hazard("two-primaries", "raised"));
+    let mut promoted = None;
+    for r in &replicas {
+        if role_is(r, "master").await {
+            promoted = Some(r.clone());
+        }
+    }
+    let promoted = promoted.expect("a replica promoted by the crashed leader");
+    let detail = two["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains(&primary.to_string()) && detail.contains(&promoted.to_string()),
+        "{two:#}"
+    );
+    // The two others convert it back (+convert-to-slave, 8 s after they saw its role).
+    support::wait_until(
+        WAIT,
+        "the promoted replica converted back",
+        &t.logs(),
+        || role_is(&promoted, "slave"),
+    )
+    .await;
+    t.lab.restart(&leader).expect("restart the crashed leader");
+    let split = watch.until("the restarted leader's view", |v| {
+        hazard("split-view", "raised")(v)
+            && v["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("not followed"))
+    });
+    let detail = split["detail"].as_str().expect("detail");
+    assert!(
+        detail.starts_with(&format!("{leader} names {promoted}")),
+        "{split:#}"
+    );
+    // The others may then follow the restarted leader's config to the replica (a stale
+    // switch: it answers ROLE slave) and fail over from it on their own, a real transition
+    // to another node. No record names the node only the crashed leader made primary.
+    watch.drain_for(Duration::from_secs(5));
+    let records: Vec<&Value> = watch
+        .seen
+        .iter()
+        .filter(|v| v["type"] == "failover" && v["new_primary"] == promoted.to_string())
+        .collect();
+    assert_eq!(records, [] as [&Value; 0], "{:#?}", watch.seen);
 }

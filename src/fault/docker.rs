@@ -174,7 +174,8 @@ impl Stack {
             | Action::SentinelFailover
             | Action::CoordinatedFailover
             | Action::SentinelReset
-            | Action::PrimaryWithSentinel => {
+            | Action::PrimaryWithSentinel
+            | Action::SentinelLeaderCrash => {
                 return Err(Error::Usage(format!(
                     "`{}` is not a per-container docker action",
                     action.name()
@@ -511,7 +512,8 @@ pub fn describe(fault: &Fault, sel: &Selection) -> String {
         | Action::SentinelFailover
         | Action::CoordinatedFailover
         | Action::SentinelReset
-        | Action::PrimaryWithSentinel => fault.action.name().into(),
+        | Action::PrimaryWithSentinel
+        | Action::SentinelLeaderCrash => fault.action.name().into(),
     };
     if fault.action == Action::Partition {
         return format!("{how} {}", sel.why);

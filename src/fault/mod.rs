@@ -23,6 +23,9 @@ pub enum Applied {
     Down(Addr),
     /// The process is stopped with SIGSTOP; revert continues it.
     Paused(Addr),
+    /// A Sentinel is down (the crashed failover leader); revert starts it again. The
+    /// primary is not down.
+    SentinelDown(Addr),
     /// `DEBUG SLEEP` is running; revert waits for it to return.
     Sleeping(tokio::task::JoinHandle<Result<()>>),
     /// A container fault; it holds its own API client, so revert needs no lab.
@@ -40,7 +43,10 @@ impl Applied {
             Applied::Down(_) => true,
             Applied::Containers(a) => a.is_down(),
             Applied::Several(all) => all.iter().any(Applied::is_down),
-            Applied::Paused(_) | Applied::Sleeping(_) | Applied::Done => false,
+            Applied::Paused(_)
+            | Applied::SentinelDown(_)
+            | Applied::Sleeping(_)
+            | Applied::Done => false,
         }
     }
 }
@@ -78,6 +84,12 @@ fn describe(fault: &Fault, node: &Addr, lab: Option<&Lab>) -> String {
                 .map_or("the Sentinel on its host".into(), |s| format!(
                     "the Sentinel on its host {s}"
                 ))
+        ),
+        Action::SentinelLeaderCrash => format!(
+            "SENTINEL SIMULATE-FAILURE {} on every Sentinel, SENTINEL FAILOVER (primary now \
+             {node}) until its leader exits, the others disarmed; the leader restarted after \
+             the loss check",
+            fault.when.map_or("?", |w| w.mode())
         ),
         Action::Restart
         | Action::RestartAll
@@ -182,6 +194,10 @@ pub async fn inject(
             redis::sentinel_reset(conn, sentinels, master, fault.count.unwrap_or(1)).await
         }
         (Action::PrimaryWithSentinel, Some(lab)) => with_sentinel(lab, node, journal),
+        (Action::SentinelLeaderCrash, Some(lab)) => match fault.when {
+            Some(when) => process::leader_crash(lab, conn, master, when, journal).await,
+            None => Err(Error::Usage("`sentinel-leader-crash` needs `when`".into())),
+        },
         (Action::CoordinatedFailover, _) => {
             redis::coordinated_failover(conn, node, sentinels, master).await
         }
@@ -233,6 +249,13 @@ pub async fn revert(applied: Applied, lab: Option<&mut Lab>) -> Result<()> {
     match applied {
         Applied::Down(node) => lab.ok_or_else(no_lab)?.restart(&node),
         Applied::Paused(node) => process::resume(lab.ok_or_else(no_lab)?, &node),
+        Applied::SentinelDown(sentinel) => {
+            let lab = lab.ok_or_else(no_lab)?;
+            match lab.is_running(&sentinel)? {
+                true => Ok(()),
+                false => lab.restart(&sentinel),
+            }
+        }
         Applied::Sleeping(task) => task.await.unwrap_or_else(|e| {
             Err(Error::Task {
                 what: "DEBUG SLEEP".into(),

@@ -36,7 +36,7 @@ pub async fn sentinel_failover(conn: &Conn, sentinels: &[Addr], master: &str) ->
 
 /// `SENTINEL FAILOVER <master>` on the first Sentinel that accepts it; returns that Sentinel
 /// (the failover's leader).
-async fn failover_on(conn: &Conn, sentinels: &[Addr], master: &str) -> Result<Addr> {
+pub(super) async fn failover_on(conn: &Conn, sentinels: &[Addr], master: &str) -> Result<Addr> {
     let mut last = None;
     for s in sentinels {
         let attempt = async {
@@ -76,6 +76,20 @@ pub async fn sentinel_reset(
         client::query::<i64>(&mut con, s, &cmd).await?;
     }
     Ok(Applied::Done)
+}
+
+/// `SENTINEL SIMULATE-FAILURE <mode>` on `sentinel`; without a mode, `HELP`, which clears
+/// every simulated failure first (sentinel.c resets the flags before it reads the modes, and
+/// the command needs at least one argument).
+pub async fn simulate_failure(conn: &Conn, sentinel: &Addr, mode: Option<&str>) -> Result<()> {
+    let mut con = conn.sentinel(sentinel, Timeouts::CONTROL).await?;
+    let cmd = redis::cmd("SENTINEL")
+        .arg("SIMULATE-FAILURE")
+        .arg(mode.unwrap_or("HELP"))
+        .to_owned();
+    client::query::<redis::Value>(&mut con, sentinel, &cmd)
+        .await
+        .map(|_| ())
 }
 
 /// How long the writers stay paused at most (the pause ends by itself then, whatever

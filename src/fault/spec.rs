@@ -44,6 +44,14 @@ pub enum Action {
     /// SIGKILL the primary and the Sentinel on its host together (process lab: node *i*
     /// shares a host with Sentinel *i*); both restarted at the end of the trial.
     PrimaryWithSentinel,
+    /// Process lab: the failover leader crashes mid-failover. `SENTINEL SIMULATE-FAILURE
+    /// crash-after-<when>` on every Sentinel, then `SENTINEL FAILOVER` (the Sentinel that
+    /// accepts it leads, without an election) until that Sentinel exits; the others' flags are
+    /// cleared at once, and the crashed one is started again (same config file) at the end
+    /// of the trial. After a promotion the old primary and the promoted replica both answer
+    /// `ROLE master` until the others convert the replica back (~8 s), and the restarted
+    /// leader's config names the replica at a newer epoch.
+    SentinelLeaderCrash,
     /// Docker only: restart the container (graceful stop, then start); nothing to revert.
     Restart,
     /// Docker only: restart every data node at once (graceful stop, then start); the
@@ -60,6 +68,28 @@ pub enum Action {
     /// `with_sentinels` Sentinels) and the rest of the stack, inside each container's network
     /// namespace; the host still reaches both sides.
     Partition,
+}
+
+/// When the failover leader of `sentinel-leader-crash` exits (`SENTINEL SIMULATE-FAILURE`,
+/// Redis ≥ 3.2 and Valkey).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CrashWhen {
+    /// Right after `+elected-leader`: nothing changed yet.
+    AfterElection,
+    /// Right after `+promoted-slave`: the replica is a primary, its config saved, no
+    /// `+switch-master` announced.
+    AfterPromotion,
+}
+
+impl CrashWhen {
+    /// The `SENTINEL SIMULATE-FAILURE` mode.
+    pub fn mode(self) -> &'static str {
+        match self {
+            CrashWhen::AfterElection => "crash-after-election",
+            CrashWhen::AfterPromotion => "crash-after-promotion",
+        }
+    }
 }
 
 /// Which instance the fault hits.
@@ -93,6 +123,9 @@ pub struct Fault {
     /// Docker `partition` only: Sentinels on the target's side (default 0).
     #[serde(default)]
     pub with_sentinels: Option<u32>,
+    /// `sentinel-leader-crash` only (required): when the leader exits.
+    #[serde(default)]
+    pub when: Option<CrashWhen>,
 }
 
 impl Target {
@@ -115,6 +148,23 @@ impl Fault {
     pub fn validate(&self) -> std::result::Result<(), String> {
         if self.with_sentinels.is_some() && self.action != Action::Partition {
             return Err("`with_sentinels` goes only with `partition`".into());
+        }
+        match (self.action == Action::SentinelLeaderCrash, self.when) {
+            (true, None) => {
+                return Err(
+                    "`sentinel-leader-crash` needs `when = \"after-election\"` or \
+                            `when = \"after-promotion\"`"
+                        .into(),
+                );
+            }
+            (false, Some(_)) => return Err("`when` goes only with `sentinel-leader-crash`".into()),
+            _ => {}
+        }
+        if self.action == Action::SentinelLeaderCrash && self.target != Target::Primary {
+            return Err(
+                "`sentinel-leader-crash` fails the primary over (its leader crashes): no `target`"
+                    .into(),
+            );
         }
         if self.action == Action::SentinelReset && self.target != Target::Sentinel {
             return Err("`sentinel-reset` acts on Sentinels: set `target = \"sentinel\"`".into());
@@ -161,7 +211,11 @@ impl Fault {
     pub fn needs_process(&self) -> bool {
         matches!(
             self.action,
-            Action::Kill | Action::Stop | Action::Pause | Action::PrimaryWithSentinel
+            Action::Kill
+                | Action::Stop
+                | Action::Pause
+                | Action::PrimaryWithSentinel
+                | Action::SentinelLeaderCrash
         )
     }
 
@@ -188,10 +242,17 @@ impl Fault {
                 "`{}` acts on a process or container: set target.lab, lab_dir or compose_project",
                 self.action.name()
             )),
-            Reach::Docker if self.action == Action::PrimaryWithSentinel => Err(
-                "`primary-with-sentinel` runs on a process lab (lab = \"process\" or a process lab_dir)"
-                    .into(),
-            ),
+            Reach::Docker
+                if matches!(
+                    self.action,
+                    Action::PrimaryWithSentinel | Action::SentinelLeaderCrash
+                ) =>
+            {
+                Err(format!(
+                    "`{}` runs on a process lab (lab = \"process\" or a process lab_dir)",
+                    self.action.name()
+                ))
+            }
             Reach::Process if self.docker_only() => Err(format!(
                 "`{}` on {} needs the docker backend: set target.lab = \"docker\"",
                 self.action.name(),
@@ -201,21 +262,27 @@ impl Fault {
         }
     }
 
-    /// The oldest Redis version (major, minor) the fault works on; Valkey has them all.
-    pub fn min_redis(&self) -> Option<(u32, u32)> {
-        (self.action == Action::CoordinatedFailover).then_some((6, 2))
+    /// The oldest Redis version (major, minor) the fault works on, and what it needs from
+    /// it; Valkey has them all.
+    pub fn min_redis(&self) -> Option<((u32, u32), &'static str)> {
+        match self.action {
+            Action::CoordinatedFailover => Some(((6, 2), "`CLIENT PAUSE … WRITE`")),
+            Action::SentinelLeaderCrash => Some(((3, 2), "`SENTINEL SIMULATE-FAILURE`")),
+            _ => None,
+        }
     }
 
     /// Whether `server` can carry the fault out; what is wrong when not (an unknown version
     /// is let through: the commands then say it themselves).
     pub fn runs_on(&self, server: &ServerVersion) -> std::result::Result<(), String> {
-        let (Some((major, minor)), Family::Redis) = (self.min_redis(), server.family) else {
+        let (Some(((major, minor), what)), Family::Redis) = (self.min_redis(), server.family)
+        else {
             return Ok(());
         };
         let mut parts = server.version.split('.').map(|p| p.parse::<u32>().ok());
         match (parts.next().flatten(), parts.next().flatten()) {
             (Some(a), Some(b)) if (a, b) < (major, minor) => Err(format!(
-                "`{}` needs Redis {major}.{minor} or later (`CLIENT PAUSE … WRITE`); the primary runs {server}",
+                "`{}` needs Redis {major}.{minor} or later ({what}); the primary runs {server}",
                 self.action.name()
             )),
             _ => Ok(()),
@@ -243,6 +310,7 @@ impl Action {
             Action::CoordinatedFailover => "coordinated-failover",
             Action::SentinelReset => "sentinel-reset",
             Action::PrimaryWithSentinel => "primary-with-sentinel",
+            Action::SentinelLeaderCrash => "sentinel-leader-crash",
             Action::Restart => "restart",
             Action::RestartAll => "restart-all",
             Action::NewIp => "new-ip",
@@ -263,6 +331,7 @@ mod tests {
             duration: None,
             count: None,
             with_sentinels: None,
+            when: None,
         }
     }
 
@@ -296,5 +365,42 @@ mod tests {
             fault(Action::Kill).runs_on(&server(Family::Redis, "5.0.0")),
             Ok(())
         );
+    }
+
+    #[test]
+    fn a_leader_crash_needs_simulate_failure_and_a_process_lab() {
+        let mut f = fault(Action::SentinelLeaderCrash);
+        assert!(
+            f.validate().is_err_and(|e| e.contains("needs `when")),
+            "{f:?}"
+        );
+        f.when = Some(CrashWhen::AfterPromotion);
+        assert_eq!(f.validate(), Ok(()));
+        assert_eq!(f.reaches(Reach::Process), Ok(()));
+        for (reach, why) in [
+            (Reach::Docker, "runs on a process lab"),
+            (Reach::Commands, "acts on a process or container"),
+        ] {
+            assert!(
+                f.reaches(reach).is_err_and(|e| e.contains(why)),
+                "{reach:?}"
+            );
+        }
+        assert!(
+            f.runs_on(&server(Family::Redis, "3.0.7"))
+                .is_err_and(|e| e.contains("Redis 3.2 or later (`SENTINEL SIMULATE-FAILURE`)"))
+        );
+        for ok in [
+            server(Family::Redis, "3.2.0"),
+            server(Family::Redis, "7.0.15"),
+            server(Family::Valkey, "8.1.1"),
+        ] {
+            assert_eq!(f.runs_on(&ok), Ok(()), "{ok}");
+        }
+        let mut other = fault(Action::Kill);
+        other.when = Some(CrashWhen::AfterElection);
+        assert!(other.validate().is_err_and(|e| e.contains("only with")));
+        f.target = Target::Sentinel;
+        assert!(f.validate().is_err_and(|e| e.contains("no `target`")));
     }
 }

@@ -152,6 +152,7 @@ mod tests {
             duration: None,
             count,
             with_sentinels: Some(1),
+            when: None,
         }
     }
 

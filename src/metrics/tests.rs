@@ -205,6 +205,7 @@ fn a_poll_sets_quorum_lag_and_exposure_and_drops_a_replica_no_longer_listed() {
                 quorum: Ok(()),
                 tilt: false,
                 other_sentinels: 2,
+                down_after_ms: Some(1000),
             }),
         }],
         nodes: vec![NodeSeen {

@@ -13,9 +13,12 @@
 //! - a `+switch-master` to the primary already known is a repeat (the leader's own, a
 //!   Sentinel catching up) and changes nothing;
 //! - after a connection gap the watch asks a Sentinel for the primary and its config epoch
-//!   ([`Episodes::reconcile`]); a newer config with another address is a transition that
-//!   happened in the gap, recorded with [`Observed::AfterGap`]. An older one is a Sentinel
-//!   that has not caught up, and is ignored.
+//!   ([`Episodes::reconcile`]); a newer config with another address that most of the group's
+//!   Sentinels name (their latest answers and `+switch-master` announcements) is a transition
+//!   that happened in the gap, recorded with [`Observed::AfterGap`]. One only a minority names
+//!   (a failover leader that crashed after promoting a replica, back with its config pointing
+//!   there) is [`Outvoted`]: no record, a split view. An older one is a Sentinel that has not
+//!   caught up, and is ignored.
 //!
 //! Time is an argument (`Instant`), never read here.
 
@@ -25,10 +28,10 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::addr::Addr;
-use crate::drill::report::doc::SwitchReports;
 use crate::sentinel::event::{Detail, EventKind, InstanceRole, SentinelEvent};
 use crate::sentinel::timeline::{Entry, Phases, SourceId, Timeline};
-pub use record::{Failover, Observed, Outcome};
+pub use record::{Failover, Observed, Outcome, Outvoted};
+use record::{ms, switch_reports};
 
 /// An episode with a switch and no news for this long is closed as [`Outcome::Switched`]
 /// by [`Episodes::tick`] (the leader's `+failover-end` normally comes within seconds).
@@ -65,6 +68,8 @@ struct Open {
     /// `+try-failover` or `+elected-leader` seen: a second one is the next attempt.
     tried: bool,
     switch: Option<Switch>,
+    /// The Sentinel whose `+failover-end` closes the episode, and when.
+    ended_by: Option<(SourceId, Instant)>,
 }
 
 /// Follows one master's episodes. Feed it every new timeline entry in arrival order, and
@@ -82,6 +87,13 @@ pub struct Episodes {
     recorded_old: Vec<Addr>,
     /// When each Sentinel's connection last came back after a gap.
     resumed: HashMap<SourceId, Instant>,
+    /// What each Sentinel named last: its answer, or a `+switch-master` to the primary as
+    /// known (confirmed).
+    named: HashMap<SourceId, Addr>,
+    /// `+switch-master` announcements not confirmed yet: named once their switch is.
+    announced: HashMap<SourceId, Addr>,
+    /// How many Sentinels the group has (a majority of them makes a reconcile).
+    sentinels: usize,
 }
 
 impl Episodes {
@@ -94,6 +106,28 @@ impl Episodes {
             epoch: None,
             recorded_old: Vec::new(),
             resumed: HashMap::new(),
+            named: HashMap::new(),
+            announced: HashMap::new(),
+            sentinels: 1,
+        }
+    }
+
+    /// Tracks `master` of a group of `sentinels` Sentinels.
+    pub fn of_group(master: impl Into<String>, sentinels: usize) -> Self {
+        Episodes {
+            sentinels: sentinels.max(1),
+            ..Episodes::new(master)
+        }
+    }
+
+    /// `source` announced `+switch-master` to `new` (every report, the first or not). It
+    /// counts as naming `new` once that switch is confirmed: a stale announcement (a Sentinel
+    /// following a crashed leader's config to a node that is no primary) does not.
+    pub fn announced(&mut self, source: SourceId, new: &Addr) {
+        if self.primary.as_ref() == Some(new) {
+            self.named.insert(source, new.clone());
+        } else {
+            self.announced.insert(source, new.clone());
         }
     }
 
@@ -159,11 +193,12 @@ impl Episodes {
                     EventKind::FailoverEnd => Outcome::FailedOver,
                     _ => Outcome::TimedOut,
                 };
-                self.on_end(timeline, at, instance, outcome, &mut ended);
+                let leader = (entry.reports[0].source, at.0);
+                self.on_end(timeline, at, instance, outcome, Some(leader), &mut ended);
             }
             (EventKind::FailoverAbortNoGoodSlave | EventKind::FailoverAbortSlaveTimeout, _) => {
                 let outcome = Outcome::Aborted(event.kind.channel().to_string());
-                self.on_end(timeline, at, instance, outcome, &mut ended);
+                self.on_end(timeline, at, instance, outcome, None, &mut ended);
             }
             (EventKind::SdownCleared, _) if instance.is_some() => {
                 let came_back = self
@@ -193,21 +228,25 @@ impl Episodes {
         ended
     }
 
-    /// A Sentinel's answer at `at`: the primary is at `addr` with config epoch `epoch`.
-    /// Returns the episodes this ends: a transition that happened while the watch could not
-    /// see it is recorded (or attached to the episode in progress) as [`Observed::AfterGap`].
+    /// The answer of the Sentinel `source` at `at`: the primary is at `addr` with config
+    /// epoch `epoch`. Returns the episodes this ends — a transition that happened while the
+    /// watch could not see it, named by most of the group, is recorded (or attached to the
+    /// episode in progress) as [`Observed::AfterGap`] — or, for a newer primary only a
+    /// minority names, the [`Outvoted`] answer.
     pub fn reconcile(
         &mut self,
         timeline: &Timeline,
+        source: SourceId,
         at: (Instant, SystemTime),
         addr: &Addr,
         epoch: u64,
-    ) -> Vec<Failover> {
+    ) -> Result<Vec<Failover>, Outvoted> {
         let mut ended = Vec::new();
+        self.named.insert(source, addr.clone());
         let Some(primary) = self.primary.clone() else {
             self.primary = Some(addr.clone());
             self.epoch = Some(epoch);
-            return ended;
+            return Ok(ended);
         };
         let known = self.epoch.unwrap_or(0);
         if *addr == primary || (self.epoch.is_some() && epoch <= known) {
@@ -215,7 +254,16 @@ impl Episodes {
             if *addr == primary {
                 self.epoch = Some(known.max(epoch));
             }
-            return ended;
+            return Ok(ended);
+        }
+        let support = self.named.values().filter(|a| *a == addr).count();
+        if support * 2 <= self.sentinels {
+            return Err(Outvoted {
+                named: addr.clone(),
+                epoch,
+                primary,
+                support: (support, self.sentinels),
+            });
         }
         let switch = Switch {
             old: primary,
@@ -238,7 +286,7 @@ impl Episodes {
         }
         self.primary = Some(addr.clone());
         self.epoch = Some(epoch);
-        ended
+        Ok(ended)
     }
 
     /// Closes a failover episode that has had no news for [`QUIET`] at `now`.
@@ -340,6 +388,13 @@ impl Episodes {
             self.epoch = open.epoch.max(bound).or(self.epoch);
         }
         self.primary = Some(new.clone());
+        let confirmed: Vec<SourceId> = (self.announced.iter())
+            .filter_map(|(s, a)| (a == new).then_some(*s))
+            .collect();
+        for s in confirmed {
+            self.announced.remove(&s);
+            self.named.insert(s, new.clone());
+        }
         if announced_alone {
             // Nothing led up to it (a Sentinel catching up, or only observers watched):
             // nothing more of it will come.
@@ -353,6 +408,7 @@ impl Episodes {
         at: (Instant, SystemTime),
         instance: Option<&Addr>,
         outcome: Outcome,
+        leader: Option<(SourceId, Instant)>,
         ended: &mut Vec<Failover>,
     ) {
         if self.open.is_none() {
@@ -363,6 +419,9 @@ impl Episodes {
             self.open_at(at, instance.cloned());
         }
         self.touch(at);
+        if let Some(open) = &mut self.open {
+            open.ended_by = leader;
+        }
         ended.extend(self.close(timeline, outcome, instance));
     }
 
@@ -394,6 +453,7 @@ impl Episodes {
             failing_over: false,
             tried: false,
             switch: None,
+            ended_by: None,
         });
     }
 
@@ -407,7 +467,8 @@ impl Episodes {
         let open = self.open.take()?;
         let old_hint = open.master_addr.as_ref().or(ended_addr);
         // The switch as this episode saw it, else the first one in the timeline since it
-        // opened (e.g. merged into an entry before the episode's events).
+        // opened (e.g. merged into an entry before the episode's events) that was followed:
+        // one found stale (to a node that is no primary) is not this episode's switch.
         let switch = open.switch.clone().or_else(|| {
             let e = self
                 .switch_entry(t, open.origin, None)
@@ -415,7 +476,8 @@ impl Episodes {
             let Detail::SwitchMaster { old, new, .. } = &e.event.detail else {
                 return None;
             };
-            (old_hint.is_none_or(|h| h == old)).then(|| Switch {
+            let followed = self.primary.as_ref() == Some(new);
+            (followed && old_hint.is_none_or(|h| h == old)).then(|| Switch {
                 old: old.clone(),
                 new: new.clone(),
                 observed: Observed::Live,
@@ -447,10 +509,7 @@ impl Episodes {
                 .iter()
                 .map(|(n, d)| (n, d.filter(|d| *d <= duration).map(ms)))
                 .collect(),
-            switch_master: entry.map(|e| SwitchReports {
-                sentinels: e.count(),
-                spread_ms: ms(e.spread()),
-            }),
+            switch_master: entry.map(|e| switch_reports(e, open.ended_by)),
             duration_ms: ms(duration),
             started: open.origin_wall,
             origin: open.origin,
@@ -505,11 +564,6 @@ fn master_instance(e: &SentinelEvent) -> Option<&Addr> {
         }
         _ => None,
     }
-}
-
-/// `d` in ms, rounded to µs (as the drill report's times are).
-fn ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
 #[cfg(test)]

@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::episode::{Episodes, Failover};
+use super::episode::{Episodes, Failover, Outvoted};
 use super::hazard::{
-    Attempts, Finding, Flaps, Hazard, HazardKind, Limits, SNAPSHOT_KINDS, Snapshot, Tracker,
+    Attempts, Finding, Flaps, Hazard, HazardKind, Limits, Refailovers, SNAPSHOT_KINDS, Snapshot,
+    Tracker,
 };
 use crate::sentinel::event::{Detail, EventKind, InstanceRole};
 use crate::sentinel::timeline::Entry;
@@ -25,6 +26,9 @@ pub struct Followed {
     tracker: Tracker,
     flaps: Flaps,
     attempts: Attempts,
+    refailovers: Refailovers,
+    /// The largest `down-after-milliseconds` the last poll read.
+    down_after: Option<Duration>,
     rto: Option<Duration>,
     /// Sentinels in TILT: since when, and how many polls ended since found them out of it.
     tilted: BTreeMap<String, (Instant, u8)>,
@@ -50,14 +54,16 @@ pub struct Settings {
 }
 
 impl Followed {
-    /// Follows `master` with its RTO target.
-    pub fn new(master: &str, rto: Option<Duration>, s: &Settings) -> Self {
+    /// Follows `master` of a group of `sentinels` Sentinels, with its RTO target.
+    pub fn new(master: &str, sentinels: usize, rto: Option<Duration>, s: &Settings) -> Self {
         Followed {
             master: master.to_string(),
-            episodes: Episodes::new(master),
+            episodes: Episodes::of_group(master, sentinels),
             tracker: Tracker::new(master),
             flaps: Flaps::new(s.flap_window, s.flap_count),
             attempts: Attempts::default(),
+            refailovers: Refailovers::default(),
+            down_after: None,
             rto,
             tilted: BTreeMap::new(),
             calmed: BTreeMap::new(),
@@ -77,6 +83,9 @@ impl Followed {
         bytes_per_sec: Option<f64>,
     ) -> Vec<Hazard> {
         self.nodes = snap.nodes.iter().map(|n| n.addr.clone()).collect();
+        let down_after = snap.sentinels.iter().filter_map(|s| s.answer.as_ref().ok());
+        let down_after = down_after.filter_map(|a| a.down_after_ms).max();
+        self.down_after = down_after.map(Duration::from_millis).or(self.down_after);
         let found = super::hazard::detect(snap, limits, bytes_per_sec);
         let mut out = self.tracker.update(at, &SNAPSHOT_KINDS, found);
         // TILT comes and goes with `±tilt`. A poll notices one the events missed, and ends
@@ -113,7 +122,7 @@ impl Followed {
                 subject,
                 detail: "the Sentinel acts on nothing for 30 s".into(),
             };
-            self.tracker.raise(at, f)
+            self.tracker.raise(f)
         } else {
             self.tilted.remove(sentinel);
             self.calmed.insert(sentinel.to_string(), at);
@@ -121,19 +130,27 @@ impl Followed {
         }
     }
 
-    /// A new timeline entry of this master's group; `epoch` is the group's latest
-    /// `+new-epoch`. Counts failover attempts and aborts.
-    pub fn entry(&mut self, entry: &Entry, epoch: Option<u64>) -> Vec<Hazard> {
+    /// A new timeline entry of this master's group, first reported by the Sentinel `sender`;
+    /// `epoch` is the group's latest `+new-epoch`. Counts failover attempts and aborts, and
+    /// finds a failover that starts soon after the last switch.
+    pub fn entry(&mut self, entry: &Entry, sender: &str, epoch: Option<u64>) -> Vec<Hazard> {
         let event = &entry.event;
         if event.master_name() != Some(self.master.as_str()) {
             return Vec::new();
         }
         let at = entry.first_at;
         let found = match (&event.kind, &event.detail) {
-            (EventKind::TryFailover | EventKind::ElectedLeader, _) => match epoch {
-                Some(e) => self.attempts.epoch(at, e),
-                None => return Vec::new(),
-            },
+            (EventKind::TryFailover | EventKind::ElectedLeader, _) => {
+                let window = Refailovers::window(self.down_after);
+                let again = self.refailovers.started(at, sender, window);
+                let scope = [HazardKind::FailoverAfterFailover];
+                let mut out = self.tracker.update(at, &scope, again);
+                if let Some(e) = epoch {
+                    let found = self.attempts.epoch(at, e);
+                    out.extend(self.tracker.update(at, &[HazardKind::FailoverLoop], found));
+                }
+                return out;
+            }
             (kind, _) if kind.channel().starts_with("-failover-abort") => self.attempts.aborted(at),
             // The master is back: the attempts end. A replica's or a Sentinel's `-sdown`
             // (which names the master after `@`) ends nothing.
@@ -152,6 +169,7 @@ impl Followed {
     /// A `+switch-master` was confirmed: a failover loop (if any) is over.
     pub fn switched(&mut self, at: Instant) -> Vec<Hazard> {
         self.attempts.switched();
+        self.refailovers.switched(at);
         self.tracker
             .update(at, &[HazardKind::FailoverLoop], Vec::new())
     }
@@ -164,6 +182,20 @@ impl Followed {
             detail: format!("{announced} not followed: {why}"),
         };
         self.tracker.update(at, &[], vec![f])
+    }
+
+    /// The Sentinel `sentinel` named a newer primary than most of its group (`o`): a split
+    /// view now, not a failover record; the next poll keeps it or clears it.
+    pub fn outvoted(&mut self, sentinel: &str, o: &Outvoted) -> Vec<Hazard> {
+        let f = Finding {
+            kind: HazardKind::SplitView,
+            subject: None,
+            detail: format!(
+                "{sentinel} names {} (config epoch {}), {} of {} Sentinels: not followed, {} stays the primary",
+                o.named, o.epoch, o.support.0, o.support.1, o.primary
+            ),
+        };
+        self.tracker.raise(f)
     }
 
     /// A failover record at `at`: flapping and the RTO target.
@@ -186,10 +218,16 @@ impl Followed {
         out
     }
 
-    /// The clock moved on: flapping ends when the window drains.
+    /// The clock moved on: flapping ends when the window drains, a failover after a
+    /// failover when the master has been stable for its window.
     pub fn tick(&mut self, now: Instant) -> Vec<Hazard> {
         let found = self.flaps.look(now);
-        self.tracker.update(now, &[HazardKind::Flapping], found)
+        let mut out = self.tracker.update(now, &[HazardKind::Flapping], found);
+        let window = Refailovers::window(self.down_after);
+        let again = self.refailovers.look(now, window);
+        let scope = [HazardKind::FailoverAfterFailover];
+        out.extend(self.tracker.update(now, &scope, again));
+        out
     }
 
     /// Keeps `h` (reported at `wall`) for the trace of the failover in progress.

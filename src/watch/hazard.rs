@@ -24,6 +24,9 @@ pub enum HazardKind {
     FailoverLoop,
     /// Several failovers within the flap window.
     Flapping,
+    /// A failover starts within a few down-after periods of the master's last switch (at
+    /// down-after 1 s a Sentinel may put the new primary down right after switching to it).
+    FailoverAfterFailover,
     /// `SENTINEL CKQUORUM` fails (or no Sentinel answers).
     QuorumLost,
     /// A Sentinel does not answer the poll.
@@ -46,10 +49,11 @@ pub enum HazardKind {
 
 impl HazardKind {
     /// Every kind, in the README's order.
-    pub const ALL: [HazardKind; 12] = [
+    pub const ALL: [HazardKind; 13] = [
         HazardKind::RtoExceeded,
         HazardKind::FailoverLoop,
         HazardKind::Flapping,
+        HazardKind::FailoverAfterFailover,
         HazardKind::QuorumLost,
         HazardKind::SentinelUnreachable,
         HazardKind::Tilt,
@@ -67,6 +71,7 @@ impl HazardKind {
             HazardKind::RtoExceeded => "rto-exceeded",
             HazardKind::FailoverLoop => "failover-loop",
             HazardKind::Flapping => "flapping",
+            HazardKind::FailoverAfterFailover => "failover-after-failover",
             HazardKind::QuorumLost => "quorum-lost",
             HazardKind::SentinelUnreachable => "sentinel-unreachable",
             HazardKind::Tilt => "tilt",
@@ -241,16 +246,18 @@ impl Tracker {
         out
     }
 
-    /// Raises one condition now (an event such as `+tilt`) unless already raised.
-    pub fn raise(&mut self, now: Instant, f: Finding) -> Vec<Hazard> {
-        if self.active.contains_key(&(f.kind, f.subject.clone())) {
+    /// Raises one condition at once (an event such as `+tilt`, or a Sentinel's answer: a
+    /// fact, not a sample, so no hold time) unless already raised.
+    pub fn raise(&mut self, f: Finding) -> Vec<Hazard> {
+        let key = (f.kind, f.subject.clone());
+        if self.active.contains_key(&key) {
             return Vec::new();
         }
-        let kind = f.kind;
-        // Nothing is in scope: nothing else is cleared.
-        let mut out = self.update(now, &[], vec![f]);
-        out.retain(|h| h.kind == kind);
-        out
+        self.pending.remove(&key);
+        if !f.kind.instant() {
+            self.active.insert(key, f.detail.clone());
+        }
+        vec![self.hazard(f.kind, f.subject, State::Raised, f.detail)]
     }
 
     /// Clears one condition (an event such as `-tilt`), if raised.
@@ -503,7 +510,7 @@ mod gauges;
 mod history;
 mod snapshot;
 pub use gauges::{Gauges, gauges};
-pub use history::{Attempts, Flaps, LOOP_WINDOW};
+pub use history::{Attempts, Flaps, LOOP_WINDOW, Refailovers};
 pub use snapshot::{
     Limits, NodeSeen, PrimarySeen, ReplicaLine, SentinelAnswer, SentinelSeen, Snapshot,
 };

@@ -260,11 +260,11 @@ impl<W: Write> Watch<'_, W> {
             feed::watching(self.spec, gs, &self.up, &self.tilted, m);
         }
         let rto = gs.group.rto_for(m);
-        let settings = &self.spec.settings;
+        let (settings, n) = (&self.spec.settings, gs.group.sentinels.len());
         Some(
             gs.masters
                 .entry(m.to_string())
-                .or_insert_with(|| Followed::new(m, rto, settings)),
+                .or_insert_with(|| Followed::new(m, n, rto, settings)),
         )
     }
 
@@ -432,16 +432,31 @@ impl<W: Write> Watch<'_, W> {
                 self.p
                     .primary(*source, master, addr, *config_epoch, stale)?;
                 let gs = &mut self.groups[g];
-                if let Some(f) = gs.masters.get_mut(master) {
-                    let ended =
-                        f.episodes
-                            .reconcile(&gs.timeline, (*at, *wall), addr, *config_epoch);
-                    closed.extend(ended.into_iter().map(|e| (master.clone(), e)));
+                let Some(f) = gs.masters.get_mut(master) else {
+                    return Ok(false);
+                };
+                let at2 = (*at, *wall);
+                match f
+                    .episodes
+                    .reconcile(&gs.timeline, *source, at2, addr, *config_epoch)
+                {
+                    Ok(ended) => closed.extend(ended.into_iter().map(|e| (master.clone(), e))),
+                    Err(outvoted) => {
+                        let sentinel = self.p.sentinels[*source].to_string();
+                        let hz = f.outvoted(&sentinel, &outvoted);
+                        self.emit(g, hz)?;
+                    }
                 }
             }
             MonitorEvent::Event {
                 source, at, event, ..
             } => {
+                // What each Sentinel names, from every report (the first or not).
+                if let Detail::SwitchMaster { master, new, .. } = &event.detail
+                    && let Some(f) = self.groups[g].masters.get_mut(master)
+                {
+                    f.episodes.announced(*source, new);
+                }
                 let idle = self.groups[g]
                     .masters
                     .values()
@@ -501,9 +516,10 @@ impl<W: Write> Watch<'_, W> {
         }
         if let Some(m) = entry.event.master_name() {
             let epoch = self.groups[g].epoch;
+            let sender = self.p.sentinels[entry.reports[0].source].to_string();
             let hz = self
                 .followed(g, m)
-                .map(|f| f.entry(entry, epoch))
+                .map(|f| f.entry(entry, &sender, epoch))
                 .unwrap_or_default();
             self.emit(g, hz)?;
         }

@@ -268,6 +268,9 @@ async fn ask_master(
             .get("num-other-sentinels")
             .and_then(|n| n.parse().ok())
             .unwrap_or(0),
+        down_after_ms: fields
+            .get("down-after-milliseconds")
+            .and_then(|n| n.parse().ok()),
     })
 }
 

@@ -241,7 +241,30 @@ fn sentinel_and_quorum_rules() {
             (
                 "down-after differs",
                 |f| answer(f, 2).settings.down_after_ms = 30_000,
+                vec![(Warn, "down-after-differs", "sentinels")],
+            ),
+            (
+                "failover-timeout differs",
+                |f| answer(f, 2).settings.failover_timeout_ms = 30_000,
                 vec![(Warn, "sentinel-settings-differ", "sentinels")],
+            ),
+            (
+                "down-after 1 s (issue 23: a second failover right after a failover)",
+                |f| every_sentinel(f, |a| a.settings.down_after_ms = 1000),
+                vec![(Warn, "down-after-low", "sentinels")],
+            ),
+            (
+                "down-after 1 s on one Sentinel only",
+                |f| answer(f, 0).settings.down_after_ms = 800,
+                vec![
+                    (Warn, "down-after-differs", "sentinels"),
+                    (Warn, "down-after-low", "sentinels"),
+                ],
+            ),
+            (
+                "down-after 1001 ms is not low",
+                |f| every_sentinel(f, |a| a.settings.down_after_ms = 1001),
+                vec![],
             ),
             (
                 "hostname settings differ",

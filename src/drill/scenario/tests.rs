@@ -22,11 +22,11 @@ fn scenarios_are_validated_with_one_line_errors() {
     check(GOOD, "ok");
     check(
         &GOOD.replace("action = \"kill\"", "action = \"kill\"\nsignal = 9"),
-        "line 7: unknown field `signal`, expected one of `action`, `target`, `duration`, `count`, `with_sentinels`",
+        "line 7: unknown field `signal`, expected one of `action`, `target`, `duration`, `count`, `with_sentinels`, `when`",
     );
     check(
         &GOOD.replace("kill", "explode"),
-        "line 6: unknown variant `explode`, expected one of `kill`, `stop`, `pause`, `debug-sleep`, `sentinel-failover`, `coordinated-failover`, `sentinel-reset`, `primary-with-sentinel`, `restart`, `restart-all`, `disconnect`, `new-ip`, `partition`",
+        "line 6: unknown variant `explode`, expected one of `kill`, `stop`, `pause`, `debug-sleep`, `sentinel-failover`, `coordinated-failover`, `sentinel-reset`, `primary-with-sentinel`, `sentinel-leader-crash`, `restart`, `restart-all`, `disconnect`, `new-ip`, `partition`",
     );
     check(
         &GOOD.replace("kill", "pause"),
@@ -42,7 +42,7 @@ fn scenarios_are_validated_with_one_line_errors() {
     );
     check(
         &format!("{GOOD}trials = 0"),
-        "line 7: unknown field `trials`, expected one of `action`, `target`, `duration`, `count`, `with_sentinels`",
+        "line 7: unknown field `trials`, expected one of `action`, `target`, `duration`, `count`, `with_sentinels`, `when`",
     );
     check(
         &GOOD.replace("name = \"t\"", "name = \"t\"\ntrials = 0"),

@@ -6,13 +6,13 @@
 //! `switch_master` (`{"sentinels": 3, "spread_ms": 1.2}`).
 
 use std::fmt;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
 use crate::addr::Addr;
 use crate::drill::report::doc::SwitchReports;
-use crate::sentinel::timeline::Phases;
+use crate::sentinel::timeline::{Entry, Phases, SourceId};
 
 /// How an episode ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -34,6 +34,20 @@ pub enum Outcome {
     /// A failover started, but neither a switch nor an end was seen before the next attempt
     /// or [`super::QUIET`] (e.g. its leader was restarted mid-failover and the promotion reverted).
     Unfinished,
+}
+
+/// A Sentinel's answer naming a newer primary that most of the group does not name: not
+/// followed, and not recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outvoted {
+    /// What it names, with its config epoch.
+    pub named: Addr,
+    /// Its config epoch.
+    pub epoch: u64,
+    /// The primary as known (what the others name).
+    pub primary: Addr,
+    /// How many of the group's Sentinels name `named`, of how many.
+    pub support: (usize, usize),
 }
 
 /// How the watch learned of the switch.
@@ -159,4 +173,30 @@ impl fmt::Display for Failover {
         }
         Ok(())
     }
+}
+
+/// Who announced the switch of `e`, and over how long. The leader announces its own
+/// `+switch-master` in the timer pass that published its `+failover-end` (sentinel.c:
+/// `sentinelFailoverDetectEnd` enters UPDATE_CONFIG, and the same
+/// `sentinelHandleDictOfRedisInstances` pass ends in `sentinelFailoverSwitchToPromotedSlave`;
+/// 50 µs apart in `testdata/episodes/consecutive-failovers.tsv`): a record closed on that
+/// end (`leader`) counts it, at the end's time, unless it is already in.
+pub(super) fn switch_reports(e: &Entry, leader: Option<(SourceId, Instant)>) -> SwitchReports {
+    let mut spread = e.spread();
+    let mut sentinels = e.count();
+    if let Some((leader, end)) = leader
+        && !e.reports.iter().any(|r| r.source == leader)
+    {
+        sentinels += 1;
+        spread = spread.max(end.saturating_duration_since(e.first_at));
+    }
+    SwitchReports {
+        sentinels,
+        spread_ms: ms(spread),
+    }
+}
+
+/// `d` in ms, rounded to µs (as the drill report's times are).
+pub(super) fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
 }

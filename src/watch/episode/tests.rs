@@ -9,38 +9,71 @@ use crate::sentinel::event::parse;
 use crate::sentinel::timeline::Ingest;
 
 /// What the tests feed: a report, a Sentinel's answer after a gap, or a reconnection.
+#[derive(Clone)]
 enum Step<'a> {
     /// `(ms, sentinel, channel, payload)`
     Report(f64, usize, &'a str, &'a str),
-    /// `(ms, primary, config epoch)`
+    /// `(ms, primary, config epoch)`, from Sentinel 0.
     Answer(f64, Addr, u64),
+    /// `(ms, sentinel, primary, config epoch)`
+    AnswerFrom(f64, usize, Addr, u64),
     /// `(ms, sentinel)`: its connection came back after a gap.
     Resumed(f64, usize),
+    /// `(ms, sentinel, payload)`: a `+switch-master` found stale (its check failed): in the
+    /// timeline, never observed.
+    Stale(f64, usize, &'a str),
 }
 
-/// Feeds the steps one by one; returns the episodes that ended, then one still open with a
-/// switch (as a watch that stops does). Checks a replay finds the same when there are no
-/// answers or reconnections.
+/// Feeds the steps one by one to the episodes of a group of one Sentinel; returns the
+/// episodes that ended, then one still open with a switch (as a watch that stops does).
+/// Checks a replay finds the same when there are no answers or reconnections.
 fn run(steps: &[Step]) -> Vec<Failover> {
+    let (ended, outvoted) = run_in(1, steps);
+    assert_eq!(outvoted, [], "one Sentinel is its own majority");
+    ended
+}
+
+/// [`run`] in a group of `sentinels`; also returns the answers outvoted.
+fn run_in(sentinels: usize, steps: &[Step]) -> (Vec<Failover>, Vec<Outvoted>) {
     let t0 = Instant::now();
     let at = |ms: f64| t0 + Duration::from_secs_f64(ms / 1000.0);
     let wall = |ms: f64| SystemTime::UNIX_EPOCH + Duration::from_secs_f64(ms / 1000.0);
     let mut timeline = Timeline::new(Duration::from_secs(5));
-    let mut episodes = Episodes::new("m");
-    let mut ended = Vec::new();
+    let mut episodes = Episodes::of_group("m", sentinels);
+    let (mut ended, mut outvoted) = (Vec::new(), Vec::new());
     for step in steps {
+        let mut answer = |ms: f64, source: usize, addr: &Addr, epoch: u64| match episodes.reconcile(
+            &timeline,
+            source,
+            (at(ms), wall(ms)),
+            addr,
+            epoch,
+        ) {
+            Ok(e) => ended.extend(e),
+            Err(o) => outvoted.push(o),
+        };
         match step {
             Step::Report(ms, source, channel, payload) => {
-                let ingest = timeline.ingest(*source, at(*ms), wall(*ms), parse(channel, payload));
+                let event = parse(channel, payload);
+                if let Detail::SwitchMaster { new, .. } = &event.detail {
+                    episodes.announced(*source, new);
+                }
+                let ingest = timeline.ingest(*source, at(*ms), wall(*ms), event);
                 if let Ingest::New(i) = ingest {
                     let entry = timeline.entries()[i].clone();
                     ended.extend(episodes.observe(&timeline, &entry));
                 }
             }
-            Step::Answer(ms, addr, epoch) => {
-                ended.extend(episodes.reconcile(&timeline, (at(*ms), wall(*ms)), addr, *epoch));
-            }
+            Step::Answer(ms, addr, epoch) => answer(*ms, 0, addr, *epoch),
+            Step::AnswerFrom(ms, source, addr, epoch) => answer(*ms, *source, addr, *epoch),
             Step::Resumed(ms, source) => episodes.resumed(*source, at(*ms)),
+            Step::Stale(ms, source, payload) => {
+                let event = parse("+switch-master", payload);
+                if let Detail::SwitchMaster { new, .. } = &event.detail {
+                    episodes.announced(*source, new);
+                }
+                timeline.ingest(*source, at(*ms), wall(*ms), event);
+            }
         }
     }
     ended.extend(episodes.finish(&timeline));
@@ -49,7 +82,7 @@ fn run(steps: &[Step]) -> Vec<Failover> {
         let live: Vec<_> = ended.iter().cloned().map(summary).collect();
         assert_eq!(again, live, "a replay finds what the live tracker found");
     }
-    ended
+    (ended, outvoted)
 }
 
 /// `outcome old->new [after_gap]`, for compact expectations.
@@ -78,7 +111,7 @@ fn check(steps: &[Step], expect: &[&str]) -> Vec<Failover> {
     ended
 }
 
-use Step::{Answer, Report as R, Resumed};
+use Step::{Answer, AnswerFrom, Report as R, Resumed, Stale};
 
 const M: &str = "master m 127.0.0.1 7000";
 const M1: &str = "master m 127.0.0.1 7001";
@@ -106,7 +139,8 @@ fn a_failover_is_timed_from_the_first_sdown_to_failover_end() {
     );
     let f = &ended[0];
     let reports = f.switch_master.as_ref().expect("switch reports");
-    assert_eq!((reports.sentinels, reports.spread_ms), (2, 150.0));
+    // Two observers, and the leader's own (it comes with its +failover-end at 2200 ms).
+    assert_eq!((reports.sentinels, reports.spread_ms), (3, 1050.0));
     assert_eq!(f.duration_ms, 2200.0);
     assert_eq!(f.epoch, Some(1));
     let phase = |n: &str| f.phases.iter().find(|(p, _)| *p == n).and_then(|p| p.1);
@@ -399,4 +433,136 @@ fn an_attempt_that_goes_quiet_is_unfinished_and_a_quiet_switch_is_switched() {
     let f = episodes.tick(&timeline, last + QUIET).map(summary);
     assert_eq!(f.as_deref(), Some("unfinished"));
     assert!(!episodes.is_open());
+}
+
+/// Issue 23: a failover leader that crashed after promoting 7001 (`crash-after-promotion`)
+/// comes back with its config naming 7001 at a newer epoch while the others still name
+/// 7000: outvoted, no record. Once most of the group names 7001 (an answer after their own
+/// gap), the switch is recorded after the gap.
+#[test]
+fn a_newer_primary_only_a_minority_names_is_outvoted_not_recorded() {
+    let a = |port| Addr::new("127.0.0.1", port);
+    let crash = [
+        AnswerFrom(0.0, 0, a(7000), 1),
+        AnswerFrom(1.0, 1, a(7000), 1),
+        AnswerFrom(2.0, 2, a(7000), 1),
+        R(100.0, 0, "+new-epoch", "2"),
+        R(110.0, 0, "+try-failover", M),
+        R(120.0, 0, "+elected-leader", M),
+        R(130.0, 0, "+selected-slave", RP),
+        R(1100.0, 0, "+promoted-slave", RP),
+        Resumed(3000.0, 0),
+        AnswerFrom(3000.0, 0, a(7001), 2),
+    ];
+    let (ended, outvoted) = run_in(3, &crash);
+    let got: Vec<String> = ended.into_iter().map(summary).collect();
+    assert_eq!(got, [] as [&str; 0], "no record for a minority's switch");
+    assert_eq!(
+        outvoted,
+        [Outvoted {
+            named: a(7001),
+            epoch: 2,
+            primary: a(7000),
+            support: (1, 3),
+        }]
+    );
+    let mut majority = crash.to_vec();
+    majority.extend([Resumed(9000.0, 1), AnswerFrom(9000.0, 1, a(7001), 2)]);
+    let (ended, outvoted) = run_in(3, &majority);
+    let got: Vec<String> = ended.into_iter().map(summary).collect();
+    assert_eq!(got, ["switched 7000->7001 after_gap"]);
+    assert_eq!(outvoted.len(), 1, "the first answer alone was outvoted");
+    // The others announce the switch themselves (they took the leader's newer hello): a
+    // live record, as for any failover.
+    let mut followed = crash.to_vec();
+    followed.extend([
+        R(4000.0, 1, "+switch-master", S01),
+        R(4010.0, 2, "+switch-master", S01),
+    ]);
+    let (ended, _) = run_in(3, &followed);
+    let got: Vec<String> = ended.into_iter().map(summary).collect();
+    assert_eq!(got, ["switched 7000->7001"]);
+}
+
+/// Issue 23: the leader's own `+switch-master` comes 50 µs after its `+failover-end`, in the
+/// same timer pass; a record closed on that end counts it (3 of 3 here, not 2), live and in
+/// a replay of the whole timeline alike.
+#[test]
+fn the_switch_count_includes_the_leaders_own_announcement() {
+    let ended = run(&captured(CONSECUTIVE));
+    let reports: Vec<(usize, f64)> = ended
+        .iter()
+        .filter_map(|f| f.switch_master.as_ref())
+        .map(|s| (s.sentinels, s.spread_ms))
+        .collect();
+    assert_eq!(reports.len(), 3, "{ended:#?}");
+    for (n, spread) in &reports {
+        assert_eq!(*n, 3, "{reports:?}");
+        assert!(*spread > 900.0, "the leader's is last: {reports:?}");
+    }
+    // The first failover: observers at 1123.049 and 1130.904, the leader's end at 2146.969.
+    assert_eq!(reports[0].1, 1023.92);
+    let mut timeline = Timeline::new(Duration::from_secs(5));
+    let t0 = Instant::now();
+    for s in captured(CONSECUTIVE) {
+        if let R(ms, source, ch, payload) = s {
+            let at = t0 + Duration::from_secs_f64(ms / 1000.0);
+            timeline.ingest(source, at, SystemTime::now(), parse(ch, payload));
+        }
+    }
+    let again: Vec<usize> = replay(&timeline, "m")
+        .iter()
+        .filter_map(|f| f.switch_master.as_ref().map(|s| s.sentinels))
+        .collect();
+    assert_eq!(again, [3, 3, 3], "a replay counts each once");
+}
+
+/// Issue 23: the others may follow the restarted leader's config to a node that is no
+/// primary (its `+switch-master` is found stale and not observed): those announcements do
+/// not make its answer a majority.
+#[test]
+fn stale_announcements_do_not_count_for_a_reconcile() {
+    let a = |port| Addr::new("127.0.0.1", port);
+    let (t, wall) = (
+        Timeline::new(Duration::from_secs(5)),
+        SystemTime::UNIX_EPOCH,
+    );
+    let at = (Instant::now(), wall);
+    let mut e = Episodes::of_group("m", 3);
+    for s in 0..3 {
+        assert!(
+            e.reconcile(&t, s, at, &a(7000), 1)
+                .is_ok_and(|x| x.is_empty())
+        );
+    }
+    e.announced(1, &a(7001));
+    e.announced(2, &a(7001));
+    let got = e.reconcile(&t, 0, at, &a(7001), 2).map(|x| x.len());
+    assert_eq!(got.map_err(|o| o.support), Err((1, 3)));
+    assert_eq!(e.primary(), (Some(&a(7000)), Some(1)));
+}
+
+/// Issue 23: the crashed leader's attempt is superseded by the others' own failover; the
+/// stale `+switch-master` to the node it had promoted (which the others converted back) is
+/// in the timeline but was never followed: the attempt's record names no switch.
+#[test]
+fn a_stale_switch_in_the_timeline_is_not_an_episodes_switch() {
+    let a = |port| Addr::new("127.0.0.1", port);
+    let steps = [
+        AnswerFrom(0.0, 0, a(7000), 0),
+        AnswerFrom(1.0, 1, a(7000), 0),
+        AnswerFrom(2.0, 2, a(7000), 0),
+        R(100.0, 0, "+new-epoch", "1"),
+        R(110.0, 0, "+try-failover", M),
+        R(115.0, 0, "+vote-for-leader", "578f616f 1"),
+        R(120.0, 0, "+elected-leader", M),
+        R(130.0, 0, "+selected-slave", RP),
+        Stale(12_000.0, 1, S01),
+        R(15_000.0, 1, "+sdown", M1),
+        R(15_100.0, 1, "+new-epoch", "2"),
+    ];
+    let (ended, outvoted) = run_in(3, &steps);
+    let got: Vec<String> = ended.into_iter().map(summary).collect();
+    assert_eq!(got, ["unfinished"]);
+    assert_eq!(outvoted, []);
 }

@@ -13,7 +13,7 @@ fn followed() -> Followed {
         flap_count: 3,
         flap_window: Duration::from_secs(600),
     };
-    Followed::new("m", None, &s)
+    Followed::new("m", 3, None, &s)
 }
 
 fn entry(at: Instant, channel: &str, payload: &str) -> Entry {
@@ -38,6 +38,7 @@ fn poll(tilt: bool) -> Snapshot {
                 quorum: Ok(()),
                 tilt,
                 other_sentinels: 2,
+                down_after_ms: Some(1000),
             }),
         }],
         nodes: Vec::new(),
@@ -55,21 +56,21 @@ fn a_failover_loop_ends_when_the_master_is_back_not_a_replica_or_a_sentinel() {
     let (t, mut f) = (Instant::now(), followed());
     let master = "master m 127.0.0.1 6379";
     assert!(
-        f.entry(&entry(t, "+try-failover", master), Some(1))
+        f.entry(&entry(t, "+try-failover", master), "s", Some(1))
             .is_empty()
     );
     let abort = entry(t, "-failover-abort-no-good-slave", master);
-    assert!(f.entry(&abort, Some(1)).is_empty());
-    let again = f.entry(&entry(t, "+try-failover", master), Some(2));
+    assert!(f.entry(&abort, "s", Some(1)).is_empty());
+    let again = f.entry(&entry(t, "+try-failover", master), "s", Some(2));
     assert_eq!(states(&again), [(HazardKind::FailoverLoop, State::Raised)]);
     for other in [
         "slave 127.0.0.1:6380 127.0.0.1 6380 @ m 127.0.0.1 6379",
         "sentinel 0123abcd 127.0.0.1 26380 @ m 127.0.0.1 6379",
     ] {
-        assert!(f.entry(&entry(t, "-sdown", other), Some(2)).is_empty());
+        assert!(f.entry(&entry(t, "-sdown", other), "s", Some(2)).is_empty());
     }
-    assert!(f.entry(&abort, Some(2)).is_empty(), "still one loop");
-    let back = f.entry(&entry(t, "-odown", master), Some(2));
+    assert!(f.entry(&abort, "s", Some(2)).is_empty(), "still one loop");
+    let back = f.entry(&entry(t, "-odown", master), "s", Some(2));
     assert_eq!(states(&back), [(HazardKind::FailoverLoop, State::Cleared)]);
 }
 
@@ -146,4 +147,63 @@ fn a_poll_begun_before_a_minus_tilt_does_not_raise_tilt_again() {
     // A poll begun after it that finds TILT again is a new occurrence.
     let again = f.polled(ms(500), ms(600), &poll(true), &limits, None);
     assert_eq!(states(&again), [(HazardKind::Tilt, State::Raised)]);
+}
+
+/// Issue 23: a Sentinel that fails over again right after a confirmed switch raises
+/// `failover-after-failover` once (not again on its `+elected-leader`), with the window the
+/// poll's down-after gives; a quiet window clears it.
+#[test]
+fn a_failover_right_after_a_switch_is_raised_once_with_its_sender() {
+    let (t, mut f) = (Instant::now(), followed());
+    let ms = Duration::from_millis;
+    f.polled(t, t, &poll(false), &Limits::default(), None);
+    let master = "master m 127.0.0.1 6380";
+    assert!(f.switched(t).is_empty());
+    let again = f.entry(
+        &entry(t + ms(1005), "+try-failover", master),
+        "127.0.0.1:26380",
+        Some(2),
+    );
+    assert_eq!(
+        states(&again),
+        [(HazardKind::FailoverAfterFailover, State::Raised)]
+    );
+    assert_eq!(
+        again[0].detail,
+        "127.0.0.1:26380 started a failover 1005 ms after the last switch (window 3000 ms)"
+    );
+    let leader = entry(t + ms(1100), "+elected-leader", master);
+    assert!(f.entry(&leader, "127.0.0.1:26380", Some(2)).is_empty());
+    assert!(
+        f.tick(t + ms(4000)).is_empty(),
+        "within a window of the last start"
+    );
+    let calm = f.tick(t + ms(4100));
+    assert_eq!(
+        states(&calm),
+        [(HazardKind::FailoverAfterFailover, State::Cleared)]
+    );
+}
+
+/// Issue 23: a Sentinel's answer that only a minority shares is a split view at once (no
+/// hold: it is an answer, not a sample), reported once; a poll where all agree clears it.
+#[test]
+fn an_outvoted_answer_is_a_split_view_at_once_until_a_poll_agrees() {
+    let (t, mut f) = (Instant::now(), followed());
+    let o = crate::watch::episode::Outvoted {
+        named: Addr::local(6380),
+        epoch: 2,
+        primary: Addr::local(6379),
+        support: (1, 3),
+    };
+    let raised = f.outvoted("127.0.0.1:26379", &o);
+    assert_eq!(states(&raised), [(HazardKind::SplitView, State::Raised)]);
+    assert_eq!(
+        raised[0].detail,
+        "127.0.0.1:26379 names 127.0.0.1:6380 (config epoch 2), 1 of 3 Sentinels: not followed, \
+         127.0.0.1:6379 stays the primary"
+    );
+    assert!(f.outvoted("127.0.0.1:26379", &o).is_empty(), "once");
+    let agreed = f.polled(t, t, &poll(false), &Limits::default(), None);
+    assert_eq!(states(&agreed), [(HazardKind::SplitView, State::Cleared)]);
 }

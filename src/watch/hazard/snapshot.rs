@@ -25,6 +25,8 @@ pub struct SentinelAnswer {
     pub tilt: bool,
     /// Other Sentinels it knows (`num-other-sentinels`).
     pub other_sentinels: u32,
+    /// `down-after-milliseconds` of `SENTINEL MASTERS`.
+    pub down_after_ms: Option<u64>,
 }
 
 /// One data node as the poll saw it.

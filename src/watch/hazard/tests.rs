@@ -25,6 +25,7 @@ fn answer(primary: u16, quorum: bool) -> SentinelAnswer {
         },
         tilt: false,
         other_sentinels: 2,
+        down_after_ms: Some(1000),
     }
 }
 
@@ -355,9 +356,9 @@ fn tilt_from_events_is_raised_once_per_sentinel_and_cleared_once() {
             "#tilt mode entered".into(),
         )
     };
-    assert_eq!(tr.raise(start, tilt("s1")).len(), 1);
-    assert!(tr.raise(start, tilt("s1")).is_empty(), "a repeat");
-    assert_eq!(tr.raise(start, tilt("s2")).len(), 1);
+    assert_eq!(tr.raise(tilt("s1")).len(), 1);
+    assert!(tr.raise(tilt("s1")).is_empty(), "a repeat");
+    assert_eq!(tr.raise(tilt("s2")).len(), 1);
     // A snapshot does not decide tilt: it stays raised.
     assert!(tr.update(start, &SNAPSHOT_KINDS, vec![]).is_empty());
     assert_eq!(tr.clear(HazardKind::Tilt, Some("s1".into())).len(), 1);
@@ -415,4 +416,107 @@ fn the_gauges_agree_with_the_detectors() {
     let g = gauges(&s, None);
     assert!(!g.quorum_ok, "no Sentinel answering is no quorum");
     assert_eq!((g.replica_lag, g.exposure), (None, None));
+}
+
+/// What a failover-after-failover table feeds: a confirmed switch, a failover start by a
+/// Sentinel, or a look at the clock (ms from the start).
+#[derive(Clone, Copy)]
+enum Re {
+    Switch(u64),
+    Start(u64, &'static str),
+    Look(u64),
+}
+
+/// Issue 23: a failover that starts within 3 × down-after (at least 3 s) of the last switch
+/// is raised once, naming its sender and the gap, and cleared after one quiet window.
+#[test]
+fn a_failover_soon_after_a_switch_is_raised_once_and_cleared_when_stable() {
+    use Re::{Look, Start, Switch};
+    let ms = Duration::from_millis;
+    type Case<'a> = (&'a str, Option<Duration>, &'a [Re], &'a [&'a str]);
+    let cases: &[Case] = &[
+        (
+            "down-after 1 s: 1005 ms after the switch (the quick start's trial 3)",
+            Some(ms(1000)),
+            &[
+                Switch(0),
+                Start(1005, "s1"),
+                Start(1010, "s1"),
+                Look(3000),
+                Look(4010),
+            ],
+            &[
+                "Raised s1 started a failover 1005 ms after the last switch (window 3000 ms)",
+                "Cleared s1 started a failover 1005 ms after the last switch (window 3000 ms)",
+            ],
+        ),
+        (
+            "the second failover's own switch keeps it until one window after it",
+            Some(ms(1000)),
+            &[
+                Switch(0),
+                Start(1005, "s1"),
+                Switch(2100),
+                Look(4500),
+                Look(5100),
+            ],
+            &[
+                "Raised s1 started a failover 1005 ms after the last switch (window 3000 ms)",
+                "Cleared s1 started a failover 1005 ms after the last switch (window 3000 ms)",
+            ],
+        ),
+        (
+            "after the window: a new failover, no hazard",
+            Some(ms(1000)),
+            &[Switch(0), Start(3001, "s1"), Look(10_000)],
+            &[],
+        ),
+        (
+            "down-after 5 s: the window is 15 s",
+            Some(ms(5000)),
+            &[Switch(0), Start(14_000, "s2"), Look(28_000), Look(29_000)],
+            &[
+                "Raised s2 started a failover 14000 ms after the last switch (window 15000 ms)",
+                "Cleared s2 started a failover 14000 ms after the last switch (window 15000 ms)",
+            ],
+        ),
+        (
+            "down-after unknown: at least 3 s",
+            None,
+            &[Switch(0), Start(2000, "s0"), Look(4999), Look(5000)],
+            &[
+                "Raised s0 started a failover 2000 ms after the last switch (window 3000 ms)",
+                "Cleared s0 started a failover 2000 ms after the last switch (window 3000 ms)",
+            ],
+        ),
+        (
+            "no switch seen yet: the first failover is no hazard",
+            Some(ms(1000)),
+            &[Start(0, "s0"), Start(500, "s1"), Look(10_000)],
+            &[],
+        ),
+    ];
+    for (name, down_after, steps, expect) in cases {
+        let start = t0();
+        let window = Refailovers::window(*down_after);
+        let mut tr = Tracker::new("m");
+        let mut re = Refailovers::default();
+        let mut got = Vec::new();
+        let scope = [HazardKind::FailoverAfterFailover];
+        for step in *steps {
+            let found = match *step {
+                Switch(at) => {
+                    re.switched(start + ms(at));
+                    continue;
+                }
+                Start(at, s) => (at, re.started(start + ms(at), s, window)),
+                Look(at) => (at, re.look(start + ms(at), window)),
+            };
+            for h in tr.update(start + ms(found.0), &scope, found.1) {
+                assert_eq!(h.kind, HazardKind::FailoverAfterFailover);
+                got.push(format!("{:?} {}", h.state, h.detail));
+            }
+        }
+        assert_eq!(got, *expect, "{name}");
+    }
 }
