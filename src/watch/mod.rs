@@ -68,11 +68,19 @@ pub struct WatchSpec {
     pub poll: Duration,
     /// Hazard thresholds and the flap window.
     pub settings: Settings,
-    /// How to connect to every group's Sentinels and nodes (credentials, TLS, hostname map).
-    pub conn: Conn,
+    /// How to connect to each group's Sentinels and nodes (credentials, TLS, hostname map):
+    /// one per group, in the order of `groups`.
+    pub conns: Vec<Conn>,
     /// The metrics the watch feeds, per master (Sentinels up, TILT, primary, failovers,
     /// hazards, quorum, replica lag, exposure, liveness).
     pub metrics: Metrics,
+}
+
+impl WatchSpec {
+    /// Group `g`'s connection settings.
+    pub fn conn(&self, g: usize) -> &Conn {
+        &self.conns[g]
+    }
 }
 
 /// The watch loop's inputs: one closed set, one `select!`.
@@ -105,6 +113,8 @@ struct GroupState {
     masters: BTreeMap<String, Followed>,
     /// `+switch-master` entries being checked.
     verifying: usize,
+    /// The metrics, with this group's `group` label.
+    metrics: Metrics,
     /// Per master with a switch being checked: the entries that came meanwhile, fed to its
     /// episodes in order once the check is done.
     held: BTreeMap<String, Vec<Entry>>,
@@ -144,7 +154,7 @@ async fn watch(
     let mut groups = Vec::new();
     for (i, g) in spec.groups.iter().enumerate() {
         monitors.push(monitor::spawn_for_masters(
-            &spec.conn,
+            spec.conn(i),
             &g.sentinels,
             group_of.len(),
             g.masters.clone(),
@@ -159,18 +169,24 @@ async fn watch(
             epoch: None,
             masters: BTreeMap::new(),
             verifying: 0,
+            metrics: spec.metrics.group(&g.name),
             held: BTreeMap::new(),
         });
         group_of.extend(std::iter::repeat_n(i, g.sentinels.len()));
-        let conn = spec.conn.clone();
+        let conn = spec.conn(i).clone();
         tasks.spawn(poll::run(conn, i, g.clone(), spec.poll, poll_tx.clone()));
     }
     drop((tx, poll_tx));
+    let source_groups: Vec<String> = group_of
+        .iter()
+        .map(|g| spec.groups[*g].name.clone())
+        .collect();
     let mut w = Watch {
         p: Printer {
             out,
             json: spec.json,
             sentinels: &sentinels,
+            groups: &source_groups,
         },
         spec,
         groups,
@@ -257,7 +273,7 @@ impl<W: Write> Watch<'_, W> {
             return None;
         }
         if !gs.masters.contains_key(m) {
-            feed::watching(self.spec, gs, &self.up, &self.tilted, m);
+            feed::watching(gs, &self.up, &self.tilted, m);
         }
         let rto = gs.group.rto_for(m);
         let settings = &self.spec.settings;
@@ -276,12 +292,12 @@ impl<W: Write> Watch<'_, W> {
             tracing::warn!(group = %self.groups[g].group.name, "{h}");
             if h.state == hazard::State::Raised {
                 *self.counts.entry((h.master.clone(), h.kind)).or_default() += 1;
-                self.spec.metrics.hazard(&h.master, h.kind.as_str());
+                self.groups[g].metrics.hazard(&h.master, h.kind.as_str());
             }
             // A poll may raise or end TILT too: the gauge follows the hazard.
             if let (HazardKind::Tilt, Some(s)) = (h.kind, &h.subject) {
                 let on = h.state == hazard::State::Raised;
-                self.spec.metrics.set_tilt(&h.master, s, on);
+                self.groups[g].metrics.set_tilt(&h.master, s, on);
             }
             if let Some(f) = self.groups[g].masters.get_mut(&h.master) {
                 f.keep(wall, &h);
@@ -320,6 +336,7 @@ impl<W: Write> Watch<'_, W> {
             return Ok(false);
         }
         let spec = self.spec;
+        let metrics = self.groups[g].metrics.clone();
         let Some(f) = self.followed(g, &p.snapshot.master) else {
             return Ok(false);
         };
@@ -331,7 +348,7 @@ impl<W: Write> Watch<'_, W> {
             p.bytes_per_sec,
         );
         let s = &p.snapshot;
-        spec.metrics.polled(&s.master, s, p.bytes_per_sec);
+        metrics.polled(&s.master, s, p.bytes_per_sec);
         let line = print::topology_key(&p.snapshot);
         let changed = f.topology_changed(line);
         self.emit(g, hz)?;
@@ -519,7 +536,7 @@ impl<W: Write> Watch<'_, W> {
                     gs.held.insert(name.clone(), Vec::new());
                     let (tx, sentinels) = (verify_tx.clone(), gs.group.sentinels.clone());
                     let (master, new, entry) = (master.clone(), new.clone(), entry.clone());
-                    let conn = self.spec.conn.clone();
+                    let conn = self.spec.conn(g).clone();
                     tokio::spawn(async move {
                         let result =
                             poll::confirm_switch(&conn, &sentinels, &master, &new, epoch).await;
@@ -548,7 +565,7 @@ impl<W: Write> Watch<'_, W> {
     fn record(&mut self, g: usize, m: &str, f: Option<Failover>) -> Result<bool> {
         let Some(f) = f else { return Ok(false) };
         self.p.failover(&self.groups[g].group.name, &f)?;
-        self.spec.metrics.record(&f);
+        self.groups[g].metrics.record(&f);
         let hz = self
             .followed(g, m)
             .map(|x| x.failover(Instant::now(), &f))
@@ -559,7 +576,7 @@ impl<W: Write> Watch<'_, W> {
             .get(m)
             .map(|x| x.during(&f))
             .unwrap_or_default();
-        crate::telemetry::failover::export(&f, &during);
+        crate::telemetry::failover::export_in(Some(&self.groups[g].group.name), &f, &during);
         if let Some(dir) = &self.spec.svg {
             picture::write(dir, &self.groups[g], &f);
         }

@@ -17,6 +17,8 @@ pub(super) struct Printer<'a, W> {
     pub(super) out: &'a mut W,
     pub(super) json: bool,
     pub(super) sentinels: &'a [Addr],
+    /// The group of each Sentinel, by source id (the JSON records name it).
+    pub(super) groups: &'a [String],
 }
 
 impl<W: Write> Printer<'_, W> {
@@ -39,7 +41,7 @@ impl<W: Write> Printer<'_, W> {
     ) -> Result<()> {
         let sentinel = &self.sentinels[source];
         let line = if self.json {
-            json!({"type": "primary", "wall": wall(SystemTime::now()),
+            json!({"type": "primary", "wall": wall(SystemTime::now()), "group": self.groups[source],
                    "sentinel": sentinel.to_string(), "master": master,
                    "addr": addr.to_string(), "config_epoch": config_epoch, "stale": stale})
             .to_string()
@@ -63,8 +65,8 @@ impl<W: Write> Printer<'_, W> {
         let sentinel = &self.sentinels[source];
         let gap_ms = gap.map(|g| g.as_secs_f64() * 1000.0);
         let line = if self.json {
-            json!({"type": state, "wall": wall(SystemTime::now()), "sentinel": sentinel.to_string(),
-                   "gap_ms": gap_ms, "reason": reason})
+            json!({"type": state, "wall": wall(SystemTime::now()), "group": self.groups[source],
+                   "sentinel": sentinel.to_string(), "gap_ms": gap_ms, "reason": reason})
             .to_string()
         } else {
             let mut text = format!("{}  sentinel {sentinel} {state}", wall(SystemTime::now()));
@@ -80,10 +82,12 @@ impl<W: Write> Printer<'_, W> {
     }
 
     pub(super) fn event(&mut self, entry: &Entry) -> Result<()> {
-        let sentinel = &self.sentinels[entry.reports[0].source];
+        let source = entry.reports[0].source;
+        let sentinel = &self.sentinels[source];
         let at = entry.first_wall;
         let line = if self.json {
-            json!({"type": "event", "wall": wall(at), "sentinel": sentinel.to_string(),
+            json!({"type": "event", "wall": wall(at), "group": self.groups[source],
+                   "sentinel": sentinel.to_string(),
                    "event": entry.event.kind.channel(), "detail": entry.event.detail,
                    "text": entry.event.to_string()})
             .to_string()

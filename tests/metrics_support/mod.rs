@@ -158,6 +158,14 @@ impl Watch {
         (status, start.elapsed())
     }
 
+    /// Reads the stdout lines left (after the exit: all of them) into `seen`.
+    pub fn drain(&mut self) {
+        while let Ok(line) = self.out.recv_timeout(Duration::from_millis(200)) {
+            let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            self.seen.push(v);
+        }
+    }
+
     /// Every stderr line written so far (after the exit: all of them).
     pub fn stderr(&self) -> Vec<String> {
         let mut all = Vec::new();

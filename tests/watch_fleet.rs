@@ -1,0 +1,187 @@
+//! One `watch --config` over a fleet whose groups have their own credentials (issue 22): two
+//! labs started with `lab up --auth` (each with its own secrets; the second over TLS), one
+//! watch process reaching each with the settings of its `[[group]]` — a password file for
+//! one, an environment variable and a CA / client certificate for the other — records each
+//! group's failover once, with its group, in its JSON and in its metrics; no secret in any
+//! output. A misspelled key in the file is one line naming it, exit 2.
+
+mod metrics_support;
+mod secured;
+mod support;
+
+use std::path::Path;
+
+use metrics_support::{Watch, get, poll, status};
+use secured::SecuredLab;
+use serde_json::Value;
+use support::{WAIT, Warden, free_ports};
+use warden::addr::Addr;
+use warden::conn::{Conn, Source, Spec, TlsSpec};
+
+/// The connection settings of `lab`'s Sentinels, as a client of the test.
+fn sentinel_conn(lab: &SecuredLab) -> Conn {
+    let tls = lab.tls.then(|| TlsSpec {
+        ca: Some(lab.dir.join("tls/ca.crt")),
+        cert: Some(lab.dir.join("tls/client.crt")),
+        key: Some(lab.dir.join("tls/client.key")),
+        ..TlsSpec::default()
+    });
+    Conn::build(&Spec {
+        sentinel_password: Some(Source::File(lab.dir.join("secrets/sentinel.pass"))),
+        tls,
+        ..Spec::default()
+    })
+    .expect("conn")
+}
+
+async fn failover(lab: &SecuredLab, master: &str) {
+    let via: Addr = lab.sentinels.parse().expect("addr");
+    let mut con = sentinel_conn(lab)
+        .sentinel(&via, warden::client::Timeouts::CONTROL)
+        .await
+        .expect("sentinel");
+    let ok: String = redis::cmd("SENTINEL")
+        .arg("FAILOVER")
+        .arg(master)
+        .query_async(&mut con)
+        .await
+        .expect("SENTINEL FAILOVER");
+    assert_eq!(ok, "OK");
+}
+
+/// The lab's master name and its Sentinels, as a TOML list.
+fn master_of(dir: &Path) -> (String, String) {
+    let lab = warden::lab::Lab::load(dir).expect("lab.json");
+    let sentinels: Vec<String> = lab.sentinels().iter().map(|s| format!("\"{s}\"")).collect();
+    (lab.master().to_string(), sentinels.join(", "))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_watch_follows_two_groups_with_their_own_credentials_and_tls() {
+    let plain = SecuredLab::up(false);
+    let tls = SecuredLab::up(true);
+    let ((m_plain, plain_s), (m_tls, tls_s)) = (master_of(&plain.dir), master_of(&tls.dir));
+    assert_eq!(m_plain, m_tls, "the same master name in both groups");
+    let master = m_plain;
+    let secrets: Vec<String> = plain.secrets().into_iter().chain(tls.secrets()).collect();
+    assert!(secrets[0] != secrets[3], "each lab has its own password");
+
+    let w = Warden::new();
+    let config = format!(
+        r#"
+[[group]]
+name = "plain"
+sentinels = [{plain_s}]
+masters = ["{master}"]
+user = "warden"
+password_file = "{plain_pass}"
+sentinel_password_file = "{plain_sentinel}"
+
+[[group]]
+name = "secure"
+sentinels = [{tls_s}]
+masters = ["{master}"]
+[group.auth]
+user = "warden"
+password_env = "FLEET_SECURE_PASSWORD"
+sentinel_password_file = "{tls_sentinel}"
+[group.auth.tls]
+ca = "{ca}"
+cert = "{cert}"
+key = "{key}"
+"#,
+        plain_pass = plain.file("secrets/warden.pass"),
+        plain_sentinel = plain.file("secrets/sentinel.pass"),
+        tls_sentinel = tls.file("secrets/sentinel.pass"),
+        ca = tls.file("tls/ca.crt"),
+        cert = tls.file("tls/client.crt"),
+        key = tls.file("tls/client.key"),
+    );
+    let path = w.write("fleet.toml", &config);
+    let listen = format!("127.0.0.1:{}", free_ports(1)[0]);
+    let secure_password = tls.secrets()[0].clone();
+    let mut watch = Watch::spawn(
+        &w,
+        &[
+            "--config",
+            &path.display().to_string(),
+            "--listen",
+            &listen,
+            "--doctor-every",
+            "0",
+        ],
+        &[("FLEET_SECURE_PASSWORD", &secure_password)],
+    );
+    poll("/readyz to say ready", WAIT, || {
+        (status(&listen, "/readyz") == Some(200)).then_some(())
+    });
+
+    let is_failover =
+        |group: &'static str| move |v: &Value| v["type"] == "failover" && v["group"] == group;
+    failover(&plain, &master).await;
+    let a = watch.read_until("the plain group's failover", is_failover("plain"));
+    assert_eq!(a["outcome"], "failed_over", "{a}");
+    failover(&tls, &master).await;
+    let b = watch.read_until("the secure group's failover", is_failover("secure"));
+    assert_eq!(b["outcome"], "failed_over", "{b}");
+    assert_eq!(a["master"], b["master"]);
+
+    // Once each: the metrics count one failover per group, apart.
+    let series = |group: &str| {
+        format!(
+            r#"warden_failovers_total{{group="{group}",master="{master}",outcome="failed_over"}} 1"#
+        )
+    };
+    let text = poll("both failovers in /metrics", WAIT, || {
+        let (_, text) = get(&listen, "/metrics")?;
+        (text.contains(&series("plain")) && text.contains(&series("secure"))).then_some(text)
+    });
+    for g in ["plain", "secure"] {
+        let up = format!(r#"warden_sentinels_reachable{{group="{g}",master="{master}"}} 3"#);
+        assert!(text.contains(&up), "{up}\n{text}");
+    }
+    let (code, elapsed) = watch.terminate();
+    assert_eq!(code.code(), Some(0), "after {elapsed:?}");
+    let stderr = watch.stderr();
+    watch.drain();
+    let failovers: Vec<&Value> = watch
+        .seen
+        .iter()
+        .filter(|v| v["type"] == "failover")
+        .collect();
+    for g in ["plain", "secure"] {
+        let n = failovers.iter().filter(|v| v["group"] == g).count();
+        assert_eq!(n, 1, "{g}: {failovers:#?}");
+    }
+    let seen = serde_json::to_string(&watch.seen).expect("json");
+    let all = format!("{}\n{seen}\n{text}", stderr.join("\n"));
+    for s in &secrets {
+        assert!(!all.contains(s.as_str()), "a secret leaked");
+    }
+}
+
+#[test]
+fn a_misspelled_key_in_the_watch_config_is_one_line_naming_it() {
+    let w = Warden::new();
+    for (text, key) in [
+        (
+            "[[group]]\nname = \"a\"\nsentinels = [\"127.0.0.1:1\"]\npasword_file = \"/x\"\n",
+            "pasword_file",
+        ),
+        (
+            "[[group]]\nname = \"a\"\nsentinels = [\"127.0.0.1:1\"]\n[group.auth]\nuser = \"u\"\nsentinel_pasword_env = \"X\"\n",
+            "sentinel_pasword_env",
+        ),
+        (
+            "[[group]]\nname = \"a\"\nsentinels = [\"127.0.0.1:1\"]\n[group.auth.tls]\nca_file = \"/ca\"\n",
+            "ca_file",
+        ),
+        ("[[grup]]\nname = \"a\"\n", "grup"),
+    ] {
+        let path = w.write("watch.toml", text);
+        let run = w.run(&["watch", "--config", &path.display().to_string()]);
+        let line = run.one_line_error();
+        assert!(line.contains(key), "{key}: {line}");
+        assert!(line.contains("watch.toml"), "{line}");
+    }
+}
