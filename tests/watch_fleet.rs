@@ -3,7 +3,8 @@
 //! watch process reaching each with the settings of its `[[group]]` — a password file for
 //! one, an environment variable and a CA / client certificate for the other — records each
 //! group's failover once, with its group, in its JSON and in its metrics; no secret in any
-//! output. A misspelled key in the file is one line naming it, exit 2.
+//! output. A misspelled key in the file is one line naming it, exit 2. And a watch whose
+//! stderr goes to a file writes plain text there, without a colour escape.
 
 mod metrics_support;
 mod secured;
@@ -184,4 +185,28 @@ fn a_misspelled_key_in_the_watch_config_is_one_line_naming_it() {
         assert!(line.contains(key), "{key}: {line}");
         assert!(line.contains("watch.toml"), "{line}");
     }
+}
+
+#[test]
+fn a_watch_logging_into_a_file_writes_no_colour_escape() {
+    let w = Warden::new();
+    let log = w.path().join("watch.log");
+    let sentinel = format!("127.0.0.1:{}", free_ports(1)[0]);
+    let out = w
+        .command()
+        .args(["watch", "--sentinels", &sentinel, "--duration", "2s", "-vv"])
+        .env_remove("NO_COLOR")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log"))
+        .status()
+        .expect("watch");
+    assert_eq!(out.code(), Some(0));
+    let bytes = std::fs::read(&log).expect("log");
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.lines().count() >= 2, "some log lines: {text}");
+    assert!(
+        !bytes.contains(&0x1b),
+        "an escape byte in the log file:\n{text}"
+    );
 }
