@@ -28,6 +28,7 @@ use prometheus_client::registry::Registry;
 
 use crate::addr::Addr;
 use crate::watch::episode::{Failover, Outcome};
+use crate::watch::hazard::HazardKind;
 use labels::{
     MasterAddr, MasterKind, MasterL, MasterOutcome, MasterPhase, MasterReplica, MasterSentinel,
     SeverityL,
@@ -285,7 +286,8 @@ impl Metrics {
     }
 
     /// The watch starts following `sentinels` for `master`: each is down until subscribed,
-    /// and not in TILT until it says so. Every outcome's counter starts at 0, so `increase()` sees the first failover too.
+    /// and not in TILT until it says so. Every outcome's and every hazard kind's counter starts
+    /// at 0, so `increase()` (and an alert rule on it) sees the first failover and hazard too.
     pub fn watching(&self, master: &str, sentinels: &[Addr]) {
         self.state().watched.insert(self.key(master));
         for outcome in OUTCOMES {
@@ -295,6 +297,16 @@ impl Metrics {
                     group: self.group.to_string(),
                     master: master.into(),
                     outcome: outcome.into(),
+                })
+                .inc_by(0);
+        }
+        for kind in HazardKind::ALL {
+            self.inner
+                .hazards
+                .get_or_create(&MasterKind {
+                    group: self.group.to_string(),
+                    master: master.into(),
+                    kind: kind.as_str().into(),
                 })
                 .inc_by(0);
         }

@@ -107,6 +107,8 @@ fn ready_once_a_sentinel_is_subscribed_and_the_primary_known() {
     // Counters exist from the start, so the first failover is an increase.
     let aborted = r#"warden_failovers_total{group="default",master="mymaster",outcome="aborted"}"#;
     assert_eq!(sample(&text, aborted), Some(0.0), "{text}");
+    let hazard = r#"warden_hazards_total{group="default",master="mymaster",kind="rto-exceeded"}"#;
+    assert_eq!(sample(&text, hazard), Some(0.0), "{text}");
     m.set_sentinel_up("mymaster", &s[1].to_string(), false);
     assert_eq!(m.readiness(), Readiness::NotReady("no Sentinel subscribed"));
     m.set_sentinel_up("mymaster", &s[0].to_string(), true);
