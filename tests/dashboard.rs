@@ -2,7 +2,8 @@
 //! pass `promtool check rules` and their unit tests (`promtool test rules`); a real Prometheus
 //! loads them while it scrapes a real `watch --listen` through a forced failover, and the
 //! failover alerts fire; then every query of `deploy/grafana/warden.json` (its variables
-//! included) is run against that Prometheus and returns data.
+//! included) is run against that Prometheus and returns data (the backup panels' from a real
+//! `warden backup` in the directory the watch reads).
 //!
 //! Without `prometheus` / `promtool` on PATH the tests skip with a message, unless
 //! `WARDEN_REQUIRE_PROMETHEUS=1` (set by `.ci/run`), which makes them fail instead.
@@ -107,6 +108,20 @@ async fn every_dashboard_query_returns_data_after_a_failover_and_the_alerts_fire
     let list: Vec<String> = sentinels.iter().map(ToString::to_string).collect();
     let listen = format!("127.0.0.1:{}", free_ports(1)[0]);
     let w = Warden::new();
+    // A real backup where the watch reads backups: the backup panels have data too.
+    let backups = w.path().join("backups");
+    std::fs::create_dir(&backups).expect("backups dir");
+    let backups = path_str(&backups).to_string();
+    let run = w.run(&[
+        "backup",
+        "--sentinels",
+        &list.join(","),
+        "--master",
+        &master,
+        "--dest",
+        &backups,
+    ]);
+    assert_eq!(run.code, 0, "backup: {run:#?}");
     // A 1 ms RTO target: the failover exceeds it, so a hazard series exists too; the
     // doctor's audit runs at once and every 2 s.
     let mut watch = Watch::spawn(
@@ -124,6 +139,10 @@ async fn every_dashboard_query_returns_data_after_a_failover_and_the_alerts_fire
             "2s",
             "--poll",
             "1s",
+            "--backup-dest",
+            &backups,
+            "--backup-rpo",
+            "1h",
         ],
         &[],
     );

@@ -3,8 +3,9 @@
 //! watch process reaching each with the settings of its `[[group]]` — a password file for
 //! one, an environment variable and a CA / client certificate for the other — records each
 //! group's failover once, with its group, in its JSON and in its metrics; no secret in any
-//! output. A misspelled key in the file is one line naming it, exit 2. And a watch whose
-//! stderr goes to a file writes plain text there, without a colour escape.
+//! output. A misspelled key in the file is one line naming it, exit 2. A watch whose stderr
+//! goes to a file writes plain text there, without a colour escape. And a watch given a
+//! backup directory exports its newest backup, and a stale one as a hazard.
 
 mod metrics_support;
 mod secured;
@@ -208,5 +209,101 @@ fn a_watch_logging_into_a_file_writes_no_colour_escape() {
     assert!(
         !bytes.contains(&0x1b),
         "an escape byte in the log file:\n{text}"
+    );
+}
+
+/// A backup of `master` in `dir` made `hours_ago`, `bytes` long, as `warden backup` leaves it.
+fn fake_backup(dir: &Path, master: &str, hours_ago: i64, bytes: usize) {
+    let created = chrono::Utc::now() - chrono::Duration::hours(hours_ago);
+    let base = format!("redis-{master}-{}", created.format("%Y%m%d-%H%M%S"));
+    std::fs::write(dir.join(format!("{base}.rdb.gz")), vec![0u8; bytes]).expect("data");
+    let manifest = serde_json::json!({
+        "file": format!("{base}.rdb.gz"), "master": master, "created": created.to_rfc3339(),
+        "compression": "gzip", "stored": {"bytes": bytes, "sha256": "00"},
+        "raw": {"bytes": 3 * bytes, "sha256": "00"},
+        "counts": {"rdb_version": 11, "redis_version": "7.2.4", "keys": 1234,
+                   "keys_with_expiry": 0, "keys_expired": 0, "pattern": "*", "keys_matching": 0},
+        "source": {"addr": "127.0.0.1:6380", "role": "replica", "primary": "127.0.0.1:6379",
+                   "method": "stream", "master_repl_offset": 1},
+        "duration_ms": 5, "warden_version": "0.1.0"
+    });
+    std::fs::write(
+        dir.join(format!("{base}.manifest.json")),
+        manifest.to_string(),
+    )
+    .expect("manifest");
+}
+
+#[test]
+fn the_newest_backup_is_exported_and_a_stale_one_is_a_hazard() {
+    let w = Warden::new();
+    let dir = w.path().join("backups");
+    std::fs::create_dir(&dir).expect("dir");
+    fake_backup(&dir, "orders", 5, 100);
+    fake_backup(&dir, "orders", 2, 4096);
+    fake_backup(&dir, "sessions", 0, 10);
+    let listen = format!("127.0.0.1:{}", free_ports(1)[0]);
+    let sentinel = format!("127.0.0.1:{}", free_ports(1)[0]);
+    let mut child = w
+        .command()
+        .args([
+            "watch",
+            "--sentinels",
+            &sentinel,
+            "--listen",
+            &listen,
+            "--duration",
+            "30s",
+            "--backup-dest",
+            &dir.display().to_string(),
+            "--backup-rpo",
+            "1h",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("watch");
+    let text = poll("the backup series", WAIT, || {
+        let (_, text) = get(&listen, "/metrics")?;
+        text.contains("warden_backup_keys").then_some(text)
+    });
+    let _ = child.kill();
+    let out = child.wait_with_output().expect("watch");
+    let value = |series: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{series} in {text}"))
+    };
+    let l = |master: &str| format!(r#"{{group="default",master="{master}"}}"#);
+    let age = value(&format!("warden_backup_age_seconds{}", l("orders")));
+    assert!((7190.0..7300.0).contains(&age), "{age}");
+    assert_eq!(
+        value(&format!("warden_backup_size_bytes{}", l("orders"))),
+        4096.0
+    );
+    assert_eq!(value(&format!("warden_backup_keys{}", l("orders"))), 1234.0);
+    assert_eq!(
+        value(&format!("warden_backup_verified{}", l("orders"))),
+        1.0
+    );
+    assert_eq!(
+        value(&format!("warden_backup_rpo_seconds{}", l("orders"))),
+        3600.0
+    );
+    let stale = |m: &str| {
+        value(&format!(
+            r#"warden_hazards_total{{group="default",master="{m}",kind="backup-stale"}}"#
+        ))
+    };
+    assert_eq!(stale("orders"), 1.0, "2 h old against a 1 h RPO");
+    assert!(
+        !text.contains(r#"master="sessions",kind="backup-stale""#),
+        "a fresh backup is no hazard"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("hazard backup-stale master=orders"),
+        "{stderr}"
     );
 }

@@ -53,6 +53,8 @@ pub(super) async fn watch(
             rto,
             rto_by_master: Default::default(),
             conn: crate::conn::Spec::default(),
+            backups: Vec::new(),
+            backup_rpo: None,
         };
         (vec![group], spec)
     };
@@ -93,6 +95,29 @@ pub(super) async fn watch(
         AbortOnDrop(tokio::spawn(crate::doctor::audit::every(
             audited,
             args.doctor_every,
+            metrics.clone(),
+        )))
+    });
+    // Backup freshness: each group's destinations (else --backup-dest), every --backup-every.
+    let kept: Vec<crate::backup::newest::Kept> = groups
+        .iter()
+        .map(|g| crate::backup::newest::Kept {
+            group: g.name.clone(),
+            dests: if g.backups.is_empty() {
+                args.backup_dest.clone()
+            } else {
+                g.backups.clone()
+            },
+            masters: g.masters.clone(),
+            rpo: g.backup_rpo.unwrap_or(args.backup_rpo),
+        })
+        .filter(|k| !k.dests.is_empty())
+        .collect();
+    let _backups = (!kept.is_empty()).then(|| {
+        AbortOnDrop(tokio::spawn(crate::backup::newest::every(
+            kept,
+            args.s3_endpoint.clone(),
+            args.backup_every,
             metrics.clone(),
         )))
     });

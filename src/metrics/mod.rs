@@ -10,6 +10,8 @@
 //! it); durations are `_seconds`. Time enters as an argument ([`Metrics::heartbeat`],
 //! [`Metrics::encode`]), so the handle is tested without a clock.
 
+mod backup;
+pub use backup::Newest;
 mod labels;
 pub mod server;
 mod watch;
@@ -77,8 +79,7 @@ struct Inner {
     exposure_seconds: Family<MasterL, GaugeF>,
     hazards: Family<MasterKind, Counter>,
     doctor_findings: Family<SeverityL, Gauge>,
-    backup_age: Family<MasterL, GaugeF>,
-    backup_last_status: Family<MasterL, Gauge>,
+    backup: backup::Gauges,
     state: Mutex<State>,
 }
 
@@ -144,8 +145,6 @@ impl Metrics {
         let exposure_seconds = Family::<MasterL, GaugeF>::default();
         let hazards = Family::<MasterKind, Counter>::default();
         let doctor_findings = Family::<SeverityL, Gauge>::default();
-        let backup_age = Family::<MasterL, GaugeF>::default();
-        let backup_last_status = Family::<MasterL, Gauge>::default();
         let r = &mut registry;
         r.register(
             "warden_failovers",
@@ -217,16 +216,7 @@ impl Metrics {
             "Findings of the last warden doctor run, by severity",
             doctor_findings.clone(),
         );
-        r.register(
-            "warden_backup_age_seconds",
-            "Age of the newest verified backup",
-            backup_age.clone(),
-        );
-        r.register(
-            "warden_backup_last_status",
-            "1 if the last scheduled backup succeeded, 0 if it failed",
-            backup_last_status.clone(),
-        );
+        let backup = backup::Gauges::register(r);
         Metrics {
             inner: Arc::new(Inner {
                 registry,
@@ -244,8 +234,7 @@ impl Metrics {
                 exposure_seconds,
                 hazards,
                 doctor_findings,
-                backup_age,
-                backup_last_status,
+                backup,
                 state: Mutex::new(State::default()),
             }),
             group: DEFAULT_GROUP.into(),
@@ -465,22 +454,6 @@ impl Metrics {
                 severity: severity.into(),
             })
             .set(count);
-    }
-
-    /// Age of the newest verified backup of `master`.
-    pub fn set_backup_age(&self, master: &str, age: Duration) {
-        self.inner
-            .backup_age
-            .get_or_create(&self.master(master))
-            .set(age.as_secs_f64());
-    }
-
-    /// Whether the last scheduled backup of `master` succeeded.
-    pub fn set_backup_last_status(&self, master: &str, ok: bool) {
-        self.inner
-            .backup_last_status
-            .get_or_create(&self.master(master))
-            .set(ok.into());
     }
 
     /// The watch loop turned at `now`.

@@ -9,6 +9,8 @@
 //! rto_ms = 5000                      # optional: the group's default target
 //! [group.rto_ms_by_master]           # optional: per-master targets
 //! orders = 2000
+//! # backups = ["/var/backups/redis", "s3://ops/redis"]   # optional: where its backups are kept
+//! # backup_rpo = "1h"                 # optional: the newest may be this old (default 26h)
 //! ```
 //!
 //! Each group may carry its own connection settings, with the key names of a scenario's
@@ -44,6 +46,10 @@ pub struct Group {
     pub rto_by_master: BTreeMap<String, Duration>,
     /// The group's own connection settings (empty: the flags' serve it).
     pub conn: Spec,
+    /// Where the group's backups are kept (directories, `s3://` / `gs://` prefixes).
+    pub backups: Vec<String>,
+    /// How old the newest good backup of a master may be.
+    pub backup_rpo: Option<Duration>,
 }
 
 impl Group {
@@ -87,6 +93,12 @@ struct GroupToml {
     /// …or in `[group.auth]`.
     #[serde(default)]
     auth: Option<ConnToml>,
+    /// Backup destinations whose newest manifest is read.
+    #[serde(default)]
+    backups: Vec<String>,
+    /// Backup RPO (`"1h"`).
+    #[serde(default, with = "humantime_serde")]
+    backup_rpo: Option<Duration>,
 }
 
 /// A group's connection keys: those of a scenario's `[target]` table.
@@ -206,6 +218,8 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Group>> {
                 .map(|(m, ms)| (m, Duration::from_millis(ms)))
                 .collect(),
             conn,
+            backups: g.backups,
+            backup_rpo: g.backup_rpo,
         });
     }
     Ok(groups)
@@ -277,6 +291,8 @@ mod tests {
             password_env = "EU_PASS"
             sentinel_password_file = "/run/eu-sentinel"
             resolve = ["redis-1=10.0.0.5"]
+            backups = ["/var/backups/eu", "s3://ops/eu"]
+            backup_rpo = "1h"
             [group.tls]
             ca = "/etc/ca.pem"
             server_name = "redis.eu"
@@ -308,6 +324,9 @@ mod tests {
         assert_eq!(us.sentinel_user.as_deref(), Some("sentinel-watcher"));
         assert_eq!(us.password, Some(Source::File("/run/us-pass".into())));
         assert!(g[2].conn.is_empty());
+        assert_eq!(g[0].backups, ["/var/backups/eu", "s3://ops/eu"]);
+        assert_eq!(g[0].backup_rpo, Some(Duration::from_secs(3600)));
+        assert_eq!((g[1].backups.len(), g[1].backup_rpo), (0, None));
     }
 
     #[test]
