@@ -51,9 +51,7 @@ impl<W: Write> Watch<'_, W> {
             return Err(match r {
                 Rejected::Auth(detail) => {
                     let sentinel = &self.p.sentinels[source];
-                    self.spec
-                        .conn(g)
-                        .auth_failed(Role::Sentinel, sentinel, detail)
+                    self.spec.conns[g].auth_failed(Role::Sentinel, sentinel, detail)
                 }
                 Rejected::Tls(line) => Error::Tls {
                     message: line.clone(),

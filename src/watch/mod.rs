@@ -68,19 +68,11 @@ pub struct WatchSpec {
     pub poll: Duration,
     /// Hazard thresholds and the flap window.
     pub settings: Settings,
-    /// How to connect to each group's Sentinels and nodes (credentials, TLS, hostname map):
-    /// one per group, in the order of `groups`.
+    /// Each group's connection settings (credentials, TLS, hostname map), in `groups`' order.
     pub conns: Vec<Conn>,
     /// The metrics the watch feeds, per master (Sentinels up, TILT, primary, failovers,
     /// hazards, quorum, replica lag, exposure, liveness).
     pub metrics: Metrics,
-}
-
-impl WatchSpec {
-    /// Group `g`'s connection settings.
-    pub fn conn(&self, g: usize) -> &Conn {
-        &self.conns[g]
-    }
 }
 
 /// The watch loop's inputs: one closed set, one `select!`.
@@ -154,7 +146,7 @@ async fn watch(
     let mut groups = Vec::new();
     for (i, g) in spec.groups.iter().enumerate() {
         monitors.push(monitor::spawn_for_masters(
-            spec.conn(i),
+            &spec.conns[i],
             &g.sentinels,
             group_of.len(),
             g.masters.clone(),
@@ -173,20 +165,16 @@ async fn watch(
             held: BTreeMap::new(),
         });
         group_of.extend(std::iter::repeat_n(i, g.sentinels.len()));
-        let conn = spec.conn(i).clone();
+        let conn = spec.conns[i].clone();
         tasks.spawn(poll::run(conn, i, g.clone(), spec.poll, poll_tx.clone()));
     }
     drop((tx, poll_tx));
-    let source_groups: Vec<String> = group_of
-        .iter()
-        .map(|g| spec.groups[*g].name.clone())
-        .collect();
     let mut w = Watch {
         p: Printer {
             out,
             json: spec.json,
             sentinels: &sentinels,
-            groups: &source_groups,
+            groups: print::by_source(&spec.groups),
         },
         spec,
         groups,
@@ -336,7 +324,6 @@ impl<W: Write> Watch<'_, W> {
             return Ok(false);
         }
         let spec = self.spec;
-        let metrics = self.groups[g].metrics.clone();
         let Some(f) = self.followed(g, &p.snapshot.master) else {
             return Ok(false);
         };
@@ -347,10 +334,11 @@ impl<W: Write> Watch<'_, W> {
             &spec.settings.limits,
             p.bytes_per_sec,
         );
-        let s = &p.snapshot;
-        metrics.polled(&s.master, s, p.bytes_per_sec);
         let line = print::topology_key(&p.snapshot);
         let changed = f.topology_changed(line);
+        self.groups[g]
+            .metrics
+            .polled(&p.snapshot.master, &p.snapshot, p.bytes_per_sec);
         self.emit(g, hz)?;
         if changed {
             let name = self.groups[g].group.name.clone();
@@ -536,7 +524,7 @@ impl<W: Write> Watch<'_, W> {
                     gs.held.insert(name.clone(), Vec::new());
                     let (tx, sentinels) = (verify_tx.clone(), gs.group.sentinels.clone());
                     let (master, new, entry) = (master.clone(), new.clone(), entry.clone());
-                    let conn = self.spec.conn(g).clone();
+                    let conn = self.spec.conns[g].clone();
                     tokio::spawn(async move {
                         let result =
                             poll::confirm_switch(&conn, &sentinels, &master, &new, epoch).await;

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::json;
 
+use super::config::Group;
 use super::episode::Failover;
 use super::hazard::{Hazard, Snapshot};
 use crate::addr::Addr;
@@ -18,7 +19,15 @@ pub(super) struct Printer<'a, W> {
     pub(super) json: bool,
     pub(super) sentinels: &'a [Addr],
     /// The group of each Sentinel, by source id (the JSON records name it).
-    pub(super) groups: &'a [String],
+    pub(super) groups: Vec<String>,
+}
+
+/// The name of each Sentinel's group, by source id (the groups' Sentinels in turn).
+pub(super) fn by_source(groups: &[Group]) -> Vec<String> {
+    groups
+        .iter()
+        .flat_map(|g| std::iter::repeat_n(g.name.clone(), g.sentinels.len()))
+        .collect()
 }
 
 impl<W: Write> Printer<'_, W> {
