@@ -184,6 +184,7 @@ async fn command(command: Command) -> Result<u8> {
                 duration: a.duration,
                 sample: a.sample.max(std::time::Duration::from_millis(100)),
                 idle: a.idle,
+                progress: Some(|line| eprintln!("{line}")),
             };
             let report = crate::bench::watch::run(&spec).await?;
             if a.json {

@@ -1,7 +1,8 @@
 //! `warden bench watch` end to end on a small fleet: 3 masters (9 nodes, 3 Sentinels), a
 //! failover every 5 s for 30 s. Takes ~40-60 s (fleet start, a quiet window, 30 s of
-//! failovers, the settle wait). Checks the table parses, the watch's RSS was sampled, and no
-//! failover the Sentinels confirmed was missed or recorded twice.
+//! failovers, the settle wait). Checks the table parses, the watch's RSS was sampled, no
+//! failover the Sentinels confirmed was missed or recorded twice, and progress was printed
+//! on stderr while it ran.
 
 mod support;
 
@@ -54,4 +55,15 @@ fn three_masters_fail_over_and_none_is_missed() {
         t.lines().any(|l| l.trim_start().starts_with("0 ")),
         "a row for minute 0 in\n{t}"
     );
+    // Progress while it ran, on stderr: the fleet's start, then failovers so far and RSS.
+    let e = &run.stderr;
+    for want in [
+        "bench watch: starting 3 masters",
+        "bench watch: the fleet is up",
+        "bench watch: the watch follows every master",
+        "failovers requested",
+        "MiB",
+    ] {
+        assert!(e.contains(want), "{want:?} in the progress:\n{e}");
+    }
 }

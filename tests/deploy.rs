@@ -211,6 +211,28 @@ fn drill_scenario_in_the_configmap_is_valid() {
     }
 }
 
+#[test]
+fn the_watch_reads_the_backups_where_the_cronjob_writes_them() {
+    let backup = read("deploy/kubernetes/backup.yaml");
+    let watch = read("deploy/kubernetes/watch.yaml");
+    let config = read("deploy/kubernetes/config.yaml");
+    assert!(
+        backup.contains(r#"--dest, "$(WARDEN_BACKUP_DEST)""#),
+        "{backup}"
+    );
+    assert!(
+        watch.contains(r#"--backup-dest, "$(WARDEN_BACKUP_DEST)""#),
+        "{watch}"
+    );
+    assert!(
+        watch.contains(r#"--backup-rpo, "$(WARDEN_BACKUP_RPO)""#),
+        "{watch}"
+    );
+    for key in ["WARDEN_BACKUP_DEST:", "WARDEN_BACKUP_RPO:"] {
+        assert!(config.contains(key), "{key} not in warden-config");
+    }
+}
+
 fn manifests() -> Vec<PathBuf> {
     let dir = root().join("deploy/kubernetes");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)

@@ -3,7 +3,7 @@
 //! `promtool check metrics`; `/readyz` waits for the Sentinels while `/healthz` answers at
 //! once; SIGTERM ends the watch with 0, promptly, after flushing the spans of a failover to
 //! an OTLP http/protobuf receiver (and warns once about a collector that does not answer);
-//! the README's scrape config and alert rules pass `promtool check config`.
+//! the README's scrape config, with the shipped rules it loads, passes `promtool check config`.
 //!
 //! Without `prometheus` / `promtool` on PATH (Debian's `prometheus`, installed by
 //! scripts/setup.sh) the tests that need them skip with a message, unless
@@ -343,9 +343,11 @@ fn the_readme_scrape_config_and_alert_rules_pass_promtool() {
         std::fs::write(&p, text).expect("write");
         p
     };
+    // The rules the config loads: the shipped ones.
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/prometheus/rules.yml");
     let rules = write(
-        "warden-alerts.yml",
-        &readme_block(&readme, "<!-- example: warden-alerts.yml -->"),
+        "rules.yml",
+        &std::fs::read_to_string(shipped).expect("deploy/prometheus/rules.yml"),
     );
     let config = write(
         "prometheus.yml",

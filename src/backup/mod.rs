@@ -22,6 +22,7 @@ pub mod etag;
 pub mod fetch;
 pub mod freshness;
 pub mod manifest;
+pub mod newest;
 pub mod remote;
 pub mod replica;
 pub mod report;

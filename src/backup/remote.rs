@@ -218,12 +218,25 @@ impl Remote {
 
     /// Every complete backup (with a manifest), oldest first.
     pub async fn list(&self) -> Result<Vec<Manifest>> {
+        Ok(self
+            .list_sized()
+            .await?
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect())
+    }
+
+    /// [`Remote::list`], each with the size of its data object (`None`: not there).
+    pub async fn list_sized(&self) -> Result<Vec<(Manifest, Option<u64>)>> {
         let mut names = Vec::new();
+        let mut sizes = std::collections::HashMap::new();
         let mut s = self.store.list(Some(&self.prefix));
         while let Some(meta) = s.next().await {
             let meta = meta.map_err(self.err())?;
             if meta.location.as_ref().ends_with(MANIFEST_SUFFIX) {
                 names.push(meta.location);
+            } else if let Some(name) = meta.location.filename() {
+                sizes.insert(name.to_string(), meta.size);
             }
         }
         let mut out = Vec::new();
@@ -241,9 +254,10 @@ impl Remote {
                 path: PathBuf::from(format!("{}/{}", self.url, p.filename().unwrap_or(""))),
                 message,
             })?;
-            out.push(m);
+            let size = sizes.get(&m.file).copied();
+            out.push((m, size));
         }
-        out.sort_by(|a, b| (a.created, &a.file).cmp(&(b.created, &b.file)));
+        out.sort_by(|(a, _), (b, _)| (a.created, &a.file).cmp(&(b.created, &b.file)));
         Ok(out)
     }
 

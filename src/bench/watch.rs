@@ -46,6 +46,9 @@ pub struct Spec {
     /// The quiet window before the first failover (idle CPU); default: 30 s, at most a
     /// quarter of `duration`.
     pub idle: Option<Duration>,
+    /// Where a progress line goes (the fleet's start, then at every sample: the phase,
+    /// failovers requested and recorded, RSS); `None`: nowhere.
+    pub progress: Option<fn(&str)>,
 }
 
 impl Spec {
@@ -68,7 +71,23 @@ const POLL: Duration = Duration::from_millis(500);
 /// Runs the benchmark and returns what it measured.
 pub async fn run(spec: &Spec) -> Result<Report> {
     let ready_timeout = Duration::from_secs(60) + Duration::from_secs(2) * spec.masters as u32;
+    let say = |line: &str| {
+        if let Some(p) = spec.progress {
+            p(&format!("bench watch: {line}"));
+        }
+    };
+    let started = Instant::now();
+    say(&format!(
+        "starting {} masters, {} replicas each, and {} Sentinels",
+        spec.masters.max(1),
+        lab::REPLICAS,
+        lab::SENTINELS
+    ));
     let mut fleet = lab::Fleet::up(spec.masters.max(1), ready_timeout).await?;
+    say(&format!(
+        "the fleet is up and monitored ({:.1} s); starting the watch",
+        started.elapsed().as_secs_f64()
+    ));
     let names: Vec<String> = fleet.masters().iter().map(|(n, _)| n.clone()).collect();
     let (tx, changes) = mpsc::unbounded_channel();
     let poller = Abort(tokio::spawn(follow(
@@ -91,6 +110,7 @@ pub async fn run(spec: &Spec) -> Result<Report> {
         records: Vec::new(),
         reported: BTreeSet::new(),
         samples: Vec::new(),
+        phase: Phase::Start,
     };
     let ready_by = b.t0 + READY;
     b.pump(&mut watch, ready_by, None, |b| b.follows_all())
@@ -114,6 +134,8 @@ pub async fn run(spec: &Spec) -> Result<Report> {
     // Samples start once the watch follows every master (before, it may not even have
     // exec'd yet).
     b.samples.clear();
+    say(&format!("the watch follows every master ({ready_s:.1} s)"));
+    b.phase = Phase::Idle;
     let idle = spec.idle_window();
     let idle_from = b.sample()?;
     b.pump(&mut watch, Instant::now() + idle, None, |_| false)
@@ -121,9 +143,11 @@ pub async fn run(spec: &Spec) -> Result<Report> {
     let idle_to = b.sample()?;
     let failing_from = idle_to;
     let end = Instant::now() + spec.duration;
+    b.phase = Phase::Failovers;
     b.pump(&mut watch, end, Some(spec.failover_every), |_| false)
         .await?;
     let failing_to = b.sample()?;
+    b.phase = Phase::Settle;
     b.pump(&mut watch, Instant::now() + SETTLE, None, |b| b.settled())
         .await?;
     b.sample()?;
@@ -176,6 +200,21 @@ struct Bench<'a> {
     /// Masters the watch has printed a `primary` line for.
     reported: BTreeSet<String>,
     samples: Vec<Sample>,
+    /// Where the run is (for the progress lines).
+    phase: Phase,
+}
+
+/// The parts of a run, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for the watch to follow every master.
+    Start,
+    /// The quiet window.
+    Idle,
+    /// Failovers are being requested.
+    Failovers,
+    /// Waiting for the last records and confirmations.
+    Settle,
 }
 
 impl Bench<'_> {
@@ -259,7 +298,39 @@ impl Bench<'_> {
     fn sample(&mut self) -> Result<Sample> {
         let s = read_proc(self.pid, self.t0.elapsed().as_secs_f64())?;
         self.samples.push(s);
+        self.progress(&s);
         Ok(s)
+    }
+
+    /// One progress line: where the run is, the failovers so far, the watch's RSS.
+    fn progress(&self, s: &Sample) {
+        let Some(p) = self.spec.progress else { return };
+        let what = match self.phase {
+            Phase::Start => format!(
+                "the watch follows {} of {} masters",
+                self.reported.len(),
+                self.names.len()
+            ),
+            Phase::Idle => "quiet window".to_string(),
+            Phase::Failovers | Phase::Settle => {
+                let asked = self.requests.iter().filter(|(_, ok)| *ok).count();
+                let recorded = self.records.iter().filter(|r| r.is_switch()).count();
+                let settling = if self.phase == Phase::Settle {
+                    ", settling"
+                } else {
+                    ""
+                };
+                format!(
+                    "{asked} failovers requested, {} confirmed, {recorded} recorded{settling}",
+                    self.transitions.len()
+                )
+            }
+        };
+        p(&format!(
+            "bench watch: {:>6.1} s  {what}; RSS {:.1} MiB",
+            s.at_s,
+            s.rss_kib as f64 / 1024.0
+        ));
     }
 }
 

@@ -465,6 +465,21 @@ pub struct WatchArgs {
     /// findings as warden_doctor_findings{severity}; 0 turns it off.
     #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
     pub doctor_every: Duration,
+    /// Where backups are kept (a directory, s3:// or gs://; repeatable): the newest manifest
+    /// of each master there is read every --backup-every into the backup metrics. A
+    /// --config group's `backups` replace these.
+    #[arg(long = "backup-dest", value_name = "DEST")]
+    pub backup_dest: Vec<String>,
+    /// The newest backup of a master may be this old; older is a `backup-stale` hazard. A
+    /// --config group's `backup_rpo` replaces it.
+    #[arg(long, default_value = "26h", value_parser = humantime::parse_duration)]
+    pub backup_rpo: Duration,
+    /// How often the backup destinations are read.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub backup_every: Duration,
+    /// S3-compatible endpoint URL for s3:// backup destinations (credentials from AWS_*).
+    #[arg(long, env = "WARDEN_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub conn: ConnArgs,

@@ -52,10 +52,24 @@ pub(super) async fn watch(
             masters,
             rto,
             rto_by_master: Default::default(),
+            conn: crate::conn::Spec::default(),
+            backups: Vec::new(),
+            backup_rpo: None,
         };
         (vec![group], spec)
     };
-    let conn = Conn::build(&spec)?;
+    // Each group's own settings over the flags' (each field a group leaves unset).
+    let conns = groups
+        .iter()
+        .map(|g| {
+            Conn::build(&g.conn.clone().or(spec.clone())).map_err(|e| match e {
+                Error::Usage(m) if groups.len() > 1 => {
+                    Error::Usage(format!("group '{}': {m}", g.name))
+                }
+                e => e,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     if let Some(dir) = &args.svg {
         std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
     }
@@ -69,15 +83,41 @@ pub(super) async fn watch(
     let _audits = (!args.doctor_every.is_zero()).then(|| {
         let audited = groups
             .iter()
-            .map(|g| crate::doctor::audit::Audited {
+            .zip(&conns)
+            .map(|(g, conn)| crate::doctor::audit::Audited {
                 sentinels: g.sentinels.clone(),
                 masters: g.masters.clone(),
+                conn: conn.clone(),
+                rto: g.rto,
+                rto_by_master: g.rto_by_master.clone(),
             })
             .collect();
         AbortOnDrop(tokio::spawn(crate::doctor::audit::every(
             audited,
-            conn.clone(),
             args.doctor_every,
+            metrics.clone(),
+        )))
+    });
+    // Backup freshness: each group's destinations (else --backup-dest), every --backup-every.
+    let kept: Vec<crate::backup::newest::Kept> = groups
+        .iter()
+        .map(|g| crate::backup::newest::Kept {
+            group: g.name.clone(),
+            dests: if g.backups.is_empty() {
+                args.backup_dest.clone()
+            } else {
+                g.backups.clone()
+            },
+            masters: g.masters.clone(),
+            rpo: g.backup_rpo.unwrap_or(args.backup_rpo),
+        })
+        .filter(|k| !k.dests.is_empty())
+        .collect();
+    let _backups = (!kept.is_empty()).then(|| {
+        AbortOnDrop(tokio::spawn(crate::backup::newest::every(
+            kept,
+            args.s3_endpoint.clone(),
+            args.backup_every,
             metrics.clone(),
         )))
     });
@@ -98,7 +138,7 @@ pub(super) async fn watch(
             flap_count: args.flap_count,
             flap_window: args.flap_window,
         },
-        conn,
+        conns,
         metrics,
     };
     crate::watch::run(&spec, &mut std::io::stdout(), shutdown).await?;

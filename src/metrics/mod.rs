@@ -2,11 +2,17 @@
 //! setter per metric on a cheap-to-clone [`Metrics`] handle, and the liveness and readiness
 //! that `/healthz` and `/readyz` report ([`server`] serves them).
 //!
-//! Labels are bounded: master, sentinel, replica and primary addresses, phase, outcome,
+//! Every per-master series carries the master's Sentinel `group` (two groups may both name a
+//! master `mymaster`): a handle is scoped to one group by [`Metrics::group`].
+//!
+//! Labels are bounded: group, master, sentinel, replica and primary addresses, phase, outcome,
 //! severity, kind — never a key. Counters are registered without `_total` (the encoder adds
 //! it); durations are `_seconds`. Time enters as an argument ([`Metrics::heartbeat`],
 //! [`Metrics::encode`]), so the handle is tested without a clock.
 
+mod backup;
+pub use backup::Newest;
+mod labels;
 pub mod server;
 mod watch;
 
@@ -16,7 +22,6 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
-use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -25,6 +30,11 @@ use prometheus_client::registry::Registry;
 
 use crate::addr::Addr;
 use crate::watch::episode::{Failover, Outcome};
+use crate::watch::hazard::HazardKind;
+use labels::{
+    MasterAddr, MasterKind, MasterL, MasterOutcome, MasterPhase, MasterReplica, MasterSentinel,
+    SeverityL,
+};
 
 /// Upper bounds of the phase histogram's buckets, seconds: a phase of a failover lasts from
 /// a tenth of a second (a manual failover's steps) to a minute (a slow reconfiguration).
@@ -37,65 +47,21 @@ pub const STALL: Duration = Duration::from_secs(10);
 /// A gauge holding a float.
 type GaugeF = Gauge<f64, AtomicU64>;
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct MasterL {
-    master: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct MasterOutcome {
-    master: String,
-    outcome: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct MasterPhase {
-    master: String,
-    phase: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct MasterSentinel {
-    master: String,
-    sentinel: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct MasterAddr {
-    master: String,
-    addr: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct MasterReplica {
-    master: String,
-    replica: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct MasterKind {
-    master: String,
-    kind: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct SeverityL {
-    severity: String,
-}
-
-fn master(m: &str) -> MasterL {
-    MasterL { master: m.into() }
-}
-
 fn phase_histogram() -> Histogram {
     Histogram::new(PHASE_BUCKETS)
 }
 
-/// The handle every part of warden feeds; clones share one registry.
+/// The handle every part of warden feeds; clones share one registry. Each handle labels its
+/// per-master series with one Sentinel group ([`DEFAULT_GROUP`] unless [`Metrics::group`]
+/// scoped it).
 #[derive(Clone)]
 pub struct Metrics {
     inner: Arc<Inner>,
+    group: Arc<str>,
 }
+
+/// The `group` label of a handle not scoped to a group (and of a watch without `--config`).
+pub const DEFAULT_GROUP: &str = "default";
 
 struct Inner {
     registry: Registry,
@@ -113,8 +79,7 @@ struct Inner {
     exposure_seconds: Family<MasterL, GaugeF>,
     hazards: Family<MasterKind, Counter>,
     doctor_findings: Family<SeverityL, Gauge>,
-    backup_age: Family<MasterL, GaugeF>,
-    backup_last_status: Family<MasterL, Gauge>,
+    backup: backup::Gauges,
     state: Mutex<State>,
 }
 
@@ -122,16 +87,16 @@ struct Inner {
 /// last turned.
 #[derive(Default)]
 struct State {
-    /// (master, sentinel) → subscribed.
-    up: BTreeMap<(String, String), bool>,
-    /// The masters being watched.
-    watched: BTreeSet<String>,
-    /// master → current primary.
-    primary: BTreeMap<String, String>,
-    /// master → the replicas with a `warden_replica_lag_bytes` series.
-    replicas: BTreeMap<String, BTreeSet<String>>,
-    /// master → wall-clock end of its last failover.
-    last_failover: BTreeMap<String, SystemTime>,
+    /// (group, master, sentinel) → subscribed.
+    up: BTreeMap<(String, String, String), bool>,
+    /// The (group, master) pairs being watched.
+    watched: BTreeSet<(String, String)>,
+    /// (group, master) → current primary.
+    primary: BTreeMap<(String, String), String>,
+    /// (group, master) → the replicas with a `warden_replica_lag_bytes` series.
+    replicas: BTreeMap<(String, String), BTreeSet<String>>,
+    /// (group, master) → wall-clock end of its last failover.
+    last_failover: BTreeMap<(String, String), SystemTime>,
     /// When the watch loop last turned; `None` before it started.
     heartbeat: Option<Instant>,
     /// The loop has ended (shutting down).
@@ -180,8 +145,6 @@ impl Metrics {
         let exposure_seconds = Family::<MasterL, GaugeF>::default();
         let hazards = Family::<MasterKind, Counter>::default();
         let doctor_findings = Family::<SeverityL, Gauge>::default();
-        let backup_age = Family::<MasterL, GaugeF>::default();
-        let backup_last_status = Family::<MasterL, Gauge>::default();
         let r = &mut registry;
         r.register(
             "warden_failovers",
@@ -253,16 +216,7 @@ impl Metrics {
             "Findings of the last warden doctor run, by severity",
             doctor_findings.clone(),
         );
-        r.register(
-            "warden_backup_age_seconds",
-            "Age of the newest verified backup",
-            backup_age.clone(),
-        );
-        r.register(
-            "warden_backup_last_status",
-            "1 if the last scheduled backup succeeded, 0 if it failed",
-            backup_last_status.clone(),
-        );
+        let backup = backup::Gauges::register(r);
         Metrics {
             inner: Arc::new(Inner {
                 registry,
@@ -280,11 +234,36 @@ impl Metrics {
                 exposure_seconds,
                 hazards,
                 doctor_findings,
-                backup_age,
-                backup_last_status,
+                backup,
                 state: Mutex::new(State::default()),
             }),
+            group: DEFAULT_GROUP.into(),
         }
+    }
+
+    /// A handle on the same registry whose per-master series carry `group`.
+    pub fn group(&self, group: &str) -> Metrics {
+        Metrics {
+            inner: self.inner.clone(),
+            group: group.into(),
+        }
+    }
+
+    /// The `group` label of this handle.
+    pub fn group_name(&self) -> &str {
+        &self.group
+    }
+
+    fn master(&self, m: &str) -> MasterL {
+        MasterL {
+            group: self.group.to_string(),
+            master: m.into(),
+        }
+    }
+
+    /// The state maps' key of `m`.
+    fn key(&self, m: &str) -> (String, String) {
+        (self.group.to_string(), m.to_string())
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -296,15 +275,27 @@ impl Metrics {
     }
 
     /// The watch starts following `sentinels` for `master`: each is down until subscribed,
-    /// and not in TILT until it says so. Every outcome's counter starts at 0, so `increase()` sees the first failover too.
+    /// and not in TILT until it says so. Every outcome's and every hazard kind's counter starts
+    /// at 0, so `increase()` (and an alert rule on it) sees the first failover and hazard too.
     pub fn watching(&self, master: &str, sentinels: &[Addr]) {
-        self.state().watched.insert(master.into());
+        self.state().watched.insert(self.key(master));
         for outcome in OUTCOMES {
             self.inner
                 .failovers
                 .get_or_create(&MasterOutcome {
+                    group: self.group.to_string(),
                     master: master.into(),
                     outcome: outcome.into(),
+                })
+                .inc_by(0);
+        }
+        for kind in HazardKind::ALL {
+            self.inner
+                .hazards
+                .get_or_create(&MasterKind {
+                    group: self.group.to_string(),
+                    master: master.into(),
+                    kind: kind.as_str().into(),
                 })
                 .inc_by(0);
         }
@@ -320,6 +311,7 @@ impl Metrics {
         let i = &self.inner;
         i.failovers
             .get_or_create(&MasterOutcome {
+                group: self.group.to_string(),
                 master: f.master.clone(),
                 outcome: outcome_label(&f.outcome).into(),
             })
@@ -327,6 +319,7 @@ impl Metrics {
         for (phase, from, to) in f.intervals() {
             i.phase_seconds
                 .get_or_create(&MasterPhase {
+                    group: self.group.to_string(),
                     master: f.master.clone(),
                     phase: phase.into(),
                 })
@@ -334,9 +327,9 @@ impl Metrics {
         }
         let end = f.started + Duration::from_secs_f64(f.duration_ms.max(0.0) / 1000.0);
         i.last_failover
-            .get_or_create(&master(&f.master))
+            .get_or_create(&self.master(&f.master))
             .set(unix_seconds(end));
-        self.state().last_failover.insert(f.master.clone(), end);
+        self.state().last_failover.insert(self.key(&f.master), end);
         if let Some(new) = &f.new {
             self.set_primary(&f.master, &new.to_string());
         }
@@ -347,19 +340,22 @@ impl Metrics {
         let i = &self.inner;
         i.sentinel_up
             .get_or_create(&MasterSentinel {
+                group: self.group.to_string(),
                 master: master.into(),
                 sentinel: sentinel.into(),
             })
             .set(up.into());
         let mut st = self.state();
-        st.up.insert((master.into(), sentinel.into()), up);
+        let (group, master) = self.key(master);
+        st.up
+            .insert((group.clone(), master.clone(), sentinel.into()), up);
         let reachable = st
             .up
             .iter()
-            .filter(|((m, _), u)| m == master && **u)
+            .filter(|((g, m, _), u)| *g == group && *m == master && **u)
             .count();
         i.sentinels_reachable
-            .get_or_create(&self::master(master))
+            .get_or_create(&MasterL { group, master })
             .set(reachable as i64);
     }
 
@@ -368,6 +364,7 @@ impl Metrics {
         self.inner
             .tilt
             .get_or_create(&MasterSentinel {
+                group: self.group.to_string(),
                 master: master.into(),
                 sentinel: sentinel.into(),
             })
@@ -377,11 +374,12 @@ impl Metrics {
     /// `addr` is the current primary of `master`; the previous primary's series is removed.
     pub fn set_primary(&self, master: &str, addr: &str) {
         let mut st = self.state();
-        if st.primary.get(master).is_some_and(|a| a == addr) {
+        if st.primary.get(&self.key(master)).is_some_and(|a| a == addr) {
             return;
         }
-        if let Some(old) = st.primary.insert(master.into(), addr.into()) {
+        if let Some(old) = st.primary.insert(self.key(master), addr.into()) {
             self.inner.primary_info.remove(&MasterAddr {
+                group: self.group.to_string(),
                 master: master.into(),
                 addr: old,
             });
@@ -389,6 +387,7 @@ impl Metrics {
         self.inner
             .primary_info
             .get_or_create(&MasterAddr {
+                group: self.group.to_string(),
                 master: master.into(),
                 addr: addr.into(),
             })
@@ -399,7 +398,7 @@ impl Metrics {
     pub fn set_quorum_ok(&self, master: &str, ok: bool) {
         self.inner
             .quorum_ok
-            .get_or_create(&self::master(master))
+            .get_or_create(&self.master(master))
             .set(ok.into());
     }
 
@@ -408,6 +407,7 @@ impl Metrics {
         self.inner
             .replica_lag
             .get_or_create(&MasterReplica {
+                group: self.group.to_string(),
                 master: master.into(),
                 replica: replica.into(),
             })
@@ -417,6 +417,7 @@ impl Metrics {
     /// A replica is gone from the topology: its lag series is removed.
     pub fn remove_replica(&self, master: &str, replica: &str) {
         self.inner.replica_lag.remove(&MasterReplica {
+            group: self.group.to_string(),
             master: master.into(),
             replica: replica.into(),
         });
@@ -426,10 +427,10 @@ impl Metrics {
     pub fn set_exposure(&self, master: &str, writes: i64, seconds: f64) {
         let i = &self.inner;
         i.exposure_writes
-            .get_or_create(&self::master(master))
+            .get_or_create(&self.master(master))
             .set(writes);
         i.exposure_seconds
-            .get_or_create(&self::master(master))
+            .get_or_create(&self.master(master))
             .set(seconds);
     }
 
@@ -438,6 +439,7 @@ impl Metrics {
         self.inner
             .hazards
             .get_or_create(&MasterKind {
+                group: self.group.to_string(),
                 master: master.into(),
                 kind: kind.into(),
             })
@@ -452,22 +454,6 @@ impl Metrics {
                 severity: severity.into(),
             })
             .set(count);
-    }
-
-    /// Age of the newest verified backup of `master`.
-    pub fn set_backup_age(&self, master: &str, age: Duration) {
-        self.inner
-            .backup_age
-            .get_or_create(&self::master(master))
-            .set(age.as_secs_f64());
-    }
-
-    /// Whether the last scheduled backup of `master` succeeded.
-    pub fn set_backup_last_status(&self, master: &str, ok: bool) {
-        self.inner
-            .backup_last_status
-            .get_or_create(&self::master(master))
-            .set(ok.into());
     }
 
     /// The watch loop turned at `now`.
@@ -506,11 +492,14 @@ impl Metrics {
 
     /// The Prometheus text exposition (format 0.0.4) as of `now`.
     pub fn encode(&self, now: SystemTime) -> String {
-        for (m, end) in &self.state().last_failover {
+        for ((group, master), end) in &self.state().last_failover {
             let since = now.duration_since(*end).unwrap_or_default();
             self.inner
                 .since_last_failover
-                .get_or_create(&master(m))
+                .get_or_create(&MasterL {
+                    group: group.clone(),
+                    master: master.clone(),
+                })
                 .set(since.as_secs_f64());
         }
         let mut text = String::new();

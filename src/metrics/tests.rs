@@ -39,14 +39,15 @@ fn a_failover_counts_observes_its_phases_and_stamps_its_end() {
     let m = Metrics::new();
     m.failover(&failover(1_000));
     let text = m.encode(SystemTime::UNIX_EPOCH + Duration::from_secs(1_012));
-    let counted = r#"warden_failovers_total{master="mymaster",outcome="failed_over"}"#;
+    let counted =
+        r#"warden_failovers_total{group="default",master="mymaster",outcome="failed_over"}"#;
     assert_eq!(sample(&text, counted), Some(1.0), "{text}");
     // try_failover lasted 0.15 s, promoted_slave 1.25 s, switch_master 0.6 s (to the end).
     let phase = |p: &str, le: &str| {
         sample(
             &text,
             &format!(
-                r#"warden_failover_phase_seconds_bucket{{master="mymaster",phase="{p}",le="{le}"}}"#
+                r#"warden_failover_phase_seconds_bucket{{group="default",master="mymaster",phase="{p}",le="{le}"}}"#
             ),
         )
     };
@@ -56,11 +57,11 @@ fn a_failover_counts_observes_its_phases_and_stamps_its_end() {
     assert_eq!(phase("promoted_slave", "2"), Some(1.0), "{text}");
     assert_eq!(phase("switch_master", "1"), Some(1.0), "{text}");
     assert!(!text.contains("failover_end"), "{text}");
-    let last = r#"warden_last_failover_timestamp_seconds{master="mymaster"}"#;
+    let last = r#"warden_last_failover_timestamp_seconds{group="default",master="mymaster"}"#;
     assert_eq!(sample(&text, last), Some(1_002.0), "{text}");
-    let since = r#"warden_seconds_since_last_failover{master="mymaster"}"#;
+    let since = r#"warden_seconds_since_last_failover{group="default",master="mymaster"}"#;
     assert_eq!(sample(&text, since), Some(10.0), "{text}");
-    let primary = r#"warden_primary_info{master="mymaster",addr="127.0.0.1:7002"}"#;
+    let primary = r#"warden_primary_info{group="default",master="mymaster",addr="127.0.0.1:7002"}"#;
     assert_eq!(sample(&text, primary), Some(1.0), "{text}");
 }
 
@@ -77,7 +78,7 @@ fn a_new_primary_replaces_the_old_series() {
         .collect();
     assert_eq!(
         series,
-        [r#"warden_primary_info{master="mymaster",addr="127.0.0.1:7002"} 1"#]
+        [r#"warden_primary_info{group="default",master="mymaster",addr="127.0.0.1:7002"} 1"#]
     );
 }
 
@@ -96,13 +97,18 @@ fn ready_once_a_sentinel_is_subscribed_and_the_primary_known() {
     assert_eq!(m.readiness(), Readiness::Ready);
     let text = m.encode(SystemTime::now());
     assert_eq!(
-        sample(&text, r#"warden_sentinels_reachable{master="mymaster"}"#),
+        sample(
+            &text,
+            r#"warden_sentinels_reachable{group="default",master="mymaster"}"#
+        ),
         Some(1.0),
         "{text}"
     );
     // Counters exist from the start, so the first failover is an increase.
-    let aborted = r#"warden_failovers_total{master="mymaster",outcome="aborted"}"#;
+    let aborted = r#"warden_failovers_total{group="default",master="mymaster",outcome="aborted"}"#;
     assert_eq!(sample(&text, aborted), Some(0.0), "{text}");
+    let hazard = r#"warden_hazards_total{group="default",master="mymaster",kind="rto-exceeded"}"#;
+    assert_eq!(sample(&text, hazard), Some(0.0), "{text}");
     m.set_sentinel_up("mymaster", &s[1].to_string(), false);
     assert_eq!(m.readiness(), Readiness::NotReady("no Sentinel subscribed"));
     m.set_sentinel_up("mymaster", &s[0].to_string(), true);
@@ -139,22 +145,37 @@ fn the_setters_for_hazards_doctor_and_backups_reach_the_text() {
     m.set_tilt("mymaster", "127.0.0.1:26379", true);
     let text = m.encode(SystemTime::now());
     for (series, value) in [
-        (r#"warden_quorum_ok{master="mymaster"}"#, 0.0),
         (
-            r#"warden_replica_lag_bytes{master="mymaster",replica="127.0.0.1:7002"}"#,
+            r#"warden_quorum_ok{group="default",master="mymaster"}"#,
+            0.0,
+        ),
+        (
+            r#"warden_replica_lag_bytes{group="default",master="mymaster",replica="127.0.0.1:7002"}"#,
             1234.0,
         ),
-        (r#"warden_exposure_writes{master="mymaster"}"#, 17.0),
-        (r#"warden_exposure_seconds{master="mymaster"}"#, 0.5),
         (
-            r#"warden_hazards_total{master="mymaster",kind="no_quorum"}"#,
+            r#"warden_exposure_writes{group="default",master="mymaster"}"#,
+            17.0,
+        ),
+        (
+            r#"warden_exposure_seconds{group="default",master="mymaster"}"#,
+            0.5,
+        ),
+        (
+            r#"warden_hazards_total{group="default",master="mymaster",kind="no_quorum"}"#,
             2.0,
         ),
         (r#"warden_doctor_findings{severity="warning"}"#, 2.0),
-        (r#"warden_backup_age_seconds{master="mymaster"}"#, 90.0),
-        (r#"warden_backup_last_status{master="mymaster"}"#, 1.0),
         (
-            r#"warden_tilt{master="mymaster",sentinel="127.0.0.1:26379"}"#,
+            r#"warden_backup_age_seconds{group="default",master="mymaster"}"#,
+            90.0,
+        ),
+        (
+            r#"warden_backup_last_status{group="default",master="mymaster"}"#,
+            1.0,
+        ),
+        (
+            r#"warden_tilt{group="default",master="mymaster",sentinel="127.0.0.1:26379"}"#,
             1.0,
         ),
     ] {
@@ -224,13 +245,22 @@ fn a_poll_sets_quorum_lag_and_exposure_and_drops_a_replica_no_longer_listed() {
     let m = Metrics::new();
     m.polled("m", &snap, Some(1000.0));
     let text = m.encode(SystemTime::now());
-    let lag =
-        |port: u16| format!(r#"warden_replica_lag_bytes{{master="m",replica="127.0.0.1:{port}"}}"#);
-    assert_eq!(sample(&text, r#"warden_quorum_ok{master="m"}"#), Some(1.0));
+    let lag = |port: u16| {
+        format!(
+            r#"warden_replica_lag_bytes{{group="default",master="m",replica="127.0.0.1:{port}"}}"#
+        )
+    };
+    assert_eq!(
+        sample(&text, r#"warden_quorum_ok{group="default",master="m"}"#),
+        Some(1.0)
+    );
     assert_eq!(sample(&text, &lag(7002)), Some(100.0), "{text}");
     assert_eq!(sample(&text, &lag(7003)), Some(0.0), "{text}");
     assert_eq!(
-        sample(&text, r#"warden_exposure_seconds{master="m"}"#),
+        sample(
+            &text,
+            r#"warden_exposure_seconds{group="default",master="m"}"#
+        ),
         Some(0.0)
     );
 
@@ -240,7 +270,60 @@ fn a_poll_sets_quorum_lag_and_exposure_and_drops_a_replica_no_longer_listed() {
     }
     m.polled("m", &snap, Some(1000.0));
     let text = m.encode(SystemTime::now());
-    assert_eq!(sample(&text, r#"warden_quorum_ok{master="m"}"#), Some(0.0));
+    assert_eq!(
+        sample(&text, r#"warden_quorum_ok{group="default",master="m"}"#),
+        Some(0.0)
+    );
     assert_eq!(sample(&text, &lag(7002)), None, "{text}");
     assert_eq!(sample(&text, &lag(7003)), Some(0.0), "{text}");
+}
+
+#[test]
+fn two_groups_with_a_master_of_the_same_name_keep_their_series_apart() {
+    let m = Metrics::new();
+    let (eu, us) = (m.group("eu"), m.group("us"));
+    let s = [Addr::new("127.0.0.1", 26379)];
+    eu.watching("mymaster", &s);
+    us.watching("mymaster", &s);
+    eu.set_sentinel_up("mymaster", &s[0].to_string(), true);
+    eu.set_primary("mymaster", "127.0.0.1:7001");
+    assert_eq!(
+        m.readiness(),
+        Readiness::NotReady("the primary is not known yet"),
+        "us's primary is not known"
+    );
+    us.set_primary("mymaster", "127.0.0.1:8001");
+    assert_eq!(m.readiness(), Readiness::Ready);
+    eu.failover(&failover(1_000));
+    let text = m.encode(SystemTime::UNIX_EPOCH + Duration::from_secs(1_010));
+    let total = |g: &str| {
+        sample(
+            &text,
+            &format!(
+                r#"warden_failovers_total{{group="{g}",master="mymaster",outcome="failed_over"}}"#
+            ),
+        )
+    };
+    assert_eq!((total("eu"), total("us")), (Some(1.0), Some(0.0)), "{text}");
+    let reachable = |g: &str| {
+        sample(
+            &text,
+            &format!(r#"warden_sentinels_reachable{{group="{g}",master="mymaster"}}"#),
+        )
+    };
+    assert_eq!((reachable("eu"), reachable("us")), (Some(1.0), Some(0.0)));
+    assert!(
+        text.contains(
+            r#"warden_primary_info{group="us",master="mymaster",addr="127.0.0.1:8001"} 1"#
+        )
+    );
+    assert_eq!(
+        sample(
+            &text,
+            r#"warden_seconds_since_last_failover{group="eu",master="mymaster"}"#
+        ),
+        Some(8.0),
+        "{text}"
+    );
+    assert_eq!(us.group_name(), "us");
 }

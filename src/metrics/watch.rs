@@ -86,7 +86,7 @@ impl Metrics {
             let before = self
                 .state()
                 .replicas
-                .insert(master.to_string(), now.clone())
+                .insert(self.key(master), now.clone())
                 .unwrap_or_default();
             for gone in before.difference(&now) {
                 self.remove_replica(master, gone);
@@ -106,6 +106,7 @@ impl Metrics {
         let old = f.old.as_ref().map(ToString::to_string);
         let new = f.new.as_ref().map(ToString::to_string);
         tracing::warn!(
+            group = %self.group_name(),
             master = %f.master,
             outcome = outcome_label(&f.outcome),
             old = old.as_deref(),

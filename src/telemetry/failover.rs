@@ -15,6 +15,11 @@ use crate::watch::hazard::Hazard;
 
 /// Emits `f` as a trace, with `hazards` (reported at their wall time) as span events.
 pub fn export(f: &Failover, hazards: &[(SystemTime, Hazard)]) {
+    export_in(None, f, hazards);
+}
+
+/// [`export`], with the Sentinel group the master belongs to (`warden.group`) when known.
+pub fn export_in(group: Option<&str>, f: &Failover, hazards: &[(SystemTime, Hazard)]) {
     let tracer = global::tracer(SERVICE);
     let at = |ms: f64| f.started + Duration::from_secs_f64(ms.max(0.0) / 1000.0);
     let mut attributes = vec![
@@ -26,6 +31,9 @@ pub fn export(f: &Failover, hazards: &[(SystemTime, Hazard)]) {
             f.switch_master.as_ref().map_or(0, |s| s.sentinels as i64),
         ),
     ];
+    if let Some(group) = group {
+        attributes.push(KeyValue::new("warden.group", group.to_string()));
+    }
     if let Some(old) = &f.old {
         attributes.push(KeyValue::new("warden.old_primary", old.to_string()));
     }

@@ -6,6 +6,8 @@
 pub mod failover;
 pub mod otlp;
 
+use std::ffi::OsStr;
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use opentelemetry::trace::TracerProvider as _;
@@ -53,6 +55,10 @@ pub fn init(verbose: u8, format: LogFormat, otlp: Option<&otlp::Otlp>) -> Result
     let filter = EnvFilter::try_from_env("WARDEN_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let fmt = match format {
         LogFormat::Human => tracing_subscriber::fmt::layer()
+            .with_ansi(colour(
+                std::io::stderr().is_terminal(),
+                std::env::var_os("NO_COLOR").as_deref(),
+            ))
             .with_writer(std::io::stderr)
             .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
@@ -78,6 +84,12 @@ pub fn init(verbose: u8, format: LogFormat, otlp: Option<&otlp::Otlp>) -> Result
     Ok(Telemetry { provider })
 }
 
+/// Whether human log lines are coloured: only on a terminal, and not when `NO_COLOR` is set
+/// to anything but the empty string (<https://no-color.org>). A file or a pipe gets plain text.
+fn colour(is_terminal: bool, no_color: Option<&OsStr>) -> bool {
+    is_terminal && no_color.is_none_or(OsStr::is_empty)
+}
+
 impl Telemetry {
     /// Exports every span still queued (for at most [`FLUSH_TIMEOUT`]) and stops the
     /// exporter. The SDK's shutdown blocks, so it runs off the async workers.
@@ -88,6 +100,25 @@ impl Telemetry {
             if let Ok(Err(e)) = done {
                 tracing::warn!("exporting traces at exit failed: {e}");
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        for (terminal, no_color, want) in [
+            (true, None, true),
+            (true, Some(""), true),
+            (true, Some("1"), false),
+            (false, None, false),
+            (false, Some("1"), false),
+        ] {
+            let got = colour(terminal, no_color.map(OsStr::new));
+            assert_eq!(got, want, "terminal {terminal}, NO_COLOR {no_color:?}");
         }
     }
 }

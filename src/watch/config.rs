@@ -9,8 +9,17 @@
 //! rto_ms = 5000                      # optional: the group's default target
 //! [group.rto_ms_by_master]           # optional: per-master targets
 //! orders = 2000
-//! # [group.auth] is reserved for credentials and TLS (not read yet).
+//! # backups = ["/var/backups/redis", "s3://ops/redis"]   # optional: where its backups are kept
+//! # backup_rpo = "1h"                 # optional: the newest may be this old (default 26h)
 //! ```
+//!
+//! Each group may carry its own connection settings, with the key names of a scenario's
+//! `[target]` table, in the `[[group]]` table itself or in its `[group.auth]` (not both):
+//! `user`, `password_file` / `password_env`, `sentinel_user`, `sentinel_password_file` /
+//! `sentinel_password_env`, `resolve = ["NAME=IP", …]` and a `tls` table (`ca`, `cert`, `key`,
+//! `server_name`, `insecure`, `on`). A password itself is refused: it never goes into a file
+//! that is read by others. What a group leaves unset comes from the command line's flags.
+//! Every table refuses a key it does not know.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -18,6 +27,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::addr::Addr;
+use crate::conn::secret::Source;
+use crate::conn::spec::{Resolve, Spec, TlsSpec};
 use crate::error::{Error, Result};
 
 /// One group of Sentinels that monitor the same masters.
@@ -33,6 +44,12 @@ pub struct Group {
     pub rto: Option<Duration>,
     /// Per-master RTO targets.
     pub rto_by_master: BTreeMap<String, Duration>,
+    /// The group's own connection settings (empty: the flags' serve it).
+    pub conn: Spec,
+    /// Where the group's backups are kept (directories, `s3://` / `gs://` prefixes).
+    pub backups: Vec<String>,
+    /// How old the newest good backup of a master may be.
+    pub backup_rpo: Option<Duration>,
 }
 
 impl Group {
@@ -70,9 +87,92 @@ struct GroupToml {
     /// Per-master RTO targets, ms.
     #[serde(default)]
     rto_ms_by_master: BTreeMap<String, u64>,
-    /// Reserved: credentials and TLS for this group's connections.
+    /// The group's connection settings, in the table itself…
+    #[serde(flatten)]
+    conn: ConnToml,
+    /// …or in `[group.auth]`.
     #[serde(default)]
-    auth: Option<toml::Table>,
+    auth: Option<ConnToml>,
+    /// Backup destinations whose newest manifest is read.
+    #[serde(default)]
+    backups: Vec<String>,
+    /// Backup RPO (`"1h"`).
+    #[serde(default, with = "humantime_serde")]
+    backup_rpo: Option<Duration>,
+}
+
+/// A group's connection keys: those of a scenario's `[target]` table.
+#[derive(Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConnToml {
+    /// ACL user on the data nodes.
+    #[serde(default)]
+    user: Option<String>,
+    /// File holding the data nodes' password.
+    #[serde(default)]
+    password_file: Option<std::path::PathBuf>,
+    /// Environment variable holding the data nodes' password.
+    #[serde(default)]
+    password_env: Option<String>,
+    /// ACL user on the Sentinels.
+    #[serde(default)]
+    sentinel_user: Option<String>,
+    /// File holding the Sentinels' password.
+    #[serde(default)]
+    sentinel_password_file: Option<std::path::PathBuf>,
+    /// Environment variable holding the Sentinels' password.
+    #[serde(default)]
+    sentinel_password_env: Option<String>,
+    /// TLS (`ca`, `cert`, `key`, `server_name`, `insecure`, `on`).
+    #[serde(default)]
+    tls: Option<TlsSpec>,
+    /// Hostname map, `["NAME=IP", …]`.
+    #[serde(default)]
+    resolve: Vec<String>,
+    /// Refused: a password never goes into the file.
+    #[serde(default)]
+    password: Option<toml::Value>,
+    /// Refused: a password never goes into the file.
+    #[serde(default)]
+    sentinel_password: Option<toml::Value>,
+}
+
+impl ConnToml {
+    /// The settings these keys give; `at` names the table in errors.
+    fn spec(self, at: &str) -> std::result::Result<Spec, String> {
+        if self.password.is_some() || self.sentinel_password.is_some() {
+            return Err(format!(
+                "{at}: a password never goes into the config file; use `password_file` / \
+                 `password_env` (or `sentinel_password_file` / `sentinel_password_env`)"
+            ));
+        }
+        let source =
+            |file: Option<std::path::PathBuf>, env: Option<String>, what: &str| match (file, env) {
+                (Some(_), Some(_)) => Err(format!(
+                    "{at}: give `{what}_file` or `{what}_env`, not both"
+                )),
+                (Some(f), None) => Ok(Some(Source::File(f))),
+                (None, Some(e)) => Ok(Some(Source::Env(e))),
+                (None, None) => Ok(None),
+            };
+        let resolve = self
+            .resolve
+            .iter()
+            .map(|r| r.parse::<Resolve>().map_err(|e| format!("{at}: {e}")))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(Spec {
+            user: self.user,
+            password: source(self.password_file, self.password_env, "password")?,
+            sentinel_user: self.sentinel_user,
+            sentinel_password: source(
+                self.sentinel_password_file,
+                self.sentinel_password_env,
+                "sentinel_password",
+            )?,
+            tls: self.tls,
+            resolve,
+        })
+    }
 }
 
 /// Parses a config file's text; `origin` names it in errors.
@@ -96,8 +196,17 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Group>> {
                 g.name
             )));
         }
-        // `g.auth` is reserved for the connection settings; not read yet.
-        let _ = g.auth;
+        let at = format!("{origin}: group '{}'", g.name);
+        let keys = match g.auth {
+            Some(_) if g.conn != ConnToml::default() => {
+                return Err(Error::Usage(format!(
+                    "{at}: give connection settings in [[group]] or in [group.auth], not both"
+                )));
+            }
+            Some(auth) => auth,
+            None => g.conn,
+        };
+        let conn = keys.spec(&at).map_err(Error::Usage)?;
         groups.push(Group {
             name: g.name,
             sentinels: g.sentinels,
@@ -108,6 +217,9 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Group>> {
                 .into_iter()
                 .map(|(m, ms)| (m, Duration::from_millis(ms)))
                 .collect(),
+            conn,
+            backups: g.backups,
+            backup_rpo: g.backup_rpo,
         });
     }
     Ok(groups)
@@ -170,8 +282,82 @@ mod tests {
     }
 
     #[test]
-    fn the_auth_table_is_reserved_and_accepted() {
-        let text = "[[group]]\nname = \"a\"\nsentinels = [\"h:1\"]\n[group.auth]\nuser = \"x\"\n";
-        assert_eq!(parse(text, "w").unwrap().len(), 1);
+    fn a_groups_connection_keys_are_read_inline_or_from_its_auth_table() {
+        let text = r#"
+            [[group]]
+            name = "eu"
+            sentinels = ["h:1"]
+            user = "watcher"
+            password_env = "EU_PASS"
+            sentinel_password_file = "/run/eu-sentinel"
+            resolve = ["redis-1=10.0.0.5"]
+            backups = ["/var/backups/eu", "s3://ops/eu"]
+            backup_rpo = "1h"
+            [group.tls]
+            ca = "/etc/ca.pem"
+            server_name = "redis.eu"
+
+            [[group]]
+            name = "us"
+            sentinels = ["h:2"]
+            [group.auth]
+            sentinel_user = "sentinel-watcher"
+            sentinel_password_env = "US_SENTINEL_PASS"
+            password_file = "/run/us-pass"
+
+            [[group]]
+            name = "plain"
+            sentinels = ["h:3"]
+        "#;
+        let g = parse(text, "w").unwrap();
+        let eu = &g[0].conn;
+        assert_eq!(eu.user.as_deref(), Some("watcher"));
+        assert_eq!(eu.password, Some(Source::Env("EU_PASS".into())));
+        assert_eq!(
+            eu.sentinel_password,
+            Some(Source::File("/run/eu-sentinel".into()))
+        );
+        assert_eq!(eu.resolve[0].name, "redis-1");
+        let tls = eu.tls.as_ref().unwrap();
+        assert_eq!(tls.server_name.as_deref(), Some("redis.eu"));
+        let us = &g[1].conn;
+        assert_eq!(us.sentinel_user.as_deref(), Some("sentinel-watcher"));
+        assert_eq!(us.password, Some(Source::File("/run/us-pass".into())));
+        assert!(g[2].conn.is_empty());
+        assert_eq!(g[0].backups, ["/var/backups/eu", "s3://ops/eu"]);
+        assert_eq!(g[0].backup_rpo, Some(Duration::from_secs(3600)));
+        assert_eq!((g[1].backups.len(), g[1].backup_rpo), (0, None));
+    }
+
+    #[test]
+    fn unknown_keys_and_literal_passwords_are_refused_by_name() {
+        let head = "[[group]]\nname = \"a\"\nsentinels = [\"h:1\"]\n";
+        for (tail, want) in [
+            ("pasword_env = \"X\"\n", "pasword_env"),
+            (
+                "[group.auth]\nsentinel_pasword_env = \"X\"\n",
+                "sentinel_pasword_env",
+            ),
+            ("[group.tls]\nkey_file = \"k\"\n", "key_file"),
+            ("[group.auth.tls]\ncafile = \"c\"\n", "cafile"),
+            (
+                "password = \"hunter2\"\n",
+                "never goes into the config file",
+            ),
+            (
+                "[group.auth]\nsentinel_password = \"x\"\n",
+                "never goes into",
+            ),
+            ("password_env = \"A\"\npassword_file = \"/f\"\n", "not both"),
+            ("user = \"u\"\n[group.auth]\nuser = \"v\"\n", "not both"),
+            ("resolve = [\"nope\"]\n", "NAME=IP"),
+        ] {
+            let e = parse(&format!("{head}{tail}"), "watch.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(want), "{tail:?}: {e}");
+            assert!(e.contains("watch.toml"), "{e}");
+            assert!(!e.contains("hunter2"), "{e}");
+        }
     }
 }

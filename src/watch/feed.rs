@@ -6,15 +6,15 @@
 use std::io::Write;
 
 use super::startup::Verdict;
-use super::{GroupState, Watch, WatchSpec};
+use super::{GroupState, Watch};
 use crate::conn::Role;
 use crate::error::{Error, Result};
 use crate::sentinel::monitor::{MonitorEvent, Rejected};
 
 /// Master `m` of group `gs` is followed from now on: watched by the metrics, with what is
 /// already known of its Sentinels (`up`, `tilted`: by source id).
-pub(super) fn watching(spec: &WatchSpec, gs: &GroupState, up: &[bool], tilted: &[bool], m: &str) {
-    let metrics = &spec.metrics;
+pub(super) fn watching(gs: &GroupState, up: &[bool], tilted: &[bool], m: &str) {
+    let metrics = &gs.metrics;
     metrics.watching(m, &gs.group.sentinels);
     for (i, s) in gs.group.sentinels.iter().enumerate() {
         let source = gs.first + i;
@@ -51,7 +51,7 @@ impl<W: Write> Watch<'_, W> {
             return Err(match r {
                 Rejected::Auth(detail) => {
                     let sentinel = &self.p.sentinels[source];
-                    self.spec.conn.auth_failed(Role::Sentinel, sentinel, detail)
+                    self.spec.conns[g].auth_failed(Role::Sentinel, sentinel, detail)
                 }
                 Rejected::Tls(line) => Error::Tls {
                     message: line.clone(),
@@ -74,7 +74,7 @@ impl<W: Write> Watch<'_, W> {
             MonitorEvent::Connected { source, at } => self.down_since[*source].map(|f| *at - f),
             _ => None,
         };
-        let metrics = &self.spec.metrics;
+        let metrics = &gs.metrics;
         metrics.report(&masters, self.p.sentinels, report, gap);
     }
 
@@ -83,7 +83,7 @@ impl<W: Write> Watch<'_, W> {
         for gs in &self.groups {
             for (m, f) in &gs.masters {
                 if let Some(addr) = f.episodes.primary().0 {
-                    self.spec.metrics.set_primary(m, &addr.to_string());
+                    gs.metrics.set_primary(m, &addr.to_string());
                 }
             }
         }

@@ -68,8 +68,8 @@ pub struct WatchSpec {
     pub poll: Duration,
     /// Hazard thresholds and the flap window.
     pub settings: Settings,
-    /// How to connect to every group's Sentinels and nodes (credentials, TLS, hostname map).
-    pub conn: Conn,
+    /// Each group's connection settings (credentials, TLS, hostname map), in `groups`' order.
+    pub conns: Vec<Conn>,
     /// The metrics the watch feeds, per master (Sentinels up, TILT, primary, failovers,
     /// hazards, quorum, replica lag, exposure, liveness).
     pub metrics: Metrics,
@@ -105,6 +105,8 @@ struct GroupState {
     masters: BTreeMap<String, Followed>,
     /// `+switch-master` entries being checked.
     verifying: usize,
+    /// The metrics, with this group's `group` label.
+    metrics: Metrics,
     /// Per master with a switch being checked: the entries that came meanwhile, fed to its
     /// episodes in order once the check is done.
     held: BTreeMap<String, Vec<Entry>>,
@@ -144,7 +146,7 @@ async fn watch(
     let mut groups = Vec::new();
     for (i, g) in spec.groups.iter().enumerate() {
         monitors.push(monitor::spawn_for_masters(
-            &spec.conn,
+            &spec.conns[i],
             &g.sentinels,
             group_of.len(),
             g.masters.clone(),
@@ -159,10 +161,11 @@ async fn watch(
             epoch: None,
             masters: BTreeMap::new(),
             verifying: 0,
+            metrics: spec.metrics.group(&g.name),
             held: BTreeMap::new(),
         });
         group_of.extend(std::iter::repeat_n(i, g.sentinels.len()));
-        let conn = spec.conn.clone();
+        let conn = spec.conns[i].clone();
         tasks.spawn(poll::run(conn, i, g.clone(), spec.poll, poll_tx.clone()));
     }
     drop((tx, poll_tx));
@@ -171,6 +174,7 @@ async fn watch(
             out,
             json: spec.json,
             sentinels: &sentinels,
+            groups: print::by_source(&spec.groups),
         },
         spec,
         groups,
@@ -257,7 +261,7 @@ impl<W: Write> Watch<'_, W> {
             return None;
         }
         if !gs.masters.contains_key(m) {
-            feed::watching(self.spec, gs, &self.up, &self.tilted, m);
+            feed::watching(gs, &self.up, &self.tilted, m);
         }
         let rto = gs.group.rto_for(m);
         let (settings, n) = (&self.spec.settings, gs.group.sentinels.len());
@@ -276,12 +280,12 @@ impl<W: Write> Watch<'_, W> {
             tracing::warn!(group = %self.groups[g].group.name, "{h}");
             if h.state == hazard::State::Raised {
                 *self.counts.entry((h.master.clone(), h.kind)).or_default() += 1;
-                self.spec.metrics.hazard(&h.master, h.kind.as_str());
+                self.groups[g].metrics.hazard(&h.master, h.kind.as_str());
             }
             // A poll may raise or end TILT too: the gauge follows the hazard.
             if let (HazardKind::Tilt, Some(s)) = (h.kind, &h.subject) {
                 let on = h.state == hazard::State::Raised;
-                self.spec.metrics.set_tilt(&h.master, s, on);
+                self.groups[g].metrics.set_tilt(&h.master, s, on);
             }
             if let Some(f) = self.groups[g].masters.get_mut(&h.master) {
                 f.keep(wall, &h);
@@ -330,10 +334,11 @@ impl<W: Write> Watch<'_, W> {
             &spec.settings.limits,
             p.bytes_per_sec,
         );
-        let s = &p.snapshot;
-        spec.metrics.polled(&s.master, s, p.bytes_per_sec);
         let line = print::topology_key(&p.snapshot);
         let changed = f.topology_changed(line);
+        self.groups[g]
+            .metrics
+            .polled(&p.snapshot.master, &p.snapshot, p.bytes_per_sec);
         self.emit(g, hz)?;
         if changed {
             let name = self.groups[g].group.name.clone();
@@ -535,7 +540,7 @@ impl<W: Write> Watch<'_, W> {
                     gs.held.insert(name.clone(), Vec::new());
                     let (tx, sentinels) = (verify_tx.clone(), gs.group.sentinels.clone());
                     let (master, new, entry) = (master.clone(), new.clone(), entry.clone());
-                    let conn = self.spec.conn.clone();
+                    let conn = self.spec.conns[g].clone();
                     tokio::spawn(async move {
                         let result =
                             poll::confirm_switch(&conn, &sentinels, &master, &new, epoch).await;
@@ -564,7 +569,7 @@ impl<W: Write> Watch<'_, W> {
     fn record(&mut self, g: usize, m: &str, f: Option<Failover>) -> Result<bool> {
         let Some(f) = f else { return Ok(false) };
         self.p.failover(&self.groups[g].group.name, &f)?;
-        self.spec.metrics.record(&f);
+        self.groups[g].metrics.record(&f);
         let hz = self
             .followed(g, m)
             .map(|x| x.failover(Instant::now(), &f))
@@ -575,7 +580,7 @@ impl<W: Write> Watch<'_, W> {
             .get(m)
             .map(|x| x.during(&f))
             .unwrap_or_default();
-        crate::telemetry::failover::export(&f, &during);
+        crate::telemetry::failover::export_in(Some(&self.groups[g].group.name), &f, &during);
         if let Some(dir) = &self.spec.svg {
             picture::write(dir, &self.groups[g], &f);
         }

@@ -6,7 +6,7 @@
 //!
 //! Sentinels and nodes are asked concurrently with short timeouts, so a stopped Sentinel or a
 //! replica in `DEBUG SLEEP` delays a poll by at most one timeout. Every connection comes
-//! from the watch's one [`Conn`] (Sentinels with theirs, nodes with theirs).
+//! from the group's [`Conn`] (Sentinels with theirs, nodes with theirs).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};

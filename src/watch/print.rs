@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::json;
 
+use super::config::Group;
 use super::episode::Failover;
 use super::hazard::{Hazard, Snapshot};
 use crate::addr::Addr;
@@ -17,6 +18,16 @@ pub(super) struct Printer<'a, W> {
     pub(super) out: &'a mut W,
     pub(super) json: bool,
     pub(super) sentinels: &'a [Addr],
+    /// The group of each Sentinel, by source id (the JSON records name it).
+    pub(super) groups: Vec<String>,
+}
+
+/// The name of each Sentinel's group, by source id (the groups' Sentinels in turn).
+pub(super) fn by_source(groups: &[Group]) -> Vec<String> {
+    groups
+        .iter()
+        .flat_map(|g| std::iter::repeat_n(g.name.clone(), g.sentinels.len()))
+        .collect()
 }
 
 impl<W: Write> Printer<'_, W> {
@@ -39,7 +50,7 @@ impl<W: Write> Printer<'_, W> {
     ) -> Result<()> {
         let sentinel = &self.sentinels[source];
         let line = if self.json {
-            json!({"type": "primary", "wall": wall(SystemTime::now()),
+            json!({"type": "primary", "wall": wall(SystemTime::now()), "group": self.groups[source],
                    "sentinel": sentinel.to_string(), "master": master,
                    "addr": addr.to_string(), "config_epoch": config_epoch, "stale": stale})
             .to_string()
@@ -63,8 +74,8 @@ impl<W: Write> Printer<'_, W> {
         let sentinel = &self.sentinels[source];
         let gap_ms = gap.map(|g| g.as_secs_f64() * 1000.0);
         let line = if self.json {
-            json!({"type": state, "wall": wall(SystemTime::now()), "sentinel": sentinel.to_string(),
-                   "gap_ms": gap_ms, "reason": reason})
+            json!({"type": state, "wall": wall(SystemTime::now()), "group": self.groups[source],
+                   "sentinel": sentinel.to_string(), "gap_ms": gap_ms, "reason": reason})
             .to_string()
         } else {
             let mut text = format!("{}  sentinel {sentinel} {state}", wall(SystemTime::now()));
@@ -80,10 +91,12 @@ impl<W: Write> Printer<'_, W> {
     }
 
     pub(super) fn event(&mut self, entry: &Entry) -> Result<()> {
-        let sentinel = &self.sentinels[entry.reports[0].source];
+        let source = entry.reports[0].source;
+        let sentinel = &self.sentinels[source];
         let at = entry.first_wall;
         let line = if self.json {
-            json!({"type": "event", "wall": wall(at), "sentinel": sentinel.to_string(),
+            json!({"type": "event", "wall": wall(at), "group": self.groups[source],
+                   "sentinel": sentinel.to_string(),
                    "event": entry.event.kind.channel(), "detail": entry.event.detail,
                    "text": entry.event.to_string()})
             .to_string()

@@ -158,6 +158,14 @@ impl Watch {
         (status, start.elapsed())
     }
 
+    /// Reads the stdout lines left (after the exit: all of them) into `seen`.
+    pub fn drain(&mut self) {
+        while let Ok(line) = self.out.recv_timeout(Duration::from_millis(200)) {
+            let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            self.seen.push(v);
+        }
+    }
+
     /// Every stderr line written so far (after the exit: all of them).
     pub fn stderr(&self) -> Vec<String> {
         let mut all = Vec::new();
@@ -184,6 +192,14 @@ pub struct Prometheus {
 
 impl Prometheus {
     pub fn start(target: &str) -> Prometheus {
+        Prometheus::start_with_rules(target, None)
+    }
+
+    /// [`Prometheus::start`], evaluating the alert rules of `rules` every second too.
+    pub fn start_with_rules(target: &str, rules: Option<&std::path::Path>) -> Prometheus {
+        let rule_files = rules.map_or(String::new(), |r| {
+            format!("rule_files:\n  - '{}'\n", r.display())
+        });
         let dir = tempfile::Builder::new()
             .prefix("warden-prometheus-")
             .tempdir()
@@ -192,7 +208,7 @@ impl Prometheus {
         std::fs::write(
             &config,
             format!(
-                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n{rule_files}\
                  scrape_configs:\n  - job_name: warden\n    static_configs:\n      - targets: ['{target}']\n"
             ),
         )

@@ -15,6 +15,7 @@ fn lines(json: bool) -> String {
         out: &mut out,
         json,
         sentinels: &sample.sentinels,
+        groups: vec!["default".to_string(); sample.sentinels.len()],
     };
     for e in &sample.entries {
         p.event(e).expect("event");
