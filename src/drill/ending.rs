@@ -212,7 +212,7 @@ impl Ctx<'_> {
         let now = Instant::now();
         let again = State::Stabilize {
             next: now,
-            until: now + t.cfg.observe,
+            until: now + t.cfg.stabilize_bound(),
         };
         self.run(again, t, target).await;
         t.end.rechecked = Some(why);

@@ -63,6 +63,11 @@ pub struct Config {
 }
 
 impl Config {
+    /// The longest stabilization: `observe`, and at least twice the window.
+    pub fn stabilize_bound(&self) -> Duration {
+        self.observe.max(self.stable_for * 2)
+    }
+
     /// The default stability window: twice down-after, at least 2 s (2 s when unknown).
     pub fn default_window(down_after_ms: Option<u64>) -> Duration {
         let twice = Duration::from_millis(down_after_ms.unwrap_or(0).saturating_mul(2));
@@ -125,7 +130,7 @@ pub fn on_timer(
         State::Settle { .. } => {
             let next = State::Stabilize {
                 next: now,
-                until: now + cfg.observe,
+                until: now + cfg.stabilize_bound(),
             };
             match facts.switched {
                 true => (next, Action::Wait),
@@ -228,9 +233,16 @@ impl Stability {
         self.settled.as_ref()
     }
 
-    /// Why the cluster was not stable at the last probe.
-    pub fn why_not(&self) -> Option<&str> {
-        self.why.as_deref()
+    /// Why the cluster was not stable at the last probe, or how long it had held.
+    pub fn why_not(&self, at: Instant) -> String {
+        match (&self.why, &self.since) {
+            (Some(why), _) => why.clone(),
+            (None, Some((from, p))) => format!(
+                "{p} held for {} ms, less than the window",
+                at.saturating_duration_since(*from).as_millis()
+            ),
+            (None, None) => "no probe answered".into(),
+        }
     }
 
     /// Starts over (a failover began after the trial settled).

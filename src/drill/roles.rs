@@ -39,10 +39,11 @@ impl Sampler {
             let mut tick = tokio::time::interval(PERIOD);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = stopped.changed() => break,
-                }
+                // Told to stop, it takes one last round: the last round is after the stop.
+                let last = tokio::select! {
+                    _ = tick.tick() => false,
+                    _ = stopped.changed() => true,
+                };
                 let at = Instant::now();
                 let asked = nodes
                     .iter()
@@ -70,7 +71,7 @@ impl Sampler {
         }
     }
 
-    /// Stops sampling; returns the rounds taken.
+    /// Stops sampling after one last round; returns the rounds taken.
     pub async fn stop(mut self) -> Vec<Round> {
         let _ = self.stop.send(true);
         match self.task.take() {

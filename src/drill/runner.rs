@@ -316,8 +316,8 @@ impl Ctx<'_> {
             (State::Stabilize { .. }, State::Finished) if t.stability.settled().is_none() => {
                 t.end.unstable = Some(format!(
                     "not stable within {}: {}",
-                    humantime::format_duration(t.cfg.observe),
-                    t.stability.why_not().unwrap_or("no probe answered")
+                    humantime::format_duration(t.cfg.stabilize_bound()),
+                    t.stability.why_not(Instant::now())
                 ));
             }
             (State::Settle { .. }, State::Stabilize { .. }) => self.progress.step(t.n, "stabilize"),

@@ -190,7 +190,7 @@ fn drive(c: &Case<'_>) -> Outcome {
     }
     let settled = match stability.settled() {
         Some((when, p)) => Ok((ms(*when), p.port)),
-        None => Err(stability.why_not().unwrap_or("").to_string()),
+        None => Err(stability.why_not(t0)),
     };
     Outcome {
         path,
@@ -351,4 +351,18 @@ fn a_failover_after_the_check_is_found_and_named() {
     );
     assert_eq!(failover_since(&t, "m", since(5300)), None);
     assert_eq!(failover_since(&t, "other", since(0)), None);
+}
+
+/// Found by the short-pause drill: an `observe` no longer than the window could never settle.
+#[test]
+fn stabilizing_lasts_at_least_twice_the_window_whatever_observe_is() {
+    let o = drive(&Case {
+        text: "",
+        cut_ms: f64::MAX,
+        acked_ms: None,
+        extra_master: None,
+        cfg: cfg(false, 2),
+    });
+    assert_eq!(o.settled, Ok((5000, OLD)));
+    assert_eq!(cfg(false, 2).stabilize_bound(), Duration::from_secs(4));
 }
