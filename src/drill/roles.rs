@@ -62,6 +62,9 @@ impl Sampler {
                     masters,
                     replicas,
                 });
+                if last {
+                    break;
+                }
             }
             rounds
         });
