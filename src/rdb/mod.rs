@@ -9,6 +9,7 @@
 //! value payloads are skipped, never collected (only embedded blobs of one key, one key name and
 //! one key's member fingerprints are held at a time); it never panics on any input.
 
+pub mod compat;
 mod dedup;
 mod field_ttl;
 pub mod format;
