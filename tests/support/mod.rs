@@ -75,13 +75,18 @@ impl TestLab {
 
     /// Starts a lab with `settings`.
     pub async fn up_with(settings: SentinelSettings) -> TestLab {
+        TestLab::up_on(server_binary(), settings).await
+    }
+
+    /// Starts a lab of `binary` (whatever [`server_binary`] says) with `settings`.
+    pub async fn up_on(binary: PathBuf, settings: SentinelSettings) -> TestLab {
         let dir = tempfile::Builder::new()
             .prefix("warden-test-")
             .tempdir()
             .expect("temp dir");
         let state = dir.path().join("lab");
         let mut spec = LabSpec::ephemeral(state.clone(), settings).expect("free ports");
-        spec.redis_server = server_binary();
+        spec.redis_server = binary;
         match Lab::up(spec).await {
             Ok(lab) => TestLab { lab, dir },
             Err(e) => {
