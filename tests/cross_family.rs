@@ -85,7 +85,7 @@ async fn a_valkey_9_1_backup_is_refused_for_redis_7_0_with_its_reason() {
     wait_synced(&t, 1_010).await;
     let w = Warden::new();
     let (_, file) = backup(&t, &w);
-    let reason = "Valkey RDB 80 (Valkey 9.0): Valkey's own magic VALKEY080, which no Redis \
+    let reason = "Valkey RDB 80 (Valkey 9.0 – 9.1): Valkey's own magic VALKEY080, which no Redis \
                   loads (\"Wrong signature\")";
 
     // verify --for: by name, and by asking the live nodes.

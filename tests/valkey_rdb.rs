@@ -158,7 +158,7 @@ fn a_valkey_9_1_dump_with_hash_field_ttls_verifies_and_loads_only_on_valkey_9() 
     let table = verify_table("dump.rdb", "key:*", &s);
     assert!(
         table.contains(
-            "format               VALKEY080: Valkey RDB 80 (Valkey 9.0), written by valkey 9.1."
+            "format               VALKEY080: Valkey RDB 80 (Valkey 9.0 – 9.1), written by valkey 9.1."
         ),
         "{table}"
     );
@@ -179,7 +179,7 @@ fn a_valkey_9_1_dump_with_hash_field_ttls_verifies_and_loads_only_on_valkey_9() 
     assert_eq!(
         on("redis-7.0"),
         Verdict::DoesNotLoad(
-            "Valkey RDB 80 (Valkey 9.0): Valkey's own magic VALKEY080, which no Redis loads \
+            "Valkey RDB 80 (Valkey 9.0 – 9.1): Valkey's own magic VALKEY080, which no Redis loads \
              (\"Wrong signature\")"
                 .into()
         )

@@ -130,7 +130,7 @@ pub struct Summary {
     /// The magic as written (`REDIS0012`, `VALKEY080`): Redis and Valkey number types and
     /// opcodes differently.
     pub format: Option<String>,
-    /// The format and the servers that write it (`Valkey RDB 80 (Valkey 9.0)`).
+    /// The format and the servers that write it (`Valkey RDB 80 (Valkey 9.0 – 9.1)`).
     pub format_name: Option<String>,
     /// AUX `redis-ver`.
     pub redis_version: Option<String>,
