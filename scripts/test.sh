@@ -36,7 +36,7 @@ cargo nextest run --locked --no-fail-fast "$@"
 # the main pass above.
 # A missing Valkey is skipped with a message here and fails CI (WARDEN_REQUIRE_VALKEY=1,
 # WARDEN_REQUIRE_VALKEY9=1, set by .ci/run).
-valkey_pass() { # NAME BINARY TEST_SERVER NEXTEST_ARGS…
+valkey_pass() { # NAME BINARY TEST_SERVER REQUIRED(1|"") NEXTEST_ARGS…
   local name=$1 bin=$2 server=$3 require=$4
   shift 4
   if [ -x "$bin" ]; then
