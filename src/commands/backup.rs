@@ -15,6 +15,7 @@ use crate::cli::{
     RestoreTestArgs, VerifyArgs,
 };
 use crate::error::{EXIT_MET, EXIT_MISSED, Error, Result};
+use crate::rdb::compat::Verdict;
 use crate::rdb::{Options, Summary};
 use crate::restore::{self, checks, trial};
 use crate::util::{blocking, now_ms};
@@ -36,10 +37,33 @@ struct VerifyReport<'a> {
     pattern: &'a str,
     #[serde(flatten)]
     summary: &'a Summary,
+    /// `--for`: whether it loads on that server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    loads_on: Option<LoadsOn>,
 }
 
-/// `warden verify`: exit 0 valid, 1 invalid, 2 unreadable.
+/// `verify --for`'s answer.
+#[derive(Serialize)]
+struct LoadsOn {
+    /// The server (`Valkey 9.1`).
+    server: String,
+    /// Whether the file loads there.
+    loads: bool,
+    /// Why not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+/// `warden verify`: exit 0 valid (and, with `--for`, it loads there), 1 invalid or it does
+/// not load, 2 unreadable.
 pub async fn verify(args: VerifyArgs) -> Result<u8> {
+    let server = match &args.for_server {
+        Some(text) => {
+            let conn = crate::conn::Conn::build(&super::conn_spec(&args.conn)?)?;
+            Some(restore::loads::server_for(text, &conn).await?)
+        }
+        None => None,
+    };
     let opts = Options {
         pattern: args.pattern.clone(),
         now_ms: now_ms(),
@@ -53,17 +77,34 @@ pub async fn verify(args: VerifyArgs) -> Result<u8> {
     }
     let summary = blocking("the verifier", move || verify_file(&path, &opts)).await?;
     let file = args.file.display().to_string();
+    let verdict = server.map(|s| (s, crate::rdb::compat::check(&summary, s)));
+    let loads = !matches!(verdict, Some((_, Verdict::DoesNotLoad(_))));
     if args.json {
         let r = VerifyReport {
             file: &file,
             pattern: &args.pattern,
             summary: &summary,
+            loads_on: verdict.as_ref().map(|(s, v)| LoadsOn {
+                server: s.to_string(),
+                loads: *v == Verdict::Loads,
+                reason: match v {
+                    Verdict::Loads => None,
+                    Verdict::DoesNotLoad(why) => Some(why.clone()),
+                },
+            }),
         };
         outln!("{}", json(&r));
     } else {
         outp!("{}", report::verify_table(&file, &args.pattern, &summary));
+        if let Some((s, v)) = &verdict {
+            outln!("{:<20} {}", format!("on {s}"), v.line());
+        }
     }
-    Ok(if summary.valid { EXIT_MET } else { EXIT_MISSED })
+    Ok(if summary.valid && loads {
+        EXIT_MET
+    } else {
+        EXIT_MISSED
+    })
 }
 
 /// Pretty JSON of a report made only of plain fields (cannot fail).
@@ -303,7 +344,7 @@ pub async fn restore_test(args: RestoreTestArgs) -> Result<u8> {
 /// `warden restore`: exit 0 restored, 1 the backup failed its checksum or verification (or,
 /// into a container, the node's key count disagrees with it), 2 could not run.
 pub async fn restore(args: RestoreArgs) -> Result<u8> {
-    let spec = restore::Spec {
+    let mut spec = restore::Spec {
         target: args.target,
         dest: args.dest,
         s3_endpoint: args.s3_endpoint,
@@ -313,7 +354,11 @@ pub async fn restore(args: RestoreArgs) -> Result<u8> {
         appenddirname: args.appenddirname,
         appendfilename: args.appendfilename,
         conn: crate::conn::Conn::build(&super::conn_spec(&args.conn)?)?,
+        for_server: None,
     };
+    if let Some(text) = &args.for_server {
+        spec.for_server = Some(restore::loads::server_for(text, &spec.conn).await?);
+    }
     let dir = match restore::parse_into(&spec.into)? {
         restore::Target::Dir(dir) => dir,
         restore::Target::Docker(container) => {

@@ -240,6 +240,7 @@ async fn load_lab_primary(
         appenddirname: "appendonlydir".into(),
         appendfilename: "appendonly.aof".into(),
         conn: conn.clone(),
+        for_server: None,
     };
     let (rdb, file, keys) = (
         rdb.to_path_buf(),

@@ -45,11 +45,13 @@ pub struct Scenario {
     /// (e.g. kill Sentinels, then the primary). `kill`, `stop` or `sentinel-reset`.
     #[serde(default)]
     pub before: Option<Fault>,
-    /// A second fault the same drill compares with `fault` (`[versus]`): trials alternate,
-    /// odd ones run `fault`, even ones `versus`. The `versus` trials are judged only on
+    /// Faults the same drill compares with `fault`: one `[versus]` table or several
+    /// `[[versus]]` tables. Trials take turns: with `k` faults in all, trial `n` runs
+    /// `fault` when `(n - 1) mod k` is 0, else the versus fault of that index (one `[versus]`:
+    /// odd trials `fault`, even ones `versus`). The `versus` trials are judged only on
     /// whether a failover happened; their figures are reported beside the others.
-    #[serde(default)]
-    pub versus: Option<Fault>,
+    #[serde(default, deserialize_with = "faults_one_or_many")]
+    pub versus: Vec<Fault>,
     /// Durations of the trial's steps.
     #[serde(default)]
     pub timing: Timing,
@@ -85,6 +87,29 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<WorkloadCon
     }
     d.deserialize_any(OneOrMany)
 }
+
+/// `[versus]` (a table) or `[[versus]]` (an array of tables).
+fn faults_one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Fault>, D::Error> {
+    struct OneOrMany;
+    impl<'de> serde::de::Visitor<'de> for OneOrMany {
+        type Value = Vec<Fault>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a [versus] table or [[versus]] tables")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            Ok(vec![Fault::deserialize(
+                serde::de::value::MapAccessDeserializer::new(map),
+            )?])
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            Vec::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+        }
+    }
+    d.deserialize_any(OneOrMany)
+}
+
+/// Most `[[versus]]` faults one drill compares with its `[fault]`.
+const MAX_VERSUS: usize = 3;
 
 /// Longest single timing, timeout or retry delay.
 const MAX_STEP: Duration = Duration::from_secs(3600);
@@ -378,10 +403,20 @@ impl Scenario {
                 .reaches(reach)
                 .map_err(|e| format!("[fault]: {e}"))?;
         }
-        if let Some(v) = &self.versus {
-            v.validate().map_err(|e| format!("[versus]: {e}"))?;
+        if self.versus.len() > MAX_VERSUS {
+            return Err(format!(
+                "[[versus]]: at most {MAX_VERSUS} faults to compare with [fault], found {}",
+                self.versus.len()
+            ));
+        }
+        for (i, v) in self.versus.iter().enumerate() {
+            let table = match self.versus.len() {
+                1 => "[versus]".to_string(),
+                _ => format!("[[versus]] {}", i + 1),
+            };
+            v.validate().map_err(|e| format!("{table}: {e}"))?;
             if let Some(reach) = reach {
-                v.reaches(reach).map_err(|e| format!("[versus]: {e}"))?;
+                v.reaches(reach).map_err(|e| format!("{table}: {e}"))?;
             }
         }
         if let Some(b) = &self.before {
@@ -485,11 +520,13 @@ impl Scenario {
         Ok(())
     }
 
-    /// The fault trial `n` runs, and whether it is a `versus` trial (the even ones).
+    /// The fault trial `n` (from 1) runs, and whether it is a `versus` trial: the faults
+    /// take turns, `fault` first.
     pub fn fault_of(&self, n: u32) -> (&Fault, bool) {
-        match &self.versus {
-            Some(v) if n.is_multiple_of(2) => (v, true),
-            _ => (&self.fault, false),
+        let k = self.versus.len() + 1;
+        match (n.saturating_sub(1) as usize) % k {
+            0 => (&self.fault, false),
+            i => (&self.versus[i - 1], true),
         }
     }
 
@@ -498,10 +535,10 @@ impl Scenario {
         [
             ("fault", Some(&self.fault)),
             ("before", self.before.as_ref()),
-            ("versus", self.versus.as_ref()),
         ]
         .into_iter()
         .filter_map(|(t, f)| Some((t, f?)))
+        .chain(self.versus.iter().map(|v| ("versus", v)))
     }
 
     /// What trial `n` is judged against: a `versus` trial only on whether a failover happened.

@@ -172,6 +172,7 @@ impl Stack {
             | Action::RestartAll
             | Action::DebugSleep
             | Action::SentinelFailover
+            | Action::SentinelFailoverCoordinated
             | Action::CoordinatedFailover
             | Action::SentinelReset
             | Action::PrimaryWithSentinel
@@ -510,6 +511,7 @@ pub fn describe(fault: &Fault, sel: &Selection) -> String {
         ),
         Action::DebugSleep
         | Action::SentinelFailover
+        | Action::SentinelFailoverCoordinated
         | Action::CoordinatedFailover
         | Action::SentinelReset
         | Action::PrimaryWithSentinel

@@ -70,6 +70,9 @@ fn describe(fault: &Fault, node: &Addr, lab: Option<&Lab>) -> String {
             fault.duration.unwrap_or_default().as_secs_f64()
         ),
         Action::SentinelFailover => format!("SENTINEL FAILOVER (primary now {node})"),
+        Action::SentinelFailoverCoordinated => {
+            format!("SENTINEL FAILOVER COORDINATED (primary now {node})")
+        }
         Action::CoordinatedFailover => format!(
             "CLIENT PAUSE WRITE on the primary {node}, replicas caught up, SENTINEL FAILOVER, \
              REPLICAOF the new primary, CLIENT UNPAUSE"
@@ -190,6 +193,9 @@ pub async fn inject(
             fault.duration.unwrap_or_default(),
         )),
         (Action::SentinelFailover, _) => redis::sentinel_failover(conn, sentinels, master).await,
+        (Action::SentinelFailoverCoordinated, _) => {
+            redis::sentinel_failover_coordinated(conn, sentinels, master).await
+        }
         (Action::SentinelReset, _) => {
             redis::sentinel_reset(conn, sentinels, master, fault.count.unwrap_or(1)).await
         }

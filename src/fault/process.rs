@@ -86,7 +86,7 @@ pub async fn leader_crash(
         armed = armed.and(simulate_failure(conn, s, Some(when.mode())).await);
     }
     let crashed = match armed {
-        Ok(()) => match failover_on(conn, &sentinels, master).await {
+        Ok(()) => match failover_on(conn, &sentinels, master, false).await {
             Ok(leader) => wait_exit(lab, &leader).await.map(|()| leader),
             Err(e) => Err(e),
         },

@@ -29,24 +29,41 @@ pub fn debug_sleep(conn: &Conn, node: &Addr, d: Duration) -> Applied {
 
 /// `SENTINEL FAILOVER <master>` on the first Sentinel that accepts it.
 pub async fn sentinel_failover(conn: &Conn, sentinels: &[Addr], master: &str) -> Result<Applied> {
-    failover_on(conn, sentinels, master)
+    failover_on(conn, sentinels, master, false)
         .await
         .map(|_| Applied::Done)
 }
 
-/// `SENTINEL FAILOVER <master>` on the first Sentinel that accepts it; returns that Sentinel
-/// (the failover's leader).
-pub(super) async fn failover_on(conn: &Conn, sentinels: &[Addr], master: &str) -> Result<Addr> {
+/// `SENTINEL FAILOVER <master> COORDINATED` (Valkey ≥ 9.0) on the first Sentinel that
+/// accepts it: the old primary pauses writes and hands over once a replica caught up.
+pub async fn sentinel_failover_coordinated(
+    conn: &Conn,
+    sentinels: &[Addr],
+    master: &str,
+) -> Result<Applied> {
+    failover_on(conn, sentinels, master, true)
+        .await
+        .map(|_| Applied::Done)
+}
+
+/// `SENTINEL FAILOVER <master> [COORDINATED]` on the first Sentinel that accepts it;
+/// returns that Sentinel (the failover's leader).
+pub(super) async fn failover_on(
+    conn: &Conn,
+    sentinels: &[Addr],
+    master: &str,
+    coordinated: bool,
+) -> Result<Addr> {
     let mut last = None;
     for s in sentinels {
         let attempt = async {
             let mut con = conn.sentinel(s, Timeouts::CONTROL).await?;
-            client::query::<()>(
-                &mut con,
-                s,
-                redis::cmd("SENTINEL").arg("FAILOVER").arg(master),
-            )
-            .await
+            let mut cmd = redis::cmd("SENTINEL");
+            cmd.arg("FAILOVER").arg(master);
+            if coordinated {
+                cmd.arg("COORDINATED");
+            }
+            client::query::<()>(&mut con, s, &cmd).await
         };
         match attempt.await {
             Ok(()) => return Ok(s.clone()),
@@ -143,7 +160,7 @@ async fn switch_paused(
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let leader = failover_on(conn, sentinels, master).await?;
+    let leader = failover_on(conn, sentinels, master, false).await?;
     let new = loop {
         let named = crate::sentinel::topology::ask_primary(
             conn,

@@ -38,6 +38,9 @@ pub enum Action {
     /// `REPLICAOF` the new primary on the old one and `CLIENT UNPAUSE`: no acknowledged
     /// write can be lost.
     CoordinatedFailover,
+    /// `SENTINEL FAILOVER <master> COORDINATED` (Valkey ≥ 9.0): Sentinel's own coordinated
+    /// failover — the primary pauses writes and hands over once a replica has caught up.
+    SentinelFailoverCoordinated,
     /// `SENTINEL RESET <master>` on `count` Sentinels (`target = "sentinel"`): each forgets
     /// the replicas and Sentinels it knew and finds them again; nothing to revert.
     SentinelReset,
@@ -272,9 +275,26 @@ impl Fault {
         }
     }
 
+    /// The oldest Valkey version (major, minor) the fault works on, for a fault no Redis
+    /// has.
+    pub fn min_valkey(&self) -> Option<(u32, u32)> {
+        (self.action == Action::SentinelFailoverCoordinated).then_some((9, 0))
+    }
+
     /// Whether `server` can carry the fault out; what is wrong when not (an unknown version
     /// is let through: the commands then say it themselves).
     pub fn runs_on(&self, server: &ServerVersion) -> std::result::Result<(), String> {
+        if let Some((major, minor)) = self.min_valkey() {
+            let older = server.family == Family::Redis
+                || major_minor(&server.version).is_some_and(|v| v < (major, minor));
+            return match older {
+                true => Err(format!(
+                    "`{}` needs Valkey {major}.{minor} or later (`SENTINEL FAILOVER … COORDINATED`); the primary runs {server}",
+                    self.action.name()
+                )),
+                false => Ok(()),
+            };
+        }
         let (Some(((major, minor), what)), Family::Redis) = (self.min_redis(), server.family)
         else {
             return Ok(());
@@ -298,6 +318,12 @@ impl Fault {
     }
 }
 
+/// `major.minor` of a version string (`7.0.15` → (7, 0)); `None` when it is not one.
+fn major_minor(version: &str) -> Option<(u32, u32)> {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
+    Some((parts.next().flatten()?, parts.next().flatten()?))
+}
+
 impl Action {
     /// The name used in scenario files.
     pub fn name(self) -> &'static str {
@@ -308,6 +334,7 @@ impl Action {
             Action::DebugSleep => "debug-sleep",
             Action::SentinelFailover => "sentinel-failover",
             Action::CoordinatedFailover => "coordinated-failover",
+            Action::SentinelFailoverCoordinated => "sentinel-failover-coordinated",
             Action::SentinelReset => "sentinel-reset",
             Action::PrimaryWithSentinel => "primary-with-sentinel",
             Action::SentinelLeaderCrash => "sentinel-leader-crash",
@@ -402,5 +429,32 @@ mod tests {
         assert!(other.validate().is_err_and(|e| e.contains("only with")));
         f.target = Target::Sentinel;
         assert!(f.validate().is_err_and(|e| e.contains("no `target`")));
+    }
+
+    #[test]
+    fn sentinels_own_coordinated_failover_needs_valkey_9() {
+        let f = fault(Action::SentinelFailoverCoordinated);
+        for (no, runs) in [
+            (server(Family::Redis, "7.0.15"), "redis 7.0.15"),
+            (server(Family::Redis, "8.2.1"), "redis 8.2.1"),
+            (server(Family::Redis, "unknown"), "redis unknown"),
+            (server(Family::Valkey, "8.1.8"), "valkey 8.1.8"),
+        ] {
+            assert_eq!(
+                f.runs_on(&no),
+                Err(format!(
+                    "`sentinel-failover-coordinated` needs Valkey 9.0 or later \
+                     (`SENTINEL FAILOVER … COORDINATED`); the primary runs {runs}"
+                )),
+                "{no}"
+            );
+        }
+        for ok in [
+            server(Family::Valkey, "9.0.0"),
+            server(Family::Valkey, "9.1.2"),
+            server(Family::Valkey, "unknown"),
+        ] {
+            assert_eq!(f.runs_on(&ok), Ok(()), "{ok}");
+        }
     }
 }

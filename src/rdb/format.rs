@@ -63,7 +63,7 @@ impl Format {
             (Family::Redis, 13) => "Redis 8.6",
             (Family::Redis, 14) => "Redis 8.8",
             (Family::Redis, 15) => "Redis 8.10",
-            (Family::Valkey, 80) => "Valkey 9.0",
+            (Family::Valkey, 80) => "Valkey 9.0 – 9.1",
             (Family::Valkey, 81) => "Valkey 9.2",
             _ => "unknown",
         };
@@ -216,7 +216,7 @@ mod tests {
             ("REDIS0012", "Redis RDB 12 (Redis 7.4 – 8.4)"),
             ("REDIS0013", "Redis RDB 13 (Redis 8.6)"),
             ("REDIS0014", "Redis RDB 14 (Redis 8.8)"),
-            ("VALKEY080", "Valkey RDB 80 (Valkey 9.0)"),
+            ("VALKEY080", "Valkey RDB 80 (Valkey 9.0 – 9.1)"),
         ] {
             let f = parse(&h(magic)).expect(magic);
             assert_eq!(f.name(), name);

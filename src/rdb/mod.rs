@@ -9,6 +9,7 @@
 //! value payloads are skipped, never collected (only embedded blobs of one key, one key name and
 //! one key's member fingerprints are held at a time); it never panics on any input.
 
+pub mod compat;
 mod dedup;
 mod field_ttl;
 pub mod format;
@@ -129,7 +130,7 @@ pub struct Summary {
     /// The magic as written (`REDIS0012`, `VALKEY080`): Redis and Valkey number types and
     /// opcodes differently.
     pub format: Option<String>,
-    /// The format and the servers that write it (`Valkey RDB 80 (Valkey 9.0)`).
+    /// The format and the servers that write it (`Valkey RDB 80 (Valkey 9.0 – 9.1)`).
     pub format_name: Option<String>,
     /// AUX `redis-ver`.
     pub redis_version: Option<String>,

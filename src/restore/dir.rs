@@ -24,6 +24,7 @@ use crate::backup::aof::Aof;
 use crate::backup::fetch::unpack;
 use crate::backup::store::tmp_prefix;
 use crate::error::{Error, Result};
+use crate::restore::loads;
 use crate::restore::owner::Plan;
 use crate::restore::{Spec, fetch, file_name};
 use crate::util::blocking;
@@ -77,6 +78,9 @@ pub async fn run(spec: &Spec, dir: PathBuf) -> Result<Restored> {
             .tempfile_in(&dir)
             .map_err(Error::io(&dir))?;
         let summary = unpack(&path, &manifest, tmp.path())?;
+        if let Some(server) = spec.for_server {
+            loads::require(&path.display().to_string(), &summary, server)?;
+        }
         install(&dir, tmp, &spec, file_name(&path), summary.keys)
     })
     .await

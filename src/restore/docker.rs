@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 use crate::restore::checks;
 use crate::restore::report::Restored;
 use crate::restore::scratch::wait_loaded;
-use crate::restore::{self, Spec};
+use crate::restore::{self, Spec, loads};
 use crate::util::blocking;
 
 /// Timeouts on the restored node.
@@ -91,6 +91,7 @@ pub async fn run(spec: &Spec, container: &str) -> Result<Restored> {
                  and --password-file or WARDEN_REDIS_PASSWORD if it has requirepass"
             ),
         })?;
+    let server = loads::asked(&spec.conn, &addr).await?;
     let (work, path, manifest) = restore::fetch(spec).await?;
     let (rdb_local, tar_local) = (work.path().join("dump.rdb"), work.path().join("upload.tar"));
     let (p, m, r, t, c2) = (
@@ -107,6 +108,7 @@ pub async fn run(spec: &Spec, container: &str) -> Result<Restored> {
     })
     .await?;
 
+    loads::require(&path.display().to_string(), &summary, server)?;
     docker.stop(&id, &name, STOP_TIMEOUT_S).await?;
     let mut checkpoints = Vec::new();
     if !spec.no_checkpoint {

@@ -3,7 +3,8 @@
 //! one restores by loading it into a throw-away server ([`scratch`] process or
 //! [`scratch_docker`] container) and judging what it serves ([`checks`], pure). [`report`]
 //! formats what a restore into a container did (pure). [`owner`] gives restored files the
-//! owner and mode of the files they replace.
+//! owner and mode of the files they replace. [`loads`] refuses a backup the target server
+//! would not load, before anything is touched.
 //!
 //! Finding, downloading and unpacking a stored backup is [`crate::backup::fetch`]; this module
 //! only reads backups, it never takes them.
@@ -11,6 +12,7 @@
 pub mod checks;
 pub mod dir;
 pub mod docker;
+pub mod loads;
 pub mod owner;
 pub mod report;
 pub mod scratch;
@@ -44,6 +46,8 @@ pub struct Spec {
     pub appendfilename: String,
     /// How to connect to a `docker:` node (to read its config and check it afterwards).
     pub conn: crate::conn::Conn,
+    /// The server a `dir:` node runs, when given: a backup it would not load is refused.
+    pub for_server: Option<crate::rdb::compat::Server>,
 }
 
 /// Where `--into` points.

@@ -1,5 +1,6 @@
 //! `warden restore-test`: prove a stored backup restores. Check the stored sha256 against
-//! the manifest first, unpack (verifying the RDB and its raw sha256 in the same pass), load it
+//! the manifest first, unpack (verifying the RDB and its raw sha256 in the same pass), refuse
+//! a file the scratch binary would not load (`restore::loads`), load it
 //! into a scratch `redis-server` (process or container), compare counts, spot-check sampled session keys, optionally
 //! hand each sampled value to a check command, tear down.
 
@@ -15,6 +16,7 @@ use crate::backup::fetch::{fetch, live_now, unpack};
 use crate::error::{Error, Result};
 use crate::lab::Backend;
 use crate::restore::checks::Observed;
+use crate::restore::loads;
 use crate::restore::scratch::{Scratch, connect};
 use crate::restore::scratch_docker::ScratchContainer;
 use crate::util::blocking;
@@ -65,6 +67,13 @@ pub async fn run(spec: &Spec) -> Result<Observed> {
     let dir = work.path().to_path_buf();
     let (p, m, d) = (path.clone(), manifest.clone(), dir.clone());
     let before = blocking("unpacking", move || unpack(&p, &m, &d.join("dump.rdb"))).await?;
+    // A scratch process is refused a file its binary would not load (a scratch container's
+    // image says its version only once it runs: its load is the test).
+    if spec.backend == Backend::Process {
+        let binary = crate::lab::process::find_redis_server(&spec.redis_server)?;
+        let server = loads::of_binary(&binary).await?;
+        loads::require(&path.display().to_string(), &before, server)?;
+    }
     let started = Instant::now();
     let server = match spec.backend {
         Backend::Process => {

@@ -27,6 +27,8 @@ pub mod watch;
 /// `warden` binary they run is pointed at:
 /// - `WARDEN_TEST_SERVER=valkey`: the Valkey 8.1 that `scripts/setup.sh` caches
 ///   (`$WARDEN_VALKEY_DIR`, else `${XDG_CACHE_HOME:-~/.cache}/warden/valkey-8.1`);
+/// - `WARDEN_TEST_SERVER=valkey9`: the Valkey 9.1 it caches (`$WARDEN_VALKEY9_DIR`, else
+///   `…/warden/valkey-9.1`);
 /// - `WARDEN_TEST_SERVER=PATH`: that binary;
 /// - otherwise `$WARDEN_REDIS_SERVER`, else `redis-server` from `PATH`.
 pub fn server_binary() -> PathBuf {
@@ -35,6 +37,12 @@ pub fn server_binary() -> PathBuf {
             panic!(
                 "WARDEN_TEST_SERVER=valkey but {} is missing: run scripts/setup.sh",
                 valkey::dir().join("valkey-server").display()
+            )
+        }),
+        Some(v) if v == "valkey9" => valkey::server9().unwrap_or_else(|| {
+            panic!(
+                "WARDEN_TEST_SERVER=valkey9 but {} is missing: run scripts/setup.sh",
+                valkey::dir9().join("valkey-server").display()
             )
         }),
         Some(v) if !v.is_empty() && v != "redis" => PathBuf::from(v),
@@ -67,13 +75,18 @@ impl TestLab {
 
     /// Starts a lab with `settings`.
     pub async fn up_with(settings: SentinelSettings) -> TestLab {
+        TestLab::up_on(server_binary(), settings).await
+    }
+
+    /// Starts a lab of `binary` (whatever [`server_binary`] says) with `settings`.
+    pub async fn up_on(binary: PathBuf, settings: SentinelSettings) -> TestLab {
         let dir = tempfile::Builder::new()
             .prefix("warden-test-")
             .tempdir()
             .expect("temp dir");
         let state = dir.path().join("lab");
         let mut spec = LabSpec::ephemeral(state.clone(), settings).expect("free ports");
-        spec.redis_server = server_binary();
+        spec.redis_server = binary;
         match Lab::up(spec).await {
             Ok(lab) => TestLab { lab, dir },
             Err(e) => {

@@ -1,5 +1,6 @@
-//! Where the Valkey 8.1 that `scripts/setup.sh` caches lives, and whether a test must have it
-//! (`WARDEN_REQUIRE_VALKEY=1`, set in CI) or may skip without it.
+//! Where the Valkey 8.1 and 9.1 that `scripts/setup.sh` caches live, and whether a test must
+//! have them (`WARDEN_REQUIRE_VALKEY=1` / `WARDEN_REQUIRE_VALKEY9=1`, set in CI) or may skip
+//! without them.
 
 use std::path::PathBuf;
 
@@ -32,6 +33,38 @@ pub fn server_or_skip(test: &str) -> Option<PathBuf> {
         assert!(
             std::env::var_os("WARDEN_REQUIRE_VALKEY").is_none_or(|v| v != "1"),
             "{missing} and WARDEN_REQUIRE_VALKEY=1"
+        );
+        eprintln!("skipping {test}: {missing}");
+    }
+    found
+}
+
+/// `$WARDEN_VALKEY9_DIR`, else `${XDG_CACHE_HOME:-~/.cache}/warden/valkey-9.1` (as
+/// `scripts/fetch-valkey9.sh` has it).
+pub fn dir9() -> PathBuf {
+    if let Some(d) = std::env::var_os("WARDEN_VALKEY9_DIR") {
+        return PathBuf::from(d);
+    }
+    dir().with_file_name("valkey-9.1")
+}
+
+/// The cached Valkey 9.1 `valkey-server`, when it is there.
+pub fn server9() -> Option<PathBuf> {
+    Some(dir9().join("valkey-server")).filter(|p| p.is_file())
+}
+
+/// The cached Valkey 9.1 `valkey-server` for a test that needs it: `None` (and a note) when
+/// it is missing, a panic when it is missing and `WARDEN_REQUIRE_VALKEY9=1`.
+pub fn server9_or_skip(test: &str) -> Option<PathBuf> {
+    let found = server9();
+    if found.is_none() {
+        let missing = format!(
+            "{} is missing (scripts/setup.sh fetches it)",
+            dir9().join("valkey-server").display()
+        );
+        assert!(
+            std::env::var_os("WARDEN_REQUIRE_VALKEY9").is_none_or(|v| v != "1"),
+            "{missing} and WARDEN_REQUIRE_VALKEY9=1"
         );
         eprintln!("skipping {test}: {missing}");
     }

@@ -149,8 +149,8 @@ pub struct Trial {
     pub fault: String,
     /// Whether the fault was injected (false when the pre-flight failed).
     pub injected: bool,
-    /// A trial of the scenario's `versus` fault: reported for comparison, judged only on
-    /// whether a failover happened (absent: `false`).
+    /// A trial of one of the scenario's `versus` faults: reported for comparison, judged
+    /// only on whether a failover happened (absent: `false`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub versus: bool,
     /// The fault's UTC time: the origin of every `*_ms` of this trial.

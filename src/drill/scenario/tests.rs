@@ -26,7 +26,7 @@ fn scenarios_are_validated_with_one_line_errors() {
     );
     check(
         &GOOD.replace("kill", "explode"),
-        "line 6: unknown variant `explode`, expected one of `kill`, `stop`, `pause`, `debug-sleep`, `sentinel-failover`, `coordinated-failover`, `sentinel-reset`, `primary-with-sentinel`, `sentinel-leader-crash`, `restart`, `restart-all`, `disconnect`, `new-ip`, `partition`",
+        "line 6: unknown variant `explode`, expected one of `kill`, `stop`, `pause`, `debug-sleep`, `sentinel-failover`, `coordinated-failover`, `sentinel-failover-coordinated`, `sentinel-reset`, `primary-with-sentinel`, `sentinel-leader-crash`, `restart`, `restart-all`, `disconnect`, `new-ip`, `partition`",
     );
     check(
         &GOOD.replace("kill", "pause"),
@@ -134,6 +134,52 @@ fn versus_trials_alternate_and_are_judged_only_on_the_failover() {
     assert_eq!(s.targets_of(1).rpo_keys, Some(0));
     assert_eq!(s.targets_of(2).rpo_keys, None);
     assert!(s.targets_of(2).expect_failover);
+}
+
+/// Three ways in one drill: `[fault]` then each `[[versus]]` in turn, trial `n` running
+/// fault `(n - 1) mod 3`; each versus trial judged only on the failover.
+#[test]
+fn several_versus_faults_take_turns_after_the_fault() {
+    let three = GOOD.replace("\"kill\"", "\"sentinel-failover-coordinated\"")
+        + "[[versus]]\naction = \"coordinated-failover\"\n\
+           [[versus]]\naction = \"sentinel-failover\"\n[targets]\nrpo_keys = 0\n";
+    let s = Scenario::parse(&three).unwrap();
+    let turns: Vec<_> = (1..=6)
+        .map(|n| (s.fault_of(n).0.action.name(), s.fault_of(n).1))
+        .collect();
+    assert_eq!(
+        turns,
+        [
+            ("sentinel-failover-coordinated", false),
+            ("coordinated-failover", true),
+            ("sentinel-failover", true),
+            ("sentinel-failover-coordinated", false),
+            ("coordinated-failover", true),
+            ("sentinel-failover", true),
+        ]
+    );
+    assert_eq!(s.targets_of(4).rpo_keys, Some(0));
+    assert_eq!(s.targets_of(3).rpo_keys, None);
+    let tables: Vec<_> = s.faults().map(|(t, f)| (t, f.action.name())).collect();
+    assert_eq!(
+        tables,
+        [
+            ("fault", "sentinel-failover-coordinated"),
+            ("versus", "coordinated-failover"),
+            ("versus", "sentinel-failover"),
+        ]
+    );
+    check(
+        &format!(
+            "{GOOD}[[versus]]\naction = \"sentinel-failover\"\n[[versus]]\naction = \"pause\"\n"
+        ),
+        "[[versus]] 2: fault `pause` needs a `duration`",
+    );
+    let four = "[[versus]]\naction = \"sentinel-failover\"\n".repeat(4);
+    check(
+        &format!("{GOOD}{four}"),
+        "[[versus]]: at most 3 faults to compare with [fault], found 4",
+    );
 }
 
 #[test]
