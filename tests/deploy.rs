@@ -2,10 +2,13 @@
 //! compose health check's probe passes on `200` and fails otherwise, the drill scenario
 //! shipped in the Kubernetes ConfigMap is valid, and no manifest inlines a credential.
 //!
-//! The image tests skip with a message when there is no Docker engine or no image (build it
-//! with `bash deploy/build-image.sh`), unless `WARDEN_REQUIRE_DOCKER=1` (set by `.ci/run`),
-//! which makes either a failure. The schema check of the manifests is `kubernetes-validate`
-//! in `.ci/run`.
+//! The image tests fail when there is no Docker engine or no image (build it with
+//! `bash deploy/build-image.sh`), unless the run opted out of missing tools
+//! (`WARDEN_TEST_SKIP_MISSING=1`, `tests/support/missing.rs`). The schema check of the
+//! manifests is `kubernetes-validate` in `.ci/run`.
+
+#[path = "support/missing.rs"]
+mod missing;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -22,8 +25,8 @@ fn read(rel: &str) -> String {
     std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
-/// The image under test (`WARDEN_IMAGE`, default `warden:local`), or `None` (after saying
-/// why) when the image tests should skip.
+/// The image under test (`WARDEN_IMAGE`, default `warden:local`); without it a failure, or
+/// `None` (after saying why) when the run opted out of missing tools.
 fn image() -> Option<String> {
     let image = std::env::var("WARDEN_IMAGE").unwrap_or_else(|_| "warden:local".into());
     let engine = Command::new("docker").args(["info"]).output();
@@ -43,10 +46,7 @@ fn image() -> Option<String> {
         ),
         Err(e) => format!("no docker CLI ({e})"),
     };
-    if std::env::var("WARDEN_REQUIRE_DOCKER").as_deref() == Ok("1") {
-        panic!("WARDEN_REQUIRE_DOCKER=1, but {why}");
-    }
-    eprintln!("SKIPPED: {why}; set WARDEN_REQUIRE_DOCKER=1 to fail instead");
+    missing::missing(&why);
     None
 }
 

@@ -1,8 +1,8 @@
 //! `lab up --backend docker --auth` (and `--tls`): a kill drill on the recorded lab meets its
 //! targets with the settings from `lab.json`, `lab status` reads every node, and no secret
 //! shows in any output nor in `docker inspect` of the lab's containers (command, environment,
-//! labels: secrets reach the containers as 0600 files). Skips without an engine unless
-//! `WARDEN_REQUIRE_DOCKER=1`.
+//! labels: secrets reach the containers as 0600 files). Fails without an engine unless
+//! `WARDEN_TEST_SKIP_MISSING=1`.
 
 mod support;
 

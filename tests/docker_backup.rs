@@ -1,7 +1,7 @@
 //! `warden backup --method bgsave --from-container` on the docker lab: BGSAVE runs on a
 //! replica, its `dump.rdb` comes out of the container through the Docker API, the primary
 //! never forks, and the manifest counts what the primary holds.
-//! Container tests skip without an engine unless `WARDEN_REQUIRE_DOCKER=1`.
+//! Container tests fail without an engine unless `WARDEN_TEST_SKIP_MISSING=1`.
 
 #[path = "backup_support/mod.rs"]
 mod backup_support;

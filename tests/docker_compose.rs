@@ -4,7 +4,7 @@
 //! the hostnames the Sentinels announce to container IPs through the Docker API), the
 //! failover and the client RTO reported; `docker-compose down -v` then leaves no container,
 //! volume or network of the project (also when the test fails: a guard tears it down).
-//! Skips without an engine unless `WARDEN_REQUIRE_DOCKER=1`; needs Debian's `docker-compose`.
+//! Fails without an engine unless `WARDEN_TEST_SKIP_MISSING=1`; needs Debian's `docker-compose`.
 
 mod support;
 

@@ -6,8 +6,8 @@
 //! the README's scrape config and alert rules pass `promtool check config`.
 //!
 //! Without `prometheus` / `promtool` on PATH (Debian's `prometheus`, installed by
-//! scripts/setup.sh) the tests that need them skip with a message, unless
-//! `WARDEN_REQUIRE_PROMETHEUS=1`, which makes them fail instead.
+//! scripts/setup.sh) the tests that need them fail, unless the run opted out of
+//! missing tools (`WARDEN_TEST_SKIP_MISSING=1`).
 
 mod metrics_support;
 mod support;

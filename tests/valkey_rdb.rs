@@ -1,7 +1,9 @@
 //! Valkey's snapshots: an RDB written by the real `valkey-server` 8.1 (`REDIS0011`, AUX
-//! `valkey-ver`) verifies, its summary names Valkey, and `valkey-check-rdb` agrees. Skips
-//! without the cached Valkey (`scripts/setup.sh`) unless `WARDEN_REQUIRE_VALKEY=1`.
+//! `valkey-ver`) verifies, its summary names Valkey, and `valkey-check-rdb` agrees. Fails
+//! without the cached Valkey (`scripts/setup.sh`) unless `WARDEN_TEST_SKIP_MISSING=1`.
 
+#[path = "support/missing.rs"]
+mod missing;
 #[path = "rdb_support/mod.rs"]
 mod rdb_support;
 #[path = "support/valkey.rs"]
