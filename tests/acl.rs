@@ -291,13 +291,15 @@ async fn watch_runs_as_a_sentinel_acl_user_with_the_documented_rules() {
     assert_eq!(run.code, 0, "watch as a Sentinel ACL user: {run:#?}");
     assert!(!run.stderr.contains("may not run"), "{run:#?}");
     // watch waits out a refusal like any Sentinel it cannot use (it exits only on bad input
-    // or its limits); the monitor names the refusal, not yet the command.
+    // or its limits); the monitor names the refusal as a missing permission and its command
+    // (issue 19: it said "authentication failed").
     let run = watch("watcher-nomaster");
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(
         run.stdout
-            .contains("waiting: authentication failed on 127.0.0.1:")
-            && run.stdout.contains("(NOPERM)"),
+            .contains("waiting: missing permission on 127.0.0.1:")
+            && run.stdout.contains("may not run SENTINEL MASTER (NOPERM)"),
         "{run:#?}"
     );
+    assert!(!run.stdout.contains("authentication failed"), "{run:#?}");
 }
