@@ -9,6 +9,7 @@ mod secured;
 mod support;
 
 use secured::SecuredLab;
+use support::scenario::PrimaryKill;
 use warden::addr::Addr;
 use warden::client::{self, Timeouts};
 use warden::conn::{Conn, Source, Spec};
@@ -110,30 +111,10 @@ fn block<T>(f: impl std::future::Future<Output = T>) -> T {
 }
 
 fn drill_scenario(lab: &SecuredLab) -> String {
-    format!(
-        r#"name = "acl-primary-kill"
-trials = 1
-[target]
-lab_dir = "{}"
-[workload]
-writers = 2
-rate = 300
-ttl = "30m"
-retry = {{ policy = "fixed", delay = "10ms" }}
-[fault]
-action = "kill"
-[timing]
-warmup = "1s"
-observe = "30s"
-settle = "1s"
-rejoin = "30s"
-[targets]
-rto_ms = 5000
-rpo_keys = 100
-rpo_ms = 1000
-"#,
-        lab.dir.display()
-    )
+    PrimaryKill::on_lab_dir("acl-primary-kill", &lab.dir)
+        .load(2, 300)
+        .warmup("1s")
+        .toml()
 }
 
 /// Runs `warden ARGS` as data-node user `user` (`--user`, `WARDEN_REDIS_PASSWORD`).

@@ -6,11 +6,12 @@
 
 mod support;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use bollard::Docker;
 use bollard::query_parameters::{InspectContainerOptions, ListContainersOptionsBuilder};
 use support::docker::{engine, label_filter};
+use support::scenario::PrimaryKill;
 use support::{Run, Warden};
 use warden::addr::Addr;
 use warden::client::{self, Timeouts};
@@ -67,30 +68,10 @@ impl Drop for SecuredDockerLab {
     }
 }
 
-fn scenario(lab_dir: &str) -> String {
-    format!(
-        r#"name = "docker-secured-primary-kill"
-trials = 1
-[target]
-lab_dir = "{lab_dir}"
-[workload]
-writers = 4
-rate = 500
-ttl = "30m"
-retry = {{ policy = "fixed", delay = "10ms" }}
-[fault]
-action = "kill"
-[timing]
-warmup = "2s"
-observe = "30s"
-settle = "1s"
-rejoin = "30s"
-[targets]
-rto_ms = 5000
-rpo_keys = 100
-rpo_ms = 1000
-"#
-    )
+fn scenario(lab_dir: &Path) -> String {
+    PrimaryKill::on_lab_dir("docker-secured-primary-kill", lab_dir)
+        .load(4, 500)
+        .toml()
 }
 
 /// `docker inspect` of every container of lab `lab_id`, as JSON text.
@@ -114,7 +95,7 @@ async fn inspected(docker: &Docker, lab_id: &str) -> Vec<String> {
 
 /// A kill drill on the lab meets its targets; `lab status` shows every node's live role.
 fn drill_and_status(lab: &SecuredDockerLab, seen: &mut Vec<String>) {
-    let s = lab.w.write("secured.toml", &scenario(&lab.dir()));
+    let s = lab.w.write("secured.toml", &scenario(&lab.dir));
     let json = lab.w.path().join("drill.json");
     let run = lab.w.run(&[
         "drill",

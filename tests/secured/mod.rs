@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use crate::support::scenario::PrimaryKill;
 use crate::support::{Run, Warden, free_ports};
 
 /// A secured lab in a fresh working directory; taken down on drop.
@@ -110,30 +111,7 @@ impl Drop for SecuredLab {
 
 /// The drill scenario on the recorded lab (its connection settings come from `lab.json`).
 pub fn scenario(lab: &SecuredLab) -> String {
-    format!(
-        r#"name = "secured-primary-kill"
-trials = 1
-[target]
-lab_dir = "{}"
-[workload]
-writers = 4
-rate = 1000
-ttl = "30m"
-retry = {{ policy = "fixed", delay = "10ms" }}
-[fault]
-action = "kill"
-[timing]
-warmup = "2s"
-observe = "30s"
-settle = "1s"
-rejoin = "30s"
-[targets]
-rto_ms = 5000
-rpo_keys = 100
-rpo_ms = 1000
-"#,
-        lab.dir.display()
-    )
+    PrimaryKill::on_lab_dir("secured-primary-kill", &lab.dir).toml()
 }
 
 /// Runs the whole round on `lab`; returns every output it captured (for the leak check).

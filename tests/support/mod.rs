@@ -20,6 +20,7 @@ use warden::sentinel::timeline::Timeline;
 
 pub mod docker;
 pub mod missing;
+pub mod scenario;
 pub mod schema;
 pub mod valkey;
 pub mod watch;
