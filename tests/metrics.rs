@@ -15,9 +15,9 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use metrics_support::{Prometheus, Watch, get, have, otlp_http_receiver, poll, promtool, status};
-use nix::sys::signal::Signal;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use serde_json::Value;
+use support::watch::kill_and_reap;
 use support::{TestLab, WAIT, Warden, dump_logs, free_ports};
 use warden::addr::Addr;
 use warden::client::Timeouts;
@@ -137,14 +137,6 @@ async fn prometheus_sees_a_failover_in_the_counter_and_the_phase_histogram() {
         dump_logs(&logs);
     }
     assert!(status.success(), "{status} after {took:?}");
-}
-
-/// Kills a lab Sentinel and waits until it is gone.
-fn kill_and_reap(lab: &mut warden::lab::Lab, addr: &Addr) {
-    lab.signal(addr, Signal::SIGKILL).expect("kill sentinel");
-    poll(&format!("{addr} to stop"), WAIT, || {
-        (!lab.is_running(addr).unwrap_or(true)).then_some(())
-    });
 }
 
 /// `/readyz` is 503 while no Sentinel answers and 200 once one does; `/healthz` is 200 from
