@@ -37,13 +37,7 @@ async fn a_bgsave_backup_copies_the_rdb_out_of_the_replica_container() {
 
     let w = Warden::new();
     let dest = w.path().join("backups");
-    let sentinels = t
-        .lab
-        .sentinels()
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
+    let sentinels = support::watch::list(&t.lab.sentinels());
     let args = ["backup", "--sentinels", &sentinels, "--method", "bgsave"];
     let run = tokio::task::block_in_place(|| {
         let dest = dest.to_str().expect("utf-8");

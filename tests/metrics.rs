@@ -17,18 +17,10 @@ use std::path::{Path, PathBuf};
 use metrics_support::{Prometheus, Watch, get, have, otlp_http_receiver, poll, promtool, status};
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use serde_json::Value;
-use support::watch::kill_and_reap;
+use support::watch::{kill_and_reap, list};
 use support::{TestLab, WAIT, Warden, dump_logs, free_ports};
 use warden::addr::Addr;
 use warden::client::Timeouts;
-
-fn list(sentinels: &[Addr]) -> String {
-    sentinels
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
-}
 
 async fn sentinel_failover(via: &Addr, master: &str) {
     let mut con = warden::conn::Conn::default()

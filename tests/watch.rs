@@ -13,7 +13,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use support::watch::{Watch, kill_and_reap};
+use support::watch::{Watch, kill_and_reap, list};
 use support::{TestLab, WAIT, Warden, dump_logs};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio_stream::wrappers::TcpListenerStream;
@@ -43,12 +43,7 @@ async fn failover_when_watched(t: &TestLab, watch: &mut Watch) {
 async fn a_manual_failover_is_one_episode_with_its_phases_in_order() {
     let t = TestLab::up().await;
     let logs = t.logs();
-    let sentinels = t.lab.sentinels();
-    let list = sentinels
-        .iter()
-        .map(|s| s.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = list(&t.lab.sentinels());
     let w = Warden::new();
     let args = ["--sentinels", &list, "--master", t.lab.master()];
     let mut watch = Watch::one_episode(&w, &args, logs.clone());
@@ -109,12 +104,7 @@ async fn a_manual_failover_is_one_episode_with_its_phases_in_order() {
 async fn svg_draws_one_picture_of_the_one_failover() {
     let t = TestLab::up().await;
     let logs = t.logs();
-    let sentinels = t.lab.sentinels();
-    let list = sentinels
-        .iter()
-        .map(|s| s.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = list(&t.lab.sentinels());
     let w = Warden::new();
     let dir = w.path().join("pictures");
     let dir_arg = dir.to_str().expect("utf-8");
@@ -220,13 +210,7 @@ async fn otlp_receiver() -> (String, UnboundedReceiver<ExportTraceServiceRequest
 async fn a_watched_failover_is_exported_as_one_otlp_trace() {
     let (endpoint, mut requests) = otlp_receiver().await;
     let t = TestLab::up().await;
-    let list = t
-        .lab
-        .sentinels()
-        .iter()
-        .map(|s| s.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = list(&t.lab.sentinels());
     let w = Warden::new();
     let args = [
         "--sentinels",
@@ -352,11 +336,7 @@ async fn started_before_the_sentinels_it_waits_and_records_a_failover() {
     for s in &sentinels {
         kill_and_reap(&mut lab, s);
     }
-    let list = sentinels
-        .iter()
-        .map(Addr::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = list(&sentinels);
     let w = Warden::new();
     let args = ["--sentinels", &list, "--master", &master];
     let mut watch = Watch::one_episode(&w, &args, logs.clone());
