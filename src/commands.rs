@@ -60,12 +60,20 @@ pub fn argument_error(e: &clap::Error) -> u8 {
     }
 }
 
-/// clap's rendered error as one line: its first line without `error: `, then any `tip:` it
-/// gives (a similar flag's name), then a pointer to `--help`.
+/// clap's rendered error as one line: its first line without `error: `, followed by what it
+/// lists under that line when the line ends in `:` (the missing arguments), then any `tip:`
+/// it gives (a similar flag's name), then a pointer to `--help`.
 fn usage_line(rendered: &str) -> String {
-    let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
-    let first = lines.next().unwrap_or("invalid arguments");
-    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let mut lines = rendered.lines().map(str::trim);
+    let first = lines
+        .by_ref()
+        .find(|l| !l.is_empty())
+        .unwrap_or("invalid arguments");
+    let mut first = first.strip_prefix("error: ").unwrap_or(first).to_string();
+    if first.ends_with(':') {
+        let listed: Vec<&str> = lines.by_ref().take_while(|l| !l.is_empty()).collect();
+        first = format!("{first} {}", listed.join(", "));
+    }
     let tips: Vec<&str> = lines.filter(|l| l.starts_with("tip: ")).collect();
     if tips.is_empty() {
         format!("{first} (see --help)")
@@ -528,4 +536,32 @@ async fn lab_status(dir: &Path, conn: &Conn) -> Result<u8> {
     text += "\n";
     out(&text)?;
     Ok(EXIT_MET)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::usage_line;
+
+    #[test]
+    fn usage_line_names_what_clap_lists_and_keeps_its_tips() {
+        let table = [
+            (
+                "error: the following required arguments were not provided:\n  <SCENARIO>\n  \
+                 --to <DIR>\n\nUsage: warden drill <SCENARIO>\n\nFor more information, try \
+                 '--help'.\n",
+                "the following required arguments were not provided: <SCENARIO>, --to <DIR> \
+                 (see --help)",
+            ),
+            (
+                "error: unexpected argument '--x' found\n\n  tip: a similar argument exists: \
+                 '--y'\n\nUsage: warden\n",
+                "unexpected argument '--x' found (tip: a similar argument exists: '--y'; see \
+                 --help)",
+            ),
+            ("", "invalid arguments (see --help)"),
+        ];
+        for (rendered, want) in table {
+            assert_eq!(usage_line(rendered), want, "{rendered:?}");
+        }
+    }
 }

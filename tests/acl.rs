@@ -11,6 +11,7 @@ mod secured;
 mod support;
 
 use secured::SecuredLab;
+use support::scenario::PrimaryKill;
 use warden::addr::Addr;
 use warden::client::{self, Timeouts};
 use warden::conn::{Conn, Source, Spec};
@@ -112,30 +113,10 @@ fn block<T>(f: impl std::future::Future<Output = T>) -> T {
 }
 
 fn drill_scenario(lab: &SecuredLab) -> String {
-    format!(
-        r#"name = "acl-primary-kill"
-trials = 1
-[target]
-lab_dir = "{}"
-[workload]
-writers = 2
-rate = 300
-ttl = "30m"
-retry = {{ policy = "fixed", delay = "10ms" }}
-[fault]
-action = "kill"
-[timing]
-warmup = "1s"
-observe = "30s"
-settle = "1s"
-rejoin = "30s"
-[targets]
-rto_ms = 5000
-rpo_keys = 100
-rpo_ms = 1000
-"#,
-        lab.dir.display()
-    )
+    PrimaryKill::on_lab_dir("acl-primary-kill", &lab.dir)
+        .load(2, 300)
+        .warmup("1s")
+        .toml()
 }
 
 /// Runs `warden ARGS` as data-node user `user` (`--user`, `WARDEN_REDIS_PASSWORD`).
@@ -293,15 +274,17 @@ async fn watch_runs_as_a_sentinel_acl_user_with_the_documented_rules() {
     assert_eq!(run.code, 0, "watch as a Sentinel ACL user: {run:#?}");
     assert!(!run.stderr.contains("may not run"), "{run:#?}");
     // watch waits out a refusal like any Sentinel it cannot use (it exits only on bad input
-    // or its limits); the monitor names the refusal, not yet the command.
+    // or its limits); the monitor names the refusal as a missing permission and its command
+    // (issue 19: it said "authentication failed").
     let run = watch("watcher-nomaster");
     assert_eq!(run.code, 0, "{run:#?}");
     assert!(
         run.stdout
-            .contains("waiting: authentication failed on 127.0.0.1:")
-            && run.stdout.contains("(NOPERM)"),
+            .contains("waiting: missing permission on 127.0.0.1:")
+            && run.stdout.contains("may not run SENTINEL MASTER (NOPERM)"),
         "{run:#?}"
     );
+    assert!(!run.stdout.contains("authentication failed"), "{run:#?}");
 }
 
 /// `args` on `addr` (a node, or a Sentinel) of an unsecured lab.

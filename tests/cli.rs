@@ -226,7 +226,7 @@ fn argument_errors_are_one_line_and_exit_2() {
         ),
         (
             &["drill"],
-            "the following required arguments were not provided",
+            "the following required arguments were not provided: <SCENARIO> (see --help)",
         ),
         (&["frobnicate"], "unrecognized subcommand 'frobnicate'"),
         (

@@ -3,8 +3,8 @@
 //! timed against the fault — and the clients that cannot run (exit early, print garbage,
 //! cannot start) named in one error, without a hang.
 //!
-//! The redis-py tests skip with a message when `import redis` fails, unless
-//! `WARDEN_REQUIRE_PYTHON_REDIS=1` (CI), where they fail.
+//! The redis-py tests fail when `import redis` fails, unless the run opted out of missing
+//! tools (`tests/support/missing.rs`).
 
 mod support;
 
@@ -15,18 +15,14 @@ use support::{Run, Warden};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-/// Whether redis-py can be imported; panics instead of skipping when CI requires it.
+/// Whether redis-py can be imported; panics when it cannot, unless the run opted out.
 fn redis_py() -> bool {
     let ok = std::process::Command::new("python3")
         .args(["-c", "import redis"])
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        assert!(
-            std::env::var_os("WARDEN_REQUIRE_PYTHON_REDIS").is_none_or(|v| v != "1"),
-            "WARDEN_REQUIRE_PYTHON_REDIS=1 but `python3 -c 'import redis'` fails: run scripts/setup.sh"
-        );
-        eprintln!("skipped: redis-py is not installed (`pip install redis`, or scripts/setup.sh)");
+        support::missing::missing("redis-py (`python3 -c 'import redis'` fails)");
     }
     ok
 }
@@ -366,8 +362,8 @@ const REDIS_RS: &str = concat!(
     "/clients/redis_rs/target/release/warden-client-redis-rs"
 );
 
-/// Whether every adapter's library is installed; panics instead of skipping when CI requires
-/// the clients (`WARDEN_REQUIRE_PYTHON_REDIS=1`, which scripts/setup.sh satisfies).
+/// Whether every adapter's library is installed; panics when one is not, unless the run
+/// opted out of missing tools.
 fn adapters_installed() -> bool {
     let missing: Vec<&str> = ADAPTERS
         .iter()
@@ -382,11 +378,7 @@ fn adapters_installed() -> bool {
     if missing.is_empty() {
         return true;
     }
-    assert!(
-        std::env::var_os("WARDEN_REQUIRE_PYTHON_REDIS").is_none_or(|v| v != "1"),
-        "WARDEN_REQUIRE_PYTHON_REDIS=1 but {missing:?} are not installed: run scripts/setup.sh"
-    );
-    eprintln!("skipped: {missing:?} not installed (scripts/setup.sh installs them)");
+    support::missing::missing(&format!("client libraries {missing:?} are not installed"));
     false
 }
 

@@ -2,7 +2,7 @@
 //! 8.1 and 9.1 scratch servers (`restore-test` passes: key count, sessions, sampled TTLs), and
 //! a Valkey 9.1 backup that Redis 7.0 would not load refused by `verify --for`, `restore-test`
 //! and `restore` with its reason, before anything is touched. Runs in the main (Redis) pass;
-//! skips without the cached Valkeys unless `WARDEN_REQUIRE_VALKEY=1` / `WARDEN_REQUIRE_VALKEY9=1`.
+//! fails without the cached Valkeys unless `WARDEN_TEST_SKIP_MISSING=1`.
 
 #[path = "backup_support/mod.rs"]
 mod backup_support;

@@ -5,8 +5,8 @@
 //! included) is run against that Prometheus and returns data (the backup panels' from a real
 //! `warden backup` in the directory the watch reads).
 //!
-//! Without `prometheus` / `promtool` on PATH the tests skip with a message, unless
-//! `WARDEN_REQUIRE_PROMETHEUS=1` (set by `.ci/run`), which makes them fail instead.
+//! Without `prometheus` / `promtool` on PATH the tests fail (`metrics_support::have`), unless
+//! the run opted out of missing tools (`WARDEN_TEST_SKIP_MISSING=1`).
 
 mod metrics_support;
 mod support;

@@ -1,96 +1,27 @@
 //! `lab up --backend docker --auth` (and `--tls`): a kill drill on the recorded lab meets its
 //! targets with the settings from `lab.json`, `lab status` reads every node, and no secret
 //! shows in any output nor in `docker inspect` of the lab's containers (command, environment,
-//! labels: secrets reach the containers as 0600 files). Skips without an engine unless
-//! `WARDEN_REQUIRE_DOCKER=1`.
+//! labels: secrets reach the containers as 0600 files). Fails without an engine unless
+//! `WARDEN_TEST_SKIP_MISSING=1`.
 
+mod secured;
 mod support;
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use bollard::Docker;
 use bollard::query_parameters::{InspectContainerOptions, ListContainersOptionsBuilder};
+use secured::SecuredLab;
 use support::docker::{engine, label_filter};
-use support::{Run, Warden};
+use support::scenario::PrimaryKill;
 use warden::addr::Addr;
 use warden::client::{self, Timeouts};
 use warden::conn::Conn;
 
-/// A docker lab started by the real binary; `lab down` on drop.
-struct SecuredDockerLab {
-    w: Warden,
-    dir: PathBuf,
-}
-
-impl SecuredDockerLab {
-    fn up(tls: bool) -> (SecuredDockerLab, Run) {
-        let w = Warden::new();
-        let dir = w.path().join("lab");
-        let d = dir.display().to_string();
-        let mut args = vec!["lab", "up", "--backend", "docker", "--auth", "--dir", &d];
-        if tls {
-            args.push("--tls");
-        }
-        let run = w.run(&args);
-        let lab = SecuredDockerLab { w, dir };
-        assert_eq!(run.code, 0, "lab up: {run:#?}");
-        (lab, run)
-    }
-
-    fn dir(&self) -> String {
-        self.dir.display().to_string()
-    }
-
-    fn secrets(&self) -> Vec<String> {
-        ["warden", "default", "sentinel"]
-            .iter()
-            .map(|n| {
-                let p = self.dir.join(format!("secrets/{n}.pass"));
-                std::fs::read_to_string(p)
-                    .expect("secret")
-                    .trim()
-                    .to_string()
-            })
-            .collect()
-    }
-
-    fn lab_id(&self) -> String {
-        let text = std::fs::read_to_string(self.dir.join("lab.json")).expect("lab.json");
-        let v: serde_json::Value = serde_json::from_str(&text).expect("json");
-        v["lab_id"].as_str().expect("lab_id").to_string()
-    }
-}
-
-impl Drop for SecuredDockerLab {
-    fn drop(&mut self) {
-        let _ = self.w.run(&["lab", "down", "--dir", &self.dir()]);
-    }
-}
-
-fn scenario(lab_dir: &str) -> String {
-    format!(
-        r#"name = "docker-secured-primary-kill"
-trials = 1
-[target]
-lab_dir = "{lab_dir}"
-[workload]
-writers = 4
-rate = 500
-ttl = "30m"
-retry = {{ policy = "fixed", delay = "10ms" }}
-[fault]
-action = "kill"
-[timing]
-warmup = "2s"
-observe = "30s"
-settle = "1s"
-rejoin = "30s"
-[targets]
-rto_ms = 5000
-rpo_keys = 100
-rpo_ms = 1000
-"#
-    )
+fn scenario(lab_dir: &Path) -> String {
+    PrimaryKill::on_lab_dir("docker-secured-primary-kill", lab_dir)
+        .load(4, 500)
+        .toml()
 }
 
 /// `docker inspect` of every container of lab `lab_id`, as JSON text.
@@ -113,8 +44,8 @@ async fn inspected(docker: &Docker, lab_id: &str) -> Vec<String> {
 }
 
 /// A kill drill on the lab meets its targets; `lab status` shows every node's live role.
-fn drill_and_status(lab: &SecuredDockerLab, seen: &mut Vec<String>) {
-    let s = lab.w.write("secured.toml", &scenario(&lab.dir()));
+fn drill_and_status(lab: &SecuredLab, seen: &mut Vec<String>) {
+    let s = lab.w.write("secured.toml", &scenario(&lab.dir));
     let json = lab.w.path().join("drill.json");
     let run = lab.w.run(&[
         "drill",
@@ -136,7 +67,9 @@ fn drill_and_status(lab: &SecuredDockerLab, seen: &mut Vec<String>) {
     // The old primary rejoined during the drill; its link may take a moment to show up.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
-        let run = lab.w.run(&["lab", "status", "--dir", &lab.dir(), "-vv"]);
+        let run = lab
+            .w
+            .run(&["lab", "status", "--dir", &lab.file("."), "-vv"]);
         assert_eq!(run.code, 0, "{run:#?}");
         assert!(run.stdout.contains("primary (per Sentinels): "), "{run:#?}");
         let replicas = run
@@ -158,47 +91,11 @@ fn drill_and_status(lab: &SecuredDockerLab, seen: &mut Vec<String>) {
     }
 }
 
-/// The flags that reach the lab without its `lab.json`, as against a real cluster.
-fn conn_flags(lab: &SecuredDockerLab, sentinels: &str, tls: bool) -> Vec<String> {
-    let file = |rel: &str| lab.dir.join(rel).display().to_string();
-    let mut f = vec![
-        "--sentinels".to_string(),
-        sentinels.to_string(),
-        "--user".into(),
-        "warden".into(),
-        "--password-file".into(),
-        file("secrets/warden.pass"),
-        "--sentinel-password-file".into(),
-        file("secrets/sentinel.pass"),
-    ];
-    if tls {
-        f.extend([
-            "--tls".to_string(),
-            "--tls-ca".into(),
-            file("tls/ca.crt"),
-            "--tls-cert".into(),
-            file("tls/client.crt"),
-            "--tls-key".into(),
-            file("tls/client.key"),
-            "--tls-server-name".into(),
-            "warden-lab".into(),
-        ]);
-    }
-    f
-}
-
 /// `watch` (started before the drill) records its failover; a stream and a bgsave backup from
 /// a replica and a restore-test of the newest succeed, all through the lab's secrets.
-fn watch_drill_backup(lab: &SecuredDockerLab, up: &Run, tls: bool, seen: &mut Vec<String>) {
-    let sentinels = up
-        .stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("sentinels: "))
-        .expect("sentinels line")
-        .trim()
-        .to_string();
+fn watch_drill_backup(lab: &SecuredLab, seen: &mut Vec<String>) {
     let out = lab.w.path().join("watch.out");
-    let flags = conn_flags(lab, &sentinels, tls);
+    let flags = lab.conn_flags();
     let mut watch = lab
         .w
         .command()
@@ -273,7 +170,7 @@ fn watch_drill_backup(lab: &SecuredDockerLab, up: &Run, tls: bool, seen: &mut Ve
 }
 
 fn assert_no_leak(
-    lab: &SecuredDockerLab,
+    lab: &SecuredLab,
     rt: &tokio::runtime::Runtime,
     docker: &Docker,
     seen: &[String],
@@ -294,9 +191,9 @@ fn a_docker_lab_with_auth_drills_and_reports_without_leaking_a_secret() {
     let Some(docker) = rt.block_on(engine()) else {
         return;
     };
-    let (lab, up) = SecuredDockerLab::up(false);
+    let (lab, up) = SecuredLab::up_docker(false);
     let mut seen = vec![up.stdout.clone(), up.stderr.clone()];
-    watch_drill_backup(&lab, &up, false, &mut seen);
+    watch_drill_backup(&lab, &mut seen);
     assert_no_leak(&lab, &rt, &docker, &seen);
 }
 
@@ -306,7 +203,7 @@ fn a_docker_lab_with_auth_and_tls_drills_and_reports_without_leaking_a_secret() 
     let Some(docker) = rt.block_on(engine()) else {
         return;
     };
-    let (lab, up) = SecuredDockerLab::up(true);
+    let (lab, up) = SecuredLab::up_docker(true);
     // Plain TCP to a TLS-only Sentinel is refused: the lab really is TLS only.
     let sentinel = up
         .stdout
@@ -322,6 +219,6 @@ fn a_docker_lab_with_auth_and_tls_drills_and_reports_without_leaking_a_secret() 
     });
     assert!(plain.is_err(), "plain TCP answered: {plain:?}");
     let mut seen = vec![up.stdout.clone(), up.stderr.clone()];
-    watch_drill_backup(&lab, &up, true, &mut seen);
+    watch_drill_backup(&lab, &mut seen);
     assert_no_leak(&lab, &rt, &docker, &seen);
 }

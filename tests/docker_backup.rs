@@ -1,7 +1,7 @@
 //! `warden backup --method bgsave --from-container` on the docker lab: BGSAVE runs on a
 //! replica, its `dump.rdb` comes out of the container through the Docker API, the primary
 //! never forks, and the manifest counts what the primary holds.
-//! Container tests skip without an engine unless `WARDEN_REQUIRE_DOCKER=1`.
+//! Container tests fail without an engine unless `WARDEN_TEST_SKIP_MISSING=1`.
 
 #[path = "backup_support/mod.rs"]
 mod backup_support;
@@ -37,13 +37,7 @@ async fn a_bgsave_backup_copies_the_rdb_out_of_the_replica_container() {
 
     let w = Warden::new();
     let dest = w.path().join("backups");
-    let sentinels = t
-        .lab
-        .sentinels()
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
+    let sentinels = support::watch::list(&t.lab.sentinels());
     let args = ["backup", "--sentinels", &sentinels, "--method", "bgsave"];
     let run = tokio::task::block_in_place(|| {
         let dest = dest.to_str().expect("utf-8");

@@ -4,7 +4,7 @@
 //! the hostnames the Sentinels announce to container IPs through the Docker API), the
 //! failover and the client RTO reported; `docker-compose down -v` then leaves no container,
 //! volume or network of the project (also when the test fails: a guard tears it down).
-//! Skips without an engine unless `WARDEN_REQUIRE_DOCKER=1`; needs Debian's `docker-compose`.
+//! Fails without an engine unless `WARDEN_TEST_SKIP_MISSING=1`; needs Debian's `docker-compose`.
 
 mod support;
 
@@ -18,6 +18,7 @@ use bollard::query_parameters::{
 };
 use support::Warden;
 use support::docker::{engine, label_filter};
+use support::scenario::PrimaryKill;
 use warden::addr::Addr;
 use warden::conn::{Conn, Spec};
 use warden::lab::docker::default_image;
@@ -119,36 +120,12 @@ async fn leftovers(docker: &Docker, project: &str) -> Vec<String> {
 }
 
 fn scenario(project: &str, sentinels: &[String]) -> String {
-    let list = sentinels
-        .iter()
-        .map(|s| format!("\"{s}\""))
-        .collect::<Vec<_>>()
-        .join(", ");
-    format!(
-        r#"name = "compose-primary-kill"
-trials = 1
-[target]
-sentinels = [{list}]
-master = "mymaster"
-compose_project = "{project}"
-[workload]
-writers = 4
-rate = 500
-ttl = "30m"
-retry = {{ policy = "fixed", delay = "10ms" }}
-[fault]
-action = "kill"
-[timing]
-warmup = "2s"
-observe = "60s"
-settle = "1s"
-rejoin = "60s"
-[targets]
-rto_ms = 15000
-rpo_keys = 1000
-rpo_ms = 2000
-"#
-    )
+    let project = format!("compose_project = \"{project}\"");
+    PrimaryKill::on_sentinels("compose-primary-kill", sentinels, "mymaster", &project)
+        .load(4, 500)
+        .wait("60s")
+        .targets(15000, 1000, 2000)
+        .toml()
 }
 
 #[test]

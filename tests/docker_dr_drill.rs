@@ -1,7 +1,7 @@
 //! `warden dr-drill` with `backend = "docker"`: the newest backup is restored into a fresh
 //! scratch container (from `$WARDEN_REDIS_IMAGE`), every step is timed, the container serves
-//! the manifest's keys and TTLs, exit 0, and no scratch container is left behind. Skips
-//! without an engine unless `WARDEN_REQUIRE_DOCKER=1`.
+//! the manifest's keys and TTLs, exit 0, and no scratch container is left behind. Fails
+//! without an engine unless `WARDEN_TEST_SKIP_MISSING=1`.
 
 #[path = "rdb_support/mod.rs"]
 mod rdb_support;

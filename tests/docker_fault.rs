@@ -1,6 +1,6 @@
 //! Container faults through the Docker API: a kill drill on the docker lab fails over and the
 //! old primary rejoins; the opt-in guard refuses a container without the label and leaves it
-//! running; bad input is one line. Skips without an engine unless `WARDEN_REQUIRE_DOCKER=1`.
+//! running; bad input is one line. Fails without an engine unless `WARDEN_TEST_SKIP_MISSING=1`.
 
 mod support;
 

@@ -1,8 +1,8 @@
 //! Issue "Never leave a fault behind", on the docker lab, with the real binary: SIGTERM
 //! mid-partition deletes every DROP rule and writes the partial report; SIGKILL
 //! mid-partition leaves rules that `lab status` reports and `warden heal` deletes. The rules
-//! are checked from outside warden (`nsenter -t <container pid> -n iptables -S`). Skips
-//! without an engine unless `WARDEN_REQUIRE_DOCKER=1`.
+//! are checked from outside warden (`nsenter -t <container pid> -n iptables -S`). Fails
+//! without an engine unless `WARDEN_TEST_SKIP_MISSING=1`.
 
 mod support;
 

@@ -1,7 +1,7 @@
 //! The docker lab: built from one definition that the compose file mirrors, up until the
 //! Sentinels agree, `lab status` showing live roles after a failover, and down without
 //! leaving a container, network or volume behind.
-//! Container tests skip without an engine unless `WARDEN_REQUIRE_DOCKER=1`.
+//! Container tests fail without an engine unless `WARDEN_TEST_SKIP_MISSING=1`.
 
 mod support;
 
@@ -87,6 +87,47 @@ fn no_docker_engine_is_a_one_line_error() {
         "{line}"
     );
     assert!(!w.path().join("lab").exists(), "no state left behind");
+}
+
+/// Runs this file's own `missing_image_is_a_one_line_error` (a container test) with no engine
+/// reachable, `extra` set on top; its exit status and output.
+fn run_container_test_without_engine(extra: &[(&str, &str)]) -> (bool, String) {
+    let mut cmd = std::process::Command::new(std::env::current_exe().expect("test binary"));
+    cmd.args([
+        "--exact",
+        "missing_image_is_a_one_line_error",
+        "--nocapture",
+    ])
+    .env("DOCKER_HOST", "unix:///nonexistent")
+    .env_remove(support::missing::OPT_OUT);
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run the test binary");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// Issue 19: a test that needs Docker fails without it, naming the engine, the set-up script
+/// and the one opt-out; with the opt-out it says SKIPPED and passes.
+#[test]
+fn a_container_test_fails_without_an_engine_unless_the_run_opts_out() {
+    let (passed, text) = run_container_test_without_engine(&[]);
+    assert!(!passed, "{text}");
+    for want in [
+        "no Docker engine",
+        "bash scripts/setup.sh",
+        "WARDEN_TEST_SKIP_MISSING=1",
+    ] {
+        assert!(text.contains(want), "no {want:?} in:\n{text}");
+    }
+    let (passed, text) = run_container_test_without_engine(&[(support::missing::OPT_OUT, "1")]);
+    assert!(passed, "{text}");
+    assert!(text.contains("SKIPPED: no Docker engine"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,6 @@
 //! The primary of a recorded docker lab comes back with a new IP: the drill fails over, the
 //! container ends up on another address, and the Sentinels (which announce IPs) never see it
-//! rejoin. Skips without an engine unless `WARDEN_REQUIRE_DOCKER=1`.
+//! rejoin. Fails without an engine unless `WARDEN_TEST_SKIP_MISSING=1`.
 
 mod support;
 

@@ -1,7 +1,7 @@
 //! Container faults that must be undone: the group partition (traffic dropped inside the
 //! containers' network namespaces, the host still reaching both sides), a fault reverted on
-//! Ctrl-C, and a revert that fails being reported. Skips without an engine unless
-//! `WARDEN_REQUIRE_DOCKER=1`.
+//! Ctrl-C, and a revert that fails being reported. Fails without an engine unless
+//! `WARDEN_TEST_SKIP_MISSING=1`.
 
 mod support;
 

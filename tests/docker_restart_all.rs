@@ -1,5 +1,5 @@
 //! Every data node of the docker lab restarted at once: exactly one primary emerges.
-//! Skips without an engine unless `WARDEN_REQUIRE_DOCKER=1`.
+//! Fails without an engine unless `WARDEN_TEST_SKIP_MISSING=1`.
 
 mod support;
 

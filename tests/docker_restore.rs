@@ -2,8 +2,8 @@
 //! up serving the backup (its old AOF, rewritten once, replaced), with the previous files
 //! kept as tar checkpoints; an unlabelled container, a missing one and a missing engine get
 //! one line and leave everything as it was. `restore-test --backend docker` loads a backup in
-//! a scratch container and removes it. Container tests skip without an engine unless
-//! `WARDEN_REQUIRE_DOCKER=1`.
+//! a scratch container and removes it. Container tests fail without an engine unless
+//! `WARDEN_TEST_SKIP_MISSING=1`.
 
 #[path = "rdb_support/mod.rs"]
 mod rdb_support;

@@ -33,8 +33,7 @@ async fn lab() -> TestLab {
 }
 
 fn doctor(w: &Warden, lab: &Lab, extra: &[&str]) -> support::Run {
-    let sentinels: Vec<String> = lab.sentinels().iter().map(ToString::to_string).collect();
-    let list = sentinels.join(",");
+    let list = support::watch::list(&lab.sentinels());
     let mut args = vec!["doctor", "--sentinels", &list, "--master", "mymaster"];
     args.extend_from_slice(extra);
     w.run(&args)

@@ -229,13 +229,13 @@ async fn a_history_rechecks_to_what_the_drill_counted_plus_what_was_deleted() {
     let n: u64 = client::query(&mut con, &primary, &del).await.expect("DEL");
     assert_eq!(n, 6);
 
-    let sentinels: Vec<String> = lab.lab.sentinels().iter().map(|s| s.to_string()).collect();
+    let sentinels = support::watch::list(&lab.lab.sentinels());
     let check = tokio::task::block_in_place(|| {
         w.run(&[
             "check",
             "history.jsonl",
             "--sentinels",
-            &sentinels.join(","),
+            &sentinels,
             "--master",
             lab.lab.master(),
             "--out",
@@ -267,9 +267,8 @@ async fn a_history_rechecks_to_what_the_drill_counted_plus_what_was_deleted() {
 
     // A history that is not one is named, with its line.
     w.write("bad.jsonl", "{\"trial\": 1}\n");
-    let bad = tokio::task::block_in_place(|| {
-        w.run(&["check", "bad.jsonl", "--sentinels", &sentinels.join(",")])
-    });
+    let bad =
+        tokio::task::block_in_place(|| w.run(&["check", "bad.jsonl", "--sentinels", &sentinels]));
     let line = bad.one_line_error();
     assert!(
         line.contains("bad.jsonl: line 1: not a history line"),

@@ -6,8 +6,8 @@
 //! the README's scrape config, with the shipped rules it loads, passes `promtool check config`.
 //!
 //! Without `prometheus` / `promtool` on PATH (Debian's `prometheus`, installed by
-//! scripts/setup.sh) the tests that need them skip with a message, unless
-//! `WARDEN_REQUIRE_PROMETHEUS=1`, which makes them fail instead.
+//! scripts/setup.sh) the tests that need them fail, unless the run opted out of
+//! missing tools (`WARDEN_TEST_SKIP_MISSING=1`).
 
 mod metrics_support;
 mod support;
@@ -15,20 +15,12 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use metrics_support::{Prometheus, Watch, get, have, otlp_http_receiver, poll, promtool, status};
-use nix::sys::signal::Signal;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use serde_json::Value;
+use support::watch::{kill_and_reap, list};
 use support::{TestLab, WAIT, Warden, dump_logs, free_ports};
 use warden::addr::Addr;
 use warden::client::Timeouts;
-
-fn list(sentinels: &[Addr]) -> String {
-    sentinels
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
-}
 
 async fn sentinel_failover(via: &Addr, master: &str) {
     let mut con = warden::conn::Conn::default()
@@ -137,14 +129,6 @@ async fn prometheus_sees_a_failover_in_the_counter_and_the_phase_histogram() {
         dump_logs(&logs);
     }
     assert!(status.success(), "{status} after {took:?}");
-}
-
-/// Kills a lab Sentinel and waits until it is gone.
-fn kill_and_reap(lab: &mut warden::lab::Lab, addr: &Addr) {
-    lab.signal(addr, Signal::SIGKILL).expect("kill sentinel");
-    poll(&format!("{addr} to stop"), WAIT, || {
-        (!lab.is_running(addr).unwrap_or(true)).then_some(())
-    });
 }
 
 /// `/readyz` is 503 while no Sentinel answers and 200 once one does; `/healthz` is 200 from

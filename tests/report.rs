@@ -10,6 +10,7 @@ use std::process::Command;
 
 use serde_json::Value;
 use support::Warden;
+use support::missing::missing;
 use warden::drill::report::Document;
 
 const FIXTURE: &str = concat!(
@@ -222,12 +223,7 @@ fn screenshot(chromium: &Path, page: &Path, png: &Path) {
 #[test]
 fn headless_chromium_draws_the_page() {
     let Some(chromium) = chromium() else {
-        if std::env::var_os("WARDEN_REQUIRE_CHROMIUM").is_some_and(|v| v == "1") {
-            panic!(
-                "chromium is missing and WARDEN_REQUIRE_CHROMIUM=1 (scripts/setup.sh installs it)"
-            );
-        }
-        eprintln!("skipped: no chromium on PATH (scripts/setup.sh installs it)");
+        missing("no chromium on PATH");
         return;
     };
     let w = Warden::new();

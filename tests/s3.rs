@@ -4,8 +4,8 @@
 //! ETags checked against the bytes downloaded, also through a proxy that damages them), a
 //! bucket that does not exist, and the trend over drill reports saved under a prefix.
 //!
-//! Without `moto_server` on PATH these tests skip with a message, unless
-//! `WARDEN_REQUIRE_S3=1`, which makes them fail instead.
+//! Without `moto_server` on PATH these tests fail, unless the run opted out of missing tools
+//! (`tests/support/missing.rs`).
 
 #[path = "backup_support/mod.rs"]
 mod backup_support;
@@ -33,9 +33,9 @@ impl Drop for Moto {
     }
 }
 
-/// Starts moto, or returns None (after saying why) when it is not installed and not required.
+/// Starts moto; when it is not installed, fails, or returns None (after saying why) when the
+/// run opted out of missing tools.
 fn moto() -> Option<Moto> {
-    let required = std::env::var("WARDEN_REQUIRE_S3").is_ok_and(|v| v == "1");
     let port = free_ports(1)[0];
     let child = match Command::new("moto_server")
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
@@ -44,13 +44,10 @@ fn moto() -> Option<Moto> {
         .spawn()
     {
         Ok(c) => c,
-        Err(e) if !required => {
-            eprintln!(
-                "SKIPPED: moto_server not runnable ({e}); run scripts/setup.sh, or set WARDEN_REQUIRE_S3=1 to fail"
-            );
+        Err(e) => {
+            support::missing::missing(&format!("moto_server is not runnable ({e})"));
             return None;
         }
-        Err(e) => panic!("WARDEN_REQUIRE_S3=1 but moto_server cannot start: {e}"),
     };
     let m = Moto {
         child,

@@ -247,6 +247,43 @@ fn no_source_file_exceeds_600_lines() {
     }
 }
 
+/// Issue 19: every script that builds, tests or installs warden passes `--locked`, so a build
+/// never rewrites `Cargo.lock` (a fresh clone stays clean after `scripts/quickstart.sh`).
+#[test]
+fn every_script_builds_with_locked() {
+    let mut scripts = vec![root().join(".ci/run")];
+    for dir in ["scripts", "deploy", "compose"] {
+        for entry in std::fs::read_dir(root().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "sh") {
+                scripts.push(path);
+            }
+        }
+    }
+    for path in scripts {
+        let text = std::fs::read_to_string(&path).unwrap();
+        for line in text.lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let Some(at) = words.iter().position(|w| *w == "cargo") else {
+                continue;
+            };
+            // Only a command: `cargo` first, or after `nice`/`exec` (not in a comment or echo).
+            if at > 0 && !["nice", "exec"].contains(&words[at - 1]) {
+                continue;
+            }
+            let builds = words.get(at + 1).is_some_and(|c| {
+                ["build", "run", "test", "nextest", "clippy", "install"].contains(c)
+            });
+            assert!(
+                !builds || words.contains(&"--locked"),
+                "{}: `{}` builds without --locked",
+                path.display(),
+                line.trim()
+            );
+        }
+    }
+}
+
 /// The lines of each `fn` in `text`, by name: from its signature to the closing brace at the
 /// signature's indentation.
 fn function_lengths(text: &str) -> Vec<(String, usize)> {

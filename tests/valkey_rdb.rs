@@ -1,9 +1,10 @@
 //! Valkey's snapshots: an RDB written by the real `valkey-server` 8.1 (`REDIS0011`, AUX
 //! `valkey-ver`) and one by 9.1 (`VALKEY080`, with hash-field TTLs) verify, their summaries
 //! name Valkey, `valkey-check-rdb` agrees, and the 9.1 one is judged to load on Valkey 9.1 only.
-//! Skips without the cached Valkeys (`scripts/setup.sh`) unless `WARDEN_REQUIRE_VALKEY=1` /
-//! `WARDEN_REQUIRE_VALKEY9=1`.
+//! Fails without the cached Valkeys (`scripts/setup.sh`) unless `WARDEN_TEST_SKIP_MISSING=1`.
 
+#[path = "support/missing.rs"]
+mod missing;
 #[path = "rdb_support/mod.rs"]
 mod rdb_support;
 #[path = "support/valkey.rs"]

@@ -5,12 +5,7 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-use nix::sys::signal::Signal;
 
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
@@ -18,65 +13,18 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use serde_json::Value;
+use support::watch::{Watch, kill_and_reap, list};
 use support::{TestLab, WAIT, Warden, dump_logs};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio_stream::wrappers::TcpListenerStream;
 use warden::addr::Addr;
 use warden::client::Timeouts;
 
-/// Reads the child's JSON lines until `pred` matches one; panics with what was read on timeout.
-fn read_until(
-    rx: &mpsc::Receiver<String>,
-    seen: &mut Vec<Value>,
-    what: &str,
-    pred: impl Fn(&Value) -> bool,
-) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(left) {
-            Ok(line) => {
-                let v: Value =
-                    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
-                let hit = pred(&v);
-                seen.push(v);
-                if hit {
-                    return;
-                }
-            }
-            Err(e) => panic!("no line for {what} ({e}); read so far: {seen:#?}"),
-        }
-    }
-}
-
-/// Starts `warden watch --json --episodes 1 ARGS`; its stdout lines arrive on the receiver.
-fn spawn_watch(w: &Warden, args: &[&str]) -> (Child, mpsc::Receiver<String>) {
-    let mut child = w
-        .command()
-        .args(["watch", "--json", "--episodes", "1"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn warden watch");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    (child, rx)
-}
-
 /// Waits until the watch is subscribed to every Sentinel, then asks for a manual failover.
-async fn failover_when_watched(t: &TestLab, rx: &mpsc::Receiver<String>, seen: &mut Vec<Value>) {
+async fn failover_when_watched(t: &TestLab, watch: &mut Watch) {
     let sentinels = t.lab.sentinels();
     for _ in 0..sentinels.len() {
-        read_until(rx, seen, "a connection", |v| v["type"] == "connected");
+        watch.until("a connection", |v| v["type"] == "connected");
     }
     let mut con = warden::conn::Conn::default()
         .node(&sentinels[0], Timeouts::CONTROL)
@@ -95,26 +43,19 @@ async fn failover_when_watched(t: &TestLab, rx: &mpsc::Receiver<String>, seen: &
 async fn a_manual_failover_is_one_episode_with_its_phases_in_order() {
     let t = TestLab::up().await;
     let logs = t.logs();
-    let sentinels = t.lab.sentinels();
-    let list = sentinels
-        .iter()
-        .map(|s| s.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = list(&t.lab.sentinels());
     let w = Warden::new();
-    let (mut child, rx) = spawn_watch(&w, &["--sentinels", &list, "--master", t.lab.master()]);
-    let mut seen = Vec::new();
-    failover_when_watched(&t, &rx, &mut seen).await;
-    read_until(&rx, &mut seen, "the failover summary", |v| {
-        v["type"] == "failover"
-    });
-    let status = child.wait().expect("watch exits after one episode");
+    let args = ["--sentinels", &list, "--master", t.lab.master()];
+    let mut watch = Watch::one_episode(&w, &args, logs.clone());
+    failover_when_watched(&t, &mut watch).await;
+    watch.until("the failover summary", |v| v["type"] == "failover");
+    let status = watch.wait();
     if !status.success() {
         dump_logs(&logs);
-        panic!("watch exited with {status}: {seen:#?}");
+        panic!("watch exited with {status}: {:#?}", watch.seen);
     }
 
-    let f = seen.last().expect("summary");
+    let f = watch.seen.last().expect("summary");
     assert_eq!(f["outcome"], "failed_over", "{f:#}");
     assert_ne!(f["old_primary"], f["new_primary"], "{f:#}");
     assert!(
@@ -133,11 +74,12 @@ async fn a_manual_failover_is_one_episode_with_its_phases_in_order() {
     assert!(times.len() >= 5, "{f:#}");
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "{f:#}");
     // Each event is printed once, however many Sentinels report it.
-    let switches = seen
+    let switches = watch
+        .seen
         .iter()
         .filter(|v| v["type"] == "event" && v["event"] == "+switch-master")
         .count();
-    assert_eq!(switches, 1, "{seen:#?}");
+    assert_eq!(switches, 1, "{:#?}", watch.seen);
 
     // A master the Sentinels do not monitor (yet) is waited for, not an error.
     let run = w.run(&[
@@ -162,12 +104,7 @@ async fn a_manual_failover_is_one_episode_with_its_phases_in_order() {
 async fn svg_draws_one_picture_of_the_one_failover() {
     let t = TestLab::up().await;
     let logs = t.logs();
-    let sentinels = t.lab.sentinels();
-    let list = sentinels
-        .iter()
-        .map(|s| s.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = list(&t.lab.sentinels());
     let w = Warden::new();
     let dir = w.path().join("pictures");
     let dir_arg = dir.to_str().expect("utf-8");
@@ -179,18 +116,15 @@ async fn svg_draws_one_picture_of_the_one_failover() {
         "--svg",
         dir_arg,
     ];
-    let (mut child, rx) = spawn_watch(&w, &args);
-    let mut seen = Vec::new();
-    failover_when_watched(&t, &rx, &mut seen).await;
-    read_until(&rx, &mut seen, "the failover summary", |v| {
-        v["type"] == "failover"
-    });
-    let status = child.wait().expect("watch exits after one episode");
+    let mut watch = Watch::one_episode(&w, &args, logs.clone());
+    failover_when_watched(&t, &mut watch).await;
+    watch.until("the failover summary", |v| v["type"] == "failover");
+    let status = watch.wait();
     if !status.success() {
         dump_logs(&logs);
-        panic!("watch exited with {status}: {seen:#?}");
+        panic!("watch exited with {status}: {:#?}", watch.seen);
     }
-    let f = seen.last().expect("summary");
+    let f = watch.seen.last().expect("summary");
     let files: Vec<String> = std::fs::read_dir(&dir)
         .expect("the picture directory")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
@@ -276,13 +210,7 @@ async fn otlp_receiver() -> (String, UnboundedReceiver<ExportTraceServiceRequest
 async fn a_watched_failover_is_exported_as_one_otlp_trace() {
     let (endpoint, mut requests) = otlp_receiver().await;
     let t = TestLab::up().await;
-    let list = t
-        .lab
-        .sentinels()
-        .iter()
-        .map(|s| s.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = list(&t.lab.sentinels());
     let w = Warden::new();
     let args = [
         "--sentinels",
@@ -292,17 +220,11 @@ async fn a_watched_failover_is_exported_as_one_otlp_trace() {
         "--otlp-endpoint",
         &endpoint,
     ];
-    let (mut child, rx) = spawn_watch(&w, &args);
-    let mut seen = Vec::new();
-    failover_when_watched(&t, &rx, &mut seen).await;
-    read_until(&rx, &mut seen, "the failover summary", |v| {
-        v["type"] == "failover"
-    });
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .expect("join")
-        .expect("watch exits");
-    assert!(status.success(), "{status}: {seen:#?}");
+    let mut watch = Watch::one_episode(&w, &args, t.logs());
+    failover_when_watched(&t, &mut watch).await;
+    watch.until("the failover summary", |v| v["type"] == "failover");
+    let status = tokio::task::block_in_place(|| watch.wait());
+    assert!(status.success(), "{status}: {:#?}", watch.seen);
 
     // warden flushes its exporter before it exits, so every span has arrived by now.
     let mut spans = Vec::new();
@@ -339,7 +261,7 @@ async fn a_watched_failover_is_exported_as_one_otlp_trace() {
     }
     // The root lasts as long as the summary says, to the millisecond.
     let root_ms = (root.end_time_unix_nano - root.start_time_unix_nano) as f64 / 1e6;
-    let summary_ms = seen.last().expect("summary")["duration_ms"]
+    let summary_ms = watch.seen.last().expect("summary")["duration_ms"]
         .as_f64()
         .expect("duration_ms");
     assert!(
@@ -402,15 +324,6 @@ async fn listening(addr: &Addr) -> Instant {
     panic!("{addr} did not listen");
 }
 
-fn kill_and_reap(lab: &mut warden::lab::Lab, addr: &Addr) {
-    lab.signal(addr, Signal::SIGKILL).expect("kill sentinel");
-    let deadline = Instant::now() + WAIT;
-    while lab.is_running(addr).unwrap_or(true) {
-        assert!(Instant::now() < deadline, "{addr} still running");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 /// Issue "Production watch": started while no Sentinel answers, `watch` waits (it used to
 /// exit 2), then records a failover.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -423,41 +336,30 @@ async fn started_before_the_sentinels_it_waits_and_records_a_failover() {
     for s in &sentinels {
         kill_and_reap(&mut lab, s);
     }
-    let list = sentinels
-        .iter()
-        .map(Addr::to_string)
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = list(&sentinels);
     let w = Warden::new();
-    let (mut child, rx) = spawn_watch(&w, &["--sentinels", &list, "--master", &master]);
-    let mut seen = Vec::new();
+    let args = ["--sentinels", &list, "--master", &master];
+    let mut watch = Watch::one_episode(&w, &args, logs.clone());
     for _ in &sentinels {
-        read_until(&rx, &mut seen, "a Sentinel reported down", |v| {
-            v["type"] == "disconnected"
-        });
+        watch.until("a Sentinel reported down", |v| v["type"] == "disconnected");
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(
-        matches!(child.try_wait(), Ok(None)),
-        "watch exited: {seen:#?}"
-    );
+    assert!(watch.running(), "watch exited: {:#?}", watch.seen);
     for s in &sentinels {
         lab.restart(s).expect("restart sentinel");
     }
     for _ in &sentinels {
-        read_until(&rx, &mut seen, "an answer", |v| v["type"] == "primary");
+        watch.until("an answer", |v| v["type"] == "primary");
     }
     let (old, new) = failover_via(&sentinels[1], &master, &logs).await;
-    read_until(&rx, &mut seen, "the failover record", |v| {
-        v["type"] == "failover"
-    });
-    let f = seen.last().expect("record").clone();
+    watch.until("the failover record", |v| v["type"] == "failover");
+    let f = watch.seen.last().expect("record").clone();
     assert_eq!(f["outcome"], "failed_over", "{f:#}");
     assert_eq!(f["old_primary"], old.to_string(), "{f:#}");
     assert_eq!(f["new_primary"], new.to_string(), "{f:#}");
     assert_eq!(f["observed"], "live", "{f:#}");
-    let status = child.wait().expect("watch exits after one episode");
-    assert!(status.success(), "{status}: {seen:#?}");
+    let status = watch.wait();
+    assert!(status.success(), "{status}: {:#?}", watch.seen);
 }
 
 /// Issue "Production watch": a Sentinel restart is bridged within about the backoff, and the
@@ -471,45 +373,38 @@ async fn a_restart_is_bridged_and_a_switch_in_the_gap_is_recorded_after_it() {
     let sentinels = lab.sentinels();
     let watched = sentinels[0].clone();
     let w = Warden::new();
-    let (mut child, rx) = spawn_watch(
-        &w,
-        &["--sentinels", &watched.to_string(), "--master", &master],
-    );
-    let mut seen = Vec::new();
-    read_until(&rx, &mut seen, "the first answer", |v| {
-        v["type"] == "primary"
-    });
+    let args = ["--sentinels", &watched.to_string(), "--master", &master];
+    let mut watch = Watch::one_episode(&w, &args, logs.clone());
+    watch.until("the first answer", |v| v["type"] == "primary");
 
     // A quick restart: the watch is back within the first retries.
     kill_and_reap(&mut lab, &watched);
     lab.restart(&watched).expect("restart");
     let up = listening(&watched).await;
-    read_until(&rx, &mut seen, "the reconnection", |v| {
-        v["type"] == "connected"
-    });
+    watch.until("the reconnection", |v| v["type"] == "connected");
     let latency = Instant::now().saturating_duration_since(up);
     eprintln!("reconnected {latency:?} after the restarted Sentinel listened");
     assert!(
         latency < Duration::from_millis(1500),
-        "{latency:?}: {seen:#?}"
+        "{latency:?}: {:#?}",
+        watch.seen
     );
 
     // A switch while the only watched Sentinel is down.
     kill_and_reap(&mut lab, &watched);
     let (old, new) = failover_via(&sentinels[1], &master, &logs).await;
     lab.restart(&watched).expect("restart");
-    read_until(&rx, &mut seen, "the failover record", |v| {
-        v["type"] == "failover"
-    });
-    let f = seen.last().expect("record").clone();
+    watch.until("the failover record", |v| v["type"] == "failover");
+    let f = watch.seen.last().expect("record").clone();
     assert_eq!(f["old_primary"], old.to_string(), "{f:#}");
     assert_eq!(f["new_primary"], new.to_string(), "{f:#}");
     assert_eq!(f["observed"], "after_gap", "{f:#}");
-    let status = child.wait().expect("watch exits after one episode");
-    assert!(status.success(), "{status}: {seen:#?}");
-    let gaps = seen
+    let status = watch.wait();
+    assert!(status.success(), "{status}: {:#?}", watch.seen);
+    let gaps = watch
+        .seen
         .iter()
         .filter(|v| v["type"] == "connected" && v["gap_ms"].is_number())
         .count();
-    assert!(gaps >= 1, "{seen:#?}");
+    assert!(gaps >= 1, "{:#?}", watch.seen);
 }

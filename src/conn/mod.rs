@@ -357,16 +357,21 @@ fn server_words(e: &redis::RedisError) -> String {
 
 /// `NOPERM … 'role' command` → the command, upper-cased (`config|get` → `CONFIG GET`).
 pub fn no_perm(user: &str, addr: &Addr, reply: &str) -> Error {
-    let command = reply
+    Error::NoPerm {
+        user: user.to_string(),
+        command: refused_command(reply),
+        addr: addr.clone(),
+    }
+}
+
+/// The command a `NOPERM … 'config|get' command` reply refuses, upper-cased (`CONFIG GET`),
+/// or `a command` when the reply names none.
+pub fn refused_command(reply: &str) -> String {
+    reply
         .split('\'')
         .nth(1)
         .map(|c| c.replace('|', " ").to_uppercase())
-        .unwrap_or_else(|| "a command".into());
-    Error::NoPerm {
-        user: user.to_string(),
-        command,
-        addr: addr.clone(),
-    }
+        .unwrap_or_else(|| "a command".into())
 }
 
 /// A command connection from [`Conn`]: the redis crate's multiplexed connection, plus who it

@@ -4,8 +4,8 @@
 //! A connection that drops is retried with capped exponential backoff (first retry after
 //! 50 ms, at most 1 s apart, reset by every successful subscription); each session start and
 //! end is sent too, with the reason it ended, so a gap is recorded, never silently lost. An
-//! authentication failure (`NOAUTH`, `WRONGPASS`, `NOPERM`) is named as such, never with the
-//! password, and marked, like a TLS failure ([`Rejected`]); before a Sentinel's first
+//! authentication failure (`NOAUTH`, `WRONGPASS`) is named as such, never with the password,
+//! a missing permission (`NOPERM`) names the refused command, and a rejection is marked, like a TLS failure ([`Rejected`]); before a Sentinel's first
 //! subscription such a rejection is only sent, not logged: the receiver decides whether it is
 //! fatal (`watch` exits when every Sentinel of a group rejects it at startup) or logs it.
 //! Every connection comes from the one [`Conn`] given.
@@ -453,11 +453,15 @@ fn reach_error(addr: &Addr, e: crate::error::Error) -> String {
 }
 
 /// One line for a failed call on `addr`; authentication failures say so (by their code
-/// only: nothing of the credentials).
+/// only: nothing of the credentials), and a missing permission names the refused command.
 pub fn describe(addr: &Addr, doing: &str, e: &redis::RedisError) -> String {
-    let auth_code = e
-        .code()
-        .filter(|c| ["NOAUTH", "WRONGPASS", "NOPERM"].contains(c));
+    if e.code() == Some("NOPERM") {
+        let command = crate::conn::refused_command(&e.to_string());
+        return format!(
+            "missing permission on {addr}: may not run {command} (NOPERM); grant it (README, \"Minimal ACLs\")"
+        );
+    }
+    let auth_code = e.code().filter(|c| ["NOAUTH", "WRONGPASS"].contains(c));
     if let Some(code) = auth_code {
         return format!("authentication failed on {addr} ({code})");
     }

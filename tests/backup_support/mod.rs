@@ -92,10 +92,5 @@ pub async fn wait_synced(lab: &TestLab, keys: i64) {
 
 /// The `--sentinels` argument for the lab.
 pub fn sentinels(lab: &TestLab) -> String {
-    lab.lab
-        .sentinels()
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(",")
+    crate::support::watch::list(&lab.lab.sentinels())
 }

@@ -28,21 +28,15 @@ use crate::support::{WAIT, Warden, free_ports, tail};
 /// How long a stopped watch may take to exit (its exporter flush is capped at 5 s).
 pub const PROMPT: Duration = Duration::from_secs(10);
 
-pub fn prometheus_required() -> bool {
-    std::env::var("WARDEN_REQUIRE_PROMETHEUS").is_ok_and(|v| v == "1")
-}
-
-/// True when `tool --version` runs; otherwise skips (false) or, when required, fails.
+/// True when `tool --version` runs; otherwise fails, or is false (after saying why) when
+/// the run opted out of missing tools.
 pub fn have(tool: &str) -> bool {
     match Command::new(tool).arg("--version").output() {
         Ok(o) if o.status.success() => true,
-        r if !prometheus_required() => {
-            eprintln!(
-                "SKIPPED: {tool} not runnable ({r:?}); run scripts/setup.sh, or set WARDEN_REQUIRE_PROMETHEUS=1 to fail"
-            );
+        r => {
+            crate::support::missing::missing(&format!("{tool} is not runnable ({r:?})"));
             false
         }
-        r => panic!("WARDEN_REQUIRE_PROMETHEUS=1 but {tool} cannot run: {r:?}"),
     }
 }
 

@@ -6,14 +6,20 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+use crate::support::scenario::PrimaryKill;
 use crate::support::{Run, Warden, free_ports};
 
-/// A secured lab in a fresh working directory; taken down on drop.
+/// A secured lab (processes, or containers with [`SecuredLab::up_docker`]) in a fresh
+/// working directory; taken down on drop.
 pub struct SecuredLab {
     pub w: Warden,
     pub dir: PathBuf,
+    /// The `--sentinels` list that reaches it.
     pub sentinels: String,
     pub tls: bool,
+    /// The name its TLS certificates carry, when warden must be told it
+    /// (`--tls-server-name`): the docker lab's.
+    pub server_name: Option<&'static str>,
 }
 
 impl SecuredLab {
@@ -44,7 +50,45 @@ impl SecuredLab {
             w,
             dir,
             tls,
+            server_name: None,
         }
+    }
+
+    /// `lab up --backend docker --auth` (and `--tls`), and what it printed; its Sentinels are
+    /// the `sentinels:` line of that.
+    pub fn up_docker(tls: bool) -> (SecuredLab, Run) {
+        let w = Warden::new();
+        let dir = w.path().join("lab");
+        let d = dir.display().to_string();
+        let mut args = vec!["lab", "up", "--backend", "docker", "--auth", "--dir", &d];
+        if tls {
+            args.push("--tls");
+        }
+        let run = w.run(&args);
+        let sentinels = run
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("sentinels: "))
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        let lab = SecuredLab {
+            w,
+            dir,
+            sentinels,
+            tls,
+            server_name: Some("warden-lab"),
+        };
+        assert_eq!(run.code, 0, "lab up: {run:#?}");
+        assert!(!lab.sentinels.is_empty(), "no sentinels line: {run:#?}");
+        (lab, run)
+    }
+
+    /// The lab's id, from its `lab.json`.
+    pub fn lab_id(&self) -> String {
+        let text = std::fs::read_to_string(self.dir.join("lab.json")).expect("lab.json");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+        v["lab_id"].as_str().expect("lab_id").to_string()
     }
 
     pub fn file(&self, rel: &str) -> String {
@@ -85,6 +129,9 @@ impl SecuredLab {
                 "--tls-key".into(),
                 self.file("tls/client.key"),
             ]);
+            if let Some(name) = self.server_name {
+                f.extend(["--tls-server-name".to_string(), name.to_string()]);
+            }
         }
         f
     }
@@ -110,30 +157,7 @@ impl Drop for SecuredLab {
 
 /// The drill scenario on the recorded lab (its connection settings come from `lab.json`).
 pub fn scenario(lab: &SecuredLab) -> String {
-    format!(
-        r#"name = "secured-primary-kill"
-trials = 1
-[target]
-lab_dir = "{}"
-[workload]
-writers = 4
-rate = 1000
-ttl = "30m"
-retry = {{ policy = "fixed", delay = "10ms" }}
-[fault]
-action = "kill"
-[timing]
-warmup = "2s"
-observe = "30s"
-settle = "1s"
-rejoin = "30s"
-[targets]
-rto_ms = 5000
-rpo_keys = 100
-rpo_ms = 1000
-"#,
-        lab.dir.display()
-    )
+    PrimaryKill::on_lab_dir("secured-primary-kill", &lab.dir).toml()
 }
 
 /// Runs the whole round on `lab`; returns every output it captured (for the leak check).

@@ -1,8 +1,8 @@
 //! Container tests: whether they can run here, a docker lab removed on drop, and a single
 //! Redis container removed on drop.
 //!
-//! Without a Docker engine a container test skips with a message, unless
-//! `WARDEN_REQUIRE_DOCKER=1` (set by `.ci/run`), which makes a missing engine a failure.
+//! Without a Docker engine a container test fails, naming the engine and the opt-out
+//! (`super::missing`).
 
 use std::collections::HashMap;
 
@@ -18,11 +18,10 @@ use warden::client::{self, Timeouts};
 use warden::lab::SentinelSettings;
 use warden::lab::docker::{self, DockerLab, DockerLabSpec};
 
-/// The engine (a client of the tests' own, to check on warden from outside), or `None`
-/// (after saying why) when container tests should skip: no engine, or no
-/// `$WARDEN_REDIS_IMAGE` on it.
+/// The engine (a client of the tests' own, to check on warden from outside). Without an
+/// engine, or without `$WARDEN_REDIS_IMAGE` on it, a panic saying so, or `None` when the run
+/// opted out of missing tools (`super::missing`).
 pub async fn engine() -> Option<Docker> {
-    let required = std::env::var("WARDEN_REQUIRE_DOCKER").as_deref() == Ok("1");
     let why = match warden::docker::connect().await {
         Ok(_) => {
             let d = Docker::connect_with_defaults()
@@ -41,10 +40,7 @@ pub async fn engine() -> Option<Docker> {
         }
         Err(e) => format!("no Docker engine ({e})"),
     };
-    if required {
-        panic!("WARDEN_REQUIRE_DOCKER=1, but {why}");
-    }
-    eprintln!("SKIPPED: {why}; set WARDEN_REQUIRE_DOCKER=1 to fail instead");
+    super::missing::missing(&why);
     None
 }
 

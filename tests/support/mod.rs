@@ -19,6 +19,8 @@ use warden::sentinel::monitor::MonitorEvent;
 use warden::sentinel::timeline::Timeline;
 
 pub mod docker;
+pub mod missing;
+pub mod scenario;
 pub mod schema;
 pub mod valkey;
 pub mod watch;

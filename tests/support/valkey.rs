@@ -1,6 +1,5 @@
-//! Where the Valkey 8.1 and 9.1 that `scripts/setup.sh` caches live, and whether a test must
-//! have them (`WARDEN_REQUIRE_VALKEY=1` / `WARDEN_REQUIRE_VALKEY9=1`, set in CI) or may skip
-//! without them.
+//! Where the Valkey 8.1 and 9.1 that `scripts/setup.sh` caches live; a test that needs one
+//! fails without it unless the run opted out of missing tools (`super::missing`).
 
 use std::path::PathBuf;
 
@@ -21,20 +20,15 @@ pub fn server() -> Option<PathBuf> {
     Some(dir().join("valkey-server")).filter(|p| p.is_file())
 }
 
-/// The cached `valkey-server` for a test that needs it: `None` (and a note) when it is
-/// missing, a panic when it is missing and `WARDEN_REQUIRE_VALKEY=1`.
+/// The cached `valkey-server` for a test that needs it: a panic when it is missing, or
+/// `None` (and a note) when the run opted out of missing tools.
 pub fn server_or_skip(test: &str) -> Option<PathBuf> {
     let found = server();
     if found.is_none() {
-        let missing = format!(
-            "{} is missing (scripts/setup.sh fetches it)",
+        super::missing::missing(&format!(
+            "{test} needs {}",
             dir().join("valkey-server").display()
-        );
-        assert!(
-            std::env::var_os("WARDEN_REQUIRE_VALKEY").is_none_or(|v| v != "1"),
-            "{missing} and WARDEN_REQUIRE_VALKEY=1"
-        );
-        eprintln!("skipping {test}: {missing}");
+        ));
     }
     found
 }
@@ -53,20 +47,15 @@ pub fn server9() -> Option<PathBuf> {
     Some(dir9().join("valkey-server")).filter(|p| p.is_file())
 }
 
-/// The cached Valkey 9.1 `valkey-server` for a test that needs it: `None` (and a note) when
-/// it is missing, a panic when it is missing and `WARDEN_REQUIRE_VALKEY9=1`.
+/// The cached Valkey 9.1 `valkey-server` for a test that needs it: a panic when it is
+/// missing, or `None` (and a note) when the run opted out of missing tools.
 pub fn server9_or_skip(test: &str) -> Option<PathBuf> {
     let found = server9();
     if found.is_none() {
-        let missing = format!(
-            "{} is missing (scripts/setup.sh fetches it)",
+        super::missing::missing(&format!(
+            "{test} needs {}",
             dir9().join("valkey-server").display()
-        );
-        assert!(
-            std::env::var_os("WARDEN_REQUIRE_VALKEY9").is_none_or(|v| v != "1"),
-            "{missing} and WARDEN_REQUIRE_VALKEY9=1"
-        );
-        eprintln!("skipping {test}: {missing}");
+        ));
     }
     found
 }

@@ -1,16 +1,19 @@
-//! A running `warden watch --json --poll 500ms` read line by line, for the hazard tests:
-//! wait for a line with a deadline, count hazard reports, stop on drop.
+//! A running `warden watch --json` read line by line, for the watch, hazard and metrics
+//! tests: wait for a line with a deadline, count hazard reports, wait for the exit, stop on
+//! drop; and a Sentinel killed and reaped.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::Signal;
 use serde_json::Value;
 use warden::addr::Addr;
 use warden::client::Timeouts;
 use warden::conn::Conn;
+use warden::lab::Lab;
 
 use super::{WAIT, Warden, dump_logs};
 
@@ -26,9 +29,19 @@ pub struct Watch {
 impl Watch {
     /// Starts `warden watch --json --poll 500ms ARGS`; `logs` are dumped when a wait fails.
     pub fn start(w: &Warden, args: &[&str], logs: Vec<PathBuf>) -> Watch {
+        Watch::spawn(w, &[&["--poll", "500ms"][..], args].concat(), logs)
+    }
+
+    /// Starts `warden watch --json --episodes 1 ARGS`: it exits after one failover.
+    pub fn one_episode(w: &Warden, args: &[&str], logs: Vec<PathBuf>) -> Watch {
+        Watch::spawn(w, &[&["--episodes", "1"][..], args].concat(), logs)
+    }
+
+    /// Starts `warden watch --json ARGS`; `logs` are dumped when a wait fails.
+    pub fn spawn(w: &Warden, args: &[&str], logs: Vec<PathBuf>) -> Watch {
         let mut child = w
             .command()
-            .args(["watch", "--json", "--poll", "500ms"])
+            .args(["watch", "--json"])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -86,6 +99,16 @@ impl Watch {
         }
     }
 
+    /// Waits for the watch to exit (after its `--episodes` or `--duration`); its status.
+    pub fn wait(&mut self) -> ExitStatus {
+        self.child.wait().expect("wait for warden watch")
+    }
+
+    /// Whether the watch is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// How many `hazard` lines of `kind` in `state` were read (for `subject`, if given).
     pub fn count(&self, kind: &str, state: &str, subject: Option<&str>) -> usize {
         self.seen
@@ -100,6 +123,16 @@ impl Drop for Watch {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Kills the lab member at `addr` (a Sentinel) and waits until it is gone.
+pub fn kill_and_reap(lab: &mut Lab, addr: &Addr) {
+    lab.signal(addr, Signal::SIGKILL).expect("kill sentinel");
+    let deadline = Instant::now() + WAIT;
+    while lab.is_running(addr).unwrap_or(true) {
+        assert!(Instant::now() < deadline, "{addr} still running");
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
