@@ -6,7 +6,8 @@
 //!   code ([`error`] holds the policy).
 //! - [`lab`] starts and stops a local three-node, three-Sentinel cluster.
 //! - [`sentinel`] parses Sentinel events, follows every Sentinel, merges their reports into one
-//!   timeline, and queries topology and health; [`watch`] prints that timeline live for
+//!   timeline, and queries topology and health; [`failover`] is the vocabulary drills and
+//!   watch share (episodes, hazards); [`watch`] prints that timeline live for
 //!   every master of one or more Sentinel groups, sums up each failover episode, and reports
 //!   hazards (a lost quorum, a lagging replica, a stale `+switch-master`, …).
 //! - [`doctor`] audits a live deployment's HA configuration once: it gathers what the
@@ -45,6 +46,7 @@ pub mod doctor;
 pub mod dr;
 pub mod drill;
 pub mod error;
+pub mod failover;
 pub mod fault;
 pub mod journal;
 pub mod lab;

@@ -129,7 +129,7 @@ pub(super) async fn watch(
         duration: args.duration,
         poll: args.poll,
         settings: crate::watch::follow::Settings {
-            limits: crate::watch::hazard::Limits {
+            limits: crate::failover::hazard::Limits {
                 max_lag_bytes: args.max_lag,
                 max_lag_secs: args.max_lag_time.as_secs(),
                 max_exposure_writes: args.max_exposure,

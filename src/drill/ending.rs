@@ -16,8 +16,8 @@ use super::target::Target;
 use super::trial::{Input, Trial};
 use crate::addr::Addr;
 use crate::client::Timeouts;
+use crate::failover::episode;
 use crate::sentinel::topology;
-use crate::watch::episode;
 use crate::workload::tally::LossTally;
 use crate::workload::{self, History};
 

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::evidence::signed_ms;
+use crate::failover::episode::{self, Outcome};
 use crate::sentinel::event::{Detail, EventKind};
 use crate::sentinel::timeline::{Phases, SourceId, Timeline};
-use crate::watch::episode::{self, Outcome};
 
 /// A failover that starts within down-after plus this long after its starting Sentinel's
 /// own `+switch-master` is named as likely caused by that switch.

@@ -29,8 +29,8 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::addr::Addr;
-use crate::watch::episode::{Failover, Outcome};
-use crate::watch::hazard::HazardKind;
+use crate::failover::episode::{Failover, Outcome};
+use crate::failover::hazard::HazardKind;
 use labels::{
     MasterAddr, MasterKind, MasterL, MasterOutcome, MasterPhase, MasterReplica, MasterSentinel,
     SeverityL,

@@ -1,8 +1,8 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use super::*;
-use crate::drill::report::doc::SwitchReports;
-use crate::watch::episode::Observed;
+use crate::failover::SwitchReports;
+use crate::failover::episode::Observed;
 
 fn failover(started_s: u64) -> Failover {
     Failover {
@@ -208,7 +208,7 @@ fn ready_only_once_every_watched_master_has_a_primary() {
 
 #[test]
 fn a_poll_sets_quorum_lag_and_exposure_and_drops_a_replica_no_longer_listed() {
-    use crate::watch::hazard::{
+    use crate::failover::hazard::{
         NodeSeen, PrimarySeen, ReplicaLine, SentinelAnswer, SentinelSeen, Snapshot,
     };
     let line = |port, offset| ReplicaLine {

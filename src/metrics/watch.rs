@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use super::{Metrics, outcome_label};
 use crate::addr::Addr;
+use crate::failover::episode::Failover;
+use crate::failover::hazard::{self, Snapshot};
 use crate::sentinel::event::EventKind;
 use crate::sentinel::monitor::MonitorEvent;
-use crate::watch::episode::Failover;
-use crate::watch::hazard::{self, Snapshot};
 
 impl Metrics {
     /// One monitor report from a Sentinel of `sentinels` (indexed by the report's source)

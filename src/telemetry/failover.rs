@@ -10,8 +10,8 @@ use opentelemetry::trace::{Span, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue, global};
 
 use super::SERVICE;
-use crate::watch::episode::Failover;
-use crate::watch::hazard::Hazard;
+use crate::failover::episode::Failover;
+use crate::failover::hazard::Hazard;
 
 /// Emits `f` as a trace, with `hazards` (reported at their wall time) as span events.
 pub fn export(f: &Failover, hazards: &[(SystemTime, Hazard)]) {

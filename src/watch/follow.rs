@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::episode::{Episodes, Failover, Outvoted};
-use super::hazard::{
+use crate::failover::episode::{Episodes, Failover, Outvoted};
+use crate::failover::hazard::{
     Attempts, Finding, Flaps, Hazard, HazardKind, Limits, Refailovers, SNAPSHOT_KINDS, Snapshot,
     Tracker,
 };
@@ -86,7 +86,7 @@ impl Followed {
         let down_after = snap.sentinels.iter().filter_map(|s| s.answer.as_ref().ok());
         let down_after = down_after.filter_map(|a| a.down_after_ms).max();
         self.down_after = down_after.map(Duration::from_millis).or(self.down_after);
-        let found = super::hazard::detect(snap, limits, bytes_per_sec);
+        let found = crate::failover::hazard::detect(snap, limits, bytes_per_sec);
         let mut out = self.tracker.update(at, &SNAPSHOT_KINDS, found);
         // TILT comes and goes with `±tilt`. A poll notices one the events missed, and ends
         // one whose `-tilt` never came (a Sentinel restarted in TILT publishes none) when two
@@ -212,7 +212,9 @@ impl Followed {
                 .find(|(n, _)| *n == "switch_master")
                 .and_then(|(_, ms)| *ms)
                 .unwrap_or(f.duration_ms);
-            let found = super::hazard::rto(visible, target).into_iter().collect();
+            let found = crate::failover::hazard::rto(visible, target)
+                .into_iter()
+                .collect();
             out.extend(self.tracker.update(at, &[], found));
         }
         out

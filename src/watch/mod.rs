@@ -11,10 +11,8 @@
 //! settings before any was subscribed, it exits with that rejection ([`startup`]).
 
 pub mod config;
-pub mod episode;
 mod feed;
 pub mod follow;
-pub mod hazard;
 mod picture;
 pub mod poll;
 mod print;
@@ -31,14 +29,14 @@ use tokio::task::JoinSet;
 use crate::addr::Addr;
 use crate::conn::Conn;
 use crate::error::Result;
+use crate::failover::episode::Failover;
+use crate::failover::hazard::{Hazard, HazardKind};
 use crate::metrics::Metrics;
 use crate::sentinel::event::{Detail, EventKind};
 use crate::sentinel::monitor::{self, MonitorEvent};
 use crate::sentinel::timeline::{Entry, Timeline};
 use config::Group;
-use episode::Failover;
 use follow::{Followed, Settings};
-use hazard::{Hazard, HazardKind};
 use poll::Polled;
 use print::Printer;
 use startup::{Startup, Verdict};
@@ -48,7 +46,7 @@ use startup::{Startup, Verdict};
 const MERGE_WINDOW: Duration = Duration::from_secs(5);
 /// With no episode open, a timeline longer than this is started afresh (a watch runs for days).
 const MAX_IDLE_ENTRIES: usize = 1000;
-/// How often a quiet episode is looked at ([`episode::Episodes::tick`]).
+/// How often a quiet episode is looked at ([`crate::failover::episode::Episodes::tick`]).
 const TICK: Duration = Duration::from_secs(1);
 
 /// What to watch and for how long.
@@ -278,13 +276,13 @@ impl<W: Write> Watch<'_, W> {
         for h in hazards {
             let wall = SystemTime::now();
             tracing::warn!(group = %self.groups[g].group.name, "{h}");
-            if h.state == hazard::State::Raised {
+            if h.state == crate::failover::hazard::State::Raised {
                 *self.counts.entry((h.master.clone(), h.kind)).or_default() += 1;
                 self.groups[g].metrics.hazard(&h.master, h.kind.as_str());
             }
             // A poll may raise or end TILT too: the gauge follows the hazard.
             if let (HazardKind::Tilt, Some(s)) = (h.kind, &h.subject) {
-                let on = h.state == hazard::State::Raised;
+                let on = h.state == crate::failover::hazard::State::Raised;
                 self.groups[g].metrics.set_tilt(&h.master, s, on);
             }
             if let Some(f) = self.groups[g].masters.get_mut(&h.master) {

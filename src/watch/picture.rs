@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::GroupState;
-use super::episode::Failover;
+use crate::failover::episode::Failover;
 use crate::render::picture::{Episode, episode_svg};
 
 /// Draws `f`, an episode of group `gs`, into `dir`. A failure is logged, not fatal: the

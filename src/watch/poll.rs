@@ -2,7 +2,7 @@
 //! interval, asks each Sentinel (`SENTINEL MASTERS`, `GET-MASTER-ADDR-BY-NAME`, `CKQUORUM`,
 //! `SENTINEL REPLICAS`, `INFO sentinel`) and each data node (`ROLE`, `INFO replication`,
 //! `INFO stats`) and sends one [`Snapshot`] per followed master to the watch loop, which
-//! runs the pure detectors of [`super::hazard`] on it.
+//! runs the pure detectors of [`crate::failover::hazard`] on it.
 //!
 //! Sentinels and nodes are asked concurrently with short timeouts, so a stopped Sentinel or a
 //! replica in `DEBUG SLEEP` delays a poll by at most one timeout. Every connection comes
@@ -15,10 +15,12 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::config::Group;
-use super::hazard::{NodeSeen, PrimarySeen, ReplicaLine, SentinelAnswer, SentinelSeen, Snapshot};
 use crate::addr::Addr;
 use crate::client::{self, Timeouts};
 use crate::conn::{Con, Conn};
+use crate::failover::hazard::{
+    NodeSeen, PrimarySeen, ReplicaLine, SentinelAnswer, SentinelSeen, Snapshot,
+};
 use crate::sentinel::topology;
 
 /// Short: a poll must not lag behind by more than one of these.
@@ -345,7 +347,7 @@ pub async fn confirm_switch(
             }
         }
         let is_master = role.as_deref().is_ok_and(|r| r == "master");
-        if super::hazard::switch_confirmed(is_master, epoch, known_epoch) {
+        if crate::failover::hazard::switch_confirmed(is_master, epoch, known_epoch) {
             return Ok(());
         }
         let role = role.unwrap_or_else(|e| format!("no answer ({e})"));

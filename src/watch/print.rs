@@ -7,10 +7,10 @@ use std::time::{Duration, SystemTime};
 use serde_json::json;
 
 use super::config::Group;
-use super::episode::Failover;
-use super::hazard::{Hazard, Snapshot};
 use crate::addr::Addr;
 use crate::error::{Error, Result};
+use crate::failover::episode::Failover;
+use crate::failover::hazard::{Hazard, Snapshot};
 use crate::sentinel::timeline::Entry;
 
 /// Renders the watch's lines, as text or JSON.

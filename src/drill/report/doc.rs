@@ -16,6 +16,7 @@ use crate::drill::cluster::ClusterFigures;
 use crate::drill::evidence::{Buckets, TimelineRow};
 use crate::drill::primaries::TwoPrimaries;
 use crate::drill::scenario::Targets;
+pub use crate::failover::SwitchReports;
 use crate::sentinel::timeline::Phases;
 
 /// The schema version this warden writes. It reads this one and schema 1, which lacks the
@@ -90,15 +91,6 @@ pub struct Phase {
     /// Its UTC time: the fault's plus `at_ms` (`null`: not seen).
     #[serde(default)]
     pub at: Option<DateTime<Utc>>,
-}
-
-/// How many Sentinels announced `+switch-master`, and over how long.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SwitchReports {
-    /// Sentinels that announced it.
-    pub sentinels: usize,
-    /// From the first announcement to the last, ms.
-    pub spread_ms: f64,
 }
 
 /// Lost acknowledged writes.

@@ -7,8 +7,8 @@ use super::parts::{EPISODE_LEGEND, Story};
 use super::{Axis, Bracket, Scene, colour, node_lanes, num};
 use crate::addr::Addr;
 use crate::drill::evidence::{self, TimelineRow};
+use crate::failover::episode::{Failover, Observed, Outcome};
 use crate::sentinel::timeline::{Phases, Timeline};
-use crate::watch::episode::{Failover, Observed, Outcome};
 
 /// A watched episode with what its picture needs beside the record.
 #[derive(Debug, Clone)]
@@ -193,7 +193,7 @@ fn outcome_colour(o: &Outcome) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::watch::episode::sample::returning_old_master;
+    use crate::failover::episode::sample::returning_old_master;
 
     #[test]
     fn a_watched_episode_draws_its_sentinels_nodes_and_phases() {

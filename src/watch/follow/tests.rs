@@ -4,8 +4,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::*;
 use crate::addr::Addr;
+use crate::failover::hazard::{SentinelAnswer, SentinelSeen, State};
 use crate::sentinel::event::parse;
-use crate::watch::hazard::{SentinelAnswer, SentinelSeen, State};
 
 fn followed() -> Followed {
     let s = Settings {
@@ -190,7 +190,7 @@ fn a_failover_right_after_a_switch_is_raised_once_with_its_sender() {
 #[test]
 fn an_outvoted_answer_is_a_split_view_at_once_until_a_poll_agrees() {
     let (t, mut f) = (Instant::now(), followed());
-    let o = crate::watch::episode::Outvoted {
+    let o = crate::failover::episode::Outvoted {
         named: Addr::local(6380),
         epoch: 2,
         primary: Addr::local(6379),

@@ -1,11 +1,11 @@
 //! The watch's lines as text and as JSON, from a real captured episode at fixed times
-//! ([`crate::watch::episode::sample`]): each event once, the failover record, a hazard.
+//! ([`crate::failover::episode::sample`]): each event once, the failover record, a hazard.
 
 use std::time::{Duration, SystemTime};
 
 use super::Printer;
-use crate::watch::episode::sample::returning_old_master;
-use crate::watch::hazard::{Hazard, HazardKind, State};
+use crate::failover::episode::sample::returning_old_master;
+use crate::failover::hazard::{Hazard, HazardKind, State};
 
 /// Every line the watch prints for the sample, as text or JSON.
 fn lines(json: bool) -> String {

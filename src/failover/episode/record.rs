@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Serialize;
 
 use crate::addr::Addr;
-use crate::drill::report::doc::SwitchReports;
+use crate::failover::SwitchReports;
 use crate::sentinel::timeline::{Entry, Phases, SourceId};
 
 /// How an episode ended.
