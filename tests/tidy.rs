@@ -1,7 +1,8 @@
 //! Tidy checks: pure modules stay pure, the library never imports the CLI layer, only the
-//! Docker edge imports bollard, the drill runner's functions stay short, and no source file
-//! grows past 600 lines.
+//! Docker edge imports bollard, the drill runner's functions stay short, no source file
+//! grows past 600 lines, and no two top-level modules import each other, however indirectly.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Modules that must not do I/O: they import neither tokio, redis, bollard nor object_store,
@@ -44,10 +45,7 @@ const PURE: &[&str] = &[
     "src/drill/report.rs",
     "src/drill/report",
     "src/render",
-    "src/watch/episode.rs",
-    "src/watch/episode",
-    "src/watch/hazard.rs",
-    "src/watch/hazard",
+    "src/failover",
     "src/watch/follow.rs",
     "src/watch/config.rs",
     "src/watch/startup.rs",
@@ -390,4 +388,143 @@ fn connections_are_built_only_in_conn() {
         outside.is_empty(),
         "only {CONN_EDGE}/ may open connections; also: {outside:?}"
     );
+}
+
+// The import graph between top-level modules of `src/` has no cycle (issue 19): every path a
+// module's code names — `use` lines and paths in expressions alike, `crate::x::…` and
+// `crate::{x, y}` — is an arrow from it to the module it starts with. Comments are skipped.
+
+/// Top-level module → its files (`main` and `lib` are the crate root, not modules).
+fn modules() -> BTreeMap<String, Vec<PathBuf>> {
+    let mut out: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    for e in std::fs::read_dir(root().join("src"))
+        .expect("src")
+        .flatten()
+    {
+        let p = e.path();
+        let name = p.file_stem().unwrap().to_string_lossy().into_owned();
+        if name == "main" || name == "lib" {
+            continue;
+        }
+        let files = out.entry(name).or_default();
+        match p.is_dir() {
+            true => rust_files(&p, files),
+            false => files.push(p),
+        }
+    }
+    out
+}
+
+/// The first segment of every `crate::` path in `text`, outside comments.
+fn named_modules(text: &str) -> BTreeSet<String> {
+    let code: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let ident = |s: &str| -> String {
+        s.trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut out = BTreeSet::new();
+    for (i, _) in code.match_indices("crate::") {
+        let rest = &code[i + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            // `crate::{a::b, c, d::{e, f}}`: the first segment of each top-level item.
+            let (mut depth, mut start) = (1, 0);
+            for (j, ch) in group.char_indices() {
+                match ch {
+                    '{' => depth += 1,
+                    '}' if depth == 1 => {
+                        out.insert(ident(&group[start..j]));
+                        break;
+                    }
+                    '}' => depth -= 1,
+                    ',' if depth == 1 => {
+                        out.insert(ident(&group[start..j]));
+                        start = j + 1;
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            out.insert(ident(rest));
+        }
+    }
+    out.remove("");
+    out
+}
+
+/// Module → the other top-level modules its code names.
+fn graph() -> BTreeMap<String, BTreeSet<String>> {
+    let mods = modules();
+    mods.iter()
+        .map(|(name, files)| {
+            let mut to = BTreeSet::new();
+            for f in files {
+                let text = std::fs::read_to_string(f).expect("read");
+                to.extend(
+                    named_modules(&text)
+                        .into_iter()
+                        .filter(|m| m != name && mods.contains_key(m)),
+                );
+            }
+            (name.clone(), to)
+        })
+        .collect()
+}
+
+/// A cycle through `from`, as the modules on it, if there is one.
+fn cycle_through(g: &BTreeMap<String, BTreeSet<String>>, from: &str) -> Option<Vec<String>> {
+    let mut stack = vec![(from.to_string(), vec![from.to_string()])];
+    let mut seen = BTreeSet::new();
+    while let Some((at, path)) = stack.pop() {
+        for next in g.get(&at).into_iter().flatten() {
+            if next == from {
+                return Some(path.clone());
+            }
+            if seen.insert(next.clone()) {
+                let mut p = path.clone();
+                p.push(next.clone());
+                stack.push((next.clone(), p));
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn no_cycle_between_top_level_modules() {
+    let g = graph();
+    let cycles: Vec<String> = g
+        .keys()
+        .filter_map(|m| cycle_through(&g, m))
+        .map(|c| format!("{} → {}", c.join(" → "), c[0]))
+        .collect();
+    assert!(cycles.is_empty(), "import cycles:\n{}", cycles.join("\n"));
+}
+
+#[test]
+fn the_check_reads_paths_not_only_use_lines() {
+    let text = "use crate::{addr::Addr, error::{Error, Result}};\n\
+                // crate::commentary is skipped\n\
+                fn f() { crate::watch::run(); let _ = crate::drill::X; }";
+    let got: Vec<String> = named_modules(text).into_iter().collect();
+    assert_eq!(got, ["addr", "drill", "error", "watch"]);
+    let g: BTreeMap<String, BTreeSet<String>> = [
+        ("a", vec!["b"]),
+        ("b", vec!["c"]),
+        ("c", vec!["a"]),
+        ("d", vec!["a"]),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.into_iter().map(String::from).collect()))
+    .collect();
+    assert_eq!(
+        cycle_through(&g, "a"),
+        Some(vec!["a".into(), "b".into(), "c".into()])
+    );
+    assert_eq!(cycle_through(&g, "d"), None);
 }
