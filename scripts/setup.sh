@@ -53,6 +53,13 @@ if command -v cargo >/dev/null; then
     || echo "warning: could not build clients/redis_rs; the client matrix test will fail or skip" >&2
 fi
 # The offline Kubernetes schema check of deploy/kubernetes/ in .ci/run (schemas ship in the package).
+# mdBook builds the book under docs/book (tests/book.rs, .ci/run); from crates.io, without
+# its live-reload server (fewer crates to build: a few minutes, once).
+if ! command -v mdbook >/dev/null; then
+  echo "installing mdbook from crates.io (the book under docs/book; a few minutes, once)" >&2
+  cargo install --locked --quiet --no-default-features --features search mdbook \
+    || echo "warning: could not install mdbook; tests/book.rs will fail (skip with WARDEN_TEST_SKIP_MISSING=1)" >&2
+fi
 if ! command -v kubernetes-validate >/dev/null; then
   echo "installing kubernetes-validate from PyPI (offline Kubernetes manifest schemas)" >&2
   python3 -m pip install --quiet kubernetes-validate \

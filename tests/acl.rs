@@ -16,15 +16,16 @@ use warden::addr::Addr;
 use warden::client::{self, Timeouts};
 use warden::conn::{Conn, Source, Spec};
 
-const README: &str = include_str!("../README.md");
+/// The book's "Minimal ACLs" page.
+const README: &str = include_str!("../docs/book/src/acls.md");
 
 /// The data-node rules the README documents for `command` (its "Minimal ACLs" table; `none`
 /// gives no rules).
 fn documented(command: &str) -> Vec<String> {
     let section = README
-        .split("### Minimal ACLs")
+        .split("# Minimal ACLs")
         .nth(1)
-        .expect("the README has a Minimal ACLs section");
+        .expect("the book has a Minimal ACLs page");
     let row = section
         .lines()
         .find(|l| l.starts_with(&format!("| `{command}` |")))

@@ -298,11 +298,11 @@ async fn sigterm_exits_0_and_flushes_a_failover_trace_over_http_protobuf() {
     );
 }
 
-/// The README's Prometheus example: the alert rules and the scrape config that loads them.
+/// The book's Prometheus example (`docs/book/src/metrics.md`): the scrape config that loads the shipped rules.
 fn readme_block(readme: &str, marker: &str) -> String {
     let after = readme
         .split_once(marker)
-        .unwrap_or_else(|| panic!("README has no {marker}"))
+        .unwrap_or_else(|| panic!("the metrics page has no {marker}"))
         .1;
     let body = after
         .split_once("```yaml\n")
@@ -315,12 +315,12 @@ fn readme_block(readme: &str, marker: &str) -> String {
 }
 
 #[test]
-fn the_readme_scrape_config_and_alert_rules_pass_promtool() {
+fn the_books_scrape_config_and_alert_rules_pass_promtool() {
     if !have("promtool") {
         return;
     }
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .expect("README.md");
+    let page = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/book/src/metrics.md");
+    let readme = std::fs::read_to_string(&page).expect("docs/book/src/metrics.md");
     let dir = tempfile::tempdir().expect("temp dir");
     let write = |name: &str, text: &str| -> PathBuf {
         let p = dir.path().join(name);
