@@ -10,5 +10,5 @@ step "checking the system packages (redis-server, redis-tools, …); installing 
 bash scripts/setup.sh >&2
 step "building warden (release; the first build takes several minutes)"
 cargo build --release --locked
-step "running the drill scenarios/primary-kill.toml: it starts a local lab, kills its primary 3 times (about a minute)"
+step "running the drill scenarios/primary-kill.toml: it starts a local lab, kills its primary 3 times (about two minutes)"
 exec ./target/release/warden drill scenarios/primary-kill.toml "$@"
