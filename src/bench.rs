@@ -132,6 +132,7 @@ async fn warden(lab: &Lab, spec: &BenchSpec) -> Result<(f64, f64)> {
         sentinels: lab.sentinels(),
         master: lab.master().to_string(),
         epoch: Instant::now(),
+        log_dir: None,
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
     let start = Instant::now();

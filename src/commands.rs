@@ -279,6 +279,12 @@ async fn drill(args: DrillArgs, signals: Listener) -> Result<u8> {
             fraction,
             min_trials: args.min_trials,
         }),
+        // External clients' logs beside the report (or the history), where a reader looks.
+        client_logs: args.json.as_ref().or(args.history.as_ref()).map(|p| {
+            let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
+            let dir = dir.unwrap_or(std::path::Path::new("."));
+            std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
+        }),
     };
     let report = runner::run_with(&scenario, &given, &opts, signals.clone().first()).await?;
     let doc = report.document();

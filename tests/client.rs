@@ -96,6 +96,19 @@ fn python_clients_beside_the_built_in_writer_get_their_own_rows_timed_against_th
     // The trial's own figures are the first workload's.
     assert_eq!(t["client_rto_ms"], rows[0]["client_rto_ms"], "{t:#}");
     assert_eq!(run.code, 0, "{run:#?}");
+    // Each external client's stderr log is kept beside the report (issue 21).
+    let logs: Vec<String> = std::fs::read_dir(w.path())
+        .expect("the report's directory")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("warden-session-") && n.ends_with(".log"))
+        .collect();
+    for name in ["py", "tight"] {
+        assert!(
+            logs.iter().any(|l| l.ends_with(&format!("-{name}.log"))),
+            "no log of {name} beside out.json: {logs:?}"
+        );
+    }
 }
 
 #[test]

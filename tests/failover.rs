@@ -122,6 +122,7 @@ async fn the_loss_check_counts_exactly_the_deleted_keys() {
         master: lab.master().to_string(),
         conn: warden::conn::Conn::default(),
         epoch: Instant::now(),
+        log_dir: None,
     };
     let (wtx, _wrx) = mpsc::unbounded_channel();
     let workload = Workload::start(plan.clone(), wtx);

@@ -79,6 +79,7 @@ fn plan() -> Plan {
         master: "bench".into(),
         conn: Conn::default(),
         epoch: Instant::now(),
+        log_dir: None,
     }
 }
 

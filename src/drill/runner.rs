@@ -50,6 +50,8 @@ pub struct Options {
     pub history: Option<std::path::PathBuf>,
     /// Stop before `trials` once the client RTO's p95 is stable.
     pub until_stable: Option<UntilStable>,
+    /// Where external clients' stderr logs go (the report's directory; `None`: the temp dir).
+    pub client_logs: Option<std::path::PathBuf>,
 }
 
 /// Runs the drill; returns its report. `progress` draws a status line on stderr. When
@@ -123,6 +125,7 @@ async fn drill(
         progress: Progress::new(opts.progress, s.trials),
         run_id,
         history,
+        client_logs: opts.client_logs.clone(),
     };
     let trials = ctx.trials(&mut target, opts.until_stable).await;
     ctx.progress.clear();
@@ -180,6 +183,8 @@ pub(super) struct Ctx<'a> {
     run_id: String,
     /// The history file being written (`None`: not asked for, or its writing failed).
     pub(super) history: Option<HistoryFile>,
+    /// Where external clients' stderr logs go.
+    client_logs: Option<std::path::PathBuf>,
 }
 
 impl Ctx<'_> {
@@ -213,7 +218,7 @@ impl Ctx<'_> {
     async fn trial(&mut self, n: u32, target: &mut Target) -> TrialReport {
         let mut timeline = Timeline::new(MERGE_WINDOW);
         self.drain_into(&mut timeline);
-        let plans = plans(self.s, &self.run_id, n, target);
+        let plans = plans(self.s, &self.run_id, n, target, self.client_logs.as_deref());
         let timing = &self.s.timing;
         let cfg = machine::Config {
             expect_failover: self.s.targets_of(n).expect_failover,

@@ -33,6 +33,7 @@ pub(super) fn plans(
     run_id: &str,
     n: u32,
     target: &Target,
+    log_dir: Option<&std::path::Path>,
 ) -> Vec<Plan> {
     let epoch = Instant::now();
     let prefix = |i: usize| match i {
@@ -49,6 +50,7 @@ pub(super) fn plans(
             master: target.master.clone(),
             conn: target.conn.clone(),
             epoch,
+            log_dir: log_dir.map(std::path::Path::to_path_buf),
         })
         .collect()
 }

@@ -289,7 +289,8 @@ fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
-/// Where the client's stderr goes: `$TMPDIR/warden-<prefix>-<name>.log`.
+/// Where the client's stderr goes: `warden-<prefix>-<name>.log` in the plan's log dir (the
+/// report's directory), else in `$TMPDIR`.
 fn log_path(plan: &Plan, name: &str) -> PathBuf {
     let safe = |s: &str| -> String {
         s.chars()
@@ -301,7 +302,8 @@ fn log_path(plan: &Plan, name: &str) -> PathBuf {
             )
             .collect()
     };
-    std::env::temp_dir().join(format!("warden-{}-{}.log", safe(&plan.prefix), safe(name)))
+    let dir = plan.log_dir.clone().unwrap_or_else(std::env::temp_dir);
+    dir.join(format!("warden-{}-{}.log", safe(&plan.prefix), safe(name)))
 }
 
 /// Why the client's stdout ended before the trial did, with the end of its stderr.

@@ -41,6 +41,8 @@ pub struct Plan {
     pub conn: crate::conn::Conn,
     /// Time zero of the history.
     pub epoch: Instant,
+    /// Where an external client's stderr log goes (`None`: the temp dir).
+    pub log_dir: Option<std::path::PathBuf>,
 }
 
 impl Plan {
