@@ -88,7 +88,7 @@ pub enum Error {
         hint: String,
     },
     /// An ACL user lacks a permission warden needs.
-    #[error("user {user} may not run {command} on {addr}: grant it (README, \"Minimal ACLs\")")]
+    #[error("user {user} may not run {command} on {addr}: grant it (docs/book/src/acls.md)")]
     NoPerm {
         /// The user.
         user: String,

@@ -1,10 +1,10 @@
-//! The README's minimal ACLs, tested per command on a process lab with `--auth`: for each
-//! command, a data-node user with exactly the rules of the README's table ("Minimal ACLs",
-//! read from the README itself) runs it successfully (`--user`, `WARDEN_REDIS_PASSWORD`),
+//! The book's minimal ACLs (docs/book/src/acls.md), tested per command on a process lab with `--auth`: for each
+//! command, a data-node user with exactly the rules of its table ("Minimal ACLs",
+//! read from that page itself) runs it successfully (`--user`, `WARDEN_REDIS_PASSWORD`),
 //! and a user missing one of those permissions is told, in one line, which command it may not
-//! run on which node. A Sentinel ACL user (`--sentinel-user`) with the README's Sentinel rules
+//! run on which node. A Sentinel ACL user (`--sentinel-user`) with the page's Sentinel rules
 //! runs `watch`. On Valkey 9.1, Sentinel's own user on the data nodes (`sentinel auth-user`)
-//! with the README's rules carries out a coordinated failover, and one short of a permission
+//! with the page's rules carries out a coordinated failover, and one short of a permission
 //! does not.
 
 mod secured;

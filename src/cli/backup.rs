@@ -200,7 +200,7 @@ pub struct BackupArgs {
     #[arg(long, requires = "method")]
     pub from_container: bool,
     /// Compression of the stored file. zstd (the default) backs up in about half gzip's
-    /// time at the same or a smaller size (README, `bench backup`); gzip for tools that
+    /// time at the same or a smaller size (the book, `bench backup`); gzip for tools that
     /// only read .gz.
     #[arg(long, value_enum, default_value = "zstd")]
     pub compress: crate::backup::compress::Compression,

@@ -265,7 +265,7 @@ pub struct DrillArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Also write every write as a JSON line to this file (key, node, times, outcome, what the
-    /// loss check found); see the README for the format.
+    /// loss check found); see docs/book/src/drill.md for the format.
     #[arg(long, value_name = "FILE")]
     pub history: Option<PathBuf>,
     /// Run trials until the p95 of client RTO moves by less than this fraction (0.05 = 5 %)
@@ -415,7 +415,7 @@ pub struct WatchArgs {
     /// A master to follow (repeatable); default: every master the Sentinels monitor.
     #[arg(long, env = "WARDEN_MASTER", value_delimiter = ',')]
     pub master: Vec<String>,
-    /// Several Sentinel groups from a TOML file ([[group]] tables; see the README).
+    /// Several Sentinel groups from a TOML file ([[group]] tables; see docs/book/src/watch.md).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// The lab to watch when neither --sentinels nor --config is given.

@@ -48,7 +48,7 @@ pub enum HazardKind {
 }
 
 impl HazardKind {
-    /// Every kind, in the README's order.
+    /// Every kind, in the order of the book's hazard table.
     pub const ALL: [HazardKind; 13] = [
         HazardKind::RtoExceeded,
         HazardKind::FailoverLoop,

@@ -61,7 +61,7 @@ impl Default for SentinelSettings {
 pub const LAB_USER: &str = "warden";
 
 /// The rules of [`LAB_USER`]: every command warden runs on a data node (the union of the
-/// per-command minimal ACLs in the README), on the session keys only.
+/// per-command minimal ACLs in the book, docs/book/src/acls.md), on the session keys only.
 pub const LAB_USER_RULES: &str = "~session:* &* -@all +ping +role +info +set +get +pttl +dbsize \
      +scan +debug +replconf +sync +bgsave +config|get";
 

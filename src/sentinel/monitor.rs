@@ -458,7 +458,7 @@ pub fn describe(addr: &Addr, doing: &str, e: &redis::RedisError) -> String {
     if e.code() == Some("NOPERM") {
         let command = crate::conn::refused_command(&e.to_string());
         return format!(
-            "missing permission on {addr}: may not run {command} (NOPERM); grant it (README, \"Minimal ACLs\")"
+            "missing permission on {addr}: may not run {command} (NOPERM); grant it (docs/book/src/acls.md)"
         );
     }
     let auth_code = e.code().filter(|c| ["NOAUTH", "WRONGPASS"].contains(c));
