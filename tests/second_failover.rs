@@ -3,7 +3,7 @@
 //! 1 s, its Sentinels' ping (and reconnect) period raised to 5 s (`SENTINEL DEBUG
 //! ping-period`): a Sentinel that switched to the new primary judges it down before its new
 //! link opens — the race behind the spontaneous second failover, made certain. Once the second
-//! failover has started, the test puts the period back to 1 s so the cluster settles. One kill
+//! failover has started, the test puts the period back below down-after so the cluster settles. One kill
 //! trial at a time (bounded) until one has two failovers; after every trial the test
 //! re-checks every acknowledged key of the history on the primary the Sentinels name, on its
 //! own connection, and the history must agree exactly.
@@ -126,7 +126,7 @@ fn second_failover_once(
             }
         }
         drop(pubsub);
-        ping_period(&sentinels, 1000);
+        ping_period(&sentinels, 250);
     })
 }
 

@@ -33,7 +33,9 @@ pub struct SentinelSettings {
     /// Sentinel's ping period, which also spaces its reconnects to an instance (`SENTINEL
     /// DEBUG ping-period`, Redis ≥ 7.0; default 1 s). Longer than `down_after`, a Sentinel
     /// that switches to a new primary judges it down before its new link opens: a failover
-    /// follows every failover (`scenarios/second-failover.toml`). `None`: the server's own.
+    /// follows every failover (`scenarios/second-failover.toml`). `None`: half of
+    /// `down_after` when that is 1 s or less (so the lab does not lose that race by chance),
+    /// else the server's own.
     #[serde(
         default,
         with = "humantime_serde",

@@ -566,23 +566,37 @@ fn is_loopback(host: &str) -> bool {
     host == "127.0.0.1" || host == "localhost"
 }
 
-/// Applies `settings.reconnect_period` to every Sentinel (`SENTINEL DEBUG ping-period`).
+/// Gives every Sentinel its ping (and reconnect) period (`SENTINEL DEBUG ping-period`):
+/// `reconnect_period` when set (an error fails the lab); otherwise, with down-after at or below
+/// Sentinel's own 1 s period, half of down-after, so that a lab never loses the reconnect race
+/// after a switch (a spontaneous second failover: a deployment can lose it, doctor's
+/// `down-after-low` says so), best effort.
 pub(crate) async fn set_reconnect_period(
     conn: &Conn,
     sentinels: &[Addr],
     settings: &SentinelSettings,
 ) -> Result<()> {
-    let Some(period) = settings.reconnect_period else {
-        return Ok(());
+    let (period, required) = match settings.reconnect_period {
+        Some(p) => (p, true),
+        None if settings.down_after <= std::time::Duration::from_secs(1) => {
+            (settings.down_after / 2, false)
+        }
+        None => return Ok(()),
     };
     for s in sentinels {
-        let mut con = conn.sentinel(s, crate::client::Timeouts::CONTROL).await?;
-        let cmd = redis::cmd("SENTINEL")
-            .arg("DEBUG")
-            .arg("ping-period")
-            .arg(period.as_millis() as u64)
-            .clone();
-        crate::client::query::<()>(&mut con, s, &cmd).await?;
+        let set = async {
+            let mut con = conn.sentinel(s, crate::client::Timeouts::CONTROL).await?;
+            let cmd = redis::cmd("SENTINEL")
+                .arg("DEBUG")
+                .arg("ping-period")
+                .arg(period.as_millis().max(1) as u64)
+                .clone();
+            crate::client::query::<()>(&mut con, s, &cmd).await
+        };
+        match set.await {
+            Err(e) if required => return Err(e),
+            _ => {}
+        }
     }
     Ok(())
 }
