@@ -8,6 +8,7 @@ pub mod config;
 pub mod docker;
 pub mod live;
 pub mod process;
+mod reconnect;
 pub mod secure;
 pub mod stack;
 
@@ -290,7 +291,7 @@ impl Lab {
         };
         lab.wait_healthy(&expect, spec.ready_timeout, "the lab did not become ready")
             .await?;
-        set_reconnect_period(&lab.conn, &lab.sentinels(), &spec.sentinel).await?;
+        reconnect::set(&lab.conn, &lab.sentinels(), &spec.sentinel).await?;
         Ok(lab)
     }
 
@@ -564,39 +565,4 @@ fn check_shape(nodes: &[u16], sentinels: &[u16]) -> Result<()> {
 
 fn is_loopback(host: &str) -> bool {
     host == "127.0.0.1" || host == "localhost"
-}
-
-/// Gives every Sentinel its ping (and reconnect) period (`SENTINEL DEBUG ping-period`):
-/// `reconnect_period` when set (an error fails the lab); otherwise, with down-after at or below
-/// Sentinel's own 1 s period, half of down-after, so that a lab never loses the reconnect race
-/// after a switch (a spontaneous second failover: a deployment can lose it, doctor's
-/// `down-after-low` says so), best effort.
-pub(crate) async fn set_reconnect_period(
-    conn: &Conn,
-    sentinels: &[Addr],
-    settings: &SentinelSettings,
-) -> Result<()> {
-    let (period, required) = match settings.reconnect_period {
-        Some(p) => (p, true),
-        None if settings.down_after <= std::time::Duration::from_secs(1) => {
-            (settings.down_after / 2, false)
-        }
-        None => return Ok(()),
-    };
-    for s in sentinels {
-        let set = async {
-            let mut con = conn.sentinel(s, crate::client::Timeouts::CONTROL).await?;
-            let cmd = redis::cmd("SENTINEL")
-                .arg("DEBUG")
-                .arg("ping-period")
-                .arg(period.as_millis().max(1) as u64)
-                .clone();
-            crate::client::query::<()>(&mut con, s, &cmd).await
-        };
-        match set.await {
-            Err(e) if required => return Err(e),
-            _ => {}
-        }
-    }
-    Ok(())
 }
