@@ -28,7 +28,7 @@ impl Ctx<'_> {
     pub(super) async fn finish(&mut self, mut t: Trial, target: &mut Target) -> TrialReport {
         let histories = t.stop().await;
         self.drain(&mut t);
-        let Some((old, _)) = t.injected.clone() else {
+        let Some((old, fault_at)) = t.injected.clone() else {
             t.revert_all(target).await;
             t.write_history(&mut self.history, &histories, &[]);
             let name = self.s.fault_of(t.n).0.action.name();
@@ -51,8 +51,12 @@ impl Ctx<'_> {
             t.errors
                 .push("cancelled: loss check taken before the failover finished".into());
         }
-        self.judge(t, target, &histories, &losses, rejoined_at)
-            .await
+        let ended = Ended {
+            old,
+            fault_at,
+            rejoined_at,
+        };
+        self.judge(t, target, &histories, &losses, ended).await
     }
 
     /// Stops the `ROLE` sampler, exports the failovers as traces, and judges what the trial
@@ -63,11 +67,13 @@ impl Ctx<'_> {
         target: &Target,
         histories: &[History],
         losses: &[Option<LossTally>],
-        rejoined_at: Option<Instant>,
+        ended: Ended,
     ) -> TrialReport {
-        let Some((old, fault_at)) = t.injected.clone() else {
-            return t.not_injected("");
-        };
+        let Ended {
+            old,
+            fault_at,
+            rejoined_at,
+        } = ended;
         let rounds = match t.roles.take() {
             Some(sampler) => sampler.stop().await,
             None => Vec::new(),
@@ -256,4 +262,12 @@ impl Ctx<'_> {
         }
         false
     }
+}
+
+/// Where an injected trial ended: the primary the fault hit, the fault's instant, and when
+/// the old primary was back as a replica.
+struct Ended {
+    old: Addr,
+    fault_at: Instant,
+    rejoined_at: Option<Instant>,
 }

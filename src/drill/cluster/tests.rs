@@ -58,23 +58,28 @@ fn figures_of(text: &str, rounds: impl Fn(Instant) -> Vec<Round>) -> (ClusterFig
     (f, t0)
 }
 
+/// Each failover as (epoch, old, new, leader, gap after its leader's own switch).
+type Summed = (
+    Option<u64>,
+    Option<String>,
+    Option<String>,
+    Option<usize>,
+    Option<f64>,
+);
+
+fn summed(rows: &[FailoverRow]) -> Vec<Summed> {
+    let each = rows.iter();
+    each.map(|r| {
+        let (old, new) = (r.old_primary.clone(), r.new_primary.clone());
+        (r.epoch, old, new, r.leader, r.after_own_switch_ms)
+    })
+    .collect()
+}
+
 #[test]
 fn every_failover_is_listed_with_its_epoch_leader_and_likely_cause() {
     let (f, _) = figures_of(SECOND, |_| Vec::new());
-    let rows: Vec<_> = f
-        .failovers
-        .iter()
-        .map(|r| {
-            let new = r.new_primary.clone();
-            (
-                r.epoch,
-                r.old_primary.clone(),
-                new,
-                r.leader,
-                r.after_own_switch_ms,
-            )
-        })
-        .collect();
+    let rows = summed(&f.failovers);
     let a = |p: u16| Some(format!("127.0.0.1:{p}"));
     assert_eq!(
         rows,
@@ -225,19 +230,7 @@ fn a_recorded_second_failover_is_two_failovers_with_the_late_switch_joined() {
     let t = timeline(RECORDED, t0);
     let rows = failovers::list(&t, "mymaster", t0, Some(Duration::from_millis(500)));
     let a = |p: u16| Some(format!("127.0.0.1:{p}"));
-    let got: Vec<_> = rows
-        .iter()
-        .map(|r| {
-            let new = r.new_primary.clone();
-            (
-                r.epoch,
-                r.old_primary.clone(),
-                new,
-                r.leader,
-                r.after_own_switch_ms,
-            )
-        })
-        .collect();
+    let got = summed(&rows);
     assert_eq!(
         got,
         [
