@@ -247,7 +247,9 @@ async fn a_second_failover_is_counted_judged_named_drawn_and_the_check_reads_the
         );
         assert!(
             run.stdout
-                .contains(&format!("failovers                  {}", switched.len()))
+                .contains(&format!("failovers                  {}", switched.len())),
+            "{}",
+            run.stdout
         );
         // The last failover's new primary is where the trial settled and the check read.
         let last_new = switched.last().unwrap()["new_primary"].clone();

@@ -322,7 +322,16 @@ fn cluster(out: &mut String, t: &Trial) {
         let _ = writeln!(out, "  {name:<26} {v}");
     };
     if !c.failovers.is_empty() {
-        row(out, "failovers", c.failovers.len().to_string());
+        let switched = c.failovers.iter().filter(|f| f.switched()).count();
+        let attempts = c.failovers.len() - switched;
+        let v = match attempts {
+            0 => switched.to_string(),
+            n => format!(
+                "{switched} (and {} that named no new primary)",
+                count(n, "attempt")
+            ),
+        };
+        row(out, "failovers", v);
     }
     for (i, f) in c.failovers.iter().enumerate() {
         let epoch = f.epoch.map_or("?".into(), |e| e.to_string());
