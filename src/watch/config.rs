@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::Deserialize;
+use serde_aux::serde_introspection::serde_introspect;
 
 use crate::addr::Addr;
 use crate::conn::secret::Source;
@@ -71,10 +72,20 @@ struct File {
     group: Vec<GroupToml>,
 }
 
-/// One `[[group]]` table.
+/// One `[[group]]` table: its own keys and, inline, its connection keys.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct GroupToml {
+    #[serde(flatten)]
+    own: GroupKeys,
+    /// The group's connection settings, in the table itself…
+    #[serde(flatten)]
+    conn: ConnToml,
+}
+
+/// A `[[group]]` table's own keys.
+#[derive(Debug, Deserialize)]
+struct GroupKeys {
     /// Name, unique in the file.
     name: String,
     /// `host:port` of each Sentinel.
@@ -87,9 +98,6 @@ struct GroupToml {
     /// Per-master RTO targets, ms.
     #[serde(default)]
     rto_ms_by_master: BTreeMap<String, u64>,
-    /// The group's connection settings, in the table itself…
-    #[serde(flatten)]
-    conn: ConnToml,
     /// …or in `[group.auth]`.
     #[serde(default)]
     auth: Option<ConnToml>,
@@ -177,13 +185,31 @@ impl ConnToml {
 
 /// Parses a config file's text; `origin` names it in errors.
 pub fn parse(text: &str, origin: &str) -> Result<Vec<Group>> {
-    let file: File =
-        toml::from_str(text).map_err(|e| Error::Usage(format!("{origin}: {}", e.message())))?;
+    let file: File = toml::from_str(text).map_err(|e| {
+        let message = e.message();
+        // A `[[group]]` key serde could not list (the table is flattened): list them here.
+        let known = if message.starts_with("unknown field") && !message.contains("expected") {
+            let keys = [
+                serde_introspect::<GroupKeys>(),
+                serde_introspect::<ConnToml>(),
+            ];
+            // `password` and `sentinel_password` are read only to be refused.
+            let keys: Vec<&str> = keys
+                .concat()
+                .into_iter()
+                .filter(|k| !k.ends_with("password"))
+                .collect();
+            format!(", expected one of: {}", keys.join(", "))
+        } else {
+            String::new()
+        };
+        Error::Usage(format!("{origin}: {message}{known}"))
+    })?;
     if file.group.is_empty() {
         return Err(Error::Usage(format!("{origin}: no [[group]]")));
     }
     let mut groups: Vec<Group> = Vec::new();
-    for g in file.group {
+    for GroupToml { own: g, conn } in file.group {
         if g.sentinels.is_empty() {
             return Err(Error::Usage(format!(
                 "{origin}: group '{}' has no sentinels",
@@ -198,13 +224,13 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Group>> {
         }
         let at = format!("{origin}: group '{}'", g.name);
         let keys = match g.auth {
-            Some(_) if g.conn != ConnToml::default() => {
+            Some(_) if conn != ConnToml::default() => {
                 return Err(Error::Usage(format!(
                     "{at}: give connection settings in [[group]] or in [group.auth], not both"
                 )));
             }
             Some(auth) => auth,
-            None => g.conn,
+            None => conn,
         };
         let conn = keys.spec(&at).map_err(Error::Usage)?;
         groups.push(Group {
@@ -358,6 +384,16 @@ mod tests {
             assert!(e.contains(want), "{tail:?}: {e}");
             assert!(e.contains("watch.toml"), "{e}");
             assert!(!e.contains("hunter2"), "{e}");
+        }
+        // A misspelled key of the table itself lists every key it takes.
+        for tail in ["pasword_env = \"X\"\n", "mastrs = []\n"] {
+            let e = parse(&format!("{head}{tail}"), "watch.toml")
+                .unwrap_err()
+                .to_string();
+            for key in ["sentinels", "backup_rpo", "password_env", "tls", "resolve"] {
+                assert!(e.contains(key), "{tail:?}: {e}");
+            }
+            assert!(!e.contains(", password,"), "{e}");
         }
     }
 }
