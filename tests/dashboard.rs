@@ -13,8 +13,9 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use metrics_support::{Prometheus, Watch, have, poll, promtool, status};
+use metrics_support::{Prometheus, have, poll, promtool, status};
 use serde_json::Value;
+use support::watch::Watch;
 use support::{TestLab, WAIT, Warden, free_ports};
 use warden::addr::Addr;
 
@@ -124,7 +125,7 @@ async fn every_dashboard_query_returns_data_after_a_failover_and_the_alerts_fire
     assert_eq!(run.code, 0, "backup: {run:#?}");
     // A 1 ms RTO target: the failover exceeds it, so a hazard series exists too; the
     // doctor's audit runs at once and every 2 s.
-    let mut watch = Watch::spawn(
+    let mut watch = Watch::captured(
         &w,
         &[
             "--sentinels",
@@ -155,9 +156,9 @@ async fn every_dashboard_query_returns_data_after_a_failover_and_the_alerts_fire
         |v| v == 3.0,
     );
     sentinel_failover(&sentinels[0], &master).await;
-    let record = watch.read_until("the failover record", |v| v["type"] == "failover");
+    let record = watch.until("the failover record", |v| v["type"] == "failover");
     assert_eq!(record["outcome"], "failed_over", "{record:#}");
-    watch.read_until("the rto-exceeded hazard", |v| {
+    watch.until("the rto-exceeded hazard", |v| {
         v["type"] == "hazard" && v["kind"] == "rto-exceeded"
     });
 

@@ -14,10 +14,10 @@ mod support;
 
 use std::path::{Path, PathBuf};
 
-use metrics_support::{Prometheus, Watch, get, have, otlp_http_receiver, poll, promtool, status};
+use metrics_support::{Prometheus, get, have, otlp_http_receiver, poll, promtool, status};
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use serde_json::Value;
-use support::watch::{kill_and_reap, list};
+use support::watch::{Watch, kill_and_reap, list};
 use support::{TestLab, WAIT, Warden, dump_logs, free_ports};
 use warden::addr::Addr;
 use warden::client::Timeouts;
@@ -47,7 +47,7 @@ async fn prometheus_sees_a_failover_in_the_counter_and_the_phase_histogram() {
     let sentinels = t.lab.sentinels();
     let listen = format!("127.0.0.1:{}", free_ports(1)[0]);
     let w = Warden::new();
-    let mut watch = Watch::spawn(
+    let mut watch = Watch::captured(
         &w,
         &[
             "--sentinels",
@@ -69,7 +69,7 @@ async fn prometheus_sees_a_failover_in_the_counter_and_the_phase_histogram() {
     let before = prom.until(&total, |_| true);
 
     sentinel_failover(&sentinels[0], &master).await;
-    let record = watch.read_until("the failover record", |v| v["type"] == "failover");
+    let record = watch.until("the failover record", |v| v["type"] == "failover");
     assert_eq!(record["outcome"], "failed_over", "{record:#}");
     let after = prom.until(&total, |v| v > before);
     assert_eq!(after, before + 1.0, "one failover, one increment");
@@ -147,7 +147,7 @@ async fn readyz_waits_for_the_sentinels_and_a_dead_collector_is_warned_about_onc
     let listen = format!("127.0.0.1:{}", free_ports(1)[0]);
     let nobody = format!("http://127.0.0.1:{}", free_ports(1)[0]);
     let w = Warden::new();
-    let mut watch = Watch::spawn(
+    let mut watch = Watch::captured(
         &w,
         &[
             "--sentinels",
@@ -166,7 +166,7 @@ async fn readyz_waits_for_the_sentinels_and_a_dead_collector_is_warned_about_onc
         &[("OTEL_BSP_SCHEDULE_DELAY", "200")],
     );
     for _ in &sentinels {
-        watch.read_until("a Sentinel reported down", |v| v["type"] == "disconnected");
+        watch.until("a Sentinel reported down", |v| v["type"] == "disconnected");
     }
     poll("/healthz to answer", WAIT, || {
         (status(&listen, "/healthz") == Some(200)).then_some(())
@@ -188,7 +188,7 @@ async fn readyz_waits_for_the_sentinels_and_a_dead_collector_is_warned_about_onc
 
     // A failover is recorded at once although its trace cannot be delivered.
     sentinel_failover(&sentinels[0], &master).await;
-    watch.read_until("the failover record", |v| v["type"] == "failover");
+    watch.until("the failover record", |v| v["type"] == "failover");
     let (status, took) = watch.terminate();
     if !status.success() {
         dump_logs(&logs);
@@ -226,7 +226,7 @@ async fn sigterm_exits_0_and_flushes_a_failover_trace_over_http_protobuf() {
     let master = t.lab.master().to_string();
     let sentinels = t.lab.sentinels();
     let w = Warden::new();
-    let mut watch = Watch::spawn(
+    let mut watch = Watch::captured(
         &w,
         &["--sentinels", &list(&sentinels), "--master", &master],
         &[
@@ -238,10 +238,10 @@ async fn sigterm_exits_0_and_flushes_a_failover_trace_over_http_protobuf() {
         ],
     );
     for _ in &sentinels {
-        watch.read_until("a connection", |v| v["type"] == "connected");
+        watch.until("a connection", |v| v["type"] == "connected");
     }
     sentinel_failover(&sentinels[0], &master).await;
-    let record = watch.read_until("the failover record", |v| v["type"] == "failover");
+    let record = watch.until("the failover record", |v| v["type"] == "failover");
     assert!(requests.try_recv().is_err(), "exported before the flush");
 
     let (status, took) = watch.terminate();

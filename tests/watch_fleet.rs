@@ -13,9 +13,10 @@ mod support;
 
 use std::path::Path;
 
-use metrics_support::{Watch, get, poll, status};
+use metrics_support::{get, poll, status};
 use secured::SecuredLab;
 use serde_json::Value;
+use support::watch::Watch;
 use support::{WAIT, Warden, free_ports};
 use warden::addr::Addr;
 use warden::conn::{Conn, Source, Spec, TlsSpec};
@@ -102,7 +103,7 @@ key = "{key}"
     let path = w.write("fleet.toml", &config);
     let listen = format!("127.0.0.1:{}", free_ports(1)[0]);
     let secure_password = tls.secrets()[0].clone();
-    let mut watch = Watch::spawn(
+    let mut watch = Watch::captured(
         &w,
         &[
             "--config",
@@ -121,10 +122,10 @@ key = "{key}"
     let is_failover =
         |group: &'static str| move |v: &Value| v["type"] == "failover" && v["group"] == group;
     failover(&plain, &master).await;
-    let a = watch.read_until("the plain group's failover", is_failover("plain"));
+    let a = watch.until("the plain group's failover", is_failover("plain"));
     assert_eq!(a["outcome"], "failed_over", "{a}");
     failover(&tls, &master).await;
-    let b = watch.read_until("the secure group's failover", is_failover("secure"));
+    let b = watch.until("the secure group's failover", is_failover("secure"));
     assert_eq!(b["outcome"], "failed_over", "{b}");
     assert_eq!(a["master"], b["master"]);
 

@@ -1,32 +1,26 @@
-//! For tests/metrics.rs: bounded polls, a bare HTTP/1.0 GET, a running `warden watch` with
-//! its stdout and stderr lines, the real Prometheus server on a temp config, `promtool`, and
-//! an OTLP http/protobuf receiver.
+//! For the metrics, dashboard and fleet tests: bounded polls, a bare HTTP/1.0 GET, the real
+//! Prometheus server on a temp config, `promtool`, and an OTLP http/protobuf receiver (the
+//! watch they run is `support::watch::Watch`).
 #![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use serde_json::Value;
 use tempfile::TempDir;
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
-use crate::support::{WAIT, Warden, free_ports, tail};
-
-/// How long a stopped watch may take to exit (its exporter flush is capped at 5 s).
-pub const PROMPT: Duration = Duration::from_secs(10);
+use crate::support::{WAIT, free_ports, tail};
 
 /// True when `tool --version` runs; otherwise fails, or is false (after saying why) when
 /// the run opted out of missing tools.
@@ -67,114 +61,6 @@ pub fn get(addr: &str, path: &str) -> Option<(u16, String)> {
 
 pub fn status(addr: &str, path: &str) -> Option<u16> {
     get(addr, path).map(|(s, _)| s)
-}
-
-/// A running `warden watch --json`, its stdout lines (parsed) and stderr lines.
-pub struct Watch {
-    child: Child,
-    out: mpsc::Receiver<String>,
-    err: mpsc::Receiver<String>,
-    /// Every stdout line read so far.
-    pub seen: Vec<Value>,
-}
-
-pub fn lines(r: impl Read + Send + 'static) -> mpsc::Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(r).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-impl Watch {
-    pub fn spawn(w: &Warden, args: &[&str], env: &[(&str, &str)]) -> Watch {
-        let mut cmd = w.command();
-        for var in [
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
-            "OTEL_EXPORTER_OTLP_PROTOCOL",
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-            "OTEL_SERVICE_NAME",
-            "OTEL_RESOURCE_ATTRIBUTES",
-        ] {
-            cmd.env_remove(var);
-        }
-        let mut child = cmd
-            .args(["watch", "--json"])
-            .args(args)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn warden watch");
-        let out = lines(child.stdout.take().expect("stdout"));
-        let err = lines(child.stderr.take().expect("stderr"));
-        Watch {
-            child,
-            out,
-            err,
-            seen: Vec::new(),
-        }
-    }
-
-    /// Reads stdout lines until `pred` matches one; returns it.
-    pub fn read_until(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.out.recv_timeout(left) {
-                Ok(line) => {
-                    let v: Value =
-                        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
-                    let hit = pred(&v);
-                    self.seen.push(v.clone());
-                    if hit {
-                        return v;
-                    }
-                }
-                Err(e) => panic!("no line for {what} ({e}); read so far: {:#?}", self.seen),
-            }
-        }
-    }
-
-    /// Sends SIGTERM and waits (bounded) for the exit; returns the status and how long it took.
-    pub fn terminate(&mut self) -> (ExitStatus, Duration) {
-        let start = Instant::now();
-        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM).expect("SIGTERM");
-        let status = poll("watch to exit after SIGTERM", PROMPT, || {
-            self.child.try_wait().expect("try_wait")
-        });
-        (status, start.elapsed())
-    }
-
-    /// Reads the stdout lines left (after the exit: all of them) into `seen`.
-    pub fn drain(&mut self) {
-        while let Ok(line) = self.out.recv_timeout(Duration::from_millis(200)) {
-            let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
-            self.seen.push(v);
-        }
-    }
-
-    /// Every stderr line written so far (after the exit: all of them).
-    pub fn stderr(&self) -> Vec<String> {
-        let mut all = Vec::new();
-        while let Ok(l) = self.err.recv_timeout(Duration::from_millis(200)) {
-            all.push(l);
-        }
-        all
-    }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// The real Prometheus server scraping one target every second; killed on drop.

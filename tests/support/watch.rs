@@ -2,7 +2,7 @@
 //! tests: wait for a line with a deadline, count hazard reports, wait for the exit, stop on
 //! drop; and a Sentinel killed and reaped.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Child, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -21,10 +21,15 @@ use super::{WAIT, Warden, dump_logs};
 pub struct Watch {
     child: Child,
     rx: mpsc::Receiver<String>,
+    /// Its stderr lines, when captured ([`Watch::captured`]; otherwise inherited).
+    err: Option<mpsc::Receiver<String>>,
     /// Every line read so far.
     pub seen: Vec<Value>,
     logs: Vec<PathBuf>,
 }
+
+/// How long a stopped watch may take to exit (its exporter flush is capped at 5 s).
+pub const PROMPT: Duration = Duration::from_secs(10);
 
 impl Watch {
     /// Starts `warden watch --json --poll 500ms ARGS`; `logs` are dumped when a wait fails.
@@ -39,26 +44,52 @@ impl Watch {
 
     /// Starts `warden watch --json ARGS`; `logs` are dumped when a wait fails.
     pub fn spawn(w: &Warden, args: &[&str], logs: Vec<PathBuf>) -> Watch {
-        let mut child = w
-            .command()
+        Watch::launch(w, args, &[], logs, false)
+    }
+
+    /// Starts `warden watch --json ARGS` with `env` set and its stderr kept ([`Watch::stderr`]).
+    pub fn captured(w: &Warden, args: &[&str], env: &[(&str, &str)]) -> Watch {
+        Watch::launch(w, args, env, Vec::new(), true)
+    }
+
+    fn launch(
+        w: &Warden,
+        args: &[&str],
+        env: &[(&str, &str)],
+        logs: Vec<PathBuf>,
+        capture: bool,
+    ) -> Watch {
+        let mut cmd = w.command();
+        // Only what a test sets reaches the exporter.
+        for var in [
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+            "OTEL_SERVICE_NAME",
+            "OTEL_RESOURCE_ATTRIBUTES",
+        ] {
+            cmd.env_remove(var);
+        }
+        let mut child = cmd
             .args(["watch", "--json"])
             .args(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(if capture {
+                Stdio::piped()
+            } else {
+                Stdio::inherit()
+            })
             .spawn()
             .expect("spawn warden watch");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let rx = lines(child.stdout.take().expect("stdout"));
+        let err = child.stderr.take().map(lines);
         Watch {
             child,
             rx,
+            err,
             seen: Vec::new(),
             logs,
         }
@@ -117,6 +148,62 @@ impl Watch {
             .filter(|v| subject.is_none_or(|s| v["subject"] == s))
             .count()
     }
+}
+
+impl Watch {
+    /// Sends SIGTERM and waits (at most [`PROMPT`]) for the exit; the status and how long.
+    pub fn terminate(&mut self) -> (ExitStatus, Duration) {
+        let start = Instant::now();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            Signal::SIGTERM,
+        )
+        .expect("SIGTERM");
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return (status, start.elapsed());
+            }
+            assert!(
+                start.elapsed() < PROMPT,
+                "watch still running {PROMPT:?} after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Reads the stdout lines left (after the exit: all of them) into `seen`.
+    pub fn drain(&mut self) {
+        while let Ok(line) = self.rx.recv_timeout(Duration::from_millis(200)) {
+            let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            self.seen.push(v);
+        }
+    }
+
+    /// Every stderr line written so far (after the exit: all of them), when captured.
+    pub fn stderr(&self) -> Vec<String> {
+        let err = self
+            .err
+            .as_ref()
+            .expect("stderr captured: start with Watch::captured");
+        let mut all = Vec::new();
+        while let Ok(l) = err.recv_timeout(Duration::from_millis(200)) {
+            all.push(l);
+        }
+        all
+    }
+}
+
+/// A reader's lines, sent as they come by a thread of their own.
+fn lines(r: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(r).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
 }
 
 impl Drop for Watch {
