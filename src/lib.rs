@@ -33,32 +33,37 @@
 //!
 //! Pure modules (no tokio, no redis) are marked as such in their first doc line.
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 
 pub mod addr;
 pub mod aof;
 pub mod backup;
-pub mod bench;
+pub(crate) mod bench;
 pub mod cli;
 pub mod client;
 pub mod conn;
 pub mod docker;
-pub mod doctor;
-pub mod dr;
+pub(crate) mod doctor;
+pub(crate) mod dr;
 pub mod drill;
 pub mod error;
+// TODO(surface): narrowed after the watch-core change lands
+#[allow(unreachable_pub)]
 pub mod failover;
 pub mod fault;
 pub mod journal;
 pub mod lab;
-pub mod metrics;
+pub(crate) mod metrics;
 pub mod rdb;
-pub mod render;
+pub(crate) mod render;
 pub mod restore;
 pub mod sentinel;
-pub mod server;
+pub(crate) mod server;
 pub mod shutdown;
-pub mod telemetry;
-pub mod util;
+pub(crate) mod telemetry;
+pub(crate) mod util;
+// TODO(surface): narrowed after the watch-core change lands
+#[allow(unreachable_pub)]
 pub mod watch;
 pub mod workload;
 

@@ -14,11 +14,11 @@
 //! commands, and sends `AUTH` itself. Secrets are [`Secret`]s: they print as `***`, and
 //! errors name the user and the address, never a password.
 
-pub mod command;
-pub mod raw;
-pub mod secret;
-pub mod spec;
-pub mod tls;
+pub(crate) mod command;
+pub(crate) mod raw;
+pub(crate) mod secret;
+pub(crate) mod spec;
+pub(crate) mod tls;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};

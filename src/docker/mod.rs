@@ -22,7 +22,7 @@ mod copy;
 mod create;
 mod exec;
 mod guard;
-pub mod select;
+pub(crate) mod select;
 
 use std::net::IpAddr;
 

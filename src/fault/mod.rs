@@ -4,11 +4,11 @@
 //! pure target choice in [`target`]; the opt-in guard is the edge's [`crate::docker::Project`]).
 
 pub mod docker;
-pub mod heal;
-pub mod process;
-pub mod redis;
-pub mod spec;
-pub mod target;
+pub(crate) mod heal;
+pub(crate) mod process;
+pub(crate) mod redis;
+pub(crate) mod spec;
+pub(crate) mod target;
 
 use crate::addr::Addr;
 use crate::error::{Error, Result};

@@ -4,12 +4,12 @@
 //! `up` returns only when every Sentinel agrees on the primary and every replica is linked and
 //! caught up; `down` stops exactly the PIDs recorded in `lab.json` and removes the directory.
 
-pub mod config;
+pub(crate) mod config;
 pub mod docker;
-pub mod live;
+pub(crate) mod live;
 pub mod process;
 mod reconnect;
-pub mod secure;
+pub(crate) mod secure;
 pub mod stack;
 
 use std::path::{Path, PathBuf};

@@ -12,7 +12,7 @@
 pub mod compat;
 mod dedup;
 mod field_ttl;
-pub mod format;
+pub(crate) mod format;
 mod intset;
 mod listpack;
 mod lzf;

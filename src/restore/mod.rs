@@ -9,15 +9,15 @@
 //! Finding, downloading and unpacking a stored backup is [`crate::backup::fetch`]; this module
 //! only reads backups, it never takes them.
 
-pub mod checks;
-pub mod dir;
-pub mod docker;
-pub mod loads;
-pub mod owner;
-pub mod report;
-pub mod scratch;
+pub(crate) mod checks;
+pub(crate) mod dir;
+pub(crate) mod docker;
+pub(crate) mod loads;
+pub(crate) mod owner;
+pub(crate) mod report;
+pub(crate) mod scratch;
 pub mod scratch_docker;
-pub mod trial;
+pub(crate) mod trial;
 
 use std::path::{Path, PathBuf};
 

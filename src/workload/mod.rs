@@ -2,18 +2,18 @@
 //! Sentinel-aware client (the built-in writer, or an external program speaking the line
 //! protocol), the history of what they did, and the loss check against the new primary.
 
-pub mod config;
-pub mod external;
-pub mod follow;
-pub mod history;
-pub mod history_file;
+pub(crate) mod config;
+pub(crate) mod external;
+pub(crate) mod follow;
+pub(crate) mod history;
+pub(crate) mod history_file;
 pub mod loss;
-pub mod protocol;
-pub mod recheck;
-pub mod record;
-pub mod resp;
+pub(crate) mod protocol;
+pub(crate) mod recheck;
+pub(crate) mod record;
+pub(crate) mod resp;
 pub mod tally;
-pub mod writer;
+pub(crate) mod writer;
 
 use std::sync::Arc;
 use std::time::Instant;
