@@ -27,7 +27,7 @@ impl Policy {
 
 /// One stored backup as retention sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Item<'a> {
+pub(crate) struct Item<'a> {
     /// Master name.
     pub master: &'a str,
     /// Creation time.
@@ -37,7 +37,7 @@ pub struct Item<'a> {
 }
 
 /// Indices into `items` of the backups to delete, as of `now`.
-pub fn to_delete(items: &[Item<'_>], policy: Policy, now: DateTime<Utc>) -> Vec<usize> {
+pub(crate) fn to_delete(items: &[Item<'_>], policy: Policy, now: DateTime<Utc>) -> Vec<usize> {
     if policy.is_empty() {
         return Vec::new();
     }

@@ -33,14 +33,12 @@ pub struct Format {
     pub version: u32,
 }
 
-/// Newest Redis RDB version walked in full.
-pub const REDIS_WALKED: u32 = 12;
 /// Newest Redis RDB version recognised (walked with the RDB 12 rules).
-pub const REDIS_KNOWN: u32 = 15;
+pub(crate) const REDIS_KNOWN: u32 = 15;
 /// Valkey RDB versions walked in full.
-pub const VALKEY_WALKED: u32 = 80;
+pub(crate) const VALKEY_WALKED: u32 = 80;
 /// Newest Valkey RDB version recognised (walked with the RDB 80 rules).
-pub const VALKEY_KNOWN: u32 = 81;
+pub(crate) const VALKEY_KNOWN: u32 = 81;
 
 impl Format {
     /// The magic as written: `REDIS0012`, `VALKEY080`.

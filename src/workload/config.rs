@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// Random values each writer keeps and cycles through (so `writers × VALUE_POOL ×
 /// value_size` bytes are held in memory).
-pub const VALUE_POOL: usize = 64;
+pub(crate) const VALUE_POOL: usize = 64;
 
 /// Largest `value_size`: 512 MiB, the largest string Redis accepts (`proto-max-bulk-len`).
 pub const MAX_VALUE_SIZE: usize = 512 << 20;

@@ -138,7 +138,7 @@ impl Default for WriterHistory {
 }
 
 /// A histogram for latencies in µs from 1 µs to 10 min, 3 significant digits.
-pub fn new_latency_histogram() -> Histogram<u64> {
+pub(crate) fn new_latency_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds")
 }
 
@@ -291,7 +291,7 @@ pub enum Found {
 
 /// Classifies a `PTTL` reply for a key written with `ttl_ms` and acknowledged `age_ms` before
 /// the check. The remaining TTL must lie in `[ttl − age − slack, ttl]`.
-pub fn classify(pttl: i64, ttl_ms: u64, age_ms: u64) -> Found {
+pub(crate) fn classify(pttl: i64, ttl_ms: u64, age_ms: u64) -> Found {
     const SLACK_MS: u64 = 1000;
     match pttl {
         -2 => Found::Lost,
