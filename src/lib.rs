@@ -32,6 +32,10 @@
 //! The command layer ([`cli`], [`run`]) imports the library; the library never imports it.
 //!
 //! Pure modules (no tokio, no redis) are marked as such in their first doc line.
+//!
+//! A module or item is `pub` only where the binary, a test in `tests/` or a fuzz target names it;
+//! everything else is `pub(crate)`, and `unreachable_pub` keeps it so (ARCHITECTURE.md, "Public
+//! surface").
 #![warn(missing_docs)]
 #![warn(unreachable_pub)]
 
