@@ -72,10 +72,10 @@ pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// An open stream, before any command.
-pub type Stream = Box<dyn Io>;
+pub(crate) type Stream = Box<dyn Io>;
 
 /// Reads a secret from where `source` says.
-pub fn read_secret(source: &Source) -> Result<Secret> {
+pub(crate) fn read_secret(source: &Source) -> Result<Secret> {
     match source {
         Source::Value(s) => Ok(s.clone()),
         Source::Env(name) => std::env::var(name).map(Secret::new).map_err(|_| {
@@ -338,7 +338,7 @@ fn tls_hint(e: &std::io::Error) -> &'static str {
 }
 
 /// Whether a reply says the credentials are wrong or missing.
-pub fn is_auth_error(e: &redis::RedisError) -> bool {
+pub(crate) fn is_auth_error(e: &redis::RedisError) -> bool {
     matches!(e.code(), Some("WRONGPASS" | "NOAUTH" | "AUTH"))
         || e.kind() == redis::ErrorKind::AuthenticationFailed
         || e.to_string().contains("invalid username-password pair")
@@ -356,7 +356,7 @@ fn server_words(e: &redis::RedisError) -> String {
 }
 
 /// `NOPERM … 'role' command` → the command, upper-cased (`config|get` → `CONFIG GET`).
-pub fn no_perm(user: &str, addr: &Addr, reply: &str) -> Error {
+pub(crate) fn no_perm(user: &str, addr: &Addr, reply: &str) -> Error {
     Error::NoPerm {
         user: user.to_string(),
         command: refused_command(reply),
@@ -366,7 +366,7 @@ pub fn no_perm(user: &str, addr: &Addr, reply: &str) -> Error {
 
 /// The command a `NOPERM … 'config|get' command` reply refuses, upper-cased (`CONFIG GET`),
 /// or `a command` when the reply names none.
-pub fn refused_command(reply: &str) -> String {
+pub(crate) fn refused_command(reply: &str) -> String {
     reply
         .split('\'')
         .nth(1)

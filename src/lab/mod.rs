@@ -47,9 +47,9 @@ pub struct LabSpec {
 }
 
 /// Data nodes in a lab (the first starts as the primary).
-pub const NODES: usize = 3;
+pub(crate) const NODES: usize = 3;
 /// Sentinels in a lab.
-pub const SENTINELS: usize = 3;
+pub(crate) const SENTINELS: usize = 3;
 
 impl LabSpec {
     /// A spec on free ports chosen now: [`NODES`] nodes and [`SENTINELS`] Sentinels, for
@@ -78,7 +78,7 @@ pub fn default_redis_server() -> PathBuf {
 
 /// A fresh state directory under the system temp dir for an ephemeral lab, kept after this
 /// call: the lab removes it when it goes down.
-pub fn temp_state_dir(prefix: &str) -> Result<PathBuf> {
+pub(crate) fn temp_state_dir(prefix: &str) -> Result<PathBuf> {
     Ok(tempfile::Builder::new()
         .prefix(prefix)
         .tempdir()
@@ -137,7 +137,7 @@ pub enum Backend {
 }
 
 /// The backend of the lab recorded in `dir` (records without one are process labs).
-pub fn recorded_backend(dir: &Path) -> Result<Backend> {
+pub(crate) fn recorded_backend(dir: &Path) -> Result<Backend> {
     #[derive(Deserialize)]
     struct Head {
         #[serde(default)]
@@ -153,7 +153,7 @@ pub fn recorded_backend(dir: &Path) -> Result<Backend> {
 
 /// The connection settings a lab recorded in `dir` needs (either backend): the paths of its
 /// secrets and certificates, never their values.
-pub fn recorded_conn(dir: &Path) -> Result<conn::Spec> {
+pub(crate) fn recorded_conn(dir: &Path) -> Result<conn::Spec> {
     #[derive(Deserialize)]
     struct Head {
         #[serde(default)]
