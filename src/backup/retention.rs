@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 
 /// A retention policy.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Policy {
+pub(crate) struct Policy {
     /// Keep the N newest backups per master.
     pub keep_last: Option<usize>,
     /// Keep backups younger than this many days.
@@ -20,7 +20,7 @@ pub struct Policy {
 
 impl Policy {
     /// True when no rule is set (nothing will be deleted).
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.keep_last.is_none() && self.keep_days.is_none()
     }
 }

@@ -11,7 +11,6 @@ use crate::conn::secret::Source;
 use crate::conn::spec::{Resolve, Spec, TlsSpec};
 use crate::fault::spec::{Fault, Reach, Target as FaultTarget};
 use crate::lab::config::SentinelSettings;
-pub use crate::workload::config::{MAX_RATE, MAX_VALUE_SIZE};
 use crate::workload::config::{VALUE_POOL, WorkloadConfig};
 
 /// A drill: what to hit, with what workload, which fault, and the targets to meet.
@@ -179,7 +178,7 @@ pub struct TargetSpec {
 
 /// The deployment a drill hits, in exactly one of its shapes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Deployment<'a> {
+pub(crate) enum Deployment<'a> {
     /// A lab warden starts for the drill and removes after it.
     Ephemeral(LabKind),
     /// A lab started with `warden lab up`, by its state directory (which records its
@@ -236,7 +235,7 @@ impl TargetSpec {
     }
 
     /// The deployment this table names; what is wrong when it names none or several.
-    pub fn deployment(&self) -> std::result::Result<Deployment<'_>, String> {
+    pub(crate) fn deployment(&self) -> std::result::Result<Deployment<'_>, String> {
         let sentinels = self.sentinels.as_slice();
         let compose_project = self.compose_project.as_deref();
         match (self.lab, &self.lab_dir, sentinels.is_empty(), compose_project) {

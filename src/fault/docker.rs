@@ -480,7 +480,7 @@ async fn hold_ip(e: &Engine, c: &ContainerInfo, net: &str) -> Result<String> {
 
 /// What a docker fault does, in words: action, containers, reason (for `--dry-run` and the
 /// report).
-pub fn describe(fault: &Fault, sel: &Selection) -> String {
+pub(crate) fn describe(fault: &Fault, sel: &Selection) -> String {
     let names = |cs: &[ContainerInfo]| {
         cs.iter()
             .map(|c| {

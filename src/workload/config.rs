@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 pub(crate) const VALUE_POOL: usize = 64;
 
 /// Largest `value_size`: 512 MiB, the largest string Redis accepts (`proto-max-bulk-len`).
-pub const MAX_VALUE_SIZE: usize = 512 << 20;
+pub(crate) const MAX_VALUE_SIZE: usize = 512 << 20;
 /// Largest `rate` (acknowledged writes per second over all writers).
-pub const MAX_RATE: u32 = 1_000_000;
+pub(crate) const MAX_RATE: u32 = 1_000_000;
 /// Longest timeout or retry delay.
 const MAX_STEP: Duration = Duration::from_secs(3600);
 

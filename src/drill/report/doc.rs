@@ -16,7 +16,7 @@ use crate::drill::cluster::ClusterFigures;
 use crate::drill::evidence::{Buckets, TimelineRow};
 use crate::drill::primaries::TwoPrimaries;
 use crate::drill::scenario::Targets;
-pub use crate::failover::SwitchReports;
+pub(crate) use crate::failover::SwitchReports;
 use crate::sentinel::timeline::Phases;
 
 /// The schema version this warden writes. It reads this one and schema 1, which lacks the
