@@ -50,7 +50,7 @@ pub struct Replication {
 
 impl Replication {
     /// Whether the node says it is a master.
-    pub fn is_master(&self) -> bool {
+    pub(crate) fn is_master(&self) -> bool {
         self.role == "master"
     }
 }

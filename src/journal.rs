@@ -204,7 +204,7 @@ impl Record {
 /// A record being kept while its fault is in effect. Nothing is written until the first
 /// step; each step is written durably before the caller takes it.
 #[derive(Debug)]
-pub struct Entry {
+pub(crate) struct Entry {
     record: Record,
     /// `None`: not journalled (a library caller that keeps its own books).
     file: Option<PathBuf>,
@@ -214,7 +214,7 @@ pub struct Entry {
 
 impl Entry {
     /// An entry that records nothing.
-    pub fn off() -> Entry {
+    pub(crate) fn off() -> Entry {
         Entry {
             record: Record {
                 drill: String::new(),
@@ -230,7 +230,7 @@ impl Entry {
     }
 
     /// A new entry of drill `drill` for `what` on `addrs`, in the journal's directory.
-    pub fn new(drill: &str, what: &str, addrs: Vec<String>) -> Entry {
+    pub(crate) fn new(drill: &str, what: &str, addrs: Vec<String>) -> Entry {
         let owner = Owner::me();
         let file = faults_dir().join(format!(
             "{drill}-{}-{:08x}.json",
@@ -252,12 +252,12 @@ impl Entry {
     }
 
     /// The tag of the drill's iptables rules: `warden:<drill id>`.
-    pub fn tag(&self) -> String {
+    pub(crate) fn tag(&self) -> String {
         tag(&self.record.drill)
     }
 
     /// Names what is done, in words, once it is known.
-    pub fn describe(&mut self, what: &str) {
+    pub(crate) fn describe(&mut self, what: &str) {
         self.record.what = what.into();
     }
 
@@ -272,12 +272,12 @@ impl Entry {
 
     /// Undoing a half-done injection failed: [`Entry::close`] leaves the record for
     /// `warden heal`.
-    pub fn keep(&mut self) {
+    pub(crate) fn keep(&mut self) {
         self.kept = true;
     }
 
     /// The fault is undone: removes the record (unless [`Entry::keep`] was called).
-    pub fn close(self) -> Result<()> {
+    pub(crate) fn close(self) -> Result<()> {
         match self.file {
             Some(file) if !self.record.undo.is_empty() && !self.kept => remove_file(&file),
             _ => Ok(()),

@@ -33,7 +33,7 @@ impl Signal {
 
     /// The exit code of a command it cancelled: 128 + the signal number, as a shell reports
     /// a process killed by it (130, 143, 129).
-    pub fn exit_code(self) -> u8 {
+    pub(crate) fn exit_code(self) -> u8 {
         128 + match self {
             Signal::Int => 2,
             Signal::Term => 15,

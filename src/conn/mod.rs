@@ -34,7 +34,8 @@ use crate::addr::Addr;
 use crate::error::{Error, Result};
 pub use command::Timeouts;
 pub use secret::{Secret, Source};
-pub use spec::{Resolve, Spec, TlsOn, TlsSpec};
+pub(crate) use spec::{Resolve, TlsOn};
+pub use spec::{Spec, TlsSpec};
 use tls::Tls;
 
 /// Which kind of server a connection goes to: the two have separate credentials and TLS.
@@ -152,12 +153,12 @@ impl Conn {
     }
 
     /// The TLS settings as given (file paths, never their contents), if TLS is on.
-    pub fn tls_settings(&self) -> Option<&TlsSpec> {
+    pub(crate) fn tls_settings(&self) -> Option<&TlsSpec> {
         self.0.tls_spec.as_ref()
     }
 
     /// The hostname map (`--resolve`), sorted by name.
-    pub fn resolve_map(&self) -> Vec<(&str, IpAddr)> {
+    pub(crate) fn resolve_map(&self) -> Vec<(&str, IpAddr)> {
         let mut map: Vec<(&str, IpAddr)> = self
             .0
             .resolve
@@ -271,7 +272,7 @@ impl Conn {
     }
 
     /// The `AUTH` command for `role`, for a raw stream (`SYNC`); `None` without a password.
-    pub fn auth_command(&self, role: Role) -> Option<Cmd> {
+    pub(crate) fn auth_command(&self, role: Role) -> Option<Cmd> {
         let side = self.side(role);
         let pw = side.password.as_ref()?;
         let mut cmd = redis::cmd("AUTH");
@@ -284,7 +285,7 @@ impl Conn {
 
     /// The error for an authentication failure of `role` on `addr`; `detail` is what the
     /// server said (never the password).
-    pub fn auth_failed(&self, role: Role, addr: &Addr, detail: &str) -> Error {
+    pub(crate) fn auth_failed(&self, role: Role, addr: &Addr, detail: &str) -> Error {
         Error::Auth {
             user: self.user(role).to_string(),
             addr: addr.clone(),

@@ -12,11 +12,11 @@ pub const LABEL_ROLE: &str = "io.warden.role";
 /// Opt-in label: warden injects faults only into containers where it is `allowed`.
 pub const LABEL_CHAOS: &str = "io.warden.chaos";
 /// The value of [`LABEL_CHAOS`] that opts a container in.
-pub const CHAOS_ALLOWED: &str = "allowed";
+pub(crate) const CHAOS_ALLOWED: &str = "allowed";
 /// Compose's project label; a docker lab sets it too, so one guard covers both.
-pub const LABEL_PROJECT: &str = "com.docker.compose.project";
+pub(crate) const LABEL_PROJECT: &str = "com.docker.compose.project";
 /// Compose's service label (the service name is also the container's network alias).
-pub const LABEL_SERVICE: &str = "com.docker.compose.service";
+pub(crate) const LABEL_SERVICE: &str = "com.docker.compose.service";
 
 /// A container as the engine lists it, reduced to what warden needs.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -76,7 +76,7 @@ impl ContainerInfo {
 
     /// Whether `host` (an IP or a hostname, as Sentinel reports it) names this container:
     /// an IP on any of its networks, a network alias, its name, or its compose service.
-    pub fn answers_to(&self, host: &str) -> bool {
+    pub(crate) fn answers_to(&self, host: &str) -> bool {
         !host.is_empty()
             && (self.name == host
                 || self.label(LABEL_SERVICE) == host

@@ -85,7 +85,7 @@ pub struct TwoPrimaries {
 
 impl TwoPrimaries {
     /// No round was taken (the trial never passed its pre-flight, or an older report).
-    pub fn unsampled(&self) -> bool {
+    pub(crate) fn unsampled(&self) -> bool {
         self.rounds == 0
     }
 }

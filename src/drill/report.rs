@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use super::checker::{Figures, Verdict};
 use super::scenario::Targets;
 use crate::sentinel::timeline::Phases;
-pub use doc::{Document, Judged, SCHEMA};
+pub use doc::Document;
+pub(crate) use doc::Judged;
 pub(crate) use stable::{Stability, UntilStable};
 pub(crate) use table::{figure_label, table, verdict_name};
 

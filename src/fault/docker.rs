@@ -59,7 +59,7 @@ impl Stack {
     /// Carries out `fault` on the selected containers; each step is recorded in `journal`
     /// before it is taken. If one step fails, what was already done is reverted before the
     /// error is returned.
-    pub async fn inject_recorded(
+    pub(crate) async fn inject_recorded(
         &self,
         fault: &Fault,
         sel: &Selection,
@@ -349,7 +349,7 @@ impl std::fmt::Debug for Applied {
 
 impl Applied {
     /// Whether every step took a container down (kill or stop).
-    pub fn is_down(&self) -> bool {
+    pub(crate) fn is_down(&self) -> bool {
         !self.done.is_empty() && self.done.iter().all(|d| matches!(d, Done::Down(_)))
     }
 

@@ -14,7 +14,8 @@ use crate::addr::Addr;
 use crate::error::{Error, Result};
 use crate::journal::{Entry, Undo};
 use crate::lab::Lab;
-pub use spec::{Action, Fault, Reach, Target};
+pub use spec::Fault;
+pub(crate) use spec::{Action, Reach};
 
 /// A fault in effect, holding what its revert needs.
 #[derive(Debug)]

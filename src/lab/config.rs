@@ -71,7 +71,7 @@ pub(crate) const LAB_USER_RULES: &str = "~session:* &* -@all +ping +role +info +
 /// values never enter `lab.json`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Security {
+pub(crate) struct Security {
     /// `--auth`: the password files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<AuthFiles>,
@@ -83,7 +83,7 @@ pub struct Security {
 /// The password files of a lab with `--auth`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AuthFiles {
+pub(crate) struct AuthFiles {
     /// The ACL user warden connects to the nodes as.
     pub user: String,
     /// Its password.
@@ -97,7 +97,7 @@ pub struct AuthFiles {
 /// The certificate files of a lab with `--tls`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TlsFiles {
+pub(crate) struct TlsFiles {
     /// The throw-away CA.
     pub ca: PathBuf,
     /// The servers' certificate (nodes and Sentinels).
@@ -116,7 +116,7 @@ pub struct TlsFiles {
 
 impl Security {
     /// The connection settings that reach a lab secured this way.
-    pub fn conn_spec(&self) -> Spec {
+    pub(crate) fn conn_spec(&self) -> Spec {
         Spec {
             user: self.auth.as_ref().map(|a| a.user.clone()),
             password: self

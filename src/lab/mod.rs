@@ -23,7 +23,8 @@ use crate::addr::Addr;
 use crate::conn::{self, Conn};
 use crate::error::{Error, Result};
 use crate::sentinel::health::{self, Expect, Health};
-pub use config::{Security, SentinelSettings};
+pub(crate) use config::Security;
+pub use config::SentinelSettings;
 
 /// Everything needed to start a lab.
 #[derive(Debug, Clone)]
@@ -330,7 +331,7 @@ impl Lab {
 
     /// Polls the health check until it passes or `timeout` ends; a member that exits
     /// meanwhile ends the wait at once.
-    pub async fn wait_healthy(
+    pub(crate) async fn wait_healthy(
         &mut self,
         expect: &Expect,
         timeout: Duration,
@@ -396,7 +397,7 @@ impl Lab {
     }
 
     /// Keeps the processes running after this value is dropped (for `warden lab up`).
-    pub fn detach(mut self) {
+    pub(crate) fn detach(mut self) {
         self.owned = false;
         self.children.clear();
     }

@@ -69,7 +69,7 @@ impl Server {
 
     /// A binary's server, from its `--version` line (`Redis server v=7.0.15 sha=…`,
     /// `Valkey server v=9.1.2 …`).
-    pub fn of_version_line(line: &str) -> Option<Server> {
+    pub(crate) fn of_version_line(line: &str) -> Option<Server> {
         let family = match line.split_whitespace().next()? {
             "Redis" => ServerFamily::Redis,
             "Valkey" => ServerFamily::Valkey,

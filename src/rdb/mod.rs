@@ -27,7 +27,7 @@ use std::io::Read;
 
 use reader::{Res, Src};
 use serde::Serialize;
-pub use stats::TtlStats;
+pub(crate) use stats::TtlStats;
 
 /// At most this many AUX fields are kept in [`Summary::aux`] (the rest are still validated).
 const MAX_AUX: usize = 256;

@@ -209,7 +209,7 @@ pub enum Preset {
 
 impl Preset {
     /// `(retry, follow, op_timeout)` as each library documents its defaults.
-    pub fn defaults(self) -> (RetryPolicy, Follow, Duration) {
+    pub(crate) fn defaults(self) -> (RetryPolicy, Follow, Duration) {
         let ms = Duration::from_millis;
         match self {
             // Checked against the source (file:line at the commit or release named):

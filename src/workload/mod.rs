@@ -22,9 +22,10 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::addr::Addr;
-pub use config::{Follow, Preset, RetryPolicy, WorkloadConfig};
-pub use history::History;
-pub use writer::WriterEvent;
+pub use config::WorkloadConfig;
+pub(crate) use config::{Follow, RetryPolicy};
+pub(crate) use history::History;
+pub(crate) use writer::WriterEvent;
 
 /// What every writer needs to know.
 #[derive(Debug, Clone)]
@@ -68,7 +69,7 @@ impl Workload {
 
     /// Starts workload number `workload` of a scenario: the built-in writers, or the
     /// external program of `plan.config.command`.
-    pub fn start_as(
+    pub(crate) fn start_as(
         workload: usize,
         plan: Plan,
         events: mpsc::UnboundedSender<WriterEvent>,

@@ -22,7 +22,7 @@ use crate::sentinel::timeline::Phases;
 /// The schema version this warden writes. It reads this one and schema 1, which lacks the
 /// cluster's figures (`failovers`, `stable`, `loss_checks`, `split_brain`, `returning`,
 /// `node_roles`: read as empty).
-pub const SCHEMA: u64 = 2;
+pub(crate) const SCHEMA: u64 = 2;
 
 /// A whole drill.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
