@@ -4,9 +4,9 @@
 //! [`backup`] is `warden bench backup`, [`watch`] is `warden bench watch`, [`loss`] is
 //! `warden bench loss`.
 
-pub mod backup;
-pub mod loss;
-pub mod watch;
+pub(crate) mod backup;
+pub(crate) mod loss;
+pub(crate) mod watch;
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -20,7 +20,7 @@ use crate::workload::{Plan, RetryPolicy, Workload, WorkloadConfig};
 
 /// Benchmark settings.
 #[derive(Debug, Clone)]
-pub struct BenchSpec {
+pub(crate) struct BenchSpec {
     /// Connections (redis-benchmark `-c`) = writers.
     pub connections: usize,
     /// Value size in bytes (redis-benchmark `-d`).
@@ -32,7 +32,7 @@ pub struct BenchSpec {
 }
 
 /// Runs the benchmark on an ephemeral lab and returns the table.
-pub async fn workload(spec: &BenchSpec) -> Result<String> {
+pub(crate) async fn workload(spec: &BenchSpec) -> Result<String> {
     let dir = crate::lab::temp_state_dir("warden-bench-")?;
     let lab = Lab::up(LabSpec::ephemeral(dir, SentinelSettings::default())?).await?;
     let primary = lab.nodes()[0].clone();

@@ -50,7 +50,7 @@ pub struct Replication {
 
 impl Replication {
     /// Whether the node says it is a master.
-    pub fn is_master(&self) -> bool {
+    pub(crate) fn is_master(&self) -> bool {
         self.role == "master"
     }
 }
@@ -81,13 +81,16 @@ pub async fn replication(con: &mut Con, addr: &Addr) -> Result<Replication> {
 }
 
 /// Which server family and version the node (or Sentinel) at `addr` runs, from `INFO server`.
-pub async fn server_version(con: &mut Con, addr: &Addr) -> Result<crate::server::ServerVersion> {
+pub(crate) async fn server_version(
+    con: &mut Con,
+    addr: &Addr,
+) -> Result<crate::server::ServerVersion> {
     let text: String = query(con, addr, redis::cmd("INFO").arg("server")).await?;
     Ok(crate::server::ServerVersion::from_info(&parse_info(&text)))
 }
 
 /// Whether the node at `addr` answers `ROLE` with `master`.
-pub async fn is_master(con: &mut Con, addr: &Addr) -> Result<bool> {
+pub(crate) async fn is_master(con: &mut Con, addr: &Addr) -> Result<bool> {
     let role: redis::Value = query(con, addr, &redis::cmd("ROLE")).await?;
     Ok(match role {
         redis::Value::Array(items) => matches!(

@@ -21,7 +21,7 @@ use crate::lab::Backend;
 
 /// The state directory: `$WARDEN_STATE_DIR`, else `$XDG_STATE_HOME/warden`, else
 /// `~/.local/state/warden` (`/tmp/warden-state` without a home).
-pub fn state_dir() -> PathBuf {
+pub(crate) fn state_dir() -> PathBuf {
     let env = |k: &str| {
         std::env::var_os(k)
             .filter(|v| !v.is_empty())
@@ -46,7 +46,7 @@ fn faults_dir() -> PathBuf {
 
 /// A process, told apart from a later one that reuses its PID by its start time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Owner {
+pub(crate) struct Owner {
     /// The PID.
     pub pid: u32,
     /// Field 22 of `/proc/PID/stat`: clock ticks after boot when it started.
@@ -55,7 +55,7 @@ pub struct Owner {
 
 impl Owner {
     /// This process.
-    pub fn me() -> Owner {
+    pub(crate) fn me() -> Owner {
         let pid = std::process::id();
         Owner {
             pid,
@@ -64,7 +64,7 @@ impl Owner {
     }
 
     /// Whether the owner still runs (same PID, same start time, not a zombie).
-    pub fn alive(&self) -> bool {
+    pub(crate) fn alive(&self) -> bool {
         proc_stat(self.pid).is_some_and(|s| s.start == self.start && s.state != 'Z')
     }
 }
@@ -99,7 +99,7 @@ fn parse_stat(text: &str) -> Option<ProcStat> {
 /// process that recorded it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "undo", rename_all = "kebab-case")]
-pub enum Undo {
+pub(crate) enum Undo {
     /// SIGCONT to a lab process stopped with SIGSTOP (if it is still that `redis-server`).
     Continue {
         /// Its PID.
@@ -162,7 +162,7 @@ pub enum Undo {
 
 impl Undo {
     /// A reconnect to `n`.
-    pub fn reconnect(id: &str, name: &str, n: &Attachment) -> Undo {
+    pub(crate) fn reconnect(id: &str, name: &str, n: &Attachment) -> Undo {
         Undo::Reconnect {
             id: id.into(),
             name: name.into(),
@@ -175,7 +175,7 @@ impl Undo {
 
 /// A fault (or an ephemeral lab) in effect, as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Record {
+pub(crate) struct Record {
     /// The drill's id (also in the tag of its iptables rules).
     pub drill: String,
     /// The drill's process.
@@ -193,7 +193,7 @@ pub struct Record {
 
 impl Record {
     /// The one line every command prints about a leftover.
-    pub fn leftover_line(&self) -> String {
+    pub(crate) fn leftover_line(&self) -> String {
         format!(
             "leftover fault from drill pid {} (gone): {} — run 'warden heal'",
             self.owner.pid, self.what
@@ -204,7 +204,7 @@ impl Record {
 /// A record being kept while its fault is in effect. Nothing is written until the first
 /// step; each step is written durably before the caller takes it.
 #[derive(Debug)]
-pub struct Entry {
+pub(crate) struct Entry {
     record: Record,
     /// `None`: not journalled (a library caller that keeps its own books).
     file: Option<PathBuf>,
@@ -214,7 +214,7 @@ pub struct Entry {
 
 impl Entry {
     /// An entry that records nothing.
-    pub fn off() -> Entry {
+    pub(crate) fn off() -> Entry {
         Entry {
             record: Record {
                 drill: String::new(),
@@ -230,7 +230,7 @@ impl Entry {
     }
 
     /// A new entry of drill `drill` for `what` on `addrs`, in the journal's directory.
-    pub fn new(drill: &str, what: &str, addrs: Vec<String>) -> Entry {
+    pub(crate) fn new(drill: &str, what: &str, addrs: Vec<String>) -> Entry {
         let owner = Owner::me();
         let file = faults_dir().join(format!(
             "{drill}-{}-{:08x}.json",
@@ -252,17 +252,17 @@ impl Entry {
     }
 
     /// The tag of the drill's iptables rules: `warden:<drill id>`.
-    pub fn tag(&self) -> String {
+    pub(crate) fn tag(&self) -> String {
         tag(&self.record.drill)
     }
 
     /// Names what is done, in words, once it is known.
-    pub fn describe(&mut self, what: &str) {
+    pub(crate) fn describe(&mut self, what: &str) {
         self.record.what = what.into();
     }
 
     /// Records `step` durably; the caller takes it only after this returned `Ok`.
-    pub fn will(&mut self, step: Undo) -> Result<()> {
+    pub(crate) fn will(&mut self, step: Undo) -> Result<()> {
         self.record.undo.push(step);
         match &self.file {
             Some(file) => write(file, &self.record),
@@ -270,19 +270,14 @@ impl Entry {
         }
     }
 
-    /// The steps recorded.
-    pub fn steps(&self) -> &[Undo] {
-        &self.record.undo
-    }
-
     /// Undoing a half-done injection failed: [`Entry::close`] leaves the record for
     /// `warden heal`.
-    pub fn keep(&mut self) {
+    pub(crate) fn keep(&mut self) {
         self.kept = true;
     }
 
     /// The fault is undone: removes the record (unless [`Entry::keep`] was called).
-    pub fn close(self) -> Result<()> {
+    pub(crate) fn close(self) -> Result<()> {
         match self.file {
             Some(file) if !self.record.undo.is_empty() && !self.kept => remove_file(&file),
             _ => Ok(()),
@@ -291,7 +286,7 @@ impl Entry {
 }
 
 /// The tag of drill `id`'s iptables rules.
-pub fn tag(id: &str) -> String {
+pub(crate) fn tag(id: &str) -> String {
     format!("warden:{id}")
 }
 
@@ -323,7 +318,7 @@ fn remove_file(file: &Path) -> Result<()> {
 }
 
 /// Every record in the journal (an unreadable one is skipped with a line on stderr).
-pub fn records() -> Result<Vec<Record>> {
+pub(crate) fn records() -> Result<Vec<Record>> {
     let dir = faults_dir();
     let entries = match std::fs::read_dir(&dir) {
         Ok(e) => e,
@@ -350,7 +345,7 @@ pub fn records() -> Result<Vec<Record>> {
 }
 
 /// The records whose drill is gone: faults nobody will revert but `warden heal`.
-pub fn leftovers() -> Result<Vec<Record>> {
+pub(crate) fn leftovers() -> Result<Vec<Record>> {
     Ok(records()?
         .into_iter()
         .filter(|r| !r.owner.alive())
@@ -358,7 +353,7 @@ pub fn leftovers() -> Result<Vec<Record>> {
 }
 
 /// Removes a record once `warden heal` undid it.
-pub fn forget(record: &Record) -> Result<()> {
+pub(crate) fn forget(record: &Record) -> Result<()> {
     remove_file(&record.file)
 }
 

@@ -32,33 +32,42 @@
 //! The command layer ([`cli`], [`run`]) imports the library; the library never imports it.
 //!
 //! Pure modules (no tokio, no redis) are marked as such in their first doc line.
+//!
+//! A module or item is `pub` only where the binary, a test in `tests/` or a fuzz target names it;
+//! everything else is `pub(crate)`, and `unreachable_pub` keeps it so (ARCHITECTURE.md, "Public
+//! surface").
 #![warn(missing_docs)]
+#![warn(unreachable_pub)]
 
 pub mod addr;
 pub mod aof;
 pub mod backup;
-pub mod bench;
+pub(crate) mod bench;
 pub mod cli;
 pub mod client;
 pub mod conn;
 pub mod docker;
-pub mod doctor;
-pub mod dr;
+pub(crate) mod doctor;
+pub(crate) mod dr;
 pub mod drill;
 pub mod error;
+// TODO(surface): narrowed after the watch-core change lands
+#[allow(unreachable_pub)]
 pub mod failover;
 pub mod fault;
 pub mod journal;
 pub mod lab;
-pub mod metrics;
+pub(crate) mod metrics;
 pub mod rdb;
-pub mod render;
+pub(crate) mod render;
 pub mod restore;
 pub mod sentinel;
-pub mod server;
+pub(crate) mod server;
 pub mod shutdown;
-pub mod telemetry;
-pub mod util;
+pub(crate) mod telemetry;
+pub(crate) mod util;
+// TODO(surface): narrowed after the watch-core change lands
+#[allow(unreachable_pub)]
 pub mod watch;
 pub mod workload;
 

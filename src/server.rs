@@ -63,7 +63,7 @@ impl fmt::Display for ServerVersion {
 /// The servers of several nodes in one phrase: `valkey 8.1.8`, or with a mix (mid-upgrade)
 /// each version and on how many nodes, `redis 7.0.15 on 2 nodes, valkey 8.1.8 on 1`. Nodes
 /// that did not answer are left out; `unknown` when none did.
-pub fn describe<'a>(servers: impl IntoIterator<Item = &'a ServerVersion>) -> String {
+pub(crate) fn describe<'a>(servers: impl IntoIterator<Item = &'a ServerVersion>) -> String {
     let mut counts: Vec<(String, usize)> = Vec::new();
     for s in servers {
         let s = s.to_string();

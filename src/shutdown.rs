@@ -33,7 +33,7 @@ impl Signal {
 
     /// The exit code of a command it cancelled: 128 + the signal number, as a shell reports
     /// a process killed by it (130, 143, 129).
-    pub fn exit_code(self) -> u8 {
+    pub(crate) fn exit_code(self) -> u8 {
         128 + match self {
             Signal::Int => 2,
             Signal::Term => 15,
@@ -44,13 +44,13 @@ impl Signal {
 
 /// The signals received so far, as a stream of "the first one".
 #[derive(Debug, Clone)]
-pub struct Listener {
+pub(crate) struct Listener {
     rx: watch::Receiver<Option<Signal>>,
 }
 
 impl Listener {
     /// Waits for the first signal (returns at once if one came already).
-    pub async fn first(mut self) -> Signal {
+    pub(crate) async fn first(mut self) -> Signal {
         loop {
             if let Some(s) = *self.rx.borrow_and_update() {
                 return s;
@@ -63,14 +63,14 @@ impl Listener {
     }
 
     /// The first signal, if one came.
-    pub fn received(&self) -> Option<Signal> {
+    pub(crate) fn received(&self) -> Option<Signal> {
         *self.rx.borrow()
     }
 }
 
 /// Installs handlers for SIGINT, SIGTERM and SIGHUP on the current runtime. The first
 /// signal is passed on; later ones print one line on stderr and are ignored.
-pub fn listen() -> std::io::Result<Listener> {
+pub(crate) fn listen() -> std::io::Result<Listener> {
     let mut int = signal(SignalKind::interrupt())?;
     let mut term = signal(SignalKind::terminate())?;
     let mut hup = signal(SignalKind::hangup())?;

@@ -294,9 +294,11 @@ fn function_lengths(text: &str) -> Vec<(String, usize)> {
             "fn ",
             "pub fn ",
             "pub(super) fn ",
+            "pub(crate) fn ",
             "async fn ",
             "pub async fn ",
             "pub(super) async fn ",
+            "pub(crate) async fn ",
         ]
         .iter()
         .find_map(|p| code.strip_prefix(p));

@@ -79,7 +79,7 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, String> {
 }
 
 /// The files Redis loads, in order: the base, then the incr files.
-pub fn loaded(entries: &[Entry]) -> Vec<&Entry> {
+pub(crate) fn loaded(entries: &[Entry]) -> Vec<&Entry> {
     let base = entries.iter().filter(|e| e.kind == Kind::Base);
     let incr = entries.iter().filter(|e| e.kind == Kind::Incr);
     base.chain(incr).collect()

@@ -6,4 +6,4 @@
 
 pub mod inspect;
 pub mod manifest;
-pub mod resp;
+pub(crate) mod resp;

@@ -10,7 +10,7 @@ const MAX_BULK: u64 = 512 << 20;
 
 /// One command.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Command {
+pub(crate) struct Command {
     /// Offset of its `*`.
     pub start: u64,
     /// Offset just after its last `\r\n`.
@@ -21,7 +21,7 @@ pub struct Command {
 
 /// Why reading stopped before the end.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Stop {
+pub(crate) enum Stop {
     /// The input ended inside the command that starts at `start`.
     Torn {
         /// Where the incomplete command starts: cut here to keep every complete one.
@@ -56,14 +56,14 @@ impl std::fmt::Display for Stop {
 }
 
 /// Reads commands one by one.
-pub struct Reader<R> {
+pub(crate) struct Reader<R> {
     inner: R,
     offset: u64,
 }
 
 impl<R: BufRead> Reader<R> {
     /// Reads from `inner`, whose first byte is at offset `start`.
-    pub fn new(inner: R, start: u64) -> Self {
+    pub(crate) fn new(inner: R, start: u64) -> Self {
         Reader {
             inner,
             offset: start,
@@ -71,13 +71,13 @@ impl<R: BufRead> Reader<R> {
     }
 
     /// The offset after everything read so far.
-    pub fn offset(&self) -> u64 {
+    pub(crate) fn offset(&self) -> u64 {
         self.offset
     }
 
     /// The next command, `Ok(None)` at a clean end of input.
     #[allow(clippy::should_implement_trait)]
-    pub fn next(&mut self) -> Result<Option<Command>, Stop> {
+    pub(crate) fn next(&mut self) -> Result<Option<Command>, Stop> {
         loop {
             let start = self.offset;
             let Some(line) = self.line(start, "the command header", true)? else {
@@ -193,7 +193,7 @@ fn preview(b: &[u8]) -> String {
 }
 
 /// A command as text, for reports: at most 6 arguments of at most 40 bytes each.
-pub fn render(args: &[Vec<u8>]) -> String {
+pub(crate) fn render(args: &[Vec<u8>]) -> String {
     let mut s: Vec<String> = args
         .iter()
         .take(6)

@@ -5,7 +5,7 @@
 /// The files of a multi-part AOF directory whose base is an RDB: what Redis 7 loads at
 /// start with `appendonly yes`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Aof {
+pub(crate) struct Aof {
     /// The base file (the RDB itself).
     pub base: String,
     /// The empty incr file.
@@ -18,7 +18,7 @@ pub struct Aof {
 
 impl Aof {
     /// The layout for the node's `appendfilename`.
-    pub fn new(appendfilename: &str) -> Aof {
+    pub(crate) fn new(appendfilename: &str) -> Aof {
         let base = format!("{appendfilename}.1.base.rdb");
         let incr = format!("{appendfilename}.1.incr.aof");
         Aof {

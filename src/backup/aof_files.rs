@@ -23,7 +23,7 @@ use crate::util::now_ms;
 
 /// An AOF directory (or a lone AOF file).
 #[derive(Debug, Clone)]
-pub struct AofDir {
+pub(crate) struct AofDir {
     /// The directory.
     pub dir: PathBuf,
     /// The manifest's file name (`None` for a lone file).
@@ -35,7 +35,7 @@ pub struct AofDir {
 impl AofDir {
     /// Opens `path`: an AOF directory (with exactly one `*.manifest`), a manifest file, or a
     /// lone RESP file (read as one incr file).
-    pub fn open(path: &Path) -> Result<AofDir> {
+    pub(crate) fn open(path: &Path) -> Result<AofDir> {
         let invalid = |problem: String| Error::AofInvalid {
             what: path.display().to_string(),
             problem,
@@ -80,7 +80,7 @@ impl AofDir {
     }
 
     /// Reads every file Redis would load, in order. Blocking.
-    pub fn inspect(&self) -> Result<Report> {
+    pub(crate) fn inspect(&self) -> Result<Report> {
         let mut i = Inspector::new();
         let loaded = manifest::loaded(&self.entries);
         for (n, e) in loaded.iter().enumerate() {
@@ -94,7 +94,7 @@ impl AofDir {
 
 /// What `aof trim` did.
 #[derive(Debug, Clone, Serialize)]
-pub struct Trimmed {
+pub(crate) struct Trimmed {
     /// The new directory.
     pub to: PathBuf,
     /// The file cut, where, and how many bytes were dropped (none when nothing was torn).
@@ -106,7 +106,7 @@ pub struct Trimmed {
 /// Copies the AOF `src` into the new directory `to` (which must not exist), cutting a torn
 /// tail of its last file at the last complete command. Refuses a damaged AOF (bytes that
 /// are not RESP, a broken base, or a torn command in a file other than the last). Blocking.
-pub fn trim(src: &AofDir, to: &Path) -> Result<Trimmed> {
+pub(crate) fn trim(src: &AofDir, to: &Path) -> Result<Trimmed> {
     let what = src.dir.display().to_string();
     let report = src.inspect()?;
     if let Some(bad) = &report.bad {
@@ -184,7 +184,7 @@ fn write_copy(src: &AofDir, to: &Path, limit: impl Fn(&str) -> Option<u64>) -> R
 
 /// What `backup --aof` copied.
 #[derive(Debug, Clone, Serialize)]
-pub struct Copied {
+pub(crate) struct Copied {
     /// The node copied from.
     pub source: Addr,
     /// Its AOF directory (on this host).
@@ -219,7 +219,7 @@ async fn persistence(
 
 /// Copies the AOF of `addr` (whose data dir is `data_dir`, else its `CONFIG GET dir`, and
 /// must be on this host) into the new directory `to`; see the module doc.
-pub async fn copy_from_replica(
+pub(crate) async fn copy_from_replica(
     conn: &Conn,
     addr: &Addr,
     data_dir: Option<PathBuf>,

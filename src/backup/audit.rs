@@ -26,7 +26,7 @@ use crate::util::{blocking, now_ms};
 
 /// The verdict on one stored backup.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     /// The data file's name (or, for a manifest without its data, the name it describes).
     pub file: String,
     /// When the manifest says the snapshot was taken (absent without a manifest).
@@ -45,7 +45,7 @@ pub struct Verdict {
 
 /// Every backup's verdict, oldest first.
 #[derive(Debug, Clone, Serialize)]
-pub struct Audit {
+pub(crate) struct Audit {
     /// Where the backups are.
     pub dest: String,
     /// One verdict per data file or manifest.
@@ -70,12 +70,12 @@ impl Audit {
     }
 
     /// Backups found damaged.
-    pub fn damaged(&self) -> usize {
+    pub(crate) fn damaged(&self) -> usize {
         self.backups.iter().filter(|v| !v.good).count()
     }
 
     /// The table `warden backups verify` prints.
-    pub fn table(&self) -> String {
+    pub(crate) fn table(&self) -> String {
         let mut s = format!("{:<44} {:<8} {:>9}  problem\n", "backup", "status", "keys");
         for v in &self.backups {
             let keys = v.keys.map(|k| k.to_string()).unwrap_or_else(|| "-".into());
@@ -102,7 +102,7 @@ impl Audit {
 /// Checks the stored file `path` against its manifest `m`. Blocking; reads the file twice
 /// (the stored digest first, so a damaged file is named for its checksum even when the
 /// decompressor or verifier would fail first). Only an unreadable file is an error.
-pub fn check(path: &Path, m: &Manifest) -> Result<Verdict> {
+pub(crate) fn check(path: &Path, m: &Manifest) -> Result<Verdict> {
     let mut problems = Vec::new();
     let file = std::fs::File::open(path).map_err(Error::io(path))?;
     let stored = tee::digest(BufReader::with_capacity(1 << 16, file)).map_err(Error::io(path))?;
@@ -174,7 +174,7 @@ fn is_data(name: &str) -> bool {
 
 /// Every backup in the directory `dir`: each manifest with its data file, and each data file
 /// without a manifest. Blocking.
-pub fn local(dir: &Path) -> Result<Audit> {
+pub(crate) fn local(dir: &Path) -> Result<Audit> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map_err(Error::io(dir))?
         .flatten()
@@ -226,7 +226,7 @@ fn damaged(file: &str, m: Option<&Manifest>, problem: String) -> Verdict {
 /// lists it is compared with the manifest first, and its ETag with the bytes downloaded
 /// ([`crate::backup::etag`]): a mismatch means the store holds or sent other bytes than it
 /// received.
-pub async fn remote(r: &Remote) -> Result<Audit> {
+pub(crate) async fn remote(r: &Remote) -> Result<Audit> {
     let names = r.names().await?;
     let manifests = r.list().await?;
     let sizes = r.sizes().await?;
@@ -278,7 +278,7 @@ pub async fn remote(r: &Remote) -> Result<Audit> {
 
 /// The newest backup in `dir` that passes [`check`], with its manifest and the verdicts on
 /// the newer ones it passed over. Blocking.
-pub fn newest_good_local(dir: &Path) -> Result<(PathBuf, Manifest, Vec<Verdict>)> {
+pub(crate) fn newest_good_local(dir: &Path) -> Result<(PathBuf, Manifest, Vec<Verdict>)> {
     let mut skipped = Vec::new();
     for e in store::list(dir)?.into_iter().rev() {
         if !e.path.is_file() {
@@ -299,7 +299,7 @@ pub fn newest_good_local(dir: &Path) -> Result<(PathBuf, Manifest, Vec<Verdict>)
 }
 
 /// The error when no backup is good: every one tried, with its first problem.
-pub fn no_good(dest: String, tried: &[Verdict]) -> Error {
+pub(crate) fn no_good(dest: String, tried: &[Verdict]) -> Error {
     let why: Vec<String> = tried
         .iter()
         .map(|v| {

@@ -34,7 +34,12 @@ async fn persistence(con: &mut Con, addr: &Addr) -> Result<Persistence> {
 /// Runs `BGSAVE` on `addr` and waits until a save that started after the call has finished
 /// with status ok. A save already running is waited out first. With `progress`, a line on
 /// stderr shows the wait.
-pub async fn bgsave(con: &mut Con, addr: &Addr, timeout: Duration, progress: bool) -> Result<()> {
+pub(crate) async fn bgsave(
+    con: &mut Con,
+    addr: &Addr,
+    timeout: Duration,
+    progress: bool,
+) -> Result<()> {
     let deadline = Instant::now() + timeout;
     let timed_out = |detail: String| Error::Timeout {
         what: format!("BGSAVE on {addr} did not finish"),
@@ -92,7 +97,11 @@ pub async fn bgsave(con: &mut Con, addr: &Addr, timeout: Duration, progress: boo
 
 /// Where the node writes its RDB: `data_dir` if given, else its `CONFIG GET dir`; joined with
 /// its `CONFIG GET dbfilename`.
-pub async fn dump_path(con: &mut Con, addr: &Addr, data_dir: Option<PathBuf>) -> Result<PathBuf> {
+pub(crate) async fn dump_path(
+    con: &mut Con,
+    addr: &Addr,
+    data_dir: Option<PathBuf>,
+) -> Result<PathBuf> {
     let get = |name: &'static str| {
         let mut cmd = redis::cmd("CONFIG");
         cmd.arg("GET").arg(name);

@@ -20,7 +20,7 @@ pub enum Compression {
 
 impl Compression {
     /// The compression a file name implies: `.gz` gzip, `.zst` zstd, anything else none.
-    pub fn from_path(path: &Path) -> Compression {
+    pub(crate) fn from_path(path: &Path) -> Compression {
         match path.extension().and_then(|e| e.to_str()) {
             Some("gz") => Compression::Gzip,
             Some("zst") => Compression::Zstd,

@@ -18,7 +18,7 @@ use crate::lab::stack::NODE_PORT;
 
 /// The names of a node's data files (its `dbfilename`, `appenddirname`, `appendfilename`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Files {
+pub(crate) struct Files {
     /// `dbfilename`.
     pub dbfilename: String,
     /// `appenddirname`.
@@ -28,7 +28,7 @@ pub struct Files {
 }
 
 /// The port of a node container: `--port N` in its command, else 6379.
-pub fn port_of(cmd: &[String]) -> u16 {
+pub(crate) fn port_of(cmd: &[String]) -> u16 {
     cmd.windows(2)
         .find(|w| w[0] == "--port")
         .and_then(|w| w[1].parse().ok())
@@ -37,7 +37,7 @@ pub fn port_of(cmd: &[String]) -> u16 {
 
 /// The address of running container `id`: its first IP (by network name) and its port.
 /// Not running is an error, which ends with `why` (what that means here).
-pub async fn running_addr(docker: &Engine, id: &str, name: &str, why: &str) -> Result<Addr> {
+pub(crate) async fn running_addr(docker: &Engine, id: &str, name: &str, why: &str) -> Result<Addr> {
     let info = docker.inspect(id, name).await?;
     if !info.running {
         return Err(Error::Docker {
@@ -56,7 +56,7 @@ pub async fn running_addr(docker: &Engine, id: &str, name: &str, why: &str) -> R
 /// Writes the upload: `dbfilename` (the RDB), then the AOF directory's name as an empty file
 /// (which removes the old directory on extraction), then the directory with its base (a
 /// hard link to the RDB), empty incr file and manifest. Blocking.
-pub fn write_tar(rdb: &Path, out: &Path, cfg: &Files) -> Result<()> {
+pub(crate) fn write_tar(rdb: &Path, out: &Path, cfg: &Files) -> Result<()> {
     let file = std::fs::File::create(out).map_err(Error::io(out))?;
     let mut b = tar::Builder::new(std::io::BufWriter::with_capacity(1 << 16, file));
     let aof = Aof::new(&cfg.appendfilename);
@@ -93,7 +93,7 @@ pub fn write_tar(rdb: &Path, out: &Path, cfg: &Files) -> Result<()> {
 
 /// Downloads `from` (a file or directory in container `id`) as a tar to `to`: temporary
 /// name, fsync, rename. `false` when `from` does not exist.
-pub async fn download(docker: &Engine, id: &str, from: &str, to: &Path) -> Result<bool> {
+pub(crate) async fn download(docker: &Engine, id: &str, from: &str, to: &Path) -> Result<bool> {
     let dir = to.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
         .prefix(&tmp_prefix())
@@ -117,7 +117,7 @@ pub async fn download(docker: &Engine, id: &str, from: &str, to: &Path) -> Resul
 /// Streams `from` in container `id` as a tar into `tx`, a bounded channel read on a blocking
 /// thread (see [`crate::backup::sync::ChannelReader`]). On failure the reader gets the error
 /// too, so a cut stream is never taken for a whole one.
-pub async fn stream_out(
+pub(crate) async fn stream_out(
     docker: &Engine,
     id: &str,
     from: &str,

@@ -10,7 +10,7 @@ use crate::backup::tee::hex;
 
 /// The ETag's verdict on the downloaded bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The recomputed ETag equals the store's.
     Match(String),
     /// They differ: the bytes are not those the store received.
@@ -50,7 +50,7 @@ fn parse(etag: &str) -> Option<Expected> {
 }
 
 /// Recomputes an object's ETag while its bytes stream past.
-pub struct Hasher {
+pub(crate) struct Hasher {
     /// The store's ETag and, for a multipart one, the part size assumed.
     expected: Result<(Expected, Option<u64>), String>,
     /// The current part's (or the whole object's) MD5.
@@ -66,7 +66,7 @@ impl Hasher {
     /// none); `part` is the part size warden uploads with. A multipart ETag of N parts is
     /// recomputed with `part` when that gives N parts, else with the smallest whole MiB that
     /// does (an object another tool uploaded).
-    pub fn new(etag: Option<&str>, size: u64, part: u64) -> Hasher {
+    pub(crate) fn new(etag: Option<&str>, size: u64, part: u64) -> Hasher {
         let expected = match etag.map(|e| (e, parse(e))) {
             None => Err("the store gives no ETag".to_string()),
             Some((e, None)) => Err(format!("ETag {e} is not an MD5 (not checked)")),
@@ -88,7 +88,7 @@ impl Hasher {
     }
 
     /// Feeds the next downloaded bytes.
-    pub fn update(&mut self, mut bytes: &[u8]) {
+    pub(crate) fn update(&mut self, mut bytes: &[u8]) {
         let part = match &self.expected {
             Ok((_, Some(p))) => *p,
             Ok((_, None)) => {
@@ -116,7 +116,7 @@ impl Hasher {
     }
 
     /// The verdict, once every byte went through [`Hasher::update`].
-    pub fn finish(mut self) -> Outcome {
+    pub(crate) fn finish(mut self) -> Outcome {
         let (store, computed) = match std::mem::replace(&mut self.expected, Err(String::new())) {
             Err(why) => return Outcome::Unchecked(why),
             Ok((Expected::Md5(d), _)) => (d, hex(&self.cur.finalize())),

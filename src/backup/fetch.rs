@@ -20,7 +20,7 @@ use crate::util::{blocking, now_ms};
 ///
 /// A file that cannot be opened is an error; a damaged compressed stream or RDB is an
 /// invalid [`Summary`] (the read error is its problem).
-pub fn verify_file(path: &Path, opts: &Options) -> Result<Summary> {
+pub(crate) fn verify_file(path: &Path, opts: &Options) -> Result<Summary> {
     let file = std::fs::File::open(path).map_err(Error::io(path))?;
     let reader = Compression::from_path(path)
         .decoder(BufReader::with_capacity(1 << 16, file))
@@ -29,7 +29,7 @@ pub fn verify_file(path: &Path, opts: &Options) -> Result<Summary> {
 }
 
 /// The stored file and its manifest for `target`.
-pub fn resolve(target: &str, dest: &Path) -> Result<(PathBuf, Manifest)> {
+pub(crate) fn resolve(target: &str, dest: &Path) -> Result<(PathBuf, Manifest)> {
     if target == "latest-good" {
         let (path, m, skipped) = audit::newest_good_local(dest)?;
         for v in skipped {
@@ -68,7 +68,7 @@ pub fn resolve(target: &str, dest: &Path) -> Result<(PathBuf, Manifest)> {
 
 /// The stored file `target` (a path, `s3://…/file`, `gs://…/file`, or `latest` in `dest`), downloaded into
 /// `work` when it is in object storage, and its manifest.
-pub async fn locate(
+pub(crate) async fn locate(
     target: &str,
     dest: &str,
     endpoint: Option<&str>,
@@ -113,7 +113,7 @@ pub async fn locate(
 /// The stored file `target` (see [`locate`]) with its manifest, in a fresh work directory
 /// named `prefix…` that holds the download when it is in object storage and is removed when
 /// the returned value is dropped.
-pub async fn fetch(
+pub(crate) async fn fetch(
     target: &str,
     dest: &str,
     endpoint: Option<&str>,
@@ -129,13 +129,13 @@ pub async fn fetch(
 
 /// Checks the stored sha256, then unpacks into `out_path` while verifying the RDB (as of
 /// now) and its raw sha256. Blocking.
-pub fn unpack(path: &Path, m: &Manifest, out_path: &Path) -> Result<Summary> {
+pub(crate) fn unpack(path: &Path, m: &Manifest, out_path: &Path) -> Result<Summary> {
     check_stored(path, m)?;
     unpack_checked(path, m, out_path)
 }
 
 /// Checks the stored file's sha256 against the manifest. Blocking.
-pub fn check_stored(path: &Path, m: &Manifest) -> Result<()> {
+pub(crate) fn check_stored(path: &Path, m: &Manifest) -> Result<()> {
     let file = std::fs::File::open(path).map_err(Error::io(path))?;
     let stored = tee::digest(BufReader::with_capacity(1 << 16, file)).map_err(Error::io(path))?;
     if stored.sha256 != m.stored.sha256 {
@@ -150,7 +150,7 @@ pub fn check_stored(path: &Path, m: &Manifest) -> Result<()> {
 
 /// [`unpack`] after [`check_stored`] passed: decompress into `out_path` while verifying
 /// the RDB, its raw sha256 and its key count. Blocking.
-pub fn unpack_checked(path: &Path, m: &Manifest, out_path: &Path) -> Result<Summary> {
+pub(crate) fn unpack_checked(path: &Path, m: &Manifest, out_path: &Path) -> Result<Summary> {
     let file = std::fs::File::open(path).map_err(Error::io(path))?;
     let reader = Compression::from_path(path)
         .decoder(BufReader::with_capacity(1 << 16, file))
@@ -197,7 +197,7 @@ pub fn unpack_checked(path: &Path, m: &Manifest, out_path: &Path) -> Result<Summ
 
 /// Keys of the unpacked RDB at `rdb` not expired as of now: keys whose TTL ran out since
 /// the load began are not a failure.
-pub async fn live_now(rdb: PathBuf, pattern: String) -> Result<u64> {
+pub(crate) async fn live_now(rdb: PathBuf, pattern: String) -> Result<u64> {
     let after = blocking("recounting", move || {
         let f = std::fs::File::open(&rdb).map_err(Error::io(&rdb))?;
         let opts = Options {

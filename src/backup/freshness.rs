@@ -13,7 +13,7 @@ use crate::conn::Conn;
 use crate::error::Result;
 
 /// Reads the primary's offset, then polls the replica until it reaches it or `bound` passes.
-pub async fn catch_up(
+pub(crate) async fn catch_up(
     conn: &Conn,
     replica: &Addr,
     primary: &Addr,

@@ -15,11 +15,11 @@ use crate::backup::tee::Digested;
 use crate::rdb::Summary;
 
 /// Suffix of a manifest file.
-pub const MANIFEST_SUFFIX: &str = ".manifest.json";
+pub(crate) const MANIFEST_SUFFIX: &str = ".manifest.json";
 
 /// `redis-<master>-YYYYmmdd-HHMMSS`, with characters unsafe in a file name replaced by `_`;
 /// `n > 1` adds `-n` (a second backup within the same second).
-pub fn base_name(master: &str, created: DateTime<Utc>, n: u32) -> String {
+pub(crate) fn base_name(master: &str, created: DateTime<Utc>, n: u32) -> String {
     let safe: String = master
         .chars()
         .map(|c| {
@@ -75,7 +75,7 @@ pub struct Freshness {
 
 /// Bytes `replica` is behind `primary` (never negative: a replica can be ahead of an offset
 /// read earlier).
-pub fn lag(primary: i64, replica: i64) -> u64 {
+pub(crate) fn lag(primary: i64, replica: i64) -> u64 {
     u64::try_from(primary.saturating_sub(replica)).unwrap_or(0)
 }
 
@@ -161,7 +161,7 @@ impl Manifest {
 }
 
 /// The manifest name of a stored file: `x.rdb.gz` → `x.manifest.json`.
-pub fn manifest_name(file: &str) -> String {
+pub(crate) fn manifest_name(file: &str) -> String {
     let base = [".rdb.gz", ".rdb.zst", ".rdb"]
         .iter()
         .find_map(|s| file.strip_suffix(s))
@@ -171,7 +171,7 @@ pub fn manifest_name(file: &str) -> String {
 
 /// A stored backup: its manifest and where it lives.
 #[derive(Debug, Clone)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// The manifest.
     pub manifest: Manifest,
     /// The data file.

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 
 /// Where a backup goes: a local directory or an object-store URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Dest {
+pub(crate) enum Dest {
     /// A local directory.
     Local(PathBuf),
     /// `s3://bucket/prefix` or `gs://bucket/prefix`.
@@ -33,7 +33,7 @@ const SCHEMES: [&str; 2] = ["s3://", "gs://"];
 
 impl Dest {
     /// `s3://…` and `gs://…` are object storage; anything else a local directory.
-    pub fn parse(s: &str) -> Dest {
+    pub(crate) fn parse(s: &str) -> Dest {
         if is_bucket_url(s) {
             Dest::Bucket(s.trim_end_matches('/').to_string())
         } else {
@@ -43,13 +43,13 @@ impl Dest {
 }
 
 /// Whether `s` names object storage (`s3://…`, `gs://…`).
-pub fn is_bucket_url(s: &str) -> bool {
+pub(crate) fn is_bucket_url(s: &str) -> bool {
     SCHEMES.iter().any(|scheme| s.starts_with(scheme))
 }
 
 /// `s3://bucket/prefix/file` → (`s3://bucket/prefix`, `file`); `None` unless it names an
 /// object below a bucket.
-pub fn split_object_url(url: &str) -> Option<(String, &str)> {
+pub(crate) fn split_object_url(url: &str) -> Option<(String, &str)> {
     let scheme = SCHEMES.iter().find(|s| url.starts_with(*s))?;
     let (dir, file) = url[scheme.len()..].rsplit_once('/')?;
     Some((format!("{scheme}{dir}"), file))
@@ -59,7 +59,7 @@ pub fn split_object_url(url: &str) -> Option<(String, &str)> {
 const PART: usize = 8 << 20;
 
 /// An object-store destination.
-pub struct Remote {
+pub(crate) struct Remote {
     store: Arc<dyn ObjectStore>,
     prefix: ObjPath,
     /// The URL it was opened from (for messages).
@@ -71,7 +71,7 @@ impl Remote {
     /// `endpoint`, e.g. `http://127.0.0.1:5000`, selects an S3-compatible server) or
     /// `gs://bucket/prefix` (credentials from `GOOGLE_APPLICATION_CREDENTIALS` /
     /// `GOOGLE_SERVICE_ACCOUNT`, else the instance's metadata server).
-    pub fn open(url: &str, endpoint: Option<&str>) -> Result<Remote> {
+    pub(crate) fn open(url: &str, endpoint: Option<&str>) -> Result<Remote> {
         let (scheme, rest) = url
             .split_once("://")
             .filter(|_| is_bucket_url(url))
@@ -122,7 +122,7 @@ impl Remote {
     }
 
     /// Fails early when the bucket is unreachable or does not exist (lists at most one key).
-    pub async fn check(&self) -> Result<()> {
+    pub(crate) async fn check(&self) -> Result<()> {
         let mut s = self.store.list(Some(&self.prefix));
         match s.next().await {
             Some(Err(e)) => Err(self.err()(e)),
@@ -131,7 +131,7 @@ impl Remote {
     }
 
     /// Uploads the committed backup at `local` (streamed in parts), then its manifest.
-    pub async fn upload(&self, local: &Path, manifest: &Manifest) -> Result<()> {
+    pub(crate) async fn upload(&self, local: &Path, manifest: &Manifest) -> Result<()> {
         let mut file = tokio::fs::File::open(local)
             .await
             .map_err(Error::io(local))?;
@@ -169,7 +169,7 @@ impl Remote {
     }
 
     /// The names of every object under the prefix.
-    pub async fn names(&self) -> Result<Vec<String>> {
+    pub(crate) async fn names(&self) -> Result<Vec<String>> {
         let mut out = Vec::new();
         let mut s = self.store.list(Some(&self.prefix));
         while let Some(meta) = s.next().await {
@@ -182,7 +182,7 @@ impl Remote {
     }
 
     /// The bytes of the object `name` under the prefix (a small one: read whole).
-    pub async fn get(&self, name: &str) -> Result<Vec<u8>> {
+    pub(crate) async fn get(&self, name: &str) -> Result<Vec<u8>> {
         let bytes = self
             .store
             .get(&self.path(name))
@@ -195,7 +195,7 @@ impl Remote {
     }
 
     /// Puts `bytes` as the object `name` under the prefix (it appears whole or not at all).
-    pub async fn put(&self, name: &str, bytes: Vec<u8>) -> Result<()> {
+    pub(crate) async fn put(&self, name: &str, bytes: Vec<u8>) -> Result<()> {
         self.store
             .put(&self.path(name), PutPayload::from(bytes))
             .await
@@ -204,7 +204,7 @@ impl Remote {
     }
 
     /// The name and size of every object under the prefix, as the store lists them.
-    pub async fn sizes(&self) -> Result<Vec<(String, u64)>> {
+    pub(crate) async fn sizes(&self) -> Result<Vec<(String, u64)>> {
         let mut out = Vec::new();
         let mut s = self.store.list(Some(&self.prefix));
         while let Some(meta) = s.next().await {
@@ -217,7 +217,7 @@ impl Remote {
     }
 
     /// Every complete backup (with a manifest), oldest first.
-    pub async fn list(&self) -> Result<Vec<Manifest>> {
+    pub(crate) async fn list(&self) -> Result<Vec<Manifest>> {
         Ok(self
             .list_sized()
             .await?
@@ -227,7 +227,7 @@ impl Remote {
     }
 
     /// [`Remote::list`], each with the size of its data object (`None`: not there).
-    pub async fn list_sized(&self) -> Result<Vec<(Manifest, Option<u64>)>> {
+    pub(crate) async fn list_sized(&self) -> Result<Vec<(Manifest, Option<u64>)>> {
         let mut names = Vec::new();
         let mut sizes = std::collections::HashMap::new();
         let mut s = self.store.list(Some(&self.prefix));
@@ -262,7 +262,7 @@ impl Remote {
     }
 
     /// Deletes a backup: manifest first, then data.
-    pub async fn delete(&self, m: &Manifest) -> Result<()> {
+    pub(crate) async fn delete(&self, m: &Manifest) -> Result<()> {
         self.store
             .delete(&self.path(&m.name()))
             .await
@@ -274,7 +274,7 @@ impl Remote {
     }
 
     /// Applies a retention policy, never deleting `keep`; returns the deleted file names.
-    pub async fn prune(
+    pub(crate) async fn prune(
         &self,
         policy: Policy,
         now: chrono::DateTime<chrono::Utc>,
@@ -303,7 +303,7 @@ impl Remote {
     }
 
     /// Downloads `file` and its manifest into `dir`; returns the local data path.
-    pub async fn download(&self, file: &str, dir: &Path) -> Result<PathBuf> {
+    pub(crate) async fn download(&self, file: &str, dir: &Path) -> Result<PathBuf> {
         self.get_to(&manifest_name(file), dir, |_| {}).await?;
         self.get_to(file, dir, |_| {}).await?;
         Ok(dir.join(file))
@@ -311,7 +311,11 @@ impl Remote {
 
     /// [`Remote::download`], also recomputing the data object's ETag from the bytes as
     /// they arrive ([`etag`]) and comparing it with the one the store served them under.
-    pub async fn download_checked(&self, file: &str, dir: &Path) -> Result<(PathBuf, Outcome)> {
+    pub(crate) async fn download_checked(
+        &self,
+        file: &str,
+        dir: &Path,
+    ) -> Result<(PathBuf, Outcome)> {
         self.get_to(&manifest_name(file), dir, |_| {}).await?;
         let mut hasher = None;
         self.get_to(file, dir, |got| match got {

@@ -10,7 +10,7 @@ use std::cmp::Reverse;
 use crate::sentinel::view::ReplicaView;
 
 /// Replicas fit to back up from, best first; `Err` explains why each one was rejected.
-pub fn candidates(replicas: &[ReplicaView]) -> Result<Vec<&ReplicaView>, String> {
+pub(crate) fn candidates(replicas: &[ReplicaView]) -> Result<Vec<&ReplicaView>, String> {
     if replicas.is_empty() {
         return Err("the Sentinel knows no replica".into());
     }

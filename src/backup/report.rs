@@ -8,7 +8,7 @@ use crate::backup::manifest::{Entry, Manifest};
 use crate::rdb::{Checksum, Summary};
 
 /// Formats a millisecond duration compactly: `850ms`, `42.0s`, `12.5m`, `3.5h`, `2.0d`.
-pub fn ms(v: u64) -> String {
+pub(crate) fn ms(v: u64) -> String {
     let s = v as f64 / 1000.0;
     if v < 1000 {
         format!("{v}ms")
@@ -24,7 +24,7 @@ pub fn ms(v: u64) -> String {
 }
 
 /// Formats a byte count: `512 B`, `1.5 MiB`.
-pub fn bytes(v: u64) -> String {
+pub(crate) fn bytes(v: u64) -> String {
     const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
     if v < 1024 {
         return format!("{v} B");
@@ -138,7 +138,7 @@ pub fn verify_table(file: &str, pattern: &str, s: &Summary) -> String {
 }
 
 /// The `warden backup` table for the backup stored at `path`.
-pub fn backup_table(path: &str, m: &Manifest) -> String {
+pub(crate) fn backup_table(path: &str, m: &Manifest) -> String {
     let mut t = String::new();
     let mut row = |k: &str, v: String| {
         let _ = writeln!(t, "{k:<20} {v}");
@@ -198,7 +198,7 @@ pub fn backup_table(path: &str, m: &Manifest) -> String {
 }
 
 /// The `warden backups list` table, oldest first, then any incomplete files.
-pub fn list_table(entries: &[Entry], incomplete: &[String]) -> String {
+pub(crate) fn list_table(entries: &[Entry], incomplete: &[String]) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,

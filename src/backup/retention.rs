@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 
 /// A retention policy.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Policy {
+pub(crate) struct Policy {
     /// Keep the N newest backups per master.
     pub keep_last: Option<usize>,
     /// Keep backups younger than this many days.
@@ -20,14 +20,14 @@ pub struct Policy {
 
 impl Policy {
     /// True when no rule is set (nothing will be deleted).
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.keep_last.is_none() && self.keep_days.is_none()
     }
 }
 
 /// One stored backup as retention sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Item<'a> {
+pub(crate) struct Item<'a> {
     /// Master name.
     pub master: &'a str,
     /// Creation time.
@@ -37,7 +37,7 @@ pub struct Item<'a> {
 }
 
 /// Indices into `items` of the backups to delete, as of `now`.
-pub fn to_delete(items: &[Item<'_>], policy: Policy, now: DateTime<Utc>) -> Vec<usize> {
+pub(crate) fn to_delete(items: &[Item<'_>], policy: Policy, now: DateTime<Utc>) -> Vec<usize> {
     if policy.is_empty() {
         return Vec::new();
     }

@@ -16,11 +16,11 @@ use crate::error::{Error, Result};
 use crate::rdb::{self, Options, Summary};
 
 /// Prefix of temporary files in a backup directory.
-pub const TMP_PREFIX: &str = ".warden-tmp-";
+pub(crate) const TMP_PREFIX: &str = ".warden-tmp-";
 
 /// The prefix of this process's temporary files: `.warden-tmp-<pid>-`, so a later run can
 /// tell a file whose writer is gone ([`remove_stale`]).
-pub fn tmp_prefix() -> String {
+pub(crate) fn tmp_prefix() -> String {
     format!("{TMP_PREFIX}{}-", std::process::id())
 }
 
@@ -40,7 +40,7 @@ fn runs_warden(pid: u32) -> bool {
 /// `.warden-tmp-<pid>-…` with a PID that runs no warden now (or is this process's own from
 /// an earlier life: never one this process has open), and older than now. Returns their
 /// names; a file of another naming is left alone (and `backups list` keeps reporting it).
-pub fn remove_stale(dir: &Path) -> Result<Vec<String>> {
+pub(crate) fn remove_stale(dir: &Path) -> Result<Vec<String>> {
     let me = std::process::id();
     let now = std::time::SystemTime::now();
     let mut removed = Vec::new();
@@ -146,7 +146,7 @@ impl Staged {
 
 /// Writes `bytes` to `dir/name` through a fsynced temporary file and a rename, then fsyncs
 /// the directory so the rename itself survives a crash.
-pub fn write_durably(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_durably(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     let path = dir.join(name);
     let mut tmp = tempfile::Builder::new()
         .prefix(&tmp_prefix())
@@ -165,7 +165,7 @@ pub fn write_durably(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
 
 /// Every complete backup in `dir` (those with a readable manifest), oldest first. Manifests
 /// that do not parse are errors: a backup directory should hold nothing ambiguous.
-pub fn list(dir: &Path) -> Result<Vec<Entry>> {
+pub(crate) fn list(dir: &Path) -> Result<Vec<Entry>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(Error::io(dir))? {
         let path = entry.map_err(Error::io(dir))?.path();
@@ -189,7 +189,7 @@ pub fn list(dir: &Path) -> Result<Vec<Entry>> {
 }
 
 /// Reads and parses a manifest file.
-pub fn read_manifest(path: &Path) -> Result<Manifest> {
+pub(crate) fn read_manifest(path: &Path) -> Result<Manifest> {
     let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
     Manifest::parse(&text).map_err(|message| Error::Manifest {
         path: path.to_path_buf(),
@@ -199,7 +199,7 @@ pub fn read_manifest(path: &Path) -> Result<Manifest> {
 
 /// Deletes a stored backup: the manifest first (so a crash leaves an orphan data file, never
 /// a manifest pointing at nothing), then the data file.
-pub fn delete(dir: &Path, manifest: &Manifest) -> Result<()> {
+pub(crate) fn delete(dir: &Path, manifest: &Manifest) -> Result<()> {
     let mpath = dir.join(manifest.name());
     std::fs::remove_file(&mpath).map_err(Error::io(&mpath))?;
     let data = dir.join(&manifest.file);
@@ -211,7 +211,7 @@ pub fn delete(dir: &Path, manifest: &Manifest) -> Result<()> {
 
 /// Applies a retention policy to `dir`, never deleting `keep` (the backup just written);
 /// returns the deleted file names.
-pub fn prune(
+pub(crate) fn prune(
     dir: &Path,
     policy: crate::backup::retention::Policy,
     now: chrono::DateTime<chrono::Utc>,
@@ -240,7 +240,7 @@ pub fn prune(
 
 /// Files in `dir` that are not part of a complete backup: temporary files and data files
 /// without a manifest (interrupted runs).
-pub fn incomplete(dir: &Path, complete: &[Entry]) -> Result<Vec<String>> {
+pub(crate) fn incomplete(dir: &Path, complete: &[Entry]) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(Error::io(dir))? {
         let name = entry.map_err(Error::io(dir))?.file_name();
@@ -259,7 +259,7 @@ pub fn incomplete(dir: &Path, complete: &[Entry]) -> Result<Vec<String>> {
 
 /// Copies the committed backup `data` (described by `manifest`) into another directory: temp
 /// name, fsync, rename, then the manifest. Blocking.
-pub fn copy_into(data: &Path, dir: &Path, manifest: &Manifest) -> Result<PathBuf> {
+pub(crate) fn copy_into(data: &Path, dir: &Path, manifest: &Manifest) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
     let mut tmp = tempfile::Builder::new()
         .prefix(&tmp_prefix())

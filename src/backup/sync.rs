@@ -22,7 +22,7 @@ const CHUNK: usize = 1 << 16;
 pub const DEPTH: usize = 16;
 
 /// One message to the consumer: bytes, or the reason the stream broke.
-pub type Chunk = io::Result<Vec<u8>>;
+pub(crate) type Chunk = io::Result<Vec<u8>>;
 
 /// A blocking [`io::Read`] over chunks sent from an async task; end of input when the
 /// sender is dropped.
@@ -63,7 +63,7 @@ impl io::Read for ChannelReader {
 
 /// How long a silent socket is tolerated (the server sends `\n` keep-alives every second
 /// while its BGSAVE runs, so silence means trouble).
-pub const IDLE: Duration = Duration::from_secs(60);
+pub(crate) const IDLE: Duration = Duration::from_secs(60);
 
 /// Streams a fresh RDB from `addr` into `tx`; returns the bytes sent (the RDB's length,
 /// unless the consumer stopped first). On failure the consumer also receives the error, so it

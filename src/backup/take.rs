@@ -50,7 +50,7 @@ impl Method {
 
 /// Everything a backup run needs.
 #[derive(Debug, Clone)]
-pub struct Spec {
+pub(crate) struct Spec {
     /// Sentinels to ask.
     pub sentinels: Vec<Addr>,
     /// Master name.
@@ -84,7 +84,7 @@ pub struct Spec {
 
 /// The node a backup is taken from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// The node.
     pub source: Addr,
     /// Whether it is a replica (else the primary, with `--allow-primary`).
@@ -94,7 +94,7 @@ pub struct Plan {
 }
 
 /// Asks the Sentinels for the primary and its replicas and picks the source node.
-pub async fn plan(spec: &Spec) -> Result<Plan> {
+pub(crate) async fn plan(spec: &Spec) -> Result<Plan> {
     let mut last = String::from("no Sentinel given");
     let mut view = None;
     for s in &spec.sentinels {
@@ -178,7 +178,7 @@ async fn confirm_replica(conn: &Conn, addr: &Addr) -> Result<()> {
 }
 
 /// Takes one backup into `spec.dest`; returns its manifest and the stored file's path.
-pub async fn run(spec: &Spec) -> Result<(Manifest, PathBuf)> {
+pub(crate) async fn run(spec: &Spec) -> Result<(Manifest, PathBuf)> {
     let plan = plan(spec).await?;
     std::fs::create_dir_all(&spec.dest).map_err(Error::io(&spec.dest))?;
     let started = Instant::now();

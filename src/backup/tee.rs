@@ -7,7 +7,7 @@ use std::io::{self, Read, Write};
 use sha2::{Digest, Sha256};
 
 /// Lower-case hex of a digest.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -21,7 +21,7 @@ pub struct Digested {
 }
 
 /// A reader that copies what it yields into `side`, hashing and counting it.
-pub struct Tee<R, W> {
+pub(crate) struct Tee<R, W> {
     inner: R,
     side: W,
     hash: Sha256,
@@ -31,7 +31,7 @@ pub struct Tee<R, W> {
 
 impl<R: Read, W: Write> Tee<R, W> {
     /// Wraps `inner`; every byte read is also written to `side`.
-    pub fn new(inner: R, side: W) -> Self {
+    pub(crate) fn new(inner: R, side: W) -> Self {
         Tee {
             inner,
             side,
@@ -43,13 +43,13 @@ impl<R: Read, W: Write> Tee<R, W> {
 
     /// The error the side writer failed with, if it did (e.g. the disk is full): the reader
     /// then saw a read error that is not the source's fault.
-    pub fn side_error(&mut self) -> Option<io::Error> {
+    pub(crate) fn side_error(&mut self) -> Option<io::Error> {
         self.side_error.take()
     }
 
     /// Reads what the consumer left unread (bytes after the RDB's end), then returns the side
     /// writer and the digest of everything that passed.
-    pub fn finish(mut self) -> io::Result<(W, Digested)> {
+    pub(crate) fn finish(mut self) -> io::Result<(W, Digested)> {
         io::copy(&mut self, &mut io::sink())?;
         let digest = Digested {
             bytes: self.bytes,
@@ -74,7 +74,7 @@ impl<R: Read, W: Write> Read for Tee<R, W> {
 }
 
 /// A writer that hashes and counts what passes through it.
-pub struct Hashing<W> {
+pub(crate) struct Hashing<W> {
     inner: W,
     hash: Sha256,
     bytes: u64,
@@ -82,7 +82,7 @@ pub struct Hashing<W> {
 
 impl<W: Write> Hashing<W> {
     /// Wraps `inner`.
-    pub fn new(inner: W) -> Self {
+    pub(crate) fn new(inner: W) -> Self {
         Hashing {
             inner,
             hash: Sha256::new(),
@@ -91,7 +91,7 @@ impl<W: Write> Hashing<W> {
     }
 
     /// The inner writer and the digest of everything written.
-    pub fn finish(self) -> (W, Digested) {
+    pub(crate) fn finish(self) -> (W, Digested) {
         let digest = Digested {
             bytes: self.bytes,
             sha256: hex(&self.hash.finalize()),

@@ -22,7 +22,7 @@ use crate::lab::{Lab, LabSpec, SentinelSettings};
 
 /// Benchmark settings.
 #[derive(Debug, Clone)]
-pub struct Spec {
+pub(crate) struct Spec {
     /// Session keys in the dataset.
     pub keys: u64,
     /// Value size in bytes (random, as encrypted sessions are).
@@ -116,7 +116,7 @@ struct Row {
 }
 
 /// Runs the benchmark on an ephemeral lab and returns the table.
-pub async fn run(spec: &Spec) -> Result<String> {
+pub(crate) async fn run(spec: &Spec) -> Result<String> {
     let work = tempfile::Builder::new()
         .prefix("warden-bench-backup-")
         .tempdir()

@@ -20,7 +20,7 @@ const DELETE_EVERY: u32 = 1000;
 
 /// Benchmark settings.
 #[derive(Debug, Clone, Copy)]
-pub struct Spec {
+pub(crate) struct Spec {
     /// Acknowledged keys to check.
     pub keys: u32,
     /// Rounds (the median is reported).
@@ -28,7 +28,7 @@ pub struct Spec {
 }
 
 /// Runs the benchmark; returns its table.
-pub async fn run(spec: &Spec) -> Result<String> {
+pub(crate) async fn run(spec: &Spec) -> Result<String> {
     let dir = crate::lab::temp_state_dir("warden-bench-loss-")?;
     let server = Scratch::start(Path::new("redis-server"), &dir, Duration::from_secs(30)).await?;
     let plan = plan();

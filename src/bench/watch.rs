@@ -11,8 +11,8 @@
 //! Everything it starts — the fleet and the watch — is in one process group that the fleet's
 //! Drop guard kills, on the normal end, an error, or a signal dropping this future.
 
-pub mod lab;
-pub mod report;
+pub(crate) mod lab;
+pub(crate) mod report;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -34,7 +34,7 @@ use report::{Record, Report, Sample, Transition};
 
 /// Benchmark settings.
 #[derive(Debug, Clone)]
-pub struct Spec {
+pub(crate) struct Spec {
     /// Masters the Sentinels monitor.
     pub masters: usize,
     /// Time between failover requests.
@@ -53,7 +53,7 @@ pub struct Spec {
 
 impl Spec {
     /// The quiet window.
-    pub fn idle_window(&self) -> Duration {
+    pub(crate) fn idle_window(&self) -> Duration {
         self.idle
             .unwrap_or_else(|| Duration::from_secs(30).min(self.duration / 4))
     }
@@ -69,7 +69,7 @@ const SETTLE: Duration = Duration::from_secs(45);
 const POLL: Duration = Duration::from_millis(500);
 
 /// Runs the benchmark and returns what it measured.
-pub async fn run(spec: &Spec) -> Result<Report> {
+pub(crate) async fn run(spec: &Spec) -> Result<Report> {
     let ready_timeout = Duration::from_secs(60) + Duration::from_secs(2) * spec.masters as u32;
     let say = |line: &str| {
         if let Some(p) = spec.progress {

@@ -71,7 +71,7 @@ fn table(r: &Report) -> String {
 
 /// `warden aof inspect`: exit 0 readable to the end, 1 torn or damaged, 2 could not read.
 /// With `--truncated`, only a torn tail is reported (exit 1 when there is one).
-pub async fn inspect(a: AofInspectArgs) -> Result<u8> {
+pub(super) async fn inspect(a: AofInspectArgs) -> Result<u8> {
     let path = a.path.clone();
     let r = blocking("reading the AOF", move || AofDir::open(&path)?.inspect()).await?;
     if a.truncated {
@@ -125,7 +125,7 @@ pub async fn inspect(a: AofInspectArgs) -> Result<u8> {
 }
 
 /// `warden aof trim`: exit 0 written, 1 the AOF is damaged beyond a torn tail, 2 could not run.
-pub async fn trim(a: AofTrimArgs) -> Result<u8> {
+pub(super) async fn trim(a: AofTrimArgs) -> Result<u8> {
     let (path, to) = (a.path.clone(), a.to.clone());
     let t = blocking("trimming the AOF", move || {
         aof_files::trim(&AofDir::open(&path)?, &to)
@@ -149,7 +149,7 @@ pub async fn trim(a: AofTrimArgs) -> Result<u8> {
 
 /// `warden backup --aof`: exit 0 copied, 1 the AOF could not be copied consistently or is
 /// damaged, 2 could not run.
-pub async fn backup_aof(args: BackupArgs) -> Result<u8> {
+pub(super) async fn backup_aof(args: BackupArgs) -> Result<u8> {
     let dir = match args.dest.iter().map(|d| Dest::parse(d)).next() {
         Some(Dest::Local(d)) if args.dest.len() == 1 => d,
         _ => {

@@ -21,7 +21,7 @@ use crate::restore::{self, checks, trial};
 use crate::util::{blocking, now_ms};
 
 /// `warden bench backup`.
-pub async fn bench(a: BenchBackup) -> Result<u8> {
+pub(super) async fn bench(a: BenchBackup) -> Result<u8> {
     let spec = crate::bench::backup::Spec {
         keys: a.keys,
         value_size: a.value_size,
@@ -56,7 +56,7 @@ struct LoadsOn {
 
 /// `warden verify`: exit 0 valid (and, with `--for`, it loads there), 1 invalid or it does
 /// not load, 2 unreadable.
-pub async fn verify(args: VerifyArgs) -> Result<u8> {
+pub(super) async fn verify(args: VerifyArgs) -> Result<u8> {
     let server = match &args.for_server {
         Some(text) => {
             let conn = crate::conn::Conn::build(&super::conn_spec(&args.conn)?)?;
@@ -113,7 +113,7 @@ fn json(value: &impl Serialize) -> String {
 }
 
 /// `warden backup`: exit 0 stored and verified, 1 the RDB failed verification, 2 could not run.
-pub async fn backup(args: BackupArgs) -> Result<u8> {
+pub(super) async fn backup(args: BackupArgs) -> Result<u8> {
     if args.aof {
         return super::aof::backup_aof(args).await;
     }
@@ -239,7 +239,7 @@ fn peak_rss_kib() -> Option<u64> {
 }
 
 /// `warden backups list`.
-pub async fn list(args: BackupsListArgs) -> Result<u8> {
+pub(super) async fn list(args: BackupsListArgs) -> Result<u8> {
     let (entries, incomplete) = match Dest::parse(&args.dest) {
         Dest::Local(dir) => {
             let entries = store::list(&dir)?;
@@ -270,7 +270,7 @@ pub async fn list(args: BackupsListArgs) -> Result<u8> {
 }
 
 /// `warden dr-drill`: exit 0 every target and check met, 1 one missed, 2 could not run.
-pub async fn dr_drill(args: DrDrillArgs) -> Result<u8> {
+pub(super) async fn dr_drill(args: DrDrillArgs) -> Result<u8> {
     let scenario = crate::dr::load(&args.scenario)?;
     let report = crate::dr::run(&scenario).await?;
     if args.json {
@@ -283,7 +283,7 @@ pub async fn dr_drill(args: DrDrillArgs) -> Result<u8> {
 
 /// `warden backups verify --all`: exit 0 every backup is good, 1 one is damaged, 2 could
 /// not run.
-pub async fn verify_all(args: BackupsVerifyArgs) -> Result<u8> {
+pub(super) async fn verify_all(args: BackupsVerifyArgs) -> Result<u8> {
     let audit = match Dest::parse(&args.dest) {
         Dest::Local(dir) => blocking("checking backups", move || audit::local(&dir)).await?,
         Dest::Bucket(url) => {
@@ -313,7 +313,7 @@ struct RestoreTestReport<'a> {
 
 /// `warden restore-test`: exit 0 the backup restores, 1 a check or the checksum failed,
 /// 2 could not run.
-pub async fn restore_test(args: RestoreTestArgs) -> Result<u8> {
+pub(super) async fn restore_test(args: RestoreTestArgs) -> Result<u8> {
     let spec = trial::Spec {
         target: args.target,
         dest: args.dest,
@@ -343,7 +343,7 @@ pub async fn restore_test(args: RestoreTestArgs) -> Result<u8> {
 
 /// `warden restore`: exit 0 restored, 1 the backup failed its checksum or verification (or,
 /// into a container, the node's key count disagrees with it), 2 could not run.
-pub async fn restore(args: RestoreArgs) -> Result<u8> {
+pub(super) async fn restore(args: RestoreArgs) -> Result<u8> {
     let mut spec = restore::Spec {
         target: args.target,
         dest: args.dest,

@@ -11,7 +11,7 @@ use crate::lab::live;
 use crate::sentinel::topology;
 
 /// Creates the docker lab and prints its containers.
-pub async fn up(a: LabUp) -> Result<u8> {
+pub(super) async fn up(a: LabUp) -> Result<u8> {
     let spec = DockerLabSpec {
         auth: a.auth,
         tls: a.tls,
@@ -57,7 +57,7 @@ pub async fn up(a: LabUp) -> Result<u8> {
 /// Prints each container's state as the engine reports it, with each node's live role (and
 /// for a replica its link and lag) as the node itself reports it, and the primary per
 /// Sentinels.
-pub async fn status(dir: &Path, conn: &Conn) -> Result<u8> {
+pub(super) async fn status(dir: &Path, conn: &Conn) -> Result<u8> {
     let lab = DockerLab::load(dir).await?;
     outln!(
         "docker lab {} in {} (master name '{}')",

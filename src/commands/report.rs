@@ -11,7 +11,7 @@ use crate::error::{EXIT_MET, EXIT_MISSED, Error, Result};
 use crate::render::{html, picture, trend};
 
 /// `warden report REPORT.json [--svg DIR] [--html FILE]`, or `warden report --trend DIR|URL`.
-pub async fn report(a: ReportArgs) -> Result<u8> {
+pub(super) async fn report(a: ReportArgs) -> Result<u8> {
     if let Some(src) = &a.trend {
         let runs = match is_bucket_url(src) {
             true => remote_runs(src, a.s3_endpoint.as_deref()).await?,
@@ -36,7 +36,7 @@ pub async fn report(a: ReportArgs) -> Result<u8> {
 }
 
 /// Reads a saved report.
-pub fn read(path: &Path) -> Result<Document> {
+pub(super) fn read(path: &Path) -> Result<Document> {
     let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
     parse(path, &text)
 }
@@ -49,7 +49,7 @@ fn parse(path: &Path, text: &str) -> Result<Document> {
 }
 
 /// Writes `trial-N.svg` per injected trial of `doc` into `dir` (created if missing).
-pub fn write_svgs(dir: &Path, doc: &Document) -> Result<Vec<PathBuf>> {
+pub(super) fn write_svgs(dir: &Path, doc: &Document) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
     let mut written = Vec::new();
     for t in doc.trials.iter().filter(|t| t.injected) {
@@ -62,7 +62,7 @@ pub fn write_svgs(dir: &Path, doc: &Document) -> Result<Vec<PathBuf>> {
 
 /// Fails before a drill whose `--save` bucket is unreachable or missing (a directory is
 /// created when the report is saved).
-pub async fn check_dest(dest: &str, endpoint: Option<&str>) -> Result<()> {
+pub(super) async fn check_dest(dest: &str, endpoint: Option<&str>) -> Result<()> {
     match is_bucket_url(dest) {
         true => {
             Remote::open(dest.trim_end_matches('/'), endpoint)?
@@ -75,7 +75,7 @@ pub async fn check_dest(dest: &str, endpoint: Option<&str>) -> Result<()> {
 
 /// Saves `doc` in the directory or object-storage prefix `dest` under a name made of its
 /// scenario and start time (UTC); returns where.
-pub async fn save(dest: &str, endpoint: Option<&str>, doc: &Document) -> Result<String> {
+pub(super) async fn save(dest: &str, endpoint: Option<&str>, doc: &Document) -> Result<String> {
     let when = doc
         .started
         .unwrap_or_else(chrono::Utc::now)

@@ -29,7 +29,7 @@ const CONTAINERS: &[&str] = &[
 /// The command's name for an error: its first word, and the subcommand of a container
 /// command (`SENTINEL MASTER`, `CONFIG GET`), never any other argument — an `AUTH` failure
 /// must not print the password.
-pub fn command_name(cmd: &redis::Cmd) -> String {
+pub(crate) fn command_name(cmd: &redis::Cmd) -> String {
     let mut words = cmd.args_iter().map(|a| match a {
         redis::Arg::Simple(b) => String::from_utf8_lossy(b).to_uppercase(),
         _ => "CURSOR".into(),

@@ -14,11 +14,11 @@
 //! commands, and sends `AUTH` itself. Secrets are [`Secret`]s: they print as `***`, and
 //! errors name the user and the address, never a password.
 
-pub mod command;
-pub mod raw;
-pub mod secret;
-pub mod spec;
-pub mod tls;
+pub(crate) mod command;
+pub(crate) mod raw;
+pub(crate) mod secret;
+pub(crate) mod spec;
+pub(crate) mod tls;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -34,7 +34,8 @@ use crate::addr::Addr;
 use crate::error::{Error, Result};
 pub use command::Timeouts;
 pub use secret::{Secret, Source};
-pub use spec::{Resolve, Spec, TlsOn, TlsSpec};
+pub(crate) use spec::{Resolve, TlsOn};
+pub use spec::{Spec, TlsSpec};
 use tls::Tls;
 
 /// Which kind of server a connection goes to: the two have separate credentials and TLS.
@@ -72,10 +73,10 @@ pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// An open stream, before any command.
-pub type Stream = Box<dyn Io>;
+pub(crate) type Stream = Box<dyn Io>;
 
 /// Reads a secret from where `source` says.
-pub fn read_secret(source: &Source) -> Result<Secret> {
+pub(crate) fn read_secret(source: &Source) -> Result<Secret> {
     match source {
         Source::Value(s) => Ok(s.clone()),
         Source::Env(name) => std::env::var(name).map(Secret::new).map_err(|_| {
@@ -152,12 +153,12 @@ impl Conn {
     }
 
     /// The TLS settings as given (file paths, never their contents), if TLS is on.
-    pub fn tls_settings(&self) -> Option<&TlsSpec> {
+    pub(crate) fn tls_settings(&self) -> Option<&TlsSpec> {
         self.0.tls_spec.as_ref()
     }
 
     /// The hostname map (`--resolve`), sorted by name.
-    pub fn resolve_map(&self) -> Vec<(&str, IpAddr)> {
+    pub(crate) fn resolve_map(&self) -> Vec<(&str, IpAddr)> {
         let mut map: Vec<(&str, IpAddr)> = self
             .0
             .resolve
@@ -271,7 +272,7 @@ impl Conn {
     }
 
     /// The `AUTH` command for `role`, for a raw stream (`SYNC`); `None` without a password.
-    pub fn auth_command(&self, role: Role) -> Option<Cmd> {
+    pub(crate) fn auth_command(&self, role: Role) -> Option<Cmd> {
         let side = self.side(role);
         let pw = side.password.as_ref()?;
         let mut cmd = redis::cmd("AUTH");
@@ -284,7 +285,7 @@ impl Conn {
 
     /// The error for an authentication failure of `role` on `addr`; `detail` is what the
     /// server said (never the password).
-    pub fn auth_failed(&self, role: Role, addr: &Addr, detail: &str) -> Error {
+    pub(crate) fn auth_failed(&self, role: Role, addr: &Addr, detail: &str) -> Error {
         Error::Auth {
             user: self.user(role).to_string(),
             addr: addr.clone(),
@@ -338,7 +339,7 @@ fn tls_hint(e: &std::io::Error) -> &'static str {
 }
 
 /// Whether a reply says the credentials are wrong or missing.
-pub fn is_auth_error(e: &redis::RedisError) -> bool {
+pub(crate) fn is_auth_error(e: &redis::RedisError) -> bool {
     matches!(e.code(), Some("WRONGPASS" | "NOAUTH" | "AUTH"))
         || e.kind() == redis::ErrorKind::AuthenticationFailed
         || e.to_string().contains("invalid username-password pair")
@@ -356,7 +357,7 @@ fn server_words(e: &redis::RedisError) -> String {
 }
 
 /// `NOPERM … 'role' command` → the command, upper-cased (`config|get` → `CONFIG GET`).
-pub fn no_perm(user: &str, addr: &Addr, reply: &str) -> Error {
+pub(crate) fn no_perm(user: &str, addr: &Addr, reply: &str) -> Error {
     Error::NoPerm {
         user: user.to_string(),
         command: refused_command(reply),
@@ -366,7 +367,7 @@ pub fn no_perm(user: &str, addr: &Addr, reply: &str) -> Error {
 
 /// The command a `NOPERM … 'config|get' command` reply refuses, upper-cased (`CONFIG GET`),
 /// or `a command` when the reply names none.
-pub fn refused_command(reply: &str) -> String {
+pub(crate) fn refused_command(reply: &str) -> String {
     reply
         .split('\'')
         .nth(1)

@@ -7,7 +7,7 @@ use std::io;
 use std::time::Duration;
 
 use redis_protocol::resp2::decode::decode;
-pub use redis_protocol::resp2::types::OwnedFrame as Frame;
+pub(crate) use redis_protocol::resp2::types::OwnedFrame as Frame;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{Conn, Role, Stream, Timeouts, no_perm};

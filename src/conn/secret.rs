@@ -17,7 +17,7 @@ impl Secret {
     }
 
     /// The value itself: for `AUTH` and for config files written 0600, nothing else.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }

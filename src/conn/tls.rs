@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 
 /// A ready TLS client: the rustls configuration and the name certificates must carry.
 #[derive(Clone)]
-pub struct Tls {
+pub(crate) struct Tls {
     pub(super) config: Arc<ClientConfig>,
     /// Overrides the host connected to as the expected certificate name.
     pub(super) server_name: Option<String>,
@@ -45,7 +45,7 @@ impl Tls {
     /// Reads the files `spec` names and builds the client configuration; a missing or
     /// unreadable file, or a certificate without its key, is an error now, before any
     /// connection.
-    pub fn build(spec: &TlsSpec) -> Result<Tls> {
+    pub(crate) fn build(spec: &TlsSpec) -> Result<Tls> {
         let builder = ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| tls_error(format!("TLS setup: {e}")))?;

@@ -13,29 +13,10 @@ use super::{Engine, api_error};
 use crate::error::{Error, Result};
 
 impl Engine {
-    /// Writes one small file `file` with `body` into `dir` of container `id` (which may be
-    /// created and not yet started).
-    pub async fn copy_file_in(
-        &self,
-        id: &str,
-        name: &str,
-        dir: &str,
-        file: &str,
-        body: &[u8],
-    ) -> Result<()> {
-        let tar = tar_one(file, body)?;
-        let opts = UploadToContainerOptionsBuilder::default().path(dir).build();
-        let r = self
-            .api
-            .upload_to_container(id, Some(opts), bollard::body_full(tar.into()));
-        r.await
-            .map_err(api_error(format!("copy {file} into {name}")))
-    }
-
     /// Writes small private files (`(relative path, body)`, mode 0600, parent directories
     /// created) into `dir` of container `id` before it starts: how secrets and certificates
     /// reach a container without its command or environment.
-    pub async fn copy_private_in(
+    pub(crate) async fn copy_private_in(
         &self,
         id: &str,
         name: &str,
@@ -53,7 +34,13 @@ impl Engine {
 
     /// Streams the tar archive at `tar` (on this host) into `dir` of container `id`,
     /// 64 KiB at a time, its files owned by the container's user (`copyUIDGID`).
-    pub async fn copy_tar_in(&self, id: &str, name: &str, dir: &str, tar: &Path) -> Result<()> {
+    pub(crate) async fn copy_tar_in(
+        &self,
+        id: &str,
+        name: &str,
+        dir: &str,
+        tar: &Path,
+    ) -> Result<()> {
         let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(8);
         let path = tar.to_path_buf();
         let reader = tokio::task::spawn_blocking(move || {
@@ -98,7 +85,7 @@ impl Engine {
 
     /// Streams `from` (a file or directory in container `id`) out as a tar archive, chunk
     /// by chunk. An item `Ok(None)` means `from` does not exist (and ends the stream).
-    pub fn copy_out(
+    pub(crate) fn copy_out(
         &self,
         id: &str,
         from: &str,
@@ -117,11 +104,6 @@ impl Engine {
                 Err(e) => Err(api_error(format!("download {from}"))(e)),
             })
     }
-}
-
-/// A tar archive holding one file `name` with `body` (what the upload API takes).
-fn tar_one(name: &str, body: &[u8]) -> Result<Vec<u8>> {
-    tar_of(&[(name, body)], 0o644)
 }
 
 /// A tar of `files` (relative paths; parents are created on unpacking), each `mode`.

@@ -84,7 +84,7 @@ impl Engine {
     }
 
     /// Refuses an image the engine does not have (warden never pulls), naming the fix.
-    pub async fn require_image(&self, image: &str) -> Result<()> {
+    pub(crate) async fn require_image(&self, image: &str) -> Result<()> {
         match self.api.inspect_image(image).await {
             Ok(_) => Ok(()),
             Err(bollard::errors::Error::DockerResponseServerError {
@@ -124,7 +124,11 @@ impl Engine {
     }
 
     /// Creates a named volume `name` with `labels`.
-    pub async fn create_volume(&self, name: &str, labels: HashMap<String, String>) -> Result<()> {
+    pub(crate) async fn create_volume(
+        &self,
+        name: &str,
+        labels: HashMap<String, String>,
+    ) -> Result<()> {
         let req = VolumeCreateRequest {
             name: Some(name.into()),
             labels: Some(labels),
@@ -137,7 +141,7 @@ impl Engine {
 
     /// Removes every container (with its anonymous volumes), volume and network labelled
     /// `key=value`. Carries on past failures and returns the first.
-    pub async fn remove_labelled(&self, key: &str, value: &str) -> Result<()> {
+    pub(crate) async fn remove_labelled(&self, key: &str, value: &str) -> Result<()> {
         let f = label_filter(key, value);
         let mut first: Option<Error> = None;
         let mut keep = |r: Result<()>| {

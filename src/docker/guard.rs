@@ -36,7 +36,7 @@ impl Project {
 
     /// Every container on the engine, with network aliases filled in when only an alias
     /// can name the one `host` means: the input of a fault's (pure) target choice.
-    pub async fn containers_for(&self, host: &str) -> Result<Vec<ContainerInfo>> {
+    pub(crate) async fn containers_for(&self, host: &str) -> Result<Vec<ContainerInfo>> {
         self.engine.list_for(host, &self.name).await
     }
 

@@ -10,7 +10,7 @@
 //! - the opt-in guard for faults: [`Project`] (compose project + `io.warden.chaos=allowed`,
 //!   decided by the pure [`select`]);
 //! - lifecycle: start, stop, kill, pause, unpause, restart, network disconnect/connect;
-//! - [`Engine::exec`] with its output; copying in and out as tar ([`Engine::copy_file_in`],
+//! - [`Engine::exec`] with its output; copying in and out as tar ([`Engine::copy_private_in`],
 //!   [`Engine::copy_tar_in`], [`Engine::copy_out`], streamed);
 //! - creating and removing containers ([`NewContainer`]), networks and volumes, and
 //!   [`Engine::remove_labelled`].
@@ -22,7 +22,7 @@ mod copy;
 mod create;
 mod exec;
 mod guard;
-pub mod select;
+pub(crate) mod select;
 
 use std::net::IpAddr;
 
@@ -34,13 +34,11 @@ use bollard::query_parameters::{
     RestartContainerOptionsBuilder, StartContainerOptions, StopContainerOptionsBuilder,
 };
 
-pub use create::NewContainer;
+pub(crate) use create::NewContainer;
 pub use exec::Output;
 pub use guard::Project;
-pub use select::{
-    Attachment, CHAOS_ALLOWED, ContainerInfo, Inspected, LABEL_CHAOS, LABEL_PROJECT, LABEL_ROLE,
-    LABEL_SERVICE,
-};
+pub(crate) use select::{Attachment, ContainerInfo, Inspected, LABEL_PROJECT, LABEL_SERVICE};
+pub use select::{LABEL_CHAOS, LABEL_ROLE};
 
 use crate::addr::Addr;
 use crate::error::{Error, Result, one_line};
@@ -275,7 +273,7 @@ impl Engine {
 
     /// Connects it to `network` with `aliases`, at `ip` if given (a network without a
     /// user-configured subnet refuses a pinned IP).
-    pub async fn connect_network(
+    pub(crate) async fn connect_network(
         &self,
         id: &str,
         name: &str,

@@ -12,11 +12,11 @@ pub const LABEL_ROLE: &str = "io.warden.role";
 /// Opt-in label: warden injects faults only into containers where it is `allowed`.
 pub const LABEL_CHAOS: &str = "io.warden.chaos";
 /// The value of [`LABEL_CHAOS`] that opts a container in.
-pub const CHAOS_ALLOWED: &str = "allowed";
+pub(crate) const CHAOS_ALLOWED: &str = "allowed";
 /// Compose's project label; a docker lab sets it too, so one guard covers both.
-pub const LABEL_PROJECT: &str = "com.docker.compose.project";
+pub(crate) const LABEL_PROJECT: &str = "com.docker.compose.project";
 /// Compose's service label (the service name is also the container's network alias).
-pub const LABEL_SERVICE: &str = "com.docker.compose.service";
+pub(crate) const LABEL_SERVICE: &str = "com.docker.compose.service";
 
 /// A container as the engine lists it, reduced to what warden needs.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -76,7 +76,7 @@ impl ContainerInfo {
 
     /// Whether `host` (an IP or a hostname, as Sentinel reports it) names this container:
     /// an IP on any of its networks, a network alias, its name, or its compose service.
-    pub fn answers_to(&self, host: &str) -> bool {
+    pub(crate) fn answers_to(&self, host: &str) -> bool {
         !host.is_empty()
             && (self.name == host
                 || self.label(LABEL_SERVICE) == host
@@ -89,7 +89,7 @@ impl ContainerInfo {
 
 /// The container `host` names, preferring one in `project` (a hostname such as
 /// `redis-primary` can name a container in several compose projects). `None`: no container.
-pub fn by_host<'a>(
+pub(crate) fn by_host<'a>(
     containers: &'a [ContainerInfo],
     host: &str,
     project: &str,
@@ -105,7 +105,7 @@ pub fn by_host<'a>(
 /// compose service and network aliases — with that IP: what a Sentinel announcing hostnames
 /// names, mapped to where the host reaches it. A container without an IP (stopped) adds
 /// nothing; the first network (by name) with an IP gives its name's and service's IP.
-pub fn hosts(containers: &[ContainerInfo], project: &str) -> Vec<(String, IpAddr)> {
+pub(crate) fn hosts(containers: &[ContainerInfo], project: &str) -> Vec<(String, IpAddr)> {
     let mut out: Vec<(String, IpAddr)> = Vec::new();
     let mut add = |name: &str, ip: IpAddr| {
         if !name.is_empty() && !out.iter().any(|(n, _)| n == name) {
@@ -134,7 +134,10 @@ pub fn hosts(containers: &[ContainerInfo], project: &str) -> Vec<(String, IpAddr
 }
 
 /// The container called `name` (or whose id starts with `name`, at least 12 characters).
-pub fn by_name<'a>(containers: &'a [ContainerInfo], name: &str) -> Option<&'a ContainerInfo> {
+pub(crate) fn by_name<'a>(
+    containers: &'a [ContainerInfo],
+    name: &str,
+) -> Option<&'a ContainerInfo> {
     let name = name.trim_start_matches('/');
     containers
         .iter()
@@ -142,7 +145,7 @@ pub fn by_name<'a>(containers: &'a [ContainerInfo], name: &str) -> Option<&'a Co
 }
 
 /// The opt-in guard: `Err(reason)` when a fault must not touch `c`.
-pub fn guard(c: &ContainerInfo, project: &str) -> Result<(), String> {
+pub(crate) fn guard(c: &ContainerInfo, project: &str) -> Result<(), String> {
     let chaos = c.label(LABEL_CHAOS);
     if chaos != CHAOS_ALLOWED {
         return Err(if chaos.is_empty() {
@@ -163,7 +166,7 @@ pub fn guard(c: &ContainerInfo, project: &str) -> Result<(), String> {
 }
 
 /// The guard as an [`Error`]: a refusal naming the container and the reason.
-pub fn allowed(c: &ContainerInfo, project: &str) -> Result<()> {
+pub(crate) fn allowed(c: &ContainerInfo, project: &str) -> Result<()> {
     guard(c, project).map_err(|reason| Error::ContainerRefused {
         container: c.name.clone(),
         reason,

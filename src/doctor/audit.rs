@@ -18,7 +18,7 @@ const FIRST: Duration = Duration::from_secs(30);
 
 /// One Sentinel group to audit: its Sentinels, its masters (empty: all they monitor), how to
 /// connect to them, and the RTO targets its masters are held to.
-pub struct Audited {
+pub(crate) struct Audited {
     /// The group's Sentinels.
     pub sentinels: Vec<Addr>,
     /// The masters; empty: every master the first answering Sentinel monitors.
@@ -45,7 +45,7 @@ impl Audited {
 /// Audits every group's masters now and then every `every`, forever (drop the task to stop
 /// it), setting `warden_doctor_findings{severity}` to the counts over all masters. A master
 /// that cannot be audited is logged and counted nowhere.
-pub async fn every(groups: Vec<Audited>, every: Duration, metrics: Metrics) {
+pub(crate) async fn every(groups: Vec<Audited>, every: Duration, metrics: Metrics) {
     // Not at once: `watch` settles its start first (it exits on rejected credentials).
     tokio::time::sleep(FIRST.min(every)).await;
     loop {

@@ -9,7 +9,7 @@ use crate::addr::Addr;
 
 /// What the deployment is held to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Targets {
+pub(crate) struct Targets {
     /// Client RTO target; timing checks are skipped without one.
     pub rto_ms: Option<u64>,
     /// Shortest partial-resync window (backlog / write rate) accepted, in seconds.
@@ -35,7 +35,7 @@ const ELECTION_PLAN_MS: u64 = 2000;
 const DOWN_AFTER_LOW_MS: u64 = 1000;
 
 /// Every rule, in no particular order (the report sorts).
-pub fn check(f: &Facts, t: &Targets) -> Vec<Finding> {
+pub(crate) fn check(f: &Facts, t: &Targets) -> Vec<Finding> {
     let mut out = Vec::new();
     sentinels(f, &mut out);
     quorum(f, &mut out);

@@ -8,7 +8,7 @@ use crate::sentinel::view::{MasterView, ReplicaView};
 
 /// Everything gathered, in the order the Sentinels were given and the nodes were found.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Facts {
+pub(crate) struct Facts {
     /// The master name.
     pub master: String,
     /// One entry per Sentinel given.
@@ -23,7 +23,7 @@ pub struct Facts {
 
 /// Bytes added to the primary's `master_repl_offset` over a measured interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rate {
+pub(crate) struct Rate {
     /// Offset difference.
     pub bytes: i64,
     /// Interval between the two samples.
@@ -32,14 +32,14 @@ pub struct Rate {
 
 impl Rate {
     /// Bytes per second (`None` for an empty interval).
-    pub fn per_sec(&self) -> Option<f64> {
+    pub(crate) fn per_sec(&self) -> Option<f64> {
         (self.over_ms > 0).then(|| self.bytes.max(0) as f64 * 1000.0 / self.over_ms as f64)
     }
 }
 
 /// One Sentinel: its address, and its answers or why it gave none.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SentinelFacts {
+pub(crate) struct SentinelFacts {
     /// As given.
     pub addr: Addr,
     /// Its answers, or the error that stopped them.
@@ -48,7 +48,7 @@ pub struct SentinelFacts {
 
 /// What one Sentinel said.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SentinelAnswer {
+pub(crate) struct SentinelAnswer {
     /// `redis_version` from `INFO server`.
     pub version: String,
     /// `SENTINEL MASTER`.
@@ -67,7 +67,7 @@ pub struct SentinelAnswer {
 
 /// Another Sentinel as one Sentinel sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Peer {
+pub(crate) struct Peer {
     /// Its announced address.
     pub addr: Addr,
     /// Its flags, e.g. `sentinel` or `s_down,sentinel,disconnected`.
@@ -76,7 +76,7 @@ pub struct Peer {
 
 impl Peer {
     /// Not flagged down or disconnected.
-    pub fn up(&self) -> bool {
+    pub(crate) fn up(&self) -> bool {
         !self
             .flags
             .split(',')
@@ -84,7 +84,7 @@ impl Peer {
     }
 
     /// One entry of a `SENTINEL SENTINELS` reply; `None` without a usable address.
-    pub fn from_fields(m: &HashMap<String, String>) -> Option<Peer> {
+    pub(crate) fn from_fields(m: &HashMap<String, String>) -> Option<Peer> {
         Some(Peer {
             addr: Addr::new(m.get("ip")?.clone(), m.get("port")?.parse().ok()?),
             flags: m.get("flags").cloned().unwrap_or_default(),
@@ -94,7 +94,7 @@ impl Peer {
 
 /// The per-master settings in a `SENTINEL MASTER` reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MasterSettings {
+pub(crate) struct MasterSettings {
     /// `quorum`.
     pub quorum: u32,
     /// `down-after-milliseconds`.
@@ -107,7 +107,7 @@ pub struct MasterSettings {
 
 impl MasterSettings {
     /// The settings in a `SENTINEL MASTER` field map; `None` when one is missing.
-    pub fn from_fields(m: &HashMap<String, String>) -> Option<MasterSettings> {
+    pub(crate) fn from_fields(m: &HashMap<String, String>) -> Option<MasterSettings> {
         Some(MasterSettings {
             quorum: m.get("quorum")?.parse().ok()?,
             down_after_ms: m.get("down-after-milliseconds")?.parse().ok()?,
@@ -119,7 +119,7 @@ impl MasterSettings {
 
 /// Which role the Sentinels give a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     /// The primary they name.
     Primary,
     /// A replica they list.
@@ -128,7 +128,7 @@ pub enum Role {
 
 /// One data node.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NodeFacts {
+pub(crate) struct NodeFacts {
     /// Its address as the Sentinels report it.
     pub addr: Addr,
     /// Its role per Sentinels.
@@ -139,7 +139,7 @@ pub struct NodeFacts {
 
 /// What one node said.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NodeAnswer {
+pub(crate) struct NodeAnswer {
     /// `INFO server`, `INFO replication` and `INFO persistence` fields.
     pub info: BTreeMap<String, String>,
     /// `CONFIG GET` of [`CONFIG_KEYS`], or why it could not be read (renamed, forbidden).
@@ -148,18 +148,18 @@ pub struct NodeAnswer {
 
 impl NodeAnswer {
     /// An `INFO` field.
-    pub fn info(&self, k: &str) -> Option<&str> {
+    pub(crate) fn info(&self, k: &str) -> Option<&str> {
         self.info.get(k).map(String::as_str)
     }
 
     /// A config value, when config could be read and holds `k`.
-    pub fn config(&self, k: &str) -> Option<&str> {
+    pub(crate) fn config(&self, k: &str) -> Option<&str> {
         self.config.as_ref().ok()?.get(k).map(String::as_str)
     }
 }
 
 /// The node settings the checks read. `requirepass` is kept only as `(set)` or empty.
-pub const CONFIG_KEYS: &[&str] = &[
+pub(crate) const CONFIG_KEYS: &[&str] = &[
     "min-replicas-to-write",
     "min-replicas-max-lag",
     "repl-backlog-size",
@@ -177,7 +177,7 @@ pub const CONFIG_KEYS: &[&str] = &[
 ];
 
 /// The [`CONFIG_KEYS`] out of a `CONFIG GET *` reply, with the password replaced by `(set)`.
-pub fn relevant_config(all: HashMap<String, String>) -> BTreeMap<String, String> {
+pub(crate) fn relevant_config(all: HashMap<String, String>) -> BTreeMap<String, String> {
     all.into_iter()
         .filter(|(k, _)| CONFIG_KEYS.contains(&k.as_str()))
         .map(|(k, v)| {
@@ -191,7 +191,7 @@ pub fn relevant_config(all: HashMap<String, String>) -> BTreeMap<String, String>
 }
 
 /// The address most Sentinels name as the master; a tie goes to the earliest in `named`.
-pub fn majority_primary(named: &[Addr]) -> Option<Addr> {
+pub(crate) fn majority_primary(named: &[Addr]) -> Option<Addr> {
     let mut best: Option<(&Addr, usize)> = None;
     for a in named {
         let n = named.iter().filter(|b| *b == a).count();

@@ -3,10 +3,10 @@
 //! and fills plain [`facts::Facts`]; [`checks`] turns them into findings and [`report`]
 //! prints them (both pure).
 
-pub mod audit;
-pub mod checks;
-pub mod facts;
-pub mod report;
+pub(crate) mod audit;
+pub(crate) mod checks;
+pub(crate) mod facts;
+pub(crate) mod report;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -26,7 +26,7 @@ use report::Report;
 
 /// What to audit.
 #[derive(Debug, Clone)]
-pub struct Spec {
+pub(crate) struct Spec {
     /// The Sentinels to ask.
     pub sentinels: Vec<Addr>,
     /// How to connect to the Sentinels and the nodes.
@@ -41,7 +41,7 @@ pub struct Spec {
 
 /// Gathers, checks and reports. Fails (exit 2) only when no Sentinel answered or none
 /// knows the master.
-pub async fn run(spec: &Spec) -> Result<Report> {
+pub(crate) async fn run(spec: &Spec) -> Result<Report> {
     let facts = gather(spec).await?;
     let findings = checks::check(&facts, &spec.targets);
     Ok(Report::new(
@@ -54,7 +54,7 @@ pub async fn run(spec: &Spec) -> Result<Report> {
 }
 
 /// Asks every Sentinel, then every node they name, then samples the primary's write rate.
-pub async fn gather(spec: &Spec) -> Result<Facts> {
+pub(crate) async fn gather(spec: &Spec) -> Result<Facts> {
     let answers = join_all(
         spec.sentinels
             .iter()

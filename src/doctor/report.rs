@@ -28,7 +28,7 @@ impl Severity {
 
 /// One hazard found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
+pub(crate) struct Finding {
     /// How bad it is.
     pub severity: Severity,
     /// Stable, kebab-case name of the check and outcome.
@@ -44,7 +44,7 @@ pub struct Finding {
 
 /// Findings per severity.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// Errors.
     pub error: usize,
     /// Warnings.
@@ -55,7 +55,7 @@ pub struct Summary {
 
 /// The doctor's report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     /// The master name audited.
     pub master: String,
     /// The Sentinels asked, as given.
@@ -72,7 +72,7 @@ pub struct Report {
 
 impl Report {
     /// A report of `findings`, sorted and counted.
-    pub fn new(
+    pub(crate) fn new(
         master: &str,
         sentinels: Vec<String>,
         primary: Option<String>,
@@ -102,17 +102,17 @@ impl Report {
     }
 
     /// Whether any finding is at or above `threshold`.
-    pub fn fails(&self, threshold: Severity) -> bool {
+    pub(crate) fn fails(&self, threshold: Severity) -> bool {
         self.findings.iter().any(|f| f.severity >= threshold)
     }
 
     /// Pretty JSON; field order as declared.
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("report serializes") + "\n"
     }
 
     /// A table: severity, id, where, evidence, fix; then the summary line.
-    pub fn to_table(&self) -> String {
+    pub(crate) fn to_table(&self) -> String {
         let primary = self.primary.as_deref().unwrap_or("unknown");
         let mut out = format!("doctor: master '{}', primary {primary}", self.master);
         if let Some(rto) = self.rto_ms {

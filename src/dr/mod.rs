@@ -10,8 +10,8 @@
 //! the work it names, and nothing else runs between two steps, so the reported RTO is the
 //! sum of the reported steps.
 
-pub mod report;
-pub mod scenario;
+pub(crate) mod report;
+pub(crate) mod scenario;
 
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -35,7 +35,7 @@ use report::{Check, Measured, Report, Step};
 use scenario::{DrScenario, RestoreInto, ScratchBackend};
 
 /// Reads and validates a scenario file.
-pub fn load(path: &Path) -> Result<DrScenario> {
+pub(crate) fn load(path: &Path) -> Result<DrScenario> {
     let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
     DrScenario::parse(&text).map_err(|message| Error::Scenario {
         path: path.to_path_buf(),
@@ -70,7 +70,7 @@ fn timed(steps: &mut Vec<Step>, name: &str, scales: bool, started: Instant) {
 }
 
 /// Runs the drill.
-pub async fn run(s: &DrScenario) -> Result<Report> {
+pub(crate) async fn run(s: &DrScenario) -> Result<Report> {
     let endpoint = s
         .backup
         .s3_endpoint

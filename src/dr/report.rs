@@ -7,7 +7,7 @@ use serde::Serialize;
 
 /// One timed step of the restore.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Step {
+pub(crate) struct Step {
     /// `download`, `checksum`, `verify`, `load`, `first_served`.
     pub name: String,
     /// Wall time in milliseconds.
@@ -18,7 +18,7 @@ pub struct Step {
 
 /// One check of the drill.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Check {
+pub(crate) struct Check {
     /// What was checked.
     pub name: String,
     /// Passed.
@@ -29,7 +29,7 @@ pub struct Check {
 
 /// What the drill observed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Measured {
+pub(crate) struct Measured {
     /// Scenario name.
     pub scenario: String,
     /// The backup restored.
@@ -50,7 +50,7 @@ pub struct Measured {
 
 /// The drill's report: measurements, figures, targets and verdict.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     /// What was observed.
     #[serde(flatten)]
     pub measured: Measured,
@@ -73,7 +73,12 @@ pub struct Report {
 }
 
 /// Judges `m` against the targets (ms) and extrapolates to `expect_bytes`.
-pub fn judge(m: Measured, rto_target_ms: u64, rpo_target_ms: u64, expect: Option<u64>) -> Report {
+pub(crate) fn judge(
+    m: Measured,
+    rto_target_ms: u64,
+    rpo_target_ms: u64,
+    expect: Option<u64>,
+) -> Report {
     let rto: f64 = m.steps.iter().map(|s| s.ms).sum();
     let scaling: f64 = m.steps.iter().filter(|s| s.scales).map(|s| s.ms).sum();
     let fixed = rto - scaling;
@@ -118,7 +123,7 @@ pub fn judge(m: Measured, rto_target_ms: u64, rpo_target_ms: u64, expect: Option
 }
 
 /// `812 ms`, `4.21 s`, `3 m 05 s`, `2 h 10 m`.
-pub fn ms(v: f64) -> String {
+pub(crate) fn ms(v: f64) -> String {
     if v < 1000.0 {
         format!("{v:.0} ms")
     } else if v < 60_000.0 {
@@ -138,7 +143,7 @@ fn mb(b: f64) -> String {
 
 impl Report {
     /// The text report.
-    pub fn table(&self) -> String {
+    pub(crate) fn table(&self) -> String {
         let m = &self.measured;
         let mut s = format!("dr-drill {}: {} into {}\n", m.scenario, m.file, m.into);
         s += &format!(

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 /// A restore drill.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DrScenario {
+pub(crate) struct DrScenario {
     /// Short name, shown in the report.
     pub name: String,
     /// What the drill proves.
@@ -28,7 +28,7 @@ pub struct DrScenario {
 /// Where the backups are, and which one to restore.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BackupSpec {
+pub(crate) struct BackupSpec {
     /// A directory, `s3://bucket/prefix` or `gs://bucket/prefix`.
     pub dest: String,
     /// S3-compatible endpoint for `s3://` (else `$WARDEN_S3_ENDPOINT`).
@@ -46,7 +46,7 @@ fn latest() -> String {
 /// Where the backup is restored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum RestoreInto {
+pub(crate) enum RestoreInto {
     /// A fresh scratch node (a process, or a container with `backend = "docker"`).
     #[default]
     Scratch,
@@ -57,7 +57,7 @@ pub enum RestoreInto {
 /// What runs a scratch node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ScratchBackend {
+pub(crate) enum ScratchBackend {
     /// A local `redis-server` process.
     #[default]
     Process,
@@ -68,7 +68,7 @@ pub enum ScratchBackend {
 /// How the restore is done.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RestoreSpec {
+pub(crate) struct RestoreSpec {
     /// `scratch` (default) or `lab-primary`.
     #[serde(default)]
     pub into: RestoreInto,
@@ -118,7 +118,7 @@ impl Default for RestoreSpec {
 /// The targets of a restore drill.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DrTargets {
+pub(crate) struct DrTargets {
     /// Longest acceptable restore: the sum of the measured steps.
     #[serde(with = "humantime_serde")]
     pub restore_rto: Duration,
@@ -129,7 +129,7 @@ pub struct DrTargets {
 
 impl DrScenario {
     /// Parses and validates a scenario.
-    pub fn parse(text: &str) -> Result<DrScenario, String> {
+    pub(crate) fn parse(text: &str) -> Result<DrScenario, String> {
         let s: DrScenario = toml::from_str(text).map_err(|e| e.to_string().replace('\n', " "))?;
         if s.restore.into == RestoreInto::LabPrimary {
             if s.restore.lab_dir.is_none() {
@@ -148,7 +148,7 @@ impl DrScenario {
     }
 
     /// `expect_size` in bytes, if given (validated by [`DrScenario::parse`]).
-    pub fn expect_bytes(&self) -> Option<u64> {
+    pub(crate) fn expect_bytes(&self) -> Option<u64> {
         self.restore
             .expect_size
             .as_deref()
@@ -157,7 +157,7 @@ impl DrScenario {
 }
 
 /// `"10GB"` → 10·10⁹, `"512MiB"` → 512·2²⁰, `"1.5 TB"`, `"4096"` (bytes).
-pub fn parse_size(s: &str) -> Result<u64, String> {
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))

@@ -11,7 +11,7 @@ use super::cluster::{self, ClusterFigures, End};
 use super::evidence::{self, Buckets, TimelineRow};
 use super::primaries::{self, Round, TwoPrimaries};
 use super::scenario::Targets;
-pub use super::verdict::Verdict;
+pub(crate) use super::verdict::Verdict;
 use crate::addr::Addr;
 use crate::sentinel::event::EventKind;
 use crate::sentinel::timeline::{Phases, Timeline};
@@ -20,7 +20,7 @@ use crate::workload::tally::{LossTally, LostWrite};
 
 /// What a trial observed, handed to [`check`].
 #[derive(Debug)]
-pub struct Observation<'a> {
+pub(crate) struct Observation<'a> {
     /// The instant just before the fault.
     pub fault_at: Instant,
     /// The primary the fault hit.
@@ -159,7 +159,7 @@ use evidence::signed_ms;
 
 /// Computes a trial's figures and judges them against `targets`; returns the figures, the
 /// verdict and the reasons for it.
-pub fn check(o: &Observation<'_>, targets: &Targets) -> (Figures, Verdict, Vec<String>) {
+pub(crate) fn check(o: &Observation<'_>, targets: &Targets) -> (Figures, Verdict, Vec<String>) {
     let f = figures(o);
     let mut reasons: Vec<String> = o.errors.to_vec();
     let mut verdict = if reasons.is_empty() {

@@ -16,7 +16,7 @@ use crate::sentinel::timeline::Timeline;
 
 /// How a trial ended, as the runner saw it (plain data).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct End {
+pub(crate) struct End {
     /// The primary the cluster settled on, and when it had held for the stability window.
     pub settled: Option<(Instant, Addr)>,
     /// Why it did not settle (`None`: it did, or the trial ended before the fault).
@@ -77,7 +77,7 @@ pub struct LossCheck {
 
 /// The cluster's figures of a trial whose fault hit `old` at `fault_at`.
 #[allow(clippy::too_many_arguments)]
-pub fn figures(
+pub(crate) fn figures(
     timeline: &Timeline,
     master: &str,
     old: &Addr,
@@ -111,7 +111,7 @@ pub fn figures(
 }
 
 /// Judges the cluster against `targets`: the reasons that miss them, and notes that do not.
-pub fn judge(
+pub(crate) fn judge(
     c: &ClusterFigures,
     two: &TwoPrimaries,
     end: &End,

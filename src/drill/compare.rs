@@ -11,7 +11,7 @@ use crate::workload::tally::LossTally;
 
 /// One workload's record in a trial.
 #[derive(Debug)]
-pub struct Client<'a> {
+pub(crate) struct Client<'a> {
     /// Its name.
     pub name: String,
     /// An external program.
@@ -26,7 +26,7 @@ pub struct Client<'a> {
 /// ignored). Returns the trial's figures (the first client's, with every client's row), the
 /// verdict and its reasons: the trial's errors, then each client's own (named when there
 /// are several, once when every client has it).
-pub fn judge(
+pub(crate) fn judge(
     base: &Observation<'_>,
     clients: &[Client<'_>],
     targets: &Targets,

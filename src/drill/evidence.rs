@@ -12,7 +12,7 @@ use crate::sentinel::timeline::{Entry, Timeline};
 use crate::workload::history::History;
 
 /// The width of a workload bucket.
-pub const BUCKET: Duration = Duration::from_millis(100);
+pub(crate) const BUCKET: Duration = Duration::from_millis(100);
 
 /// One Sentinel's report of an occurrence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,7 +64,7 @@ pub struct Buckets {
 }
 
 /// Signed ms from `origin` to `at`, rounded to µs.
-pub fn signed_ms(at: Instant, origin: Instant) -> f64 {
+pub(crate) fn signed_ms(at: Instant, origin: Instant) -> f64 {
     let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
     if at >= origin {
         ms(at - origin)
@@ -74,12 +74,15 @@ pub fn signed_ms(at: Instant, origin: Instant) -> f64 {
 }
 
 /// Every entry of `timeline`, timed from `fault_at`.
-pub fn timeline_rows(timeline: &Timeline, fault_at: Instant) -> Vec<TimelineRow> {
+pub(crate) fn timeline_rows(timeline: &Timeline, fault_at: Instant) -> Vec<TimelineRow> {
     rows(timeline.entries(), fault_at)
 }
 
 /// `entries` as rows timed from `origin`, in order of their first report.
-pub fn rows<'e>(entries: impl IntoIterator<Item = &'e Entry>, origin: Instant) -> Vec<TimelineRow> {
+pub(crate) fn rows<'e>(
+    entries: impl IntoIterator<Item = &'e Entry>,
+    origin: Instant,
+) -> Vec<TimelineRow> {
     let mut rows: Vec<TimelineRow> = entries
         .into_iter()
         .map(|e| {
@@ -116,7 +119,7 @@ pub fn rows<'e>(entries: impl IntoIterator<Item = &'e Entry>, origin: Instant) -
 
 /// The Sentinel that led the failover: the first to report `+elected-leader` (or, failing
 /// that, `+try-failover`) after the fault.
-pub fn leader(timeline: &Timeline, master: &str, fault_at: Instant) -> Option<usize> {
+pub(crate) fn leader(timeline: &Timeline, master: &str, fault_at: Instant) -> Option<usize> {
     [EventKind::ElectedLeader, EventKind::TryFailover]
         .iter()
         .find_map(|k| timeline.first(k, master, fault_at))
@@ -130,7 +133,7 @@ pub fn leader(timeline: &Timeline, master: &str, fault_at: Instant) -> Option<us
 
 /// The writes of `history` per [`BUCKET`], aligned on `fault_at`; `lost_at_us` are the ack
 /// times of the lost writes (µs since the history's epoch).
-pub fn buckets(history: &History, lost_at_us: &[u32], fault_at: Instant) -> Buckets {
+pub(crate) fn buckets(history: &History, lost_at_us: &[u32], fault_at: Instant) -> Buckets {
     let bucket_us = BUCKET.as_micros() as i64;
     let fault_us = fault_at
         .saturating_duration_since(history.epoch)

@@ -13,7 +13,7 @@ use crate::sentinel::timeline::{Phases, SourceId, Timeline};
 
 /// A failover that starts within down-after plus this long after its starting Sentinel's
 /// own `+switch-master` is named as likely caused by that switch.
-pub const SOON_AFTER: Duration = Duration::from_secs(1);
+pub(crate) const SOON_AFTER: Duration = Duration::from_secs(1);
 
 /// One failover (or failover attempt) after the fault.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,7 +57,7 @@ impl FailoverRow {
 /// The failovers of `master` that started at or after `fault_at`, in order; with
 /// `down_after` known, each one that started soon after its leader's own previous
 /// `+switch-master` carries that gap.
-pub fn list(
+pub(crate) fn list(
     timeline: &Timeline,
     master: &str,
     fault_at: Instant,
@@ -135,7 +135,7 @@ const LATE_SWITCH_MS: f64 = 100.0;
 
 /// The trial's reasons about its failovers: each one that followed its leader's own switch
 /// too soon, named with its likely cause.
-pub fn causes(rows: &[FailoverRow], down_after: Option<Duration>) -> Vec<String> {
+pub(crate) fn causes(rows: &[FailoverRow], down_after: Option<Duration>) -> Vec<String> {
     let d = down_after.map_or(0, |d| d.as_millis());
     rows.iter()
         .enumerate()

@@ -8,7 +8,7 @@ use crate::workload;
 
 /// Reads a scenario file and validates it ([`Scenario::parse`]), its workloads against this
 /// machine's memory ([`Scenario::check_memory`]) and their programs against its files.
-pub fn load(path: &Path) -> Result<Scenario> {
+pub(crate) fn load(path: &Path) -> Result<Scenario> {
     let text = std::fs::read_to_string(path).map_err(Error::io(path))?;
     let invalid = |message| Error::Scenario {
         path: path.to_path_buf(),

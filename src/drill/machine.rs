@@ -17,11 +17,11 @@ use crate::sentinel::event::{Detail, EventKind, InstanceRole};
 use crate::sentinel::timeline::Timeline;
 
 /// How often the cluster is probed while stabilizing.
-pub const PROBE_EVERY: Duration = Duration::from_millis(250);
+pub(super) const PROBE_EVERY: Duration = Duration::from_millis(250);
 
 /// Where a trial is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
+pub(super) enum State {
     /// The workload runs before anything is checked.
     WarmUp { until: Instant },
     /// The health check runs at `next`, until it passes or `until` passes.
@@ -38,7 +38,7 @@ pub enum State {
 
 impl State {
     /// When the state's timer fires.
-    pub fn deadline(&self) -> Option<Instant> {
+    pub(super) fn deadline(&self) -> Option<Instant> {
         match *self {
             State::WarmUp { until } | State::Observe { until } | State::Settle { until } => {
                 Some(until)
@@ -51,7 +51,7 @@ impl State {
 
 /// What the decisions depend on, from the scenario and the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Config {
+pub(super) struct Config {
     /// A failover is expected: observing ends as soon as it is done.
     pub expect_failover: bool,
     /// Longest wait from the fault for the failover; also the longest stabilization.
@@ -64,12 +64,12 @@ pub struct Config {
 
 impl Config {
     /// The longest stabilization: `observe`, and at least twice the window.
-    pub fn stabilize_bound(&self) -> Duration {
+    pub(super) fn stabilize_bound(&self) -> Duration {
         self.observe.max(self.stable_for * 2)
     }
 
     /// The default stability window: twice down-after, at least 2 s (2 s when unknown).
-    pub fn default_window(down_after_ms: Option<u64>) -> Duration {
+    pub(super) fn default_window(down_after_ms: Option<u64>) -> Duration {
         let twice = Duration::from_millis(down_after_ms.unwrap_or(0).saturating_mul(2));
         twice.max(Duration::from_secs(2))
     }
@@ -77,7 +77,7 @@ impl Config {
 
 /// What the trial knows when an event or a write arrives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Facts {
+pub(super) struct Facts {
     /// A Sentinel announced `+switch-master` since the fault.
     pub switched: bool,
     /// Every workload was acknowledged by a new primary since the fault.
@@ -88,7 +88,7 @@ pub struct Facts {
 
 /// What the runner must do when a timer fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub(super) enum Action {
     /// Nothing beyond the new state.
     Wait,
     /// Run the pre-flight health check (and inject when it passes).
@@ -101,7 +101,7 @@ pub enum Action {
 }
 
 /// Moves on after an event or a write: observing ends once the failover is done.
-pub fn on_progress(state: State, facts: &Facts, cfg: &Config, now: Instant) -> State {
+pub(super) fn on_progress(state: State, facts: &Facts, cfg: &Config, now: Instant) -> State {
     match state {
         State::Observe { .. }
             if cfg.expect_failover && facts.switched && facts.new_primary_acked =>
@@ -113,7 +113,7 @@ pub fn on_progress(state: State, facts: &Facts, cfg: &Config, now: Instant) -> S
 }
 
 /// Moves on when the state's deadline passed.
-pub fn on_timer(
+pub(super) fn on_timer(
     state: State,
     facts: &Facts,
     cfg: &Config,
@@ -153,7 +153,7 @@ fn settle(facts: &Facts, cfg: &Config, now: Instant) -> State {
 
 /// What one probe of the cluster saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Probe {
+pub(super) struct Probe {
     /// What each Sentinel names as the primary (`None`: no answer).
     pub named: Vec<Option<Addr>>,
     /// A Sentinel reports a failover in progress for the master.
@@ -163,7 +163,7 @@ pub struct Probe {
 }
 
 /// Whether one probe shows a stable cluster: the primary it agrees on, or why not.
-pub fn assess(p: &Probe) -> Result<Addr, String> {
+pub(super) fn assess(p: &Probe) -> Result<Addr, String> {
     let named: Vec<&Addr> = p.named.iter().flatten().collect();
     let votes = |a: &Addr| named.iter().filter(|n| **n == a).count();
     let best = named.iter().copied().max_by_key(|a| votes(a));
@@ -188,7 +188,7 @@ pub fn assess(p: &Probe) -> Result<Addr, String> {
 
 /// Tracks how long the cluster has been stable while stabilizing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Stability {
+pub(super) struct Stability {
     /// Since when the probes agreed, on which primary.
     since: Option<(Instant, Addr)>,
     /// Why the last probe was not stable.
@@ -200,7 +200,13 @@ pub struct Stability {
 impl Stability {
     /// Takes one probe's answer at `at`; returns the next state: finished once the same
     /// primary held for `cfg.stable_for`, otherwise the next probe.
-    pub fn observe(&mut self, state: State, probe: &Probe, cfg: &Config, at: Instant) -> State {
+    pub(super) fn observe(
+        &mut self,
+        state: State,
+        probe: &Probe,
+        cfg: &Config,
+        at: Instant,
+    ) -> State {
         let State::Stabilize { until, .. } = state else {
             return state;
         };
@@ -229,12 +235,12 @@ impl Stability {
     }
 
     /// The primary the cluster settled on, and when; `None` when it did not settle.
-    pub fn settled(&self) -> Option<&(Instant, Addr)> {
+    pub(super) fn settled(&self) -> Option<&(Instant, Addr)> {
         self.settled.as_ref()
     }
 
     /// Why the cluster was not stable at the last probe, or how long it had held.
-    pub fn why_not(&self, at: Instant) -> String {
+    pub(super) fn why_not(&self, at: Instant) -> String {
         match (&self.why, &self.since) {
             (Some(why), _) => why.clone(),
             (None, Some((from, p))) => format!(
@@ -246,14 +252,14 @@ impl Stability {
     }
 
     /// Starts over (a failover began after the trial settled).
-    pub fn reset(&mut self) {
+    pub(super) fn reset(&mut self) {
         *self = Stability::default();
     }
 }
 
 /// The first sign in `timeline` that a failover of `master` started after `since` (its
 /// `+odown`, `+try-failover` or a `+switch-master`), in words; `None` when there is none.
-pub fn failover_since(timeline: &Timeline, master: &str, since: Instant) -> Option<String> {
+pub(super) fn failover_since(timeline: &Timeline, master: &str, since: Instant) -> Option<String> {
     let starts = |e: &&crate::sentinel::timeline::Entry| match (&e.event.kind, &e.event.detail) {
         (EventKind::SwitchMaster, Detail::SwitchMaster { master: m, .. }) => m == master,
         (EventKind::Odown | EventKind::TryFailover, Detail::Instance { instance, .. }) => {

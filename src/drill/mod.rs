@@ -1,23 +1,23 @@
 //! Drills: scenario files, the runner that injects a fault under a session workload, the pure
 //! checker that turns observations into RTO/RPO figures and a verdict, and the report.
 
-pub mod checker;
-pub mod clients;
-pub mod cluster;
-pub mod compare;
+pub(crate) mod checker;
+pub(crate) mod clients;
+pub(crate) mod cluster;
+pub(crate) mod compare;
 mod ending;
-pub mod evidence;
-pub mod failovers;
+pub(crate) mod evidence;
+pub(crate) mod failovers;
 mod load;
 mod machine;
-pub mod primaries;
+pub(crate) mod primaries;
 mod probe;
-pub mod progress;
+pub(crate) mod progress;
 pub mod report;
 mod roles;
 pub mod runner;
 pub mod scenario;
-pub mod split;
+pub(crate) mod split;
 mod target;
 mod trial;
 mod verdict;

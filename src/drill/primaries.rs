@@ -11,7 +11,7 @@ use crate::addr::Addr;
 
 /// One sampling round: when it was sent, and what the nodes answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Round {
+pub(crate) struct Round {
     /// When the round's `ROLE`s were sent (all nodes at once).
     pub at: Instant,
     /// The nodes that answered `master` (a node that did not answer is not among them).
@@ -22,7 +22,7 @@ pub struct Round {
 
 /// A stretch with two or more nodes answering `master`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Span {
+pub(crate) struct Span {
     /// The first round that saw it.
     pub from: Instant,
     /// The first round after it with at most one master, or the last round (`open`).
@@ -34,7 +34,7 @@ pub struct Span {
 }
 
 /// The spans in `rounds` (in time order).
-pub fn spans(rounds: &[Round]) -> Vec<Span> {
+pub(crate) fn spans(rounds: &[Round]) -> Vec<Span> {
     let mut out: Vec<Span> = Vec::new();
     let mut current: Option<Span> = None;
     for r in rounds {
@@ -85,7 +85,7 @@ pub struct TwoPrimaries {
 
 impl TwoPrimaries {
     /// No round was taken (the trial never passed its pre-flight, or an older report).
-    pub fn unsampled(&self) -> bool {
+    pub(crate) fn unsampled(&self) -> bool {
         self.rounds == 0
     }
 }
@@ -104,7 +104,7 @@ pub struct SpanRow {
 }
 
 /// The report's figure for `rounds`, timed from `fault_at`.
-pub fn figure(rounds: &[Round], fault_at: Instant) -> TwoPrimaries {
+pub(crate) fn figure(rounds: &[Round], fault_at: Instant) -> TwoPrimaries {
     let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
     let rows: Vec<SpanRow> = spans(rounds)
         .into_iter()

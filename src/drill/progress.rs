@@ -5,7 +5,7 @@ use std::io::Write;
 use crate::sentinel::event::EventKind;
 
 /// A one-line progress display on stderr; inert when disabled (piped output, `--json`).
-pub struct Progress {
+pub(crate) struct Progress {
     enabled: bool,
     trials: u32,
     trial: u32,
@@ -15,7 +15,7 @@ pub struct Progress {
 
 impl Progress {
     /// A display for `trials` trials; draws nothing unless `enabled`.
-    pub fn new(enabled: bool, trials: u32) -> Progress {
+    pub(crate) fn new(enabled: bool, trials: u32) -> Progress {
         Progress {
             enabled,
             trials,
@@ -26,7 +26,7 @@ impl Progress {
     }
 
     /// A new step of trial `trial`.
-    pub fn step(&mut self, trial: u32, step: &str) {
+    pub(crate) fn step(&mut self, trial: u32, step: &str) {
         if trial != self.trial {
             self.acked = 0;
         }
@@ -36,7 +36,7 @@ impl Progress {
     }
 
     /// A failover phase was reached.
-    pub fn phase(&mut self, phase: &str) {
+    pub(crate) fn phase(&mut self, phase: &str) {
         if self.step != phase {
             self.step = phase.to_string();
             self.draw();
@@ -44,7 +44,7 @@ impl Progress {
     }
 
     /// A Sentinel event arrived; failover phases update the line.
-    pub fn event(&mut self, kind: &EventKind) {
+    pub(crate) fn event(&mut self, kind: &EventKind) {
         use EventKind::*;
         if matches!(
             kind,
@@ -63,7 +63,7 @@ impl Progress {
     }
 
     /// More writes were acknowledged.
-    pub fn acked(&mut self, n: u64) {
+    pub(crate) fn acked(&mut self, n: u64) {
         self.acked += n;
         if self.acked % 5000 < n {
             self.draw();
@@ -83,7 +83,7 @@ impl Progress {
     }
 
     /// Erases the line.
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         if self.enabled {
             let _ = write!(std::io::stderr(), "\r\x1b[2K");
         }

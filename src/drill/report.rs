@@ -2,7 +2,7 @@
 //! max, and HdrHistogram p50 / p90 / p99 / max from 20 trials on) — and its renderings as a
 //! table for people and JSON for machines.
 
-pub mod doc;
+pub(crate) mod doc;
 mod stable;
 mod table;
 
@@ -13,9 +13,10 @@ use serde::{Deserialize, Serialize};
 use super::checker::{Figures, Verdict};
 use super::scenario::Targets;
 use crate::sentinel::timeline::Phases;
-pub use doc::{Document, Judged, SCHEMA};
-pub use stable::{Stability, UntilStable};
-pub use table::{figure_label, opt_ms, table, verdict_name};
+pub use doc::Document;
+pub(crate) use doc::Judged;
+pub(crate) use stable::{Stability, UntilStable};
+pub(crate) use table::{figure_label, table, verdict_name};
 
 /// One trial in the report.
 #[derive(Debug, Clone, Serialize)]
@@ -42,7 +43,7 @@ pub struct TrialReport {
 }
 
 /// From this many trials on, a figure's spread also carries HdrHistogram percentiles.
-pub const PERCENTILES_FROM: usize = 20;
+pub(crate) const PERCENTILES_FROM: usize = 20;
 
 /// min / median / p95 / max of one figure over the trials that measured it, and from
 /// [`PERCENTILES_FROM`] trials on its HdrHistogram percentiles.
@@ -123,7 +124,7 @@ impl Percentiles {
 
 /// Who and what a drill ran against, beside its trials.
 #[derive(Debug, Clone, Default)]
-pub struct Header {
+pub(crate) struct Header {
     /// Scenario name.
     pub scenario: String,
     /// What the drill ran against.
@@ -177,7 +178,7 @@ pub struct DrillReport {
 
 impl DrillReport {
     /// Builds the report and its summary from the trials.
-    pub fn new(header: Header, trials: Vec<TrialReport>) -> DrillReport {
+    pub(crate) fn new(header: Header, trials: Vec<TrialReport>) -> DrillReport {
         let verdict = trials
             .iter()
             .map(|t| t.verdict)
@@ -204,16 +205,6 @@ impl DrillReport {
     /// The report as a versioned document (`"schema": 1`).
     pub fn document(&self) -> Document {
         Document::of(self)
-    }
-
-    /// The report as pretty JSON (the document).
-    pub fn to_json(&self) -> String {
-        self.document().to_json()
-    }
-
-    /// The report as a table for a terminal.
-    pub fn to_table(&self) -> String {
-        table::table(&self.document())
     }
 }
 

@@ -14,7 +14,7 @@ use crate::client::{self, Timeouts};
 use crate::conn::{Con, Conn};
 
 /// Time between two rounds.
-pub const PERIOD: Duration = Duration::from_millis(200);
+pub(super) const PERIOD: Duration = Duration::from_millis(200);
 
 /// A node that does not answer within this is left out of the round.
 const ASK: Timeouts = Timeouts {
@@ -23,14 +23,14 @@ const ASK: Timeouts = Timeouts {
 };
 
 /// The running sampler; dropping it stops the task.
-pub struct Sampler {
+pub(super) struct Sampler {
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<Vec<Round>>>,
 }
 
 impl Sampler {
     /// Starts sampling `nodes`.
-    pub fn start(conn: &Conn, nodes: Vec<Addr>) -> Sampler {
+    pub(super) fn start(conn: &Conn, nodes: Vec<Addr>) -> Sampler {
         let (stop, mut stopped) = watch::channel(false);
         let conn = conn.clone();
         let task = tokio::spawn(async move {
@@ -75,7 +75,7 @@ impl Sampler {
     }
 
     /// Stops sampling after one last round; returns the rounds taken.
-    pub async fn stop(mut self) -> Vec<Round> {
+    pub(super) async fn stop(mut self) -> Vec<Round> {
         let _ = self.stop.send(true);
         match self.task.take() {
             Some(task) => task.await.unwrap_or_default(),

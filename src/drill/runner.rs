@@ -37,9 +37,9 @@ use crate::workload::history_file::HistoryFile;
 /// Reports from two Sentinels of one occurrence merge when this close together.
 const MERGE_WINDOW: Duration = Duration::from_secs(15);
 
-pub use super::load::load;
+pub(crate) use super::load::load;
 use super::probe::{self, workload_allowed};
-pub use super::target::dry_run;
+pub(crate) use super::target::dry_run;
 
 /// What a drill does beyond its scenario.
 #[derive(Debug, Clone, Default)]
@@ -72,7 +72,7 @@ pub async fn run(
 }
 
 /// [`run`], with a history file and the `--until-stable` rule.
-pub async fn run_with(
+pub(crate) async fn run_with(
     scenario: &Scenario,
     given: &crate::conn::Spec,
     opts: &Options,

@@ -11,7 +11,6 @@ use crate::conn::secret::Source;
 use crate::conn::spec::{Resolve, Spec, TlsSpec};
 use crate::fault::spec::{Fault, Reach, Target as FaultTarget};
 use crate::lab::config::SentinelSettings;
-pub use crate::workload::config::{MAX_RATE, MAX_VALUE_SIZE};
 use crate::workload::config::{VALUE_POOL, WorkloadConfig};
 
 /// A drill: what to hit, with what workload, which fault, and the targets to meet.
@@ -179,7 +178,7 @@ pub struct TargetSpec {
 
 /// The deployment a drill hits, in exactly one of its shapes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Deployment<'a> {
+pub(crate) enum Deployment<'a> {
     /// A lab warden starts for the drill and removes after it.
     Ephemeral(LabKind),
     /// A lab started with `warden lab up`, by its state directory (which records its
@@ -201,7 +200,7 @@ pub enum Deployment<'a> {
 
 impl TargetSpec {
     /// The connection settings this table gives (secrets by file or variable name only).
-    pub fn conn_spec(&self) -> std::result::Result<Spec, String> {
+    pub(crate) fn conn_spec(&self) -> std::result::Result<Spec, String> {
         if self.password.is_some() || self.sentinel_password.is_some() {
             return Err("[target]: a password never goes into a scenario file; use \
                  `password_file` / `password_env` (or `sentinel_password_file` / \
@@ -236,7 +235,7 @@ impl TargetSpec {
     }
 
     /// The deployment this table names; what is wrong when it names none or several.
-    pub fn deployment(&self) -> std::result::Result<Deployment<'_>, String> {
+    pub(crate) fn deployment(&self) -> std::result::Result<Deployment<'_>, String> {
         let sentinels = self.sentinels.as_slice();
         let compose_project = self.compose_project.as_deref();
         match (self.lab, &self.lab_dir, sentinels.is_empty(), compose_project) {
@@ -333,7 +332,7 @@ pub struct Targets {
 
 impl Targets {
     /// These targets without the RTO and RPO ones: what a `versus` trial is judged against.
-    pub fn failover_only(&self) -> Targets {
+    pub(crate) fn failover_only(&self) -> Targets {
         Targets {
             expect_failover: self.expect_failover,
             failovers: self.failovers,
@@ -344,7 +343,7 @@ impl Targets {
     }
 
     /// How many failovers a trial must have.
-    pub fn failovers_expected(&self) -> u32 {
+    pub(crate) fn failovers_expected(&self) -> u32 {
         self.failovers.unwrap_or(u32::from(self.expect_failover))
     }
 }
@@ -503,7 +502,7 @@ impl Scenario {
     /// Refuses workloads whose values would not fit in `memory` bytes (the machine's): each
     /// built-in writer keeps [`VALUE_POOL`] random values of `value_size` bytes, and they may
     /// take at most half of it.
-    pub fn check_memory(&self, memory: u64) -> std::result::Result<(), String> {
+    pub(crate) fn check_memory(&self, memory: u64) -> std::result::Result<(), String> {
         let builtin = self.workloads.iter().filter(|w| w.command.is_none());
         let need: u128 = builtin
             .clone()
@@ -522,7 +521,7 @@ impl Scenario {
 
     /// The fault trial `n` (from 1) runs, and whether it is a `versus` trial: the faults
     /// take turns, `fault` first.
-    pub fn fault_of(&self, n: u32) -> (&Fault, bool) {
+    pub(crate) fn fault_of(&self, n: u32) -> (&Fault, bool) {
         let k = self.versus.len() + 1;
         match (n.saturating_sub(1) as usize) % k {
             0 => (&self.fault, false),
@@ -542,7 +541,7 @@ impl Scenario {
     }
 
     /// What trial `n` is judged against: a `versus` trial only on whether a failover happened.
-    pub fn targets_of(&self, n: u32) -> Targets {
+    pub(crate) fn targets_of(&self, n: u32) -> Targets {
         match self.fault_of(n) {
             (_, true) => self.targets.failover_only(),
             _ => self.targets.clone(),

@@ -67,7 +67,7 @@ pub struct RoleSpan {
 }
 
 /// Split brain and returning old primaries in `rounds`.
-pub fn judge(
+pub(crate) fn judge(
     rounds: &[Round],
     timeline: &Timeline,
     master: &str,
@@ -97,7 +97,7 @@ pub fn judge(
 }
 
 /// Each sampled node's answers, timed from the fault.
-pub fn lanes(rounds: &[Round], fault_at: Instant) -> Vec<NodeLane> {
+pub(crate) fn lanes(rounds: &[Round], fault_at: Instant) -> Vec<NodeLane> {
     let mut nodes: Vec<&Addr> = rounds
         .iter()
         .flat_map(|r| r.masters.iter().chain(&r.replicas))

@@ -328,7 +328,7 @@ async fn reachable(s: &Scenario, target: &Target) -> Result<Addr> {
 
 /// What `--dry-run` prints: the target and the fault each trial would inject, resolved as far
 /// as it can be without starting or touching anything.
-pub async fn dry_run(s: &Scenario, given: &conn::Spec) -> Result<String> {
+pub(crate) async fn dry_run(s: &Scenario, given: &conn::Spec) -> Result<String> {
     let trials = match s.trials {
         1 => "1 trial".to_string(),
         n => format!("{n} trials"),

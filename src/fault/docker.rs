@@ -59,7 +59,7 @@ impl Stack {
     /// Carries out `fault` on the selected containers; each step is recorded in `journal`
     /// before it is taken. If one step fails, what was already done is reverted before the
     /// error is returned.
-    pub async fn inject_recorded(
+    pub(crate) async fn inject_recorded(
         &self,
         fault: &Fault,
         sel: &Selection,
@@ -349,7 +349,7 @@ impl std::fmt::Debug for Applied {
 
 impl Applied {
     /// Whether every step took a container down (kill or stop).
-    pub fn is_down(&self) -> bool {
+    pub(crate) fn is_down(&self) -> bool {
         !self.done.is_empty() && self.done.iter().all(|d| matches!(d, Done::Down(_)))
     }
 
@@ -480,7 +480,7 @@ async fn hold_ip(e: &Engine, c: &ContainerInfo, net: &str) -> Result<String> {
 
 /// What a docker fault does, in words: action, containers, reason (for `--dry-run` and the
 /// report).
-pub fn describe(fault: &Fault, sel: &Selection) -> String {
+pub(crate) fn describe(fault: &Fault, sel: &Selection) -> String {
     let names = |cs: &[ContainerInfo]| {
         cs.iter()
             .map(|c| {

@@ -17,7 +17,7 @@ use crate::lab::{self, Backend, Lab};
 
 /// Undoes `record`, last step first; returns what each step did, in words. Carries on past a
 /// failed step and reports them all.
-pub async fn heal(record: &Record) -> Result<Vec<String>> {
+pub(crate) async fn heal(record: &Record) -> Result<Vec<String>> {
     let mut done = Vec::new();
     let mut failed = Vec::new();
     let mut engine = None;
@@ -158,7 +158,7 @@ async fn remove_lab(dir: &std::path::Path, backend: Backend) -> Result<String> {
 
 /// Heals every leftover in the journal — faults first, orphaned labs last — and forgets
 /// each record it healed; returns each record with what healing it did (or why it failed).
-pub async fn leftovers() -> Result<Vec<(Record, Result<Vec<String>>)>> {
+pub(crate) async fn leftovers() -> Result<Vec<(Record, Result<Vec<String>>)>> {
     let mut records = journal::leftovers()?;
     records.sort_by_key(|r| r.undo.iter().any(|u| matches!(u, Undo::RemoveLab { .. })));
     let mut healed = Vec::new();
@@ -175,7 +175,7 @@ pub async fn leftovers() -> Result<Vec<(Record, Result<Vec<String>>)>> {
 /// Deletes iptables rules tagged `warden:…` in every running container warden labels
 /// (`io.warden.lab` or `io.warden.chaos`) whose drill holds no live journal record;
 /// returns what it deleted, in words. Without a Docker engine there is nothing to sweep.
-pub async fn sweep() -> Result<Vec<String>> {
+pub(crate) async fn sweep() -> Result<Vec<String>> {
     let Ok(e) = docker::connect().await else {
         return Ok(Vec::new());
     };

@@ -4,21 +4,22 @@
 //! pure target choice in [`target`]; the opt-in guard is the edge's [`crate::docker::Project`]).
 
 pub mod docker;
-pub mod heal;
-pub mod process;
-pub mod redis;
-pub mod spec;
-pub mod target;
+pub(crate) mod heal;
+pub(crate) mod process;
+pub(crate) mod redis;
+pub(crate) mod spec;
+pub(crate) mod target;
 
 use crate::addr::Addr;
 use crate::error::{Error, Result};
 use crate::journal::{Entry, Undo};
 use crate::lab::Lab;
-pub use spec::{Action, Fault, Reach, Target};
+pub use spec::Fault;
+pub(crate) use spec::{Action, Reach};
 
 /// A fault in effect, holding what its revert needs.
 #[derive(Debug)]
-pub enum Applied {
+pub(crate) enum Applied {
     /// The process is down; revert restarts it.
     Down(Addr),
     /// The process is stopped with SIGSTOP; revert continues it.
@@ -38,7 +39,7 @@ pub enum Applied {
 
 impl Applied {
     /// Whether the fault took its target down (killed or stopped): revert starts it again.
-    pub fn is_down(&self) -> bool {
+    pub(crate) fn is_down(&self) -> bool {
         match self {
             Applied::Down(_) => true,
             Applied::Containers(a) => a.is_down(),
@@ -105,7 +106,7 @@ fn describe(fault: &Fault, node: &Addr, lab: Option<&Lab>) -> String {
 }
 
 /// Where a drill's faults are carried out: the one place that decides the backend.
-pub enum Via<'a> {
+pub(crate) enum Via<'a> {
     /// Redis commands only (no lab).
     Commands,
     /// The processes of a local lab.
@@ -116,7 +117,7 @@ pub enum Via<'a> {
 
 impl Via<'_> {
     /// How far this backend reaches.
-    pub fn reach(&self) -> Reach {
+    pub(crate) fn reach(&self) -> Reach {
         match self {
             Via::Commands => Reach::Commands,
             Via::Process(_) => Reach::Process,
@@ -132,7 +133,7 @@ fn on_containers(fault: &Fault) -> bool {
 
 /// What `fault` would do to `node` (the primary) through `via`, resolved as far as it can be
 /// without doing it (the containers it would hit are chosen).
-pub async fn preview(fault: &Fault, node: &Addr, via: &Via<'_>) -> Result<String> {
+pub(crate) async fn preview(fault: &Fault, node: &Addr, via: &Via<'_>) -> Result<String> {
     fault.reaches(via.reach()).map_err(Error::Usage)?;
     match via {
         Via::Docker(stack) if on_containers(fault) => {
@@ -150,7 +151,7 @@ pub async fn preview(fault: &Fault, node: &Addr, via: &Via<'_>) -> Result<String
 
 /// Injects `fault` on `node` (the primary) through `via`; returns what it did, in words, and
 /// the fault in effect. Each step that will need undoing is recorded in `journal` first.
-pub async fn inject(
+pub(crate) async fn inject(
     fault: &Fault,
     node: &Addr,
     via: Via<'_>,
@@ -250,7 +251,7 @@ fn record(action: Action, lab: &Lab, node: &Addr, journal: &mut Entry) -> Result
 }
 
 /// Reverts an applied fault. Always runs to the end; its error is reported, never swallowed.
-pub async fn revert(applied: Applied, lab: Option<&mut Lab>) -> Result<()> {
+pub(crate) async fn revert(applied: Applied, lab: Option<&mut Lab>) -> Result<()> {
     let no_lab = || Error::internal("cannot revert a process fault without its lab");
     match applied {
         Applied::Down(node) => lab.ok_or_else(no_lab)?.restart(&node),

@@ -14,14 +14,14 @@ use crate::journal::{Entry, Undo};
 use crate::lab::Lab;
 
 /// SIGKILL.
-pub fn kill(lab: &mut Lab, node: &Addr) -> Result<Applied> {
+pub(crate) fn kill(lab: &mut Lab, node: &Addr) -> Result<Applied> {
     lab.signal(node, Signal::SIGKILL)?;
     Ok(Applied::Down(node.clone()))
 }
 
 /// SIGTERM, then wait (up to 10 s) for the process to exit, without blocking the runtime
 /// (event timestamps are taken on it).
-pub async fn stop(lab: &mut Lab, node: &Addr) -> Result<Applied> {
+pub(crate) async fn stop(lab: &mut Lab, node: &Addr) -> Result<Applied> {
     lab.signal(node, Signal::SIGTERM)?;
     let deadline = Instant::now() + Duration::from_secs(10);
     while lab.is_running(node)? {
@@ -39,7 +39,7 @@ pub async fn stop(lab: &mut Lab, node: &Addr) -> Result<Applied> {
 
 /// The Sentinel that shares a host with `node` in a process lab: the lab pairs its *i*-th
 /// data node with its *i*-th Sentinel (one host each).
-pub fn colocated_sentinel(lab: &Lab, node: &Addr) -> Result<Addr> {
+pub(crate) fn colocated_sentinel(lab: &Lab, node: &Addr) -> Result<Addr> {
     let port = lab.member(node)?.port;
     let i = lab.nodes().iter().position(|n| n.port == port);
     i.and_then(|i| lab.sentinels().get(i).cloned())
@@ -47,27 +47,27 @@ pub fn colocated_sentinel(lab: &Lab, node: &Addr) -> Result<Addr> {
 }
 
 /// SIGSTOP.
-pub fn pause(lab: &mut Lab, node: &Addr) -> Result<Applied> {
+pub(crate) fn pause(lab: &mut Lab, node: &Addr) -> Result<Applied> {
     lab.signal(node, Signal::SIGSTOP)?;
     Ok(Applied::Paused(node.clone()))
 }
 
 /// SIGCONT.
-pub fn resume(lab: &mut Lab, node: &Addr) -> Result<()> {
+pub(crate) fn resume(lab: &mut Lab, node: &Addr) -> Result<()> {
     lab.signal(node, Signal::SIGCONT)
 }
 
 /// How long the failover leader has to exit once `SENTINEL FAILOVER` is accepted: after its
 /// election at once, after a promotion once its `INFO` shows the replica as a primary (1 s
 /// polls during a failover, bounded by failover-timeout).
-pub const CRASH_WAIT: Duration = Duration::from_secs(30);
+pub(crate) const CRASH_WAIT: Duration = Duration::from_secs(30);
 
 /// `sentinel-leader-crash`: arms `SENTINEL SIMULATE-FAILURE crash-after-<when>` on every
 /// Sentinel of `lab` (each one's restart recorded in `journal` first), starts a failover of
 /// `master` with `SENTINEL FAILOVER` (the Sentinel that accepts it is the leader, no election
 /// needed), waits for that Sentinel's process to exit, and disarms the others at once, so a
 /// later failover by them runs normally. The crashed Sentinel is started again by the revert.
-pub async fn leader_crash(
+pub(crate) async fn leader_crash(
     lab: &mut Lab,
     conn: &Conn,
     master: &str,

@@ -10,7 +10,7 @@ use crate::conn::Conn;
 use crate::error::{Error, Result};
 
 /// Starts `DEBUG SLEEP <d>` on `node` in a task (the reply comes when the sleep ends).
-pub fn debug_sleep(conn: &Conn, node: &Addr, d: Duration) -> Applied {
+pub(crate) fn debug_sleep(conn: &Conn, node: &Addr, d: Duration) -> Applied {
     let node = node.clone();
     let conn = conn.clone();
     Applied::Sleeping(tokio::spawn(async move {
@@ -28,7 +28,11 @@ pub fn debug_sleep(conn: &Conn, node: &Addr, d: Duration) -> Applied {
 }
 
 /// `SENTINEL FAILOVER <master>` on the first Sentinel that accepts it.
-pub async fn sentinel_failover(conn: &Conn, sentinels: &[Addr], master: &str) -> Result<Applied> {
+pub(crate) async fn sentinel_failover(
+    conn: &Conn,
+    sentinels: &[Addr],
+    master: &str,
+) -> Result<Applied> {
     failover_on(conn, sentinels, master, false)
         .await
         .map(|_| Applied::Done)
@@ -36,7 +40,7 @@ pub async fn sentinel_failover(conn: &Conn, sentinels: &[Addr], master: &str) ->
 
 /// `SENTINEL FAILOVER <master> COORDINATED` (Valkey ≥ 9.0) on the first Sentinel that
 /// accepts it: the old primary pauses writes and hands over once a replica caught up.
-pub async fn sentinel_failover_coordinated(
+pub(crate) async fn sentinel_failover_coordinated(
     conn: &Conn,
     sentinels: &[Addr],
     master: &str,
@@ -74,7 +78,7 @@ pub(super) async fn failover_on(
 }
 
 /// `SENTINEL RESET <master>` on the first `count` of `sentinels` (all of them must accept).
-pub async fn sentinel_reset(
+pub(crate) async fn sentinel_reset(
     conn: &Conn,
     sentinels: &[Addr],
     master: &str,
@@ -98,7 +102,11 @@ pub async fn sentinel_reset(
 /// `SENTINEL SIMULATE-FAILURE <mode>` on `sentinel`; without a mode, `HELP`, which clears
 /// every simulated failure first (sentinel.c resets the flags before it reads the modes, and
 /// the command needs at least one argument).
-pub async fn simulate_failure(conn: &Conn, sentinel: &Addr, mode: Option<&str>) -> Result<()> {
+pub(crate) async fn simulate_failure(
+    conn: &Conn,
+    sentinel: &Addr,
+    mode: Option<&str>,
+) -> Result<()> {
     let mut con = conn.sentinel(sentinel, Timeouts::CONTROL).await?;
     let cmd = redis::cmd("SENTINEL")
         .arg("SIMULATE-FAILURE")
@@ -111,14 +119,14 @@ pub async fn simulate_failure(conn: &Conn, sentinel: &Addr, mode: Option<&str>) 
 
 /// How long the writers stay paused at most (the pause ends by itself then, whatever
 /// happened to the drill).
-pub const PAUSE_LIMIT: Duration = Duration::from_secs(10);
+pub(crate) const PAUSE_LIMIT: Duration = Duration::from_secs(10);
 
 /// The coordinated failover: `CLIENT PAUSE WRITE` on `node` (the primary), wait until every
 /// replica has its offset, `SENTINEL FAILOVER`, wait until the leader names the new primary,
 /// `REPLICAOF` it on `node`, then `CLIENT UNPAUSE`. Writes queued by the pause reach `node`
 /// once it is a replica, so they are refused (`READONLY`), never acknowledged and lost. The
 /// pause ends on every path (and by itself after [`PAUSE_LIMIT`]).
-pub async fn coordinated_failover(
+pub(crate) async fn coordinated_failover(
     conn: &Conn,
     node: &Addr,
     sentinels: &[Addr],

@@ -211,7 +211,7 @@ impl Fault {
     }
 
     /// Whether the fault acts on a process, so it needs a lab that knows the PIDs.
-    pub fn needs_process(&self) -> bool {
+    pub(crate) fn needs_process(&self) -> bool {
         matches!(
             self.action,
             Action::Kill
@@ -223,7 +223,7 @@ impl Fault {
     }
 
     /// Whether only the docker backend can carry the fault out.
-    pub fn docker_only(&self) -> bool {
+    pub(crate) fn docker_only(&self) -> bool {
         if matches!(self.action, Action::SentinelReset) {
             return false;
         }
@@ -267,7 +267,7 @@ impl Fault {
 
     /// The oldest Redis version (major, minor) the fault works on, and what it needs from
     /// it; Valkey has them all.
-    pub fn min_redis(&self) -> Option<((u32, u32), &'static str)> {
+    pub(crate) fn min_redis(&self) -> Option<((u32, u32), &'static str)> {
         match self.action {
             Action::CoordinatedFailover => Some(((6, 2), "`CLIENT PAUSE … WRITE`")),
             Action::SentinelLeaderCrash => Some(((3, 2), "`SENTINEL SIMULATE-FAILURE`")),
@@ -277,13 +277,13 @@ impl Fault {
 
     /// The oldest Valkey version (major, minor) the fault works on, for a fault no Redis
     /// has.
-    pub fn min_valkey(&self) -> Option<(u32, u32)> {
+    pub(crate) fn min_valkey(&self) -> Option<(u32, u32)> {
         (self.action == Action::SentinelFailoverCoordinated).then_some((9, 0))
     }
 
     /// Whether `server` can carry the fault out; what is wrong when not (an unknown version
     /// is let through: the commands then say it themselves).
-    pub fn runs_on(&self, server: &ServerVersion) -> std::result::Result<(), String> {
+    pub(crate) fn runs_on(&self, server: &ServerVersion) -> std::result::Result<(), String> {
         if let Some((major, minor)) = self.min_valkey() {
             let older = server.family == Family::Redis
                 || major_minor(&server.version).is_some_and(|v| v < (major, minor));

@@ -39,7 +39,7 @@ fn of_roles<'a>(
 /// Chooses the containers `fault` hits, given the `primary` the Sentinels report and every
 /// container the engine lists; applies the guard to each (a partition's other side too,
 /// since its network namespace is changed as well).
-pub fn select(
+pub(crate) fn select(
     fault: &Fault,
     primary: &Addr,
     containers: &[ContainerInfo],

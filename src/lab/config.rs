@@ -60,18 +60,18 @@ impl Default for SentinelSettings {
 }
 
 /// The ACL user `lab up --auth` creates on the nodes, and warden then connects as.
-pub const LAB_USER: &str = "warden";
+pub(crate) const LAB_USER: &str = "warden";
 
 /// The rules of [`LAB_USER`]: every command warden runs on a data node (the union of the
 /// per-command minimal ACLs in the book, docs/book/src/acls.md), on the session keys only.
-pub const LAB_USER_RULES: &str = "~session:* &* -@all +ping +role +info +set +get +pttl +dbsize \
+pub(crate) const LAB_USER_RULES: &str = "~session:* &* -@all +ping +role +info +set +get +pttl +dbsize \
      +scan +debug +replconf +sync +bgsave +config|get";
 
 /// Where a secured lab keeps its secrets and certificates (paths in the lab directory; the
 /// values never enter `lab.json`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Security {
+pub(crate) struct Security {
     /// `--auth`: the password files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<AuthFiles>,
@@ -83,7 +83,7 @@ pub struct Security {
 /// The password files of a lab with `--auth`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AuthFiles {
+pub(crate) struct AuthFiles {
     /// The ACL user warden connects to the nodes as.
     pub user: String,
     /// Its password.
@@ -97,7 +97,7 @@ pub struct AuthFiles {
 /// The certificate files of a lab with `--tls`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TlsFiles {
+pub(crate) struct TlsFiles {
     /// The throw-away CA.
     pub ca: PathBuf,
     /// The servers' certificate (nodes and Sentinels).
@@ -116,7 +116,7 @@ pub struct TlsFiles {
 
 impl Security {
     /// The connection settings that reach a lab secured this way.
-    pub fn conn_spec(&self) -> Spec {
+    pub(crate) fn conn_spec(&self) -> Spec {
         Spec {
             user: self.auth.as_ref().map(|a| a.user.clone()),
             password: self
@@ -143,7 +143,7 @@ impl Security {
 
 /// The secrets of a lab with `--auth`, to write into its 0600 config files.
 #[derive(Debug, Clone)]
-pub struct Secrets {
+pub(crate) struct Secrets {
     /// [`LAB_USER`]'s password.
     pub user: Secret,
     /// The nodes' `default` user.
@@ -154,7 +154,7 @@ pub struct Secrets {
 
 /// A node's `--auth` lines: `requirepass` and `masterauth` for the `default` user, and the
 /// ACL user warden connects as.
-pub fn node_auth_lines(s: &Secrets) -> String {
+pub(crate) fn node_auth_lines(s: &Secrets) -> String {
     format!(
         "requirepass {admin}\nmasterauth {admin}\nuser {LAB_USER} on >{user} {LAB_USER_RULES}\n",
         admin = s.admin.expose(),
@@ -164,7 +164,7 @@ pub fn node_auth_lines(s: &Secrets) -> String {
 
 /// A Sentinel's `--auth` lines (after its `sentinel monitor` line): its own `requirepass`,
 /// the password other Sentinels expect, and the nodes' password.
-pub fn sentinel_auth_lines(master: &str, s: &Secrets) -> String {
+pub(crate) fn sentinel_auth_lines(master: &str, s: &Secrets) -> String {
     format!(
         "requirepass {sp}\nsentinel sentinel-pass {sp}\nsentinel auth-pass {master} {admin}\n",
         sp = s.sentinel.expose(),
@@ -174,7 +174,7 @@ pub fn sentinel_auth_lines(master: &str, s: &Secrets) -> String {
 
 /// `--tls` lines for a node or Sentinel on `port`: TLS only (`port 0`), replication and
 /// Sentinel links over TLS too; clients may present a certificate.
-pub fn tls_lines(port: u16, t: &TlsFiles) -> String {
+pub(crate) fn tls_lines(port: u16, t: &TlsFiles) -> String {
     format!(
         "port 0\ntls-port {port}\ntls-cert-file {cert}\ntls-key-file {key}\n\
          tls-ca-cert-file {ca}\ntls-auth-clients optional\ntls-replication yes\n",
@@ -185,7 +185,7 @@ pub fn tls_lines(port: u16, t: &TlsFiles) -> String {
 }
 
 /// `redis.conf` for a lab node; `primary` is `None` for the primary itself.
-pub fn node_conf(port: u16, dir: &Path, primary: Option<u16>) -> String {
+pub(crate) fn node_conf(port: u16, dir: &Path, primary: Option<u16>) -> String {
     let mut c = format!(
         "port {port}\n\
          bind 127.0.0.1\n\
@@ -205,7 +205,7 @@ pub fn node_conf(port: u16, dir: &Path, primary: Option<u16>) -> String {
 }
 
 /// The nodes' write-safety settings as `(name, value)` config pairs.
-pub fn write_limits(s: &SentinelSettings) -> [(&'static str, String); 2] {
+pub(crate) fn write_limits(s: &SentinelSettings) -> [(&'static str, String); 2] {
     [
         ("min-replicas-to-write", s.min_replicas_to_write.to_string()),
         (
@@ -216,7 +216,12 @@ pub fn write_limits(s: &SentinelSettings) -> [(&'static str, String); 2] {
 }
 
 /// `sentinel.conf` for a lab Sentinel watching the primary on `primary_port`.
-pub fn sentinel_conf(port: u16, dir: &Path, primary_port: u16, s: &SentinelSettings) -> String {
+pub(crate) fn sentinel_conf(
+    port: u16,
+    dir: &Path,
+    primary_port: u16,
+    s: &SentinelSettings,
+) -> String {
     format!(
         "port {port}\n\
          bind 127.0.0.1\n\
@@ -229,7 +234,7 @@ pub fn sentinel_conf(port: u16, dir: &Path, primary_port: u16, s: &SentinelSetti
 
 /// The `sentinel monitor` line for the primary at `host:port` and the master's settings
 /// (shared by the process lab and the docker stack).
-pub fn monitor_lines(host: &str, port: u16, s: &SentinelSettings) -> String {
+pub(crate) fn monitor_lines(host: &str, port: u16, s: &SentinelSettings) -> String {
     let m = &s.master;
     format!(
         "sentinel monitor {m} {host} {port} {quorum}\n\

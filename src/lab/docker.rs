@@ -258,7 +258,7 @@ impl DockerLab {
 
     /// Polls the health check until it passes or `timeout` ends; a container that stops
     /// meanwhile ends the wait at once.
-    pub async fn wait_healthy(
+    pub(crate) async fn wait_healthy(
         &self,
         expect: &Expect,
         timeout: Duration,
@@ -318,7 +318,7 @@ impl DockerLab {
     }
 
     /// Keeps the containers after this value is dropped (for `warden lab up`).
-    pub fn detach(mut self) {
+    pub(crate) fn detach(mut self) {
         self.owned = false;
     }
 

@@ -13,7 +13,7 @@ use crate::server::ServerVersion;
 
 /// One node's live replication state.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Row {
+pub(crate) struct Row {
     /// The node.
     pub addr: Addr,
     /// `primary`, `replica`, or `down` when it did not answer.
@@ -31,7 +31,7 @@ pub struct Row {
 impl Row {
     /// Link and lag in words (`link up, lag 0 B`), the error of a node that did not
     /// answer, or `""` for a primary.
-    pub fn detail(&self) -> String {
+    pub(crate) fn detail(&self) -> String {
         match (&self.error, self.role.as_str()) {
             (Some(e), _) => e.clone(),
             (None, "replica") => match self.lag {
@@ -45,7 +45,7 @@ impl Row {
 
 /// Asks every node of `nodes` at once (with control timeouts) for its replication state and
 /// its server version.
-pub async fn ask(conn: &Conn, nodes: &[Addr]) -> Vec<Row> {
+pub(crate) async fn ask(conn: &Conn, nodes: &[Addr]) -> Vec<Row> {
     let answers = join_all(nodes.iter().map(|n| probe(conn, n))).await;
     let (replication, servers): (Vec<_>, Vec<_>) = answers.into_iter().unzip();
     let mut rows = rows(nodes.iter().cloned().zip(replication).collect());
@@ -67,7 +67,7 @@ async fn probe(conn: &Conn, addr: &Addr) -> (Result<Replication>, Option<ServerV
 
 /// The rows for the nodes' answers: a replica's lag is measured against the one node that
 /// says it is the primary (with several or none, the lag is unknown).
-pub fn rows(answers: Vec<(Addr, Result<Replication>)>) -> Vec<Row> {
+pub(crate) fn rows(answers: Vec<(Addr, Result<Replication>)>) -> Vec<Row> {
     let primaries: Vec<i64> = answers
         .iter()
         .filter_map(|(_, r)| r.as_ref().ok().filter(|r| r.is_master()).map(|r| r.offset))

@@ -4,12 +4,12 @@
 //! `up` returns only when every Sentinel agrees on the primary and every replica is linked and
 //! caught up; `down` stops exactly the PIDs recorded in `lab.json` and removes the directory.
 
-pub mod config;
+pub(crate) mod config;
 pub mod docker;
-pub mod live;
+pub(crate) mod live;
 pub mod process;
 mod reconnect;
-pub mod secure;
+pub(crate) mod secure;
 pub mod stack;
 
 use std::path::{Path, PathBuf};
@@ -23,7 +23,8 @@ use crate::addr::Addr;
 use crate::conn::{self, Conn};
 use crate::error::{Error, Result};
 use crate::sentinel::health::{self, Expect, Health};
-pub use config::{Security, SentinelSettings};
+pub(crate) use config::Security;
+pub use config::SentinelSettings;
 
 /// Everything needed to start a lab.
 #[derive(Debug, Clone)]
@@ -47,9 +48,9 @@ pub struct LabSpec {
 }
 
 /// Data nodes in a lab (the first starts as the primary).
-pub const NODES: usize = 3;
+pub(crate) const NODES: usize = 3;
 /// Sentinels in a lab.
-pub const SENTINELS: usize = 3;
+pub(crate) const SENTINELS: usize = 3;
 
 impl LabSpec {
     /// A spec on free ports chosen now: [`NODES`] nodes and [`SENTINELS`] Sentinels, for
@@ -78,7 +79,7 @@ pub fn default_redis_server() -> PathBuf {
 
 /// A fresh state directory under the system temp dir for an ephemeral lab, kept after this
 /// call: the lab removes it when it goes down.
-pub fn temp_state_dir(prefix: &str) -> Result<PathBuf> {
+pub(crate) fn temp_state_dir(prefix: &str) -> Result<PathBuf> {
     Ok(tempfile::Builder::new()
         .prefix(prefix)
         .tempdir()
@@ -137,7 +138,7 @@ pub enum Backend {
 }
 
 /// The backend of the lab recorded in `dir` (records without one are process labs).
-pub fn recorded_backend(dir: &Path) -> Result<Backend> {
+pub(crate) fn recorded_backend(dir: &Path) -> Result<Backend> {
     #[derive(Deserialize)]
     struct Head {
         #[serde(default)]
@@ -153,7 +154,7 @@ pub fn recorded_backend(dir: &Path) -> Result<Backend> {
 
 /// The connection settings a lab recorded in `dir` needs (either backend): the paths of its
 /// secrets and certificates, never their values.
-pub fn recorded_conn(dir: &Path) -> Result<conn::Spec> {
+pub(crate) fn recorded_conn(dir: &Path) -> Result<conn::Spec> {
     #[derive(Deserialize)]
     struct Head {
         #[serde(default)]
@@ -330,7 +331,7 @@ impl Lab {
 
     /// Polls the health check until it passes or `timeout` ends; a member that exits
     /// meanwhile ends the wait at once.
-    pub async fn wait_healthy(
+    pub(crate) async fn wait_healthy(
         &mut self,
         expect: &Expect,
         timeout: Duration,
@@ -396,7 +397,7 @@ impl Lab {
     }
 
     /// Keeps the processes running after this value is dropped (for `warden lab up`).
-    pub fn detach(mut self) {
+    pub(crate) fn detach(mut self) {
         self.owned = false;
         self.children.clear();
     }

@@ -11,7 +11,7 @@ use nix::unistd::Pid;
 use crate::error::{Error, Result};
 
 /// Finds the `redis-server` binary: an explicit path, or one on `PATH`.
-pub fn find_redis_server(configured: &Path) -> Result<PathBuf> {
+pub(crate) fn find_redis_server(configured: &Path) -> Result<PathBuf> {
     let missing = || Error::RedisServerMissing {
         binary: configured.display().to_string(),
     };
@@ -31,7 +31,7 @@ pub fn find_redis_server(configured: &Path) -> Result<PathBuf> {
 
 /// Starts `redis-server CONF [--sentinel]` in its own process group (so a terminal's Ctrl-C
 /// reaches warden, which then stops the lab in order), with output appended to `log`.
-pub fn spawn(binary: &Path, conf: &Path, sentinel: bool, log: &Path) -> Result<Child> {
+pub(crate) fn spawn(binary: &Path, conf: &Path, sentinel: bool, log: &Path) -> Result<Child> {
     let what = format!("{} {}", binary.display(), conf.display());
     let out = File::options()
         .create(true)
@@ -68,7 +68,7 @@ pub fn is_ours(pid: u32, port: u16) -> bool {
 }
 
 /// Sends `sig` to `pid`.
-pub fn signal(pid: u32, sig: Signal) -> Result<()> {
+pub(crate) fn signal(pid: u32, sig: Signal) -> Result<()> {
     let raw = i32::try_from(pid).map_err(|_| Error::Internal {
         what: format!("pid {pid} is out of range for a process id"),
     })?;
@@ -82,7 +82,7 @@ pub fn signal(pid: u32, sig: Signal) -> Result<()> {
 /// child), SIGKILL for any still alive after `grace`, and finally SIGKILL to each process group
 /// (every lab process leads its own), so no forked child outlives its parent.
 /// PIDs that are no longer ours are left alone.
-pub fn stop_all(procs: &[(u32, u16)], grace: Duration) {
+pub(crate) fn stop_all(procs: &[(u32, u16)], grace: Duration) {
     let alive = |&(pid, port): &(u32, u16)| is_ours(pid, port);
     let targets: Vec<_> = procs.iter().copied().filter(alive).collect();
     for &(pid, _) in &targets {
@@ -105,12 +105,12 @@ pub fn stop_all(procs: &[(u32, u16)], grace: Duration) {
 }
 
 /// Whether a TCP port on 127.0.0.1 can be bound right now.
-pub fn port_free(port: u16) -> bool {
+pub(crate) fn port_free(port: u16) -> bool {
     std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
 }
 
 /// `n` distinct ports that were free a moment ago (bound together, then released).
-pub fn free_ports(n: usize) -> Result<Vec<u16>> {
+pub(crate) fn free_ports(n: usize) -> Result<Vec<u16>> {
     let listeners = (0..n)
         .map(|_| std::net::TcpListener::bind(("127.0.0.1", 0)))
         .collect::<std::io::Result<Vec<_>>>()

@@ -17,10 +17,10 @@ use crate::error::{Error, Result};
 
 /// The name every lab server certificate carries (besides `localhost`, `127.0.0.1` and the
 /// given hosts).
-pub const SERVER_NAME: &str = "warden-lab";
+pub(crate) const SERVER_NAME: &str = "warden-lab";
 
 /// Writes `bytes` to `path`, created 0600 (replacing any file there).
-pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     let _ = std::fs::remove_file(path);
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -32,7 +32,7 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Makes `dir` readable by its owner only.
-pub fn lock_dir(dir: &Path) -> Result<()> {
+pub(crate) fn lock_dir(dir: &Path) -> Result<()> {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(Error::io(dir))
 }
 
@@ -44,7 +44,7 @@ fn random_secret() -> Secret {
 
 /// Creates the secrets and certificates asked for under `dir/secrets` and `dir/tls`; `hosts`
 /// are extra names the server certificate carries (container names).
-pub fn create(dir: &Path, auth: bool, tls: bool, hosts: &[String]) -> Result<Security> {
+pub(crate) fn create(dir: &Path, auth: bool, tls: bool, hosts: &[String]) -> Result<Security> {
     lock_dir(dir)?;
     let mut security = Security::default();
     if auth {
@@ -75,7 +75,7 @@ pub fn create(dir: &Path, auth: bool, tls: bool, hosts: &[String]) -> Result<Sec
 }
 
 /// Reads back the secrets of a lab with `--auth`.
-pub fn secrets(security: &Security) -> Result<Option<Secrets>> {
+pub(crate) fn secrets(security: &Security) -> Result<Option<Secrets>> {
     let Some(a) = &security.auth else {
         return Ok(None);
     };

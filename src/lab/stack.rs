@@ -15,13 +15,13 @@ use crate::docker::select::{CHAOS_ALLOWED, LABEL_CHAOS, LABEL_PROJECT, LABEL_ROL
 /// Label naming the warden lab that created a container, network or volume (its lab id).
 pub const LABEL_LAB: &str = "io.warden.lab";
 /// The port every node listens on inside its container.
-pub const NODE_PORT: u16 = 6379;
+pub(crate) const NODE_PORT: u16 = 6379;
 /// The port every Sentinel listens on inside its container.
-pub const SENTINEL_PORT: u16 = 26379;
+pub(crate) const SENTINEL_PORT: u16 = 26379;
 /// Where data and the Sentinel config live inside a container (a named volume).
-pub const DATA_DIR: &str = "/data";
+pub(crate) const DATA_DIR: &str = "/data";
 /// The Sentinel's config file, written into its volume before it starts.
-pub const SENTINEL_CONF: &str = "sentinel.conf";
+pub(crate) const SENTINEL_CONF: &str = "sentinel.conf";
 
 /// What a container of the stack is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -92,22 +92,22 @@ pub const SERVICES: [Service; 6] = [
 ];
 
 /// The compose project name of lab `lab_id` (also its network's name).
-pub fn project(lab_id: &str) -> String {
+pub(crate) fn project(lab_id: &str) -> String {
     format!("warden-{lab_id}")
 }
 
 /// The container name of `service` in lab `lab_id`.
-pub fn container_name(lab_id: &str, service: &str) -> String {
+pub(crate) fn container_name(lab_id: &str, service: &str) -> String {
     format!("warden-{lab_id}-{service}")
 }
 
 /// The data volume of `service` in lab `lab_id`.
-pub fn volume_name(lab_id: &str, service: &str) -> String {
+pub(crate) fn volume_name(lab_id: &str, service: &str) -> String {
     format!("warden-{lab_id}-{service}-data")
 }
 
 /// Labels of the lab's network and volumes.
-pub fn lab_labels(lab_id: &str) -> HashMap<String, String> {
+pub(crate) fn lab_labels(lab_id: &str) -> HashMap<String, String> {
     HashMap::from([
         (LABEL_LAB.to_string(), lab_id.to_string()),
         (LABEL_PROJECT.to_string(), project(lab_id)),
@@ -126,7 +126,7 @@ pub fn container_labels(lab_id: &str, service: &Service) -> HashMap<String, Stri
 /// The command of a node container; `primary_ip` is `None` for the primary itself.
 /// Protected mode is off because the nodes are reached over the network (the official
 /// image's entrypoint does the same).
-pub fn node_cmd(primary_ip: Option<&str>, s: &SentinelSettings) -> Vec<String> {
+pub(crate) fn node_cmd(primary_ip: Option<&str>, s: &SentinelSettings) -> Vec<String> {
     let port = NODE_PORT.to_string();
     let mut c: Vec<String> = [
         "redis-server",
@@ -160,18 +160,18 @@ pub fn node_cmd(primary_ip: Option<&str>, s: &SentinelSettings) -> Vec<String> {
 /// Where a secured lab's container keeps its own private files (a node's config with its
 /// secrets, the TLS certificates and key): outside the data volume, so nothing copied out of
 /// `/data` (backups, restore checkpoints) carries them.
-pub const SECURE_DIR: &str = "/etc/warden";
+pub(crate) const SECURE_DIR: &str = "/etc/warden";
 /// A secured node's config file, in [`SECURE_DIR`].
-pub const NODE_CONF: &str = "redis.conf";
+pub(crate) const NODE_CONF: &str = "redis.conf";
 
 /// The command of a secured lab's node: everything, secrets included, is in its config file
 /// (never in `Config.Cmd`, which `docker inspect` shows).
-pub fn node_conf_cmd() -> Vec<String> {
+pub(crate) fn node_conf_cmd() -> Vec<String> {
     vec!["redis-server".into(), format!("{SECURE_DIR}/{NODE_CONF}")]
 }
 
 /// A command's `--name value…` options as config-file lines (`name value…`).
-pub fn as_conf(cmd: &[String]) -> String {
+pub(crate) fn as_conf(cmd: &[String]) -> String {
     let mut out = String::new();
     for arg in cmd.iter().skip(1) {
         match arg.strip_prefix("--") {
@@ -193,7 +193,7 @@ pub fn as_conf(cmd: &[String]) -> String {
 }
 
 /// The lab's TLS files as a container sees them, in [`SECURE_DIR`]`/tls`.
-pub fn container_tls(t: &TlsFiles) -> TlsFiles {
+pub(crate) fn container_tls(t: &TlsFiles) -> TlsFiles {
     let at = |f: &str| PathBuf::from(format!("{SECURE_DIR}/tls/{f}"));
     TlsFiles {
         ca: at("ca.crt"),
@@ -206,7 +206,7 @@ pub fn container_tls(t: &TlsFiles) -> TlsFiles {
 }
 
 /// The command of a Sentinel container: its config is a writable file in its own volume.
-pub fn sentinel_cmd() -> Vec<String> {
+pub(crate) fn sentinel_cmd() -> Vec<String> {
     vec![
         "redis-server".into(),
         format!("{DATA_DIR}/{SENTINEL_CONF}"),
@@ -218,7 +218,7 @@ pub fn sentinel_cmd() -> Vec<String> {
 ///
 /// Sentinels announce IPs (`announce-hostnames` stays off): warden runs on the host, where
 /// container names do not resolve but the user network's IPs are routed.
-pub fn sentinel_conf(primary_ip: &str, s: &SentinelSettings) -> String {
+pub(crate) fn sentinel_conf(primary_ip: &str, s: &SentinelSettings) -> String {
     format!(
         "port {SENTINEL_PORT}\n\
          dir {DATA_DIR}\n\

@@ -11,9 +11,9 @@
 //! [`Metrics::encode`]), so the handle is tested without a clock.
 
 mod backup;
-pub use backup::Newest;
+pub(crate) use backup::Newest;
 mod labels;
-pub mod server;
+pub(crate) mod server;
 mod watch;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -38,11 +38,12 @@ use labels::{
 
 /// Upper bounds of the phase histogram's buckets, seconds: a phase of a failover lasts from
 /// a tenth of a second (a manual failover's steps) to a minute (a slow reconfiguration).
-pub const PHASE_BUCKETS: [f64; 11] = [0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 60.0];
+pub(crate) const PHASE_BUCKETS: [f64; 11] =
+    [0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 20.0, 30.0, 60.0];
 
 /// `/healthz` turns 503 when the watch loop has not turned for this long (it turns at least
 /// once a second).
-pub const STALL: Duration = Duration::from_secs(10);
+pub(crate) const STALL: Duration = Duration::from_secs(10);
 
 /// A gauge holding a float.
 type GaugeF = Gauge<f64, AtomicU64>;
@@ -61,7 +62,7 @@ pub struct Metrics {
 }
 
 /// The `group` label of a handle not scoped to a group (and of a watch without `--config`).
-pub const DEFAULT_GROUP: &str = "default";
+pub(crate) const DEFAULT_GROUP: &str = "default";
 
 struct Inner {
     registry: Registry,
@@ -511,7 +512,7 @@ impl Metrics {
 }
 
 /// Every value of the `outcome` label.
-pub const OUTCOMES: [&str; 7] = [
+pub(crate) const OUTCOMES: [&str; 7] = [
     "failed_over",
     "timed_out",
     "aborted",
@@ -522,7 +523,7 @@ pub const OUTCOMES: [&str; 7] = [
 ];
 
 /// The `outcome` label: one fixed word per [`Outcome`] variant.
-pub fn outcome_label(o: &Outcome) -> &'static str {
+pub(crate) fn outcome_label(o: &Outcome) -> &'static str {
     match o {
         Outcome::FailedOver => "failed_over",
         Outcome::TimedOut => "timed_out",

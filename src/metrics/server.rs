@@ -19,16 +19,8 @@ use crate::error::{Error, Result};
 
 /// A running endpoint; dropping it stops it.
 #[derive(Debug)]
-pub struct Server {
-    addr: SocketAddr,
+pub(crate) struct Server {
     task: JoinHandle<()>,
-}
-
-impl Server {
-    /// The address it listens on (the real port when `:0` was asked for).
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
 }
 
 impl Drop for Server {
@@ -39,7 +31,7 @@ impl Drop for Server {
 
 /// Binds `addr` and serves `metrics` there until the returned [`Server`] is dropped. A port
 /// already taken is an error now, not later.
-pub async fn serve(addr: SocketAddr, metrics: Metrics) -> Result<Server> {
+pub(crate) async fn serve(addr: SocketAddr, metrics: Metrics) -> Result<Server> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|e| Error::Usage(format!("--listen {addr}: {e}")))?;
@@ -49,7 +41,7 @@ pub async fn serve(addr: SocketAddr, metrics: Metrics) -> Result<Server> {
     })?;
     tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
     let task = tokio::spawn(accept(listener, metrics));
-    Ok(Server { addr, task })
+    Ok(Server { task })
 }
 
 async fn accept(listener: TcpListener, metrics: Metrics) {

@@ -30,7 +30,7 @@ pub struct Server {
 }
 
 /// The servers `verify --for` names in its help: one of each RDB format in use.
-pub const NAMED: &[&str] = &[
+pub(crate) const NAMED: &[&str] = &[
     "redis-7.0",
     "redis-7.2",
     "redis-7.4",
@@ -69,7 +69,7 @@ impl Server {
 
     /// A binary's server, from its `--version` line (`Redis server v=7.0.15 sha=…`,
     /// `Valkey server v=9.1.2 …`).
-    pub fn of_version_line(line: &str) -> Option<Server> {
+    pub(crate) fn of_version_line(line: &str) -> Option<Server> {
         let family = match line.split_whitespace().next()? {
             "Redis" => ServerFamily::Redis,
             "Valkey" => ServerFamily::Valkey,
@@ -163,7 +163,7 @@ pub fn check(s: &Summary, server: Server) -> Verdict {
 
 /// Whether a file in `format`, holding keys of `types` (the verifier's names and counts),
 /// loads on `server`.
-pub fn decide(format: Format, types: &[(String, u64)], server: Server) -> Verdict {
+pub(crate) fn decide(format: Format, types: &[(String, u64)], server: Server) -> Verdict {
     let v = format.version;
     let name = format.name();
     let no = Verdict::DoesNotLoad;

@@ -17,7 +17,7 @@ use super::Problem;
 
 /// Who writes the format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Family {
+pub(crate) enum Family {
     /// `REDIS` + 4 digits (Redis; Valkey up to 8.x).
     Redis,
     /// `VALKEY` + 3 digits (Valkey 9+).
@@ -26,25 +26,23 @@ pub enum Family {
 
 /// A file's format: family and version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Format {
+pub(crate) struct Format {
     /// Who writes it.
     pub family: Family,
     /// The version digits.
     pub version: u32,
 }
 
-/// Newest Redis RDB version walked in full.
-pub const REDIS_WALKED: u32 = 12;
 /// Newest Redis RDB version recognised (walked with the RDB 12 rules).
-pub const REDIS_KNOWN: u32 = 15;
+pub(crate) const REDIS_KNOWN: u32 = 15;
 /// Valkey RDB versions walked in full.
-pub const VALKEY_WALKED: u32 = 80;
+pub(crate) const VALKEY_WALKED: u32 = 80;
 /// Newest Valkey RDB version recognised (walked with the RDB 80 rules).
-pub const VALKEY_KNOWN: u32 = 81;
+pub(crate) const VALKEY_KNOWN: u32 = 81;
 
 impl Format {
     /// The magic as written: `REDIS0012`, `VALKEY080`.
-    pub fn magic(&self) -> String {
+    pub(crate) fn magic(&self) -> String {
         match self.family {
             Family::Redis => format!("REDIS{:04}", self.version),
             Family::Valkey => format!("VALKEY{:03}", self.version),
@@ -52,7 +50,7 @@ impl Format {
     }
 
     /// A reader's name for it: the format and the servers that write it.
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         let who = match (self.family, self.version) {
             (Family::Redis, 1..=5) => "Redis ≤ 3.0",
             (Family::Redis, 6..=8) => "Redis 3.2 – 4.0",

@@ -12,7 +12,7 @@
 pub mod compat;
 mod dedup;
 mod field_ttl;
-pub mod format;
+pub(crate) mod format;
 mod intset;
 mod listpack;
 mod lzf;
@@ -27,10 +27,7 @@ use std::io::Read;
 
 use reader::{Res, Src};
 use serde::Serialize;
-pub use stats::TtlStats;
-
-/// Newest RDB format version this verifier understands (Redis 7.4 – 8.x write 12).
-pub const MAX_RDB_VERSION: u32 = 12;
+pub(crate) use stats::TtlStats;
 
 /// At most this many AUX fields are kept in [`Summary::aux`] (the rest are still validated).
 const MAX_AUX: usize = 256;
@@ -168,11 +165,6 @@ pub struct Summary {
     /// Data after the RDB's end that could not even be read (in a compressed file: bytes
     /// after its last frame that are no frame), and why; ignored like trailing bytes.
     pub trailing_unreadable: Option<String>,
-}
-
-/// True for RDB versions this verifier can walk (1 ..= [`MAX_RDB_VERSION`]).
-pub fn is_supported_version(v: u32) -> bool {
-    (1..=MAX_RDB_VERSION).contains(&v)
 }
 
 /// Walk and validate a whole RDB stream; never panics, never buffers the file.

@@ -54,12 +54,12 @@ fn opt(v: Option<f64>) -> String {
 }
 
 /// An SVG picture for inline use in HTML (no namespace URL: the page names no address).
-pub fn inline(svg: &str) -> String {
+pub(crate) fn inline(svg: &str) -> String {
     svg.replacen(" xmlns=\"http://www.w3.org/2000/svg\"", "", 1)
 }
 
 /// The page's head, with `title`.
-pub fn head(title: &str) -> String {
+pub(crate) fn head(title: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
@@ -69,7 +69,7 @@ pub fn head(title: &str) -> String {
 }
 
 /// The whole page of report `d`; `table` is its terminal table, shown at the end.
-pub fn report_page(d: &Document, table: &str) -> String {
+pub(crate) fn report_page(d: &Document, table: &str) -> String {
     let mut h = head(&format!("warden drill {}", d.scenario));
     let e = escape;
     let _ = writeln!(h, "<h1>Drill <code>{}</code></h1>", e(&d.scenario));
@@ -331,7 +331,7 @@ fn clients(h: &mut String, d: &Document) {
 }
 
 /// The page of a trend: the chart, then the table and the regressions.
-pub fn trend_page(t: &super::trend::Trend, table: &str) -> String {
+pub(crate) fn trend_page(t: &super::trend::Trend, table: &str) -> String {
     let mut h = head("warden drill trend");
     h.push_str("<h1>Drill trend</h1>\n");
     let (cls, words) = match t.regressions.is_empty() {

@@ -2,7 +2,7 @@
 //! whole report as one self-contained HTML page ([`html`]), and the trend of RTO and lost
 //! writes over saved reports ([`trend`]). Strings in, strings out: the caller writes them.
 
-pub mod html;
-pub mod picture;
-pub mod svg;
-pub mod trend;
+pub(crate) mod html;
+pub(crate) mod picture;
+pub(crate) mod svg;
+pub(crate) mod trend;

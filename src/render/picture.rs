@@ -12,9 +12,9 @@ mod episode;
 mod parts;
 mod trial;
 
-pub use episode::{Episode, episode_svg};
+pub(crate) use episode::{Episode, episode_svg};
 use parts::{Role, Segment, legend, node_lanes, workload};
-pub use trial::trial_svg;
+pub(crate) use trial::trial_svg;
 
 use super::svg::{Svg, num};
 use crate::drill::checker::Verdict;
@@ -135,7 +135,7 @@ fn sentinel_lanes(named: &[String], timeline: &[TimelineRow]) -> Vec<String> {
 }
 
 /// `client RTO 2190 ms ≤ 5000 ✓`.
-pub fn judged_text<T: Copy + Into<f64>>(name: &str, j: &Judged<T>, unit: &str) -> String {
+pub(crate) fn judged_text<T: Copy + Into<f64>>(name: &str, j: &Judged<T>, unit: &str) -> String {
     let value = j
         .value
         .map_or_else(|| "—".to_string(), |v| format!("{}{unit}", num(v.into())));

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 /// Escapes `&`, `<`, `>`, `"` and `'` for text and attribute values.
-pub fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -21,7 +21,7 @@ pub fn escape(s: &str) -> String {
 }
 
 /// A number for an attribute: at most one decimal, no `-0`.
-pub fn num(v: f64) -> String {
+pub(crate) fn num(v: f64) -> String {
     let r = (v * 10.0).round() / 10.0;
     if r == 0.0 {
         "0".into()
@@ -33,18 +33,18 @@ pub fn num(v: f64) -> String {
 }
 
 /// An attribute: a name and its (unescaped) value.
-pub type Attr<'a> = (&'a str, String);
+pub(crate) type Attr<'a> = (&'a str, String);
 
 /// An SVG document being written.
 #[derive(Debug)]
-pub struct Svg {
+pub(crate) struct Svg {
     out: String,
     open: Vec<&'static str>,
 }
 
 impl Svg {
     /// Starts a `width` × `height` picture (CSS pixels) with a white background.
-    pub fn new(width: f64, height: f64, title: &str) -> Svg {
+    pub(crate) fn new(width: f64, height: f64, title: &str) -> Svg {
         let mut s = Svg {
             out: String::new(),
             open: Vec::new(),
@@ -84,38 +84,38 @@ impl Svg {
     }
 
     /// Opens `<name …>`; [`Svg::close`] closes it.
-    pub fn open(&mut self, name: &'static str, attrs: &[Attr<'_>]) {
+    pub(crate) fn open(&mut self, name: &'static str, attrs: &[Attr<'_>]) {
         self.tag(name, attrs, ">\n");
         self.open.push(name);
     }
 
     /// Closes the innermost open element.
-    pub fn close(&mut self) {
+    pub(crate) fn close(&mut self) {
         if let Some(name) = self.open.pop() {
             let _ = writeln!(self.out, "{}</{name}>", "  ".repeat(self.open.len()));
         }
     }
 
     /// `<name …/>`.
-    pub fn empty(&mut self, name: &str, attrs: &[Attr<'_>]) {
+    pub(crate) fn empty(&mut self, name: &str, attrs: &[Attr<'_>]) {
         self.tag(name, attrs, "/>\n");
     }
 
     /// `<name …>text</name>`, the text escaped.
-    pub fn leaf(&mut self, name: &str, attrs: &[Attr<'_>], text: &str) {
+    pub(crate) fn leaf(&mut self, name: &str, attrs: &[Attr<'_>], text: &str) {
         self.tag(name, attrs, ">");
         let _ = writeln!(self.out, "{}</{name}>", escape(text));
     }
 
     /// A text at (`x`, `y`) with more attributes.
-    pub fn text(&mut self, x: f64, y: f64, attrs: &[Attr<'_>], text: &str) {
+    pub(crate) fn text(&mut self, x: f64, y: f64, attrs: &[Attr<'_>], text: &str) {
         let mut all: Vec<Attr<'_>> = vec![("x", num(x)), ("y", num(y))];
         all.extend(attrs.iter().cloned());
         self.leaf("text", &all, text);
     }
 
     /// A line from (`x1`, `y1`) to (`x2`, `y2`).
-    pub fn line(&mut self, (x1, y1): (f64, f64), (x2, y2): (f64, f64), attrs: &[Attr<'_>]) {
+    pub(crate) fn line(&mut self, (x1, y1): (f64, f64), (x2, y2): (f64, f64), attrs: &[Attr<'_>]) {
         let mut all: Vec<Attr<'_>> = vec![
             ("x1", num(x1)),
             ("y1", num(y1)),
@@ -127,7 +127,15 @@ impl Svg {
     }
 
     /// A rectangle; with a `tip`, a `<title>` shows it on hover.
-    pub fn rect(&mut self, x: f64, y: f64, w: f64, h: f64, attrs: &[Attr<'_>], tip: Option<&str>) {
+    pub(crate) fn rect(
+        &mut self,
+        x: f64,
+        y: f64,
+        w: f64,
+        h: f64,
+        attrs: &[Attr<'_>],
+        tip: Option<&str>,
+    ) {
         let mut all: Vec<Attr<'_>> = vec![
             ("x", num(x)),
             ("y", num(y)),
@@ -145,7 +153,7 @@ impl Svg {
     }
 
     /// Ends the picture, closing whatever is open.
-    pub fn finish(mut self) -> String {
+    pub(crate) fn finish(mut self) -> String {
         while !self.open.is_empty() {
             self.close();
         }

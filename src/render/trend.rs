@@ -11,7 +11,7 @@ use crate::drill::report::Document;
 
 /// One saved drill.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Run {
+pub(crate) struct Run {
     /// Where it was read from (a file name).
     pub name: String,
     /// When it started.
@@ -26,7 +26,7 @@ pub struct Run {
 
 impl Run {
     /// The figures of report `d`, read from `name`.
-    pub fn of(name: &str, d: &Document) -> Run {
+    pub(crate) fn of(name: &str, d: &Document) -> Run {
         let spread = |figure: &str| {
             d.summary
                 .iter()
@@ -47,7 +47,7 @@ impl Run {
 
 /// What counts as a regression.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Rule {
+pub(crate) struct Rule {
     /// Compare with the median of this many runs before the newest (1: the previous run).
     pub window: usize,
     /// A figure regressed when it exceeds the baseline by more than this fraction (0.2 = 20 %).
@@ -64,7 +64,7 @@ type Series = (
 
 /// The runs, oldest first, and the regressions of the newest.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Trend {
+pub(crate) struct Trend {
     /// The runs in time order.
     pub runs: Vec<Run>,
     /// Each regression of the newest run, in words.
@@ -72,7 +72,7 @@ pub struct Trend {
 }
 
 /// Reads a threshold: `20%` or `0.2`.
-pub fn parse_threshold(s: &str) -> Result<f64, String> {
+pub(crate) fn parse_threshold(s: &str) -> Result<f64, String> {
     let (number, scale) = match s.trim().strip_suffix('%') {
         Some(p) => (p, 100.0),
         None => (s.trim(), 1.0),
@@ -100,7 +100,7 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 }
 
 /// Orders `runs` by start time (then name) and judges the newest with `rule`.
-pub fn trend(mut runs: Vec<Run>, rule: Rule) -> Trend {
+pub(crate) fn trend(mut runs: Vec<Run>, rule: Rule) -> Trend {
     runs.sort_by(|a, b| a.started.cmp(&b.started).then(a.name.cmp(&b.name)));
     let mut regressions = Vec::new();
     if let Some((newest, before)) = runs.split_last() {
@@ -163,7 +163,7 @@ fn pair(v: Option<(f64, f64)>) -> String {
 
 impl Trend {
     /// The runs as a table, then the verdict.
-    pub fn table(&self) -> String {
+    pub(crate) fn table(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -194,7 +194,7 @@ impl Trend {
     }
 
     /// Client and Sentinel RTO (p50, p95) and lost writes per run, as an SVG chart.
-    pub fn svg(&self) -> String {
+    pub(crate) fn svg(&self) -> String {
         let (w, h) = (1000.0, 420.0);
         let (x0, x1, y0, y1) = (80.0, 960.0, 50.0, 260.0);
         let (ly0, ly1) = (300.0, 380.0);

@@ -14,7 +14,7 @@ use crate::backup::report::ms;
 
 /// What `restore-test` saw.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Observed {
+pub(crate) struct Observed {
     /// The stored file tested.
     pub file: String,
     /// Keys in the RDB (manifest and verifier agree, or this is not reached).
@@ -43,7 +43,7 @@ pub struct Observed {
 
 /// One named check and whether it passed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Check {
+pub(crate) struct Check {
     /// What was checked.
     pub name: String,
     /// Passed.
@@ -54,7 +54,7 @@ pub struct Check {
 
 impl Check {
     /// Its table row: name, `ok` or `FAIL`, the figures.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let mark = if self.ok { "ok  " } else { "FAIL" };
         format!("{:<20} {mark} {}\n", self.name, self.detail)
     }
@@ -62,7 +62,12 @@ impl Check {
 
 /// The key count check: `dbsize` must lie between the keys live after it was read
 /// (`live_after`) and those live when loading began (`live_before`).
-pub fn key_count(keys_in_backup: u64, live_before: u64, live_after: u64, dbsize: u64) -> Check {
+pub(crate) fn key_count(
+    keys_in_backup: u64,
+    live_before: u64,
+    live_after: u64,
+    dbsize: u64,
+) -> Check {
     Check {
         name: "key count".into(),
         ok: live_after <= dbsize && dbsize <= live_before,
@@ -73,7 +78,7 @@ pub fn key_count(keys_in_backup: u64, live_before: u64, live_after: u64, dbsize:
 }
 
 /// The checks of a restore test, in report order.
-pub fn evaluate(o: &Observed) -> Vec<Check> {
+pub(crate) fn evaluate(o: &Observed) -> Vec<Check> {
     let missing = o.keys_in_backup.saturating_sub(o.dbsize);
     let mut checks = vec![
         key_count(o.keys_in_backup, o.live_before, o.live_after, o.dbsize),
@@ -111,7 +116,7 @@ pub fn evaluate(o: &Observed) -> Vec<Check> {
 }
 
 /// The `restore-test` table.
-pub fn table(o: &Observed, checks: &[Check]) -> String {
+pub(crate) fn table(o: &Observed, checks: &[Check]) -> String {
     let mut t = String::new();
     let _ = writeln!(t, "{:<20} {}", "file", o.file);
     let _ = writeln!(t, "{:<20} {}", "loaded in", ms(o.load_ms));

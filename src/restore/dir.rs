@@ -31,7 +31,7 @@ use crate::util::blocking;
 
 /// What was done.
 #[derive(Debug, Clone, Serialize)]
-pub struct Restored {
+pub(crate) struct Restored {
     /// The backup restored.
     pub file: String,
     /// Keys in it.
@@ -68,7 +68,7 @@ fn servers_in(dir: &Path) -> Vec<u32> {
 }
 
 /// Restores the backup into the data dir `dir`; see the module doc.
-pub async fn run(spec: &Spec, dir: PathBuf) -> Result<Restored> {
+pub(crate) async fn run(spec: &Spec, dir: PathBuf) -> Result<Restored> {
     check_stopped(&dir)?;
     let (_work, path, manifest) = fetch(spec).await?;
     let spec = spec.clone();
@@ -87,12 +87,12 @@ pub async fn run(spec: &Spec, dir: PathBuf) -> Result<Restored> {
 }
 
 /// Whether no running `redis-server` works in `dir` any more.
-pub fn servers_gone(dir: &Path) -> bool {
+pub(crate) fn servers_gone(dir: &Path) -> bool {
     servers_in(dir).is_empty()
 }
 
 /// Fails unless `dir` is a directory no running `redis-server` works in.
-pub fn check_stopped(dir: &Path) -> Result<()> {
+pub(crate) fn check_stopped(dir: &Path) -> Result<()> {
     if !dir.is_dir() {
         return Err(Error::Io {
             path: dir.to_path_buf(),
@@ -111,7 +111,7 @@ pub fn check_stopped(dir: &Path) -> Result<()> {
 /// Installs an RDB already unpacked and verified (at `rdb`, e.g. by `dr-drill`) into the
 /// stopped node's data dir `dir`: copied in under a temporary name, then placed like
 /// [`run`] does. Blocking.
-pub fn install_unpacked(
+pub(crate) fn install_unpacked(
     dir: &Path,
     rdb: &Path,
     spec: &Spec,

@@ -46,7 +46,7 @@ const LOAD_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The restore guard: `Err(reason)` when `c` is not marked as a warden Redis data node.
 /// The chaos opt-in is not enough: Sentinels carry it too, and a restore replaces data.
-pub fn restorable(c: &ContainerInfo) -> Result<(), String> {
+pub(crate) fn restorable(c: &ContainerInfo) -> Result<(), String> {
     match c.role() {
         "primary" | "replica" => Ok(()),
         "" => Err(format!(
@@ -70,7 +70,7 @@ struct NodeConfig {
 }
 
 /// Restores the backup into `container`; see the module doc.
-pub async fn run(spec: &Spec, container: &str) -> Result<Restored> {
+pub(crate) async fn run(spec: &Spec, container: &str) -> Result<Restored> {
     let docker = docker::connect().await?;
     // No chaos guard here: the restore guard below is the one that applies.
     let c = docker.by_name(container).await?;

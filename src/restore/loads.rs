@@ -15,7 +15,7 @@ use crate::rdb::compat::{self, NAMED, Server, Verdict};
 
 /// The server `--for` names: `redis-7.0`, `valkey-9.1`, … or `HOST:PORT` of a live node
 /// (asked with `INFO server`, connected as `conn` says).
-pub async fn server_for(text: &str, conn: &Conn) -> Result<Server> {
+pub(crate) async fn server_for(text: &str, conn: &Conn) -> Result<Server> {
     if let Some(s) = Server::parse(text) {
         return Ok(s);
     }
@@ -29,7 +29,7 @@ pub async fn server_for(text: &str, conn: &Conn) -> Result<Server> {
 }
 
 /// The server a live node runs (`INFO server`).
-pub async fn asked(conn: &Conn, addr: &Addr) -> Result<Server> {
+pub(crate) async fn asked(conn: &Conn, addr: &Addr) -> Result<Server> {
     let t = Timeouts {
         connect: Duration::from_secs(2),
         response: Duration::from_secs(10),
@@ -44,7 +44,7 @@ pub async fn asked(conn: &Conn, addr: &Addr) -> Result<Server> {
 }
 
 /// The server a binary is (`BINARY --version`).
-pub async fn of_binary(binary: &Path) -> Result<Server> {
+pub(crate) async fn of_binary(binary: &Path) -> Result<Server> {
     let out = tokio::process::Command::new(binary)
         .arg("--version")
         .output()
@@ -65,7 +65,7 @@ pub async fn of_binary(binary: &Path) -> Result<Server> {
 
 /// `Ok` when the file `what`, summed up by the verifier in `s`, loads on `server`; else
 /// [`Error::WontLoad`] with the reason.
-pub fn require(what: &str, s: &Summary, server: Server) -> Result<()> {
+pub(crate) fn require(what: &str, s: &Summary, server: Server) -> Result<()> {
     match compat::check(s, server) {
         Verdict::Loads => Ok(()),
         Verdict::DoesNotLoad(reason) => Err(Error::WontLoad {

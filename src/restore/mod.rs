@@ -9,15 +9,15 @@
 //! Finding, downloading and unpacking a stored backup is [`crate::backup::fetch`]; this module
 //! only reads backups, it never takes them.
 
-pub mod checks;
-pub mod dir;
-pub mod docker;
-pub mod loads;
-pub mod owner;
-pub mod report;
-pub mod scratch;
+pub(crate) mod checks;
+pub(crate) mod dir;
+pub(crate) mod docker;
+pub(crate) mod loads;
+pub(crate) mod owner;
+pub(crate) mod report;
+pub(crate) mod scratch;
 pub mod scratch_docker;
-pub mod trial;
+pub(crate) mod trial;
 
 use std::path::{Path, PathBuf};
 
@@ -27,7 +27,7 @@ use crate::error::{Error, Result};
 
 /// What to restore, and how.
 #[derive(Debug, Clone)]
-pub struct Spec {
+pub(crate) struct Spec {
     /// The stored file, `s3://…/file`, or `latest` in `dest`.
     pub target: String,
     /// Backup directory or bucket URL (for `latest`).
@@ -52,7 +52,7 @@ pub struct Spec {
 
 /// Where `--into` points.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     /// `dir:PATH`: the data directory of a stopped node.
     Dir(PathBuf),
     /// `docker:CONTAINER`: a container (name or id) warden stops, fills and starts.
@@ -60,7 +60,7 @@ pub enum Target {
 }
 
 /// Parses `--into`.
-pub fn parse_into(into: &str) -> Result<Target> {
+pub(crate) fn parse_into(into: &str) -> Result<Target> {
     match into.split_once(':') {
         Some(("dir", p)) if !p.is_empty() => Ok(Target::Dir(PathBuf::from(p))),
         Some(("docker", c)) if !c.is_empty() => Ok(Target::Docker(c.to_string())),
@@ -72,13 +72,13 @@ pub fn parse_into(into: &str) -> Result<Target> {
 
 /// The stored file of `spec` with its manifest, downloaded into a fresh work directory when
 /// it is in object storage (the directory is removed when the returned value is dropped).
-pub async fn fetch(spec: &Spec) -> Result<(tempfile::TempDir, PathBuf, Manifest)> {
+pub(crate) async fn fetch(spec: &Spec) -> Result<(tempfile::TempDir, PathBuf, Manifest)> {
     let endpoint = spec.s3_endpoint.as_deref();
     fetch::fetch(&spec.target, &spec.dest, endpoint, "warden-restore-").await
 }
 
 /// The file name of a stored backup, for reports.
-pub fn file_name(path: &Path) -> String {
+pub(crate) fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default()

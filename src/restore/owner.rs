@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 
 /// An owner and permission bits to give a file or directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Owner {
+pub(crate) struct Owner {
     /// User id.
     pub uid: u32,
     /// Group id.
@@ -23,7 +23,7 @@ pub struct Owner {
 
 impl Owner {
     /// The owner and mode of `path`, if it exists (a symlink is not followed).
-    pub fn of(path: &Path) -> Option<Owner> {
+    pub(crate) fn of(path: &Path) -> Option<Owner> {
         let m = fs::symlink_metadata(path).ok()?;
         Some(Owner {
             uid: m.uid(),
@@ -34,7 +34,7 @@ impl Owner {
 
     /// What a new file in a directory owned by `dir` gets: its owner, its mode without
     /// execute, setuid, setgid or sticky bits.
-    pub fn file_in(dir: Owner) -> Owner {
+    pub(crate) fn file_in(dir: Owner) -> Owner {
         Owner {
             mode: dir.mode & 0o666,
             ..dir
@@ -42,7 +42,7 @@ impl Owner {
     }
 
     /// What a new directory in `dir` gets: its owner and its permission bits.
-    pub fn dir_in(dir: Owner) -> Owner {
+    pub(crate) fn dir_in(dir: Owner) -> Owner {
         Owner {
             mode: dir.mode & 0o777,
             ..dir
@@ -51,7 +51,7 @@ impl Owner {
 
     /// Gives `path` this owner and mode. Changing the owner needs privileges; when the
     /// owner is already right (a restore run as the data dir's user) nothing is asked.
-    pub fn apply(self, path: &Path) -> Result<()> {
+    pub(crate) fn apply(self, path: &Path) -> Result<()> {
         let now = Owner::of(path);
         if now.map(|o| (o.uid, o.gid)) != Some((self.uid, self.gid)) {
             chown(path, Some(self.uid), Some(self.gid)).map_err(|e| Error::Io {
@@ -71,7 +71,7 @@ impl Owner {
 
 /// What each restored file gets, decided before the old files are moved away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// `dump.rdb` (and the AOF base, a hard link to it when possible).
     pub rdb: Owner,
     /// The AOF directory.
@@ -83,7 +83,12 @@ pub struct Plan {
 impl Plan {
     /// Looks at the data dir `dir`, its `rdb`, and its AOF directory `aof_dir` (whose
     /// manifest `aof_manifest` stands for its files).
-    pub fn look(dir: &Path, rdb: &Path, aof_dir: &Path, aof_manifest: &Path) -> Result<Plan> {
+    pub(crate) fn look(
+        dir: &Path,
+        rdb: &Path,
+        aof_dir: &Path,
+        aof_manifest: &Path,
+    ) -> Result<Plan> {
         let d = Owner::of(dir).ok_or_else(|| Error::Io {
             path: dir.to_path_buf(),
             source: std::io::Error::from(std::io::ErrorKind::NotFound),

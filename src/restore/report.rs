@@ -12,7 +12,7 @@ use crate::restore::checks::Check;
 
 /// What was done to the container, and what it serves now.
 #[derive(Debug, Clone, Serialize)]
-pub struct Restored {
+pub(crate) struct Restored {
     /// The backup restored.
     pub file: String,
     /// Keys in it.
@@ -38,7 +38,7 @@ pub struct Restored {
 }
 
 /// What `warden restore --into docker:` did, the node's key count check and the notes.
-pub fn restored_docker(r: &Restored) -> String {
+pub(crate) fn restored_docker(r: &Restored) -> String {
     let mut t = String::new();
     let _ = writeln!(t, "{:<20} {} ({} keys)", "restored", r.file, r.keys);
     let _ = writeln!(t, "{:<20} {} ({})", "container", r.container, r.addr);

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::lab::process;
 
 /// A running scratch server.
-pub struct Scratch {
+pub(crate) struct Scratch {
     child: Child,
     /// Where it listens.
     pub addr: Addr,
@@ -34,7 +34,11 @@ fn conf(port: u16, dir: &Path, log: &Path) -> String {
 impl Scratch {
     /// Starts `redis-server` on the `dump.rdb` in `dir` and waits (up to `timeout`) until it
     /// has loaded it.
-    pub async fn start(redis_server: &Path, dir: &Path, timeout: Duration) -> Result<Scratch> {
+    pub(crate) async fn start(
+        redis_server: &Path,
+        dir: &Path,
+        timeout: Duration,
+    ) -> Result<Scratch> {
         let binary = process::find_redis_server(redis_server)?;
         let port = process::free_ports(1)?[0];
         let log = dir.join("redis.log");
@@ -69,7 +73,7 @@ impl Scratch {
 
 /// A connection to a scratch server with generous reply timeouts (SCAN over millions of
 /// keys).
-pub async fn connect(addr: &Addr) -> Result<Con> {
+pub(crate) async fn connect(addr: &Addr) -> Result<Con> {
     let t = Timeouts {
         connect: Duration::from_secs(1),
         response: Duration::from_secs(30),
@@ -82,7 +86,7 @@ pub async fn connect(addr: &Addr) -> Result<Con> {
 /// it says `loading:0`, for at most
 /// `timeout`. `alive` is asked first on every round: its error (the server exited) ends the
 /// wait at once. On timeout the error says `what` and the last thing seen, then `hint`.
-pub async fn wait_loaded<F, Fut>(
+pub(crate) async fn wait_loaded<F, Fut>(
     conn: &Conn,
     addr: &Addr,
     timeout: Duration,

@@ -19,7 +19,7 @@ use crate::util::blocking;
 pub const LABEL_SCRATCH: &str = "io.warden.scratch";
 
 /// A running scratch container.
-pub struct ScratchContainer {
+pub(crate) struct ScratchContainer {
     docker: Engine,
     id: String,
     /// Its name.
@@ -31,7 +31,11 @@ pub struct ScratchContainer {
 impl ScratchContainer {
     /// Creates a container from `image`, uploads `dir/dump.rdb` (through a tar in `dir`),
     /// starts it and waits (up to `timeout`) until it has loaded the RDB.
-    pub async fn start(image: &str, dir: &Path, timeout: Duration) -> Result<ScratchContainer> {
+    pub(crate) async fn start(
+        image: &str,
+        dir: &Path,
+        timeout: Duration,
+    ) -> Result<ScratchContainer> {
         let docker = docker::connect().await?;
         let files = Files {
             dbfilename: "dump.rdb".into(),

@@ -23,7 +23,7 @@ use crate::util::blocking;
 
 /// What to test and how.
 #[derive(Debug, Clone)]
-pub struct Spec {
+pub(crate) struct Spec {
     /// The stored file (its manifest beside it), or `latest` in `dest`.
     pub target: String,
     /// Backup directory or `s3://bucket/prefix` (for `latest`).
@@ -60,7 +60,7 @@ impl Server {
 }
 
 /// Runs the whole test; the caller turns the observations into checks.
-pub async fn run(spec: &Spec) -> Result<Observed> {
+pub(crate) async fn run(spec: &Spec) -> Result<Observed> {
     let endpoint = spec.s3_endpoint.as_deref();
     let prefix = "warden-restore-test-";
     let (work, path, manifest) = fetch(&spec.target, &spec.dest, endpoint, prefix).await?;

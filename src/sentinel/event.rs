@@ -37,7 +37,7 @@ macro_rules! event_kinds {
 
         impl EventKind {
             /// Maps a channel name to its kind; unknown names become [`EventKind::Other`].
-            pub fn from_channel(ch: &str) -> Self {
+            pub(crate) fn from_channel(ch: &str) -> Self {
                 match ch {
                     $($channel => Self::$variant,)*
                     other => Self::Other(other.to_owned()),
@@ -290,7 +290,7 @@ impl<'a> Words<'a> {
 impl SentinelEvent {
     /// The master name the event concerns (the instance name for master instances, the
     /// `@ <master>` for others, the switch-master name), if any.
-    pub fn master_name(&self) -> Option<&str> {
+    pub(crate) fn master_name(&self) -> Option<&str> {
         match &self.detail {
             Detail::Instance {
                 instance, master, ..
@@ -306,7 +306,7 @@ impl SentinelEvent {
     /// A key identifying "the same occurrence" reported by several Sentinels: channel and
     /// whole payload, canonical, less an instance event's `#` comment (`#quorum 2/2` and
     /// `#quorum 3/2` are each Sentinel's own count of the same `+odown`).
-    pub fn dedup_key(&self) -> String {
+    pub(crate) fn dedup_key(&self) -> String {
         let detail = match &self.detail {
             Detail::Instance {
                 instance,

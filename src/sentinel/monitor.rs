@@ -188,7 +188,7 @@ pub fn spawn_for(
 /// Like [`spawn_for`] for several masters (`masters` empty: every master the Sentinel
 /// monitors, from `SENTINEL MASTERS`), numbering the Sentinels from `first_source`: one
 /// channel can then carry several groups' reports.
-pub fn spawn_for_masters(
+pub(crate) fn spawn_for_masters(
     conn: &Conn,
     sentinels: &[Addr],
     first_source: SourceId,
@@ -454,7 +454,7 @@ fn reach_error(addr: &Addr, e: crate::error::Error) -> String {
 
 /// One line for a failed call on `addr`; authentication failures say so (by their code
 /// only: nothing of the credentials), and a missing permission names the refused command.
-pub fn describe(addr: &Addr, doing: &str, e: &redis::RedisError) -> String {
+pub(crate) fn describe(addr: &Addr, doing: &str, e: &redis::RedisError) -> String {
     if e.code() == Some("NOPERM") {
         let command = crate::conn::refused_command(&e.to_string());
         return format!(

@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::event::{Detail, EventKind, InstanceRole, SentinelEvent};
 
 /// Index of a Sentinel in the list the user gave.
-pub type SourceId = usize;
+pub(crate) type SourceId = usize;
 
 /// One Sentinel's report of an occurrence.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +46,7 @@ impl Entry {
     }
 
     /// Time from the first report to the last.
-    pub fn spread(&self) -> Duration {
+    pub(crate) fn spread(&self) -> Duration {
         let last = self.reports.iter().map(|r| r.at).max();
         last.map_or(Duration::ZERO, |l| {
             l.saturating_duration_since(self.first_at)
@@ -69,7 +69,7 @@ pub struct Gap {
 
 /// What [`Timeline::ingest`] did with a report (index into [`Timeline::entries`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ingest {
+pub(crate) enum Ingest {
     /// Started a new entry.
     New(usize),
     /// Joined an existing entry.
@@ -102,7 +102,7 @@ impl Timeline {
     }
 
     /// Adds one Sentinel's report, received at `at` (monotonic) / `wall` (wall clock).
-    pub fn ingest(
+    pub(crate) fn ingest(
         &mut self,
         source: SourceId,
         at: Instant,

@@ -38,7 +38,7 @@ pub struct ReplicaView {
 
 impl MasterView {
     /// The view in a `SENTINEL MASTER` reply; `None` without a usable address.
-    pub fn from_fields(m: &HashMap<String, String>) -> Option<MasterView> {
+    pub(crate) fn from_fields(m: &HashMap<String, String>) -> Option<MasterView> {
         Some(MasterView {
             addr: addr_of(m)?,
             flags: field(m, "flags").to_string(),
@@ -49,14 +49,14 @@ impl MasterView {
     }
 
     /// This Sentinel has a failover of the master in progress.
-    pub fn failing_over(&self) -> bool {
+    pub(crate) fn failing_over(&self) -> bool {
         self.flags.split(',').any(|f| f == "failover_in_progress")
     }
 }
 
 impl ReplicaView {
     /// One entry of a `SENTINEL REPLICAS` reply; `None` without a usable address.
-    pub fn from_fields(m: &HashMap<String, String>) -> Option<ReplicaView> {
+    pub(crate) fn from_fields(m: &HashMap<String, String>) -> Option<ReplicaView> {
         Some(ReplicaView {
             addr: addr_of(m)?,
             flags: field(m, "flags").to_string(),
@@ -84,7 +84,7 @@ fn addr_of(m: &HashMap<String, String>) -> Option<Addr> {
 }
 /// What one Sentinel answered to `GET-MASTER-ADDR-BY-NAME`: the address, `None` when it
 /// does not monitor the master, or why it did not answer.
-pub type PrimaryAnswer = Result<Option<Addr>, String>;
+pub(crate) type PrimaryAnswer = Result<Option<Addr>, String>;
 
 /// The address most Sentinels answered with (the first named among equals).
 pub fn most_named(answers: &[PrimaryAnswer]) -> Option<Addr> {
@@ -105,7 +105,7 @@ pub fn most_named(answers: &[PrimaryAnswer]) -> Option<Addr> {
 
 /// The primary per Sentinels in one line: the address and how many agree; when they
 /// disagree (a split view), every address with the Sentinels that name it.
-pub fn primary_line(sentinels: &[Addr], answers: &[PrimaryAnswer]) -> String {
+pub(crate) fn primary_line(sentinels: &[Addr], answers: &[PrimaryAnswer]) -> String {
     let mut named: Vec<(&Addr, Vec<String>)> = Vec::new();
     let mut silent = Vec::new();
     for (s, a) in sentinels.iter().zip(answers) {

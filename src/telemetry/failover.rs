@@ -14,12 +14,12 @@ use crate::failover::episode::Failover;
 use crate::failover::hazard::Hazard;
 
 /// Emits `f` as a trace, with `hazards` (reported at their wall time) as span events.
-pub fn export(f: &Failover, hazards: &[(SystemTime, Hazard)]) {
+pub(crate) fn export(f: &Failover, hazards: &[(SystemTime, Hazard)]) {
     export_in(None, f, hazards);
 }
 
 /// [`export`], with the Sentinel group the master belongs to (`warden.group`) when known.
-pub fn export_in(group: Option<&str>, f: &Failover, hazards: &[(SystemTime, Hazard)]) {
+pub(crate) fn export_in(group: Option<&str>, f: &Failover, hazards: &[(SystemTime, Hazard)]) {
     let tracer = global::tracer(SERVICE);
     let at = |ms: f64| f.started + Duration::from_secs_f64(ms.max(0.0) / 1000.0);
     let mut attributes = vec![

@@ -3,8 +3,8 @@
 //! ([`otlp`], gRPC or HTTP/protobuf) that ships warden's spans and every failover as a trace
 //! ([`failover`]).
 
-pub mod failover;
-pub mod otlp;
+pub(crate) mod failover;
+pub(crate) mod otlp;
 
 use std::ffi::OsStr;
 use std::io::IsTerminal;
@@ -20,7 +20,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use crate::error::Result;
 
 /// The service name warden's spans carry.
-pub const SERVICE: &str = "warden";
+pub(crate) const SERVICE: &str = "warden";
 
 /// How log lines on stderr look.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -38,7 +38,7 @@ pub enum LogFormat {
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The installed telemetry; [`Telemetry::shutdown`] flushes what is still queued.
-pub struct Telemetry {
+pub(crate) struct Telemetry {
     provider: Option<SdkTracerProvider>,
 }
 
@@ -46,7 +46,7 @@ pub struct Telemetry {
 /// (see [`otlp::resolve`]). Must run inside a tokio runtime (the gRPC client is built on it).
 /// `verbose` raises the default log level (0 = warn, 1 = info, 2+ = debug); `WARDEN_LOG`
 /// (an `EnvFilter` directive) overrides it.
-pub fn init(verbose: u8, format: LogFormat, otlp: Option<&otlp::Otlp>) -> Result<Telemetry> {
+pub(crate) fn init(verbose: u8, format: LogFormat, otlp: Option<&otlp::Otlp>) -> Result<Telemetry> {
     let default = match verbose {
         0 => "warn",
         1 => "info",
@@ -93,7 +93,7 @@ fn colour(is_terminal: bool, no_color: Option<&OsStr>) -> bool {
 impl Telemetry {
     /// Exports every span still queued (for at most [`FLUSH_TIMEOUT`]) and stops the
     /// exporter. The SDK's shutdown blocks, so it runs off the async workers.
-    pub async fn shutdown(self) {
+    pub(crate) async fn shutdown(self) {
         if let Some(p) = self.provider {
             let done =
                 tokio::task::spawn_blocking(move || p.shutdown_with_timeout(FLUSH_TIMEOUT)).await;

@@ -28,7 +28,7 @@ pub enum Protocol {
 
 /// Where traces go.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Otlp {
+pub(crate) struct Otlp {
     /// The full URL the exporter is given (for HTTP, including `/v1/traces`).
     pub endpoint: String,
     /// The transport.
@@ -41,7 +41,7 @@ pub struct Otlp {
 /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is used as it is, the generic endpoint gets
 /// `/v1/traces` appended for HTTP; the protocol defaults to gRPC (warden's first transport).
 /// No endpoint at all: no export. An unknown protocol is a usage error.
-pub fn resolve(
+pub(crate) fn resolve(
     endpoint: Option<&str>,
     protocol: Option<Protocol>,
     env: impl Fn(&str) -> Option<String>,
@@ -74,7 +74,7 @@ fn parse_protocol(p: &str) -> Result<Protocol> {
 
 /// A tracer provider exporting to `otlp` in batches. gRPC builds its client on the current
 /// tokio runtime; the blocking HTTP client is built (and used) off it.
-pub fn provider(otlp: &Otlp) -> Result<SdkTracerProvider> {
+pub(crate) fn provider(otlp: &Otlp) -> Result<SdkTracerProvider> {
     let bad = |e: &dyn fmt::Display| Error::Usage(format!("OTLP endpoint {}: {e}", otlp.endpoint));
     let timeout = Duration::from_secs(5);
     let exporter = match otlp.protocol {

@@ -9,12 +9,12 @@ use serde::{Deserialize, Serialize};
 
 /// Random values each writer keeps and cycles through (so `writers × VALUE_POOL ×
 /// value_size` bytes are held in memory).
-pub const VALUE_POOL: usize = 64;
+pub(crate) const VALUE_POOL: usize = 64;
 
 /// Largest `value_size`: 512 MiB, the largest string Redis accepts (`proto-max-bulk-len`).
-pub const MAX_VALUE_SIZE: usize = 512 << 20;
+pub(crate) const MAX_VALUE_SIZE: usize = 512 << 20;
 /// Largest `rate` (acknowledged writes per second over all writers).
-pub const MAX_RATE: u32 = 1_000_000;
+pub(crate) const MAX_RATE: u32 = 1_000_000;
 /// Longest timeout or retry delay.
 const MAX_STEP: Duration = Duration::from_secs(3600);
 
@@ -209,7 +209,7 @@ pub enum Preset {
 
 impl Preset {
     /// `(retry, follow, op_timeout)` as each library documents its defaults.
-    pub fn defaults(self) -> (RetryPolicy, Follow, Duration) {
+    pub(crate) fn defaults(self) -> (RetryPolicy, Follow, Duration) {
         let ms = Duration::from_millis;
         match self {
             // Checked against the source (file:line at the commit or release named):

@@ -33,16 +33,16 @@ use crate::addr::Addr;
 use crate::conn::{Role, TlsOn};
 
 /// How long a client has to exit after SIGTERM before its process group is killed.
-pub const GRACE: Duration = Duration::from_secs(3);
+pub(crate) const GRACE: Duration = Duration::from_secs(3);
 
 const PROGRESS_EVERY: u64 = 500;
 
 /// The longest stdout line a client may print (64 KiB); a longer one ends the client.
-pub const MAX_LINE: usize = 64 * 1024;
+pub(crate) const MAX_LINE: usize = 64 * 1024;
 
 /// Whether `argv` names a program that can be started: its first word is an executable file,
 /// as a path (with a `/`) or found on `PATH`. The error is a sentence.
-pub fn check_program(argv: &[String]) -> Result<(), String> {
+pub(crate) fn check_program(argv: &[String]) -> Result<(), String> {
     let Some(prog) = argv.first().filter(|p| !p.is_empty()) else {
         return Err("`command` is empty: give the program and its arguments".into());
     };
@@ -66,7 +66,7 @@ pub fn check_program(argv: &[String]) -> Result<(), String> {
 /// Runs the program of `plan.config.command` until `stop` turns true; returns what it
 /// reported. A program that cannot start, exits early or writes a line that is not a write
 /// outcome is stopped and named in a [`WriterEvent::Failed`].
-pub async fn run(
+pub(crate) async fn run(
     workload: usize,
     plan: &Plan,
     mut stop: watch::Receiver<bool>,

@@ -16,7 +16,7 @@ use crate::sentinel::monitor::{self, MonitorEvent};
 ///
 /// The announced address is kept as announced; the connection settings' hostname map
 /// (`--resolve`) applies when a writer connects to it.
-pub fn spawn(
+pub(crate) fn spawn(
     conn: &Conn,
     sentinels: &[Addr],
     master: &str,

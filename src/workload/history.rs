@@ -88,7 +88,7 @@ impl Ledger {
     }
 
     /// Heap bytes held (allocated capacity, not just length).
-    pub fn heap_bytes(&self) -> usize {
+    pub(crate) fn heap_bytes(&self) -> usize {
         self.chunks.capacity() * std::mem::size_of::<Vec<Ack>>()
             + self
                 .chunks
@@ -138,13 +138,13 @@ impl Default for WriterHistory {
 }
 
 /// A histogram for latencies in µs from 1 µs to 10 min, 3 significant digits.
-pub fn new_latency_histogram() -> Histogram<u64> {
+pub(crate) fn new_latency_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds")
 }
 
 impl WriterHistory {
     /// Starts a new era on `node`.
-    pub fn begin_era(&mut self, node: Addr) {
+    pub(crate) fn begin_era(&mut self, node: Addr) {
         self.eras.push(Era {
             start: self.acks.len(),
             node,
@@ -195,7 +195,7 @@ impl WriterHistory {
     }
 
     /// The node of era `era`, if there is one.
-    pub fn node_of(&self, era: u32) -> Option<&Addr> {
+    pub(crate) fn node_of(&self, era: u32) -> Option<&Addr> {
         self.eras.get(era as usize).map(|e| &e.node)
     }
 
@@ -207,14 +207,14 @@ impl WriterHistory {
     }
 
     /// Heap bytes held by the ledger, the unknown and the refused writes.
-    pub fn heap_bytes(&self) -> usize {
+    pub(crate) fn heap_bytes(&self) -> usize {
         self.acks.heap_bytes()
             + self.unknown.capacity() * std::mem::size_of::<Attempt>()
             + self.refused.capacity() * std::mem::size_of::<Refused>()
     }
 
     /// Acks with the node that acknowledged each.
-    pub fn acks_with_node(&self) -> impl Iterator<Item = (Ack, &Addr)> + '_ {
+    pub(crate) fn acks_with_node(&self) -> impl Iterator<Item = (Ack, &Addr)> + '_ {
         let mut era = 0;
         self.acks.iter().enumerate().map(move |(i, ack)| {
             while era + 1 < self.eras.len() && self.eras[era + 1].start <= i {
@@ -271,7 +271,7 @@ impl History {
     }
 
     /// Heap bytes held by the ledgers (acks, unknown and refused writes).
-    pub fn ledger_bytes(&self) -> usize {
+    pub(crate) fn ledger_bytes(&self) -> usize {
         self.writers.iter().map(WriterHistory::heap_bytes).sum()
     }
 }
@@ -291,7 +291,7 @@ pub enum Found {
 
 /// Classifies a `PTTL` reply for a key written with `ttl_ms` and acknowledged `age_ms` before
 /// the check. The remaining TTL must lie in `[ttl − age − slack, ttl]`.
-pub fn classify(pttl: i64, ttl_ms: u64, age_ms: u64) -> Found {
+pub(crate) fn classify(pttl: i64, ttl_ms: u64, age_ms: u64) -> Found {
     const SLACK_MS: u64 = 1000;
     match pttl {
         -2 => Found::Lost,

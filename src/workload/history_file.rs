@@ -17,14 +17,14 @@ use super::tally::LossTally;
 use crate::error::{Error, Result};
 
 /// A history file being written.
-pub struct HistoryFile {
+pub(crate) struct HistoryFile {
     path: PathBuf,
     out: BufWriter<NamedTempFile>,
 }
 
 impl HistoryFile {
     /// Starts writing `path` (a temporary file beside it until [`HistoryFile::commit`]).
-    pub fn create(path: &Path) -> Result<HistoryFile> {
+    pub(crate) fn create(path: &Path) -> Result<HistoryFile> {
         let dir = path
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
@@ -38,7 +38,7 @@ impl HistoryFile {
 
     /// Appends trial `n`'s writes; `loss` is its loss check, if it ran. `at` and `wall` are one
     /// instant on both clocks (the fault's, so the history's UTC times agree with the report's).
-    pub fn trial(
+    pub(crate) fn trial(
         &mut self,
         n: u32,
         plan: &Plan,
@@ -58,7 +58,7 @@ impl HistoryFile {
     }
 
     /// Appends one line.
-    pub fn write(&mut self, line: &Line) -> Result<()> {
+    pub(crate) fn write(&mut self, line: &Line) -> Result<()> {
         serde_json::to_writer(&mut self.out, line)
             .map_err(std::io::Error::from)
             .and_then(|()| self.out.write_all(b"\n"))
@@ -69,7 +69,7 @@ impl HistoryFile {
     }
 
     /// Flushes, syncs and renames the file into place.
-    pub fn commit(self) -> Result<()> {
+    pub(crate) fn commit(self) -> Result<()> {
         let path = self.path;
         let tmp = self.out.into_inner().map_err(|e| Error::Io {
             path: path.clone(),
@@ -98,7 +98,7 @@ fn anchor(epoch: Instant, at: Instant, wall: SystemTime) -> Anchor {
 }
 
 /// `CLOCK_MONOTONIC` now, ns.
-pub fn monotonic_ns() -> u64 {
+pub(crate) fn monotonic_ns() -> u64 {
     nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
         .map(|t| Duration::from(t).as_nanos() as u64)
         .unwrap_or(0)

@@ -2,18 +2,18 @@
 //! Sentinel-aware client (the built-in writer, or an external program speaking the line
 //! protocol), the history of what they did, and the loss check against the new primary.
 
-pub mod config;
-pub mod external;
-pub mod follow;
-pub mod history;
-pub mod history_file;
+pub(crate) mod config;
+pub(crate) mod external;
+pub(crate) mod follow;
+pub(crate) mod history;
+pub(crate) mod history_file;
 pub mod loss;
-pub mod protocol;
-pub mod recheck;
-pub mod record;
-pub mod resp;
+pub(crate) mod protocol;
+pub(crate) mod recheck;
+pub(crate) mod record;
+pub(crate) mod resp;
 pub mod tally;
-pub mod writer;
+pub(crate) mod writer;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,9 +22,10 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::addr::Addr;
-pub use config::{Follow, Preset, RetryPolicy, WorkloadConfig};
-pub use history::History;
-pub use writer::WriterEvent;
+pub use config::WorkloadConfig;
+pub(crate) use config::{Follow, RetryPolicy};
+pub(crate) use history::History;
+pub(crate) use writer::WriterEvent;
 
 /// What every writer needs to know.
 #[derive(Debug, Clone)]
@@ -68,7 +69,7 @@ impl Workload {
 
     /// Starts workload number `workload` of a scenario: the built-in writers, or the
     /// external program of `plan.config.command`.
-    pub fn start_as(
+    pub(crate) fn start_as(
         workload: usize,
         plan: Plan,
         events: mpsc::UnboundedSender<WriterEvent>,

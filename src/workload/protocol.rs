@@ -23,7 +23,7 @@ use crate::addr::Addr;
 
 /// How a write ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Acknowledged.
     Ok,
     /// No reply: the outcome is unknown.
@@ -34,7 +34,7 @@ pub enum Outcome {
 
 /// One write outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Line {
+pub(crate) struct Line {
     /// The key's sequence number.
     pub seq: u32,
     /// How it ended.
@@ -46,11 +46,11 @@ pub struct Line {
 }
 
 /// The form of a line, for error messages.
-pub const FORM: &str = "<key> <outcome> <node|-> [<monotonic_ns>]";
+pub(crate) const FORM: &str = "<key> <outcome> <node|-> [<monotonic_ns>]";
 
 /// Parses one line of a client whose keys start with `prefix:`; `Ok(None)` for a blank line or
 /// a comment; the error says what is wrong.
-pub fn parse(line: &str, prefix: &str) -> Result<Option<Line>, String> {
+pub(crate) fn parse(line: &str, prefix: &str) -> Result<Option<Line>, String> {
     let line = line.trim();
     if line.is_empty() || line.starts_with('#') {
         return Ok(None);
@@ -106,7 +106,7 @@ fn is_error_kind(s: &str) -> bool {
 
 /// A client's `CLOCK_MONOTONIC` reading as µs since the history's epoch (warden's own
 /// `CLOCK_MONOTONIC` at the epoch, `epoch_ns`); a reading before the epoch counts as 0.
-pub fn since_epoch_us(monotonic_ns: u64, epoch_ns: u64) -> u32 {
+pub(crate) fn since_epoch_us(monotonic_ns: u64, epoch_ns: u64) -> u32 {
     u32::try_from(monotonic_ns.saturating_sub(epoch_ns) / 1000).unwrap_or(u32::MAX)
 }
 

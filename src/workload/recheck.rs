@@ -20,7 +20,7 @@ use crate::sentinel::topology;
 
 /// Where to check.
 #[derive(Debug, Clone)]
-pub struct Spec {
+pub(crate) struct Spec {
     /// How to connect.
     pub conn: Conn,
     /// Sentinels to ask for the primary.
@@ -31,7 +31,7 @@ pub struct Spec {
 
 /// What the check found.
 #[derive(Debug, Clone)]
-pub struct Recheck {
+pub(crate) struct Recheck {
     /// The primary the keys were looked up on.
     pub primary: Addr,
     /// Counts per trial.
@@ -40,7 +40,7 @@ pub struct Recheck {
 
 /// Checks every line of `input` on the current primary; with `out`, writes the lines there
 /// again with their new `check`.
-pub async fn run(spec: &Spec, input: &Path, out: Option<&Path>) -> Result<Recheck> {
+pub(crate) async fn run(spec: &Spec, input: &Path, out: Option<&Path>) -> Result<Recheck> {
     let file = std::fs::File::open(input).map_err(Error::io(input))?;
     let primary =
         topology::ask_primary(&spec.conn, &spec.sentinels, &spec.master, Timeouts::CONTROL).await?;

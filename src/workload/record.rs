@@ -17,7 +17,7 @@ use crate::addr::Addr;
 /// How a write ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The server acknowledged it.
     Ok,
     /// The server refused it with an error reply (`error` names the code).
@@ -29,7 +29,7 @@ pub enum Outcome {
 /// What the loss check found for a write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Check {
+pub(crate) enum Check {
     /// Acknowledged and present with a plausible TTL.
     Present,
     /// Acknowledged and absent: lost.
@@ -47,7 +47,7 @@ pub enum Check {
 impl Check {
     /// What a `PTTL` reply says of a write that ended `age_ms` before the check: `None` for a
     /// refused write (never checked).
-    pub fn of(outcome: Outcome, pttl: i64, ttl_ms: u64, age_ms: u64) -> Option<Check> {
+    pub(crate) fn of(outcome: Outcome, pttl: i64, ttl_ms: u64, age_ms: u64) -> Option<Check> {
         match outcome {
             Outcome::Ok => Some(Check::acked(super::history::classify(pttl, ttl_ms, age_ms))),
             Outcome::Unknown => Some(Check::unknown(pttl != -2)),
@@ -75,7 +75,7 @@ impl Check {
 
 /// One write of the history file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Line {
+pub(crate) struct Line {
     /// The drill trial (1-based).
     pub trial: u32,
     /// The workload that wrote it (as the report names it: `warden` for the built-in writer).
@@ -106,7 +106,7 @@ pub struct Line {
 
 /// A history's epoch on both clocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Anchor {
+pub(crate) struct Anchor {
     /// The epoch on `CLOCK_MONOTONIC`, ns.
     pub mono_ns: u64,
     /// The epoch in UTC.
@@ -115,7 +115,7 @@ pub struct Anchor {
 
 impl Anchor {
     /// `us` µs after the epoch, on both clocks.
-    pub fn at(&self, us: u32) -> (u64, DateTime<Utc>) {
+    pub(crate) fn at(&self, us: u32) -> (u64, DateTime<Utc>) {
         (
             self.mono_ns + u64::from(us) * 1000,
             self.utc + TimeDelta::microseconds(i64::from(us)),
@@ -125,7 +125,7 @@ impl Anchor {
 
 /// What a trial's lines are made of besides its history.
 #[derive(Debug, Clone, Copy)]
-pub struct Trial<'a> {
+pub(crate) struct Trial<'a> {
     /// The trial number.
     pub trial: u32,
     /// The workload's name.
@@ -156,7 +156,7 @@ type Ops<'a> = Peekable<Box<dyn Iterator<Item = Op<'a>> + 'a>>;
 
 /// Every write of `history` as a line, in invoke-time order. Each writer's writes are already
 /// in that order (a writer has one write in flight), so this merges them without sorting.
-pub fn lines<'a>(history: &'a History, t: Trial<'a>) -> impl Iterator<Item = Line> + 'a {
+pub(crate) fn lines<'a>(history: &'a History, t: Trial<'a>) -> impl Iterator<Item = Line> + 'a {
     let (mut acks_at, mut unknown_at) = (0, 0);
     let mut streams: Vec<Ops<'a>> = Vec::new();
     for w in &history.writers {
@@ -241,7 +241,7 @@ fn line(op: Op<'_>, t: &Trial<'_>) -> Line {
 
 /// What a history holds, by outcome and by what the check found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Counts {
+pub(crate) struct Counts {
     /// Lines.
     pub writes: u64,
     /// Acknowledged writes.
@@ -266,7 +266,7 @@ pub struct Counts {
 
 impl Counts {
     /// Counts `line`, whose check was `before` in the history read.
-    pub fn add(&mut self, line: &Line, before: Option<Check>) {
+    pub(crate) fn add(&mut self, line: &Line, before: Option<Check>) {
         self.writes += 1;
         match line.outcome {
             Outcome::Ok => self.acked += 1,
@@ -286,7 +286,7 @@ impl Counts {
 }
 
 /// The counts per trial and over all, as a table.
-pub fn table(per_trial: &BTreeMap<u32, Counts>) -> String {
+pub(crate) fn table(per_trial: &BTreeMap<u32, Counts>) -> String {
     let mut all = Counts::default();
     let mut out = format!(
         "{:<6} {:>9} {:>9} {:>9} {:>7} {:>8} {:>7} {:>8} {:>9} {:>7} {:>8}\n",

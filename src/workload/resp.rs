@@ -11,7 +11,7 @@ use crate::error::Result;
 
 /// How a `SET` ended when it did not get `+OK`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SetError {
+pub(crate) enum SetError {
     /// The server answered with an error; this is its code (`READONLY`, `OOM`, `ERR`…).
     Refused(String),
     /// No usable reply (timeout, closed or broken stream, a reply that is not `+OK` or an
@@ -20,7 +20,7 @@ pub enum SetError {
 }
 
 /// A connection that writes session keys.
-pub struct SetCon {
+pub(crate) struct SetCon {
     raw: RawCon,
     frame: Vec<u8>,
     timeout: Duration,
@@ -29,7 +29,7 @@ pub struct SetCon {
 impl SetCon {
     /// Connects to the data node `node` with `conn`'s credentials; each step and each later
     /// request is bounded by `timeout`.
-    pub async fn connect(conn: &Conn, node: &Addr, timeout: Duration) -> Result<SetCon> {
+    pub(crate) async fn connect(conn: &Conn, node: &Addr, timeout: Duration) -> Result<SetCon> {
         let t = Timeouts {
             connect: timeout,
             response: timeout,
@@ -42,7 +42,7 @@ impl SetCon {
     }
 
     /// Whether the node's `ROLE` is master; `None` when it did not answer.
-    pub async fn is_master(&mut self) -> Option<bool> {
+    pub(crate) async fn is_master(&mut self) -> Option<bool> {
         let role = self
             .raw
             .request(b"*1\r\n$4\r\nROLE\r\n", self.timeout)
@@ -52,7 +52,7 @@ impl SetCon {
     }
 
     /// `SET <prefix>:<seq> <value> EX <ttl_s>`.
-    pub async fn set(
+    pub(crate) async fn set(
         &mut self,
         prefix: &str,
         seq: u32,
@@ -69,7 +69,7 @@ impl SetCon {
 
 /// Writes `SET <prefix>:<seq> <value> EX <ttl_s>` as a RESP array into `out`, replacing what
 /// it held.
-pub fn set_frame(out: &mut Vec<u8>, prefix: &str, seq: u32, value: &[u8], ttl_s: u64) {
+pub(crate) fn set_frame(out: &mut Vec<u8>, prefix: &str, seq: u32, value: &[u8], ttl_s: u64) {
     let mut digits = itoa::Buffer::new();
     let seq = digits.format(seq).as_bytes();
     let mut ttl = itoa::Buffer::new();
@@ -97,7 +97,7 @@ fn bulk_header(out: &mut Vec<u8>, len: usize) {
 
 /// What a `SET` reply means: `+OK`, a refusal with the error's code (its first word, as the
 /// redis crate reads it), or anything else, which is a broken exchange.
-pub fn set_outcome(reply: &Frame) -> std::result::Result<(), SetError> {
+pub(crate) fn set_outcome(reply: &Frame) -> std::result::Result<(), SetError> {
     match reply {
         Frame::SimpleString(s) if s == b"OK" => Ok(()),
         Frame::Error(e) => {

@@ -50,7 +50,7 @@ pub struct LossTally {
 
 impl LossTally {
     /// Counts `ack` (of `key`, acknowledged by `node`) as lost.
-    pub fn lost_one(&mut self, key: impl FnOnce() -> String, ack: Ack, node: &Addr) {
+    pub(crate) fn lost_one(&mut self, key: impl FnOnce() -> String, ack: Ack, node: &Addr) {
         self.lost += 1;
         self.lost_at_us.push(ack.at_us);
         self.lost_range_us = Some(match self.lost_range_us {

@@ -53,7 +53,7 @@ enum Failure {
 }
 
 /// What a writer listens to besides its replies.
-pub struct Signals {
+pub(crate) struct Signals {
     /// The workload's index in the scenario.
     pub workload: usize,
     /// Turns true when the workload stops.
@@ -63,7 +63,7 @@ pub struct Signals {
 }
 
 /// Runs until `signals.stop` turns true; returns the writer's history.
-pub async fn run(
+pub(crate) async fn run(
     idx: usize,
     plan: &Plan,
     signals: Signals,

@@ -24,13 +24,13 @@ use crate::lab::process::{find_redis_server, free_ports};
 use crate::sentinel::health::{self, Expect};
 
 /// Replicas per master.
-pub const REPLICAS: usize = 2;
+pub(crate) const REPLICAS: usize = 2;
 /// Sentinels in the fleet.
-pub const SENTINELS: usize = 3;
+pub(crate) const SENTINELS: usize = 3;
 
 /// The Sentinels' settings for every master: quick detection, a failover-timeout that suits
 /// back-to-back manual failovers.
-pub fn settings(master: &str) -> SentinelSettings {
+pub(crate) fn settings(master: &str) -> SentinelSettings {
     SentinelSettings {
         master: master.into(),
         quorum: 2,
@@ -42,7 +42,7 @@ pub fn settings(master: &str) -> SentinelSettings {
 }
 
 /// The name of master `i` (0-based): `bench-01`, `bench-02`, …
-pub fn master_name(i: usize) -> String {
+pub(crate) fn master_name(i: usize) -> String {
     format!("bench-{:02}", i + 1)
 }
 
@@ -73,7 +73,7 @@ fn sentinel_conf(port: u16, dir: &Path, masters: &[(String, u16)]) -> String {
 
 /// A running fleet; stopped (the whole process group) and removed when dropped.
 #[derive(Debug)]
-pub struct Fleet {
+pub(crate) struct Fleet {
     dir: tempfile::TempDir,
     binary: PathBuf,
     pgid: Option<i32>,
@@ -87,7 +87,7 @@ impl Fleet {
     /// Starts `masters` masters with their replicas and 3 Sentinels on free ports, and
     /// waits (with `timeout`) until every master is monitored by every Sentinel with both
     /// replicas linked and caught up.
-    pub async fn up(masters: usize, timeout: Duration) -> Result<Fleet> {
+    pub(crate) async fn up(masters: usize, timeout: Duration) -> Result<Fleet> {
         let binary = find_redis_server(&crate::lab::default_redis_server())?;
         let dir = tempfile::Builder::new()
             .prefix("warden-bench-watch-")
@@ -146,7 +146,7 @@ impl Fleet {
     }
 
     /// Spawns `cmd` in the fleet's process group (the first process founds it).
-    pub fn spawn_in_group(&mut self, mut cmd: Command, what: &str) -> Result<Child> {
+    pub(crate) fn spawn_in_group(&mut self, mut cmd: Command, what: &str) -> Result<Child> {
         std::os::unix::process::CommandExt::process_group(&mut cmd, self.pgid.unwrap_or(0));
         let child = cmd.spawn().map_err(|source| Error::Spawn {
             what: what.into(),
@@ -157,7 +157,7 @@ impl Fleet {
     }
 
     /// The process group every fleet process (and the watch) runs in.
-    pub fn pgid(&self) -> Option<i32> {
+    pub(crate) fn pgid(&self) -> Option<i32> {
         self.pgid
     }
 
@@ -196,22 +196,22 @@ impl Fleet {
     }
 
     /// The masters: (name, port of the first primary).
-    pub fn masters(&self) -> &[(String, u16)] {
+    pub(crate) fn masters(&self) -> &[(String, u16)] {
         &self.masters
     }
 
     /// The Sentinels.
-    pub fn sentinels(&self) -> &[Addr] {
+    pub(crate) fn sentinels(&self) -> &[Addr] {
         &self.sentinels
     }
 
     /// The fleet's temp directory (configs, data dirs, logs).
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.dir.path()
     }
 
     /// Processes started (nodes and Sentinels).
-    pub fn processes(&self) -> usize {
+    pub(crate) fn processes(&self) -> usize {
         self.children.len()
     }
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 /// One reading of the watch process: `/proc/PID/status` `VmRSS`, `/proc/PID/stat` utime+stime.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Sample {
+pub(crate) struct Sample {
     /// Seconds since the watch started.
     pub at_s: f64,
     /// Resident set size, KiB.
@@ -19,7 +19,7 @@ pub struct Sample {
 }
 
 /// CPU use between two samples, % of one core.
-pub fn cpu_pct(from: &Sample, to: &Sample, ticks_per_s: f64) -> f64 {
+pub(crate) fn cpu_pct(from: &Sample, to: &Sample, ticks_per_s: f64) -> f64 {
     let wall = to.at_s - from.at_s;
     if wall <= 0.0 || ticks_per_s <= 0.0 {
         return 0.0;
@@ -29,7 +29,7 @@ pub fn cpu_pct(from: &Sample, to: &Sample, ticks_per_s: f64) -> f64 {
 
 /// A failover record the watch printed (`"type":"failover"`), as far as the count needs it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Record {
+pub(crate) struct Record {
     /// Master name.
     pub master: String,
     /// `outcome`.
@@ -42,13 +42,13 @@ pub struct Record {
 
 impl Record {
     /// Whether the record names a new primary (a transition), not e.g. a recovery.
-    pub fn is_switch(&self) -> bool {
+    pub(crate) fn is_switch(&self) -> bool {
         self.new.is_some() && self.new != self.old
     }
 }
 
 /// The record on a watch `--json` line, if it is a failover line.
-pub fn parse_record(line: &str) -> Option<Record> {
+pub(crate) fn parse_record(line: &str) -> Option<Record> {
     let v: serde_json::Value = serde_json::from_str(line).ok()?;
     if v["type"] != "failover" {
         return None;
@@ -70,7 +70,7 @@ pub fn parse_record(line: &str) -> Option<Record> {
 
 /// A change of primary the Sentinels confirmed (a majority names `new` instead of `old`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transition {
+pub(crate) struct Transition {
     /// Master name.
     pub master: String,
     /// Primary before.
@@ -83,7 +83,7 @@ pub struct Transition {
 
 /// Counts for one master, or summed over all.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Counts {
+pub(crate) struct Counts {
     /// `SENTINEL FAILOVER` requests a Sentinel accepted.
     pub requested: usize,
     /// Requests a Sentinel refused (`INPROG`, `NOGOODSLAVE`, …).
@@ -121,7 +121,7 @@ type Pair = (String, Option<String>, Option<String>);
 /// Per master: requests `(master, accepted)`, confirmed transitions and records, matched on
 /// (old, new): a transition with no record of the same pair is missed, each record beyond the
 /// transitions of its pair is doubled. Returns the per-master counts and their sum.
-pub fn count(
+pub(crate) fn count(
     masters: &[String],
     requests: &[(String, bool)],
     transitions: &[Transition],
@@ -174,7 +174,7 @@ pub fn count(
 
 /// One minute of the run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Minute {
+pub(crate) struct Minute {
     /// Minute since the watch started (0-based).
     pub minute: usize,
     /// Smallest RSS sampled in it, KiB.
@@ -189,7 +189,7 @@ pub struct Minute {
 
 /// The samples grouped by minute (each minute's CPU from its first to its last sample, and
 /// the sample before it when there is one).
-pub fn minutes(samples: &[Sample], ticks_per_s: f64, requests_at_s: &[f64]) -> Vec<Minute> {
+pub(crate) fn minutes(samples: &[Sample], ticks_per_s: f64, requests_at_s: &[f64]) -> Vec<Minute> {
     let mut out: Vec<Minute> = Vec::new();
     let mut start = 0;
     while start < samples.len() {
@@ -221,7 +221,7 @@ pub fn minutes(samples: &[Sample], ticks_per_s: f64, requests_at_s: &[f64]) -> V
 
 /// min / median / max, KiB.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Spread {
+pub(crate) struct Spread {
     /// Smallest.
     pub min: u64,
     /// Median.
@@ -231,7 +231,7 @@ pub struct Spread {
 }
 
 /// The spread of the samples' RSS.
-pub fn rss_spread(samples: &[Sample]) -> Spread {
+pub(crate) fn rss_spread(samples: &[Sample]) -> Spread {
     let mut v: Vec<u64> = samples.iter().map(|s| s.rss_kib).collect();
     v.sort_unstable();
     Spread {
@@ -243,7 +243,7 @@ pub fn rss_spread(samples: &[Sample]) -> Spread {
 
 /// Everything the bench reports (`--json` prints it as is).
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     /// Masters in the fleet.
     pub masters: usize,
     /// Replicas per master.
@@ -281,7 +281,7 @@ fn mib(kib: u64) -> String {
 }
 
 /// The table.
-pub fn table(r: &Report) -> String {
+pub(crate) fn table(r: &Report) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,

@@ -16,13 +16,13 @@ use crate::drill::cluster::ClusterFigures;
 use crate::drill::evidence::{Buckets, TimelineRow};
 use crate::drill::primaries::TwoPrimaries;
 use crate::drill::scenario::Targets;
-pub use crate::failover::SwitchReports;
+pub(crate) use crate::failover::SwitchReports;
 use crate::sentinel::timeline::Phases;
 
 /// The schema version this warden writes. It reads this one and schema 1, which lacks the
 /// cluster's figures (`failovers`, `stable`, `loss_checks`, `split_brain`, `returning`,
 /// `node_roles`: read as empty).
-pub const SCHEMA: u64 = 2;
+pub(crate) const SCHEMA: u64 = 2;
 
 /// A whole drill.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -7,7 +7,7 @@ use super::doc::{ClientDoc, Document, Judged, Trial};
 use crate::drill::checker::Verdict;
 
 /// The words for a summary figure: `client_rto_ms` → `client RTO`.
-pub fn figure_label(figure: &str) -> &str {
+pub(crate) fn figure_label(figure: &str) -> &str {
     match figure {
         "sentinel_rto_ms" => "sentinel RTO",
         "client_rto_ms" => "client RTO",
@@ -21,7 +21,7 @@ pub fn figure_label(figure: &str) -> &str {
 }
 
 /// `  2190.0 ms`, or a dash when not measured.
-pub fn opt_ms(v: Option<f64>) -> String {
+pub(super) fn opt_ms(v: Option<f64>) -> String {
     v.map(|v| format!("{v:>9.1} ms"))
         .unwrap_or_else(|| format!("{:>9}", "—"))
 }
@@ -37,7 +37,7 @@ fn against<T>(j: &Judged<T>, unit: &str) -> String {
 }
 
 /// The table.
-pub fn table(d: &Document) -> String {
+pub(crate) fn table(d: &Document) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "drill {} against {}", d.scenario, d.target);
     let mut about = vec![format!("warden {}", d.warden)];
@@ -422,7 +422,7 @@ fn count(n: usize, noun: &str) -> String {
 }
 
 /// The verdict in words.
-pub fn verdict_name(v: Verdict) -> &'static str {
+pub(crate) fn verdict_name(v: Verdict) -> &'static str {
     match v {
         Verdict::Met => "targets met",
         Verdict::Missed => "targets MISSED",

@@ -12,7 +12,7 @@ use crate::sentinel::timeline::{Phases, Timeline};
 
 /// A watched episode with what its picture needs beside the record.
 #[derive(Debug, Clone)]
-pub struct Episode<'a> {
+pub(crate) struct Episode<'a> {
     /// The Sentinel group's name.
     pub group: &'a str,
     /// The record.
@@ -32,7 +32,7 @@ pub struct Episode<'a> {
 impl<'a> Episode<'a> {
     /// The episode `f` of group `group`, whose Sentinels are `sentinels`, numbered from
     /// `first` in `timeline`'s reports; `nodes` are the data nodes the poll saw.
-    pub fn of(
+    pub(crate) fn of(
         group: &'a str,
         f: &'a Failover,
         timeline: &Timeline,
@@ -70,7 +70,7 @@ impl<'a> Episode<'a> {
 }
 
 /// The picture of a watched episode.
-pub fn episode_svg(e: &Episode) -> String {
+pub(crate) fn episode_svg(e: &Episode) -> String {
     let f = e.failover;
     let phase = |name: &str| {
         f.phases

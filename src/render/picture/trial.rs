@@ -7,7 +7,7 @@ use crate::drill::report::doc::Trial;
 use crate::drill::report::{Document, Judged, verdict_name};
 
 /// The picture of trial `t` of drill `d`.
-pub fn trial_svg(d: &Document, t: &Trial) -> String {
+pub(crate) fn trial_svg(d: &Document, t: &Trial) -> String {
     let times = [
         t.sentinel_rto_ms,
         t.client_rto_ms.value,
