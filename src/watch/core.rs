@@ -2,14 +2,17 @@
 //! masters ([`Followed`]), the groups' start ([`Startup`]), each Sentinel's link and TILT,
 //! the `+switch-master` entries being checked and what arrives meanwhile, the hazards raised
 //! and the episodes ended (the `--episodes` limit). One function per input (a monitor
-//! report, a poll, a check's result, a tick, the stop), each given the time it needs and
+//! report, a poll, a check's result, a backup freshness report, a tick, the stop), each
+//! given the time it needs and
 //! returning what to do, in order, as [`Out`]; the shell ([`super::shell`]) prints, counts,
 //! logs, exports, draws and starts the checks. No I/O here, no clock read.
 //!
 //! Split by concern: the `+switch-master` checks in `core/switch.rs`, each Sentinel's link,
-//! TILT and the startup check in `core/sentinels.rs`; table tests over captured event
+//! TILT and the startup check in `core/sentinels.rs`, the `backup-stale` hazard in
+//! `core/backups.rs`; table tests over captured event
 //! streams in `core/tests.rs`.
 
+mod backups;
 mod sentinels;
 mod switch;
 
@@ -21,7 +24,7 @@ use super::follow::{Followed, Settings};
 use super::startup::{Startup, Verdict};
 use crate::addr::Addr;
 use crate::failover::episode::Failover;
-use crate::failover::hazard::{Hazard, HazardKind, Snapshot, State};
+use crate::failover::hazard::{BackupAge, Hazard, HazardKind, Snapshot, State, Tracker};
 use crate::sentinel::event::Detail;
 use crate::sentinel::report::{MonitorEvent, Rejected};
 use crate::sentinel::timeline::{Entry, SourceId, Timeline};
@@ -178,6 +181,10 @@ pub(crate) struct GroupState {
     /// Per master with a `+switch-master` being checked: the entries that came meanwhile,
     /// fed to its episodes in order once the check is done.
     held: BTreeMap<String, Vec<Entry>>,
+    /// The `backup-stale` hazard of each master whose backups are checked (followed or not).
+    backups: BTreeMap<String, Tracker>,
+    /// Backup reports that came before the group's start was settled (the latest per master).
+    early_backups: Vec<BackupAge>,
 }
 
 /// Every decision of the watch.
@@ -216,6 +223,8 @@ impl Core {
                 epoch: None,
                 masters: BTreeMap::new(),
                 held: BTreeMap::new(),
+                backups: BTreeMap::new(),
+                early_backups: Vec::new(),
             });
             first += g.sentinels.len();
             group_of.extend(std::iter::repeat_n(i, g.sentinels.len()));
@@ -400,6 +409,9 @@ impl Core {
         if verdict == Verdict::Settled {
             for p in std::mem::take(&mut self.groups[g].early) {
                 self.on_polled(p, t);
+            }
+            for b in std::mem::take(&mut self.groups[g].early_backups) {
+                self.on_backup(b, t);
             }
         }
     }

@@ -28,9 +28,11 @@ use tokio::task::JoinSet;
 
 use self::core::{Core, Now, Verified};
 use crate::addr::Addr;
+use crate::backup::newest::{self, Freshness};
 use crate::conn::Conn;
 use crate::error::Result;
 use crate::failover::episode::Failover;
+use crate::failover::hazard::BackupAge;
 use crate::metrics::Metrics;
 use crate::sentinel::monitor::{self, MonitorEvent};
 use config::Group;
@@ -64,6 +66,10 @@ pub struct WatchSpec {
     /// The metrics the watch feeds, per master (Sentinels up, TILT, primary, failovers,
     /// hazards, quorum, replica lag, exposure, liveness).
     pub metrics: Metrics,
+    /// Backup freshness: where each group's backups are kept, read by a task of the watch
+    /// into the backup gauges and, through a channel into the loop, the `backup-stale`
+    /// hazard. `None`: no destination given.
+    pub backups: Option<Freshness>,
 }
 
 /// The watch loop's inputs: one closed set, one `select!`.
@@ -71,6 +77,7 @@ enum Input {
     Monitor(MonitorEvent),
     Polled(Polled),
     Verified(Verified),
+    Backup(BackupAge),
     Tick,
     Stop,
 }
@@ -121,6 +128,13 @@ async fn watch(
         let conn = spec.conns[i].clone();
         tasks.spawn(poll::run(conn, i, g.clone(), spec.poll, poll_tx.clone()));
     }
+    let (backup_tx, mut backup_rx) = mpsc::unbounded_channel();
+    if let Some(f) = &spec.backups {
+        let metrics = spec.metrics.clone();
+        tasks.spawn(newest::every(f.clone(), metrics, backup_tx));
+    } else {
+        drop(backup_tx);
+    }
     drop((tx, poll_tx));
     let mut core = Core::new(&spec.groups, spec.settings, spec.episodes);
     let mut sh = Shell {
@@ -151,6 +165,7 @@ async fn watch(
             r = rx.recv() => r.map_or(Input::Stop, Input::Monitor),
             Some(p) = poll_rx.recv() => Input::Polled(p),
             Some(v) = verify_rx.recv() => Input::Verified(v),
+            Some(b) = backup_rx.recv() => Input::Backup(b),
             _ = &mut shutdown => Input::Stop,
             _ = sleep_until(deadline) => Input::Stop,
             _ = tick.tick() => Input::Tick,
@@ -164,6 +179,7 @@ async fn watch(
             Input::Tick => core.tick(now()),
             Input::Polled(p) => core.polled(p, now()),
             Input::Verified(v) => core.verified(v, now()),
+            Input::Backup(b) => core.backup(b, now()),
             Input::Monitor(report) => core.monitor(report, now()),
         };
         if sh.run(&core, outs)? == Flow::Limit {

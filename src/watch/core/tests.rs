@@ -43,6 +43,8 @@ struct Drive {
     /// Checks asked for and not answered yet.
     asked: Vec<Verify>,
     lines: Vec<String>,
+    /// Every hazard out, as it went.
+    hazards: Vec<Hazard>,
     limited: bool,
 }
 
@@ -78,6 +80,7 @@ impl Drive {
             checks,
             asked: Vec::new(),
             lines: Vec::new(),
+            hazards: Vec::new(),
             limited: false,
         };
         d.take(start);
@@ -162,8 +165,11 @@ impl Drive {
 
     fn take(&mut self, outs: Vec<Out>) {
         for o in outs {
-            if let Out::Verify(v) = &o {
-                self.asked.push(v.clone());
+            match &o {
+                Out::Verify(v) => self.asked.push(v.clone()),
+                Out::Hazard { hazard, .. } => self.hazards.push(hazard.clone()),
+                Out::Ended(e) => self.hazards.extend(e.hazards.iter().cloned()),
+                _ => {}
             }
             self.limited |= matches!(o, Out::Limit);
             self.lines.extend(summary(&o));
@@ -484,5 +490,73 @@ fn the_episodes_limit_stops_after_the_nth_record() {
             "ended FailedOver 17501->17502",
             "limit"
         ]
+    );
+}
+
+/// Issue 22: a master's newest good backup older than the group's backup RPO (or none) is
+/// one `backup-stale` hazard, counted once, cleared when a fresh one appears; reports
+/// before the start is settled wait; another group's name is not this one's.
+#[test]
+fn a_stale_backup_is_raised_once_and_cleared_by_a_fresh_one() {
+    let hour = Duration::from_secs(3600);
+    let age = |master: &str, good_age: Option<Duration>| BackupAge {
+        group: "default".into(),
+        master: master.into(),
+        good_age,
+        rpo: hour,
+    };
+    let mut d = Drive::new(&[], None, Checks::Confirm);
+    let outs = d.core.backup(age("orders", Some(2 * hour)), d.now(5.0));
+    d.take(outs);
+    assert_eq!(
+        d.only(&["hazard"]),
+        Vec::<&str>::new(),
+        "held until settled"
+    );
+    d.connect_all(10.0);
+    for (ms, b) in [
+        (
+            20.0,
+            age("orders", Some(2 * hour + Duration::from_secs(60))),
+        ),
+        (30.0, age("sessions", Some(hour / 2))),
+        (40.0, age("carts", None)),
+        (50.0, age("orders", Some(Duration::from_secs(60)))),
+        (60.0, age("orders", Some(Duration::from_secs(120)))),
+    ] {
+        let outs = d.core.backup(b, d.now(ms));
+        d.take(outs);
+    }
+    let mut other = age("orders", None);
+    other.group = "eu".into();
+    let outs = d.core.backup(other, d.now(70.0));
+    d.take(outs);
+    assert_eq!(
+        d.only(&["hazard"]),
+        [
+            "hazard backup-stale raised",
+            "hazard backup-stale raised",
+            "hazard backup-stale cleared",
+        ]
+    );
+    assert_eq!(d.core.raised(0, "orders", HazardKind::BackupStale), 1);
+    assert_eq!(d.core.raised(0, "carts", HazardKind::BackupStale), 1);
+    assert_eq!(d.core.raised(0, "sessions", HazardKind::BackupStale), 0);
+    let details: Vec<String> = d
+        .hazards
+        .iter()
+        .map(|h| format!("{} {}", h.master, h.detail))
+        .collect();
+    assert_eq!(
+        details,
+        [
+            "orders the newest good backup is 2h old (RPO 1h)",
+            "carts no good backup found (RPO 1h)",
+            "orders the newest good backup is 2h 1m old (RPO 1h)",
+        ]
+    );
+    assert!(
+        d.only(&["metric watching"]).is_empty(),
+        "a master known from its backups alone is not followed"
     );
 }
