@@ -259,15 +259,18 @@ fn the_newest_backup_is_exported_and_a_stale_one_is_a_hazard() {
             &dir.display().to_string(),
             "--backup-rpo",
             "1h",
+            "--json",
         ])
         .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("watch");
-    let text = poll("the backup series", WAIT, || {
+    // The gauges come from the freshness task, the hazard from the watch loop after it.
+    let counted = r#"master="orders",kind="backup-stale"} 1"#;
+    let text = poll("the backup series and the hazard", WAIT, || {
         let (_, text) = get(&listen, "/metrics")?;
-        text.contains("warden_backup_keys").then_some(text)
+        (text.contains("warden_backup_keys") && text.contains(counted)).then_some(text)
     });
     let _ = child.kill();
     let out = child.wait_with_output().expect("watch");
@@ -306,5 +309,24 @@ fn the_newest_backup_is_exported_and_a_stale_one_is_a_hazard() {
     assert!(
         stderr.contains("hazard backup-stale master=orders"),
         "{stderr}"
+    );
+    // Issue 22: a hazard line on stdout like every other hazard's, once.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let hazards: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "hazard" && v["kind"] == "backup-stale")
+        .collect();
+    assert_eq!(hazards.len(), 1, "{stdout}");
+    let h = &hazards[0];
+    assert_eq!(
+        (&h["group"], &h["master"], &h["state"]),
+        (&"default".into(), &"orders".into(), &"raised".into()),
+        "{h}"
+    );
+    let detail = h["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.starts_with("the newest good backup is 2h") && detail.ends_with("(RPO 1h)"),
+        "{detail}"
     );
 }

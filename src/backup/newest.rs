@@ -1,23 +1,35 @@
 //! Backup freshness inside `watch`: every few minutes, the newest backup of each master in
 //! each of a group's destinations (a directory or an `s3://` / `gs://` prefix), read from the
-//! manifests alone, goes to the metrics (age, size, keys, verified, the RPO); a master whose
-//! newest good backup is older than the group's backup RPO is a `backup-stale` hazard (a WARN
-//! line and `warden_hazards_total{kind="backup-stale"}`), reported once per occurrence.
+//! manifests alone, goes to the metrics (age, size, keys, verified, the RPO), and the age of
+//! each master's newest good backup goes to the watch loop ([`BackupAge`]), which decides the
+//! `backup-stale` hazard (`watch::core`) and reports it as every other hazard: a WARN line, an
+//! output line, `warden_hazards_total{kind="backup-stale"}`, once per occurrence.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
 
 use super::manifest::Manifest;
 use super::remote::{Dest, Remote};
 use super::store;
 use crate::error::Result;
+use crate::failover::hazard::{BackupAge, backup_stale};
 use crate::metrics::{Metrics, Newest};
 
-/// The hazard kind a stale backup is counted under.
-pub const STALE: &str = "backup-stale";
+/// What `watch` reads backups from: each group's destinations, the object store's endpoint,
+/// and how often.
+#[derive(Debug, Clone)]
+pub struct Freshness {
+    /// Each group's backups (groups with no destination left out).
+    pub kept: Vec<Kept>,
+    /// An S3-compatible endpoint (`--s3-endpoint`).
+    pub endpoint: Option<String>,
+    /// How often they are read (at least every second).
+    pub every: Duration,
+}
 
 /// One Sentinel group's backups: where they are kept and how old the newest may be.
 #[derive(Debug, Clone)]
@@ -80,7 +92,7 @@ pub fn newest(
 
 /// Whether a master whose newest good backup is `good_age` old (`None`: none) misses `rpo`.
 pub fn stale(good_age: Option<Duration>, rpo: Duration) -> bool {
-    good_age.is_none_or(|a| a > rpo)
+    backup_stale(good_age, rpo).is_some()
 }
 
 /// Every backup in `dest`, as listed.
@@ -119,16 +131,16 @@ fn size_of(p: &Path) -> Option<u64> {
         .map(|m| m.len())
 }
 
-/// Reads every group's destinations now and then every `every`, forever (drop the task to
-/// stop it), into `metrics`.
-pub async fn every(groups: Vec<Kept>, endpoint: Option<String>, every: Duration, metrics: Metrics) {
-    let mut stale_now: BTreeSet<(String, String)> = BTreeSet::new();
+/// Reads every group's destinations now and then every `f.every`, into `metrics` (the
+/// gauges) and `tx` (each master's newest good backup, for the `backup-stale` hazard), until
+/// `tx`'s receiver is gone.
+pub async fn every(f: Freshness, metrics: Metrics, tx: mpsc::UnboundedSender<BackupAge>) {
     loop {
-        for g in &groups {
+        for g in &f.kept {
             let m = metrics.group(&g.group);
             let mut listed = Vec::new();
             for d in &g.dests {
-                match list(d, endpoint.as_deref()).await {
+                match list(d, f.endpoint.as_deref()).await {
                     Ok(l) => listed.extend(l),
                     Err(e) => tracing::warn!(group = %g.group, dest = %d, "backups: {e}"),
                 }
@@ -144,36 +156,19 @@ pub async fn every(groups: Vec<Kept>, endpoint: Option<String>, every: Duration,
                 if let Some((n, _)) = found.get(&master) {
                     m.set_newest_backup(&master, n, g.rpo);
                 }
-                let key = (g.group.clone(), master.clone());
-                let was = stale_now.contains(&key);
-                match (stale(good, g.rpo), was) {
-                    (true, false) => {
-                        let age = good.map_or("none found".to_string(), |a| {
-                            format!("{} old", humantime::format_duration(secs(a)))
-                        });
-                        tracing::warn!(
-                            group = %g.group,
-                            "hazard {STALE} master={master}: the newest good backup is {age} (RPO {})",
-                            humantime::format_duration(g.rpo)
-                        );
-                        m.hazard(&master, STALE);
-                        stale_now.insert(key);
-                    }
-                    (false, true) => {
-                        tracing::info!(group = %g.group, "hazard {STALE} master={master}: cleared");
-                        stale_now.remove(&key);
-                    }
-                    _ => {}
+                let age = BackupAge {
+                    group: g.group.clone(),
+                    master,
+                    good_age: good,
+                    rpo: g.rpo,
+                };
+                if tx.send(age).is_err() {
+                    return;
                 }
             }
         }
-        tokio::time::sleep(every.max(Duration::from_secs(1))).await;
+        tokio::time::sleep(f.every.max(Duration::from_secs(1))).await;
     }
-}
-
-/// `d` rounded down to whole seconds (for a readable age).
-fn secs(d: Duration) -> Duration {
-    Duration::from_secs(d.as_secs())
 }
 
 #[cfg(test)]

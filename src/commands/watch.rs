@@ -113,13 +113,10 @@ pub(super) async fn watch(
         })
         .filter(|k| !k.dests.is_empty())
         .collect();
-    let _backups = (!kept.is_empty()).then(|| {
-        AbortOnDrop(tokio::spawn(crate::backup::newest::every(
-            kept,
-            args.s3_endpoint.clone(),
-            args.backup_every,
-            metrics.clone(),
-        )))
+    let backups = (!kept.is_empty()).then(|| crate::backup::newest::Freshness {
+        kept,
+        endpoint: args.s3_endpoint.clone(),
+        every: args.backup_every,
     });
     let spec = crate::watch::WatchSpec {
         groups,
@@ -140,6 +137,7 @@ pub(super) async fn watch(
         },
         conns,
         metrics,
+        backups,
     };
     crate::watch::run(&spec, &mut std::io::stdout(), shutdown).await?;
     Ok(EXIT_MET)

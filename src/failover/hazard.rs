@@ -1,6 +1,6 @@
 //! Pure: the hazards `warden watch` reports — what a hazard is ([`Hazard`], [`HazardKind`]),
-//! the detectors that find them in a poll [`Snapshot`] or in the failovers and events of one
-//! master, and the [`Tracker`] that reports each occurrence once: when it starts, and a
+//! the detectors that find them in a poll [`Snapshot`], in the failovers and events of one
+//! master or in its backups' freshness ([`BackupAge`]), and the [`Tracker`] that reports each occurrence once: when it starts, and a
 //! `cleared` line when it ends, never once per Sentinel or per poll.
 //!
 //! Time is an argument (`Instant`), never read here; tests drive a virtual clock.
@@ -45,11 +45,14 @@ pub enum HazardKind {
     ReplicaLag,
     /// A failover now would lose more than the threshold (writes or seconds).
     Exposure,
+    /// The newest good backup of the master is older than its group's backup RPO, or there
+    /// is none.
+    BackupStale,
 }
 
 impl HazardKind {
     /// Every kind, in the order of the book's hazard table.
-    pub const ALL: [HazardKind; 13] = [
+    pub const ALL: [HazardKind; 14] = [
         HazardKind::RtoExceeded,
         HazardKind::FailoverLoop,
         HazardKind::Flapping,
@@ -63,6 +66,7 @@ impl HazardKind {
         HazardKind::ReplicaLinkDown,
         HazardKind::ReplicaLag,
         HazardKind::Exposure,
+        HazardKind::BackupStale,
     ];
 
     /// The kind as printed: `rto-exceeded`, `quorum-lost`, …
@@ -81,6 +85,7 @@ impl HazardKind {
             HazardKind::ReplicaLinkDown => "replica-link-down",
             HazardKind::ReplicaLag => "replica-lag",
             HazardKind::Exposure => "exposure",
+            HazardKind::BackupStale => "backup-stale",
         }
     }
 
@@ -506,9 +511,11 @@ pub fn switch_confirmed(
     new_is_master && named_new_with_epoch.is_some_and(|e| known_epoch.is_none_or(|k| e > k))
 }
 
+mod backup;
 mod gauges;
 mod history;
 mod snapshot;
+pub use backup::{BackupAge, backup_stale};
 pub use gauges::{Gauges, gauges};
 pub use history::{Attempts, Flaps, LOOP_WINDOW, Refailovers};
 pub use snapshot::{

@@ -1,7 +1,7 @@
 //! What the watch loop reports besides its timeline on stdout, vector-style: each monitor
 //! report, topology poll and failover record becomes a structured log line (through
 //! `tracing`) and the metrics it moves. The monitor itself logs its waits and retries; the
-//! hazards are logged and counted by the watch's one `Watch::emit`.
+//! hazards are logged and counted on the watch shell's one path, `Shell::hazard`.
 
 use std::collections::BTreeSet;
 use std::time::Duration;

@@ -4,6 +4,7 @@
 pub mod event;
 pub mod health;
 pub mod monitor;
+pub mod report;
 pub mod timeline;
 pub mod topology;
 pub mod view;

@@ -4,27 +4,16 @@
 
 use std::path::{Path, PathBuf};
 
-use super::GroupState;
+use super::core::GroupState;
+use crate::addr::Addr;
 use crate::failover::episode::Failover;
 use crate::render::picture::{Episode, episode_svg};
 
-/// Draws `f`, an episode of group `gs`, into `dir`. A failure is logged, not fatal: the
-/// watch goes on.
-pub(super) fn write(dir: &Path, gs: &GroupState, f: &Failover) {
-    let nodes = gs
-        .masters
-        .get(&f.master)
-        .map(|m| m.nodes.clone())
-        .unwrap_or_default();
+/// Draws `f`, an episode of group `gs` whose master's last poll saw `nodes`, into `dir`. A
+/// failure is logged, not fatal: the watch goes on.
+pub(super) fn write(dir: &Path, gs: &GroupState, f: &Failover, nodes: &[Addr]) {
     let group = gs.group.name.as_str();
-    let episode = Episode::of(
-        group,
-        f,
-        &gs.timeline,
-        &gs.group.sentinels,
-        gs.first,
-        &nodes,
-    );
+    let episode = Episode::of(group, f, &gs.timeline, &gs.group.sentinels, gs.first, nodes);
     let path = dir.join(file_name(group, f));
     match crate::util::write_atomically(&path, episode_svg(&episode).as_bytes()) {
         Ok(()) => tracing::info!(path = %path.display(), "episode picture written"),

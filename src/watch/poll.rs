@@ -29,20 +29,7 @@ const POLL: Timeouts = Timeouts {
     response: Duration::from_millis(1500),
 };
 
-/// One poll of one master.
-#[derive(Debug, Clone)]
-pub struct Polled {
-    /// Index of the group in the watch's list.
-    pub group: usize,
-    /// When the poll began.
-    pub began: Instant,
-    /// When the poll ended.
-    pub at: Instant,
-    /// What it saw.
-    pub snapshot: Snapshot,
-    /// The primary's replication stream rate since the previous poll, bytes/s.
-    pub bytes_per_sec: Option<f64>,
-}
+pub use super::core::Polled;
 
 /// Polls `group` every `every` until `tx`'s receiver is gone; the first poll is immediate.
 pub async fn run(

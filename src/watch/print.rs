@@ -186,30 +186,6 @@ impl<W: Write> Printer<'_, W> {
     }
 }
 
-/// The topology as a comparable line, without the figures that move every poll.
-pub(super) fn topology_key(s: &Snapshot) -> String {
-    let sentinels: Vec<String> = s
-        .sentinels
-        .iter()
-        .map(|x| match &x.answer {
-            Ok(a) => format!(
-                "{}:{:?}:{}:{:?}",
-                x.addr,
-                a.config_epoch,
-                a.quorum.is_ok(),
-                a.primary
-            ),
-            Err(_) => format!("{}:-", x.addr),
-        })
-        .collect();
-    let nodes: Vec<String> = s
-        .nodes
-        .iter()
-        .map(|n| format!("{}:{:?}:{:?}", n.addr, n.role, n.link_up))
-        .collect();
-    format!("{:?} {sentinels:?} {nodes:?}", s.primary_addr)
-}
-
 fn wall(t: SystemTime) -> String {
     humantime::format_rfc3339_millis(t).to_string()
 }
