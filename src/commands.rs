@@ -36,8 +36,6 @@ mod check;
 mod docker_lab;
 mod doctor;
 mod report;
-// TODO(surface): narrowed after the watch-core change lands
-#[allow(unreachable_pub)]
 mod watch;
 
 /// What a command-line parse error ends the process with. `--help` and `--version` print as

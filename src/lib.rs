@@ -51,9 +51,7 @@ pub(crate) mod doctor;
 pub(crate) mod dr;
 pub mod drill;
 pub mod error;
-// TODO(surface): narrowed after the watch-core change lands
-#[allow(unreachable_pub)]
-pub mod failover;
+pub(crate) mod failover;
 pub mod fault;
 pub mod journal;
 pub mod lab;
@@ -66,9 +64,7 @@ pub(crate) mod server;
 pub mod shutdown;
 pub(crate) mod telemetry;
 pub(crate) mod util;
-// TODO(surface): narrowed after the watch-core change lands
-#[allow(unreachable_pub)]
-pub mod watch;
+pub(crate) mod watch;
 pub mod workload;
 
 mod commands;

@@ -22,8 +22,6 @@ pub(crate) mod etag;
 pub(crate) mod fetch;
 pub(crate) mod freshness;
 pub mod manifest;
-// TODO(surface): narrowed after the watch-core change lands
-#[allow(unreachable_pub)]
 pub mod newest;
 pub(crate) mod remote;
 pub(crate) mod replica;

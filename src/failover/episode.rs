@@ -30,16 +30,16 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::addr::Addr;
 use crate::sentinel::event::{Detail, EventKind, InstanceRole, SentinelEvent};
 use crate::sentinel::timeline::{Entry, Phases, SourceId, Timeline};
-pub use record::{Failover, Observed, Outcome, Outvoted};
+pub(crate) use record::{Failover, Observed, Outcome, Outvoted};
 use record::{ms, switch_reports};
 
 /// An episode with a switch and no news for this long is closed as [`Outcome::Switched`]
 /// by [`Episodes::tick`] (the leader's `+failover-end` normally comes within seconds).
-pub const QUIET: Duration = Duration::from_secs(30);
+pub(crate) const QUIET: Duration = Duration::from_secs(30);
 /// A `+switch-master` first reported by a Sentinel within this long after its connection
 /// came back, with no failover seen in progress, is that Sentinel catching up on a switch
 /// made during the gap (Sentinels exchange hellos every 2 s).
-pub const CATCH_UP: Duration = Duration::from_secs(10);
+pub(crate) const CATCH_UP: Duration = Duration::from_secs(10);
 
 /// How many recorded transitions' old addresses are remembered.
 const REMEMBERED: usize = 16;
@@ -75,7 +75,7 @@ struct Open {
 /// Follows one master's episodes. Feed it every new timeline entry in arrival order, and
 /// every Sentinel's answer after a (re)connection.
 #[derive(Debug, Clone)]
-pub struct Episodes {
+pub(crate) struct Episodes {
     master: String,
     open: Option<Open>,
     /// The primary as last known (a Sentinel's answer, `+monitor`, or a switch).
@@ -98,7 +98,7 @@ pub struct Episodes {
 
 impl Episodes {
     /// Tracks `master`.
-    pub fn new(master: impl Into<String>) -> Self {
+    pub(crate) fn new(master: impl Into<String>) -> Self {
         Episodes {
             master: master.into(),
             open: None,
@@ -113,7 +113,7 @@ impl Episodes {
     }
 
     /// Tracks `master` of a group of `sentinels` Sentinels.
-    pub fn of_group(master: impl Into<String>, sentinels: usize) -> Self {
+    pub(crate) fn of_group(master: impl Into<String>, sentinels: usize) -> Self {
         Episodes {
             sentinels: sentinels.max(1),
             ..Episodes::new(master)
@@ -123,7 +123,7 @@ impl Episodes {
     /// `source` announced `+switch-master` to `new` (every report, the first or not). It
     /// counts as naming `new` once that switch is confirmed: a stale announcement (a Sentinel
     /// following a crashed leader's config to a node that is no primary) does not.
-    pub fn announced(&mut self, source: SourceId, new: &Addr) {
+    pub(crate) fn announced(&mut self, source: SourceId, new: &Addr) {
         if self.primary.as_ref() == Some(new) {
             self.named.insert(source, new.clone());
         } else {
@@ -132,23 +132,23 @@ impl Episodes {
     }
 
     /// Whether an episode has started and not ended.
-    pub fn is_open(&self) -> bool {
+    pub(crate) fn is_open(&self) -> bool {
         self.open.is_some()
     }
 
     /// The primary as last known, and a lower bound of its config epoch.
-    pub fn primary(&self) -> (Option<&Addr>, Option<u64>) {
+    pub(crate) fn primary(&self) -> (Option<&Addr>, Option<u64>) {
         (self.primary.as_ref(), self.epoch)
     }
 
     /// Records that `source`'s connection came back at `at` after a gap.
-    pub fn resumed(&mut self, source: SourceId, at: Instant) {
+    pub(crate) fn resumed(&mut self, source: SourceId, at: Instant) {
         self.resumed.insert(source, at);
     }
 
     /// Looks at `entry`, just added to `timeline`; returns the episodes it ends (at most
     /// two: the one in progress, and one that opened and ended on this entry).
-    pub fn observe(&mut self, timeline: &Timeline, entry: &Entry) -> Vec<Failover> {
+    pub(crate) fn observe(&mut self, timeline: &Timeline, entry: &Entry) -> Vec<Failover> {
         let mut ended = Vec::new();
         let at = (entry.first_at, entry.first_wall);
         let event = &entry.event;
@@ -233,7 +233,7 @@ impl Episodes {
     /// watch could not see it, named by most of the group, is recorded (or attached to the
     /// episode in progress) as [`Observed::AfterGap`] — or, for a newer primary only a
     /// minority names, the [`Outvoted`] answer.
-    pub fn reconcile(
+    pub(crate) fn reconcile(
         &mut self,
         timeline: &Timeline,
         source: SourceId,
@@ -290,7 +290,7 @@ impl Episodes {
     }
 
     /// Closes a failover episode that has had no news for [`QUIET`] at `now`.
-    pub fn tick(&mut self, timeline: &Timeline, now: Instant) -> Option<Failover> {
+    pub(crate) fn tick(&mut self, timeline: &Timeline, now: Instant) -> Option<Failover> {
         let quiet = self.open.as_ref().is_some_and(|o| {
             (o.switch.is_some() || o.failing_over)
                 && now.saturating_duration_since(o.last.0) >= QUIET
@@ -311,7 +311,7 @@ impl Episodes {
     }
 
     /// At the end of a watch: an episode with a switch is recorded rather than lost.
-    pub fn finish(&mut self, timeline: &Timeline) -> Option<Failover> {
+    pub(crate) fn finish(&mut self, timeline: &Timeline) -> Option<Failover> {
         self.switched()?;
         self.close(timeline, Outcome::Switched, None)
     }
@@ -545,7 +545,7 @@ impl Episodes {
 
 /// Every episode of `master` that ended within `timeline`, in order (the drill's view: no
 /// reconciliation, no quiet timeout), plus one still open with a switch.
-pub fn replay(timeline: &Timeline, master: &str) -> Vec<Failover> {
+pub(crate) fn replay(timeline: &Timeline, master: &str) -> Vec<Failover> {
     let mut episodes = Episodes::new(master);
     let mut ended: Vec<Failover> = timeline
         .entries()

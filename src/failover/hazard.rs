@@ -17,7 +17,7 @@ use crate::addr::Addr;
 /// What kind of hazard; the `kind` label of the log line, the JSON and the metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum HazardKind {
+pub(crate) enum HazardKind {
     /// A failover's client-visible phases took longer than the master's RTO target.
     RtoExceeded,
     /// Failover attempts repeat (the epoch rises) without a `+switch-master`.
@@ -52,7 +52,7 @@ pub enum HazardKind {
 
 impl HazardKind {
     /// Every kind, in the order of the book's hazard table.
-    pub const ALL: [HazardKind; 14] = [
+    pub(crate) const ALL: [HazardKind; 14] = [
         HazardKind::RtoExceeded,
         HazardKind::FailoverLoop,
         HazardKind::Flapping,
@@ -70,7 +70,7 @@ impl HazardKind {
     ];
 
     /// The kind as printed: `rto-exceeded`, `quorum-lost`, …
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             HazardKind::RtoExceeded => "rto-exceeded",
             HazardKind::FailoverLoop => "failover-loop",
@@ -90,7 +90,7 @@ impl HazardKind {
     }
 
     /// Whether the hazard is a single moment (reported once, never cleared).
-    pub fn instant(self) -> bool {
+    pub(crate) fn instant(self) -> bool {
         matches!(self, HazardKind::RtoExceeded | HazardKind::StaleSwitch)
     }
 }
@@ -104,7 +104,7 @@ impl fmt::Display for HazardKind {
 /// Whether a hazard starts or ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum State {
+pub(crate) enum State {
     /// It started (or, for an instant hazard, happened).
     Raised,
     /// It ended.
@@ -113,7 +113,7 @@ pub enum State {
 
 /// One report of a hazard: what the watch logs, prints, counts and exports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Hazard {
+pub(crate) struct Hazard {
     /// The master it concerns.
     pub master: String,
     /// What kind.
@@ -145,7 +145,7 @@ impl fmt::Display for Hazard {
 
 /// A condition a detector found in one look: kind, subject, detail.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
+pub(crate) struct Finding {
     /// What kind.
     pub kind: HazardKind,
     /// Within the master, if any.
@@ -170,7 +170,7 @@ type Key = (HazardKind, Option<String>);
 /// when it has held for its kind's hold time (see [`Tracker::hold`]) and cleared when a look
 /// that decides its kind no longer finds it; an instant one is reported every time.
 #[derive(Debug, Clone)]
-pub struct Tracker {
+pub(crate) struct Tracker {
     master: String,
     /// Raised and not cleared.
     active: BTreeMap<Key, String>,
@@ -180,7 +180,7 @@ pub struct Tracker {
 
 impl Tracker {
     /// Tracks `master`'s hazards.
-    pub fn new(master: impl Into<String>) -> Self {
+    pub(crate) fn new(master: impl Into<String>) -> Self {
         Tracker {
             master: master.into(),
             active: BTreeMap::new(),
@@ -193,7 +193,7 @@ impl Tracker {
     /// converted, so those two must persist over two polls. A primary resuming after a stall
     /// answers the poll's queued questions before it reads its replicas' queued acks: for
     /// one poll they look seconds behind (seen on a lab), so lag and exposure must last 1 s.
-    pub fn hold(kind: HazardKind) -> Duration {
+    pub(crate) fn hold(kind: HazardKind) -> Duration {
         match kind {
             HazardKind::SplitView | HazardKind::TwoPrimaries => Duration::from_secs(2),
             HazardKind::ReplicaLag | HazardKind::Exposure => Duration::from_secs(1),
@@ -201,15 +201,9 @@ impl Tracker {
         }
     }
 
-    /// Whether `kind` (about `subject`) is raised now.
-    pub fn is_active(&self, kind: HazardKind, subject: Option<&str>) -> bool {
-        self.active
-            .contains_key(&(kind, subject.map(str::to_owned)))
-    }
-
     /// A look at `now` that decides the `scope` kinds found `findings`; returns what starts
     /// and what ends. Instant findings are reported as they come.
-    pub fn update(
+    pub(crate) fn update(
         &mut self,
         now: Instant,
         scope: &[HazardKind],
@@ -253,7 +247,7 @@ impl Tracker {
 
     /// Raises one condition at once (an event such as `+tilt`, or a Sentinel's answer: a
     /// fact, not a sample, so no hold time) unless already raised.
-    pub fn raise(&mut self, f: Finding) -> Vec<Hazard> {
+    pub(crate) fn raise(&mut self, f: Finding) -> Vec<Hazard> {
         let key = (f.kind, f.subject.clone());
         if self.active.contains_key(&key) {
             return Vec::new();
@@ -266,7 +260,7 @@ impl Tracker {
     }
 
     /// Clears one condition (an event such as `-tilt`), if raised.
-    pub fn clear(&mut self, kind: HazardKind, subject: Option<String>) -> Vec<Hazard> {
+    pub(crate) fn clear(&mut self, kind: HazardKind, subject: Option<String>) -> Vec<Hazard> {
         self.pending.remove(&(kind, subject.clone()));
         match self.active.remove(&(kind, subject.clone())) {
             Some(detail) => vec![self.hazard(kind, subject, State::Cleared, detail)],
@@ -292,7 +286,7 @@ impl Tracker {
 }
 
 /// The kinds a snapshot decides (the others come from events and failovers).
-pub const SNAPSHOT_KINDS: [HazardKind; 7] = [
+pub(crate) const SNAPSHOT_KINDS: [HazardKind; 7] = [
     HazardKind::QuorumLost,
     HazardKind::SentinelUnreachable,
     HazardKind::SplitView,
@@ -305,7 +299,7 @@ pub const SNAPSHOT_KINDS: [HazardKind; 7] = [
 /// What a failover now would lose: the most up-to-date replica's lag (the one Sentinel
 /// would promote), as seconds of the primary's replication stream and as writes.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Exposure {
+pub(crate) struct Exposure {
     /// Bytes the best replica lacks.
     pub bytes: u64,
     /// Those bytes at the primary's current stream rate, seconds.
@@ -316,7 +310,7 @@ pub struct Exposure {
 
 /// Exposure from the primary's figures and its stream rate (offset bytes per second over
 /// the last poll interval); `None` without a replica or a rate.
-pub fn exposure(p: &PrimarySeen, bytes_per_sec: Option<f64>) -> Option<Exposure> {
+pub(crate) fn exposure(p: &PrimarySeen, bytes_per_sec: Option<f64>) -> Option<Exposure> {
     let best = p.replicas.iter().map(|r| lag_bytes(p, r)).min()?;
     let secs = match bytes_per_sec {
         Some(rate) if rate > 0.0 => best as f64 / rate,
@@ -365,7 +359,7 @@ fn lag_bytes(p: &PrimarySeen, r: &ReplicaLine) -> u64 {
 
 /// Every snapshot hazard in `s` under `limits`; `bytes_per_sec` is the primary's stream
 /// rate since the previous poll.
-pub fn detect(s: &Snapshot, limits: &Limits, bytes_per_sec: Option<f64>) -> Vec<Finding> {
+pub(crate) fn detect(s: &Snapshot, limits: &Limits, bytes_per_sec: Option<f64>) -> Vec<Finding> {
     let s = &*fresh(s);
     let mut out = Vec::new();
     let answers: Vec<(&Addr, &SentinelAnswer)> = s
@@ -490,7 +484,7 @@ fn replicas(s: &Snapshot, limits: &Limits, out: &mut Vec<Finding>) {
 
 /// The RTO finding for a failover whose client-visible time (from its first event to the
 /// first `+switch-master`, or to its end without one) exceeds `target`.
-pub fn rto(visible_ms: f64, target: Duration) -> Option<Finding> {
+pub(crate) fn rto(visible_ms: f64, target: Duration) -> Option<Finding> {
     let target_ms = target.as_secs_f64() * 1000.0;
     (visible_ms > target_ms).then(|| {
         Finding::new(
@@ -503,7 +497,7 @@ pub fn rto(visible_ms: f64, target: Duration) -> Option<Finding> {
 
 /// Whether a `+switch-master` to `new` is confirmed: `new` answers `ROLE master`, and a
 /// Sentinel names `new` with a config epoch newer than the one known before.
-pub fn switch_confirmed(
+pub(crate) fn switch_confirmed(
     new_is_master: bool,
     named_new_with_epoch: Option<u64>,
     known_epoch: Option<u64>,
@@ -515,10 +509,10 @@ mod backup;
 mod gauges;
 mod history;
 mod snapshot;
-pub use backup::{BackupAge, backup_stale};
-pub use gauges::{Gauges, gauges};
-pub use history::{Attempts, Flaps, LOOP_WINDOW, Refailovers};
-pub use snapshot::{
+pub(crate) use backup::{BackupAge, backup_stale};
+pub(crate) use gauges::gauges;
+pub(crate) use history::{Attempts, Flaps, Refailovers};
+pub(crate) use snapshot::{
     Limits, NodeSeen, PrimarySeen, ReplicaLine, SentinelAnswer, SentinelSeen, Snapshot,
 };
 

@@ -3,8 +3,8 @@
 //! ([`hazard`]), and who announced a switch ([`SwitchReports`]). It imports only the pure
 //! Sentinel timeline and plain addresses; everything that talks to a server sits above it.
 
-pub mod episode;
-pub mod hazard;
+pub(crate) mod episode;
+pub(crate) mod hazard;
 
 use serde::{Deserialize, Serialize};
 

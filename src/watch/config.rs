@@ -34,7 +34,7 @@ use crate::error::{Error, Result};
 
 /// One group of Sentinels that monitor the same masters.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Group {
+pub(crate) struct Group {
     /// The group's name (printed with each of its masters).
     pub name: String,
     /// Its Sentinels.
@@ -55,12 +55,12 @@ pub struct Group {
 
 impl Group {
     /// Whether `master` is followed.
-    pub fn follows(&self, master: &str) -> bool {
+    pub(crate) fn follows(&self, master: &str) -> bool {
         self.masters.is_empty() || self.masters.iter().any(|m| m == master)
     }
 
     /// `master`'s RTO target, if any.
-    pub fn rto_for(&self, master: &str) -> Option<Duration> {
+    pub(crate) fn rto_for(&self, master: &str) -> Option<Duration> {
         self.rto_by_master.get(master).copied().or(self.rto)
     }
 }
@@ -184,7 +184,7 @@ impl ConnToml {
 }
 
 /// Parses a config file's text; `origin` names it in errors.
-pub fn parse(text: &str, origin: &str) -> Result<Vec<Group>> {
+pub(crate) fn parse(text: &str, origin: &str) -> Result<Vec<Group>> {
     let file: File = toml::from_str(text).map_err(|e| {
         let message = e.message();
         // A `[[group]]` key serde could not list (the table is flattened): list them here.

@@ -39,7 +39,7 @@ const MAX_IDLE_ENTRIES: usize = 1000;
 
 /// One poll of one master ([`super::poll::run`] sends it).
 #[derive(Debug, Clone)]
-pub struct Polled {
+pub(crate) struct Polled {
     /// Index of the group in the watch's list.
     pub group: usize,
     /// When the poll began.

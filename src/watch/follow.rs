@@ -18,7 +18,7 @@ const KEPT: usize = 64;
 
 /// One followed master.
 #[derive(Debug, Clone)]
-pub struct Followed {
+pub(crate) struct Followed {
     /// Its name.
     pub master: String,
     /// Its failover episodes.
@@ -44,7 +44,7 @@ pub struct Followed {
 
 /// Settings every followed master shares.
 #[derive(Debug, Clone, Copy)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// Thresholds for snapshot hazards.
     pub limits: Limits,
     /// Flapping: this many failovers …
@@ -55,7 +55,7 @@ pub struct Settings {
 
 impl Followed {
     /// Follows `master` of a group of `sentinels` Sentinels, with its RTO target.
-    pub fn new(master: &str, sentinels: usize, rto: Option<Duration>, s: &Settings) -> Self {
+    pub(crate) fn new(master: &str, sentinels: usize, rto: Option<Duration>, s: &Settings) -> Self {
         Followed {
             master: master.to_string(),
             episodes: Episodes::of_group(master, sentinels),
@@ -74,7 +74,7 @@ impl Followed {
     }
 
     /// A poll's snapshot: the poll began at `began` and ended at `at`.
-    pub fn polled(
+    pub(crate) fn polled(
         &mut self,
         began: Instant,
         at: Instant,
@@ -113,7 +113,7 @@ impl Followed {
     }
 
     /// `+tilt` (`entered`) or `-tilt` from the Sentinel `sentinel`.
-    pub fn tilt(&mut self, at: Instant, sentinel: &str, entered: bool) -> Vec<Hazard> {
+    pub(crate) fn tilt(&mut self, at: Instant, sentinel: &str, entered: bool) -> Vec<Hazard> {
         let subject = Some(sentinel.to_string());
         if entered {
             self.tilted.entry(sentinel.to_string()).or_insert((at, 0)).1 = 0;
@@ -133,7 +133,7 @@ impl Followed {
     /// A new timeline entry of this master's group, first reported by the Sentinel `sender`;
     /// `epoch` is the group's latest `+new-epoch`. Counts failover attempts and aborts, and
     /// finds a failover that starts soon after the last switch.
-    pub fn entry(&mut self, entry: &Entry, sender: &str, epoch: Option<u64>) -> Vec<Hazard> {
+    pub(crate) fn entry(&mut self, entry: &Entry, sender: &str, epoch: Option<u64>) -> Vec<Hazard> {
         let event = &entry.event;
         if event.master_name() != Some(self.master.as_str()) {
             return Vec::new();
@@ -167,7 +167,7 @@ impl Followed {
     }
 
     /// A `+switch-master` was confirmed: a failover loop (if any) is over.
-    pub fn switched(&mut self, at: Instant) -> Vec<Hazard> {
+    pub(crate) fn switched(&mut self, at: Instant) -> Vec<Hazard> {
         self.attempts.switched();
         self.refailovers.switched(at);
         self.tracker
@@ -175,7 +175,7 @@ impl Followed {
     }
 
     /// A `+switch-master` that was not confirmed.
-    pub fn stale_switch(&mut self, at: Instant, announced: &str, why: &str) -> Vec<Hazard> {
+    pub(crate) fn stale_switch(&mut self, at: Instant, announced: &str, why: &str) -> Vec<Hazard> {
         let f = Finding {
             kind: HazardKind::StaleSwitch,
             subject: None,
@@ -186,7 +186,7 @@ impl Followed {
 
     /// The Sentinel `sentinel` named a newer primary than most of its group (`o`): a split
     /// view now, not a failover record; the next poll keeps it or clears it.
-    pub fn outvoted(&mut self, sentinel: &str, o: &Outvoted) -> Vec<Hazard> {
+    pub(crate) fn outvoted(&mut self, sentinel: &str, o: &Outvoted) -> Vec<Hazard> {
         let f = Finding {
             kind: HazardKind::SplitView,
             subject: None,
@@ -199,7 +199,7 @@ impl Followed {
     }
 
     /// A failover record at `at`: flapping and the RTO target.
-    pub fn failover(&mut self, at: Instant, f: &Failover) -> Vec<Hazard> {
+    pub(crate) fn failover(&mut self, at: Instant, f: &Failover) -> Vec<Hazard> {
         if f.new.is_none() {
             return Vec::new();
         }
@@ -222,7 +222,7 @@ impl Followed {
 
     /// The clock moved on: flapping ends when the window drains, a failover after a
     /// failover when the master has been stable for its window.
-    pub fn tick(&mut self, now: Instant) -> Vec<Hazard> {
+    pub(crate) fn tick(&mut self, now: Instant) -> Vec<Hazard> {
         let found = self.flaps.look(now);
         let mut out = self.tracker.update(now, &[HazardKind::Flapping], found);
         let window = Refailovers::window(self.down_after);
@@ -233,14 +233,14 @@ impl Followed {
     }
 
     /// Keeps `h` (reported at `wall`) for the trace of the failover in progress.
-    pub fn keep(&mut self, wall: SystemTime, h: &Hazard) {
+    pub(crate) fn keep(&mut self, wall: SystemTime, h: &Hazard) {
         self.recent.push((wall, h.clone()));
         let excess = self.recent.len().saturating_sub(KEPT);
         self.recent.drain(..excess);
     }
 
     /// The hazards reported since `f` started (for its trace).
-    pub fn during(&self, f: &Failover) -> Vec<(SystemTime, Hazard)> {
+    pub(crate) fn during(&self, f: &Failover) -> Vec<(SystemTime, Hazard)> {
         self.recent
             .iter()
             .filter(|(w, _)| *w >= f.started)
@@ -249,7 +249,7 @@ impl Followed {
     }
 
     /// Whether `line` differs from the topology last printed (and remembers it).
-    pub fn topology_changed(&mut self, line: String) -> bool {
+    pub(crate) fn topology_changed(&mut self, line: String) -> bool {
         if self.topology.as_ref() == Some(&line) {
             return false;
         }

@@ -10,14 +10,14 @@
 //! exception is at startup: when every Sentinel of a group rejects the credentials or the TLS
 //! settings before any was subscribed, it exits with that rejection ([`startup`]).
 
-pub mod config;
+pub(crate) mod config;
 mod core;
-pub mod follow;
+pub(crate) mod follow;
 mod picture;
-pub mod poll;
+pub(crate) mod poll;
 mod print;
 mod shell;
-pub mod startup;
+pub(crate) mod startup;
 
 use std::future::Future;
 use std::io::Write;
@@ -46,7 +46,7 @@ const TICK: Duration = Duration::from_secs(1);
 
 /// What to watch and for how long.
 #[derive(Debug, Clone)]
-pub struct WatchSpec {
+pub(crate) struct WatchSpec {
     /// The Sentinel groups (one from `--sentinels`, or the `--config` file's).
     pub groups: Vec<Group>,
     /// JSON lines instead of text.
@@ -86,7 +86,7 @@ enum Input {
 /// episodes that ended. Unreachable Sentinels and unknown masters are waited for; every
 /// Sentinel of a group rejecting the connection settings at startup is the error
 /// ([`crate::error::Error::Auth`], [`crate::error::Error::Tls`]).
-pub async fn run(
+pub(crate) async fn run(
     spec: &WatchSpec,
     out: &mut (impl Write + Send),
     shutdown: impl Future<Output = ()>,

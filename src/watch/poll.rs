@@ -29,10 +29,10 @@ const POLL: Timeouts = Timeouts {
     response: Duration::from_millis(1500),
 };
 
-pub use super::core::Polled;
+pub(crate) use super::core::Polled;
 
 /// Polls `group` every `every` until `tx`'s receiver is gone; the first poll is immediate.
-pub async fn run(
+pub(crate) async fn run(
     conn: Conn,
     group_ix: usize,
     group: Group,
@@ -86,7 +86,7 @@ struct SentinelPoll {
 }
 
 /// One poll of every followed master of `group`.
-pub async fn poll(conn: &Conn, group: &Group) -> Vec<Snapshot> {
+pub(crate) async fn poll(conn: &Conn, group: &Group) -> Vec<Snapshot> {
     let mut set = JoinSet::new();
     for (i, s) in group.sentinels.iter().cloned().enumerate() {
         let (g, conn) = (group.clone(), conn.clone());
@@ -311,7 +311,7 @@ async fn ask_node(conn: &Conn, a: &Addr) -> (NodeSeen, Option<PrimarySeen>) {
 /// `ROLE` on `new` must say `master`, and a Sentinel of the group must name `new` with a
 /// config epoch above `known_epoch`. Asks a few times (a Sentinel may be a moment behind);
 /// `Err` says why it is not confirmed.
-pub async fn confirm_switch(
+pub(crate) async fn confirm_switch(
     conn: &Conn,
     sentinels: &[Addr],
     master: &str,
@@ -390,7 +390,7 @@ async fn role(con: &mut Con, a: &Addr) -> crate::error::Result<String> {
 }
 
 /// The `slaveN:ip=…,port=…,state=…,offset=…,lag=…` lines of a primary's `INFO replication`.
-pub fn replica_lines(info: &HashMap<String, String>) -> Vec<ReplicaLine> {
+pub(crate) fn replica_lines(info: &HashMap<String, String>) -> Vec<ReplicaLine> {
     let mut lines: Vec<(u32, ReplicaLine)> = info
         .iter()
         .filter_map(|(k, v)| {

@@ -11,7 +11,7 @@
 
 /// The startup state of every group; Sentinels are numbered within their group.
 #[derive(Debug, Clone)]
-pub struct Startup {
+pub(crate) struct Startup {
     groups: Vec<GroupStart>,
 }
 
@@ -37,7 +37,7 @@ enum Last {
 
 /// What a report means for the group's start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Every Sentinel of the group rejects the connection settings and none was ever
     /// subscribed.
     Refused,
@@ -49,7 +49,7 @@ pub enum Verdict {
 
 impl Startup {
     /// Groups of `sizes[g]` Sentinels each.
-    pub fn new(sizes: impl IntoIterator<Item = usize>) -> Self {
+    pub(crate) fn new(sizes: impl IntoIterator<Item = usize>) -> Self {
         Startup {
             groups: sizes
                 .into_iter()
@@ -63,12 +63,12 @@ impl Startup {
     }
 
     /// Whether group `g`'s start is settled.
-    pub fn settled(&self, g: usize) -> bool {
+    pub(crate) fn settled(&self, g: usize) -> bool {
         self.groups[g].settled
     }
 
     /// Sentinel `i` of group `g` was subscribed.
-    pub fn connected(&mut self, g: usize, _i: usize) -> Verdict {
+    pub(crate) fn connected(&mut self, g: usize, _i: usize) -> Verdict {
         let gs = &mut self.groups[g];
         gs.subscribed = true;
         gs.last.clear();
@@ -77,7 +77,7 @@ impl Startup {
 
     /// Sentinel `i` of group `g` could not be subscribed to (or its session ended);
     /// `rejected` when it turned warden's connection settings away.
-    pub fn disconnected(&mut self, g: usize, i: usize, rejected: bool) -> Verdict {
+    pub(crate) fn disconnected(&mut self, g: usize, i: usize, rejected: bool) -> Verdict {
         let gs = &mut self.groups[g];
         if gs.subscribed {
             return Verdict::Wait;

@@ -39,7 +39,7 @@ pub enum Outcome {
 /// A Sentinel's answer naming a newer primary that most of the group does not name: not
 /// followed, and not recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outvoted {
+pub(crate) struct Outvoted {
     /// What it names, with its config epoch.
     pub named: Addr,
     /// Its config epoch.

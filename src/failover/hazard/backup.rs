@@ -21,7 +21,7 @@ pub struct BackupAge {
 
 /// The `backup-stale` finding when the newest good backup is older than `rpo`, or there is
 /// none (`good_age` is `None`).
-pub fn backup_stale(good_age: Option<Duration>, rpo: Duration) -> Option<Finding> {
+pub(crate) fn backup_stale(good_age: Option<Duration>, rpo: Duration) -> Option<Finding> {
     let rpo_text = humantime::format_duration(rpo);
     let detail = match good_age {
         None => format!("no good backup found (RPO {rpo_text})"),

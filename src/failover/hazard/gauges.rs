@@ -7,7 +7,7 @@ use crate::addr::Addr;
 
 /// What a poll of one master gives the metrics.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Gauges {
+pub(crate) struct Gauges {
     /// No answering Sentinel's `CKQUORUM` fails, and some Sentinel answers.
     pub quorum_ok: bool,
     /// The primary's view of each replica it lists: offset bytes behind. `None` when the
@@ -18,7 +18,7 @@ pub struct Gauges {
 }
 
 /// The gauges of `s`; `bytes_per_sec` is the primary's stream rate since the previous poll.
-pub fn gauges(s: &Snapshot, bytes_per_sec: Option<f64>) -> Gauges {
+pub(crate) fn gauges(s: &Snapshot, bytes_per_sec: Option<f64>) -> Gauges {
     let s = &*fresh(s);
     let answers: Vec<_> = s
         .sentinels

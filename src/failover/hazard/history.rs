@@ -8,7 +8,7 @@ use super::{Finding, HazardKind};
 
 /// Failovers of one master within a sliding window: flapping when `count` or more.
 #[derive(Debug, Clone)]
-pub struct Flaps {
+pub(crate) struct Flaps {
     window: Duration,
     count: usize,
     at: VecDeque<Instant>,
@@ -16,7 +16,7 @@ pub struct Flaps {
 
 impl Flaps {
     /// `count` failovers within `window` are flapping.
-    pub fn new(window: Duration, count: usize) -> Self {
+    pub(crate) fn new(window: Duration, count: usize) -> Self {
         Flaps {
             window,
             count: count.max(1),
@@ -25,13 +25,13 @@ impl Flaps {
     }
 
     /// Records a failover at `at`; then like [`Flaps::look`].
-    pub fn failover(&mut self, at: Instant) -> Vec<Finding> {
+    pub(crate) fn failover(&mut self, at: Instant) -> Vec<Finding> {
         self.at.push_back(at);
         self.look(at)
     }
 
     /// The flapping finding at `now`, if the window holds enough failovers.
-    pub fn look(&mut self, now: Instant) -> Vec<Finding> {
+    pub(crate) fn look(&mut self, now: Instant) -> Vec<Finding> {
         while self
             .at
             .front()
@@ -56,7 +56,7 @@ impl Flaps {
 
 /// Failover attempts of one master since its last switch: a loop when they repeat.
 #[derive(Debug, Clone, Default)]
-pub struct Attempts {
+pub(crate) struct Attempts {
     epochs: Vec<u64>,
     aborts: usize,
     last: Option<Instant>,
@@ -64,11 +64,11 @@ pub struct Attempts {
 
 /// Attempts this long apart are not one loop (Sentinel retries after 2 × failover-timeout,
 /// 6 min by default).
-pub const LOOP_WINDOW: Duration = Duration::from_secs(30 * 60);
+pub(crate) const LOOP_WINDOW: Duration = Duration::from_secs(30 * 60);
 
 impl Attempts {
     /// An epoch a failover of this master was attempted in (`+new-epoch` while it fails over).
-    pub fn epoch(&mut self, at: Instant, epoch: u64) -> Vec<Finding> {
+    pub(crate) fn epoch(&mut self, at: Instant, epoch: u64) -> Vec<Finding> {
         self.expire(at);
         if !self.epochs.contains(&epoch) {
             self.epochs.push(epoch);
@@ -78,7 +78,7 @@ impl Attempts {
     }
 
     /// An attempt that gave up (`-failover-abort-*`).
-    pub fn aborted(&mut self, at: Instant) -> Vec<Finding> {
+    pub(crate) fn aborted(&mut self, at: Instant) -> Vec<Finding> {
         self.expire(at);
         self.aborts += 1;
         self.last = Some(at);
@@ -86,12 +86,12 @@ impl Attempts {
     }
 
     /// A `+switch-master`: the loop (if any) is over.
-    pub fn switched(&mut self) {
+    pub(crate) fn switched(&mut self) {
         *self = Attempts::default();
     }
 
     /// The finding now: at least two epochs, and at least one abort, with no switch.
-    pub fn look(&self) -> Vec<Finding> {
+    pub(crate) fn look(&self) -> Vec<Finding> {
         if self.epochs.len() < 2 || self.aborts == 0 {
             return Vec::new();
         }
@@ -119,7 +119,7 @@ impl Attempts {
 }
 
 /// The shortest window a failover after a failover is looked for in.
-pub const REFAILOVER_MIN: Duration = Duration::from_secs(3);
+pub(super) const REFAILOVER_MIN: Duration = Duration::from_secs(3);
 
 /// A failover of one master that starts soon after its last switch: within
 /// [`Refailovers::window`] (3 × down-after, at least [`REFAILOVER_MIN`]) of the first
@@ -129,7 +129,7 @@ pub const REFAILOVER_MIN: Duration = Duration::from_secs(3);
 /// `+elected-leader`, naming its sender and the gap; cleared once the master has had no
 /// switch and no failover start for one window (stable again).
 #[derive(Debug, Clone, Default)]
-pub struct Refailovers {
+pub(crate) struct Refailovers {
     /// The last confirmed switch.
     last_switch: Option<Instant>,
     /// The finding while it lasts, and the last switch or start that keeps it alive.
@@ -139,12 +139,12 @@ pub struct Refailovers {
 impl Refailovers {
     /// The window for a master whose `down-after-milliseconds` is `down_after` (unknown
     /// until a poll read it: the minimum).
-    pub fn window(down_after: Option<Duration>) -> Duration {
+    pub(crate) fn window(down_after: Option<Duration>) -> Duration {
         down_after.map_or(REFAILOVER_MIN, |d| (d * 3).max(REFAILOVER_MIN))
     }
 
     /// A confirmed switch (its first `+switch-master` report) at `at`.
-    pub fn switched(&mut self, at: Instant) {
+    pub(crate) fn switched(&mut self, at: Instant) {
         self.last_switch = Some(at);
         if let Some((_, alive)) = &mut self.current {
             *alive = (*alive).max(at);
@@ -153,7 +153,12 @@ impl Refailovers {
 
     /// A failover start (`+try-failover`, `+elected-leader`) by `sentinel` at `at`; the
     /// finding when it comes within `window` of the last switch.
-    pub fn started(&mut self, at: Instant, sentinel: &str, window: Duration) -> Vec<Finding> {
+    pub(crate) fn started(
+        &mut self,
+        at: Instant,
+        sentinel: &str,
+        window: Duration,
+    ) -> Vec<Finding> {
         if let Some((_, alive)) = &mut self.current {
             *alive = (*alive).max(at);
         } else if let Some(s) = self.last_switch
@@ -176,7 +181,7 @@ impl Refailovers {
 
     /// The finding at `now`: it lasts until one `window` passed since the last switch or
     /// start that kept it alive.
-    pub fn look(&mut self, now: Instant, window: Duration) -> Vec<Finding> {
+    pub(crate) fn look(&mut self, now: Instant, window: Duration) -> Vec<Finding> {
         if self
             .current
             .as_ref()

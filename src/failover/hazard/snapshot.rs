@@ -82,7 +82,7 @@ pub struct Snapshot {
 
 /// Limits above which a snapshot's figures are hazards.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// Replica lag, bytes.
     pub max_lag_bytes: u64,
     /// Replica lag, seconds since its last acknowledgement.

@@ -1,5 +1,6 @@
 //! Each detector on a virtual clock; each hazard reported once per occurrence.
 
+use super::history::LOOP_WINDOW;
 use super::*;
 
 fn t0() -> Instant {
