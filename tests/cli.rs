@@ -343,7 +343,7 @@ fn drill_primary_kill_into_a_closed_pipe_exits_0_without_a_panic() {
     assert!(text.contains("\ntrials = 3\n"), "{text}");
     let scenario = w.write(
         "primary-kill.toml",
-        &text.replace("\ntrials = 3\n", "\ntrials = 1\n"),
+        &support::quick_rejoin(&text.replace("\ntrials = 3\n", "\ntrials = 1\n")),
     );
     let json = w.path().join("report.json");
     let (code, stderr) = with_closed_stdout(

@@ -35,7 +35,7 @@ fn drill(w: &Warden, scenario: &str) -> (Run, Value) {
 
 /// A one-trial primary kill with the built-in writer and `client` side by side.
 fn side_by_side(client: &str) -> String {
-    format!(
+    support::quick_rejoin(&format!(
         "name = \"byoc\"\ntrials = 1\n\
          [target]\nlab = \"process\"\n\
          [lab]\ndown_after = \"1s\"\n\
@@ -43,7 +43,7 @@ fn side_by_side(client: &str) -> String {
          [[workload]]\nname = \"py\"\ncommand = {client}\nrate = 400\n\
          [fault]\naction = \"kill\"\n\
          [timing]\nwarmup = \"3s\"\nobserve = \"30s\"\nsettle = \"1s\"\n"
-    )
+    ))
 }
 
 /// The longest the kill may take after the fault's instant (a loaded machine's fsync).
@@ -474,7 +474,7 @@ fn matrix(file: &str) {
         .replace("rate = 200", "rate = 50")
         .replace("observe = \"30s\"", "observe = \"20s\"")
         .replace("warmup = \"3s\"", "warmup = \"2s\"");
-    let scenario = w.write("matrix.toml", &text);
+    let scenario = w.write("matrix.toml", &support::quick_rejoin(&text));
     let (json, history) = (w.path().join("out.json"), w.path().join("h.jsonl"));
     // The scenario names its adapters relative to the repository root.
     let run = support::run(w.command().current_dir(ROOT).args([

@@ -34,11 +34,13 @@ fn phases(trial: &serde_json::Value) -> Vec<(String, Option<f64>)> {
 #[test]
 fn shipped_manual_failover_scenario_meets_its_targets_and_blames_the_old_primary() {
     let w = Warden::new();
-    let scenario = concat!(
+    let shipped = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/scenarios/manual-failover.toml"
     );
-    let (run, report) = drill_json(&w, scenario);
+    let text = std::fs::read_to_string(shipped).expect("the shipped scenario");
+    let scenario = w.write("manual-failover.toml", &support::quick_rejoin(&text));
+    let (run, report) = drill_json(&w, scenario.to_str().expect("utf-8"));
     let family = if support::on_valkey() {
         "valkey"
     } else {
@@ -89,12 +91,14 @@ fn a_primary_kill_reports_phases_in_order_and_rto_above_down_after() {
     let w = Warden::new();
     let path = w.write(
         "kill.toml",
-        "name = \"kill-short\"\ntrials = 1\n\
-         [target]\nlab = \"process\"\n\
-         [lab]\ndown_after = \"1s\"\n\
-         [workload]\nwriters = 2\nrate = 500\n\
-         [fault]\naction = \"kill\"\n\
-         [timing]\nwarmup = \"1s\"\nobserve = \"30s\"\nsettle = \"1s\"\n",
+        &support::quick_rejoin(
+            "name = \"kill-short\"\ntrials = 1\n\
+             [target]\nlab = \"process\"\n\
+             [lab]\ndown_after = \"1s\"\n\
+             [workload]\nwriters = 2\nrate = 500\n\
+             [fault]\naction = \"kill\"\n\
+             [timing]\nwarmup = \"1s\"\nobserve = \"30s\"\nsettle = \"1s\"\n",
+        ),
     );
     let (run, report) = drill_json(&w, path.to_str().expect("utf-8"));
     // No RTO/RPO target is set, so the only judged target is that a failover happens.

@@ -42,6 +42,25 @@ pub struct SentinelSettings {
         skip_serializing_if = "Option::is_none"
     )]
     pub reconnect_period: Option<Duration>,
+    /// How often each Sentinel sends `INFO` to each node (`SENTINEL DEBUG info-period`; the
+    /// server's own: 10 s, 1 s while a failover is on). A returning old primary is converted to
+    /// a replica on the first `INFO` after `publish_period` × 4: with both shorter, a kill
+    /// trial's rejoin takes ~2 s instead of ~11 s (the test suite's labs); leave both unset to
+    /// drill the timing a deployment has. `None`: the server's own.
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub info_period: Option<Duration>,
+    /// The hello publish period (`SENTINEL DEBUG publish-period`; the server's own: 2 s).
+    /// `None`: the server's own.
+    #[serde(
+        default,
+        with = "humantime_serde",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub publish_period: Option<Duration>,
 }
 
 impl Default for SentinelSettings {
@@ -55,6 +74,8 @@ impl Default for SentinelSettings {
             min_replicas_to_write: 0,
             min_replicas_max_lag: Duration::from_secs(10),
             reconnect_period: None,
+            info_period: None,
+            publish_period: None,
         }
     }
 }

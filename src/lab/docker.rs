@@ -146,7 +146,7 @@ impl DockerLab {
             "the docker lab did not become ready",
         )
         .await?;
-        super::reconnect::set(&lab.conn, &lab.sentinels(), &lab.state.sentinel).await?;
+        super::periods::set(&lab.conn, &lab.sentinels(), &lab.state.sentinel).await?;
         Ok(lab)
     }
 

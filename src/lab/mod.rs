@@ -7,8 +7,8 @@
 pub(crate) mod config;
 pub mod docker;
 pub(crate) mod live;
+mod periods;
 pub mod process;
-mod reconnect;
 pub(crate) mod secure;
 pub mod stack;
 
@@ -292,7 +292,7 @@ impl Lab {
         };
         lab.wait_healthy(&expect, spec.ready_timeout, "the lab did not become ready")
             .await?;
-        reconnect::set(&lab.conn, &lab.sentinels(), &spec.sentinel).await?;
+        periods::set(&lab.conn, &lab.sentinels(), &spec.sentinel).await?;
         Ok(lab)
     }
 
