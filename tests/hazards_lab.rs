@@ -58,12 +58,16 @@ fn about(kind: &'static str, state: &'static str, subject: &Addr) -> impl Fn(&Va
     move |v| hazard(kind, state)(v) && v["subject"] == subject.as_str()
 }
 
-/// Makes every Sentinel read its nodes' `INFO` every second (every 10 s by default), so a
-/// change made by hand on a node is seen within a second.
-async fn quick_info(t: &TestLab) {
-    for s in t.lab.sentinels() {
-        let _: String = on(&s, true, &["SENTINEL", "DEBUG", "info-period", "1000"]).await;
-    }
+/// A lab whose Sentinels convert a node that answers `ROLE master` out of turn after their
+/// own 8 s (4 × the server's 2 s publish period, not the test suite's quicker one), so two
+/// primaries last long enough to be seen; `INFO` still every second (the suite's), so a change
+/// made by hand is seen within a second.
+async fn slow_conversion() -> TestLab {
+    TestLab::up_with(SentinelSettings {
+        publish_period: Some(Duration::from_secs(2)),
+        ..SentinelSettings::default()
+    })
+    .await
 }
 
 /// Freezes the Sentinel at `s` for 3 s (SIGSTOP until the watch finds it unreachable, then
@@ -99,7 +103,6 @@ async fn failover_attempts_without_a_promotable_replica_are_one_failover_loop() 
     .await;
     let w = Warden::new();
     let (mut watch, primary, replicas) = healthy_watch(&t, &w, &[]);
-    quick_info(&t).await;
     for r in &replicas {
         let _: String = on(r, false, &["CONFIG", "SET", "replica-priority", "0"]).await;
     }
@@ -218,10 +221,9 @@ async fn a_sentinel_naming_another_primary_is_one_split_view() {
 /// when Sentinel converts the replica back (`+convert-to-slave`, 8 s after it saw the role).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_made_primary_by_hand_is_two_primaries_once() {
-    let t = TestLab::up().await;
+    let t = slow_conversion().await;
     let w = Warden::new();
     let (mut watch, primary, replicas) = healthy_watch(&t, &w, &[]);
-    quick_info(&t).await;
     let rogue = &replicas[0];
     let _: String = on(rogue, false, &["REPLICAOF", "NO", "ONE"]).await;
     let raised = watch.until("two primaries", hazard("two-primaries", "raised"));
@@ -308,10 +310,9 @@ async fn role_is(node: &Addr, role: &str) -> bool {
 /// minority's answer is outvoted, and a stale `+switch-master` is no episode's switch).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_crashed_after_promotion_is_two_primaries_then_a_split_view_not_a_failover() {
-    let mut t = TestLab::up().await;
+    let mut t = slow_conversion().await;
     let w = Warden::new();
     let (mut watch, primary, replicas) = healthy_watch(&t, &w, &[]);
-    quick_info(&t).await;
     let sentinels = t.lab.sentinels();
     let leader = sentinels[0].clone();
     for s in &sentinels {

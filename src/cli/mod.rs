@@ -192,7 +192,7 @@ pub struct BenchLoss {
 #[derive(Debug, Args)]
 pub struct BenchWatch {
     /// Masters the 3 Sentinels monitor (each with 2 replicas).
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u16).range(1..=200))]
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u16).range(1..=400))]
     pub masters: u16,
     /// Time between failover requests (the next master in turn).
     #[arg(long, value_parser = humantime::parse_duration, default_value = "20s")]
