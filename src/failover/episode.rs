@@ -567,6 +567,8 @@ fn master_instance(e: &SentinelEvent) -> Option<&Addr> {
 }
 
 #[cfg(test)]
+pub(crate) mod captures;
+#[cfg(test)]
 pub(crate) mod sample;
 #[cfg(test)]
 mod tests;

@@ -4,6 +4,7 @@
 
 use std::time::SystemTime;
 
+use super::captures::{self, CONSECUTIVE, REMOVED, RESTARTED, RETURNING};
 use super::*;
 use crate::sentinel::event::parse;
 use crate::sentinel::timeline::Ingest;
@@ -320,32 +321,10 @@ fn a_gap_in_the_middle_of_a_followed_failover_attaches_the_switch() {
 
 /// A scenario captured by `testdata/capture-episodes.sh`, as steps.
 fn captured(text: &str) -> Vec<Step<'_>> {
-    text.lines()
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            let f: Vec<&str> = l.splitn(4, '\t').collect();
-            let ms = f[0].parse().unwrap_or_else(|e| panic!("{e}: {l}"));
-            let source = f[1].parse().unwrap_or_else(|e| panic!("{e}: {l}"));
-            R(ms, source, f[2], f.get(3).copied().unwrap_or(""))
-        })
+    captures::lines(text)
+        .map(|l| R(l.ms, l.source, l.channel, l.payload))
         .collect()
 }
-
-macro_rules! scenario {
-    ($name:literal) => {
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/testdata/episodes/",
-            $name,
-            ".tsv"
-        ))
-    };
-}
-
-const CONSECUTIVE: &str = scenario!("consecutive-failovers");
-const RETURNING: &str = scenario!("returning-old-master");
-const REMOVED: &str = scenario!("master-removed-mid-failover");
-const RESTARTED: &str = scenario!("sentinel-restarted-mid-failover");
 
 /// Issue "Production watch": each real sequence gives exactly its records.
 #[test]

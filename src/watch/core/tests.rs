@@ -5,23 +5,10 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use super::*;
+use crate::failover::episode::captures::{self, CONSECUTIVE, RETURNING};
 use crate::failover::hazard::{Limits, SentinelAnswer, SentinelSeen};
 use crate::sentinel::event::parse;
 use crate::sentinel::report::Rejected;
-
-macro_rules! scenario {
-    ($name:literal) => {
-        include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/testdata/episodes/",
-            $name,
-            ".tsv"
-        ))
-    };
-}
-
-const CONSECUTIVE: &str = scenario!("consecutive-failovers");
-const RETURNING: &str = scenario!("returning-old-master");
 
 /// How the test answers the core's `+switch-master` checks.
 #[derive(Clone, Copy, PartialEq)]
@@ -121,14 +108,12 @@ impl Drive {
 
     /// The events of a capture, at `base` + their ms.
     fn capture(&mut self, base: f64, text: &str) {
-        for l in text.lines().filter(|l| !l.is_empty()) {
-            let f: Vec<&str> = l.splitn(4, '\t').collect();
-            let ms = base + f[0].parse::<f64>().expect("ms");
-            let source = f[1].parse().expect("source");
+        for l in captures::lines(text) {
+            let ms = base + l.ms;
             let now = self.now(ms);
-            let event = parse(f[2], f.get(3).copied().unwrap_or(""));
+            let event = parse(l.channel, l.payload);
             let report = MonitorEvent::Event {
-                source,
+                source: l.source,
                 at: now.at,
                 wall: now.wall,
                 event,
