@@ -100,6 +100,8 @@ pub(crate) struct Counts {
     pub doubled: usize,
     /// Records naming no new primary (recovered, aborted, unfinished).
     pub other: usize,
+    /// Those records by outcome.
+    pub other_outcomes: BTreeMap<String, usize>,
 }
 
 impl Counts {
@@ -112,6 +114,9 @@ impl Counts {
         self.missed += o.missed;
         self.doubled += o.doubled;
         self.other += o.other;
+        for (outcome, n) in &o.other_outcomes {
+            *self.other_outcomes.entry(outcome.clone()).or_default() += n;
+        }
     }
 }
 
@@ -154,6 +159,7 @@ pub(crate) fn count(
         let c = per.entry(r.master.clone()).or_default();
         if !r.is_switch() {
             c.other += 1;
+            *c.other_outcomes.entry(r.outcome.clone()).or_default() += 1;
             continue;
         }
         c.recorded += 1;
@@ -303,7 +309,7 @@ pub(crate) fn table(r: &Report) -> String {
     let c = &r.total;
     let _ = writeln!(
         t,
-        "failovers  requested {}   refused {}   triggered {}   spontaneous {}   recorded {}   missed {}   doubled {}   other records {}",
+        "failovers  requested {}   refused {}   triggered {}   spontaneous {}   recorded {}   missed {}   doubled {}   other records {}{}",
         c.requested,
         c.refused,
         c.triggered,
@@ -311,7 +317,8 @@ pub(crate) fn table(r: &Report) -> String {
         c.recorded,
         c.missed,
         c.doubled,
-        c.other
+        c.other,
+        outcomes(&c.other_outcomes)
     );
     let _ = writeln!(
         t,
@@ -343,3 +350,12 @@ pub(crate) fn table(r: &Report) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// ` (recovered 3, aborted 1)`, or nothing.
+fn outcomes(by: &BTreeMap<String, usize>) -> String {
+    if by.is_empty() {
+        return String::new();
+    }
+    let parts: Vec<String> = by.iter().map(|(o, n)| format!("{o} {n}")).collect();
+    format!(" ({})", parts.join(", "))
+}

@@ -83,6 +83,7 @@ fn counts_match_transitions_and_records_per_pair() {
             missed: 1,
             doubled: 1,
             other: 1,
+            other_outcomes: [("recovered".to_string(), 1)].into(),
         }
     );
     assert_eq!((per["a"].missed, per["a"].doubled), (0, 0));
