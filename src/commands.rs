@@ -191,6 +191,7 @@ async fn command(command: Command) -> Result<u8> {
                 failover_every: a.failover_every.max(std::time::Duration::from_secs(1)),
                 duration: a.duration,
                 sample: a.sample.max(std::time::Duration::from_millis(100)),
+                poll: a.poll.max(std::time::Duration::from_millis(100)),
                 idle: a.idle,
                 progress: Some(|line| eprintln!("{line}")),
             };

@@ -43,6 +43,8 @@ pub(crate) struct Spec {
     pub duration: Duration,
     /// Time between samples of the watch's RSS and CPU.
     pub sample: Duration,
+    /// The watch's topology poll period (`watch --poll`).
+    pub poll: Duration,
     /// The quiet window before the first failover (idle CPU); default: 30 s, at most a
     /// quarter of `duration`.
     pub idle: Option<Duration>,
@@ -95,7 +97,7 @@ pub(crate) async fn run(spec: &Spec) -> Result<Report> {
         names.clone(),
         tx,
     )));
-    let mut watch = Watched::start(&mut fleet)?;
+    let mut watch = Watched::start(&mut fleet, spec.poll)?;
     let mut b = Bench {
         spec,
         names,
@@ -162,6 +164,7 @@ pub(crate) async fn run(spec: &Spec) -> Result<Report> {
         failover_every_s: spec.failover_every.as_secs_f64(),
         duration_s: spec.duration.as_secs_f64(),
         sample_s: spec.sample.as_secs_f64(),
+        poll_s: spec.poll.as_secs_f64(),
         idle_window_s: idle_to.at_s - idle_from.at_s,
         ready_s,
         idle_cpu_pct: report::cpu_pct(&idle_from, &idle_to, TICKS_PER_S),
@@ -367,13 +370,15 @@ struct Watched {
 }
 
 impl Watched {
-    fn start(fleet: &mut lab::Fleet) -> Result<Watched> {
+    fn start(fleet: &mut lab::Fleet, poll: Duration) -> Result<Watched> {
         let me = std::env::current_exe().map_err(Error::io("/proc/self/exe"))?;
         let sentinels: Vec<String> = fleet.sentinels().iter().map(Addr::to_string).collect();
         let stderr = fleet.dir().join("watch.stderr");
         let err = std::fs::File::create(&stderr).map_err(Error::io(&stderr))?;
         let mut cmd = tokio::process::Command::new(&me);
+        let poll = humantime::format_duration(poll).to_string();
         cmd.args(["watch", "--sentinels", &sentinels.join(","), "--json"])
+            .args(["--poll", &poll])
             // Not a lab or master of the caller's environment: every master of these Sentinels.
             .current_dir(fleet.dir())
             .env_remove("WARDEN_MASTER")

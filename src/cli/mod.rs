@@ -203,6 +203,9 @@ pub struct BenchWatch {
     /// Time between samples of the watch's RSS and CPU.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "5s")]
     pub sample: Duration,
+    /// The watch's topology poll period (its `--poll`).
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "5s")]
+    pub poll: Duration,
     /// The quiet window before the first failover, for idle CPU (default: 30s, at most a
     /// quarter of --duration).
     #[arg(long, value_parser = humantime::parse_duration)]

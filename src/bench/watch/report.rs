@@ -262,6 +262,8 @@ pub(crate) struct Report {
     pub duration_s: f64,
     /// Seconds between samples.
     pub sample_s: f64,
+    /// The watch's topology poll period.
+    pub poll_s: f64,
     /// The quiet window before the first failover, seconds.
     pub idle_window_s: f64,
     /// Seconds from the watch's start until it had reported every master.
@@ -291,8 +293,8 @@ pub(crate) fn table(r: &Report) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "watch bench: {} masters x {} replicas, 3 Sentinels ({} redis-server processes); a failover every {:.0} s for {:.0} s, a sample every {:.0} s",
-        r.masters, r.replicas, r.processes, r.failover_every_s, r.duration_s, r.sample_s
+        "watch bench: {} masters x {} replicas, 3 Sentinels ({} redis-server processes); a failover every {:.0} s for {:.0} s, a sample every {:.0} s; the watch polls every {} s",
+        r.masters, r.replicas, r.processes, r.failover_every_s, r.duration_s, r.sample_s, r.poll_s
     );
     let _ = writeln!(
         t,

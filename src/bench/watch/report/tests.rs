@@ -165,6 +165,7 @@ fn the_table_names_every_figure() {
         failover_every_s: 20.0,
         duration_s: 60.0,
         sample_s: 5.0,
+        poll_s: 5.0,
         idle_window_s: 30.0,
         ready_s: 0.4,
         idle_cpu_pct: 0.0,
