@@ -22,7 +22,7 @@ pub(crate) mod etag;
 pub(crate) mod fetch;
 pub(crate) mod freshness;
 pub mod manifest;
-pub mod newest;
+pub(crate) mod newest;
 pub(crate) mod remote;
 pub(crate) mod replica;
 pub mod report;

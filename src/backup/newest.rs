@@ -16,13 +16,13 @@ use super::manifest::Manifest;
 use super::remote::{Dest, Remote};
 use super::store;
 use crate::error::Result;
-use crate::failover::hazard::{BackupAge, backup_stale};
+use crate::failover::hazard::BackupAge;
 use crate::metrics::{Metrics, Newest};
 
 /// What `watch` reads backups from: each group's destinations, the object store's endpoint,
 /// and how often.
 #[derive(Debug, Clone)]
-pub struct Freshness {
+pub(crate) struct Freshness {
     /// Each group's backups (groups with no destination left out).
     pub kept: Vec<Kept>,
     /// An S3-compatible endpoint (`--s3-endpoint`).
@@ -33,7 +33,7 @@ pub struct Freshness {
 
 /// One Sentinel group's backups: where they are kept and how old the newest may be.
 #[derive(Debug, Clone)]
-pub struct Kept {
+pub(crate) struct Kept {
     /// The group's name (the metrics' `group` label).
     pub group: String,
     /// Its destinations.
@@ -46,7 +46,7 @@ pub struct Kept {
 
 /// One backup as listed: its manifest and whether its data is there at the recorded size.
 #[derive(Debug, Clone)]
-pub struct Listed {
+pub(crate) struct Listed {
     /// The manifest.
     pub manifest: Manifest,
     /// Whether the data file (object) is there at `stored.bytes`.
@@ -55,7 +55,7 @@ pub struct Listed {
 
 /// The newest backup of each master in `listed` (by creation time), and the newest good
 /// (verified) one; `now` gives the ages.
-pub fn newest(
+pub(crate) fn newest(
     listed: &[Listed],
     now: DateTime<Utc>,
 ) -> BTreeMap<String, (Newest, Option<Duration>)> {
@@ -90,13 +90,8 @@ pub fn newest(
     out
 }
 
-/// Whether a master whose newest good backup is `good_age` old (`None`: none) misses `rpo`.
-pub fn stale(good_age: Option<Duration>, rpo: Duration) -> bool {
-    backup_stale(good_age, rpo).is_some()
-}
-
 /// Every backup in `dest`, as listed.
-pub async fn list(dest: &str, endpoint: Option<&str>) -> Result<Vec<Listed>> {
+pub(crate) async fn list(dest: &str, endpoint: Option<&str>) -> Result<Vec<Listed>> {
     match Dest::parse(dest) {
         Dest::Local(dir) => {
             crate::util::blocking("listing backups", move || {
@@ -134,7 +129,7 @@ fn size_of(p: &Path) -> Option<u64> {
 /// Reads every group's destinations now and then every `f.every`, into `metrics` (the
 /// gauges) and `tx` (each master's newest good backup, for the `backup-stale` hazard), until
 /// `tx`'s receiver is gone.
-pub async fn every(f: Freshness, metrics: Metrics, tx: mpsc::UnboundedSender<BackupAge>) {
+pub(crate) async fn every(f: Freshness, metrics: Metrics, tx: mpsc::UnboundedSender<BackupAge>) {
     loop {
         for g in &f.kept {
             let m = metrics.group(&g.group);
@@ -174,6 +169,7 @@ pub async fn every(f: Freshness, metrics: Metrics, tx: mpsc::UnboundedSender<Bac
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::failover::hazard::backup_stale;
 
     fn listed(master: &str, created: &str, keys: u64, verified: bool) -> Listed {
         let text = format!(
@@ -214,9 +210,15 @@ mod tests {
             "the older, verified one"
         );
         let hour = Duration::from_secs(3600);
-        assert!(stale(*good, hour), "orders: 2 h since the newest good one");
-        assert!(!stale(*good, 3 * hour));
-        assert!(stale(n["sessions"].1, 2 * hour));
-        assert!(stale(n["carts"].1, 2 * hour), "no good backup at all");
+        assert!(
+            backup_stale(*good, hour).is_some(),
+            "orders: 2 h since the newest good one"
+        );
+        assert!(backup_stale(*good, 3 * hour).is_none());
+        assert!(backup_stale(n["sessions"].1, 2 * hour).is_some());
+        assert!(
+            backup_stale(n["carts"].1, 2 * hour).is_some(),
+            "no good backup at all"
+        );
     }
 }

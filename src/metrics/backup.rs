@@ -17,7 +17,6 @@ pub(super) struct Gauges {
     keys: Family<MasterL, Gauge>,
     verified: Family<MasterL, Gauge>,
     rpo: Family<MasterL, GaugeF>,
-    last_status: Family<MasterL, Gauge>,
 }
 
 impl Gauges {
@@ -29,7 +28,6 @@ impl Gauges {
             keys: Family::default(),
             verified: Family::default(),
             rpo: Family::default(),
-            last_status: Family::default(),
         };
         r.register(
             "warden_backup_age_seconds",
@@ -56,18 +54,13 @@ impl Gauges {
             "How old the newest backup may be (the group's backup RPO)",
             g.rpo.clone(),
         );
-        r.register(
-            "warden_backup_last_status",
-            "1 if the last scheduled backup succeeded, 0 if it failed",
-            g.last_status.clone(),
-        );
         g
     }
 }
 
 /// What the newest backup of a master is, as read from where backups are kept.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Newest {
+pub(crate) struct Newest {
     /// From its creation to now.
     pub age: Duration,
     /// Stored bytes.
@@ -80,7 +73,7 @@ pub struct Newest {
 
 impl Metrics {
     /// Age of the newest verified backup of `master`.
-    pub fn set_backup_age(&self, master: &str, age: Duration) {
+    pub(crate) fn set_backup_age(&self, master: &str, age: Duration) {
         self.inner
             .backup
             .age
@@ -89,7 +82,7 @@ impl Metrics {
     }
 
     /// The newest backup of `master` and the RPO it is held to.
-    pub fn set_newest_backup(&self, master: &str, n: &Newest, rpo: Duration) {
+    pub(crate) fn set_newest_backup(&self, master: &str, n: &Newest, rpo: Duration) {
         let b = &self.inner.backup;
         let l = self.master(master);
         self.set_backup_age(master, n.age);
@@ -98,14 +91,5 @@ impl Metrics {
         b.keys.get_or_create(&l).set(count(n.keys));
         b.verified.get_or_create(&l).set(n.verified.into());
         b.rpo.get_or_create(&l).set(rpo.as_secs_f64());
-    }
-
-    /// Whether the last scheduled backup of `master` succeeded.
-    pub fn set_backup_last_status(&self, master: &str, ok: bool) {
-        self.inner
-            .backup
-            .last_status
-            .get_or_create(&self.master(master))
-            .set(ok.into());
     }
 }

@@ -56,7 +56,7 @@ fn phase_histogram() -> Histogram {
 /// per-master series with one Sentinel group ([`DEFAULT_GROUP`] unless [`Metrics::group`]
 /// scoped it).
 #[derive(Clone)]
-pub struct Metrics {
+pub(crate) struct Metrics {
     inner: Arc<Inner>,
     group: Arc<str>,
 }
@@ -118,7 +118,7 @@ impl Default for Metrics {
 
 /// Whether `/readyz` says ready, and if not, why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Readiness {
+pub(crate) enum Readiness {
     /// At least one Sentinel is subscribed and the primary of every watched master is known.
     Ready,
     /// Not yet (or no longer); the reason is for a human.
@@ -127,7 +127,7 @@ pub enum Readiness {
 
 impl Metrics {
     /// A fresh registry with every metric registered (families start empty).
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let mut registry = Registry::default();
         let failovers = Family::<MasterOutcome, Counter>::default();
         let phase_seconds =
@@ -243,7 +243,7 @@ impl Metrics {
     }
 
     /// A handle on the same registry whose per-master series carry `group`.
-    pub fn group(&self, group: &str) -> Metrics {
+    pub(crate) fn group(&self, group: &str) -> Metrics {
         Metrics {
             inner: self.inner.clone(),
             group: group.into(),
@@ -251,7 +251,7 @@ impl Metrics {
     }
 
     /// The `group` label of this handle.
-    pub fn group_name(&self) -> &str {
+    pub(crate) fn group_name(&self) -> &str {
         &self.group
     }
 
@@ -278,7 +278,7 @@ impl Metrics {
     /// The watch starts following `sentinels` for `master`: each is down until subscribed,
     /// and not in TILT until it says so. Every outcome's and every hazard kind's counter starts
     /// at 0, so `increase()` (and an alert rule on it) sees the first failover and hazard too.
-    pub fn watching(&self, master: &str, sentinels: &[Addr]) {
+    pub(crate) fn watching(&self, master: &str, sentinels: &[Addr]) {
         self.state().watched.insert(self.key(master));
         for outcome in OUTCOMES {
             self.inner
@@ -308,7 +308,7 @@ impl Metrics {
 
     /// A failover episode was recorded: counts it by outcome, observes its phases, and
     /// stamps its end as the last failover.
-    pub fn failover(&self, f: &Failover) {
+    pub(crate) fn failover(&self, f: &Failover) {
         let i = &self.inner;
         i.failovers
             .get_or_create(&MasterOutcome {
@@ -337,7 +337,7 @@ impl Metrics {
     }
 
     /// Whether warden is subscribed to `sentinel`; `warden_sentinels_reachable` follows.
-    pub fn set_sentinel_up(&self, master: &str, sentinel: &str, up: bool) {
+    pub(crate) fn set_sentinel_up(&self, master: &str, sentinel: &str, up: bool) {
         let i = &self.inner;
         i.sentinel_up
             .get_or_create(&MasterSentinel {
@@ -361,7 +361,7 @@ impl Metrics {
     }
 
     /// Whether `sentinel` is in TILT mode.
-    pub fn set_tilt(&self, master: &str, sentinel: &str, tilt: bool) {
+    pub(crate) fn set_tilt(&self, master: &str, sentinel: &str, tilt: bool) {
         self.inner
             .tilt
             .get_or_create(&MasterSentinel {
@@ -373,7 +373,7 @@ impl Metrics {
     }
 
     /// `addr` is the current primary of `master`; the previous primary's series is removed.
-    pub fn set_primary(&self, master: &str, addr: &str) {
+    pub(crate) fn set_primary(&self, master: &str, addr: &str) {
         let mut st = self.state();
         if st.primary.get(&self.key(master)).is_some_and(|a| a == addr) {
             return;
@@ -396,7 +396,7 @@ impl Metrics {
     }
 
     /// Whether enough Sentinels are reachable and agree to authorize a failover (`CKQUORUM`).
-    pub fn set_quorum_ok(&self, master: &str, ok: bool) {
+    pub(crate) fn set_quorum_ok(&self, master: &str, ok: bool) {
         self.inner
             .quorum_ok
             .get_or_create(&self.master(master))
@@ -404,7 +404,7 @@ impl Metrics {
     }
 
     /// A replica's lag behind the primary, bytes of replication offset.
-    pub fn set_replica_lag_bytes(&self, master: &str, replica: &str, bytes: i64) {
+    pub(crate) fn set_replica_lag_bytes(&self, master: &str, replica: &str, bytes: i64) {
         self.inner
             .replica_lag
             .get_or_create(&MasterReplica {
@@ -416,7 +416,7 @@ impl Metrics {
     }
 
     /// A replica is gone from the topology: its lag series is removed.
-    pub fn remove_replica(&self, master: &str, replica: &str) {
+    pub(crate) fn remove_replica(&self, master: &str, replica: &str) {
         self.inner.replica_lag.remove(&MasterReplica {
             group: self.group.to_string(),
             master: master.into(),
@@ -425,7 +425,7 @@ impl Metrics {
     }
 
     /// How much a failover now could lose: acknowledged writes and their span in seconds.
-    pub fn set_exposure(&self, master: &str, writes: i64, seconds: f64) {
+    pub(crate) fn set_exposure(&self, master: &str, writes: i64, seconds: f64) {
         let i = &self.inner;
         i.exposure_writes
             .get_or_create(&self.master(master))
@@ -436,7 +436,7 @@ impl Metrics {
     }
 
     /// A hazard of `kind` (a fixed word, e.g. `quorum-lost`) was detected.
-    pub fn hazard(&self, master: &str, kind: &str) {
+    pub(crate) fn hazard(&self, master: &str, kind: &str) {
         self.inner
             .hazards
             .get_or_create(&MasterKind {
@@ -448,7 +448,7 @@ impl Metrics {
     }
 
     /// The last `warden doctor` run found `count` findings of `severity`.
-    pub fn set_doctor_findings(&self, severity: &str, count: i64) {
+    pub(crate) fn set_doctor_findings(&self, severity: &str, count: i64) {
         self.inner
             .doctor_findings
             .get_or_create(&SeverityL {
@@ -458,17 +458,17 @@ impl Metrics {
     }
 
     /// The watch loop turned at `now`.
-    pub fn heartbeat(&self, now: Instant) {
+    pub(crate) fn heartbeat(&self, now: Instant) {
         self.state().heartbeat = Some(now);
     }
 
     /// The watch loop has ended: `/healthz` and `/readyz` say so from now on.
-    pub fn stopped(&self) {
+    pub(crate) fn stopped(&self) {
         self.state().stopped = true;
     }
 
     /// `/healthz`: the loop runs and turned within [`STALL`] of `now`.
-    pub fn healthy(&self, now: Instant) -> bool {
+    pub(crate) fn healthy(&self, now: Instant) -> bool {
         let st = self.state();
         !st.stopped
             && st
@@ -477,7 +477,7 @@ impl Metrics {
     }
 
     /// `/readyz`: some Sentinel is subscribed and every watched master's primary is known.
-    pub fn readiness(&self) -> Readiness {
+    pub(crate) fn readiness(&self) -> Readiness {
         let st = self.state();
         if st.stopped {
             return Readiness::NotReady("shutting down");
@@ -492,7 +492,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition (format 0.0.4) as of `now`.
-    pub fn encode(&self, now: SystemTime) -> String {
+    pub(crate) fn encode(&self, now: SystemTime) -> String {
         for ((group, master), end) in &self.state().last_failover {
             let since = now.duration_since(*end).unwrap_or_default();
             self.inner

@@ -141,7 +141,6 @@ fn the_setters_for_hazards_doctor_and_backups_reach_the_text() {
     m.hazard("mymaster", "no_quorum");
     m.set_doctor_findings("warning", 2);
     m.set_backup_age("mymaster", Duration::from_secs(90));
-    m.set_backup_last_status("mymaster", true);
     m.set_tilt("mymaster", "127.0.0.1:26379", true);
     let text = m.encode(SystemTime::now());
     for (series, value) in [
@@ -169,10 +168,6 @@ fn the_setters_for_hazards_doctor_and_backups_reach_the_text() {
         (
             r#"warden_backup_age_seconds{group="default",master="mymaster"}"#,
             90.0,
-        ),
-        (
-            r#"warden_backup_last_status{group="default",master="mymaster"}"#,
-            1.0,
         ),
         (
             r#"warden_tilt{group="default",master="mymaster",sentinel="127.0.0.1:26379"}"#,

@@ -18,7 +18,7 @@ impl Metrics {
     /// whose group follows `masters`; `gap` is how long the Sentinel was out of reach when it
     /// is a reconnection. Logged once; the gauges move for each master (a `Primary` answer
     /// only concerns the master it names).
-    pub fn report(
+    pub(crate) fn report(
         &self,
         masters: &[String],
         sentinels: &[Addr],
@@ -78,7 +78,7 @@ impl Metrics {
     /// One topology poll of `master` (`bytes_per_sec`: the primary's stream rate since the
     /// previous poll): the quorum, each replica's lag (a replica the primary no longer lists
     /// loses its series) and the exposure, as the hazard detectors see them.
-    pub fn polled(&self, master: &str, s: &Snapshot, bytes_per_sec: Option<f64>) {
+    pub(crate) fn polled(&self, master: &str, s: &Snapshot, bytes_per_sec: Option<f64>) {
         let g = hazard::gauges(s, bytes_per_sec);
         self.set_quorum_ok(master, g.quorum_ok);
         if let Some(lags) = g.replica_lag {
@@ -102,7 +102,7 @@ impl Metrics {
     }
 
     /// A failover episode ended: logged (at warn: the primary may have moved) and counted.
-    pub fn record(&self, f: &Failover) {
+    pub(crate) fn record(&self, f: &Failover) {
         let old = f.old.as_ref().map(ToString::to_string);
         let new = f.new.as_ref().map(ToString::to_string);
         tracing::warn!(

@@ -17,7 +17,7 @@ use crate::sentinel::timeline::{Entry, Phases, SourceId};
 /// How an episode ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// `+failover-end`: a replica was promoted and the others reconfigured.
     FailedOver,
     /// `+failover-end-for-timeout`: promoted, but not every replica confirmed in time.
@@ -53,7 +53,7 @@ pub(crate) struct Outvoted {
 /// How the watch learned of the switch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Observed {
+pub(crate) enum Observed {
     /// A `+switch-master` arrived while the watch followed the failover (or none was seen).
     Live,
     /// Found after a connection gap: by asking a Sentinel, or from a Sentinel catching up.
@@ -62,7 +62,7 @@ pub enum Observed {
 
 /// One failover episode, summed up when it ends.
 #[derive(Debug, Clone, Serialize)]
-pub struct Failover {
+pub(crate) struct Failover {
     /// Master name.
     pub master: String,
     /// How it ended.
@@ -97,7 +97,7 @@ pub struct Failover {
 impl Failover {
     /// The phases as back-to-back intervals in ms from the start: each recorded phase lasts
     /// until the next recorded one, the last until the end.
-    pub fn intervals(&self) -> Vec<(&'static str, f64, f64)> {
+    pub(crate) fn intervals(&self) -> Vec<(&'static str, f64, f64)> {
         let seen: Vec<(&'static str, f64)> = self
             .phases
             .iter()

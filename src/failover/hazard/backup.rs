@@ -8,7 +8,7 @@ use super::{Finding, HazardKind};
 /// The newest good (verified) backup of one master where its group's backups are kept, as
 /// the freshness check read it from the manifests.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BackupAge {
+pub(crate) struct BackupAge {
     /// The Sentinel group's name.
     pub group: String,
     /// The master.

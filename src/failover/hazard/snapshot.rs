@@ -5,7 +5,7 @@ use crate::addr::Addr;
 
 /// What one Sentinel answered about the master in one poll.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SentinelSeen {
+pub(crate) struct SentinelSeen {
     /// The Sentinel.
     pub addr: Addr,
     /// Its answers, or why it did not give them.
@@ -14,7 +14,7 @@ pub struct SentinelSeen {
 
 /// A reachable Sentinel's answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SentinelAnswer {
+pub(crate) struct SentinelAnswer {
     /// `GET-MASTER-ADDR-BY-NAME`.
     pub primary: Option<Addr>,
     /// `config-epoch` of `SENTINEL MASTERS`.
@@ -31,7 +31,7 @@ pub struct SentinelAnswer {
 
 /// One data node as the poll saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeSeen {
+pub(crate) struct NodeSeen {
     /// Its address.
     pub addr: Addr,
     /// `ROLE`'s first word (`master`, `slave`), or `None` when it did not answer.
@@ -45,7 +45,7 @@ pub struct NodeSeen {
 
 /// A replica line of the primary's `INFO replication` (`slaveN:ip=…,offset=…,lag=…`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReplicaLine {
+pub(crate) struct ReplicaLine {
     /// `ip:port`.
     pub addr: Addr,
     /// The offset the replica acknowledged.
@@ -56,7 +56,7 @@ pub struct ReplicaLine {
 
 /// The primary's replication and write figures.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PrimarySeen {
+pub(crate) struct PrimarySeen {
     /// `master_repl_offset`.
     pub offset: i64,
     /// The replicas it lists.
@@ -67,7 +67,7 @@ pub struct PrimarySeen {
 
 /// One poll of one master: every Sentinel's answers and every node's role.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     /// The master name.
     pub master: String,
     /// Each Sentinel of the group.
