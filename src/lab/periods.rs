@@ -32,18 +32,22 @@ pub(crate) async fn set(
     if let Some(p) = settings.publish_period {
         asked.push(("publish-period", p, true));
     }
+    if asked.is_empty() {
+        return Ok(());
+    }
     for s in sentinels {
+        let mut con = match conn.sentinel(s, crate::client::Timeouts::CONTROL).await {
+            Ok(con) => con,
+            Err(e) if asked.iter().any(|&(.., required)| required) => return Err(e),
+            Err(_) => continue,
+        };
         for &(name, period, required) in &asked {
-            let set = async {
-                let mut con = conn.sentinel(s, crate::client::Timeouts::CONTROL).await?;
-                let cmd = redis::cmd("SENTINEL")
-                    .arg("DEBUG")
-                    .arg(name)
-                    .arg(period.as_millis().max(1) as u64)
-                    .clone();
-                crate::client::query::<()>(&mut con, s, &cmd).await
-            };
-            match set.await {
+            let cmd = redis::cmd("SENTINEL")
+                .arg("DEBUG")
+                .arg(name)
+                .arg(period.as_millis().max(1) as u64)
+                .clone();
+            match crate::client::query::<()>(&mut con, s, &cmd).await {
                 Err(e) if required => return Err(e),
                 _ => {}
             }
