@@ -290,19 +290,16 @@ impl Core {
 
     /// The clock moved on (`t.at`): quiet episodes end, time-bound hazards clear.
     pub(crate) fn tick(&mut self, t: Now) -> Vec<Out> {
-        'groups: for g in 0..self.groups.len() {
-            let names: Vec<String> = self.groups[g].masters.keys().cloned().collect();
-            for m in names {
-                let gs = &mut self.groups[g];
-                let Some(f) = gs.masters.get_mut(&m) else {
-                    continue;
-                };
-                let quiet = f.episodes.tick(&gs.timeline, t.at);
-                let hz = f.tick(t.at);
-                self.emit(g, hz, t.wall);
-                if self.record(g, &m, quiet, t) {
-                    break 'groups;
-                }
+        for (g, m) in self.followed_masters() {
+            let gs = &mut self.groups[g];
+            let Some(f) = gs.masters.get_mut(&m) else {
+                continue;
+            };
+            let quiet = f.episodes.tick(&gs.timeline, t.at);
+            let hz = f.tick(t.at);
+            self.emit(g, hz, t.wall);
+            if self.record(g, &m, quiet, t) {
+                break;
             }
         }
         self.take()
@@ -310,20 +307,26 @@ impl Core {
 
     /// The watch stops: a transition whose end was not seen yet is recorded, not lost.
     pub(crate) fn stop(&mut self, t: Now) -> Vec<Out> {
-        'groups: for g in 0..self.groups.len() {
-            let names: Vec<String> = self.groups[g].masters.keys().cloned().collect();
-            for m in names {
-                let gs = &mut self.groups[g];
-                let last = gs
-                    .masters
-                    .get_mut(&m)
-                    .and_then(|f| f.episodes.finish(&gs.timeline));
-                if self.record(g, &m, last, t) {
-                    break 'groups;
-                }
+        for (g, m) in self.followed_masters() {
+            let gs = &mut self.groups[g];
+            let last = gs
+                .masters
+                .get_mut(&m)
+                .and_then(|f| f.episodes.finish(&gs.timeline));
+            if self.record(g, &m, last, t) {
+                break;
             }
         }
         self.take()
+    }
+
+    /// Every followed master, as (group, name).
+    fn followed_masters(&self) -> Vec<(usize, String)> {
+        self.groups
+            .iter()
+            .enumerate()
+            .flat_map(|(g, gs)| gs.masters.keys().map(move |m| (g, m.clone())))
+            .collect()
     }
 
     fn take(&mut self) -> Vec<Out> {
