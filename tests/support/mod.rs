@@ -115,7 +115,7 @@ pub const QUICK_INFO: Duration = Duration::from_millis(1000);
 pub const QUICK_PUBLISH: Duration = Duration::from_millis(500);
 
 /// `scenario`'s text with the test suite's Sentinel periods in its `[lab]` table (added when
-/// it has none); periods it sets itself are kept.
+/// it has none); a scenario that sets either period itself is left as it is.
 pub fn quick_rejoin(scenario: &str) -> String {
     let keys = format!(
         "info_period = \"{}ms\"\npublish_period = \"{}ms\"\n",
