@@ -175,3 +175,38 @@ fn bad_scenarios_are_one_line_exit_2_and_dry_run_refuses_them_too() {
         }
     }
 }
+
+/// A drill that fails while setting up its ephemeral lab (a password it cannot read, a server
+/// binary that does not exist) is one line, and leaves no journal record and no lab directory
+/// behind: a record left there would be every later command's "leftover fault" line.
+#[test]
+fn a_drill_failing_to_set_up_its_lab_leaves_no_record_and_no_directory() {
+    let w = Warden::new();
+    let tmp = w.path().join("tmp");
+    std::fs::create_dir(&tmp).expect("tmp");
+    let kill = "[fault]\naction = \"kill\"\n";
+    let cases = [
+        (
+            "password_env = \"WARDEN_TEST_NO_SUCH_VARIABLE\"\n",
+            None,
+            "WARDEN_TEST_NO_SUCH_VARIABLE",
+        ),
+        ("password_file = \"no-such-file\"\n", None, "no-such-file"),
+        ("", Some("/nonexistent/redis-server"), "redis-server"),
+    ];
+    for (n, (target, server, expect)) in cases.into_iter().enumerate() {
+        let path = w.write(&format!("setup-{n}.toml"), &format!("{BASE}{target}{kill}"));
+        let mut cmd = w.command();
+        cmd.env("TMPDIR", &tmp).arg("drill").arg(&path);
+        if let Some(server) = server {
+            cmd.env("WARDEN_REDIS_SERVER", server);
+        }
+        let run = support::run(&mut cmd);
+        let line = run.one_line_error();
+        assert!(line.contains(expect), "{target}: {line}");
+        let records = std::fs::read_dir(w.state_dir().join("faults")).map_or(0, |d| d.count());
+        assert_eq!(records, 0, "{target}: a journal record is left");
+        let dirs: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").collect();
+        assert!(dirs.is_empty(), "{target}: left {dirs:?}");
+    }
+}

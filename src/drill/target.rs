@@ -2,6 +2,7 @@
 //! docker lab, a recorded lab, or given Sentinels) as one [`Backend`], described for
 //! `--dry-run`, and handed to the fault module, which alone decides how a fault reaches it.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::addr::Addr;
@@ -126,28 +127,28 @@ fn docker_target(lab: DockerLab, master: String, ephemeral: bool, conn: Conn) ->
     }
 }
 
-/// The journal record of an ephemeral lab in `dir`, written before the lab starts, so a
-/// drill killed outright leaves a lab `warden heal` removes.
-fn lab_record(drill: &str, dir: &std::path::Path, backend: lab::Backend) -> Result<Entry> {
+/// A fresh directory for an ephemeral lab and its journal record, written before the lab
+/// starts, so a drill killed outright leaves a lab `warden heal` removes.
+fn lab_record(drill: &str, backend: lab::Backend) -> Result<(PathBuf, Entry)> {
+    let dir = lab::temp_state_dir("warden-drill-")?;
     let kind = format!("{backend:?}").to_lowercase();
     let what = format!("ephemeral {kind} lab in {}", dir.display());
     let mut entry = Entry::new(drill, &what, Vec::new());
-    entry.will(Undo::RemoveLab {
-        dir: dir.to_path_buf(),
+    if let Err(e) = entry.will(Undo::RemoveLab {
+        dir: dir.clone(),
         backend,
-    })?;
-    Ok(entry)
+    }) {
+        return Err(forget(entry, &dir, e));
+    }
+    Ok((dir, entry))
 }
 
-/// Closes `entry` when starting its lab failed (the lab removed what it had started).
-fn closing<T>(entry: Entry, started: Result<T>) -> Result<(T, Entry)> {
-    match started {
-        Ok(t) => Ok((t, entry)),
-        Err(e) => {
-            let _ = entry.close();
-            Err(e)
-        }
-    }
+/// Starting an ephemeral lab failed with `e` (the lab removed what it had started): its
+/// record and its directory go too.
+fn forget(entry: Entry, dir: &Path, e: Error) -> Error {
+    let _ = entry.close();
+    let _ = std::fs::remove_dir_all(dir);
+    e
 }
 
 /// Starts the ephemeral lab, or opens the recorded one, or uses the Sentinels given.
@@ -170,18 +171,20 @@ pub(super) async fn set_up(s: &Scenario, given: &conn::Spec, drill: &str) -> Res
     settings.master = master.clone();
     match deployment(s)? {
         Deployment::Ephemeral(LabKind::Docker) => {
-            let dir = lab::temp_state_dir("warden-drill-")?;
-            let entry = lab_record(drill, &dir, lab::Backend::Docker)?;
+            let (dir, entry) = lab_record(drill, lab::Backend::Docker)?;
             let conn_spec = spec;
             let lab_spec = DockerLabSpec {
-                dir,
+                dir: dir.clone(),
                 image: lab::docker::default_image(),
                 sentinel: settings,
                 ready_timeout: Duration::from_secs(60),
                 auth: false,
                 tls: false,
             };
-            let (lab, entry) = closing(entry, DockerLab::up(lab_spec).await)?;
+            let lab = match DockerLab::up(lab_spec).await {
+                Ok(lab) => lab,
+                Err(e) => return Err(forget(entry, &dir, e)),
+            };
             let conn = match docker_conn(conn_spec, lab.docker(), &lab.project()).await {
                 Ok(conn) => conn,
                 Err(e) => {
@@ -195,11 +198,17 @@ pub(super) async fn set_up(s: &Scenario, given: &conn::Spec, drill: &str) -> Res
             Ok(target)
         }
         Deployment::Ephemeral(LabKind::Process) => {
-            let dir = lab::temp_state_dir("warden-drill-")?;
-            let entry = lab_record(drill, &dir, lab::Backend::Process)?;
+            // What can fail on bad input fails before the record and the directory exist.
             let conn = Conn::build(&spec)?;
-            let spec = LabSpec::ephemeral(dir, settings)?;
-            let (lab, entry) = closing(entry, Lab::up(spec).await)?;
+            let (dir, entry) = lab_record(drill, lab::Backend::Process)?;
+            let lab_spec = match LabSpec::ephemeral(dir.clone(), settings) {
+                Ok(lab_spec) => lab_spec,
+                Err(e) => return Err(forget(entry, &dir, e)),
+            };
+            let lab = match Lab::up(lab_spec).await {
+                Ok(lab) => lab,
+                Err(e) => return Err(forget(entry, &dir, e)),
+            };
             let sentinels = lab.sentinels();
             Ok(Target {
                 lab_record: Some(entry),
