@@ -300,6 +300,8 @@ fn a_cancelled_drill_kills_a_client_that_ignores_sigterm() {
     assert_eq!(status.code(), Some(143), "SIGTERM exits 128 + 15");
     // SIGTERM was ignored; SIGKILL to its group followed after the grace period.
     assert!(gone(&marker), "the client outlived the drill");
+    let left = std::fs::read_dir(w.state_dir().join("faults")).map_or(0, |d| d.count());
+    assert_eq!(left, 0, "a cancelled drill leaves no fault record");
 }
 
 #[test]

@@ -18,9 +18,9 @@ use support::docker::{TestDockerLab, engine};
 use support::{WAIT, Warden, run, wait_until};
 use warden::lab::SentinelSettings;
 
-fn command(w: &Warden, state: &Path, args: &[&str]) -> Command {
+fn command(w: &Warden, args: &[&str]) -> Command {
     let mut cmd = w.command();
-    cmd.env("WARDEN_STATE_DIR", state).args(args);
+    cmd.args(args);
     cmd
 }
 
@@ -76,16 +76,11 @@ fn wait_exit(mut child: Child, timeout: Duration) -> i32 {
 }
 
 /// Starts the partition drill and waits until its DROP rules are in.
-async fn partitioned(
-    docker: &Docker,
-    t: &TestDockerLab,
-    w: &Warden,
-    state: &Path,
-) -> (Child, Vec<String>) {
+async fn partitioned(docker: &Docker, t: &TestDockerLab, w: &Warden) -> (Child, Vec<String>) {
     let ids: Vec<String> = t.lab.containers().iter().map(|c| c.id.clone()).collect();
     assert!(drop_rules(docker, &ids).await.is_empty(), "no rule before");
     let scenario = partition_scenario(w, t.lab.dir());
-    let child = command(w, state, &["drill", scenario.to_str().expect("utf-8")])
+    let child = command(w, &["drill", scenario.to_str().expect("utf-8")])
         .args(["--json", "report.json"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -111,8 +106,7 @@ async fn sigterm_mid_partition_deletes_every_rule_and_writes_the_partial_report(
     };
     let t = TestDockerLab::up_with(SentinelSettings::default()).await;
     let w = Warden::new();
-    let state = w.path().join("state");
-    let (child, ids) = partitioned(&docker, &t, &w, &state).await;
+    let (child, ids) = partitioned(&docker, &t, &w).await;
     kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).expect("SIGTERM");
     let code = wait_exit(child, WAIT);
 
@@ -133,19 +127,18 @@ async fn sigkill_mid_partition_is_reported_and_heal_deletes_the_rules() {
     };
     let t = TestDockerLab::up_with(SentinelSettings::default()).await;
     let w = Warden::new();
-    let state = w.path().join("state");
-    let (child, ids) = partitioned(&docker, &t, &w, &state).await;
+    let (child, ids) = partitioned(&docker, &t, &w).await;
     let drill_pid = child.id();
     kill(Pid::from_raw(drill_pid as i32), Signal::SIGKILL).expect("SIGKILL");
     wait_exit(child, WAIT);
     assert!(!drop_rules(&docker, &ids).await.is_empty(), "the premise");
 
     let dir = t.lab.dir().to_str().expect("utf-8");
-    let status = run(&mut command(&w, &state, &["lab", "status", "--dir", dir]));
+    let status = run(&mut command(&w, &["lab", "status", "--dir", dir]));
     let line = format!("warden: leftover fault from drill pid {drill_pid} (gone): partition");
     assert!(status.stderr.contains(&line), "{status:#?}");
 
-    let heal = run(&mut command(&w, &state, &["heal"]));
+    let heal = run(&mut command(&w, &["heal"]));
     assert_eq!(heal.code, 0, "{heal:#?}");
     let left = drop_rules(&docker, &ids).await;
     assert!(left.is_empty(), "DROP rules left: {left:?}\n{heal:#?}");

@@ -19,20 +19,20 @@ use warden::lab::Lab;
 /// A warden whose fault journal lives in its own working dir.
 fn warden() -> (Warden, PathBuf) {
     let w = Warden::new();
-    let state = w.path().join("state");
+    let state = w.state_dir();
     (w, state)
 }
 
-fn command(w: &Warden, state: &Path, args: &[&str]) -> std::process::Command {
+fn command(w: &Warden, args: &[&str]) -> std::process::Command {
     let mut cmd = w.command();
-    cmd.env("WARDEN_STATE_DIR", state).args(args);
+    cmd.args(args);
     cmd
 }
 
 /// Starts `warden drill SCENARIO --json report.json` in the background.
-fn drill(w: &Warden, state: &Path, scenario: &Path) -> Child {
+fn drill(w: &Warden, scenario: &Path) -> Child {
     let scenario = scenario.to_str().expect("utf-8");
-    command(w, state, &["drill", scenario, "--json", "report.json"])
+    command(w, &["drill", scenario, "--json", "report.json"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -95,7 +95,7 @@ async fn sigterm_mid_pause_reverts_it_and_writes_the_partial_report() {
     let t = TestLab::up().await;
     let primary = t.lab.members()[0].pid;
     let (w, state) = warden();
-    let child = drill(&w, &state, &pause_scenario(&w, t.lab.dir()));
+    let child = drill(&w, &pause_scenario(&w, t.lab.dir()));
     wait_until(
         WAIT,
         "the drill to SIGSTOP the primary",
@@ -122,7 +122,7 @@ async fn sigkill_mid_pause_is_reported_by_lab_status_and_reverted_by_heal() {
     let t = TestLab::up().await;
     let primary = t.lab.members()[0].pid;
     let (w, state) = warden();
-    let child = drill(&w, &state, &pause_scenario(&w, t.lab.dir()));
+    let child = drill(&w, &pause_scenario(&w, t.lab.dir()));
     wait_until(
         WAIT,
         "the drill to SIGSTOP the primary",
@@ -137,19 +137,19 @@ async fn sigkill_mid_pause_is_reported_by_lab_status_and_reverted_by_heal() {
     assert!(stopped(primary), "nobody reverted it: the test's premise");
 
     let dir = t.lab.dir().to_str().expect("utf-8");
-    let status = run(&mut command(&w, &state, &["lab", "status", "--dir", dir]));
+    let status = run(&mut command(&w, &["lab", "status", "--dir", dir]));
     assert_eq!(status.code, 0, "{status:#?}");
     let line = format!("warden: leftover fault from drill pid {drill_pid} (gone): SIGSTOP");
     assert!(status.stderr.contains(&line), "{status:#?}");
     assert!(status.stderr.contains("run 'warden heal'"), "{status:#?}");
     assert!(status.stdout.contains("stopped (SIGSTOP)"), "{status:#?}");
 
-    let heal = run(&mut command(&w, &state, &["heal"]));
+    let heal = run(&mut command(&w, &["heal"]));
     assert_eq!(heal.code, 0, "{heal:#?}");
     assert!(heal.stdout.contains("SIGCONT to pid"), "{heal:#?}");
     assert!(!stopped(primary), "heal must continue the primary");
     assert!(records(&state).is_empty(), "healed records are forgotten");
-    let again = run(&mut command(&w, &state, &["heal"]));
+    let again = run(&mut command(&w, &["heal"]));
     assert_eq!(again.stdout, "nothing to heal\n", "{again:#?}");
 }
 
@@ -161,7 +161,7 @@ async fn a_drill_killed_on_its_ephemeral_lab_leaves_a_lab_heal_removes() {
         "name = \"e\"\n[target]\nlab = \"process\"\n[fault]\naction = \"pause\"\n\
          duration = \"60s\"\n[timing]\nwarmup = \"1s\"\nobserve = \"90s\"\n",
     );
-    let child = drill(&w, &state, &scenario);
+    let child = drill(&w, &scenario);
     let paused = |r: &serde_json::Value| r["undo"][0]["undo"] == "continue";
     wait_until(WAIT, "the drill to record its pause", &[], || async {
         records(&state).iter().any(paused)
@@ -182,7 +182,7 @@ async fn a_drill_killed_on_its_ephemeral_lab_leaves_a_lab_heal_removes() {
         "orphaned, not stopped: the premise"
     );
 
-    let heal = run(&mut command(&w, &state, &["heal"]));
+    let heal = run(&mut command(&w, &["heal"]));
     assert_eq!(heal.code, 0, "{heal:#?}");
     assert!(
         heal.stdout.contains("stopped and removed the lab"),

@@ -38,7 +38,7 @@ impl Drop for Down {
 async fn a_leader_crash_drill_runs_to_the_end_and_starts_the_leader_again() {
     let t = TestLab::up().await;
     let w = Warden::new();
-    let state = w.path().join("state");
+    let state = w.state_dir();
     let lab_dir = t.dir.path().join("lab");
     let _down = Down(lab_dir.clone());
     let scenario = w.write(
@@ -69,7 +69,6 @@ expect_failover = false
     let out = w.path().join("out.json");
     let run = support::run(
         w.command()
-            .env("WARDEN_STATE_DIR", &state)
             .arg("drill")
             .arg(&scenario)
             .arg("--json")

@@ -323,11 +323,19 @@ impl Warden {
         self.dir.path()
     }
 
+    /// This warden's state directory (its fault journal).
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
     /// The binary with the working dir set and warden's environment variables cleared, but
-    /// for `WARDEN_REDIS_SERVER`, set to the [`server_binary`] the tests run on.
+    /// for `WARDEN_REDIS_SERVER`, set to the [`server_binary`] the tests run on, and
+    /// `WARDEN_STATE_DIR`, this directory's own: a fault journal shared between tests would
+    /// show one test's leftover (a drill it killed on purpose) in another's stderr.
     pub fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_warden"));
         cmd.current_dir(self.dir.path());
+        cmd.env("WARDEN_STATE_DIR", self.state_dir());
         for var in [
             "WARDEN_LAB_DIR",
             "WARDEN_REDIS_SERVER",
