@@ -314,10 +314,67 @@ async fn primary_port(sentinel: &Addr) -> String {
     a.get(1).cloned().unwrap_or_default()
 }
 
+/// `warden doctor` on the lab, once Sentinel's links on every node are logged in as
+/// `sentinel-node`: with `refused` (an ACL rule, `failover` or `client|pause`) a
+/// `sentinel-user-no-coordinated` warning on every node naming that command; without, no
+/// finding about Sentinel's user.
+async fn doctor_names(t: &support::TestLab, refused: Option<&str>) {
+    let w = support::Warden::new();
+    let dir = t.lab.dir().display().to_string();
+    let command = refused.map(|r| r.replace('|', " ").to_uppercase());
+    let deadline = std::time::Instant::now() + support::WAIT;
+    loop {
+        let mut logged_in = true;
+        for n in t.lab.nodes() {
+            let list: String = ask(&n, false, &["CLIENT", "LIST"]).await;
+            let users: Vec<&str> = sentinel_links(&list).collect();
+            logged_in &= !users.is_empty() && users.iter().all(|u| *u == "sentinel-node");
+        }
+        let run = tokio::task::block_in_place(|| w.run(&["doctor", "--lab-dir", &dir, "--json"]));
+        let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("doctor --json");
+        let about: Vec<&serde_json::Value> = v["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| {
+                f["id"]
+                    .as_str()
+                    .is_some_and(|i| i.starts_with("sentinel-user"))
+            })
+            .collect();
+        let named = |f: &&serde_json::Value| {
+            let evidence = f["evidence"].as_str().unwrap_or_default();
+            f["id"] == "sentinel-user-no-coordinated"
+                && command
+                    .as_ref()
+                    .is_some_and(|c| evidence.contains(&format!("may not run {c}")))
+        };
+        let done = match refused {
+            Some(_) => about.len() == 3 && about.iter().all(named),
+            None => logged_in && about.is_empty(),
+        };
+        if done && logged_in {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "doctor with Sentinel's user short of {refused:?}: {about:#?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// The users of Sentinel's command links in a `CLIENT LIST` reply.
+fn sentinel_links(list: &str) -> impl Iterator<Item = &str> {
+    list.lines()
+        .filter(|l| l.contains(" name=sentinel-") && l.contains("-cmd "))
+        .filter_map(|l| l.split(' ').find_map(|f| f.strip_prefix("user=")))
+}
+
 /// Sentinel's own user on the data nodes (`sentinel auth-user`) on Valkey 9.1, with the
 /// README's rules for a coordinated failover: `SENTINEL FAILOVER … COORDINATED` switches the
-/// primary; one short of `+failover` or `+client|pause` and it does not, and the old
-/// primary's `ACL LOG` names the command refused.
+/// primary; one short of `+failover` or `+client|pause` and it does not, the old primary's
+/// `ACL LOG` names the command refused, and `warden doctor` names it beforehand.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sentinels_own_user_on_valkey_9_needs_failover_and_client_pause_to_coordinate() {
     let test = "sentinels_own_user_on_valkey_9_needs_failover_and_client_pause_to_coordinate";
@@ -352,6 +409,7 @@ async fn sentinels_own_user_on_valkey_9_needs_failover_and_client_pause_to_coord
                 let _: () = ask(s, true, &["SENTINEL", "SET", "mymaster", k, v]).await;
             }
         }
+        doctor_names(&t, refused).await;
         let before = primary_port(&sentinels[0]).await;
         let old = nodes
             .iter()

@@ -73,10 +73,12 @@ fn redacted(text: &str, lab: &Lab) -> String {
 }
 
 async fn config_set(addr: &warden::addr::Addr, args: &[&str]) {
-    let mut con = warden::conn::Conn::default()
-        .node(addr, Timeouts::CONTROL)
-        .await
-        .expect("connect");
+    let conn = warden::conn::Conn::default();
+    let con = conn.node(addr, Timeouts::CONTROL).await.expect("connect");
+    command(con, addr, args).await;
+}
+
+async fn command(mut con: warden::conn::Con, addr: &warden::addr::Addr, args: &[&str]) {
     let mut cmd = redis::cmd(args[0]);
     for a in &args[1..] {
         cmd.arg(*a);
@@ -143,6 +145,66 @@ async fn a_default_lab_has_a_known_set_of_findings() {
         )),
         "{found:#?}"
     );
+}
+
+/// Sentinel's own user on the data nodes (`sentinel auth-user`) short of `+slaveof`: once
+/// Sentinel's links are logged in as it, doctor names the command and the rule on every node
+/// (`ACL DRYRUN`), an error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sentinels_own_user_short_of_a_permission_is_named_on_every_node() {
+    let t = lab().await;
+    let w = Warden::new();
+    let rules = "allchannels +ping +info +role +subscribe +publish +multi +exec \
+                 +config|rewrite +client|setname +client|kill +script|kill";
+    let mut setuser = vec!["ACL", "SETUSER", "sentinel-node", "on", ">sentinel-node-pw"];
+    setuser.extend(rules.split_whitespace());
+    for n in t.lab.nodes() {
+        config_set(&n, &setuser).await;
+    }
+    for s in t.lab.sentinels() {
+        for (k, v) in [
+            ("auth-user", "sentinel-node"),
+            ("auth-pass", "sentinel-node-pw"),
+        ] {
+            let conn = warden::conn::Conn::default();
+            let con = conn.sentinel(&s, Timeouts::CONTROL).await.expect("connect");
+            command(con, &s, &["SENTINEL", "SET", "mymaster", k, v]).await;
+        }
+    }
+    let deadline = std::time::Instant::now() + support::WAIT;
+    let refused = loop {
+        let v = json(&doctor(&w, &t.lab, &["--json"]));
+        let refused: Vec<Value> = v["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["id"] == "sentinel-user-refused")
+            .cloned()
+            .collect();
+        if refused.len() == 3 {
+            break refused;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Sentinel's links never logged in as sentinel-node: {v:#}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    for f in refused {
+        assert_eq!(f["severity"], "error", "{f:#}");
+        let evidence = f["evidence"].as_str().expect("evidence");
+        assert!(
+            evidence.starts_with(
+                "Sentinel's user 'sentinel-node' may not run SLAVEOF NO ONE (a failover needs them)"
+            ),
+            "{evidence}"
+        );
+        let fix = f["fix"].as_str().expect("fix");
+        assert!(
+            fix.starts_with("ACL SETUSER sentinel-node +slaveof on every data node"),
+            "{fix}"
+        );
+    }
 }
 
 #[test]

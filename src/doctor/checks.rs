@@ -62,6 +62,7 @@ pub(crate) fn check(f: &Facts, t: &Targets) -> Vec<Finding> {
             }
         };
         node::role(n.role, a, &place, &mut out);
+        sentinel_user::sentinel_users(a, &place, &mut out);
         if let Err(e) = &a.config {
             push(
                 &mut out,
@@ -511,6 +512,7 @@ fn replicas(f: &Facts, out: &mut Vec<Finding>) {
 }
 
 mod node;
+mod sentinel_user;
 #[cfg(test)]
 mod tests;
 mod versions;

@@ -144,6 +144,96 @@ pub(crate) struct NodeAnswer {
     pub info: BTreeMap<String, String>,
     /// `CONFIG GET` of [`CONFIG_KEYS`], or why it could not be read (renamed, forbidden).
     pub config: Result<BTreeMap<String, String>, String>,
+    /// Sentinel's own users on this node and what they may not run, or why that could not
+    /// be asked (no `ACL DRYRUN` before Redis 7.0, or the doctor's user may not run it).
+    pub sentinel_users: Result<Vec<SentinelUser>, String>,
+}
+
+/// Sentinel's own user on a data node (`sentinel auth-user`), and the commands Sentinel sends
+/// there that `ACL DRYRUN` refuses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SentinelUser {
+    /// The user Sentinel's command links are logged in as.
+    pub user: String,
+    /// Each refused probe, with the server's reason.
+    pub refused: Vec<(&'static Probe, String)>,
+}
+
+/// A command Sentinel sends a data node, as `ACL DRYRUN` arguments, and the rule allowing it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Probe {
+    /// The command and its arguments.
+    pub args: &'static [&'static str],
+    /// The `ACL SETUSER` rule that allows it.
+    pub rule: &'static str,
+    /// Sent only for a `SENTINEL FAILOVER <master> COORDINATED` (Valkey 9 and later).
+    pub coordinated: bool,
+}
+
+impl Probe {
+    /// The command as a person types it (`CONFIG REWRITE`).
+    pub(crate) fn command(&self) -> String {
+        self.args.join(" ")
+    }
+}
+
+const fn probe(args: &'static [&'static str], rule: &'static str) -> Probe {
+    Probe {
+        args,
+        rule,
+        coordinated: false,
+    }
+}
+
+const fn coordinated(args: &'static [&'static str], rule: &'static str) -> Probe {
+    Probe {
+        args,
+        rule,
+        coordinated: true,
+    }
+}
+
+/// What Sentinel sends a data node to monitor, promote and reconfigure it (the book's
+/// "Minimal ACLs", `sentinel auth-user` rows; Redis's `sentinel.c`, Valkey's for the
+/// coordinated failover, valkey#2779).
+pub(crate) const PROBES: &[Probe] = &[
+    probe(&["PING"], "+ping"),
+    probe(&["INFO"], "+info"),
+    probe(&["ROLE"], "+role"),
+    probe(&["SUBSCRIBE", "__sentinel__:hello"], "allchannels"),
+    probe(&["PUBLISH", "__sentinel__:hello", "hello"], "+publish"),
+    probe(&["MULTI"], "+multi"),
+    probe(&["EXEC"], "+exec"),
+    // Redis 7.0, Valkey 8.1 and 9.1 Sentinels all send SLAVEOF (measured: a failover
+    // with a user lacking `+replicaof` switched, and no node's ACL LOG named it).
+    probe(&["SLAVEOF", "NO", "ONE"], "+slaveof"),
+    probe(&["CONFIG", "REWRITE"], "+config|rewrite"),
+    probe(&["CLIENT", "SETNAME", "sentinel"], "+client|setname"),
+    probe(&["CLIENT", "KILL", "TYPE", "normal"], "+client|kill"),
+    probe(&["SCRIPT", "KILL"], "+script|kill"),
+    coordinated(&["FAILOVER"], "+failover"),
+    coordinated(&["CLIENT", "PAUSE", "1000", "WRITE"], "+client|pause"),
+    coordinated(&["CLIENT", "UNPAUSE"], "+client|unpause"),
+];
+
+/// The users of Sentinel's command links in a `CLIENT LIST` reply (the clients Sentinel
+/// names `sentinel-<id>-cmd`), each once, in the order seen.
+pub(crate) fn sentinel_users(client_list: &str) -> Vec<String> {
+    let mut users: Vec<String> = Vec::new();
+    for line in client_list.lines() {
+        let field = |k: &str| {
+            line.split(' ')
+                .find_map(|f| f.strip_prefix(k)?.strip_prefix('='))
+        };
+        let sentinel =
+            field("name").is_some_and(|n| n.starts_with("sentinel-") && n.ends_with("-cmd"));
+        if let Some(user) = field("user").filter(|_| sentinel)
+            && !users.iter().any(|u| u == user)
+        {
+            users.push(user.to_string());
+        }
+    }
+    users
 }
 
 impl NodeAnswer {
@@ -246,6 +336,17 @@ mod tests {
         assert_eq!(c["requirepass"], "(set)");
         assert!(!c.contains_key("dir"));
         assert_eq!(c["save"], "");
+    }
+
+    #[test]
+    fn sentinels_users_are_read_from_its_named_command_links() {
+        let list = "id=3 addr=127.0.0.1:5 name=sentinel-1a2b3c4d-cmd age=9 user=sentinel-node\n\
+                    id=4 addr=127.0.0.1:6 name=sentinel-1a2b3c4d-pubsub user=sentinel-node\n\
+                    id=5 addr=127.0.0.1:7 name=sentinel-9f8e7d6c-cmd user=sentinel-node\n\
+                    id=6 addr=127.0.0.1:8 name=sentinel-00000000-cmd user=other\n\
+                    id=7 addr=127.0.0.1:9 name= user=default\n";
+        assert_eq!(sentinel_users(list), ["sentinel-node", "other"]);
+        assert!(sentinel_users("id=7 addr=127.0.0.1:9 name=app user=default").is_empty());
     }
 
     #[test]

@@ -19,8 +19,10 @@ use crate::conn::{Con, Conn};
 use crate::error::{Error, Result};
 use crate::sentinel::topology;
 use crate::sentinel::view::{MasterView, ReplicaView};
+use crate::server::{Family, ServerVersion};
 use facts::{
-    Facts, MasterSettings, NodeAnswer, NodeFacts, Peer, Rate, Role, SentinelAnswer, SentinelFacts,
+    Facts, MasterSettings, NodeAnswer, NodeFacts, Peer, Probe, Rate, Role, SentinelAnswer,
+    SentinelFacts, SentinelUser,
 };
 use report::Report;
 
@@ -222,7 +224,68 @@ async fn ask_node(conn: &Conn, addr: &Addr) -> Result<NodeAnswer> {
             });
         }
     };
-    Ok(NodeAnswer { info, config })
+    let sentinel_users = sentinel_users(&mut con, addr, &info).await;
+    Ok(NodeAnswer {
+        info,
+        config,
+        sentinel_users,
+    })
+}
+
+/// Sentinel's own users on the node (`CLIENT LIST`), each asked with `ACL DRYRUN` (Redis 7.0
+/// and later, every Valkey) for what Sentinel sends it; [`facts::PROBES`] marked coordinated
+/// only on Valkey 9 and later. `Err`: why it could not be asked.
+async fn sentinel_users(
+    con: &mut Con,
+    addr: &Addr,
+    info: &BTreeMap<String, String>,
+) -> std::result::Result<Vec<SentinelUser>, String> {
+    let server = ServerVersion::from_info(&info.clone().into_iter().collect());
+    let major = |v: &str| v.split('.').next().and_then(|m| m.parse::<u32>().ok());
+    let major = major(&server.version).unwrap_or(0);
+    let valkey = server.family == Family::Valkey;
+    if !valkey && major < 7 {
+        return Err(format!("{server} has no ACL DRYRUN (Redis 7.0 and later)"));
+    }
+    let probes: Vec<&'static Probe> = facts::PROBES
+        .iter()
+        .filter(|p| !p.coordinated || (valkey && major >= 9))
+        .collect();
+    let list: String = client::query(con, addr, redis::cmd("CLIENT").arg("LIST"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut users = Vec::new();
+    for user in facts::sentinel_users(&list) {
+        let mut pipe = redis::pipe();
+        for p in &probes {
+            pipe.cmd("ACL").arg("DRYRUN").arg(&user).arg(p.args);
+        }
+        let replies: Vec<redis::Value> = pipe
+            .query_async(con)
+            .await
+            .map_err(|e| crate::error::one_line(&format!("ACL DRYRUN on {addr}: {e}")))?;
+        let mut refused = Vec::new();
+        for (p, reply) in probes.iter().zip(replies) {
+            match reply {
+                redis::Value::Okay => {}
+                redis::Value::SimpleString(s) if s == "OK" => {}
+                // The refusal's reason, as text.
+                redis::Value::BulkString(why) => {
+                    refused.push((*p, String::from_utf8_lossy(&why).into_owned()))
+                }
+                other => {
+                    let e = redis::from_redis_value::<String>(other).err();
+                    let e = e.map(|e| e.to_string()).unwrap_or_default();
+                    return Err(crate::error::one_line(&format!(
+                        "ACL DRYRUN {user} {} on {addr}: {e}",
+                        p.command()
+                    )));
+                }
+            }
+        }
+        users.push(SentinelUser { user, refused });
+    }
+    Ok(users)
 }
 
 /// The primary's `master_repl_offset` twice, `gap` apart; the interval is measured here.

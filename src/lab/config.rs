@@ -86,7 +86,7 @@ pub(crate) const LAB_USER: &str = "warden";
 /// The rules of [`LAB_USER`]: every command warden runs on a data node (the union of the
 /// per-command minimal ACLs in the book, docs/book/src/acls.md), on the session keys only.
 pub(crate) const LAB_USER_RULES: &str = "~session:* &* -@all +ping +role +info +set +get +pttl +dbsize \
-     +scan +debug +replconf +sync +bgsave +config|get";
+     +scan +debug +replconf +sync +bgsave +config|get +client|list +acl|dryrun";
 
 /// Where a secured lab keeps its secrets and certificates (paths in the lab directory; the
 /// values never enter `lab.json`).
