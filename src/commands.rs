@@ -194,6 +194,7 @@ async fn command(command: Command) -> Result<u8> {
                 poll: a.poll.max(std::time::Duration::from_millis(100)),
                 idle: a.idle,
                 progress: Some(|line| eprintln!("{line}")),
+                keep: a.keep_lines.clone(),
             };
             let report = crate::bench::watch::run(&spec).await?;
             if a.json {

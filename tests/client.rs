@@ -232,14 +232,41 @@ fn a_client_that_hangs_and_ignores_sigterm_is_killed_at_the_trials_end() {
         "[\"python3\", \"-c\", \"import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)\", \"{marker}\"]"
     );
     let w = Warden::new();
-    let scenario = side_by_side(&client).replace("observe = \"30s\"", "observe = \"8s\"");
+    let scenario = side_by_side(&client).replace("observe = \"30s\"", "preflight = \"4s\"");
     let (run, report) = drill(&w, &scenario);
-    assert_eq!(report["trials"][0]["injected"], true, "{report:#}");
-    assert_eq!(report["trials"][0]["clients"][1]["acked"], 0, "{report:#}");
-    // Its verdict is not checked: a client without a single write is judged "targets met"
-    // today (a drill::compare question, reported to the lead).
-    assert!(matches!(run.code, 0..=2), "{run:#?}");
+    // No fault goes in while a workload has not written: its figures would measure nothing.
+    let t = &report["trials"][0];
+    assert_eq!(t["injected"], false, "{report:#}");
+    let reasons = t["reasons"].to_string();
+    assert!(
+        reasons.contains("pre-flight failed, no fault injected: workload `py` had no write acknowledged within 7s"),
+        "{reasons}"
+    );
+    assert_eq!(report["verdict"], "unknown", "{report:#}");
+    assert_eq!(run.code, 2, "{run:#?}");
     assert!(gone(&marker), "the hung client outlived the drill");
+}
+
+#[test]
+fn the_fault_waits_for_a_client_that_starts_slowly() {
+    if !redis_py() {
+        return;
+    }
+    // Writing only 4 s after it starts, past the 1 s warm-up: the fault waits for it, so it
+    // has writes on the old primary before the kill and on the new one after.
+    let client = format!("[\"sh\", \"-c\", \"sleep 4; exec python3 {ROOT}/clients/redis_py.py\"]");
+    let w = Warden::new();
+    let scenario = side_by_side(&client).replace("warmup = \"3s\"", "warmup = \"1s\"");
+    let (run, report) = drill(&w, &scenario);
+    let t = &report["trials"][0];
+    assert_eq!(t["injected"], true, "{report:#}");
+    let py = &t["clients"][1];
+    let from = py["unavailable_from_ms"]
+        .as_f64()
+        .expect("unavailable_from_ms");
+    assert!(from >= 0.0 && from <= KILL_MS, "{py:#}");
+    assert!(py["acked"].as_u64().is_some_and(|n| n > 100), "{py:#}");
+    assert_eq!(run.code, 0, "{run:#?}");
 }
 
 /// Whether no process whose command line contains `marker` runs within 5 s (a killed

@@ -15,7 +15,8 @@ pub(crate) mod lab;
 pub(crate) mod report;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -51,6 +52,9 @@ pub(crate) struct Spec {
     /// Where a progress line goes (the fleet's start, then at every sample: the phase,
     /// failovers requested and recorded, RSS); `None`: nowhere.
     pub progress: Option<fn(&str)>,
+    /// A file that keeps every line the watch printed (its records, to look at the ones
+    /// that name no new primary).
+    pub keep: Option<PathBuf>,
 }
 
 impl Spec {
@@ -85,6 +89,13 @@ pub(crate) async fn run(spec: &Spec) -> Result<Report> {
         lab::REPLICAS,
         lab::SENTINELS
     ));
+    let kept = match &spec.keep {
+        Some(path) => {
+            let file = std::fs::File::create(path).map_err(Error::io(path))?;
+            Some((std::io::BufWriter::new(file), path.clone()))
+        }
+        None => None,
+    };
     let mut fleet = lab::Fleet::up(spec.masters.max(1), ready_timeout).await?;
     say(&format!(
         "the fleet is up and monitored ({:.1} s); starting the watch",
@@ -113,6 +124,7 @@ pub(crate) async fn run(spec: &Spec) -> Result<Report> {
         reported: BTreeSet::new(),
         samples: Vec::new(),
         phase: Phase::Start,
+        kept,
     };
     let ready_by = b.t0 + READY;
     b.pump(&mut watch, ready_by, None, |b| b.follows_all())
@@ -155,6 +167,9 @@ pub(crate) async fn run(spec: &Spec) -> Result<Report> {
     b.sample()?;
     watch.stop(&mut b).await?;
     drop(poller);
+    if let Some((mut file, path)) = b.kept.take() {
+        file.flush().map_err(Error::io(&path))?;
+    }
 
     let (per_master, total) = report::count(&b.names, &b.requests, &b.transitions, &b.records);
     Ok(Report {
@@ -205,6 +220,8 @@ struct Bench<'a> {
     samples: Vec<Sample>,
     /// Where the run is (for the progress lines).
     phase: Phase,
+    /// [`Spec::keep`], open.
+    kept: Option<(std::io::BufWriter<std::fs::File>, PathBuf)>,
 }
 
 /// The parts of a run, in order.
@@ -255,6 +272,10 @@ impl Bench<'_> {
     }
 
     fn line(&mut self, line: &str) {
+        if let Some((file, _)) = &mut self.kept {
+            // Best effort: the file is a look inside, the report does not depend on it.
+            let _ = writeln!(file, "{line}");
+        }
         if let Some(r) = report::parse_record(line) {
             self.records.push(r);
         } else if let Ok(v) = serde_json::from_str::<serde_json::Value>(line)

@@ -210,6 +210,9 @@ pub struct BenchWatch {
     /// quarter of --duration).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub idle: Option<Duration>,
+    /// Keep every line the watch printed (`watch --json`: its records) in this file.
+    #[arg(long, value_name = "FILE")]
+    pub keep_lines: Option<PathBuf>,
     /// The report as one JSON object instead of a table.
     #[arg(long)]
     pub json: bool,

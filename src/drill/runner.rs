@@ -331,8 +331,18 @@ impl Ctx<'_> {
         next
     }
 
-    /// Runs the health check; injects once it passes.
+    /// Waits for every workload to write, runs the health check; injects once it passes.
     async fn preflight(&mut self, t: &mut Trial, target: &mut Target, until: Instant) -> State {
+        if let Some(name) = t.silent() {
+            if Instant::now() < until {
+                return preflight_again(until);
+            }
+            return t.fail(format!(
+                "pre-flight failed, no fault injected: workload `{name}` had no write \
+                 acknowledged within {} (warm-up and pre-flight)",
+                humantime::format_duration(self.s.timing.warmup + self.s.timing.preflight)
+            ));
+        }
         let expect = Expect {
             replicas: None,
             other_sentinels: None,

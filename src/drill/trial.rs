@@ -87,6 +87,8 @@ pub(super) struct Trial {
     workloads: Vec<Workload>,
     /// Which workloads were acknowledged by a new primary after the fault.
     acked_new: Vec<bool>,
+    /// Which workloads had a write acknowledged before the fault.
+    writing: Vec<bool>,
     pub(super) writers: mpsc::UnboundedReceiver<WriterEvent>,
     pub(super) timeline: Timeline,
     /// The primary the fault hit, and the instant just before it (set once injected).
@@ -133,6 +135,7 @@ impl Trial {
         Trial {
             n,
             acked_new: vec![false; plans.len()],
+            writing: vec![false; plans.len()],
             plans,
             workloads,
             writers,
@@ -186,8 +189,14 @@ impl Trial {
             WriterEvent::FirstAck {
                 workload, node, at, ..
             } => {
+                if self.injected.is_none()
+                    && let Some(writing) = self.writing.get_mut(workload)
+                {
+                    *writing = true;
+                }
                 if let Some((old, fault_at)) = &self.injected
                     && node != *old
+                    && node.port != 0
                     && at >= *fault_at
                     && let Some(acked) = self.acked_new.get_mut(workload)
                 {
@@ -207,6 +216,13 @@ impl Trial {
                 0
             }
         }
+    }
+
+    /// The first workload with no write acknowledged yet (a client still starting): no
+    /// fault goes in before every workload writes, or its figures would measure nothing.
+    pub(super) fn silent(&self) -> Option<String> {
+        let i = self.writing.iter().position(|w| !w)?;
+        Some(self.plans[i].config.name())
     }
 
     /// Whether any Sentinel announced `+switch-master` since the fault.

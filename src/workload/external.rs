@@ -395,15 +395,13 @@ impl<'a> Recorder<'a> {
             .unwrap_or_else(|| Addr::new("unknown", 0));
         if current != Some(&node) {
             self.hist.begin_era(node.clone());
-            if node.port != 0 {
-                let at = self.plan.epoch + Duration::from_micros(u64::from(ack.at_us));
-                let _ = self.events.send(WriterEvent::FirstAck {
-                    workload: self.workload,
-                    writer: 0,
-                    node,
-                    at: at.min(Instant::now()),
-                });
-            }
+            let at = self.plan.epoch + Duration::from_micros(u64::from(ack.at_us));
+            let _ = self.events.send(WriterEvent::FirstAck {
+                workload: self.workload,
+                writer: 0,
+                node,
+                at: at.min(Instant::now()),
+            });
         }
         self.hist.acks.push(ack);
         self.unreported += 1;

@@ -23,7 +23,7 @@ pub enum WriterEvent {
         workload: usize,
         /// Writer index.
         writer: usize,
-        /// The primary that acknowledged it.
+        /// The primary that acknowledged it (port 0: a client that did not say).
         node: Addr,
         /// When the ack arrived.
         at: Instant,
