@@ -7,7 +7,7 @@
 //!   `+switch-master` nothing announced;
 //! - it ends on the leader's `+failover-end[-for-timeout]`, an abort, `-monitor` or
 //!   `+reset-master` (abandoned), the master's `-sdown` *before* any failover started
-//!   (recovered), or when the next transition starts (a new `+try-failover`, a newer epoch,
+//!   (recovered), or when the next transition starts (a new `+try-failover`,
 //!   the new primary's `+sdown`, another `+switch-master`) — then it is "switched": the
 //!   leader's end was not seen;
 //! - a `+switch-master` to the primary already known is a repeat (the leader's own, a
@@ -152,10 +152,9 @@ impl Episodes {
         let mut ended = Vec::new();
         let at = (entry.first_at, entry.first_wall);
         let event = &entry.event;
-        if let Detail::NewEpoch { epoch } | Detail::VoteForLeader { epoch, .. } = event.detail {
-            self.on_epoch(timeline, epoch, at, &mut ended);
-            return ended;
-        }
+        // `+new-epoch` and `+vote-for-leader` name no master: with several masters failing
+        // over at once, one master's epoch would end another's episode. An episode takes its
+        // epoch from its own leader's `+new-epoch` (see `leader_epoch`).
         if event.master_name() != Some(self.master.as_str()) {
             return ended;
         }
@@ -179,9 +178,11 @@ impl Episodes {
                     ended.extend(self.close_superseded(timeline));
                 }
                 self.touch_or_open(at, instance.cloned());
+                let epoch = leader_epoch(timeline, entry);
                 if let Some(open) = &mut self.open {
                     open.failing_over = true;
                     open.tried = true;
+                    open.epoch = open.epoch.or(epoch);
                 }
             }
             (EventKind::SwitchMaster, Detail::SwitchMaster { old, new, .. }) => {
@@ -314,28 +315,6 @@ impl Episodes {
     pub(crate) fn finish(&mut self, timeline: &Timeline) -> Option<Failover> {
         self.switched()?;
         self.close(timeline, Outcome::Switched, None)
-    }
-
-    fn on_epoch(
-        &mut self,
-        timeline: &Timeline,
-        epoch: u64,
-        at: (Instant, SystemTime),
-        ended: &mut Vec<Failover>,
-    ) {
-        let Some(open) = &mut self.open else { return };
-        match open.epoch {
-            // A newer epoch after this episode's switch or leader: the next attempt.
-            Some(e) if epoch > e && (open.switch.is_some() || open.tried) => {
-                ended.extend(self.close_superseded(timeline));
-            }
-            Some(_) => open.last = at,
-            None => {
-                open.epoch = Some(epoch);
-                open.failing_over = true;
-                open.last = at;
-            }
-        }
     }
 
     fn on_switch(
@@ -554,6 +533,34 @@ pub(crate) fn replay(timeline: &Timeline, master: &str) -> Vec<Failover> {
         .collect();
     ended.extend(episodes.finish(timeline));
     ended
+}
+
+/// How far back a leader's `+new-epoch` is looked for: it publishes it right before its
+/// `+try-failover`, in the same call.
+const LEADER_EPOCH_WITHIN: Duration = Duration::from_secs(1);
+
+/// The epoch of the failover `entry` (a `+try-failover`) starts: the `+new-epoch` its
+/// Sentinel published just before it (merged into another Sentinel's entry or not).
+fn leader_epoch(timeline: &Timeline, entry: &Entry) -> Option<u64> {
+    if entry.event.kind != EventKind::TryFailover {
+        return None;
+    }
+    let leader = entry.reports[0].source;
+    let since = entry.first_at.checked_sub(LEADER_EPOCH_WITHIN);
+    timeline
+        .entries()
+        .iter()
+        .rev()
+        .skip_while(|e| e.first_at > entry.first_at)
+        .take_while(|e| since.is_none_or(|s| e.first_at >= s))
+        .find_map(|e| match e.event.detail {
+            Detail::NewEpoch { epoch } => e
+                .reports
+                .iter()
+                .any(|r| r.source == leader && r.at <= entry.first_at)
+                .then_some(epoch),
+            _ => None,
+        })
 }
 
 /// The address of the master instance an event is about, if it is one.

@@ -539,9 +539,40 @@ fn a_stale_switch_in_the_timeline_is_not_an_episodes_switch() {
         Stale(12_000.0, 1, S01),
         R(15_000.0, 1, "+sdown", M1),
         R(15_100.0, 1, "+new-epoch", "2"),
+        R(15_101.0, 1, "+try-failover", M),
     ];
     let (ended, outvoted) = run_in(3, &steps);
     let got: Vec<String> = ended.into_iter().map(summary).collect();
     assert_eq!(got, ["unfinished"]);
     assert_eq!(outvoted, []);
+}
+
+/// Another master of the same Sentinels fails over during this one: its `+new-epoch` and
+/// `+vote-for-leader` (which name no master) neither end this episode nor give it their
+/// epoch. At 300 masters and a failover a second, every failover was cut in two this way (an
+/// "unfinished" attempt ended by the other's epoch, then a "switched" one without its start).
+#[test]
+fn another_masters_epoch_does_not_cut_a_failover_in_two() {
+    const N: &str = "master n 127.0.0.1 8000";
+    let ended = check(
+        &[
+            R(0.0, 0, "+sdown", M),
+            R(50.0, 0, "+odown", "master m 127.0.0.1 7000 #quorum 2/2"),
+            R(55.0, 0, "+new-epoch", "1"),
+            R(60.0, 0, "+try-failover", M),
+            R(62.0, 1, "+vote-for-leader", "578f616f 1"),
+            R(70.0, 0, "+elected-leader", M),
+            // n's failover, led by Sentinel 1, at epoch 2.
+            R(75.0, 1, "+new-epoch", "2"),
+            R(76.0, 1, "+try-failover", N),
+            R(77.0, 2, "+vote-for-leader", "9f8e7d6c 2"),
+            R(80.0, 0, "+selected-slave", RP),
+            R(1100.0, 0, "+promoted-slave", RP),
+            R(1150.0, 1, "+switch-master", S01),
+            R(2200.0, 0, "+failover-end", M),
+        ],
+        &["failed_over 7000->7001"],
+    );
+    assert_eq!(ended[0].epoch, Some(1));
+    assert_eq!(ended[0].duration_ms, 2200.0);
 }
