@@ -541,7 +541,7 @@ const LEADER_EPOCH_WITHIN: Duration = Duration::from_secs(1);
 
 /// The epoch of the failover `entry` (a `+try-failover`) starts: the `+new-epoch` its
 /// Sentinel published just before it (merged into another Sentinel's entry or not).
-fn leader_epoch(timeline: &Timeline, entry: &Entry) -> Option<u64> {
+pub(crate) fn leader_epoch(timeline: &Timeline, entry: &Entry) -> Option<u64> {
     if entry.event.kind != EventKind::TryFailover {
         return None;
     }

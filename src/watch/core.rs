@@ -175,8 +175,6 @@ pub(crate) struct GroupState {
     /// Polls that came before the group's start was settled (the latest per master).
     early: Vec<Polled>,
     pub(crate) timeline: Timeline,
-    /// The group's latest `+new-epoch`.
-    epoch: Option<u64>,
     pub(crate) masters: BTreeMap<String, Followed>,
     /// Per master with a `+switch-master` being checked: the entries that came meanwhile,
     /// fed to its episodes in order once the check is done.
@@ -220,7 +218,6 @@ impl Core {
                 first,
                 early: Vec::new(),
                 timeline: Timeline::new(MERGE_WINDOW),
-                epoch: None,
                 masters: BTreeMap::new(),
                 held: BTreeMap::new(),
                 backups: BTreeMap::new(),

@@ -131,7 +131,8 @@ impl Followed {
     }
 
     /// A new timeline entry of this master's group, first reported by the Sentinel `sender`;
-    /// `epoch` is the group's latest `+new-epoch`. Counts failover attempts and aborts, and
+    /// `epoch` is the epoch a `+try-failover` starts ([`leader_epoch`](crate::failover::episode::leader_epoch): another
+    /// master's `+new-epoch` is not this one's attempt). Counts failover attempts and aborts, and
     /// finds a failover that starts soon after the last switch.
     pub(crate) fn entry(&mut self, entry: &Entry, sender: &str, epoch: Option<u64>) -> Vec<Hazard> {
         let event = &entry.event;

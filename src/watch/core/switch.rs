@@ -4,7 +4,7 @@
 //! ([`Core::verified`]) says whether the switch happened or was stale.
 
 use crate::addr::Addr;
-use crate::failover::episode::Failover;
+use crate::failover::episode::{self, Failover};
 use crate::sentinel::event::Detail;
 use crate::sentinel::timeline::Entry;
 
@@ -37,12 +37,8 @@ impl Core {
     /// names, then every followed master's episodes (or its held entries, or a check).
     /// Returns the episodes it closes.
     pub(super) fn entry(&mut self, g: usize, entry: &Entry, t: Now) -> Vec<(String, Failover)> {
-        if let Detail::NewEpoch { epoch } | Detail::VoteForLeader { epoch, .. } = entry.event.detail
-        {
-            self.groups[g].epoch = self.groups[g].epoch.max(Some(epoch));
-        }
         if let Some(m) = entry.event.master_name() {
-            let epoch = self.groups[g].epoch;
+            let epoch = episode::leader_epoch(&self.groups[g].timeline, entry);
             let sender = self.sentinels[entry.reports[0].source].to_string();
             let hz = self
                 .followed(g, m)
