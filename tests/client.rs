@@ -264,7 +264,7 @@ fn the_fault_waits_for_a_client_that_starts_slowly() {
     let from = py["unavailable_from_ms"]
         .as_f64()
         .expect("unavailable_from_ms");
-    assert!(from >= 0.0 && from <= KILL_MS, "{py:#}");
+    assert!((0.0..=KILL_MS).contains(&from), "{py:#}");
     assert!(py["acked"].as_u64().is_some_and(|n| n > 100), "{py:#}");
     assert_eq!(run.code, 0, "{run:#?}");
 }
