@@ -41,6 +41,17 @@ async fn pid(docker: &Docker, id: &str) -> i64 {
         .expect("pid")
 }
 
+/// Waits until [`ping_from`] `pid` to `to` succeeds (`when`: for the message). One PING bounded
+/// by 2 s can miss on a loaded machine: it is polled, as any state to reach.
+async fn reaches(pid: i64, to: &Addr, when: &str) {
+    let what = format!("{to} reachable from pid {pid} {when}");
+    wait_until(WAIT, &what, &[], || {
+        let to = to.clone();
+        async move { tokio::task::block_in_place(|| ping_from(pid, &to)) }
+    })
+    .await;
+}
+
 async fn host_reaches(addr: &Addr) -> bool {
     match warden::conn::Conn::default()
         .node(addr, Timeouts::CONTROL)
@@ -72,16 +83,7 @@ async fn a_partition_cuts_the_groups_apart_the_host_reaches_both_and_revert_heal
     assert_eq!(sel.hit.len(), 2, "the primary and one Sentinel: {sel:?}");
     assert_eq!(sel.other_side.len(), 4, "{sel:?}");
     let primary_pid = pid(&docker, &primary.id).await;
-    wait_until(
-        WAIT,
-        "the primary reaching a replica before the partition",
-        &[],
-        || {
-            let addr = replica.addr.clone();
-            async move { tokio::task::block_in_place(|| ping_from(primary_pid, &addr)) }
-        },
-    )
-    .await;
+    reaches(primary_pid, &replica.addr, "before the partition").await;
 
     let applied = stack.inject(&f, &sel).await.expect("inject");
     let cut = !ping_from(primary_pid, &replica.addr);
@@ -98,17 +100,7 @@ async fn a_partition_cuts_the_groups_apart_the_host_reaches_both_and_revert_heal
         "the host must reach both sides"
     );
     reverted.expect("revert");
-    // A PING bounded by 2 s can miss on a loaded machine: poll, as for any state to reach.
-    wait_until(
-        WAIT,
-        "the primary reaching a replica after the revert",
-        &[],
-        || {
-            let addr = replica.addr.clone();
-            async move { tokio::task::block_in_place(|| ping_from(primary_pid, &addr)) }
-        },
-    )
-    .await;
+    reaches(primary_pid, &replica.addr, "after the revert").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
