@@ -14,7 +14,7 @@ use crate::error::Result;
 pub use crate::conn::Timeouts;
 
 /// Runs `cmd` on `con`, naming the command (never its arguments) and address in the error;
-/// an authentication or permission refusal becomes [`Error::Auth`] / [`Error::NoPerm`].
+/// an authentication or permission refusal becomes [`Error::Auth`](crate::error::Error::Auth) / [`Error::NoPerm`](crate::error::Error::NoPerm).
 pub async fn query<T: redis::FromRedisValue>(
     con: &mut Con,
     addr: &Addr,

@@ -25,7 +25,7 @@
 //!   restore in containers all go through it).
 //! - [`metrics`] holds the Prometheus registry every part feeds and serves it with
 //!   `/healthz` and `/readyz`; [`telemetry`] sets up logs and the OTLP trace exporter.
-//! - [`bench`] times warden against the tools it is compared with.
+//! - [`bench`](mod@bench) times warden against the tools it is compared with.
 //! - Leaves: [`addr`], [`error`], [`util`] (clock, blocking work), [`client`] (connections),
 //!   [`server`] (which family and version a node runs; pure).
 //!
@@ -38,6 +38,9 @@
 //! surface").
 #![warn(missing_docs)]
 #![warn(unreachable_pub)]
+// These docs are for contributors, read with `cargo doc --document-private-items` (CI builds
+// them so): a link from a `pub` item to a `pub(crate)` one resolves there.
+#![allow(rustdoc::private_intra_doc_links)]
 
 pub mod addr;
 pub mod aof;

@@ -71,7 +71,7 @@ pub struct RestoreArgs {
     #[arg(long, env = "WARDEN_S3_ENDPOINT")]
     pub s3_endpoint: Option<String>,
     /// Delete the node's previous dump.rdb and AOF instead of keeping them as
-    /// *.before-restore-<time>.
+    /// `*.before-restore-<time>`.
     #[arg(long)]
     pub no_checkpoint: bool,
     /// The node's dbfilename.
@@ -218,7 +218,7 @@ pub struct BackupArgs {
     pub timeout: Duration,
     /// Copy the replica's multi-part AOF directory instead of taking an RDB (BGREWRITEAOF,
     /// then the files its manifest names; the replica's data dir must be on this host, or
-    /// mounted at --data-dir). Stored as DEST/redis-<master>-<time>.aof/.
+    /// mounted at --data-dir). Stored as `DEST/redis-<master>-<time>.aof/`.
     #[arg(long)]
     pub aof: bool,
     /// Before the snapshot, wait up to this long for the replica to reach the primary's

@@ -421,7 +421,7 @@ pub struct WatchArgs {
     /// A master to follow (repeatable); default: every master the Sentinels monitor.
     #[arg(long, env = "WARDEN_MASTER", value_delimiter = ',')]
     pub master: Vec<String>,
-    /// Several Sentinel groups from a TOML file ([[group]] tables; see docs/book/src/watch.md).
+    /// Several Sentinel groups from a TOML file (`[[group]]` tables; see docs/book/src/watch.md).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// The lab to watch when neither --sentinels nor --config is given.

@@ -1,5 +1,5 @@
 //! Pure: one trial's observations (timeline, writer history, loss tally) → the figures of a
-//! [`TrialReport`] and a verdict against the targets. Every figure is measured from the
+//! [`TrialReport`](super::report::TrialReport) and a verdict against the targets. Every figure is measured from the
 //! instant just before the fault was injected.
 
 use std::time::{Duration, Instant};

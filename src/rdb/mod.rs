@@ -174,7 +174,7 @@ pub fn verify(reader: impl Read, opts: &Options) -> Summary {
     w.finish(result)
 }
 
-/// Read and check the 9-byte header ([`format`]); returns the format.
+/// Read and check the 9-byte header ([`format`](mod@format)); returns the format.
 fn header<R: Read>(src: &mut Src<R>) -> Res<format::Format> {
     let h: [u8; 9] = src.array("the RDB header")?;
     format::parse(&h)

@@ -12,7 +12,7 @@
 //! The restored files get the owner and mode of the files they replace, or else of the data
 //! dir ([`Plan`]): a restore run as root leaves files the node's own user can open.
 //!
-//! `--into docker:CONTAINER` is [`super::docker`]; it shares the fetch ([`super::fetch`]) and
+//! `--into docker:CONTAINER` is [`super::docker`]; it shares the fetch ([`super::fetch()`]) and
 //! the AOF layout ([`Aof`]) with this module.
 
 use std::fs;
