@@ -168,13 +168,18 @@ fn a_client_that_exits_early_ends_the_trial_with_its_name_and_stderr() {
 
 #[test]
 fn a_client_that_stops_after_the_fault_leaves_the_others_measured() {
-    // Quiet, then gone ~5 s after the fault (warm-up 3 s, pre-flight).
-    let (run, report, _) = misbehaving("[\"python3\", \"-c\", \"import time; time.sleep(8)\"]");
+    if !redis_py() {
+        return;
+    }
+    // A real client, ended ~5 s after the fault (warm-up 3 s, pre-flight).
+    let (run, report, _) = misbehaving(&format!(
+        "[\"timeout\", \"8\", \"python3\", \"{ROOT}/clients/redis_py.py\"]"
+    ));
     let t = &report["trials"][0];
     assert_eq!(t["injected"], true, "{t:#}");
     let reasons = t["reasons"].to_string();
     assert!(
-        reasons.contains("client `py` stopped before the trial ended (exit status: 0)"),
+        reasons.contains("client `py` stopped before the trial ended (exit status: 124)"),
         "{t:#}"
     );
     let rows = t["clients"].as_array().expect("clients");
@@ -182,7 +187,7 @@ fn a_client_that_stops_after_the_fault_leaves_the_others_measured() {
         rows[0]["client_rto_ms"]["value"].as_f64().is_some(),
         "{t:#}"
     );
-    assert_eq!(rows[1]["acked"], 0, "{t:#}");
+    assert!(rows[1]["acked"].as_u64().is_some_and(|n| n > 0), "{t:#}");
     assert_eq!(report["verdict"], "unknown");
     assert_eq!(run.code, 2, "{run:#?}");
 }
@@ -256,16 +261,19 @@ fn the_fault_waits_for_a_client_that_starts_slowly() {
     // has writes on the old primary before the kill and on the new one after.
     let client = format!("[\"sh\", \"-c\", \"sleep 4; exec python3 {ROOT}/clients/redis_py.py\"]");
     let w = Warden::new();
-    let scenario = side_by_side(&client).replace("warmup = \"3s\"", "warmup = \"1s\"");
-    let (run, report) = drill(&w, &scenario);
+    let text = side_by_side(&client).replace("warmup = \"3s\"", "warmup = \"1s\"");
+    let (run, report, lines) = with_history(&w, &w.write("slow.toml", &text));
     let t = &report["trials"][0];
     assert_eq!(t["injected"], true, "{report:#}");
-    let py = &t["clients"][1];
-    let from = py["unavailable_from_ms"]
-        .as_f64()
-        .expect("unavailable_from_ms");
-    assert!((0.0..=KILL_MS).contains(&from), "{py:#}");
-    assert!(py["acked"].as_u64().is_some_and(|n| n > 100), "{py:#}");
+    let (old, new) = (t["old_primary"].as_str(), t["new_primary"].as_str());
+    assert!(
+        acked_on(&lines, "py", old) > 0,
+        "py never wrote to the old primary: {t:#}"
+    );
+    assert!(
+        acked_on(&lines, "py", new) > 0,
+        "py never wrote to the new primary: {t:#}"
+    );
     assert_eq!(run.code, 0, "{run:#?}");
 }
 
@@ -490,6 +498,37 @@ fn every_adapter_names_a_wrong_password_in_one_line_without_it() {
     drop(node);
 }
 
+/// Runs the drill of `scenario` from the repository's root (scenarios name their adapters
+/// relative to it) with `--json` and `--history`; returns the run, the report and the
+/// history's lines.
+fn with_history(w: &Warden, scenario: &std::path::Path) -> (Run, Value, Vec<Value>) {
+    let (json, history) = (w.path().join("out.json"), w.path().join("h.jsonl"));
+    let run = support::run(w.command().current_dir(ROOT).args([
+        "drill".as_ref(),
+        scenario.as_os_str(),
+        "--json".as_ref(),
+        json.as_os_str(),
+        "--history".as_ref(),
+        history.as_os_str(),
+    ]));
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).expect("report"))
+        .unwrap_or_else(|e| panic!("{e}: {run:#?}"));
+    let lines = std::fs::read_to_string(&history)
+        .expect("history")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    (run, report, lines)
+}
+
+/// How many of `client`'s writes in the history `node` acknowledged.
+fn acked_on(lines: &[Value], client: &str, node: Option<&str>) -> usize {
+    lines
+        .iter()
+        .filter(|l| l["client"] == client && l["outcome"] == "ok" && l["node"].as_str() == node)
+        .count()
+}
+
 /// Runs the shipped matrix scenario `file` short and slow (one trial, 50 writes/s each, a
 /// 20 s observe), with `--json` and `--history`; checks every client wrote on the old primary
 /// before the fault and on the new one after it, and that its lost writes are the history's.
@@ -504,46 +543,25 @@ fn matrix(file: &str) {
         .replace("observe = \"30s\"", "observe = \"20s\"")
         .replace("warmup = \"3s\"", "warmup = \"2s\"");
     let scenario = w.write("matrix.toml", &support::quick_rejoin(&text));
-    let (json, history) = (w.path().join("out.json"), w.path().join("h.jsonl"));
-    // The scenario names its adapters relative to the repository root.
-    let run = support::run(w.command().current_dir(ROOT).args([
-        "drill".as_ref(),
-        scenario.as_os_str(),
-        "--json".as_ref(),
-        json.as_os_str(),
-        "--history".as_ref(),
-        history.as_os_str(),
-    ]));
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).expect("report"))
-        .unwrap_or_else(|e| panic!("{e}: {run:#?}"));
+    let (run, report, lines) = with_history(&w, &scenario);
     let t = &report["trials"][0];
     assert_eq!(t["injected"], true, "{run:#?}");
     let (old, new) = (t["old_primary"].as_str(), t["new_primary"].as_str());
     assert!(old.is_some() && new.is_some() && old != new, "{t:#}");
-    let lines: Vec<Value> = std::fs::read_to_string(&history)
-        .expect("history")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect();
     let rows = t["clients"].as_array().expect("clients");
     assert_eq!(rows.len(), 11, "{t:#}");
     for c in rows {
         let name = c["name"].as_str().expect("name");
-        let mine = || lines.iter().filter(move |l| l["client"] == name);
-        let acked_on = |node: Option<&str>| {
-            mine()
-                .filter(|l| l["outcome"] == "ok" && l["node"].as_str() == node)
-                .count()
-        };
         assert!(
-            acked_on(old) > 0,
+            acked_on(&lines, name, old) > 0,
             "{name} never wrote to the old primary: {c:#}"
         );
         assert!(
-            acked_on(new) > 0,
+            acked_on(&lines, name, new) > 0,
             "{name} never wrote to the new primary: {c:#}"
         );
-        let lost = mine().filter(|l| l["check"] == "lost").count() as u64;
+        let mine = lines.iter().filter(|l| l["client"] == name);
+        let lost = mine.filter(|l| l["check"] == "lost").count() as u64;
         assert_eq!(Some(lost), c["lost"]["value"].as_u64(), "{name}: {c:#}");
     }
     assert!(matches!(run.code, 0 | 1), "{run:#?}");

@@ -331,18 +331,9 @@ impl Ctx<'_> {
         next
     }
 
-    /// Waits for every workload to write, runs the health check; injects once it passes.
+    /// Runs the health check, then waits for every workload to write; injects once both
+    /// pass.
     async fn preflight(&mut self, t: &mut Trial, target: &mut Target, until: Instant) -> State {
-        if let Some(name) = t.silent() {
-            if Instant::now() < until {
-                return preflight_again(until);
-            }
-            return t.fail(format!(
-                "pre-flight failed, no fault injected: workload `{name}` had no write \
-                 acknowledged within {} (warm-up and pre-flight)",
-                humantime::format_duration(self.s.timing.warmup + self.s.timing.preflight)
-            ));
-        }
         let expect = Expect {
             replicas: None,
             other_sentinels: None,
@@ -353,6 +344,18 @@ impl Ctx<'_> {
             match health::check(&target.conn, &target.sentinels, &target.master, &expect).await {
                 Ok(h) => match h.primary.clone().filter(|_| h.ok()) {
                     Some(primary) => match workload_allowed(target, &primary, until).await {
+                        // A client still starting holds the fault back: its figures would
+                        // measure nothing.
+                        Ok(true) if t.silent().is_some() && Instant::now() < until => {
+                            return preflight_again(until);
+                        }
+                        Ok(true) if let Some(name) = t.silent() => format!(
+                            "workload `{name}` had no write acknowledged within {} (warm-up \
+                             and pre-flight)",
+                            humantime::format_duration(
+                                self.s.timing.warmup + self.s.timing.preflight
+                            )
+                        ),
                         Ok(true) => {
                             let nodes = std::iter::once(primary.clone()).chain(h.replicas);
                             t.nodes = nodes.collect();
