@@ -340,39 +340,40 @@ impl Ctx<'_> {
             max_lag_bytes: self.s.timing.max_lag_bytes,
             quorum: true,
         };
-        let why = match health::check(&target.conn, &target.sentinels, &target.master, &expect)
-            .await
-        {
-            Ok(h) => match h.primary.clone().filter(|_| h.ok()) {
-                Some(primary) => match workload_allowed(target, &primary, until).await {
-                    // A client still starting holds the fault back: its figures would
-                    // measure nothing.
-                    Ok(true) if t.silent().is_some() && Instant::now() < until => {
-                        return preflight_again(until);
-                    }
-                    Ok(true) if let Some(name) = t.silent() => format!(
-                        "workload `{name}` had no write acknowledged within {} (warm-up \
+        let why =
+            match health::check(&target.conn, &target.sentinels, &target.master, &expect).await {
+                Ok(h) => match h.primary.clone().filter(|_| h.ok()) {
+                    Some(primary) => match workload_allowed(target, &primary, until).await {
+                        // A client still starting holds the fault back: its figures would
+                        // measure nothing.
+                        Ok(true) => match t.silent() {
+                            Some(_) if Instant::now() < until => return preflight_again(until),
+                            Some(name) => format!(
+                                "workload `{name}` had no write acknowledged within {} (warm-up \
                              and pre-flight)",
-                        humantime::format_duration(self.s.timing.warmup + self.s.timing.preflight)
+                                humantime::format_duration(
+                                    self.s.timing.warmup + self.s.timing.preflight
+                                )
+                            ),
+                            None => {
+                                let nodes = std::iter::once(primary.clone()).chain(h.replicas);
+                                t.nodes = nodes.collect();
+                                t.roles = Some(Sampler::start(&target.conn, t.nodes.clone()));
+                                return self.inject(t, target, primary).await;
+                            }
+                        },
+                        Ok(false) => return preflight_again(until),
+                        Err(why) => why,
+                    },
+                    None if Instant::now() >= until => format!(
+                        "the cluster was not healthy within {}: {}",
+                        humantime::format_duration(self.s.timing.preflight),
+                        h.problems.join("; ")
                     ),
-                    Ok(true) => {
-                        let nodes = std::iter::once(primary.clone()).chain(h.replicas);
-                        t.nodes = nodes.collect();
-                        t.roles = Some(Sampler::start(&target.conn, t.nodes.clone()));
-                        return self.inject(t, target, primary).await;
-                    }
-                    Ok(false) => return preflight_again(until),
-                    Err(why) => why,
+                    None => return preflight_again(until),
                 },
-                None if Instant::now() >= until => format!(
-                    "the cluster was not healthy within {}: {}",
-                    humantime::format_duration(self.s.timing.preflight),
-                    h.problems.join("; ")
-                ),
-                None => return preflight_again(until),
-            },
-            Err(e) => e.to_string(),
-        };
+                Err(e) => e.to_string(),
+            };
         let mut message = format!("pre-flight failed, no fault injected: {why}");
         for hint in target.preflight_hints(&why) {
             message += &format!("; {hint}");
