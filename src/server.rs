@@ -50,6 +50,14 @@ impl ServerVersion {
     }
 }
 
+impl ServerVersion {
+    /// `major.minor` of the version (`7.0.15` → (7, 0)); `None` when it is not one.
+    pub(crate) fn major_minor(&self) -> Option<(u32, u32)> {
+        let mut parts = self.version.split('.').map(|p| p.parse::<u32>().ok());
+        Some((parts.next().flatten()?, parts.next().flatten()?))
+    }
+}
+
 impl fmt::Display for ServerVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let family = match self.family {

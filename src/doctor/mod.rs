@@ -241,8 +241,7 @@ async fn sentinel_users(
     info: &BTreeMap<String, String>,
 ) -> std::result::Result<Vec<SentinelUser>, String> {
     let server = ServerVersion::from_info(&info.clone().into_iter().collect());
-    let major = |v: &str| v.split('.').next().and_then(|m| m.parse::<u32>().ok());
-    let major = major(&server.version).unwrap_or(0);
+    let major = server.major_minor().map_or(0, |(major, _)| major);
     let valkey = server.family == Family::Valkey;
     if !valkey && major < 7 {
         return Err(format!("{server} has no ACL DRYRUN (Redis 7.0 and later)"));

@@ -286,7 +286,7 @@ impl Fault {
     pub(crate) fn runs_on(&self, server: &ServerVersion) -> std::result::Result<(), String> {
         if let Some((major, minor)) = self.min_valkey() {
             let older = server.family == Family::Redis
-                || major_minor(&server.version).is_some_and(|v| v < (major, minor));
+                || server.major_minor().is_some_and(|v| v < (major, minor));
             return match older {
                 true => Err(format!(
                     "`{}` needs Valkey {major}.{minor} or later (`SENTINEL FAILOVER … COORDINATED`); the primary runs {server}",
@@ -299,9 +299,8 @@ impl Fault {
         else {
             return Ok(());
         };
-        let mut parts = server.version.split('.').map(|p| p.parse::<u32>().ok());
-        match (parts.next().flatten(), parts.next().flatten()) {
-            (Some(a), Some(b)) if (a, b) < (major, minor) => Err(format!(
+        match server.major_minor() {
+            Some(v) if v < (major, minor) => Err(format!(
                 "`{}` needs Redis {major}.{minor} or later ({what}); the primary runs {server}",
                 self.action.name()
             )),
@@ -316,12 +315,6 @@ impl Fault {
             Action::Pause | Action::Disconnect | Action::NewIp | Action::Partition
         )
     }
-}
-
-/// `major.minor` of a version string (`7.0.15` → (7, 0)); `None` when it is not one.
-fn major_minor(version: &str) -> Option<(u32, u32)> {
-    let mut parts = version.split('.').map(|p| p.parse::<u32>().ok());
-    Some((parts.next().flatten()?, parts.next().flatten()?))
 }
 
 impl Action {
